@@ -1,0 +1,138 @@
+//! The command line (a contract: tests and the action call it exactly like this; DESIGN.md).
+
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "retention",
+    version,
+    about = "Apply a declarative retention policy to GitHub Packages",
+    long_about = "Apply a declarative retention policy to GitHub Packages.\n\n\
+        retention lists an owner's packages and versions, reads container manifests so that \
+        multi-platform images, signatures and attestations are never broken, decides the fate of \
+        every version with a reason, and prints the plan or carries it out.",
+    after_help = "Start offline: retention plan --policy policies/nightly-ghcr.yml --inventory examples/inventory.json --now 2026-11-20T00:00:00Z"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate policy files; print FILE:LINE:COL errors.
+    Check(CheckArgs),
+    /// Decide the fate of every version and print the plan (a dry run: nothing is deleted).
+    Plan(PlanArgs),
+    /// Plan, then delete what the plan deletes (or carry out a saved plan with --plan).
+    Apply(ApplyArgs),
+    /// Restore the versions a journal says were deleted (within GitHub's 30 days).
+    Restore(RestoreArgs),
+    /// Save the listed inventory (packages, versions, manifests) for offline work.
+    Snapshot(SnapshotArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Policy files to validate.
+    #[arg(required = true, value_name = "POLICY")]
+    pub policies: Vec<PathBuf>,
+}
+
+/// Flags shared by every command that evaluates a policy.
+#[derive(Debug, Args, Clone)]
+pub struct EvalArgs {
+    /// The policy file.
+    #[arg(long, short = 'p', value_name = "FILE")]
+    pub policy: PathBuf,
+    /// The owner (organisation or user); default the policy's `owner`, then GITHUB_REPOSITORY_OWNER.
+    #[arg(long, value_name = "OWNER")]
+    pub owner: Option<String>,
+    /// Evaluate as if it were this time (RFC 3339); default the clock.
+    #[arg(long, value_name = "RFC3339")]
+    pub now: Option<DateTime<Utc>>,
+    /// The container registry; an http:// URL is allowed for a local registry.
+    #[arg(long, value_name = "URL", default_value = "https://ghcr.io")]
+    pub registry: String,
+    /// Where manifests are cached (immutable by digest).
+    #[arg(long, value_name = "DIR", env = "RETENTION_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// The name of the environment variable that holds the token.
+    #[arg(long, value_name = "NAME", default_value = "GITHUB_TOKEN")]
+    pub token_env: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Markdown,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub eval: EvalArgs,
+    /// Evaluate against a saved inventory (what `snapshot` writes), with no network at all.
+    #[arg(long, value_name = "FILE")]
+    pub inventory: Option<PathBuf>,
+    /// How to print the plan.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Write the plan to this file instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// The policy file (or give --plan).
+    #[arg(
+        long,
+        short = 'p',
+        value_name = "FILE",
+        required_unless_present = "plan",
+        conflicts_with = "plan"
+    )]
+    pub policy: Option<PathBuf>,
+    /// Carry out a saved plan (JSON) instead of planning now; each version is re-checked first.
+    #[arg(long, value_name = "PLAN.json")]
+    pub plan: Option<PathBuf>,
+    #[arg(long, value_name = "OWNER")]
+    pub owner: Option<String>,
+    /// Refuse plans that delete more than this (overrides the policy's safety.max_deletions).
+    #[arg(long, value_name = "N")]
+    pub max_deletions: Option<u64>,
+    /// The journal: one JSON line per deletion outcome, appended.
+    #[arg(long, value_name = "FILE", default_value = "retention-journal.jsonl")]
+    pub journal: PathBuf,
+    #[arg(long, value_name = "RFC3339")]
+    pub now: Option<DateTime<Utc>>,
+    #[arg(long, value_name = "URL", default_value = "https://ghcr.io")]
+    pub registry: String,
+    #[arg(long, value_name = "DIR", env = "RETENTION_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
+    #[arg(long, value_name = "NAME", default_value = "GITHUB_TOKEN")]
+    pub token_env: String,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The journal an `apply` wrote.
+    #[arg(long, value_name = "FILE")]
+    pub journal: PathBuf,
+    #[arg(long, value_name = "NAME", default_value = "GITHUB_TOKEN")]
+    pub token_env: String,
+}
+
+#[derive(Debug, Args)]
+pub struct SnapshotArgs {
+    #[command(flatten)]
+    pub eval: EvalArgs,
+    /// Where to write the inventory.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: PathBuf,
+}

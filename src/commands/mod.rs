@@ -1,0 +1,106 @@
+//! Wiring: each subcommand runs the pipeline stages it needs and maps failures to exit codes.
+//!
+//! Exit codes (DESIGN.md): 0 success, 1 policy or usage error, 2 run error (API failure),
+//! 3 partial (some deletions failed or were left for the next run).
+
+mod check;
+mod plan;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+
+/// A failure with the exit code it deserves. The message is printed to stderr as is.
+#[derive(Debug)]
+pub struct Failure {
+    pub code: u8,
+    pub message: String,
+}
+
+impl Failure {
+    /// A policy or usage problem: exit 1.
+    pub fn usage(message: impl Into<String>) -> Failure {
+        Failure {
+            code: 1,
+            message: message.into(),
+        }
+    }
+    /// A run error (network, API, file system): exit 2.
+    pub fn run(message: impl Into<String>) -> Failure {
+        Failure {
+            code: 2,
+            message: message.into(),
+        }
+    }
+    /// Some of the work was done, some not: exit 3.
+    pub fn partial(message: impl Into<String>) -> Failure {
+        Failure {
+            code: 3,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(e: anyhow::Error) -> Failure {
+        Failure::run(format!("{e:#}"))
+    }
+}
+
+pub type Outcome = Result<(), Failure>;
+
+/// Parse the command line, run the command, return its exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let result = match cli.command {
+        Command::Check(args) => check::run(&args),
+        Command::Plan(args) => plan::run(&args),
+        Command::Apply(_) | Command::Restore(_) | Command::Snapshot(_) => Err(Failure::usage(
+            "this command needs the GitHub client, which this build does not have yet",
+        )),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            if !f.message.is_empty() {
+                eprintln!("{}", f.message);
+            }
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+/// Logs go to stderr, filtered by RUST_LOG (default: warnings and errors).
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .try_init();
+}
+
+/// Write `text` to a file, or to standard output when no file is given.
+pub(crate) fn write_output(path: Option<&std::path::Path>, text: &str) -> Outcome {
+    use std::io::Write;
+    match path {
+        Some(p) => std::fs::write(p, text)
+            .map_err(|e| Failure::run(format!("cannot write {}: {e}", p.display()))),
+        None => {
+            let mut out = std::io::stdout().lock();
+            match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+                Ok(()) => Ok(()),
+                // A closed pipe (`retention plan | head`) is not an error.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                Err(e) => Err(Failure::run(format!(
+                    "cannot write to standard output: {e}"
+                ))),
+            }
+        }
+    }
+}

@@ -1,0 +1,287 @@
+//! The image graph of a container package: which versions are parts of which image.
+//!
+//! On ghcr.io a multi-platform image is an index whose platform manifests are separate, untagged
+//! package versions; buildx attestations are manifests inside the index; cosign signatures,
+//! attestations and SBOMs are tagged `sha256-<hex>.sig|.att|.sbom`; OCI referrers carry a
+//! `subject`, and registries without a referrers API list them in an index tagged
+//! `sha256-<hex>`. Deleting "untagged" versions without knowing this breaks images, so the
+//! evaluator asks this graph what each version belongs to.
+//!
+//! The graph is built from the manifests stored in the inventory (exact bytes, checked against
+//! their digest). It is pure: no network, no clock.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::inventory::Version;
+
+/// How a version depends on another.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Edge {
+    /// A manifest listed in an index or manifest list (a platform image, or a nested index).
+    Child,
+    /// A buildx attestation manifest listed in an index (`unknown/unknown`).
+    Attestation,
+    /// A cosign signature (`sha256-<hex>.sig`).
+    Signature,
+    /// A cosign attestation (`sha256-<hex>.att`).
+    CosignAttestation,
+    /// A cosign SBOM (`sha256-<hex>.sbom`).
+    Sbom,
+    /// An OCI 1.1 referrer (a manifest with a `subject`).
+    Referrer,
+    /// An index tagged `sha256-<hex>` that lists the referrers of that digest.
+    ReferrersIndex,
+}
+
+impl Edge {
+    /// What the dependant is, in a reason: "platform manifest of kept image …".
+    pub fn label(self) -> &'static str {
+        match self {
+            Edge::Child => "child manifest",
+            Edge::Attestation => "build attestation",
+            Edge::Signature => "signature",
+            Edge::CosignAttestation => "cosign attestation",
+            Edge::Sbom => "SBOM",
+            Edge::Referrer => "referrer",
+            Edge::ReferrersIndex => "referrers index",
+        }
+    }
+}
+
+/// What is known of a version's own manifest.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ManifestState {
+    /// Read, verified and parsed.
+    Known,
+    /// Not in the inventory.
+    Missing,
+    /// Present but unusable: digest mismatch, unknown digest algorithm, or not a manifest.
+    Corrupt(String),
+}
+
+/// The graph of one package. Indices are positions in the package's `versions`.
+#[derive(Clone, Debug, Default)]
+pub struct ImageGraph {
+    /// `dependants[i]`: versions that depend on version `i`, and how.
+    pub dependants: Vec<Vec<(usize, Edge)>>,
+    /// `parents[i]`: versions that version `i` depends on (its index or subject).
+    pub parents: Vec<Vec<(usize, Edge)>>,
+    /// Whether version `i` is a referrer (signature, attestation, subject-bearing manifest,
+    /// referrers index) even when its subject is not in the package.
+    pub is_referrer: Vec<bool>,
+    pub manifest: Vec<ManifestState>,
+    /// Untagged versions whose parents cannot be known because some manifest is missing.
+    pub parents_unknown: Vec<bool>,
+    /// Problems worth telling the user (corrupt manifests), in version order.
+    pub warnings: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct RawManifest {
+    #[serde(default)]
+    manifests: Option<Vec<Descriptor>>,
+    #[serde(default)]
+    subject: Option<Descriptor>,
+}
+
+#[derive(Deserialize)]
+struct Descriptor {
+    digest: String,
+    #[serde(default)]
+    annotations: Option<BTreeMap<String, String>>,
+}
+
+/// The subject digest named by a cosign tag (`sha256-<hex>.sig|.att|.sbom`) or a referrers tag
+/// (`sha256-<hex>`), with the kind of edge it makes.
+pub fn tag_subject(tag: &str) -> Option<(String, Edge)> {
+    let rest = tag.strip_prefix("sha256-")?;
+    let (hex, edge) = match rest.split_once('.') {
+        Some((hex, "sig")) => (hex, Edge::Signature),
+        Some((hex, "att")) => (hex, Edge::CosignAttestation),
+        Some((hex, "sbom")) => (hex, Edge::Sbom),
+        Some(_) => return None,
+        None => (rest, Edge::ReferrersIndex),
+    };
+    (hex.len() == 64
+        && hex
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+    .then(|| (format!("sha256:{hex}"), edge))
+}
+
+/// Check that `bytes` hash to `digest`. Only sha256 is supported (all ghcr.io uses).
+pub fn verify_digest(digest: &str, bytes: &[u8]) -> Result<(), String> {
+    let Some(expected) = digest.strip_prefix("sha256:") else {
+        return Err(format!(
+            "cannot verify digest {digest}: only sha256 is supported"
+        ));
+    };
+    let actual = hex::encode(Sha256::digest(bytes));
+    if actual == expected {
+        Ok(())
+    } else {
+        Err(format!(
+            "manifest of {digest} does not match its digest (its bytes hash to sha256:{actual})"
+        ))
+    }
+}
+
+impl ImageGraph {
+    /// Build the graph of one container package from its versions and stored manifests.
+    pub fn build(versions: &[Version], manifests: &BTreeMap<String, String>) -> ImageGraph {
+        let n = versions.len();
+        let mut g = ImageGraph {
+            dependants: vec![Vec::new(); n],
+            parents: vec![Vec::new(); n],
+            is_referrer: vec![false; n],
+            manifest: vec![ManifestState::Missing; n],
+            parents_unknown: vec![false; n],
+            warnings: Vec::new(),
+        };
+        let by_digest: HashMap<&str, usize> = versions
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (v.name.as_str(), i))
+            .collect();
+        let link = |g: &mut ImageGraph, parent: usize, child: usize, edge: Edge| {
+            if parent != child && !g.dependants[parent].iter().any(|&(c, _)| c == child) {
+                g.dependants[parent].push((child, edge));
+                g.parents[child].push((parent, edge));
+            }
+        };
+
+        for (i, v) in versions.iter().enumerate() {
+            // Tags that name a subject.
+            for tag in v.tags() {
+                if let Some((subject, edge)) = tag_subject(tag) {
+                    g.is_referrer[i] = true;
+                    if let Some(&s) = by_digest.get(subject.as_str()) {
+                        link(&mut g, s, i, edge);
+                    }
+                }
+            }
+            // The manifest itself.
+            let Some(text) = manifests.get(&v.name) else {
+                continue;
+            };
+            if let Err(e) = verify_digest(&v.name, text.as_bytes()) {
+                g.warnings.push(format!("{e}; the version is kept"));
+                g.manifest[i] = ManifestState::Corrupt(e);
+                continue;
+            }
+            let raw: RawManifest = match serde_json::from_str(text) {
+                Ok(r) => r,
+                Err(e) => {
+                    let msg = format!("manifest of {} is not a valid manifest: {e}", v.name);
+                    g.warnings.push(format!("{msg}; the version is kept"));
+                    g.manifest[i] = ManifestState::Corrupt(msg);
+                    continue;
+                }
+            };
+            g.manifest[i] = ManifestState::Known;
+            let referrers_index = v
+                .tags()
+                .iter()
+                .any(|t| matches!(tag_subject(t), Some((_, Edge::ReferrersIndex))));
+            for d in raw.manifests.iter().flatten() {
+                let Some(&c) = by_digest.get(d.digest.as_str()) else {
+                    continue;
+                };
+                let attestation = d
+                    .annotations
+                    .as_ref()
+                    .and_then(|a| a.get("vnd.docker.reference.type"))
+                    .is_some_and(|t| t == "attestation-manifest");
+                let edge = if referrers_index {
+                    Edge::Referrer
+                } else if attestation {
+                    Edge::Attestation
+                } else {
+                    Edge::Child
+                };
+                link(&mut g, i, c, edge);
+            }
+            if let Some(subject) = &raw.subject {
+                g.is_referrer[i] = true;
+                if let Some(&s) = by_digest.get(subject.digest.as_str()) {
+                    link(&mut g, s, i, Edge::Referrer);
+                }
+            }
+        }
+
+        // Where any manifest is unknown, an untagged version may be a child of it: its parents
+        // are unknown, and nothing the graph could protect may be deleted.
+        let unknown: Vec<&str> = versions
+            .iter()
+            .zip(&g.manifest)
+            .filter(|(_, m)| **m != ManifestState::Known)
+            .map(|(v, _)| v.name.as_str())
+            .collect();
+        if !unknown.is_empty() {
+            for (i, v) in versions.iter().enumerate() {
+                g.parents_unknown[i] = v.tags().is_empty() && g.parents[i].is_empty();
+            }
+        }
+        g
+    }
+
+    /// An image that stands on its own: not part of, nor a referrer of, another version, and not
+    /// an untagged version whose parents are unknown. `keep_newest` counts these.
+    pub fn is_top_level(&self, i: usize) -> bool {
+        self.parents[i].is_empty() && !self.is_referrer[i] && !self.parents_unknown[i]
+    }
+
+    /// How many versions have no usable manifest.
+    pub fn unknown_manifests(&self) -> usize {
+        self.manifest
+            .iter()
+            .filter(|m| **m != ManifestState::Known)
+            .count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cosign_and_referrers_tags_name_their_subject() {
+        let hex = "a".repeat(64);
+        assert_eq!(
+            tag_subject(&format!("sha256-{hex}.sig")),
+            Some((format!("sha256:{hex}"), Edge::Signature))
+        );
+        assert_eq!(
+            tag_subject(&format!("sha256-{hex}.att")),
+            Some((format!("sha256:{hex}"), Edge::CosignAttestation))
+        );
+        assert_eq!(
+            tag_subject(&format!("sha256-{hex}.sbom")),
+            Some((format!("sha256:{hex}"), Edge::Sbom))
+        );
+        assert_eq!(
+            tag_subject(&format!("sha256-{hex}")),
+            Some((format!("sha256:{hex}"), Edge::ReferrersIndex))
+        );
+        assert_eq!(tag_subject(&format!("sha256-{hex}.zip")), None);
+        assert_eq!(tag_subject("sha256-abc.sig"), None);
+        assert_eq!(tag_subject("v1.0.0"), None);
+        assert_eq!(tag_subject(&format!("sha256-{}.sig", "A".repeat(64))), None);
+    }
+
+    #[test]
+    fn digests_are_verified() {
+        let body = b"{}";
+        let good = format!("sha256:{}", hex::encode(Sha256::digest(body)));
+        assert!(verify_digest(&good, body).is_ok());
+        assert!(verify_digest(&good, b"{ }")
+            .unwrap_err()
+            .contains("does not match"));
+        assert!(verify_digest("sha512:abc", body)
+            .unwrap_err()
+            .contains("only sha256"));
+    }
+}

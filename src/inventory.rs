@@ -1,0 +1,285 @@
+//! The inventory: every package and version of an owner, as GitHub's API returned them, plus the
+//! container manifests read from the registry.
+//!
+//! This is the input of evaluation and the file format of `retention snapshot` / `--inventory`
+//! (schema 1, see DESIGN.md). Reading is typed and ignores fields GitHub may add; only what a
+//! decision needs is kept in memory, so a 200,000-version inventory stays small.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The inventory schema number this build reads and writes.
+pub const SCHEMA: u32 = 1;
+
+/// The kinds of package GitHub Packages hosts (`package_type` in the API).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PackageType {
+    Container,
+    Npm,
+    Maven,
+    Rubygems,
+    Nuget,
+    Docker,
+}
+
+impl PackageType {
+    pub const ALL: [PackageType; 6] = [
+        PackageType::Container,
+        PackageType::Npm,
+        PackageType::Maven,
+        PackageType::Rubygems,
+        PackageType::Nuget,
+        PackageType::Docker,
+    ];
+
+    /// The name GitHub uses in paths and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PackageType::Container => "container",
+            PackageType::Npm => "npm",
+            PackageType::Maven => "maven",
+            PackageType::Rubygems => "rubygems",
+            PackageType::Nuget => "nuget",
+            PackageType::Docker => "docker",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<PackageType> {
+        PackageType::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+
+    /// Whether versions are image manifests named by digest, with tags.
+    pub fn is_image(self) -> bool {
+        matches!(self, PackageType::Container | PackageType::Docker)
+    }
+}
+
+impl std::fmt::Display for PackageType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A saved inventory (`schema: 1`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Inventory {
+    pub schema: u32,
+    pub owner: String,
+    pub captured_at: DateTime<Utc>,
+    pub packages: Vec<PackageEntry>,
+}
+
+/// One package with its versions and the manifests read for them (digest -> exact bytes).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PackageEntry {
+    pub package: Package,
+    pub versions: Vec<Version>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub manifests: BTreeMap<String, String>,
+}
+
+/// The fields of GitHub's `package` object that retention uses.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Package {
+    pub id: u64,
+    pub name: String,
+    pub package_type: PackageType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visibility: Option<String>,
+}
+
+/// The fields of GitHub's `package-version` object that retention uses.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Version {
+    pub id: u64,
+    /// For containers the manifest digest (`sha256:…`); otherwise the version string.
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<Metadata>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Metadata {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub package_type: Option<PackageType>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<ContainerMetadata>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub docker: Option<DockerMetadata>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct ContainerMetadata {
+    #[serde(default)]
+    pub tags: Vec<String>,
+}
+
+/// GitHub's schema names this array `tag` (singular) for docker packages.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct DockerMetadata {
+    #[serde(default, alias = "tags")]
+    pub tag: Vec<String>,
+}
+
+impl Version {
+    /// The version's tags (container or docker metadata); empty when untagged or not an image.
+    pub fn tags(&self) -> &[String] {
+        match &self.metadata {
+            Some(Metadata {
+                container: Some(c), ..
+            }) => &c.tags,
+            Some(Metadata {
+                docker: Some(d), ..
+            }) => &d.tag,
+            _ => &[],
+        }
+    }
+}
+
+/// Why an inventory could not be read: always names the file and, for content errors, the JSON path.
+#[derive(Debug, thiserror::Error)]
+pub enum InventoryError {
+    #[error("cannot read inventory {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: not a valid inventory: at `{json_path}`: {message}\n  hint: an inventory is the JSON that `retention snapshot` writes (schema 1, see DESIGN.md)")]
+    Invalid {
+        path: String,
+        json_path: String,
+        message: String,
+    },
+    #[error("{path}: inventory schema {found} is not supported (this build reads schema {SCHEMA})\n  hint: write it again with `retention snapshot` from this version")]
+    Schema { path: String, found: u64 },
+}
+
+impl Inventory {
+    /// Read and validate an inventory file.
+    pub fn load(path: &Path) -> Result<Inventory, InventoryError> {
+        let display = path.display().to_string();
+        let bytes = std::fs::read(path).map_err(|source| InventoryError::Io {
+            path: display.clone(),
+            source,
+        })?;
+        Inventory::from_slice(&bytes, &display)
+    }
+
+    /// Parse an inventory from bytes; `origin` names the source in errors.
+    pub fn from_slice(bytes: &[u8], origin: &str) -> Result<Inventory, InventoryError> {
+        // Check the schema first, so that a future schema gets a clear message rather than a
+        // confusing field error.
+        #[derive(Deserialize)]
+        struct Head {
+            schema: Option<serde_json::Value>,
+        }
+        match serde_json::from_slice::<Head>(bytes) {
+            Ok(Head { schema: Some(v) }) => match v.as_u64() {
+                Some(n) if n == u64::from(SCHEMA) => {}
+                Some(n) => {
+                    return Err(InventoryError::Schema {
+                        path: origin.to_string(),
+                        found: n,
+                    })
+                }
+                None => {
+                    return Err(InventoryError::Invalid {
+                        path: origin.to_string(),
+                        json_path: "schema".into(),
+                        message: format!("expected the number {SCHEMA}, found {v}"),
+                    })
+                }
+            },
+            Ok(Head { schema: None }) => {
+                return Err(InventoryError::Invalid {
+                    path: origin.to_string(),
+                    json_path: ".".into(),
+                    message: "missing field `schema`".into(),
+                })
+            }
+            Err(e) => {
+                return Err(InventoryError::Invalid {
+                    path: origin.to_string(),
+                    json_path: ".".into(),
+                    message: e.to_string(),
+                })
+            }
+        }
+        // The fast path; on failure parse again, tracking the path, to say where the error is.
+        match serde_json::from_slice::<Inventory>(bytes) {
+            Ok(inv) => Ok(inv),
+            Err(_) => {
+                let de = &mut serde_json::Deserializer::from_slice(bytes);
+                match serde_path_to_error::deserialize::<_, Inventory>(de) {
+                    Ok(inv) => Ok(inv),
+                    Err(e) => Err(InventoryError::Invalid {
+                        path: origin.to_string(),
+                        json_path: e.path().to_string(),
+                        message: e.inner().to_string(),
+                    }),
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(s: &str) -> String {
+        match Inventory::from_slice(s.as_bytes(), "inv.json") {
+            Ok(_) => panic!("expected an error for {s}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn not_json_names_the_file() {
+        let e = err("not json");
+        assert!(e.starts_with("inv.json: not a valid inventory"), "{e}");
+    }
+
+    #[test]
+    fn unknown_schema_is_named() {
+        let e =
+            err(r#"{"schema":7,"owner":"a","captured_at":"2026-01-01T00:00:00Z","packages":[]}"#);
+        assert!(e.contains("inventory schema 7 is not supported"), "{e}");
+    }
+
+    #[test]
+    fn version_without_id_gives_json_path() {
+        let e = err(
+            r#"{"schema":1,"owner":"a","captured_at":"2026-01-01T00:00:00Z","packages":[
+            {"package":{"id":1,"name":"api","package_type":"container"},
+             "versions":[{"id":2,"name":"sha256:aa","created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z"},
+                         {"name":"sha256:bb","created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z"}]}]}"#,
+        );
+        assert!(e.contains("at `packages[0].versions[1]`"), "{e}");
+        assert!(e.contains("missing field `id`"), "{e}");
+    }
+
+    #[test]
+    fn openapi_examples_parse_and_unknown_fields_are_ignored() {
+        let v: Version = serde_json::from_str(
+            r#"{"id":245301,"name":"1.0.4","url":"https://x","package_html_url":"https://y",
+                "created_at":"2019-11-05T22:49:04Z","updated_at":"2019-11-05T22:49:04Z",
+                "html_url":"z","metadata":{"package_type":"npm"},"some_new_field":{"a":1}}"#,
+        )
+        .unwrap();
+        assert_eq!(v.id, 245301);
+        assert!(v.tags().is_empty());
+        let c: Version = serde_json::from_str(
+            r#"{"id":1,"name":"sha256:ab","created_at":"2019-11-05T22:49:04Z","updated_at":"2019-11-05T22:49:04Z",
+                "metadata":{"package_type":"container","container":{"tags":["latest","v1"]}}}"#,
+        )
+        .unwrap();
+        assert_eq!(c.tags(), ["latest", "v1"]);
+    }
+}

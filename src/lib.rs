@@ -1,0 +1,25 @@
+//! `retention`: apply a declarative retention policy to GitHub Packages.
+//!
+//! The modules follow the pipeline (DESIGN.md):
+//!
+//! ```text
+//! policy.yml --parse-->  policy::Policy
+//! GitHub API --list-->   inventory::Inventory        (github/)
+//! registry   --read-->   manifests in the inventory  (registry/)
+//! manifests  --parse-->  graph::ImageGraph
+//! (Policy, Inventory, now) --evaluate--> plan::Plan   (pure: no I/O, no clock)
+//! Plan --render--> text | markdown | json             (render/)
+//! Plan --apply-->  deletions, journal                 (apply/)
+//! ```
+//!
+//! `cli` parses the command line and `commands` wires the stages together; `main.rs` only calls
+//! [`commands::main`].
+
+pub mod cli;
+pub mod commands;
+pub mod evaluate;
+pub mod graph;
+pub mod inventory;
+pub mod plan;
+pub mod policy;
+pub mod render;

@@ -1,0 +1,100 @@
+//! The plan: what evaluation decided for every version, and why.
+//!
+//! Schema 1 (DESIGN.md) is the contract between `plan` and `apply --plan`, and the source of every
+//! report. Versions appear newest first within a package; packages in name order, so the same
+//! input always gives byte-identical JSON.
+
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::inventory::PackageType;
+
+/// The plan schema number this build reads and writes.
+pub const SCHEMA: u32 = 1;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub schema: u32,
+    pub owner: String,
+    pub generated_at: DateTime<Utc>,
+    pub policy_sha256: String,
+    pub summary: Summary,
+    pub packages: Vec<PackagePlan>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub packages: u64,
+    pub versions: u64,
+    pub delete: u64,
+    pub keep: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PackagePlan {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub package_type: PackageType,
+    /// Things the user should know about this package's decisions (missing or corrupt
+    /// manifests, withheld deletions). An extension of schema 1; absent when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+    pub versions: Vec<VersionPlan>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Delete,
+    Keep,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VersionPlan {
+    pub id: u64,
+    pub name: String,
+    pub tags: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub action: Action,
+    /// The rules and guards that decided, and for graph decisions the image that decided it.
+    pub reasons: Vec<String>,
+}
+
+impl Plan {
+    /// The versions the plan deletes, with their package.
+    pub fn deletions(&self) -> impl Iterator<Item = (&PackagePlan, &VersionPlan)> {
+        self.packages.iter().flat_map(|p| {
+            p.versions
+                .iter()
+                .filter(|v| v.action == Action::Delete)
+                .map(move |v| (p, v))
+        })
+    }
+
+    /// Read a plan written by `retention plan --format json`.
+    pub fn load(path: &Path) -> anyhow::Result<Plan> {
+        use anyhow::Context;
+        let bytes =
+            std::fs::read(path).with_context(|| format!("cannot read plan {}", path.display()))?;
+        let de = &mut serde_json::Deserializer::from_slice(&bytes);
+        let plan: Plan = serde_path_to_error::deserialize(de).map_err(|e| {
+            anyhow::anyhow!(
+                "{}: not a valid plan: at `{}`: {}\n  hint: a plan is what `retention plan --format json` writes",
+                path.display(),
+                e.path(),
+                e.inner()
+            )
+        })?;
+        if plan.schema != SCHEMA {
+            anyhow::bail!(
+                "{}: plan schema {} is not supported (this build reads schema {SCHEMA})",
+                path.display(),
+                plan.schema
+            );
+        }
+        Ok(plan)
+    }
+}

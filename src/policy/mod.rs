@@ -1,0 +1,208 @@
+//! The policy language (version 1): what a `policy.yml` says, once parsed and validated.
+//!
+//! Parsing lives in [`parse`], which walks a located YAML tree so that every error carries
+//! `FILE:LINE:COLUMN` and all errors of a file are reported at once. The types here are what the
+//! evaluator reads: globs compiled, durations and semver requirements parsed, nothing left as text
+//! that could still fail.
+
+mod parse;
+
+use std::time::Duration;
+
+use globset::GlobSet;
+use regex::Regex;
+use semver::VersionReq;
+
+pub use parse::{parse_policy, Diagnostic, PolicyErrors};
+
+use crate::inventory::PackageType;
+
+/// A validated policy.
+#[derive(Clone, Debug)]
+pub struct Policy {
+    /// Where it was read from, for messages.
+    pub path: String,
+    /// sha256 of the file's bytes, recorded in every plan.
+    pub sha256: String,
+    pub owner: Option<String>,
+    pub packages: PackageFilter,
+    pub timestamp: Timestamp,
+    pub rules: Vec<Rule>,
+    pub safety: Safety,
+}
+
+/// Which packages the policy governs.
+#[derive(Clone, Debug)]
+pub struct PackageFilter {
+    pub package_type: PackageType,
+    pub names: Globs,
+}
+
+/// Which timestamp of a version ages and "newest" are measured on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Timestamp {
+    UpdatedAt,
+    CreatedAt,
+}
+
+impl Timestamp {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Timestamp::UpdatedAt => "updated_at",
+            Timestamp::CreatedAt => "created_at",
+        }
+    }
+}
+
+/// The guards that protect versions whatever the rules say.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Safety {
+    /// Never delete the N newest top-level images (or versions) of a package.
+    pub keep_newest: usize,
+    /// Never delete a version younger than this.
+    pub min_age: Duration,
+    /// A plan that deletes more than this is an error, never truncated.
+    pub max_deletions: u64,
+}
+
+impl Safety {
+    /// The defaults, chosen to be safe when a policy says nothing:
+    /// keep the newest version of every package (GitHub refuses to delete the last one anyway),
+    /// leave anything younger than an hour alone (a push may be in progress: its platform
+    /// manifests arrive before the index that tags them), and refuse plans of more than 1,000
+    /// deletions (a typo in a glob should not empty a registry).
+    pub const DEFAULT: Safety = Safety {
+        keep_newest: 1,
+        min_age: Duration::from_secs(3600),
+        max_deletions: 1000,
+    };
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RuleKind {
+    Keep,
+    Delete,
+}
+
+impl RuleKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuleKind::Keep => "keep",
+            RuleKind::Delete => "delete",
+        }
+    }
+}
+
+/// A named rule: keep or delete what its selector selects.
+#[derive(Clone, Debug)]
+pub struct Rule {
+    pub name: String,
+    pub kind: RuleKind,
+    pub selector: Selector,
+}
+
+/// The conditions of a rule. All given conditions must hold.
+#[derive(Clone, Debug, Default)]
+pub struct Selector {
+    pub tags: Option<Globs>,
+    pub tag_regex: Option<Regex>,
+    pub untagged: Option<bool>,
+    pub versions: Option<Globs>,
+    pub semver: Option<VersionReq>,
+    pub prerelease: Option<bool>,
+    pub older_than: Option<Duration>,
+    pub newer_than: Option<Duration>,
+    pub newest: Option<usize>,
+    pub group_by: Option<GroupBy>,
+    pub packages: Option<Globs>,
+}
+
+/// How `newest` groups versions before counting.
+#[derive(Clone, Debug)]
+pub enum GroupBy {
+    Major,
+    Minor,
+    /// The first capture group of the regex names the group.
+    Regex(Regex),
+}
+
+/// A list of globs where a leading `!` excludes: a string counts when it matches an include glob
+/// and no exclude glob. `*` crosses `/`; matching is whole-string and case-sensitive.
+#[derive(Clone, Debug)]
+pub struct Globs {
+    pub patterns: Vec<String>,
+    include: GlobSet,
+    exclude: GlobSet,
+    /// Set when every pattern is a plain name: the names can be fetched without listing.
+    exact: Option<Vec<String>>,
+}
+
+impl Globs {
+    /// Compile patterns; on error, the index of the bad pattern and the reason.
+    pub fn new(patterns: &[String]) -> Result<Globs, (usize, String)> {
+        let mut include = globset::GlobSetBuilder::new();
+        let mut exclude = globset::GlobSetBuilder::new();
+        let mut exact = Some(Vec::new());
+        for (i, p) in patterns.iter().enumerate() {
+            let (negated, body) = match p.strip_prefix('!') {
+                Some(rest) => (true, rest),
+                None => (false, p.as_str()),
+            };
+            if body.is_empty() {
+                return Err((i, "an empty pattern matches nothing".into()));
+            }
+            let glob = globset::GlobBuilder::new(body)
+                .literal_separator(false)
+                .case_insensitive(false)
+                .backslash_escape(true)
+                .empty_alternates(true)
+                .build()
+                .map_err(|e| (i, e.kind().to_string()))?;
+            if negated {
+                exact = None;
+                exclude.add(glob);
+            } else {
+                if body.contains(['*', '?', '[', ']', '{', '}', '\\']) {
+                    exact = None;
+                }
+                if let Some(names) = exact.as_mut() {
+                    names.push(body.to_string());
+                }
+                include.add(glob);
+            }
+        }
+        let build = |b: globset::GlobSetBuilder| b.build().map_err(|e| (0, e.kind().to_string()));
+        Ok(Globs {
+            patterns: patterns.to_vec(),
+            include: build(include)?,
+            exclude: build(exclude)?,
+            exact,
+        })
+    }
+
+    pub fn is_match(&self, s: &str) -> bool {
+        self.include.is_match(s) && !self.exclude.is_match(s)
+    }
+
+    /// The names, when every pattern is a plain name (no glob, no exclusion).
+    pub fn exact_names(&self) -> Option<&[String]> {
+        self.exact.as_deref()
+    }
+}
+
+/// Parse a version string as semver, allowing a leading `v` (`v1.2.3`).
+pub fn parse_version(s: &str) -> Option<semver::Version> {
+    let s = s.strip_prefix('v').unwrap_or(s);
+    semver::Version::parse(s).ok()
+}
+
+impl Policy {
+    /// Read and validate a policy file.
+    pub fn load(path: &std::path::Path) -> Result<Policy, PolicyErrors> {
+        let display = path.display().to_string();
+        match std::fs::read(path) {
+            Ok(bytes) => parse_policy(&display, &bytes),
+            Err(e) => Err(PolicyErrors::io(&display, &e)),
+        }
+    }
+}

@@ -1,0 +1,853 @@
+//! Parse and validate a policy file, reporting every error with `FILE:LINE:COLUMN`.
+//!
+//! We load the YAML with `saphyr` into a tree whose every node carries its position, then walk it
+//! by hand. A serde derive would stop at the first unknown key or wrong type; walking the tree
+//! lets `retention check` report all the problems of a file at once, each with a hint (the nearest
+//! valid key for a typo, the accepted values for an enum).
+
+use std::collections::HashMap;
+use std::fmt;
+use std::time::Duration;
+
+use saphyr::{LoadableYamlNode, MarkedYaml, Scalar, YamlData};
+use sha2::{Digest, Sha256};
+
+use super::{Globs, GroupBy, PackageFilter, Policy, Rule, RuleKind, Safety, Selector, Timestamp};
+use crate::inventory::PackageType;
+
+/// One problem in a policy file, located.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub file: String,
+    /// 1-based.
+    pub line: usize,
+    /// 1-based, in characters.
+    pub column: usize,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.file, self.line, self.column, self.message
+        )?;
+        if let Some(hint) = &self.hint {
+            write!(f, "\n  help: {hint}")?;
+        }
+        Ok(())
+    }
+}
+
+/// All the problems found in one policy file.
+#[derive(Clone, Debug)]
+pub struct PolicyErrors {
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl PolicyErrors {
+    pub(super) fn io(file: &str, e: &std::io::Error) -> PolicyErrors {
+        PolicyErrors {
+            diagnostics: vec![Diagnostic {
+                file: file.to_string(),
+                line: 1,
+                column: 1,
+                message: format!("cannot read policy: {e}"),
+                hint: Some("check the path given to --policy".into()),
+            }],
+        }
+    }
+}
+
+impl fmt::Display for PolicyErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, d) in self.diagnostics.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{d}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for PolicyErrors {}
+
+const TOP_KEYS: &[&str] = &[
+    "version",
+    "owner",
+    "packages",
+    "timestamp",
+    "rules",
+    "safety",
+];
+const PACKAGES_KEYS: &[&str] = &["type", "names"];
+const RULE_KEYS: &[&str] = &["name", "keep", "delete"];
+const SAFETY_KEYS: &[&str] = &["keep_newest", "min_age", "max_deletions"];
+const SELECTOR_KEYS: &[&str] = &[
+    "tags",
+    "tag_regex",
+    "untagged",
+    "versions",
+    "semver",
+    "prerelease",
+    "older_than",
+    "newer_than",
+    "newest",
+    "group_by",
+    "packages",
+];
+
+type Node<'a> = MarkedYaml<'a>;
+
+struct Ctx {
+    file: String,
+    diags: Vec<Diagnostic>,
+}
+
+impl Ctx {
+    fn at(&mut self, node: &Node, message: impl Into<String>, hint: Option<String>) {
+        self.diags.push(Diagnostic {
+            file: self.file.clone(),
+            line: node.span.start.line().max(1),
+            column: node.span.start.col() + 1,
+            message: message.into(),
+            hint,
+        });
+    }
+
+    /// The entries of a mapping, with unknown keys reported (with the nearest valid key).
+    fn mapping<'n, 'a>(
+        &mut self,
+        node: &'n Node<'a>,
+        what: &str,
+        known: &[&str],
+    ) -> Vec<(&'n Node<'a>, String, &'n Node<'a>)> {
+        let YamlData::Mapping(map) = &node.data else {
+            self.at(
+                node,
+                format!(
+                    "{what} must be a mapping (`key: value` lines), found {}",
+                    kind(node)
+                ),
+                None,
+            );
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (k, v) in map {
+            let Some(key) = scalar_string(k) else {
+                self.at(
+                    k,
+                    format!("keys of {what} must be plain words, found {}", kind(k)),
+                    None,
+                );
+                continue;
+            };
+            if !known.contains(&key.as_str()) {
+                let hint = match nearest(&key, known) {
+                    Some(best) => {
+                        format!("did you mean `{best}`? valid keys: {}", known.join(", "))
+                    }
+                    None => format!("valid keys: {}", known.join(", ")),
+                };
+                self.at(k, format!("unknown key `{key}` in {what}"), Some(hint));
+                continue;
+            }
+            out.push((k, key, v));
+        }
+        out
+    }
+
+    fn string(&mut self, node: &Node, what: &str) -> Option<String> {
+        match &node.data {
+            YamlData::Value(Scalar::String(s)) => Some(s.to_string()),
+            _ => {
+                self.at(
+                    node,
+                    format!("`{what}` must be a string, found {}", kind(node)),
+                    Some("quote it: \"…\"".into()),
+                );
+                None
+            }
+        }
+    }
+
+    fn bool(&mut self, node: &Node, what: &str) -> Option<bool> {
+        match &node.data {
+            YamlData::Value(Scalar::Boolean(b)) => Some(*b),
+            _ => {
+                self.at(
+                    node,
+                    format!("`{what}` must be true or false, found {}", kind(node)),
+                    None,
+                );
+                None
+            }
+        }
+    }
+
+    fn count(&mut self, node: &Node, what: &str, min: i64) -> Option<u64> {
+        match &node.data {
+            YamlData::Value(Scalar::Integer(n)) if *n >= min => Some(*n as u64),
+            YamlData::Value(Scalar::Integer(n)) => {
+                let hint = if min == 1 && *n == 0 {
+                    Some(format!(
+                        "`{what}: 0` selects nothing; remove the rule, or give at least 1"
+                    ))
+                } else {
+                    None
+                };
+                self.at(
+                    node,
+                    format!("`{what}` must be at least {min}, found {n}"),
+                    hint,
+                );
+                None
+            }
+            _ => {
+                self.at(
+                    node,
+                    format!("`{what}` must be a whole number, found {}", kind(node)),
+                    None,
+                );
+                None
+            }
+        }
+    }
+
+    fn duration(&mut self, node: &Node, what: &str) -> Option<Duration> {
+        let text = match &node.data {
+            YamlData::Value(Scalar::String(s)) => s.to_string(),
+            YamlData::Value(Scalar::Integer(_)) => {
+                self.at(
+                    node,
+                    format!("`{what}` needs a unit"),
+                    Some("write a duration such as 90m, 36h, 14d or 2w".into()),
+                );
+                return None;
+            }
+            _ => {
+                self.at(
+                    node,
+                    format!("`{what}` must be a duration, found {}", kind(node)),
+                    Some("write a duration such as 90m, 36h, 14d or 2w".into()),
+                );
+                return None;
+            }
+        };
+        match humantime::parse_duration(&text) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                self.at(
+                    node,
+                    format!("`{what}`: `{text}` is not a duration: {e}"),
+                    Some("write a duration such as 90m, 36h, 14d or 2w".into()),
+                );
+                None
+            }
+        }
+    }
+
+    /// A list of strings; a single string is accepted as a list of one.
+    fn strings(&mut self, node: &Node, what: &str) -> Option<Vec<(String, usize)>> {
+        let mut ok = true;
+        let mut out = Vec::new();
+        match &node.data {
+            YamlData::Value(Scalar::String(s)) => out.push((s.to_string(), 0)),
+            YamlData::Sequence(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    match &item.data {
+                        YamlData::Value(Scalar::String(s)) => out.push((s.to_string(), i)),
+                        _ => {
+                            ok = false;
+                            self.at(
+                                item,
+                                format!("items of `{what}` must be strings, found {}", kind(item)),
+                                Some("quote it: \"…\"".into()),
+                            );
+                        }
+                    }
+                }
+            }
+            _ => {
+                self.at(
+                    node,
+                    format!("`{what}` must be a list of strings, found {}", kind(node)),
+                    Some(format!("write {what}: [\"a\", \"b-*\"]")),
+                );
+                return None;
+            }
+        }
+        ok.then_some(out)
+    }
+
+    fn globs(&mut self, node: &Node, what: &str) -> Option<Globs> {
+        let items = self.strings(node, what)?;
+        if items.is_empty() {
+            self.at(
+                node,
+                format!("`{what}` is empty and would match nothing"),
+                Some("list at least one name or glob".into()),
+            );
+            return None;
+        }
+        let patterns: Vec<String> = items.iter().map(|(s, _)| s.clone()).collect();
+        if !patterns.iter().any(|p| !p.starts_with('!')) {
+            self.at(
+                node,
+                format!("`{what}` has only `!` exclusions and would match nothing"),
+                Some("add an include pattern such as \"*\" before the exclusions".into()),
+            );
+            return None;
+        }
+        match Globs::new(&patterns) {
+            Ok(g) => Some(g),
+            Err((i, reason)) => {
+                let at = match &node.data {
+                    YamlData::Sequence(seq) => seq.get(items[i].1).unwrap_or(node),
+                    _ => node,
+                };
+                self.at(
+                    at,
+                    format!("`{what}`: bad glob `{}`: {reason}", patterns[i]),
+                    Some("globs use * ? [abc] {a,b}; escape a literal with \\".into()),
+                );
+                None
+            }
+        }
+    }
+
+    fn regex(&mut self, node: &Node, what: &str) -> Option<regex::Regex> {
+        let text = self.string(node, what)?;
+        match regex::Regex::new(&text) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                let msg = e.to_string();
+                let last = msg.lines().last().unwrap_or("invalid").trim().to_string();
+                self.at(node, format!("`{what}`: bad regex `{text}`: {last}"), Some("the syntax is Rust's regex crate (no look-around); in YAML prefer single quotes: '^pr-(\\d+)-'".into()));
+                None
+            }
+        }
+    }
+}
+
+/// What a node is, for messages.
+fn kind(node: &Node) -> &'static str {
+    match &node.data {
+        YamlData::Value(Scalar::Null) => "nothing (null)",
+        YamlData::Value(Scalar::Boolean(_)) => "a boolean",
+        YamlData::Value(Scalar::Integer(_)) => "a number",
+        YamlData::Value(Scalar::FloatingPoint(_)) => "a number",
+        YamlData::Value(Scalar::String(_)) => "a string",
+        YamlData::Sequence(_) => "a list",
+        YamlData::Mapping(_) => "a mapping",
+        YamlData::Alias(_) => "an alias",
+        YamlData::Tagged(..) => "a tagged value",
+        _ => "an unreadable value",
+    }
+}
+
+fn scalar_string(node: &Node) -> Option<String> {
+    match &node.data {
+        YamlData::Value(Scalar::String(s)) => Some(s.to_string()),
+        YamlData::Value(Scalar::Integer(n)) => Some(n.to_string()),
+        YamlData::Value(Scalar::Boolean(b)) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// The valid word closest to a typo, when it is close enough to be what was meant.
+fn nearest<'k>(word: &str, candidates: &[&'k str]) -> Option<&'k str> {
+    candidates
+        .iter()
+        .map(|c| (strsim::damerau_levenshtein(word, c), *c))
+        .filter(|(d, c)| *d <= (c.len() / 3).max(2))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+/// Parse and validate a policy. `file` names it in diagnostics.
+pub fn parse_policy(file: &str, bytes: &[u8]) -> Result<Policy, PolicyErrors> {
+    let mut cx = Ctx {
+        file: file.to_string(),
+        diags: Vec::new(),
+    };
+    let sha256 = hex::encode(Sha256::digest(bytes));
+    let text = match std::str::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            let line = bytes[..e.valid_up_to()]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count()
+                + 1;
+            return Err(PolicyErrors {
+                diagnostics: vec![Diagnostic {
+                    file: file.into(),
+                    line,
+                    column: 1,
+                    message: "the policy is not valid UTF-8".into(),
+                    hint: Some("save the file as UTF-8".into()),
+                }],
+            });
+        }
+    };
+    let docs = match MarkedYaml::load_from_str(text) {
+        Ok(d) => d,
+        Err(e) => {
+            return Err(PolicyErrors {
+                diagnostics: vec![Diagnostic {
+                    file: file.into(),
+                    line: e.marker().line().max(1),
+                    column: e.marker().col() + 1,
+                    message: format!("invalid YAML: {}", e.info()),
+                    hint: None,
+                }],
+            })
+        }
+    };
+    let Some(root) = docs.first() else {
+        return Err(PolicyErrors {
+            diagnostics: vec![Diagnostic {
+                file: file.into(),
+                line: 1,
+                column: 1,
+                message: "the policy is empty".into(),
+                hint: Some("start from one of the examples in policies/".into()),
+            }],
+        });
+    };
+    if docs.len() > 1 {
+        cx.at(
+            &docs[1],
+            "a policy file holds one YAML document; found more",
+            Some("remove the `---` separators, or split the file".into()),
+        );
+    }
+
+    let mut version = None;
+    let mut owner = None;
+    let mut packages = None;
+    let mut timestamp = Timestamp::UpdatedAt;
+    let mut rules: Option<Vec<Rule>> = None;
+    let mut safety = Safety::DEFAULT;
+    let mut seen_packages = false;
+    let mut seen_rules = false;
+
+    for (_k, key, v) in cx.mapping(root, "the policy", TOP_KEYS) {
+        match key.as_str() {
+            "version" => match &v.data {
+                YamlData::Value(Scalar::Integer(1)) => version = Some(1),
+                _ => cx.at(
+                    v,
+                    format!("unsupported policy version: found {}", describe(v)),
+                    Some("write `version: 1`".into()),
+                ),
+            },
+            "owner" => owner = cx.string(v, "owner"),
+            "packages" => {
+                seen_packages = true;
+                packages = parse_packages(&mut cx, v);
+            }
+            "timestamp" => match scalar_string(v).as_deref() {
+                Some("updated_at") => timestamp = Timestamp::UpdatedAt,
+                Some("created_at") => timestamp = Timestamp::CreatedAt,
+                _ => cx.at(
+                    v,
+                    format!(
+                        "`timestamp` must be updated_at or created_at, found {}",
+                        describe(v)
+                    ),
+                    None,
+                ),
+            },
+            "rules" => {
+                seen_rules = true;
+                rules = parse_rules(
+                    &mut cx,
+                    v,
+                    packages.as_ref().map(|p: &PackageFilter| p.package_type),
+                );
+            }
+            "safety" => {
+                if let Some(s) = parse_safety(&mut cx, v) {
+                    safety = s;
+                }
+            }
+            _ => {}
+        }
+    }
+    if matches!(root.data, YamlData::Mapping(_)) {
+        if version.is_none()
+            && !cx
+                .diags
+                .iter()
+                .any(|d| d.message.contains("policy version"))
+        {
+            cx.at(
+                root,
+                "missing `version`",
+                Some("add `version: 1` at the top".into()),
+            );
+        }
+        if !seen_packages {
+            cx.at(
+                root,
+                "missing `packages`",
+                Some("add `packages: { type: container, names: [\"my-image\"] }`".into()),
+            );
+        }
+        if !seen_rules {
+            cx.at(
+                root,
+                "missing `rules`",
+                Some("add a list of rules, each with a `name` and `keep:` or `delete:`".into()),
+            );
+        }
+    }
+
+    if !cx.diags.is_empty() {
+        cx.diags.sort_by_key(|d| (d.line, d.column));
+        return Err(PolicyErrors {
+            diagnostics: cx.diags,
+        });
+    }
+    match (packages, rules) {
+        (Some(packages), Some(rules)) => Ok(Policy {
+            path: file.to_string(),
+            sha256,
+            owner,
+            packages,
+            timestamp,
+            rules,
+            safety,
+        }),
+        // Unreachable in practice: a missing part always left a diagnostic.
+        _ => Err(PolicyErrors {
+            diagnostics: vec![Diagnostic {
+                file: file.into(),
+                line: 1,
+                column: 1,
+                message: "incomplete policy".into(),
+                hint: None,
+            }],
+        }),
+    }
+}
+
+fn describe(node: &Node) -> String {
+    match scalar_string(node) {
+        Some(s) => format!("`{s}`"),
+        None => kind(node).to_string(),
+    }
+}
+
+fn parse_packages(cx: &mut Ctx, node: &Node) -> Option<PackageFilter> {
+    let mut package_type = Some(PackageType::Container);
+    let mut names = None;
+    let mut seen_names = false;
+    for (_k, key, v) in cx.mapping(node, "`packages`", PACKAGES_KEYS) {
+        match key.as_str() {
+            "type" => {
+                package_type = match scalar_string(v).as_deref().and_then(PackageType::parse) {
+                    Some(t) => Some(t),
+                    None => {
+                        let valid: Vec<&str> =
+                            PackageType::ALL.iter().map(|t| t.as_str()).collect();
+                        let hint =
+                            match scalar_string(v).as_deref().and_then(|s| nearest(s, &valid)) {
+                                Some(best) => format!(
+                                    "did you mean `{best}`? valid types: {}",
+                                    valid.join(", ")
+                                ),
+                                None => format!("valid types: {}", valid.join(", ")),
+                            };
+                        cx.at(
+                            v,
+                            format!("unknown package type {}", describe(v)),
+                            Some(hint),
+                        );
+                        None
+                    }
+                }
+            }
+            "names" => {
+                seen_names = true;
+                names = cx.globs(v, "packages.names");
+            }
+            _ => {}
+        }
+    }
+    if !seen_names && matches!(node.data, YamlData::Mapping(_)) {
+        cx.at(
+            node,
+            "missing `names` in `packages`",
+            Some("list the package names or globs: names: [\"api\", \"web-*\"]".into()),
+        );
+    }
+    Some(PackageFilter {
+        package_type: package_type?,
+        names: names?,
+    })
+}
+
+fn parse_safety(cx: &mut Ctx, node: &Node) -> Option<Safety> {
+    let mut safety = Safety::DEFAULT;
+    let mut ok = true;
+    for (_k, key, v) in cx.mapping(node, "`safety`", SAFETY_KEYS) {
+        match key.as_str() {
+            "keep_newest" => match cx.count(v, "keep_newest", 0) {
+                Some(n) => safety.keep_newest = n as usize,
+                None => ok = false,
+            },
+            "min_age" => match cx.duration(v, "min_age") {
+                Some(d) => safety.min_age = d,
+                None => ok = false,
+            },
+            "max_deletions" => match cx.count(v, "max_deletions", 0) {
+                Some(n) => safety.max_deletions = n,
+                None => ok = false,
+            },
+            _ => {}
+        }
+    }
+    ok.then_some(safety)
+}
+
+fn parse_rules(cx: &mut Ctx, node: &Node, package_type: Option<PackageType>) -> Option<Vec<Rule>> {
+    let YamlData::Sequence(items) = &node.data else {
+        cx.at(
+            node,
+            format!("`rules` must be a list, found {}", kind(node)),
+            Some("write each rule as `- name: …` on its own line".into()),
+        );
+        return None;
+    };
+    if items.is_empty() {
+        cx.at(
+            node,
+            "`rules` is empty: the policy would keep everything",
+            Some("add at least one rule".into()),
+        );
+        return None;
+    }
+    let before = cx.diags.len();
+    let mut rules = Vec::new();
+    let mut names: HashMap<String, usize> = HashMap::new();
+    for (i, item) in items.iter().enumerate() {
+        let mut name = None;
+        let mut name_node = None;
+        let mut action: Option<(RuleKind, &Node)> = None;
+        let mut selector = None;
+        let typos_before = cx
+            .diags
+            .iter()
+            .filter(|d| d.message.starts_with("unknown key"))
+            .count();
+        for (k, key, v) in cx.mapping(item, &format!("rule {}", i + 1), RULE_KEYS) {
+            match key.as_str() {
+                "name" => {
+                    name = cx.string(v, "name");
+                    name_node = Some(v);
+                }
+                "keep" | "delete" => {
+                    let kind = if key == "keep" {
+                        RuleKind::Keep
+                    } else {
+                        RuleKind::Delete
+                    };
+                    if let Some((first, _)) = action {
+                        cx.at(k, format!("a rule has either `keep` or `delete`, not both (it already has `{}`)", first.as_str()), Some("split it into two rules".into()));
+                        continue;
+                    }
+                    action = Some((kind, v));
+                    selector = parse_selector(cx, v, kind, package_type);
+                }
+                _ => {}
+            }
+        }
+        if !matches!(item.data, YamlData::Mapping(_)) {
+            continue;
+        }
+        if name_node.is_none() {
+            cx.at(
+                item,
+                format!("rule {} has no `name`", i + 1),
+                Some("name it: the name is the reason shown for every decision it makes".into()),
+            );
+        }
+        let typo = cx
+            .diags
+            .iter()
+            .filter(|d| d.message.starts_with("unknown key"))
+            .count()
+            > typos_before;
+        if action.is_none() && !typo {
+            cx.at(
+                item,
+                format!("rule {} has neither `keep` nor `delete`", i + 1),
+                Some(
+                    "add `keep: {…}` or `delete: {…}` with the conditions that select versions"
+                        .into(),
+                ),
+            );
+        }
+        if let (Some(n), Some(node)) = (&name, name_node) {
+            if n.trim().is_empty() {
+                cx.at(node, "a rule name cannot be empty", None);
+            } else if let Some(first_line) = names.get(n) {
+                cx.at(
+                    node,
+                    format!("duplicate rule name `{n}` (first used on line {first_line})"),
+                    Some(
+                        "give every rule its own name, so that each decision names one rule".into(),
+                    ),
+                );
+            } else {
+                names.insert(n.clone(), node.span.start.line());
+            }
+        }
+        if let (Some(name), Some((kind, _)), Some(selector)) = (name, action, selector) {
+            rules.push(Rule {
+                name,
+                kind,
+                selector,
+            });
+        }
+    }
+    (cx.diags.len() == before).then_some(rules)
+}
+
+fn parse_selector(
+    cx: &mut Ctx,
+    node: &Node,
+    rule_kind: RuleKind,
+    package_type: Option<PackageType>,
+) -> Option<Selector> {
+    let before = cx.diags.len();
+    let what = format!("`{}`", rule_kind.as_str());
+    let mut s = Selector::default();
+    let mut tags_node = None;
+    let mut untagged_node = None;
+    let mut group_node = None;
+    let mut newest_given = false;
+    let entries = cx.mapping(node, &what, SELECTOR_KEYS);
+    if entries.is_empty() && matches!(node.data, YamlData::Mapping(_)) {
+        cx.at(
+            node,
+            format!(
+                "`{}` has no conditions and would select every version",
+                rule_kind.as_str()
+            ),
+            Some("give at least one condition, e.g. `older_than: 30d` or `tags: [\"*\"]`".into()),
+        );
+    }
+    let is_image = package_type.map(PackageType::is_image);
+    for (k, key, v) in entries {
+        match key.as_str() {
+            "tags" => {
+                tags_node = Some(k);
+                s.tags = cx.globs(v, "tags");
+            }
+            "tag_regex" => {
+                tags_node = Some(k);
+                s.tag_regex = cx.regex(v, "tag_regex");
+            }
+            "untagged" => {
+                untagged_node = Some(k);
+                s.untagged = cx.bool(v, "untagged");
+            }
+            "versions" => {
+                if is_image == Some(true) {
+                    cx.at(
+                        k,
+                        "`versions` matches version names, which for container images are digests",
+                        Some("select container images by `tags` (or `untagged: true`)".into()),
+                    );
+                }
+                s.versions = cx.globs(v, "versions");
+            }
+            "semver" => {
+                if let Some(text) = cx.string(v, "semver") {
+                    match semver::VersionReq::parse(&text) {
+                        Ok(r) => s.semver = Some(r),
+                        Err(e) => cx.at(v, format!("`semver`: bad requirement `{text}`: {e}"), Some("write a requirement such as \"<2.0.0\", \">=1.4, <1.6\" or \"^3\" (Cargo's rules)".into())),
+                    }
+                }
+            }
+            "prerelease" => s.prerelease = cx.bool(v, "prerelease"),
+            "older_than" => s.older_than = cx.duration(v, "older_than"),
+            "newer_than" => s.newer_than = cx.duration(v, "newer_than"),
+            "newest" => {
+                newest_given = true;
+                s.newest = cx.count(v, "newest", 1).map(|n| n as usize);
+            }
+            "group_by" => {
+                group_node = Some(k);
+                s.group_by = match scalar_string(v).as_deref() {
+                    Some("major") => Some(GroupBy::Major),
+                    Some("minor") => Some(GroupBy::Minor),
+                    Some(_) => match cx.regex(v, "group_by") {
+                        Some(r) if r.captures_len() < 2 => {
+                            cx.at(v, "`group_by` regex has no capture group to name the group", Some("wrap the part that names the group in parentheses, e.g. '^pr-(\\d+)-'".into()));
+                            None
+                        }
+                        other => other.map(GroupBy::Regex),
+                    },
+                    None => {
+                        cx.at(
+                            v,
+                            format!(
+                                "`group_by` must be major, minor or a regex, found {}",
+                                kind(v)
+                            ),
+                            None,
+                        );
+                        None
+                    }
+                };
+            }
+            "packages" => s.packages = cx.globs(v, "packages"),
+            _ => {}
+        }
+    }
+    if let (Some(true), Some(at)) = (s.untagged, untagged_node) {
+        if tags_node.is_some() {
+            cx.at(
+                at,
+                "`untagged: true` cannot be combined with `tags` or `tag_regex`: nothing has both",
+                None,
+            );
+        }
+    }
+    if let (Some(false), Some(at)) = (is_image, tags_node.or(untagged_node)) {
+        cx.at(
+            at,
+            "tags only exist on container images",
+            Some("for npm, maven, rubygems and nuget select by `versions` or `semver`".into()),
+        );
+    }
+    if let (Some(at), false) = (group_node, newest_given) {
+        cx.at(
+            at,
+            "`group_by` needs `newest`: it says how many of each group",
+            Some("add e.g. `newest: 3`".into()),
+        );
+    }
+    if let (Some(o), Some(n)) = (s.older_than, s.newer_than) {
+        if o >= n {
+            cx.at(
+                node,
+                "`older_than` is not less than `newer_than`: no version can be both",
+                None,
+            );
+        }
+    }
+    (cx.diags.len() == before).then_some(s)
+}
+
+#[cfg(test)]
+mod tests;
