@@ -105,6 +105,8 @@ type Node<'a> = MarkedYaml<'a>;
 struct Ctx {
     file: String,
     diags: Vec<Diagnostic>,
+    /// Valid keys suggested for typos, so that "missing `x`" is not said again.
+    suggested: Vec<&'static str>,
 }
 
 impl Ctx {
@@ -123,7 +125,7 @@ impl Ctx {
         &mut self,
         node: &'n Node<'a>,
         what: &str,
-        known: &[&str],
+        known: &[&'static str],
     ) -> Vec<(&'n Node<'a>, String, &'n Node<'a>)> {
         let YamlData::Mapping(map) = &node.data else {
             self.at(
@@ -149,6 +151,7 @@ impl Ctx {
             if !known.contains(&key.as_str()) {
                 let hint = match nearest(&key, known) {
                     Some(best) => {
+                        self.suggested.push(best);
                         format!("did you mean `{best}`? valid keys: {}", known.join(", "))
                     }
                     None => format!("valid keys: {}", known.join(", ")),
@@ -374,6 +377,7 @@ pub fn parse_policy(file: &str, bytes: &[u8]) -> Result<Policy, PolicyErrors> {
     let mut cx = Ctx {
         file: file.to_string(),
         diags: Vec::new(),
+        suggested: Vec::new(),
     };
     let sha256 = hex::encode(Sha256::digest(bytes));
     let text = match std::str::from_utf8(bytes) {
@@ -482,6 +486,7 @@ pub fn parse_policy(file: &str, bytes: &[u8]) -> Result<Policy, PolicyErrors> {
     }
     if matches!(root.data, YamlData::Mapping(_)) {
         if version.is_none()
+            && !cx.suggested.contains(&"version")
             && !cx
                 .diags
                 .iter()
@@ -493,14 +498,14 @@ pub fn parse_policy(file: &str, bytes: &[u8]) -> Result<Policy, PolicyErrors> {
                 Some("add `version: 1` at the top".into()),
             );
         }
-        if !seen_packages {
+        if !seen_packages && !cx.suggested.contains(&"packages") {
             cx.at(
                 root,
                 "missing `packages`",
                 Some("add `packages: { type: container, names: [\"my-image\"] }`".into()),
             );
         }
-        if !seen_rules {
+        if !seen_rules && !cx.suggested.contains(&"rules") {
             cx.at(
                 root,
                 "missing `rules`",
@@ -672,19 +677,14 @@ fn parse_rules(cx: &mut Ctx, node: &Node, package_type: Option<PackageType>) -> 
         if !matches!(item.data, YamlData::Mapping(_)) {
             continue;
         }
-        if name_node.is_none() {
+        let typo = cx.diags.iter().filter(|d| d.message.starts_with("unknown key")).count() > typos_before;
+        if name_node.is_none() && !typo {
             cx.at(
                 item,
                 format!("rule {} has no `name`", i + 1),
                 Some("name it: the name is the reason shown for every decision it makes".into()),
             );
         }
-        let typo = cx
-            .diags
-            .iter()
-            .filter(|d| d.message.starts_with("unknown key"))
-            .count()
-            > typos_before;
         if action.is_none() && !typo {
             cx.at(
                 item,
@@ -735,7 +735,7 @@ fn parse_selector(
     let mut group_node = None;
     let mut newest_given = false;
     let entries = cx.mapping(node, &what, SELECTOR_KEYS);
-    if entries.is_empty() && matches!(node.data, YamlData::Mapping(_)) {
+    if matches!(&node.data, YamlData::Mapping(m) if m.is_empty()) {
         cx.at(
             node,
             format!(
