@@ -63,7 +63,7 @@ pub enum ManifestState {
 }
 
 /// The graph of one package. Indices are positions in the package's `versions`.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct ImageGraph {
     /// `dependants[i]`: versions that depend on version `i`, and how.
     pub dependants: Vec<Vec<(usize, Edge)>>,
@@ -226,6 +226,18 @@ impl ImageGraph {
             }
         }
         g
+    }
+
+    /// The graph of a package whose versions do not depend on each other (npm, maven, …).
+    pub fn isolated(n: usize) -> ImageGraph {
+        ImageGraph {
+            dependants: vec![Vec::new(); n],
+            parents: vec![Vec::new(); n],
+            is_referrer: vec![false; n],
+            manifest: vec![ManifestState::Known; n],
+            parents_unknown: vec![false; n],
+            warnings: Vec::new(),
+        }
     }
 
     /// An image that stands on its own: not part of, nor a referrer of, another version, and not

@@ -274,10 +274,9 @@ fn evaluate_package(policy: &Policy, entry: &PackageEntry, now: DateTime<Utc>) -
     let graph = if ctx.is_image {
         ImageGraph::build(versions, &entry.manifests)
     } else {
-        ImageGraph::default()
+        ImageGraph::isolated(n)
     };
-    let has_graph = ctx.is_image;
-    let top_level = |i: usize| !has_graph || graph.is_top_level(i);
+    let top_level = |i: usize| graph.is_top_level(i);
 
     let (keep_by, delete_by) = ctx.rule_selections(policy);
 
@@ -306,7 +305,7 @@ fn evaluate_package(policy: &Policy, entry: &PackageEntry, now: DateTime<Utc>) -
             ));
         }
     }
-    if has_graph {
+    {
         let unknown: Vec<&str> = versions
             .iter()
             .zip(&graph.manifest)
@@ -340,11 +339,16 @@ fn evaluate_package(policy: &Policy, entry: &PackageEntry, now: DateTime<Utc>) -
         }
     }
     while let Some(d) = queue.pop_front() {
-        for &(c, edge) in &graph.dependants.get(d).map(Vec::as_slice).unwrap_or(&[])[..] {
-            if !deleted[c] && !protected(c) {
-                deleted[c] = true;
+        for &(c, edge) in &graph.dependants[d] {
+            if protected(c) {
+                continue;
+            }
+            if deleted_via[c].is_none() {
                 let root = deleted_via[d].map_or(d, |v| v.root);
                 deleted_via[c] = Some(Via { by: d, edge, root });
+            }
+            if !deleted[c] {
+                deleted[c] = true;
                 queue.push_back(c);
             }
         }
@@ -354,7 +358,7 @@ fn evaluate_package(policy: &Policy, entry: &PackageEntry, now: DateTime<Utc>) -
     let mut kept_via: Vec<Option<Via>> = vec![None; n];
     let mut queue: VecDeque<usize> = ctx.order.iter().copied().filter(|&i| !deleted[i]).collect();
     while let Some(k) = queue.pop_front() {
-        for &(c, edge) in &graph.dependants.get(k).map(Vec::as_slice).unwrap_or(&[])[..] {
+        for &(c, edge) in &graph.dependants[k] {
             if kept_via[c].is_none()
                 && (deleted[c] || (keep_by[c].is_empty() && guards[c].is_empty()))
             {

@@ -1,1 +1,867 @@
+//! The evaluator, case by case: each selector, each guard, each shape of the image graph; then
+//! its laws as property tests.
 
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use sha2::{Digest, Sha256};
+
+use super::*;
+use crate::inventory::{ContainerMetadata, Metadata, Package, PackageType};
+use crate::policy::parse_policy;
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 20, 0, 0, 0)
+        .single()
+        .expect("valid date")
+}
+
+/// A package under construction.
+#[derive(Debug, Clone)]
+struct Pkg {
+    name: String,
+    package_type: PackageType,
+    versions: Vec<Version>,
+    manifests: BTreeMap<String, String>,
+}
+
+fn container(name: &str) -> Pkg {
+    Pkg {
+        name: name.into(),
+        package_type: PackageType::Container,
+        versions: Vec::new(),
+        manifests: BTreeMap::new(),
+    }
+}
+
+fn digest_of(body: &str) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(body.as_bytes())))
+}
+
+impl Pkg {
+    /// Add a version; `age_hours` before `now()`. Returns its name (the digest for images).
+    fn add(&mut self, id: u64, name: &str, tags: &[&str], age_hours: i64) -> String {
+        let t = now() - Duration::hours(age_hours);
+        let metadata = Some(Metadata {
+            package_type: Some(self.package_type),
+            container: self.package_type.is_image().then(|| ContainerMetadata {
+                tags: tags.iter().map(|s| s.to_string()).collect(),
+            }),
+            docker: None,
+        });
+        self.versions.push(Version {
+            id,
+            name: name.into(),
+            created_at: t,
+            updated_at: t,
+            metadata,
+        });
+        name.to_string()
+    }
+
+    /// A single-platform image manifest (with a known manifest), returning its digest.
+    fn image(&mut self, id: u64, tags: &[&str], age_hours: i64) -> String {
+        let body = format!(
+            r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"digest":"sha256:{id:064x}"}},"layers":[]}}"#
+        );
+        let d = digest_of(&body);
+        self.manifests.insert(d.clone(), body);
+        self.add(id, &d, tags, age_hours)
+    }
+
+    /// A manifest with a `subject` (an OCI referrer).
+    fn referrer(&mut self, id: u64, subject: &str, age_hours: i64) -> String {
+        let body = format!(
+            r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","artifactType":"application/vnd.example","config":{{"digest":"sha256:{id:064x}"}},"layers":[],"subject":{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{subject}","size":1}}}}"#
+        );
+        let d = digest_of(&body);
+        self.manifests.insert(d.clone(), body);
+        self.add(id, &d, &[], age_hours)
+    }
+
+    /// An index listing `children`; `attest` marks which are buildx attestations.
+    fn index(
+        &mut self,
+        id: u64,
+        tags: &[&str],
+        children: &[(&str, bool)],
+        age_hours: i64,
+    ) -> String {
+        let entries: Vec<String> = children
+            .iter()
+            .map(|(c, attest)| {
+                if *attest {
+                    format!(r#"{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{c}","size":1,"platform":{{"architecture":"unknown","os":"unknown"}},"annotations":{{"vnd.docker.reference.type":"attestation-manifest"}}}}"#)
+                } else {
+                    format!(r#"{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{c}","size":1,"platform":{{"architecture":"amd64","os":"linux"}}}}"#)
+                }
+            })
+            .collect();
+        let body = format!(
+            r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{}],"annotations":{{"id":"{id}"}}}}"#,
+            entries.join(",")
+        );
+        let d = digest_of(&body);
+        self.manifests.insert(d.clone(), body);
+        self.add(id, &d, tags, age_hours)
+    }
+
+    fn entry(self) -> PackageEntry {
+        PackageEntry {
+            package: Package {
+                id: 1,
+                name: self.name,
+                package_type: self.package_type,
+                visibility: None,
+            },
+            versions: self.versions,
+            manifests: self.manifests,
+        }
+    }
+}
+
+fn inventory(pkgs: Vec<Pkg>) -> Inventory {
+    Inventory {
+        schema: 1,
+        owner: "acme".into(),
+        captured_at: now(),
+        packages: pkgs.into_iter().map(Pkg::entry).collect(),
+    }
+}
+
+/// A policy over container packages named `*` with no guards unless `safety` says otherwise.
+fn policy(rules: &str) -> Policy {
+    policy_with("container", rules, "  keep_newest: 0\n  min_age: 0s\n")
+}
+
+fn policy_with(package_type: &str, rules: &str, safety: &str) -> Policy {
+    let yaml = format!("version: 1\npackages:\n  type: {package_type}\n  names: [\"*\"]\nrules:\n{rules}safety:\n{safety}");
+    match parse_policy("test.yml", yaml.as_bytes()) {
+        Ok(p) => p,
+        Err(e) => panic!("test policy invalid:\n{e}\n{yaml}"),
+    }
+}
+
+fn plan(p: &Policy, inv: &Inventory) -> Plan {
+    match evaluate(p, inv, now()) {
+        Ok(plan) => plan,
+        Err(e) => panic!("evaluation failed: {e}"),
+    }
+}
+
+fn decision<'a>(plan: &'a Plan, name: &str) -> &'a VersionPlan {
+    plan.packages
+        .iter()
+        .flat_map(|p| &p.versions)
+        .find(|v| v.name == name)
+        .unwrap_or_else(|| panic!("{name} not in plan"))
+}
+
+fn deleted(plan: &Plan) -> Vec<u64> {
+    let mut ids: Vec<u64> = plan.deletions().map(|(_, v)| v.id).collect();
+    ids.sort();
+    ids
+}
+
+// ---- selectors ----------------------------------------------------------------------------
+
+#[test]
+fn tags_with_exclusions() {
+    let mut p = container("api");
+    p.image(1, &["pr-1"], 100);
+    p.image(2, &["pr-2-keep"], 100);
+    p.image(3, &["main"], 100);
+    p.image(4, &["pr-3", "main-5"], 100);
+    let plan = plan(
+        &policy("  - name: prs\n    delete: { tags: [\"pr-*\", \"!*-keep\"] }\n"),
+        &inventory(vec![p]),
+    );
+    assert_eq!(deleted(&plan), [1, 4]);
+}
+
+#[test]
+fn tag_regex_searches_every_tag() {
+    let mut p = container("api");
+    p.image(1, &["build-123"], 100);
+    p.image(2, &["x", "build-abc"], 100);
+    p.image(3, &["v1"], 100);
+    let plan = plan(
+        &policy("  - name: numbered\n    delete: { tag_regex: '^build-\\d+$' }\n"),
+        &inventory(vec![p]),
+    );
+    assert_eq!(deleted(&plan), [1]);
+}
+
+#[test]
+fn untagged_true_and_false() {
+    let mut p = container("api");
+    p.image(1, &[], 100);
+    p.image(2, &["a"], 100);
+    let inv = inventory(vec![p]);
+    assert_eq!(
+        deleted(&plan(
+            &policy("  - name: u\n    delete: { untagged: true }\n"),
+            &inv
+        )),
+        [1]
+    );
+    assert_eq!(
+        deleted(&plan(
+            &policy("  - name: t\n    delete: { untagged: false }\n"),
+            &inv
+        )),
+        [2]
+    );
+}
+
+#[test]
+fn older_than_and_newer_than_are_strict() {
+    let mut p = container("api");
+    p.image(1, &["a"], 47);
+    p.image(2, &["b"], 48);
+    p.image(3, &["c"], 49);
+    let inv = inventory(vec![p]);
+    assert_eq!(
+        deleted(&plan(
+            &policy("  - name: old\n    delete: { tags: [\"*\"], older_than: 2d }\n"),
+            &inv
+        )),
+        [3]
+    );
+    assert_eq!(
+        deleted(&plan(
+            &policy("  - name: young\n    delete: { tags: [\"*\"], newer_than: 2d }\n"),
+            &inv
+        )),
+        [1]
+    );
+}
+
+#[test]
+fn timestamp_created_at_is_honoured() {
+    let mut p = container("api");
+    p.image(1, &["a"], 1);
+    p.versions[0].created_at = now() - Duration::days(30);
+    let inv = inventory(vec![p]);
+    let rule = "  - name: old\n    delete: { tags: [\"*\"], older_than: 7d }\n";
+    assert!(deleted(&plan(&policy(rule), &inv)).is_empty());
+    let yaml = format!("version: 1\npackages: {{ type: container, names: [\"*\"] }}\ntimestamp: created_at\nrules:\n{rule}safety: {{ keep_newest: 0, min_age: 0s }}\n");
+    let created = parse_policy("t.yml", yaml.as_bytes()).expect("valid");
+    assert_eq!(deleted(&plan(&created, &inv)), [1]);
+}
+
+#[test]
+fn newest_keeps_n_per_package_by_time_ties_on_id() {
+    let mut p = container("api");
+    for id in 1..=5 {
+        p.image(id, &[&format!("main-{id}")], 100 - id as i64);
+    }
+    p.image(6, &["main-6"], 95); // same time as id 5: higher id is newer
+    let plan = plan(
+        &policy("  - name: newest main\n    keep: { tags: [\"main-*\"], newest: 2 }\n  - name: old main\n    delete: { tags: [\"main-*\"] }\n"),
+        &inventory(vec![p]),
+    );
+    assert_eq!(deleted(&plan), [1, 2, 3, 4]);
+    assert_eq!(
+        decision(&plan, &plan.packages[0].versions[0].name).id,
+        6,
+        "newest first"
+    );
+}
+
+#[test]
+fn newest_orders_by_time_not_version_number() {
+    let mut p = container("api");
+    p.image(1, &["v2.0.0"], 100);
+    p.image(2, &["v1.0.0"], 10);
+    let plan = plan(&policy("  - name: newest\n    keep: { tags: [\"v*\"], newest: 1 }\n  - name: rest\n    delete: { tags: [\"v*\"] }\n"), &inventory(vec![p]));
+    assert_eq!(deleted(&plan), [1]);
+}
+
+#[test]
+fn group_by_major_minor_and_regex() {
+    let mut p = container("api");
+    p.image(1, &["v1.0.0"], 50);
+    p.image(2, &["v1.1.0"], 40);
+    p.image(3, &["v1.1.1"], 30);
+    p.image(4, &["v2.0.0"], 20);
+    p.image(5, &["v2.0.1"], 10);
+    p.image(6, &["latest"], 5);
+    let inv = inventory(vec![p]);
+    let rules = |g: &str| {
+        format!("  - name: newest\n    keep: {{ tags: [\"*\"], newest: 1, group_by: {g} }}\n  - name: rest\n    delete: {{ tags: [\"v*\"] }}\n")
+    };
+    assert_eq!(deleted(&plan(&policy(&rules("major")), &inv)), [1, 2, 4]);
+    assert_eq!(deleted(&plan(&policy(&rules("minor")), &inv)), [2, 4]);
+
+    let mut p = container("api");
+    p.image(1, &["pr-7-a"], 50);
+    p.image(2, &["pr-7-b"], 40);
+    p.image(3, &["pr-8-a"], 30);
+    p.image(4, &["other"], 1);
+    let plan = plan(
+        &policy("  - name: newest per pr\n    keep: { tags: [\"*\"], newest: 1, group_by: '^pr-(\\d+)-' }\n  - name: prs\n    delete: { tags: [\"pr-*\", \"other\"] }\n"),
+        &inventory(vec![p]),
+    );
+    // "other" has no group, so the keep rule does not select it.
+    assert_eq!(deleted(&plan), [1, 4]);
+}
+
+#[test]
+fn semver_follows_cargo_prerelease_rules() {
+    let mut p = container("api");
+    p.image(1, &["1.2.0"], 100);
+    p.image(2, &["v1.2.1-beta.1"], 100);
+    p.image(3, &["2.0.0-rc.1"], 100);
+    p.image(4, &["2.0.0"], 100);
+    p.image(5, &["not-a-version"], 100);
+    let inv = inventory(vec![p]);
+    assert_eq!(
+        deleted(&plan(
+            &policy("  - name: old\n    delete: { semver: \"<2.0.0\" }\n"),
+            &inv
+        )),
+        [1]
+    );
+    assert_eq!(
+        deleted(&plan(
+            &policy("  - name: pre\n    delete: { prerelease: true }\n"),
+            &inv
+        )),
+        [2, 3]
+    );
+    assert_eq!(
+        deleted(&plan(
+            &policy("  - name: rel\n    delete: { prerelease: false }\n"),
+            &inv
+        )),
+        [1, 4]
+    );
+}
+
+#[test]
+fn npm_versions_and_semver_use_the_version_name() {
+    let mut p = Pkg {
+        name: "lib".into(),
+        package_type: PackageType::Npm,
+        versions: Vec::new(),
+        manifests: BTreeMap::new(),
+    };
+    p.add(1, "1.0.0", &[], 100);
+    p.add(2, "1.1.0-alpha.1", &[], 100);
+    p.add(3, "2.0.0", &[], 100);
+    p.add(4, "0.9.0-nightly", &[], 100);
+    let inv = inventory(vec![p]);
+    let npm = |rules: &str| policy_with("npm", rules, "  keep_newest: 0\n  min_age: 0s\n");
+    assert_eq!(
+        deleted(&plan(
+            &npm("  - name: pre\n    delete: { prerelease: true }\n"),
+            &inv
+        )),
+        [2, 4]
+    );
+    assert_eq!(
+        deleted(&plan(
+            &npm("  - name: v1\n    delete: { versions: [\"1.*\"] }\n"),
+            &inv
+        )),
+        [1, 2]
+    );
+    assert_eq!(
+        deleted(&plan(
+            &npm("  - name: old\n    delete: { semver: \"<2\" }\n"),
+            &inv
+        )),
+        [1]
+    );
+}
+
+#[test]
+fn packages_narrows_a_rule_and_names_select_packages() {
+    let mut a = container("api");
+    a.image(1, &["x"], 100);
+    let mut w = container("web-legacy");
+    w.image(2, &["x"], 100);
+    let mut t = container("tools/cli");
+    t.image(3, &["x"], 100);
+    let inv = inventory(vec![a, w, t]);
+    let plan1 = plan(
+        &policy("  - name: only tools\n    delete: { tags: [x], packages: [\"tools/*\"] }\n"),
+        &inv,
+    );
+    assert_eq!(deleted(&plan1), [3]);
+    let yaml = "version: 1\npackages: { type: container, names: [\"*\", \"!web-*\"] }\nrules:\n  - name: all\n    delete: { tags: [x] }\nsafety: { keep_newest: 0, min_age: 0s }\n";
+    let plan2 = plan(
+        &parse_policy("t.yml", yaml.as_bytes()).expect("valid"),
+        &inv,
+    );
+    assert_eq!(
+        plan2
+            .packages
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect::<Vec<_>>(),
+        ["api", "tools/cli"]
+    );
+    assert_eq!(deleted(&plan2), [1, 3]);
+}
+
+// ---- decisions, reasons, guards -----------------------------------------------------------
+
+#[test]
+fn keep_wins_and_says_so() {
+    let mut p = container("api");
+    let d = p.image(1, &["v1", "pr-1"], 100);
+    let plan = plan(&policy("  - name: releases\n    keep: { tags: [\"v*\"] }\n  - name: prs\n    delete: { tags: [\"pr-*\"] }\n"), &inventory(vec![p]));
+    let v = decision(&plan, &d);
+    assert_eq!(v.action, Action::Keep);
+    assert_eq!(v.reasons, ["releases", "keep wins over delete rule 'prs'"]);
+}
+
+#[test]
+fn a_version_no_rule_selects_is_kept() {
+    let mut p = container("api");
+    let d = p.image(1, &["x"], 100);
+    let plan = plan(
+        &policy("  - name: prs\n    delete: { tags: [\"pr-*\"] }\n"),
+        &inventory(vec![p]),
+    );
+    assert_eq!(decision(&plan, &d).reasons, ["no rule selects it"]);
+    assert_eq!(
+        plan.summary,
+        Summary {
+            packages: 1,
+            versions: 1,
+            delete: 0,
+            keep: 1
+        }
+    );
+}
+
+#[test]
+fn min_age_protects_young_versions() {
+    let mut p = container("api");
+    p.image(1, &["a"], 0);
+    let old = p.image(2, &["b"], 5);
+    let young = p.versions[0].name.clone();
+    let pol = policy_with(
+        "container",
+        "  - name: all\n    delete: { tags: [\"*\"] }\n",
+        "  keep_newest: 0\n  min_age: 1h\n",
+    );
+    let plan = plan(&pol, &inventory(vec![p]));
+    assert_eq!(decision(&plan, &old).action, Action::Delete);
+    assert_eq!(
+        decision(&plan, &young).reasons,
+        [
+            "safety.min_age: younger than 1h",
+            "keep wins over delete rule 'all'"
+        ]
+    );
+}
+
+#[test]
+fn keep_newest_counts_top_level_images_only() {
+    let mut p = container("api");
+    let c1 = p.image(1, &[], 10);
+    let c2 = p.image(2, &[], 10);
+    let idx = p.index(3, &["old"], &[(&c1, false), (&c2, false)], 50);
+    let newest = p.image(4, &["new"], 20);
+    let pol = policy_with(
+        "container",
+        "  - name: all\n    delete: { older_than: 1h }\n",
+        "  keep_newest: 2\n  min_age: 0s\n",
+    );
+    let plan = plan(&pol, &inventory(vec![p]));
+    // The children are newer than both images but are not images of their own.
+    assert!(deleted(&plan).is_empty());
+    assert!(decision(&plan, &idx).reasons[0].starts_with("safety.keep_newest"));
+    assert!(decision(&plan, &newest).reasons[0].starts_with("safety.keep_newest"));
+    assert!(
+        decision(&plan, &c1)
+            .reasons
+            .iter()
+            .any(|r| r.starts_with("child manifest of kept image sha256:")),
+        "{:?}",
+        decision(&plan, &c1).reasons
+    );
+}
+
+#[test]
+fn max_deletions_is_an_error_naming_the_count() {
+    let mut p = container("api");
+    for id in 1..=5 {
+        p.image(id, &["x"], 100);
+    }
+    let pol = policy_with(
+        "container",
+        "  - name: all\n    delete: { tags: [x] }\n",
+        "  keep_newest: 0\n  min_age: 0s\n  max_deletions: 4\n",
+    );
+    let err = evaluate(&pol, &inventory(vec![p]), now()).expect_err("over the limit");
+    assert!(
+        err.to_string()
+            .starts_with("the plan deletes 5 versions, more than max_deletions (4)"),
+        "{err}"
+    );
+}
+
+// ---- the image graph ----------------------------------------------------------------------
+
+#[test]
+fn children_of_a_kept_index_are_kept_with_the_image_named() {
+    let mut p = container("api");
+    let amd = p.image(1, &[], 100);
+    let arm = p.image(2, &[], 100);
+    let att = p.image(3, &[], 100);
+    let idx = p.index(
+        4,
+        &["v1"],
+        &[(&amd, false), (&arm, false), (&att, true)],
+        100,
+    );
+    let plan = plan(&policy("  - name: releases\n    keep: { tags: [\"v*\"] }\n  - name: untagged\n    delete: { untagged: true }\n"), &inventory(vec![p]));
+    assert!(deleted(&plan).is_empty());
+    let short = &idx[..19];
+    assert_eq!(
+        decision(&plan, &amd).reasons,
+        [
+            format!("child manifest of kept image {short} (v1)"),
+            "keep wins over delete rule 'untagged'".into()
+        ]
+    );
+    assert_eq!(
+        decision(&plan, &att).reasons[0],
+        format!("build attestation of kept image {short} (v1)")
+    );
+}
+
+#[test]
+fn children_of_a_deleted_index_go_with_it() {
+    let mut p = container("api");
+    let amd = p.image(1, &[], 100);
+    let att = p.image(2, &[], 100);
+    let idx = p.index(3, &["pr-1"], &[(&amd, false), (&att, true)], 100);
+    let plan = plan(
+        &policy("  - name: prs\n    delete: { tags: [\"pr-*\"] }\n"),
+        &inventory(vec![p]),
+    );
+    assert_eq!(deleted(&plan), [1, 2, 3]);
+    assert_eq!(
+        decision(&plan, &amd).reasons,
+        [format!(
+            "child manifest of deleted image {} (pr-1)",
+            &idx[..19]
+        )]
+    );
+}
+
+#[test]
+fn a_child_shared_by_a_kept_and_a_deleted_index_stays() {
+    let mut p = container("api");
+    let shared = p.image(1, &[], 100);
+    let only_old = p.image(2, &[], 100);
+    p.index(3, &["v1"], &[(&shared, false)], 100);
+    p.index(4, &["pr-1"], &[(&shared, false), (&only_old, false)], 100);
+    let plan = plan(
+        &policy("  - name: prs\n    delete: { tags: [\"pr-*\"] }\n"),
+        &inventory(vec![p]),
+    );
+    assert_eq!(deleted(&plan), [2, 4]);
+    assert!(decision(&plan, &shared)
+        .reasons
+        .iter()
+        .any(|r| r.contains("of kept image") && r.contains("(v1)")));
+}
+
+#[test]
+fn nested_indexes_follow_the_top() {
+    let mut p = container("api");
+    let leaf = p.image(1, &[], 100);
+    let inner = p.index(2, &[], &[(&leaf, false)], 100);
+    let top = p.index(3, &["v1"], &[(&inner, false)], 100);
+    let mut q = container("web");
+    let leaf2 = q.image(11, &[], 100);
+    let inner2 = q.index(12, &[], &[(&leaf2, false)], 100);
+    q.index(13, &["pr-9"], &[(&inner2, false)], 100);
+    let plan = plan(&policy("  - name: prs\n    delete: { tags: [\"pr-*\"] }\n  - name: untagged\n    delete: { untagged: true }\n"), &inventory(vec![p, q]));
+    assert_eq!(deleted(&plan), [11, 12, 13]);
+    let r = &decision(&plan, &leaf).reasons[0];
+    assert_eq!(
+        r,
+        &format!(
+            "child manifest of kept image {} (untagged), part of {} (v1)",
+            &inner[..19],
+            &top[..19]
+        )
+    );
+}
+
+#[test]
+fn cosign_signatures_follow_their_subject() {
+    let mut p = container("api");
+    let kept = p.image(1, &["v1"], 100);
+    let gone = p.image(2, &["pr-1"], 100);
+    let hex = |d: &str| d.trim_start_matches("sha256:").to_string();
+    let sig_kept = p.image(3, &[&format!("sha256-{}.sig", hex(&kept))], 100);
+    let att_gone = p.image(4, &[&format!("sha256-{}.att", hex(&gone))], 100);
+    let sbom_gone = p.image(5, &[&format!("sha256-{}.sbom", hex(&gone))], 100);
+    let plan = plan(
+        &policy("  - name: prs\n    delete: { tags: [\"pr-*\"] }\n  - name: old signatures\n    delete: { tags: [\"sha256-*\"] }\n"),
+        &inventory(vec![p]),
+    );
+    assert_eq!(deleted(&plan), [2, 4, 5]);
+    assert!(decision(&plan, &sig_kept).reasons[0].starts_with("signature of kept image"));
+    assert_eq!(
+        decision(&plan, &att_gone).reasons,
+        [
+            "old signatures".to_string(),
+            format!("cosign attestation of deleted image {} (pr-1)", &gone[..19])
+        ]
+    );
+    assert_eq!(decision(&plan, &sbom_gone).action, Action::Delete);
+}
+
+#[test]
+fn referrers_and_their_fallback_index_follow_the_subject() {
+    let mut p = container("api");
+    let kept = p.image(1, &["v1"], 100);
+    let gone = p.image(2, &["pr-1"], 100);
+    let r_kept = p.referrer(3, &kept, 100);
+    let r_gone = p.referrer(4, &gone, 100);
+    let fallback_tag = format!("sha256-{}", gone.trim_start_matches("sha256:"));
+    let fb = p.index(5, &[&fallback_tag], &[(&r_gone, false)], 100);
+    let plan = plan(&policy("  - name: prs\n    delete: { tags: [\"pr-*\"] }\n  - name: untagged\n    delete: { untagged: true }\n"), &inventory(vec![p]));
+    assert_eq!(deleted(&plan), [2, 4, 5]);
+    assert!(decision(&plan, &r_kept).reasons[0].starts_with("referrer of kept image"));
+    assert!(decision(&plan, &fb).reasons[0].starts_with("referrers index of deleted image"));
+}
+
+#[test]
+fn explicit_keep_of_a_signature_wins_over_its_deleted_subject() {
+    let mut p = container("api");
+    let gone = p.image(1, &["pr-1"], 100);
+    let sig = p.image(
+        2,
+        &[&format!(
+            "sha256-{}.sig",
+            gone.trim_start_matches("sha256:")
+        )],
+        100,
+    );
+    let plan = plan(&policy("  - name: sigs\n    keep: { tags: [\"*.sig\"] }\n  - name: prs\n    delete: { tags: [\"pr-*\"] }\n"), &inventory(vec![p]));
+    assert_eq!(deleted(&plan), [1]);
+    assert_eq!(decision(&plan, &sig).reasons, ["sigs"]);
+}
+
+#[test]
+fn missing_manifests_keep_untagged_versions_and_say_why() {
+    let mut p = container("api");
+    let child = p.image(1, &[], 100);
+    let idx = p.index(2, &["v1"], &[(&child, false)], 100);
+    let pr = p.image(3, &["pr-1"], 100);
+    let orphan = p.image(4, &[], 100);
+    p.manifests.remove(&idx);
+    let plan = plan(&policy("  - name: prs\n    delete: { tags: [\"pr-*\"] }\n  - name: untagged\n    delete: { untagged: true }\n"), &inventory(vec![p]));
+    assert_eq!(
+        deleted(&plan),
+        [3],
+        "tagged deletions go ahead; untagged are withheld"
+    );
+    for d in [&child, &orphan] {
+        assert!(decision(&plan, d).reasons[0].starts_with("untagged and its parents are unknown: 1 manifest of this package could not be read"), "{:?}", decision(&plan, d).reasons);
+    }
+    assert_eq!(plan.packages[0].warnings.len(), 1);
+    assert!(plan.packages[0].warnings[0]
+        .starts_with("2 untagged versions selected for deletion are kept"));
+    let _ = pr;
+}
+
+#[test]
+fn a_manifest_that_does_not_match_its_digest_is_kept_with_a_warning() {
+    let mut p = container("api");
+    let d = p.image(1, &["pr-1"], 100);
+    p.manifests.insert(d.clone(), "{\"tampered\":true}".into());
+    let plan = plan(
+        &policy("  - name: prs\n    delete: { tags: [\"pr-*\"] }\n"),
+        &inventory(vec![p]),
+    );
+    assert!(deleted(&plan).is_empty());
+    assert!(decision(&plan, &d).reasons[0].starts_with("manifest unusable: manifest of sha256:"));
+    assert!(plan.packages[0].warnings[0].contains("does not match its digest"));
+}
+
+#[test]
+fn needs_manifests_only_where_something_could_be_deleted() {
+    let mut p = container("api");
+    p.image(1, &["v1"], 100);
+    p.image(2, &[], 100);
+    let inv = inventory(vec![p]);
+    let keep_only = policy("  - name: releases\n    keep: { tags: [\"v*\"] }\n  - name: prs\n    delete: { tags: [\"pr-*\"] }\n");
+    assert!(!needs_manifests(&keep_only, &inv.packages[0], now()));
+    let untagged = policy("  - name: untagged\n    delete: { untagged: true }\n");
+    assert!(needs_manifests(&untagged, &inv.packages[0], now()));
+}
+
+// ---- laws ---------------------------------------------------------------------------------
+
+mod laws {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A random container package: images, indexes over earlier untagged images, signatures.
+    fn arb_package() -> impl Strategy<Value = Pkg> {
+        let tags = prop::sample::select(vec![
+            "",
+            "v1.0.0",
+            "v2.1.0-rc.1",
+            "latest",
+            "pr-1",
+            "pr-2",
+            "main-1",
+            "main-2",
+            "sig",
+        ]);
+        let spec = (tags, 0i64..400, 0u8..4);
+        prop::collection::vec(spec, 1..24).prop_map(|specs| {
+            let mut p = container("api");
+            let mut untagged: Vec<String> = Vec::new();
+            let mut all: Vec<String> = Vec::new();
+            for (i, (tag, age, shape)) in specs.into_iter().enumerate() {
+                let id = i as u64 + 1;
+                let tags: Vec<String> = match (tag, all.last()) {
+                    ("", _) => vec![],
+                    ("sig", Some(subject)) => vec![format!(
+                        "sha256-{}.sig",
+                        subject.trim_start_matches("sha256:")
+                    )],
+                    ("sig", None) => vec![],
+                    (t, _) => vec![t.to_string()],
+                };
+                let tag_refs: Vec<&str> = tags.iter().map(String::as_str).collect();
+                let d = if shape == 0 && !untagged.is_empty() {
+                    let take = untagged.len().min(2);
+                    let children: Vec<(&str, bool)> = untagged[untagged.len() - take..]
+                        .iter()
+                        .map(|c| (c.as_str(), false))
+                        .collect();
+                    p.index(id, &tag_refs, &children, age)
+                } else if shape == 1 && !all.is_empty() {
+                    let subject = all[age as usize % all.len()].clone();
+                    p.referrer(id, &subject, age)
+                } else {
+                    p.image(id, &tag_refs, age)
+                };
+                if tags.is_empty() {
+                    untagged.push(d.clone());
+                }
+                all.push(d);
+            }
+            p
+        })
+    }
+
+    fn arb_rules() -> impl Strategy<Value = Vec<String>> {
+        let rule = prop::sample::select(vec![
+            "keep: { tags: [\"v*\"] }",
+            "keep: { tags: [\"main-*\"], newest: 1 }",
+            "keep: { newer_than: 2d }",
+            "keep: { prerelease: true }",
+            "delete: { untagged: true }",
+            "delete: { untagged: true, older_than: 3d }",
+            "delete: { tags: [\"pr-*\"] }",
+            "delete: { tags: [\"*\"], older_than: 5d }",
+            "delete: { tags: [\"main-*\"] }",
+            "delete: { semver: \"<2\" }",
+        ]);
+        prop::collection::vec(rule.prop_map(String::from), 1..5)
+    }
+
+    fn render_rules(rules: &[String]) -> String {
+        rules
+            .iter()
+            .enumerate()
+            .map(|(i, r)| format!("  - name: r{i}\n    {r}\n"))
+            .collect()
+    }
+
+    fn policy_of(rules: &[String], keep_newest: usize, max: u64) -> Policy {
+        policy_with(
+            "container",
+            &render_rules(rules),
+            &format!("  keep_newest: {keep_newest}\n  min_age: 1h\n  max_deletions: {max}\n"),
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+        #[test]
+        fn keep_wins(pkg in arb_package(), rules in arb_rules(), keep_newest in 0usize..3) {
+            let pol = policy_of(&rules, keep_newest, 1_000_000);
+            let inv = inventory(vec![pkg]);
+            let plan = plan(&pol, &inv);
+            let entry = &inv.packages[0];
+            let ctx = Ctx::new(&pol, entry, now());
+            let (keep, _) = ctx.rule_selections(&pol);
+            for (i, v) in entry.versions.iter().enumerate() {
+                if !keep[i].is_empty() {
+                    prop_assert_eq!(decision(&plan, &v.name).action, Action::Keep);
+                }
+            }
+        }
+
+        #[test]
+        fn no_child_of_a_kept_index_and_no_referrer_of_a_kept_image_is_deleted(pkg in arb_package(), rules in arb_rules()) {
+            let pol = policy_of(&rules, 0, 1_000_000);
+            let inv = inventory(vec![pkg]);
+            let plan = plan(&pol, &inv);
+            let entry = &inv.packages[0];
+            let graph = ImageGraph::build(&entry.versions, &entry.manifests);
+            for (i, v) in entry.versions.iter().enumerate() {
+                if decision(&plan, &v.name).action == Action::Keep {
+                    for &(c, _) in &graph.dependants[i] {
+                        prop_assert_eq!(decision(&plan, &entry.versions[c].name).action, Action::Keep);
+                    }
+                }
+            }
+        }
+
+        #[test]
+        fn the_same_input_gives_the_same_plan_whatever_the_listing_order(pkg in arb_package(), rules in arb_rules(), seed in any::<u64>()) {
+            let pol = policy_of(&rules, 1, 1_000_000);
+            let inv = inventory(vec![pkg]);
+            let a = plan(&pol, &inv);
+            prop_assert_eq!(&a, &plan(&pol, &inv));
+            let mut shuffled = inv.clone();
+            let vs = &mut shuffled.packages[0].versions;
+            let mut rng = seed;
+            for i in (1..vs.len()).rev() {
+                rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                vs.swap(i, (rng >> 33) as usize % (i + 1));
+            }
+            prop_assert_eq!(a, plan(&pol, &shuffled));
+        }
+
+        #[test]
+        fn max_deletions_is_never_exceeded(pkg in arb_package(), rules in arb_rules(), max in 0u64..10) {
+            let pol = policy_of(&rules, 0, max);
+            match evaluate(&pol, &inventory(vec![pkg]), now()) {
+                Ok(plan) => prop_assert!(plan.summary.delete <= max),
+                Err(EvaluateError::TooManyDeletions { count, max: m }) => prop_assert!(count > m),
+            }
+        }
+
+        #[test]
+        fn adding_a_keep_rule_never_adds_a_deletion(pkg in arb_package(), rules in arb_rules(), extra in prop::sample::select(vec![
+            "keep: { tags: [\"pr-*\"] }", "keep: { untagged: true }", "keep: { older_than: 1d }", "keep: { tags: [\"*\"], newest: 2 }",
+        ])) {
+            let inv = inventory(vec![pkg]);
+            let before = deleted(&plan(&policy_of(&rules, 1, 1_000_000), &inv));
+            let mut more = rules.clone();
+            more.push(extra.to_string());
+            let after = deleted(&plan(&policy_of(&more, 1, 1_000_000), &inv));
+            prop_assert!(after.iter().all(|id| before.contains(id)), "before {:?} after {:?}", before, after);
+        }
+    }
+}

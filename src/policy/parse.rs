@@ -343,7 +343,7 @@ fn kind(node: &Node) -> &'static str {
         YamlData::Value(Scalar::Null) => "nothing (null)",
         YamlData::Value(Scalar::Boolean(_)) => "a boolean",
         YamlData::Value(Scalar::Integer(_)) => "a number",
-        YamlData::Value(Scalar::FloatingPoint(_)) => "a number",
+        YamlData::Value(Scalar::FloatingPoint(_)) => "a fractional or out-of-range number",
         YamlData::Value(Scalar::String(_)) => "a string",
         YamlData::Sequence(_) => "a list",
         YamlData::Mapping(_) => "a mapping",
@@ -677,7 +677,12 @@ fn parse_rules(cx: &mut Ctx, node: &Node, package_type: Option<PackageType>) -> 
         if !matches!(item.data, YamlData::Mapping(_)) {
             continue;
         }
-        let typo = cx.diags.iter().filter(|d| d.message.starts_with("unknown key")).count() > typos_before;
+        let typo = cx
+            .diags
+            .iter()
+            .filter(|d| d.message.starts_with("unknown key"))
+            .count()
+            > typos_before;
         if name_node.is_none() && !typo {
             cx.at(
                 item,

@@ -5,7 +5,11 @@ use super::*;
 fn errors(yaml: &str) -> Vec<String> {
     match parse_policy("p.yml", yaml.as_bytes()) {
         Ok(_) => panic!("expected errors for:\n{yaml}"),
-        Err(e) => e.diagnostics.iter().map(|d| format!("{}:{}: {}", d.line, d.column, d.message)).collect(),
+        Err(e) => e
+            .diagnostics
+            .iter()
+            .map(|d| format!("{}:{}: {}", d.line, d.column, d.message))
+            .collect(),
     }
 }
 
@@ -13,7 +17,11 @@ fn errors(yaml: &str) -> Vec<String> {
 fn first(yaml: &str) -> Diagnostic {
     match parse_policy("p.yml", yaml.as_bytes()) {
         Ok(_) => panic!("expected errors for:\n{yaml}"),
-        Err(e) => e.diagnostics.into_iter().find(|d| !d.message.starts_with("`rules` is empty")).expect("a diagnostic"),
+        Err(e) => e
+            .diagnostics
+            .into_iter()
+            .find(|d| !d.message.starts_with("`rules` is empty"))
+            .expect("a diagnostic"),
     }
 }
 
@@ -25,12 +33,19 @@ fn with_rules(rules: &str) -> String {
 
 #[test]
 fn a_valid_policy_parses_with_defaults() {
-    let p = parse_policy("p.yml", with_rules("  - name: r\n    delete: { untagged: true }\n").as_bytes()).unwrap();
+    let p = parse_policy(
+        "p.yml",
+        with_rules("  - name: r\n    delete: { untagged: true }\n").as_bytes(),
+    )
+    .unwrap();
     assert_eq!(p.safety, Safety::DEFAULT);
     assert_eq!(p.timestamp, Timestamp::UpdatedAt);
     assert_eq!(p.rules.len(), 1);
     assert_eq!(p.rules[0].kind, RuleKind::Delete);
-    assert_eq!(p.packages.names.exact_names(), Some(&["api".to_string()][..]));
+    assert_eq!(
+        p.packages.names.exact_names(),
+        Some(&["api".to_string()][..])
+    );
     assert_eq!(p.sha256.len(), 64);
 }
 
@@ -64,7 +79,10 @@ safety:
     assert!(p.packages.names.exact_names().is_none());
     assert_eq!(p.safety.keep_newest, 3);
     assert_eq!(p.rules[1].selector.newest, Some(10));
-    assert_eq!(p.rules[2].selector.older_than, Some(Duration::from_secs(14 * 86400)));
+    assert_eq!(
+        p.rules[2].selector.older_than,
+        Some(Duration::from_secs(14 * 86400))
+    );
 }
 
 #[test]
@@ -74,57 +92,110 @@ fn unknown_key_suggests_the_nearest() {
     assert_eq!(d.message, "unknown key `untaged` in `delete`");
     assert!(d.hint.unwrap().starts_with("did you mean `untagged`?"));
     let d = first("version: 1\npakages: {}\nrules: []\n");
-    assert_eq!((d.line, d.column, d.message.as_str()), (2, 1, "unknown key `pakages` in the policy"));
+    assert_eq!(
+        (d.line, d.column, d.message.as_str()),
+        (2, 1, "unknown key `pakages` in the policy")
+    );
     assert!(d.hint.unwrap().contains("`packages`"));
 }
 
 #[test]
 fn wrong_types_are_located() {
-    assert_eq!(errors(&with_rules("  - name: r\n    delete: { untagged: yes please }\n")), ["7:25: `untagged` must be true or false, found a string"]);
-    assert_eq!(errors(&with_rules("  - name: r\n    delete: { untagged: true, newest: many }\n")), ["7:39: `newest` must be a whole number, found a string"]);
-    assert_eq!(errors(&format!("{HEAD}rules: {{}}\n")), ["5:8: `rules` must be a list, found a mapping"]);
-    assert_eq!(errors(&with_rules("  - name: r\n    delete: { tags: [1] }\n")), ["7:22: items of `tags` must be strings, found a number"]);
+    assert_eq!(
+        errors(&with_rules(
+            "  - name: r\n    delete: { untagged: yes please }\n"
+        )),
+        ["7:25: `untagged` must be true or false, found a string"]
+    );
+    assert_eq!(
+        errors(&with_rules(
+            "  - name: r\n    delete: { untagged: true, newest: many }\n"
+        )),
+        ["7:39: `newest` must be a whole number, found a string"]
+    );
+    assert_eq!(
+        errors(&format!("{HEAD}rules: {{}}\n")),
+        ["5:8: `rules` must be a list, found a mapping"]
+    );
+    assert_eq!(
+        errors(&with_rules("  - name: r\n    delete: { tags: [1] }\n")),
+        ["7:22: items of `tags` must be strings, found a number"]
+    );
 }
 
 #[test]
 fn bad_glob_points_at_the_pattern() {
-    assert_eq!(errors(&with_rules("  - name: r\n    delete: { tags: [\"ok\", \"[bad\"] }\n")), [
-        "7:28: `tags`: bad glob `[bad`: unclosed character class; missing ']'"
-    ]);
+    assert_eq!(
+        errors(&with_rules(
+            "  - name: r\n    delete: { tags: [\"ok\", \"[bad\"] }\n"
+        )),
+        ["7:28: `tags`: bad glob `[bad`: unclosed character class; missing ']'"]
+    );
 }
 
 #[test]
 fn bad_regex_is_reported() {
-    let e = errors(&with_rules("  - name: r\n    delete: { tag_regex: \"(\" }\n"));
+    let e = errors(&with_rules(
+        "  - name: r\n    delete: { tag_regex: \"(\" }\n",
+    ));
     assert_eq!(e.len(), 1);
-    assert!(e[0].starts_with("7:26: `tag_regex`: bad regex `(`"), "{e:?}");
+    assert!(
+        e[0].starts_with("7:26: `tag_regex`: bad regex `(`"),
+        "{e:?}"
+    );
 }
 
 #[test]
 fn bad_duration_is_reported() {
-    let e = errors(&with_rules("  - name: r\n    delete: { untagged: true, older_than: 3 fortnights }\n"));
-    assert!(e[0].starts_with("7:43: `older_than`: `3 fortnights` is not a duration"), "{e:?}");
-    assert_eq!(errors(&with_rules("  - name: r\n    delete: { untagged: true, older_than: 3 }\n")), ["7:43: `older_than` needs a unit"]);
+    let e = errors(&with_rules(
+        "  - name: r\n    delete: { untagged: true, older_than: 3 fortnights }\n",
+    ));
+    assert!(
+        e[0].starts_with("7:43: `older_than`: `3 fortnights` is not a duration"),
+        "{e:?}"
+    );
+    assert_eq!(
+        errors(&with_rules(
+            "  - name: r\n    delete: { untagged: true, older_than: 3 }\n"
+        )),
+        ["7:43: `older_than` needs a unit"]
+    );
 }
 
 #[test]
 fn bad_semver_requirement_is_reported() {
-    let e = errors(&with_rules("  - name: r\n    delete: { tags: [\"*\"], semver: \"<<2\" }\n"));
-    assert!(e[0].starts_with("7:36: `semver`: bad requirement `<<2`"), "{e:?}");
+    let e = errors(&with_rules(
+        "  - name: r\n    delete: { tags: [\"*\"], semver: \"<<2\" }\n",
+    ));
+    assert!(
+        e[0].starts_with("7:36: `semver`: bad requirement `<<2`"),
+        "{e:?}"
+    );
 }
 
 #[test]
 fn rule_with_neither_or_both() {
-    assert_eq!(errors(&with_rules("  - name: r\n")), ["6:5: rule 1 has neither `keep` nor `delete`"]);
-    assert_eq!(errors(&with_rules("  - name: r\n    keep: { tags: [a] }\n    delete: { tags: [b] }\n")), [
-        "8:5: a rule has either `keep` or `delete`, not both (it already has `keep`)"
-    ]);
+    assert_eq!(
+        errors(&with_rules("  - name: r\n")),
+        ["6:5: rule 1 has neither `keep` nor `delete`"]
+    );
+    assert_eq!(
+        errors(&with_rules(
+            "  - name: r\n    keep: { tags: [a] }\n    delete: { tags: [b] }\n"
+        )),
+        ["8:5: a rule has either `keep` or `delete`, not both (it already has `keep`)"]
+    );
 }
 
 #[test]
 fn newest_zero_is_refused() {
-    let d = first(&with_rules("  - name: r\n    keep: { tags: [a], newest: 0 }\n"));
-    assert_eq!((d.line, d.column, d.message.as_str()), (7, 32, "`newest` must be at least 1, found 0"));
+    let d = first(&with_rules(
+        "  - name: r\n    keep: { tags: [a], newest: 0 }\n",
+    ));
+    assert_eq!(
+        (d.line, d.column, d.message.as_str()),
+        (7, 32, "`newest` must be at least 1, found 0")
+    );
 }
 
 #[test]
@@ -137,9 +208,12 @@ fn unknown_package_type_suggests() {
 
 #[test]
 fn duplicate_rule_name() {
-    assert_eq!(errors(&with_rules("  - name: same\n    keep: { tags: [a] }\n  - name: same\n    keep: { tags: [b] }\n")), [
-        "8:11: duplicate rule name `same` (first used on line 6)"
-    ]);
+    assert_eq!(
+        errors(&with_rules(
+            "  - name: same\n    keep: { tags: [a] }\n  - name: same\n    keep: { tags: [b] }\n"
+        )),
+        ["8:11: duplicate rule name `same` (first used on line 6)"]
+    );
 }
 
 #[test]
@@ -147,17 +221,31 @@ fn all_semantic_errors_of_a_file_are_reported_in_order() {
     let yaml = "version: 1\npackages:\n  type: container\n  names: [\"[\"]\nrules:\n  - name: a\n    delete: { older_than: 2x }\n  - name: b\n    keep: { newest: 0, tags: [v*] }\nsafety:\n  min_age: soon\n";
     let e = errors(yaml);
     assert_eq!(e.len(), 4, "{e:?}");
-    let lines: Vec<&str> = e.iter().map(|s| s.split(':').next().unwrap_or("")).collect();
+    let lines: Vec<&str> = e
+        .iter()
+        .map(|s| s.split(':').next().unwrap_or(""))
+        .collect();
     assert_eq!(lines, ["4", "7", "9", "11"]);
 }
 
 #[test]
 fn missing_sections_and_bad_version() {
     let e = errors("owner: acme\n");
-    assert_eq!(e, ["1:1: missing `version`", "1:1: missing `packages`", "1:1: missing `rules`"]);
-    assert_eq!(errors(&format!("version: 2\n{}", &with_rules("  - name: r\n    delete: { untagged: true }\n")[11..])), [
-        "1:10: unsupported policy version: found `2`"
-    ]);
+    assert_eq!(
+        e,
+        [
+            "1:1: missing `version`",
+            "1:1: missing `packages`",
+            "1:1: missing `rules`"
+        ]
+    );
+    assert_eq!(
+        errors(&format!(
+            "version: 2\n{}",
+            &with_rules("  - name: r\n    delete: { untagged: true }\n")[11..]
+        )),
+        ["1:10: unsupported policy version: found `2`"]
+    );
 }
 
 #[test]
@@ -165,18 +253,34 @@ fn contradictions_are_refused() {
     assert_eq!(errors(&with_rules("  - name: r\n    delete: { untagged: true, tags: [a] }\n")), [
         "7:15: `untagged: true` cannot be combined with `tags` or `tag_regex`: nothing has both"
     ]);
-    assert_eq!(errors(&with_rules("  - name: r\n    delete: {}\n")), ["7:13: `delete` has no conditions and would select every version"]);
-    assert_eq!(errors(&with_rules("  - name: r\n    keep: { tags: [a], group_by: major }\n")), [
-        "7:24: `group_by` needs `newest`: it says how many of each group"
-    ]);
-    let e = errors(&with_rules("  - name: r\n    keep: { newest: 2, group_by: \"^pr-\" }\n"));
-    assert_eq!(e, ["7:34: `group_by` regex has no capture group to name the group"]);
+    assert_eq!(
+        errors(&with_rules("  - name: r\n    delete: {}\n")),
+        ["7:13: `delete` has no conditions and would select every version"]
+    );
+    assert_eq!(
+        errors(&with_rules(
+            "  - name: r\n    keep: { tags: [a], group_by: major }\n"
+        )),
+        ["7:24: `group_by` needs `newest`: it says how many of each group"]
+    );
+    let e = errors(&with_rules(
+        "  - name: r\n    keep: { newest: 2, group_by: \"^pr-\" }\n",
+    ));
+    assert_eq!(
+        e,
+        ["7:34: `group_by` regex has no capture group to name the group"]
+    );
 }
 
 #[test]
 fn container_versions_are_digests_not_names() {
-    let d = first(&with_rules("  - name: r\n    delete: { versions: [\"1.*\"] }\n"));
-    assert_eq!(d.message, "`versions` matches version names, which for container images are digests");
+    let d = first(&with_rules(
+        "  - name: r\n    delete: { versions: [\"1.*\"] }\n",
+    ));
+    assert_eq!(
+        d.message,
+        "`versions` matches version names, which for container images are digests"
+    );
 }
 
 #[test]
@@ -195,7 +299,11 @@ fn invalid_yaml_is_located() {
 #[test]
 fn diagnostics_print_as_file_line_column() {
     let e = parse_policy("dir/p.yml", b"version: 1\nbogus: 1\n").unwrap_err();
-    assert!(e.to_string().contains("\ndir/p.yml:2:1: unknown key `bogus` in the policy\n  help: valid keys:"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("\ndir/p.yml:2:1: unknown key `bogus` in the policy\n  help: valid keys:"),
+        "{e}"
+    );
 }
 
 #[test]
