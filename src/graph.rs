@@ -73,7 +73,8 @@ pub struct ImageGraph {
     /// referrers index) even when its subject is not in the package.
     pub is_referrer: Vec<bool>,
     pub manifest: Vec<ManifestState>,
-    /// Untagged versions whose parents cannot be known because some manifest is missing.
+    /// Untagged versions whose parents cannot all be known because some manifest of the package
+    /// is missing or unusable.
     pub parents_unknown: Vec<bool>,
     /// Problems worth telling the user (corrupt manifests), in version order.
     pub warnings: Vec<String>,
@@ -222,7 +223,8 @@ impl ImageGraph {
             .collect();
         if !unknown.is_empty() {
             for (i, v) in versions.iter().enumerate() {
-                g.parents_unknown[i] = v.tags().is_empty() && g.parents[i].is_empty();
+                // Even with a known parent: an unknown manifest may need it too.
+                g.parents_unknown[i] = v.tags().is_empty();
             }
         }
         g

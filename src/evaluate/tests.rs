@@ -678,6 +678,19 @@ fn missing_manifests_keep_untagged_versions_and_say_why() {
 }
 
 #[test]
+fn a_child_of_a_deleted_index_stays_when_another_manifest_is_unknown() {
+    let mut p = container("api");
+    let child = p.image(1, &[], 100);
+    p.index(2, &["pr-1"], &[(&child, false)], 100);
+    let unknown = p.image(3, &["v1"], 100);
+    p.manifests.remove(&unknown);
+    let plan = plan(&policy("  - name: prs\n    delete: { tags: [\"pr-*\"] }\n"), &inventory(vec![p]));
+    // v1's manifest is unknown: it may list the child too.
+    assert_eq!(deleted(&plan), [2]);
+    assert!(decision(&plan, &child).reasons[0].starts_with("untagged and its parents are unknown"));
+}
+
+#[test]
 fn a_manifest_that_does_not_match_its_digest_is_kept_with_a_warning() {
     let mut p = container("api");
     let d = p.image(1, &["pr-1"], 100);
