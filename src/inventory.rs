@@ -283,3 +283,26 @@ mod tests {
         assert_eq!(c.tags(), ["latest", "v1"]);
     }
 }
+
+#[cfg(test)]
+mod robustness {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn no_bytes_make_the_reader_panic(bytes in prop::collection::vec(any::<u8>(), 0..300)) {
+            let _ = Inventory::from_slice(&bytes, "inv.json");
+        }
+
+        #[test]
+        fn no_mangled_inventory_makes_the_reader_panic(cut in 0usize..400, junk in "[\\[\\]{}\":,0-9a-z]{0,8}") {
+            let good = r#"{"schema":1,"owner":"a","captured_at":"2026-01-01T00:00:00Z","packages":[{"package":{"id":1,"name":"api","package_type":"container"},"versions":[{"id":2,"name":"sha256:aa","created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z","metadata":{"package_type":"container","container":{"tags":["v1"]}}}],"manifests":{"sha256:aa":"{}"}}]}"#;
+            let cut = cut.min(good.len());
+            let mangled = format!("{}{}{}", &good[..cut], junk, &good[cut..]);
+            if let Err(e) = Inventory::from_slice(mangled.as_bytes(), "inv.json") {
+                prop_assert!(e.to_string().starts_with("inv.json"), "{}", e);
+            }
+        }
+    }
+}

@@ -8,7 +8,7 @@ mod plan;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::Parser as _;
 
 use crate::cli::{Cli, Command};
 
@@ -53,7 +53,15 @@ pub type Outcome = Result<(), Failure>;
 
 /// Parse the command line, run the command, return its exit code.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // --help and --version are not errors; everything else is a usage error: exit 1.
+            let code = if e.use_stderr() { 1 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
     init_logging();
     let result = match cli.command {
         Command::Check(args) => check::run(&args),

@@ -684,7 +684,10 @@ fn a_child_of_a_deleted_index_stays_when_another_manifest_is_unknown() {
     p.index(2, &["pr-1"], &[(&child, false)], 100);
     let unknown = p.image(3, &["v1"], 100);
     p.manifests.remove(&unknown);
-    let plan = plan(&policy("  - name: prs\n    delete: { tags: [\"pr-*\"] }\n"), &inventory(vec![p]));
+    let plan = plan(
+        &policy("  - name: prs\n    delete: { tags: [\"pr-*\"] }\n"),
+        &inventory(vec![p]),
+    );
     // v1's manifest is unknown: it may list the child too.
     assert_eq!(deleted(&plan), [2]);
     assert!(decision(&plan, &child).reasons[0].starts_with("untagged and its parents are unknown"));

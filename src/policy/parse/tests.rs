@@ -315,3 +315,23 @@ fn globs_cross_slashes_and_are_case_sensitive() {
     let g = Globs::new(&["v?".into()]).unwrap();
     assert!(g.is_match("v1") && !g.is_match("v10"));
 }
+
+mod robustness {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn no_text_makes_the_parser_panic(s in "\\PC{0,200}") {
+            let _ = parse_policy("p.yml", s.as_bytes());
+        }
+
+        #[test]
+        fn no_mangled_policy_makes_the_parser_panic(cut in 0usize..400, junk in "[ :\\-\\[\\]{}!*,'\"a-z0-9\n]{0,12}") {
+            let good = "version: 1\npackages:\n  type: container\n  names: [\"api\", \"!x\"]\nrules:\n  - name: a\n    keep: { tags: [\"v*\"], newest: 2, group_by: major }\n  - name: b\n    delete: { untagged: true, older_than: 2d, semver: \"<2\" }\nsafety: { keep_newest: 1, min_age: 1h }\n";
+            let cut = cut.min(good.len());
+            let mangled = format!("{}{}{}", &good[..cut], junk, &good[cut..]);
+            let _ = parse_policy("p.yml", mangled.as_bytes());
+        }
+    }
+}

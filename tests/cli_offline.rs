@@ -1,0 +1,210 @@
+//! The binary, offline: `check` and `plan --inventory`, their exit codes and messages.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn retention(args: &[&str]) -> Output {
+    match Command::new(env!("CARGO_BIN_EXE_retention"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env_remove("GITHUB_ACTIONS")
+        .output()
+    {
+        Ok(o) => o,
+        Err(e) => panic!("cannot run retention: {e}"),
+    }
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn write(dir: &Path, name: &str, body: &str) -> PathBuf {
+    let p = dir.join(name);
+    if let Err(e) = std::fs::write(&p, body) {
+        panic!("cannot write {}: {e}", p.display());
+    }
+    p
+}
+
+fn tempdir() -> tempfile::TempDir {
+    match tempfile::tempdir() {
+        Ok(d) => d,
+        Err(e) => panic!("tempdir: {e}"),
+    }
+}
+
+const POLICY: &str = "version: 1\npackages:\n  type: container\n  names: [\"api\"]\nrules:\n  - name: prs\n    delete: { tags: [\"pr-*\"] }\nsafety: { keep_newest: 0, min_age: 0s, max_deletions: 1 }\n";
+
+fn inventory(n: usize) -> String {
+    let versions: Vec<String> = (0..n)
+        .map(|i| format!(r#"{{"id":{},"name":"sha256:{:064x}","created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z","metadata":{{"package_type":"container","container":{{"tags":["pr-{i}"]}}}}}}"#, i + 1, i))
+        .collect();
+    format!(
+        r#"{{"schema":1,"owner":"acme","captured_at":"2026-11-20T00:00:00Z","packages":[{{"package":{{"id":1,"name":"api","package_type":"container"}},"versions":[{}]}}]}}"#,
+        versions.join(",")
+    )
+}
+
+#[test]
+fn check_accepts_good_policies_and_reports_every_error_of_bad_ones() {
+    let dir = tempdir();
+    let good = write(dir.path(), "good.yml", POLICY);
+    let bad = write(dir.path(), "bad.yml", "version: 1\npackages: { type: container, names: [api] }\nrules:\n  - name: a\n    delete: { untaged: true }\n  - name: b\n    keep: { tags: [\"[\"] }\n");
+    let out = retention(&["check", good.to_str().unwrap_or_default()]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        text(&out.stdout)
+            .contains("good.yml: ok (container packages api; 0 keep and 1 delete rule;"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    let out = retention(&[
+        "check",
+        good.to_str().unwrap_or_default(),
+        bad.to_str().unwrap_or_default(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    let bad_name = bad.display().to_string();
+    assert!(
+        err.contains(&format!(
+            "{bad_name}:5:15: unknown key `untaged` in `delete`\n  help: did you mean `untagged`?"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("{bad_name}:7:20: `tags`: bad glob `[`")),
+        "{err}"
+    );
+    assert!(
+        err.ends_with("error: 2 problems found; nothing was run\n"),
+        "{err}"
+    );
+}
+
+#[test]
+fn plan_offline_prints_json_and_writes_output_files() {
+    let dir = tempdir();
+    let policy = write(
+        dir.path(),
+        "p.yml",
+        &POLICY.replace("max_deletions: 1", "max_deletions: 10"),
+    );
+    let inv = write(dir.path(), "inv.json", &inventory(3));
+    let out_file = dir.path().join("plan.json");
+    let out = retention(&[
+        "plan",
+        "--policy",
+        policy.to_str().unwrap_or_default(),
+        "--inventory",
+        inv.to_str().unwrap_or_default(),
+        "--now",
+        "2026-11-20T00:00:00Z",
+        "--format",
+        "json",
+        "--output",
+        out_file.to_str().unwrap_or_default(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(out.stdout.is_empty());
+    let plan: serde_json::Value = match std::fs::read(&out_file).map(|b| serde_json::from_slice(&b))
+    {
+        Ok(Ok(v)) => v,
+        other => panic!("plan file unreadable: {other:?}"),
+    };
+    assert_eq!(plan["schema"], 1);
+    assert_eq!(plan["summary"]["delete"], 3);
+    assert_eq!(plan["generated_at"], "2026-11-20T00:00:00Z");
+    assert_eq!(plan["packages"][0]["versions"][0]["reasons"][0], "prs");
+}
+
+#[test]
+fn a_plan_over_max_deletions_fails_naming_the_count() {
+    let dir = tempdir();
+    let policy = write(dir.path(), "p.yml", POLICY);
+    let inv = write(dir.path(), "inv.json", &inventory(3));
+    let out = retention(&[
+        "plan",
+        "--policy",
+        policy.to_str().unwrap_or_default(),
+        "--inventory",
+        inv.to_str().unwrap_or_default(),
+        "--now",
+        "2026-11-20T00:00:00Z",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).starts_with(
+            "the plan deletes 3 versions, more than max_deletions (1); nothing was deleted"
+        ),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn malformed_inventories_name_the_file_and_the_json_path() {
+    let dir = tempdir();
+    let policy = write(dir.path(), "p.yml", POLICY);
+    let cases = [
+        (
+            "notjson.json",
+            "this is not json".to_string(),
+            "not a valid inventory: at `.`",
+        ),
+        (
+            "schema.json",
+            inventory(1).replace("\"schema\":1", "\"schema\":2"),
+            "inventory schema 2 is not supported",
+        ),
+        (
+            "noid.json",
+            inventory(2).replace("\"id\":2,", ""),
+            "not a valid inventory: at `packages[0].versions[1]`: missing field `id`",
+        ),
+        (
+            "badtime.json",
+            inventory(1).replace("2026-01-01T00:00:00Z", "yesterday"),
+            "at `packages[0].versions[0].created_at`",
+        ),
+    ];
+    for (name, body, expected) in cases {
+        let inv = write(dir.path(), name, &body);
+        let out = retention(&[
+            "plan",
+            "--policy",
+            policy.to_str().unwrap_or_default(),
+            "--inventory",
+            inv.to_str().unwrap_or_default(),
+        ]);
+        assert_eq!(out.status.code(), Some(1), "{name}");
+        let err = text(&out.stderr);
+        assert!(err.starts_with(&inv.display().to_string()), "{name}: {err}");
+        assert!(err.contains(expected), "{name}: {err}");
+    }
+    let out = retention(&[
+        "plan",
+        "--policy",
+        policy.to_str().unwrap_or_default(),
+        "--inventory",
+        "/nonexistent/inv.json",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).starts_with("cannot read inventory /nonexistent/inv.json"));
+}
+
+#[test]
+fn usage_errors_exit_1_and_help_exits_0() {
+    let out = retention(&["plan", "--policy", "p.yml", "--now", "not-a-time"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("--now"));
+    let out = retention(&["--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stdout).contains("Apply a declarative retention policy to GitHub Packages"));
+    let out = retention(&["check", "/nonexistent.yml"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).starts_with("/nonexistent.yml:1:1: cannot read policy"));
+}
