@@ -210,12 +210,12 @@ impl<'a> Ctx<'a> {
             }
         }
         if let Some(d) = s.older_than {
-            if !(self.age[i] > chrono_duration(d)) {
+            if self.age[i] <= chrono_duration(d) {
                 return false;
             }
         }
         if let Some(d) = s.newer_than {
-            if !(self.age[i] < chrono_duration(d)) {
+            if self.age[i] >= chrono_duration(d) {
                 return false;
             }
         }
@@ -283,12 +283,13 @@ fn evaluate_package(policy: &Policy, entry: &PackageEntry, now: DateTime<Utc>) -
     // Guards.
     let mut guards: Vec<Vec<String>> = vec![Vec::new(); n];
     let min_age = chrono_duration(policy.safety.min_age);
-    for i in 0..n {
-        if ctx.age[i] < min_age {
-            guards[i].push(format!(
-                "safety.min_age: younger than {}",
-                humantime::format_duration(policy.safety.min_age)
-            ));
+    let young = format!(
+        "safety.min_age: younger than {}",
+        humantime::format_duration(policy.safety.min_age)
+    );
+    for (guard, age) in guards.iter_mut().zip(&ctx.age) {
+        if *age < min_age {
+            guard.push(young.clone());
         }
     }
     let keep_newest = policy.safety.keep_newest;
@@ -312,17 +313,18 @@ fn evaluate_package(policy: &Policy, entry: &PackageEntry, now: DateTime<Utc>) -
             .filter(|(_, m)| **m != ManifestState::Known)
             .map(|(v, _)| v.name.as_str())
             .collect();
-        for i in 0..n {
+        let parents_unknown = format!(
+            "untagged and its parents are unknown: {} manifest{} of this package could not be read ({})",
+            unknown.len(),
+            if unknown.len() == 1 { "" } else { "s" },
+            short_list(&unknown)
+        );
+        for (i, guard) in guards.iter_mut().enumerate() {
             if let ManifestState::Corrupt(why) = &graph.manifest[i] {
-                guards[i].push(format!("manifest unusable: {why}"));
+                guard.push(format!("manifest unusable: {why}"));
             }
             if graph.parents_unknown[i] {
-                guards[i].push(format!(
-                    "untagged and its parents are unknown: {} manifest{} of this package could not be read ({})",
-                    unknown.len(),
-                    if unknown.len() == 1 { "" } else { "s" },
-                    short_list(&unknown)
-                ));
+                guard.push(parents_unknown.clone());
             }
         }
     }
