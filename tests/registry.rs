@@ -664,7 +664,7 @@ async fn unreadable_manifest_withholds_that_packages_untagged_deletions() {
     let policy = policy();
     // A version GitHub lists whose manifest the registry does not have.
     let ghost = format!("sha256:{}", "e".repeat(64));
-    let mut inv = inventory(&f, &[], &[ghost.clone()]);
+    let mut inv = inventory(&f, &[], std::slice::from_ref(&ghost));
     let report = fill_manifests(&c, &ManifestCache::disabled(), &policy, &mut inv, now()).await;
     assert_eq!(report.failed, 1, "{report:?}");
     assert!(
@@ -837,4 +837,87 @@ fn cache_eviction_keeps_the_most_recently_used_within_bounds() {
         .with_limits(1000, 300);
     let ev = small.evict().expect("evict");
     assert!(ev.bytes <= 300 && ev.entries >= 1, "{ev:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binary_plan_reads_manifests_of_a_saved_inventory_through_the_cache() {
+    let Some(reg) = Registry::start_htpasswd("ci-user", "ghp_fake_for_test") else {
+        return;
+    };
+    let f = push_fixture(&reg.pusher()).await;
+    let dir = tempfile::tempdir().expect("tmp");
+    let inv_path = dir.path().join("inventory.json");
+    let inv = inventory(&f, &[], &[]);
+    std::fs::write(&inv_path, serde_json::to_string(&inv).expect("json")).expect("write");
+    let policy_path = dir.path().join("policy.yml");
+    std::fs::write(
+        &policy_path,
+        "version: 1\nowner: acme\npackages: {type: container, names: [\"*\"]}\nrules:\n  - name: releases stay\n    keep: { tags: [\"v*\"] }\n  - name: pull-request images expire\n    delete: { tags: [\"pr-*\"], older_than: 2d }\n  - name: untagged leftovers\n    delete: { untagged: true, older_than: 2d }\nsafety: {keep_newest: 0, min_age: 1h}\n",
+    )
+    .expect("write");
+    let cache = dir.path().join("cache");
+    let run = |label: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_retention"))
+            .args([
+                "plan",
+                "--format",
+                "json",
+                "--read-manifests",
+                "--now",
+                "2026-11-20T00:00:00Z",
+            ])
+            .arg("--policy")
+            .arg(&policy_path)
+            .arg("--inventory")
+            .arg(&inv_path)
+            .args(["--registry", &reg.url()])
+            .env("RETENTION_CACHE_DIR", &cache)
+            .env("GITHUB_TOKEN", "ghp_fake_for_test")
+            .env("RETENTION_REGISTRY_USER", "ci-user")
+            .env("RUST_LOG", "debug")
+            .output()
+            .expect("run retention");
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(out.status.success(), "{label}: {stderr}");
+        assert!(
+            !stderr.contains("ghp_fake_for_test"),
+            "{label}: the token was logged: {stderr}"
+        );
+        eprintln!(
+            "{label}: {}",
+            stderr
+                .lines()
+                .filter(|l| l.starts_with("manifests:"))
+                .collect::<Vec<_>>()
+                .join("")
+        );
+        let plan: Plan = serde_json::from_slice(&out.stdout).expect("plan json");
+        plan
+    };
+    let cold = run("cold");
+    let cold_reads = reg.manifest_gets();
+    assert_eq!(cold_reads, f.versions.len(), "{}", reg.log());
+    let warm = run("warm");
+    assert_eq!(
+        reg.manifest_gets(),
+        cold_reads,
+        "a warm cache reads nothing"
+    );
+    assert_eq!(cold, warm);
+    assert_eq!(cold.summary.delete, 11, "{:?}", cold.summary);
+    // Without --read-manifests the same inventory withholds the untagged deletions.
+    let offline = std::process::Command::new(env!("CARGO_BIN_EXE_retention"))
+        .args(["plan", "--format", "json", "--now", "2026-11-20T00:00:00Z"])
+        .arg("--policy")
+        .arg(&policy_path)
+        .arg("--inventory")
+        .arg(&inv_path)
+        .output()
+        .expect("run retention");
+    let offline: Plan = serde_json::from_slice(&offline.stdout).expect("plan json");
+    assert_eq!(
+        offline.summary.delete, 4,
+        "the tagged pr-7 and pr-9, pr-7's signature and referrers index only: {:?}",
+        offline.summary
+    );
 }

@@ -157,11 +157,15 @@ impl Registry {
         std::fs::read_to_string(self.dir.path().join("registry.log")).unwrap_or_default()
     }
 
-    /// Manifest GETs by digest the registry served, from its access log.
+    /// Manifest GETs by digest the registry served (200), from its access log.
     pub fn manifest_gets(&self) -> usize {
         self.log()
             .lines()
-            .filter(|l| l.contains("\"GET /v2/") && l.contains("/manifests/sha256:"))
+            .filter(|l| {
+                l.contains("\"GET /v2/")
+                    && l.contains("/manifests/sha256:")
+                    && l.contains("\" 200 ")
+            })
             .count()
     }
 
