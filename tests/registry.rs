@@ -921,3 +921,75 @@ async fn binary_plan_reads_manifests_of_a_saved_inventory_through_the_cache() {
         offline.summary
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn docker_manifest_lists_are_read_and_their_children_kept() {
+    let Some(reg) = Registry::start() else { return };
+    let p = reg.pusher();
+    let repo = "acme/legacy";
+    let mut children = Vec::new();
+    for arch in ["amd64", "arm64"] {
+        let layer = p
+            .blob(
+                repo,
+                "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                format!("docker layer {arch}").as_bytes(),
+            )
+            .await;
+        let config = p
+            .blob(
+                repo,
+                "application/vnd.docker.container.image.v1+json",
+                format!(r#"{{"architecture":"{arch}","os":"linux"}}"#).as_bytes(),
+            )
+            .await;
+        let m = serde_json::json!({
+            "schemaVersion": 2, "mediaType": registry_support::DOCKER_MANIFEST,
+            "config": config, "layers": [layer],
+        });
+        children.push((
+            p.manifest(repo, registry_support::DOCKER_MANIFEST, &m, None)
+                .await,
+            arch,
+        ));
+    }
+    let list = serde_json::json!({
+        "schemaVersion": 2, "mediaType": registry_support::DOCKER_LIST,
+        "manifests": children.iter().map(|(c, arch)| {
+            let mut d = c.descriptor();
+            d["platform"] = serde_json::json!({"architecture": arch, "os": "linux"});
+            d
+        }).collect::<Vec<_>>(),
+    });
+    let list = p
+        .manifest(repo, registry_support::DOCKER_LIST, &list, Some("v3"))
+        .await;
+    let c = client(&reg.url(), None);
+    let version = |id: u64, d: &str, tags: &[&str]| {
+        serde_json::json!({
+            "id": id, "name": d, "created_at": "2026-11-01T00:00:00Z", "updated_at": "2026-11-01T00:00:00Z",
+            "metadata": {"package_type": "container", "container": {"tags": tags}},
+        })
+    };
+    let inv = serde_json::json!({
+        "schema": 1, "owner": "ACME", "captured_at": "2026-11-20T00:00:00Z",
+        "packages": [{"package": {"id": 3, "name": "Legacy", "package_type": "container"},
+            "versions": [version(1, &list.digest, &["v3"]), version(2, &children[0].0.digest, &[]), version(3, &children[1].0.digest, &[])]}],
+    });
+    let mut inv = Inventory::from_slice(inv.to_string().as_bytes(), "inv").expect("inventory");
+    let policy = policy();
+    let report = fill_manifests(&c, &ManifestCache::disabled(), &policy, &mut inv, now()).await;
+    assert_eq!((report.from_network, report.failed), (3, 0), "{report:?}");
+    let plan = retention::evaluate::evaluate(&policy, &inv, now()).expect("plan");
+    assert_eq!(plan.summary.delete, 0, "{plan:?}");
+    for (child, _) in &children {
+        let (action, reasons) = action_of(&plan, &child.digest);
+        assert_eq!(action, Action::Keep);
+        assert!(
+            reasons
+                .iter()
+                .any(|r| r.contains("child manifest of kept image")),
+            "{reasons:?}"
+        );
+    }
+}
