@@ -993,3 +993,55 @@ async fn docker_manifest_lists_are_read_and_their_children_kept() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_reads_behind_a_bearer_realm_share_one_token() {
+    let Some(reg) = Registry::start() else { return };
+    let p = reg.pusher();
+    let f = push_fixture(&p).await;
+    let base = vec![p.image("acme/base", "amd64", "b0", Some("v0.0")).await];
+    let proxy = Proxy::start(
+        &reg.url(),
+        ProxyAuth::Bearer {
+            password: "ghp_test".into(),
+            anonymous_ok: false,
+            realm_host: "127.0.0.1".into(),
+        },
+    )
+    .await;
+    let c = client(
+        &proxy.url(),
+        Some(Credentials::new("x", Secret::new("ghp_test"))),
+    );
+    let mut inv = inventory(&f, &base, &[]);
+    let report = fill_manifests(&c, &ManifestCache::disabled(), &policy(), &mut inv, now()).await;
+    assert_eq!(
+        (report.from_network, report.failed),
+        (f.versions.len(), 0),
+        "{report:?}"
+    );
+    assert_eq!(
+        proxy
+            .state
+            .token_requests
+            .load(std::sync::atomic::Ordering::SeqCst),
+        1
+    );
+    assert_eq!(proxy.reads(), f.versions.len());
+    // A snapshot for offline work can read every governed package instead.
+    let report = retention::registry::fill_manifests_scoped(
+        &c,
+        &ManifestCache::disabled(),
+        &policy(),
+        &mut inv,
+        now(),
+        retention::registry::FillScope::AllGoverned,
+    )
+    .await;
+    assert_eq!(
+        (report.from_inventory, report.from_network),
+        (f.versions.len(), 1),
+        "{report:?}"
+    );
+    assert_eq!(inv.packages[1].manifests.len(), 1);
+}

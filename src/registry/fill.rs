@@ -68,6 +68,15 @@ struct Job {
     digest: String,
 }
 
+/// Which packages' manifests to read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FillScope {
+    /// Only packages whose decisions can depend on them (`plan`, `apply`): the minimum.
+    Needed,
+    /// Every governed container package (a `snapshot` meant for trying other policies offline).
+    AllGoverned,
+}
+
 /// Put into `inventory` every manifest that a decision of `policy` as of `now` can depend on and
 /// that is not there yet, from `cache` or else from the registry (stored in the cache after).
 /// A manifest that cannot be read is left out, with a warning: the evaluator then withholds that
@@ -79,13 +88,25 @@ pub async fn fill_manifests(
     inventory: &mut Inventory,
     now: DateTime<Utc>,
 ) -> FillReport {
+    fill_manifests_scoped(client, cache, policy, inventory, now, FillScope::Needed).await
+}
+
+/// [`fill_manifests`] with the scope chosen.
+pub async fn fill_manifests_scoped(
+    client: &RegistryClient,
+    cache: &ManifestCache,
+    policy: &Policy,
+    inventory: &mut Inventory,
+    now: DateTime<Utc>,
+    scope: FillScope,
+) -> FillReport {
     let mut report = FillReport::default();
     let mut jobs = Vec::new();
     for (p, entry) in inventory.packages.iter_mut().enumerate() {
         if !entry.package.package_type.is_image() || !governs(policy, entry) {
             continue;
         }
-        if !needs_manifests(policy, entry, now) {
+        if scope == FillScope::Needed && !needs_manifests(policy, entry, now) {
             report.packages_skipped += 1;
             tracing::debug!(
                 "{}: no version may be deleted by the rules; no manifest read",

@@ -17,7 +17,7 @@ pub mod retry;
 pub use auth::{Credentials, Secret};
 pub use cache::ManifestCache;
 pub use client::{repository_for, ErrorKind, ManifestError, RegistryClient};
-pub use fill::{fill_manifests, FillReport};
+pub use fill::{fill_manifests, fill_manifests_scoped, FillReport, FillScope};
 pub use retry::RetryPolicy;
 
 /// The user name sent with the token when the registry asks for credentials: `RETENTION_REGISTRY_USER`,
