@@ -79,6 +79,10 @@ pub struct PlanArgs {
     /// Evaluate against a saved inventory (what `snapshot` writes), with no network at all.
     #[arg(long, value_name = "FILE")]
     pub inventory: Option<PathBuf>,
+    /// With --inventory: read the container manifests that a decision needs and the inventory
+    /// lacks from --registry (through the cache), instead of keeping what they could protect.
+    #[arg(long, requires = "inventory")]
+    pub read_manifests: bool,
     /// How to print the plan.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,

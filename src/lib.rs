@@ -22,4 +22,5 @@ pub mod graph;
 pub mod inventory;
 pub mod plan;
 pub mod policy;
+pub mod registry;
 pub mod render;

@@ -1,0 +1,637 @@
+//! The OCI distribution API client: `GET /v2/<name>/manifests/<digest>`, verified, with
+//! registry authentication and bounded retries.
+//!
+//! One client serves one registry. It sends credentials only to that registry's host and to a
+//! token realm on the same host; redirects to other hosts lose the `Authorization` header
+//! (reqwest strips it on cross-host redirects).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION, RETRY_AFTER, WWW_AUTHENTICATE};
+use reqwest::{StatusCode, Url};
+use tokio::sync::Mutex;
+
+use super::auth::{parse_challenge, Challenge, Credentials, Secret, TokenResponse};
+use super::retry::{parse_retry_after, RetryPolicy};
+
+/// The four manifest types, all accepted (without the OCI index type ghcr.io answers
+/// `MANIFEST_UNKNOWN` for an index).
+pub const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, \
+    application/vnd.oci.image.manifest.v1+json, \
+    application/vnd.docker.distribution.manifest.list.v2+json, \
+    application/vnd.docker.distribution.manifest.v2+json";
+
+/// Manifests larger than this are refused (registries limit them to 4 MiB).
+pub const MAX_MANIFEST_BYTES: usize = 4 * 1024 * 1024;
+
+/// The default number of manifest reads in flight.
+pub const DEFAULT_CONCURRENCY: usize = 8;
+
+/// What went wrong reading one manifest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The registry has no such manifest (404).
+    NotFound,
+    /// Authentication failed or is refused.
+    Unauthorized,
+    /// The bytes do not hash to the digest asked for.
+    DigestMismatch,
+    /// The digest is not `sha256:<64 hex>`, or the content is not UTF-8 or too large.
+    Invalid,
+    /// Another HTTP status, after retries where they apply.
+    Http,
+    /// The connection failed, after retries.
+    Network,
+}
+
+/// A manifest could not be read: names the repository and digest.
+#[derive(Clone, Debug, thiserror::Error)]
+#[error("cannot read manifest {repository}@{digest} from {registry}: {message}")]
+pub struct ManifestError {
+    pub registry: String,
+    pub repository: String,
+    pub digest: String,
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+/// A client for one registry. Cheap to clone (shared state behind an `Arc`).
+#[derive(Clone)]
+pub struct RegistryClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    base: Url,
+    credentials: Option<Credentials>,
+    retry: RetryPolicy,
+    concurrency: usize,
+    /// Per repository: the authorization in use and a generation number, so that concurrent
+    /// requests that hit the same 401 fetch one new token, not one each.
+    auth: Mutex<HashMap<String, (u64, Authorization)>>,
+    manifest_requests: AtomicU64,
+    token_requests: AtomicU64,
+}
+
+#[derive(Clone)]
+enum Authorization {
+    Anonymous,
+    Basic,
+    Bearer(Secret),
+}
+
+impl std::fmt::Debug for RegistryClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegistryClient")
+            .field("registry", &self.inner.base.as_str())
+            .field("credentials", &self.inner.credentials)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Parse `--registry`: `https://ghcr.io`, `http://127.0.0.1:5000`, or a bare host (https).
+pub fn parse_registry_url(s: &str) -> Result<Url, String> {
+    let with_scheme = if s.contains("://") {
+        s.to_string()
+    } else {
+        format!("https://{s}")
+    };
+    let mut url =
+        Url::parse(&with_scheme).map_err(|e| format!("invalid registry URL `{s}`: {e}"))?;
+    if url.scheme() != "https" && url.scheme() != "http" {
+        return Err(format!(
+            "invalid registry URL `{s}`: only https:// (or http:// for a local registry) is supported"
+        ));
+    }
+    if url.host_str().is_none() {
+        return Err(format!("invalid registry URL `{s}`: no host"));
+    }
+    if !url.path().ends_with('/') {
+        let p = format!("{}/", url.path());
+        url.set_path(&p);
+    }
+    url.set_query(None);
+    url.set_fragment(None);
+    Ok(url)
+}
+
+/// The repository of a package on the registry: `owner/name`, lower case, slashes kept.
+pub fn repository_for(owner: &str, package: &str) -> String {
+    format!("{owner}/{package}").to_lowercase()
+}
+
+/// Whether `digest` is `sha256:` and 64 lower-case hex digits (all this tool reads or caches).
+pub fn is_sha256_digest(digest: &str) -> bool {
+    digest.strip_prefix("sha256:").is_some_and(|h| {
+        h.len() == 64
+            && h.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
+}
+
+impl RegistryClient {
+    /// A client for `registry` (see [`parse_registry_url`]), with optional credentials.
+    pub fn new(registry: &str, credentials: Option<Credentials>) -> Result<RegistryClient, String> {
+        RegistryClient::with_options(
+            registry,
+            credentials,
+            RetryPolicy::default(),
+            DEFAULT_CONCURRENCY,
+        )
+    }
+
+    /// Like [`RegistryClient::new`], with the retry policy and concurrency chosen.
+    pub fn with_options(
+        registry: &str,
+        credentials: Option<Credentials>,
+        retry: RetryPolicy,
+        concurrency: usize,
+    ) -> Result<RegistryClient, String> {
+        let base = parse_registry_url(registry)?;
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("retention/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(Duration::from_secs(15))
+            .timeout(Duration::from_secs(60))
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        Ok(RegistryClient {
+            inner: Arc::new(Inner {
+                http,
+                base,
+                credentials,
+                retry,
+                concurrency: concurrency.max(1),
+                auth: Mutex::new(HashMap::new()),
+                manifest_requests: AtomicU64::new(0),
+                token_requests: AtomicU64::new(0),
+            }),
+        })
+    }
+
+    /// The registry's base URL.
+    pub fn registry(&self) -> &Url {
+        &self.inner.base
+    }
+
+    /// How many manifest reads may be in flight at once.
+    pub fn concurrency(&self) -> usize {
+        self.inner.concurrency
+    }
+
+    /// Manifest GET requests sent so far (every attempt, including 401s and retries).
+    pub fn manifest_requests(&self) -> u64 {
+        self.inner.manifest_requests.load(Ordering::Relaxed)
+    }
+
+    /// Token requests sent so far.
+    pub fn token_requests(&self) -> u64 {
+        self.inner.token_requests.load(Ordering::Relaxed)
+    }
+
+    fn error(
+        &self,
+        repository: &str,
+        digest: &str,
+        kind: ErrorKind,
+        message: impl Into<String>,
+    ) -> ManifestError {
+        ManifestError {
+            registry: self.registry_display(),
+            repository: repository.to_string(),
+            digest: digest.to_string(),
+            kind,
+            message: message.into(),
+        }
+    }
+
+    fn registry_display(&self) -> String {
+        self.inner.base.as_str().trim_end_matches('/').to_string()
+    }
+
+    /// Read the manifest `digest` of `repository` (e.g. `acme/api`), verify that its bytes hash
+    /// to `digest`, and return them exactly.
+    pub async fn get_manifest(
+        &self,
+        repository: &str,
+        digest: &str,
+    ) -> Result<String, ManifestError> {
+        if !is_sha256_digest(digest) {
+            return Err(self.error(
+                repository,
+                digest,
+                ErrorKind::Invalid,
+                "not a sha256 digest",
+            ));
+        }
+        let url = self
+            .inner
+            .base
+            .join(&format!("v2/{repository}/manifests/{digest}"))
+            .map_err(|e| self.error(repository, digest, ErrorKind::Invalid, e.to_string()))?;
+        let mut authenticated_here = false;
+        loop {
+            let (generation, authz) = self.current_auth(repository).await;
+            let response = self
+                .send_with_retry(repository, digest, || {
+                    self.inner.manifest_requests.fetch_add(1, Ordering::Relaxed);
+                    let mut req = self
+                        .inner
+                        .http
+                        .get(url.clone())
+                        .header(ACCEPT, MANIFEST_ACCEPT);
+                    if let Some(h) = self.authorization_header(&authz) {
+                        req = req.header(AUTHORIZATION, h);
+                    }
+                    req
+                })
+                .await?;
+            let status = response.status();
+            if status == StatusCode::UNAUTHORIZED {
+                if authenticated_here {
+                    return Err(self.error(
+                        repository,
+                        digest,
+                        ErrorKind::Unauthorized,
+                        format!(
+                            "{}; {}",
+                            "401 Unauthorized after authenticating",
+                            self.credentials_hint()
+                        ),
+                    ));
+                }
+                let challenge = response
+                    .headers()
+                    .get(WWW_AUTHENTICATE)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(parse_challenge);
+                let Some(challenge) = challenge else {
+                    return Err(self.error(
+                        repository,
+                        digest,
+                        ErrorKind::Unauthorized,
+                        "401 Unauthorized without a Bearer or Basic challenge",
+                    ));
+                };
+                self.authenticate(repository, digest, generation, &challenge)
+                    .await?;
+                authenticated_here = true;
+                continue;
+            }
+            if status == StatusCode::NOT_FOUND {
+                return Err(self.error(
+                    repository,
+                    digest,
+                    ErrorKind::NotFound,
+                    "404: the registry has no such manifest (deleted since it was listed, or the image path is wrong)",
+                ));
+            }
+            if status == StatusCode::FORBIDDEN {
+                return Err(self.error(
+                    repository,
+                    digest,
+                    ErrorKind::Unauthorized,
+                    format!("403 Forbidden; {}", self.credentials_hint()),
+                ));
+            }
+            if !status.is_success() {
+                let body = read_limited(response, 512).await.unwrap_or_default();
+                return Err(self.error(
+                    repository,
+                    digest,
+                    ErrorKind::Http,
+                    format!("HTTP {status}: {}", String::from_utf8_lossy(&body).trim()),
+                ));
+            }
+            let bytes = read_limited(response, MAX_MANIFEST_BYTES + 1)
+                .await
+                .map_err(|e| {
+                    self.error(
+                        repository,
+                        digest,
+                        ErrorKind::Network,
+                        format!("reading the body: {e}"),
+                    )
+                })?;
+            if bytes.len() > MAX_MANIFEST_BYTES {
+                return Err(self.error(
+                    repository,
+                    digest,
+                    ErrorKind::Invalid,
+                    "manifest larger than 4 MiB",
+                ));
+            }
+            crate::graph::verify_digest(digest, &bytes)
+                .map_err(|e| self.error(repository, digest, ErrorKind::DigestMismatch, e))?;
+            return String::from_utf8(bytes).map_err(|_| {
+                self.error(
+                    repository,
+                    digest,
+                    ErrorKind::Invalid,
+                    "manifest is not UTF-8 text",
+                )
+            });
+        }
+    }
+
+    fn credentials_hint(&self) -> &'static str {
+        if self.inner.credentials.is_some() {
+            "check that the token may read this package (read:packages) and that the package name and owner are right"
+        } else {
+            "no token was given (set GITHUB_TOKEN) and anonymous access is refused"
+        }
+    }
+
+    async fn current_auth(&self, repository: &str) -> (u64, Authorization) {
+        let map = self.inner.auth.lock().await;
+        map.get(repository)
+            .cloned()
+            .unwrap_or((0, Authorization::Anonymous))
+    }
+
+    fn authorization_header(&self, authz: &Authorization) -> Option<HeaderValue> {
+        let value = match authz {
+            Authorization::Anonymous => return None,
+            Authorization::Basic => self.inner.credentials.as_ref()?.basic_header(),
+            Authorization::Bearer(t) => format!("Bearer {}", t.expose()),
+        };
+        let mut h = HeaderValue::from_str(&value).ok()?;
+        h.set_sensitive(true);
+        Some(h)
+    }
+
+    /// Answer a challenge for `repository`. When another request already did so since this one
+    /// read generation `seen`, use its result.
+    async fn authenticate(
+        &self,
+        repository: &str,
+        digest: &str,
+        seen: u64,
+        challenge: &Challenge,
+    ) -> Result<(), ManifestError> {
+        let mut map = self.inner.auth.lock().await;
+        let current = map.get(repository).map_or(0, |(g, _)| *g);
+        if current != seen {
+            return Ok(());
+        }
+        let authz = match challenge {
+            Challenge::Basic => {
+                if self.inner.credentials.is_none() {
+                    return Err(self.error(
+                        repository,
+                        digest,
+                        ErrorKind::Unauthorized,
+                        "the registry asks for a user name and password (Basic) and no token was given",
+                    ));
+                }
+                Authorization::Basic
+            }
+            Challenge::Bearer {
+                realm,
+                service,
+                scope,
+            } => {
+                let scope = scope
+                    .clone()
+                    .unwrap_or_else(|| format!("repository:{repository}:pull"));
+                let token = self
+                    .fetch_token(repository, digest, realm, service.as_deref(), &scope)
+                    .await?;
+                Authorization::Bearer(token)
+            }
+        };
+        map.insert(repository.to_string(), (current + 1, authz));
+        Ok(())
+    }
+
+    async fn fetch_token(
+        &self,
+        repository: &str,
+        digest: &str,
+        realm: &str,
+        service: Option<&str>,
+        scope: &str,
+    ) -> Result<Secret, ManifestError> {
+        let mut url = Url::parse(realm).map_err(|e| {
+            self.error(
+                repository,
+                digest,
+                ErrorKind::Unauthorized,
+                format!("invalid token realm `{realm}`: {e}"),
+            )
+        })?;
+        if url.scheme() != "https" && url.scheme() != "http" {
+            return Err(self.error(
+                repository,
+                digest,
+                ErrorKind::Unauthorized,
+                format!("token realm `{realm}` is not http(s)"),
+            ));
+        }
+        {
+            let mut q = url.query_pairs_mut();
+            if let Some(s) = service {
+                q.append_pair("service", s);
+            }
+            q.append_pair("scope", scope);
+        }
+        // The token goes only to a realm on the registry's own host, and never from https down
+        // to http.
+        let same_host = url.host_str().map(str::to_ascii_lowercase)
+            == self.inner.base.host_str().map(str::to_ascii_lowercase);
+        let downgrade = self.inner.base.scheme() == "https" && url.scheme() == "http";
+        let send_credentials = self.inner.credentials.is_some() && same_host && !downgrade;
+        if self.inner.credentials.is_some() && !send_credentials {
+            tracing::warn!(
+                "registry {}: token realm {} is on another host or not https; asking it for an anonymous token (the token is not sent there)",
+                self.registry_display(),
+                url.origin().ascii_serialization()
+            );
+        }
+        let response = self
+            .send_with_retry(repository, digest, || {
+                self.inner.token_requests.fetch_add(1, Ordering::Relaxed);
+                let mut req = self.inner.http.get(url.clone());
+                if send_credentials {
+                    if let Some(h) = self
+                        .inner
+                        .credentials
+                        .as_ref()
+                        .and_then(|c| HeaderValue::from_str(&c.basic_header()).ok())
+                    {
+                        let mut h = h;
+                        h.set_sensitive(true);
+                        req = req.header(AUTHORIZATION, h);
+                    }
+                }
+                req
+            })
+            .await?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(self.error(
+                repository,
+                digest,
+                ErrorKind::Unauthorized,
+                format!(
+                    "the token endpoint answered {status}; {}",
+                    self.credentials_hint()
+                ),
+            ));
+        }
+        let body = read_limited(response, 1024 * 1024).await.map_err(|e| {
+            self.error(
+                repository,
+                digest,
+                ErrorKind::Network,
+                format!("reading the token: {e}"),
+            )
+        })?;
+        serde_json::from_slice::<TokenResponse>(&body)
+            .ok()
+            .and_then(TokenResponse::into_secret)
+            .ok_or_else(|| {
+                self.error(
+                    repository,
+                    digest,
+                    ErrorKind::Unauthorized,
+                    "the token endpoint's answer holds no token",
+                )
+            })
+    }
+
+    /// Send a request, retrying network errors, 429 and 5xx with backoff (bounded).
+    async fn send_with_retry(
+        &self,
+        repository: &str,
+        digest: &str,
+        make: impl Fn() -> reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, ManifestError> {
+        let policy = &self.inner.retry;
+        let attempts = policy.attempts.max(1);
+        let mut attempt = 1;
+        loop {
+            let (retry_after, why) = match make().send().await {
+                Ok(r) => {
+                    let s = r.status();
+                    if s == StatusCode::TOO_MANY_REQUESTS || s.is_server_error() {
+                        if attempt >= attempts {
+                            let body = read_limited(r, 512).await.unwrap_or_default();
+                            return Err(self.error(
+                                repository,
+                                digest,
+                                ErrorKind::Http,
+                                format!(
+                                    "HTTP {s} after {attempts} attempts: {}",
+                                    String::from_utf8_lossy(&body).trim()
+                                ),
+                            ));
+                        }
+                        (
+                            parse_retry_after(r.headers().get(RETRY_AFTER)),
+                            format!("HTTP {s}"),
+                        )
+                    } else {
+                        return Ok(r);
+                    }
+                }
+                Err(e) => {
+                    if attempt >= attempts {
+                        return Err(self.error(
+                            repository,
+                            digest,
+                            ErrorKind::Network,
+                            format!("{} after {attempts} attempts", error_chain(&e)),
+                        ));
+                    }
+                    (None, error_chain(&e))
+                }
+            };
+            let wait = policy.delay(attempt, retry_after);
+            tracing::debug!(
+                "{repository}@{digest}: {why}; retrying in {} ms",
+                wait.as_millis()
+            );
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
+    }
+}
+
+/// Read at most `limit` bytes of a body (stops early; the rest is dropped).
+async fn read_limited(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<Vec<u8>, reqwest::Error> {
+    let mut out = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        out.extend_from_slice(&chunk);
+        if out.len() >= limit {
+            out.truncate(limit);
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// An error with its causes (reqwest's top-level message alone says little).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        s.push_str(": ");
+        s.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_urls() {
+        assert_eq!(
+            parse_registry_url("https://ghcr.io").unwrap().as_str(),
+            "https://ghcr.io/"
+        );
+        assert_eq!(
+            parse_registry_url("ghcr.io").unwrap().as_str(),
+            "https://ghcr.io/"
+        );
+        assert_eq!(
+            parse_registry_url("http://127.0.0.1:5000")
+                .unwrap()
+                .as_str(),
+            "http://127.0.0.1:5000/"
+        );
+        assert!(parse_registry_url("ftp://x").is_err());
+    }
+
+    #[test]
+    fn repositories_are_lower_case_with_slashes() {
+        assert_eq!(repository_for("Acme", "Tools/CLI"), "acme/tools/cli");
+    }
+
+    #[test]
+    fn digests() {
+        assert!(is_sha256_digest(&format!("sha256:{}", "0".repeat(64))));
+        assert!(!is_sha256_digest(&format!("sha256:{}", "A".repeat(64))));
+        assert!(!is_sha256_digest("sha256:../../etc/passwd"));
+        assert!(!is_sha256_digest("1.0.0"));
+    }
+
+    #[test]
+    fn debug_never_shows_the_token() {
+        let c = RegistryClient::new(
+            "https://ghcr.io",
+            Some(Credentials::new("x", Secret::new("ghp_topsecret"))),
+        )
+        .unwrap();
+        assert!(!format!("{c:?}").contains("topsecret"));
+    }
+}

@@ -1,0 +1,75 @@
+//! Bounded retries with exponential backoff and jitter, for 429, 5xx and network errors.
+
+use std::time::Duration;
+
+/// How often and how patiently to retry. The defaults suit ghcr.io (which answers 429 under
+/// load); tests use short delays.
+#[derive(Clone, Debug)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included (at least 1).
+    pub attempts: u32,
+    /// The delay before the first retry; doubled at each retry.
+    pub base: Duration,
+    /// No single wait is longer than this, whatever `Retry-After` says.
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> RetryPolicy {
+        RetryPolicy {
+            attempts: 5,
+            base: Duration::from_millis(500),
+            max_delay: Duration::from_secs(60),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait before retry number `retry` (1 for the first retry): `base * 2^(retry-1)`, with
+    /// "full jitter" in its upper half, or the server's `Retry-After` when it gave one; capped.
+    pub fn delay(&self, retry: u32, retry_after: Option<Duration>) -> Duration {
+        let d = match retry_after {
+            Some(d) => d,
+            None => {
+                let exp = self
+                    .base
+                    .saturating_mul(1u32 << retry.saturating_sub(1).min(16));
+                let half = exp / 2;
+                let jitter_ms = u64::try_from(half.as_millis()).unwrap_or(u64::MAX);
+                half + Duration::from_millis(fastrand::u64(0..=jitter_ms))
+            }
+        };
+        d.min(self.max_delay)
+    }
+}
+
+/// `Retry-After` as delta-seconds (the HTTP-date form is ignored: backoff applies then).
+pub fn parse_retry_after(value: Option<&reqwest::header::HeaderValue>) -> Option<Duration> {
+    let s = value?.to_str().ok()?.trim();
+    s.parse::<u64>().ok().map(Duration::from_secs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let p = RetryPolicy {
+            attempts: 5,
+            base: Duration::from_millis(100),
+            max_delay: Duration::from_secs(1),
+        };
+        for _ in 0..50 {
+            let d1 = p.delay(1, None);
+            assert!(d1 >= Duration::from_millis(50) && d1 <= Duration::from_millis(100));
+            let d3 = p.delay(3, None);
+            assert!(d3 >= Duration::from_millis(200) && d3 <= Duration::from_millis(400));
+            assert!(p.delay(30, None) <= Duration::from_secs(1));
+        }
+        assert_eq!(
+            p.delay(1, Some(Duration::from_secs(120))),
+            Duration::from_secs(1)
+        );
+    }
+}
