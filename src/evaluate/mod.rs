@@ -79,15 +79,19 @@ pub fn governs(policy: &Policy, entry: &PackageEntry) -> bool {
 }
 
 /// Whether a package's decisions could depend on its image graph: true when some version is
-/// selected by a delete rule and by no keep rule. Without such a version nothing is deleted,
-/// whatever the manifests say, so the registry need not be asked for them.
+/// selected by a delete rule, by no keep rule, and is old enough for `min_age` (the guards that do
+/// not depend on the graph). Without such a version nothing is deleted, whatever the manifests
+/// say, so the registry need not be asked for them: each manifest read on ghcr.io counts as a
+/// download.
 pub fn needs_manifests(policy: &Policy, entry: &PackageEntry, now: DateTime<Utc>) -> bool {
     if !entry.package.package_type.is_image() {
         return false;
     }
     let ctx = Ctx::new(policy, entry, now);
     let (keep, delete) = ctx.rule_selections(policy);
-    (0..entry.versions.len()).any(|i| !delete[i].is_empty() && keep[i].is_empty())
+    let min_age = chrono_duration(policy.safety.min_age);
+    (0..entry.versions.len())
+        .any(|i| !delete[i].is_empty() && keep[i].is_empty() && ctx.age[i] >= min_age)
 }
 
 /// Per-package facts the rules and guards read.

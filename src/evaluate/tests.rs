@@ -717,6 +717,12 @@ fn needs_manifests_only_where_something_could_be_deleted() {
     assert!(!needs_manifests(&keep_only, &inv.packages[0], now()));
     let untagged = policy("  - name: untagged\n    delete: { untagged: true }\n");
     assert!(needs_manifests(&untagged, &inv.packages[0], now()));
+    let too_young = policy_with(
+        "container",
+        "  - name: untagged\n    delete: { untagged: true }\n",
+        "  min_age: 200h\n",
+    );
+    assert!(!needs_manifests(&too_young, &inv.packages[0], now()));
 }
 
 // ---- laws ---------------------------------------------------------------------------------
