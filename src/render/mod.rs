@@ -1,6 +1,12 @@
 //! Renderings of a plan: `text` for a terminal, `markdown` for a pull request or job summary,
 //! `json` (schema 1) for machines and `apply --plan`.
 
+pub mod markdown;
+pub mod text;
+
+#[cfg(test)]
+mod tests;
+
 use std::io::IsTerminal;
 use std::path::Path;
 
@@ -11,10 +17,8 @@ use crate::plan::Plan;
 pub fn render(plan: &Plan, format: Format, color: bool) -> String {
     match format {
         Format::Json => json(plan),
-        Format::Text | Format::Markdown => {
-            let _ = color;
-            json(plan)
-        }
+        Format::Text => text::render(plan, color),
+        Format::Markdown => markdown::render(plan),
     }
 }
 

@@ -1,0 +1,276 @@
+//! Snapshot tests of the three renderings on a small hand-built plan, colour, escaping and the
+//! Markdown row limit.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+
+use super::*;
+use crate::inventory::PackageType;
+use crate::plan::{Action, PackagePlan, Summary, VersionPlan, SCHEMA};
+
+fn at(days_ago: i64) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 20, 0, 0, 0)
+        .single()
+        .unwrap_or_default()
+        - Duration::days(days_ago)
+}
+
+fn v(
+    id: u64,
+    name: &str,
+    tags: &[&str],
+    days_ago: i64,
+    action: Action,
+    reasons: &[&str],
+) -> VersionPlan {
+    VersionPlan {
+        id,
+        name: name.to_string(),
+        tags: tags.iter().map(|t| t.to_string()).collect(),
+        created_at: at(days_ago),
+        updated_at: at(days_ago),
+        action,
+        reasons: reasons.iter().map(|r| r.to_string()).collect(),
+    }
+}
+
+fn digest(n: u8) -> String {
+    format!("sha256:{}", format!("{n:02x}").repeat(32))
+}
+
+fn with_summary(owner: &str, packages: Vec<PackagePlan>) -> Plan {
+    let versions = packages.iter().map(|p| p.versions.len() as u64).sum();
+    let delete = packages
+        .iter()
+        .flat_map(|p| &p.versions)
+        .filter(|v| v.action == Action::Delete)
+        .count() as u64;
+    Plan {
+        schema: SCHEMA,
+        owner: owner.to_string(),
+        generated_at: at(0),
+        policy_sha256: "3f2a9c1d0e4b5a6978877665544332211003f2a9c1d0e4b5a69788776655443".into(),
+        summary: Summary {
+            packages: packages.len() as u64,
+            versions,
+            delete,
+            keep: versions - delete,
+        },
+        packages,
+    }
+}
+
+fn small_plan() -> Plan {
+    use Action::{Delete, Keep};
+    let api = PackagePlan {
+        name: "api".into(),
+        package_type: PackageType::Container,
+        warnings: vec![
+            "manifest sha256:0f0f0f0f0f0f is missing: its untagged children are kept".into(),
+        ],
+        versions: vec![
+            v(
+                110,
+                &digest(1),
+                &["v2.1.0", "latest"],
+                1,
+                Keep,
+                &["releases stay"],
+            ),
+            v(
+                109,
+                &digest(2),
+                &[],
+                1,
+                Keep,
+                &["platform manifest of kept image sha256:010101010101 (v2.1.0, latest)"],
+            ),
+            v(
+                108,
+                &digest(3),
+                &["sha256-0101.sig"],
+                1,
+                Keep,
+                &["signature of kept image sha256:010101010101 (v2.1.0, latest)"],
+            ),
+            v(
+                107,
+                &digest(4),
+                &["pr-41"],
+                20,
+                Delete,
+                &["pull-request images expire"],
+            ),
+            v(
+                106,
+                &digest(5),
+                &[],
+                20,
+                Delete,
+                &["platform manifest of deleted image sha256:040404040404 (pr-41)"],
+            ),
+            v(105, &digest(6), &[], 9, Delete, &["untagged leftovers"]),
+        ],
+    };
+    let cli = PackagePlan {
+        name: "tools/cli".into(),
+        package_type: PackageType::Container,
+        warnings: vec![],
+        versions: vec![
+            v(
+                202,
+                &digest(7),
+                &["main-abc|<b>`x`"],
+                3,
+                Delete,
+                &["main builds > 10 expire", "a | b"],
+            ),
+            v(201, &digest(8), &["v1.0.0"], 30, Keep, &["releases stay"]),
+        ],
+    };
+    let npm = PackagePlan {
+        name: "sdk".into(),
+        package_type: PackageType::Npm,
+        warnings: vec![],
+        versions: vec![
+            v(302, "2.0.0", &[], 5, Keep, &["releases stay"]),
+            v(
+                301,
+                "2.0.0-beta.1",
+                &[],
+                40,
+                Delete,
+                &["prereleases expire"],
+            ),
+        ],
+    };
+    with_summary("acme", vec![api, npm, cli])
+}
+
+#[test]
+fn text_snapshot() {
+    insta::assert_snapshot!(render(&small_plan(), Format::Text, false));
+}
+
+#[test]
+fn markdown_snapshot() {
+    insta::assert_snapshot!(render(&small_plan(), Format::Markdown, false));
+}
+
+#[test]
+fn json_snapshot() {
+    insta::assert_snapshot!(render(&small_plan(), Format::Json, false));
+}
+
+#[test]
+fn json_is_schema_1_and_reads_back() {
+    let plan = small_plan();
+    let s = json(&plan);
+    let back: Plan = serde_json::from_str(&s).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(back, plan);
+    assert!(s.ends_with("}\n"));
+}
+
+#[test]
+fn ansi_codes_only_with_color() {
+    let plan = small_plan();
+    let plain = render(&plan, Format::Text, false);
+    assert!(!plain.contains('\x1b'), "{plain}");
+    let colored = render(&plan, Format::Text, true);
+    assert!(colored.contains("\x1b["), "{colored}");
+    assert!(!render(&plan, Format::Markdown, true).contains('\x1b'));
+    assert!(!render(&plan, Format::Json, true).contains('\x1b'));
+    // Colour changes nothing but the escape codes.
+    let stripped = regex::Regex::new("\x1b\\[[0-9;]*m")
+        .map(|re| re.replace_all(&colored, "").into_owned())
+        .unwrap_or_default();
+    assert_eq!(stripped, plain);
+}
+
+#[test]
+fn text_ends_with_total_line() {
+    let s = render(&small_plan(), Format::Text, false);
+    assert!(
+        s.trim_end()
+            .ends_with("5 of 10 versions would be deleted in 3 packages"),
+        "{s}"
+    );
+}
+
+#[test]
+fn nothing_to_delete() {
+    let mut plan = small_plan();
+    for p in &mut plan.packages {
+        for v in &mut p.versions {
+            v.action = Action::Keep;
+        }
+    }
+    plan = with_summary("acme", plan.packages);
+    let s = render(&plan, Format::Text, false);
+    assert!(
+        s.contains("nothing to delete: all 10 versions in 3 packages are kept"),
+        "{s}"
+    );
+    let md = render(&plan, Format::Markdown, false);
+    assert!(!md.contains("<details>"), "{md}");
+}
+
+#[test]
+fn markdown_escapes_cells() {
+    let md = render(&small_plan(), Format::Markdown, false);
+    assert!(md.contains("main-abc\\|&lt;b&gt;&#96;x&#96;"), "{md}");
+    assert!(md.contains("a \\| b"), "{md}");
+    assert!(md.contains("main builds &gt; 10 expire"), "{md}");
+    assert!(!md.contains("<b>`x`"));
+}
+
+#[test]
+fn markdown_truncates_at_300_rows_and_states_the_total() {
+    let mk = |name: &str, n: u64, base: u64| PackagePlan {
+        name: name.into(),
+        package_type: PackageType::Container,
+        warnings: vec![],
+        versions: (0..n)
+            .map(|i| {
+                v(
+                    base + i,
+                    &format!("sha256:{:064x}", base + i),
+                    &[],
+                    10,
+                    Action::Delete,
+                    &["untagged leftovers"],
+                )
+            })
+            .collect(),
+    };
+    let plan = with_summary(
+        "acme",
+        vec![mk("a", 250, 0), mk("b", 150, 1000), mk("c", 20, 2000)],
+    );
+    let md = render(&plan, Format::Markdown, false);
+    let rows = md
+        .lines()
+        .filter(|l| l.starts_with("| _untagged_ |"))
+        .count();
+    assert_eq!(rows, 300, "{md}");
+    assert!(md.contains("… and 100 more in b"), "{md}");
+    assert!(md.contains("… and 20 more in c"), "{md}");
+    assert!(
+        md.contains("Showing 300 of 420 deletions. … and 120 more (see the JSON plan)."),
+        "{md}"
+    );
+    assert!(
+        md.contains("420 of 420 versions would be deleted in 3 packages"),
+        "{md}"
+    );
+    // Every details section is closed.
+    assert_eq!(
+        md.matches("<details>").count(),
+        md.matches("</details>").count()
+    );
+}
+
+#[test]
+fn markdown_under_the_limit_states_no_truncation() {
+    let md = render(&small_plan(), Format::Markdown, false);
+    assert!(!md.contains("see the JSON plan"), "{md}");
+}

@@ -1,0 +1,278 @@
+//! The `text` rendering: a plan for a person at a terminal.
+//!
+//! A header (owner, time, policy), the counts per package in aligned columns, the deletions per
+//! package (tags, short digest, date, reasons), the warnings, and a total line. ANSI colour only
+//! when asked (`render::color_for` decides: a terminal and no `NO_COLOR`).
+
+use std::fmt::Write as _;
+
+use crate::plan::{Action, PackagePlan, Plan, VersionPlan};
+
+/// Widest tags column before it is cut with an ellipsis.
+const MAX_TAGS_WIDTH: usize = 40;
+
+/// A tiny ANSI painter that paints nothing when colour is off.
+#[derive(Clone, Copy)]
+struct Paint {
+    on: bool,
+}
+
+impl Paint {
+    fn wrap(self, code: &str, s: &str) -> String {
+        if self.on && !s.is_empty() {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+    fn bold(self, s: &str) -> String {
+        self.wrap("1", s)
+    }
+    fn dim(self, s: &str) -> String {
+        self.wrap("2", s)
+    }
+    fn red(self, s: &str) -> String {
+        self.wrap("1;31", s)
+    }
+    fn green(self, s: &str) -> String {
+        self.wrap("32", s)
+    }
+    fn yellow(self, s: &str) -> String {
+        self.wrap("1;33", s)
+    }
+    fn cyan(self, s: &str) -> String {
+        self.wrap("1;36", s)
+    }
+}
+
+/// Pad `s` (already measured as `width` visible characters) to `to` columns on the left or right.
+fn pad(painted: &str, width: usize, to: usize, right_align: bool) -> String {
+    let fill = " ".repeat(to.saturating_sub(width));
+    if right_align {
+        format!("{fill}{painted}")
+    } else {
+        format!("{painted}{fill}")
+    }
+}
+
+fn chars(s: &str) -> usize {
+    s.chars().count()
+}
+
+/// Cut `s` to at most `max` characters, ending with `…` when cut.
+fn cut(s: &str, max: usize) -> String {
+    if chars(s) <= max {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+/// `sha256:0123456789ab` from a full digest; other names as they are.
+pub(crate) fn short_digest(name: &str) -> String {
+    match name.split_once(':') {
+        Some((algo, hex)) if hex.len() > 12 => format!("{algo}:{}", &hex[..12]),
+        _ => name.to_string(),
+    }
+}
+
+/// A version's tags for display: `v1.2, latest`, or `untagged`.
+pub(crate) fn tags_label(v: &VersionPlan) -> String {
+    if v.tags.is_empty() {
+        "untagged".to_string()
+    } else {
+        v.tags.join(", ")
+    }
+}
+
+/// For container packages the version name is a digest; for npm and friends it is the version.
+fn is_digest(v: &VersionPlan) -> bool {
+    v.name.starts_with("sha256:") || v.name.starts_with("sha512:")
+}
+
+/// "12 of 40 versions would be deleted in 2 packages", shared with the Markdown rendering.
+pub(crate) fn total_line(plan: &Plan) -> String {
+    let versions = plan.summary.versions;
+    let delete = plan.summary.delete;
+    let with_deletions = plan
+        .packages
+        .iter()
+        .filter(|p| p.versions.iter().any(|v| v.action == Action::Delete))
+        .count();
+    let noun = if versions == 1 { "version" } else { "versions" };
+    if delete == 0 {
+        let pk = plan.packages.len();
+        let pk_noun = if pk == 1 { "package" } else { "packages" };
+        return format!("nothing to delete: all {versions} {noun} in {pk} {pk_noun} are kept");
+    }
+    let pk_noun = if with_deletions == 1 {
+        "package"
+    } else {
+        "packages"
+    };
+    format!("{delete} of {versions} {noun} would be deleted in {with_deletions} {pk_noun}")
+}
+
+fn counts(p: &PackagePlan) -> (usize, usize) {
+    let delete = p
+        .versions
+        .iter()
+        .filter(|v| v.action == Action::Delete)
+        .count();
+    (delete, p.versions.len() - delete)
+}
+
+/// Render the plan for a terminal.
+pub fn render(plan: &Plan, color: bool) -> String {
+    let paint = Paint { on: color };
+    let mut out = String::new();
+
+    // Header.
+    let sha = plan.policy_sha256.get(..12).unwrap_or(&plan.policy_sha256);
+    let _ = writeln!(
+        out,
+        "{} {}  {}",
+        paint.bold("Retention plan for"),
+        paint.cyan(&plan.owner),
+        paint.dim(&format!(
+            "at {} · policy {sha}",
+            plan.generated_at.format("%Y-%m-%d %H:%M UTC")
+        )),
+    );
+    out.push('\n');
+
+    // Counts per package.
+    let name_w = plan
+        .packages
+        .iter()
+        .map(|p| chars(&p.name))
+        .chain(std::iter::once(chars("package")))
+        .max()
+        .unwrap_or(7);
+    let num_w = |n: &str, min: usize| chars(n).max(min);
+    let rows: Vec<(String, String, String, String)> = plan
+        .packages
+        .iter()
+        .map(|p| {
+            let (d, k) = counts(p);
+            (
+                p.name.clone(),
+                p.versions.len().to_string(),
+                d.to_string(),
+                k.to_string(),
+            )
+        })
+        .collect();
+    let ver_w = rows.iter().map(|r| num_w(&r.1, 8)).max().unwrap_or(8);
+    let del_w = rows.iter().map(|r| num_w(&r.2, 6)).max().unwrap_or(6);
+    let keep_w = rows.iter().map(|r| num_w(&r.3, 4)).max().unwrap_or(4);
+    let _ = writeln!(
+        out,
+        "  {}  {}  {}  {}",
+        paint.dim(&pad("package", 7, name_w, false)),
+        paint.dim(&pad("versions", 8, ver_w, true)),
+        paint.dim(&pad("delete", 6, del_w, true)),
+        paint.dim(&pad("keep", 4, keep_w, true)),
+    );
+    for (name, versions, delete, keep) in &rows {
+        let del_painted = if delete == "0" {
+            paint.dim(delete)
+        } else {
+            paint.red(delete)
+        };
+        let line = format!(
+            "  {}  {}  {}  {}",
+            pad(&paint.bold(name), chars(name), name_w, false),
+            pad(versions, chars(versions), ver_w, true),
+            pad(&del_painted, chars(delete), del_w, true),
+            pad(&paint.green(keep), chars(keep), keep_w, true),
+        );
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
+    if plan.packages.is_empty() {
+        let _ = writeln!(out, "  {}", paint.dim("(the policy selects no package)"));
+    }
+
+    // Deletions per package.
+    for p in &plan.packages {
+        let deleted: Vec<&VersionPlan> = p
+            .versions
+            .iter()
+            .filter(|v| v.action == Action::Delete)
+            .collect();
+        if deleted.is_empty() {
+            continue;
+        }
+        out.push('\n');
+        let _ = writeln!(
+            out,
+            "{} {} {}",
+            paint.red("Delete"),
+            paint.bold(&p.name),
+            paint.dim(&format!("({})", deleted.len())),
+        );
+        let labels: Vec<String> = deleted
+            .iter()
+            .map(|v| cut(&tags_label(v), MAX_TAGS_WIDTH))
+            .collect();
+        let ids: Vec<String> = deleted
+            .iter()
+            .map(|v| {
+                if is_digest(v) {
+                    short_digest(&v.name)
+                } else {
+                    v.name.clone()
+                }
+            })
+            .collect();
+        let tag_w = labels.iter().map(|l| chars(l)).max().unwrap_or(0);
+        let id_w = ids.iter().map(|l| chars(l)).max().unwrap_or(0);
+        for ((v, label), id) in deleted.iter().zip(&labels).zip(&ids) {
+            let painted_label = if v.tags.is_empty() {
+                paint.dim(label)
+            } else {
+                paint.bold(label)
+            };
+            let line = format!(
+                "  {}  {}  {}  {}",
+                pad(&painted_label, chars(label), tag_w, false),
+                pad(&paint.dim(id), chars(id), id_w, false),
+                v.updated_at.format("%Y-%m-%d"),
+                v.reasons.join("; "),
+            );
+            let _ = writeln!(out, "{}", line.trim_end());
+        }
+    }
+
+    // Warnings.
+    let warnings: Vec<(&str, &str)> = plan
+        .packages
+        .iter()
+        .flat_map(|p| {
+            p.warnings
+                .iter()
+                .map(move |w| (p.name.as_str(), w.as_str()))
+        })
+        .collect();
+    if !warnings.is_empty() {
+        out.push('\n');
+        for (pkg, w) in warnings {
+            let _ = writeln!(out, "{}: {pkg}: {w}", paint.yellow("warning"));
+        }
+    }
+
+    // Total.
+    out.push('\n');
+    let total = total_line(plan);
+    let _ = writeln!(
+        out,
+        "{}",
+        if plan.summary.delete == 0 {
+            paint.green(&total)
+        } else {
+            paint.bold(&total)
+        }
+    );
+    out
+}
