@@ -8,7 +8,7 @@
 
 use std::fmt::Write as _;
 
-use super::text::{short_digest, tags_label, total_line};
+use super::text::{is_digest, short_digest, total_line};
 use crate::plan::{Action, Plan, VersionPlan};
 
 /// Deletion rows shown in total across all packages.
@@ -32,7 +32,7 @@ pub fn escape(s: &str) -> String {
 }
 
 fn version_cell(v: &VersionPlan) -> String {
-    if v.name.starts_with("sha256:") {
+    if is_digest(v) {
         format!("`{}`", short_digest(&v.name))
     } else {
         escape(&v.name)
@@ -126,19 +126,21 @@ pub fn render(plan: &Plan) -> String {
         total += deleted.len();
         let shown = deleted.len().min(budget);
         if shown > 0 {
-            out.push_str("| Tags | Version | Updated | Reasons |\n");
+            out.push_str("| Version | Tags | Updated | Reasons |\n");
             out.push_str("| --- | --- | --- | --- |\n");
             for v in &deleted[..shown] {
                 let reasons: Vec<String> = v.reasons.iter().map(|r| escape(r)).collect();
                 let _ = writeln!(
                     out,
                     "| {} | {} | {} | {} |",
-                    if v.tags.is_empty() {
+                    version_cell(v),
+                    if !v.tags.is_empty() {
+                        escape(&v.tags.join(", "))
+                    } else if is_digest(v) {
                         "_untagged_".to_string()
                     } else {
-                        escape(&tags_label(v))
+                        String::new()
                     },
-                    version_cell(v),
                     v.updated_at.format("%Y-%m-%d"),
                     reasons.join("<br>"),
                 );

@@ -247,10 +247,7 @@ fn markdown_truncates_at_300_rows_and_states_the_total() {
         vec![mk("a", 250, 0), mk("b", 150, 1000), mk("c", 20, 2000)],
     );
     let md = render(&plan, Format::Markdown, false);
-    let rows = md
-        .lines()
-        .filter(|l| l.starts_with("| _untagged_ |"))
-        .count();
+    let rows = md.lines().filter(|l| l.contains(" | _untagged_ |")).count();
     assert_eq!(rows, 300, "{md}");
     assert!(md.contains("… and 100 more in b"), "{md}");
     assert!(md.contains("… and 20 more in c"), "{md}");

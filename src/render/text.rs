@@ -77,17 +77,22 @@ pub(crate) fn short_digest(name: &str) -> String {
     }
 }
 
-/// A version's tags for display: `v1.2, latest`, or `untagged`.
+/// A version's tags for display: `v1.2, latest`, `untagged` for a container version without
+/// tags, or the version name for other package types (npm, maven…), which carry no tags.
 pub(crate) fn tags_label(v: &VersionPlan) -> String {
     if v.tags.is_empty() {
-        "untagged".to_string()
+        if is_digest(v) {
+            "untagged".to_string()
+        } else {
+            v.name.clone()
+        }
     } else {
         v.tags.join(", ")
     }
 }
 
 /// For container packages the version name is a digest; for npm and friends it is the version.
-fn is_digest(v: &VersionPlan) -> bool {
+pub(crate) fn is_digest(v: &VersionPlan) -> bool {
     v.name.starts_with("sha256:") || v.name.starts_with("sha512:")
 }
 
@@ -132,11 +137,11 @@ pub fn render(plan: &Plan, color: bool) -> String {
     let sha = plan.policy_sha256.get(..12).unwrap_or(&plan.policy_sha256);
     let _ = writeln!(
         out,
-        "{} {}  {}",
+        "{} {} {}",
         paint.bold("Retention plan for"),
         paint.cyan(&plan.owner),
         paint.dim(&format!(
-            "at {} · policy {sha}",
+            "· {} · policy {sha}",
             plan.generated_at.format("%Y-%m-%d %H:%M UTC")
         )),
     );
@@ -221,6 +226,8 @@ pub fn render(plan: &Plan, color: bool) -> String {
             .map(|v| {
                 if is_digest(v) {
                     short_digest(&v.name)
+                } else if v.tags.is_empty() {
+                    String::new()
                 } else {
                     v.name.clone()
                 }
@@ -229,15 +236,19 @@ pub fn render(plan: &Plan, color: bool) -> String {
         let tag_w = labels.iter().map(|l| chars(l)).max().unwrap_or(0);
         let id_w = ids.iter().map(|l| chars(l)).max().unwrap_or(0);
         for ((v, label), id) in deleted.iter().zip(&labels).zip(&ids) {
-            let painted_label = if v.tags.is_empty() {
+            let painted_label = if v.tags.is_empty() && is_digest(v) {
                 paint.dim(label)
             } else {
                 paint.bold(label)
             };
+            let id_col = if id_w == 0 {
+                String::new()
+            } else {
+                format!("{}  ", pad(&paint.dim(id), chars(id), id_w, false))
+            };
             let line = format!(
-                "  {}  {}  {}  {}",
+                "  {}  {id_col}{}  {}",
                 pad(&painted_label, chars(label), tag_w, false),
-                pad(&paint.dim(id), chars(id), id_w, false),
                 v.updated_at.format("%Y-%m-%d"),
                 v.reasons.join("; "),
             );
