@@ -19,7 +19,8 @@ sha256 is the version name, so the image graph is exercised exactly as on ghcr.i
              main build and an expired pr image; an index that lost its tag; untagged leftovers.
   web        Docker manifest lists (docker v2 children), releases, pr images, one of them signed
              (its signature must go with it), main builds.
-  tools/cli  a name with a slash; single-platform OCI manifests and one nested index.
+  tools/cli  a name with a slash; single-platform OCI manifests, main builds, an old pr image
+             and one nested index.
   sdk        an npm package with releases and prereleases.
 
 Every timestamp is relative to a fixed now, 2026-11-20T00:00:00Z; run the demo with
@@ -334,6 +335,8 @@ def build_cli():
         "annotations": {"org.opencontainers.image.ref.name": "v1.1.0"},
     }
     p.put(outer, 20, ["v1.1.0", "latest"], minutes=-1)
+    for day in (2, 6, 9):
+        p.image(f"cli main {day}", day, "amd64", ["main-" + hashlib.sha1(f"cli main {day}".encode()).hexdigest()[:7]])
     p.image("cli pr 7", 30, "amd64", ["pr-7"])
     p.image("cli leftover", 50, "amd64")
     return p

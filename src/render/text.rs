@@ -77,6 +77,22 @@ pub(crate) fn short_digest(name: &str) -> String {
     }
 }
 
+/// A tag for display: a cosign or referrers tag (`sha256-<64 hex>.sig`) is shortened to
+/// `sha256-<12 hex>….sig`; the JSON plan has it in full.
+pub(crate) fn short_tag(tag: &str) -> String {
+    match tag.strip_prefix("sha256-") {
+        Some(rest) if rest.len() >= 64 && rest.is_char_boundary(64) => {
+            let (hex, ext) = rest.split_at(64);
+            if hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                format!("sha256-{}…{ext}", &hex[..12])
+            } else {
+                tag.to_string()
+            }
+        }
+        _ => tag.to_string(),
+    }
+}
+
 /// A version's tags for display: `v1.2, latest`, `untagged` for a container version without
 /// tags, or the version name for other package types (npm, maven…), which carry no tags.
 pub(crate) fn tags_label(v: &VersionPlan) -> String {
@@ -87,7 +103,8 @@ pub(crate) fn tags_label(v: &VersionPlan) -> String {
             v.name.clone()
         }
     } else {
-        v.tags.join(", ")
+        let tags: Vec<String> = v.tags.iter().map(|t| short_tag(t)).collect();
+        tags.join(", ")
     }
 }
 
