@@ -289,7 +289,9 @@ def build_api():
     # The latest release is signed with cosign and has an SBOM attached as an OCI referrer.
     p.cosign(latest["digest"], 3, "sig")
     p.sbom_referrer(latest, 3)
-    # Pull-request images: two expired (pr-41, pr-42), one fresh (pr-57, two pushes).
+    # Pull-request images: pr-41 (three pushes) and pr-42 expired, pr-57 (two pushes) fresh.
+    p.multi("pr 41 a", 24, ["pr-41-1"])
+    p.multi("pr 41 b", 22, ["pr-41-2"])
     p.multi("pr 41", 20, ["pr-41"])
     _, pr42_children = p.multi("pr 42", 16, ["pr-42"])
     p.multi("pr 57 a", 4, ["pr-57-1"])
@@ -318,6 +320,8 @@ def build_web():
     # pr-88 is old and signed: its signature must be deleted with it. pr-90 is fresh.
     pr88, _ = p.multi("web pr 88", 25, ["pr-88"], attest=False, docker=True)
     p.cosign(pr88["digest"], 25, "sig")
+    p.multi("web pr 88 first", 28, ["pr-88-1"], attest=False, docker=True)
+    p.multi("web pr 88 second", 27, ["pr-88-2"], attest=False, docker=True)
     p.multi("web pr 90", 6, ["pr-90"], attest=False, docker=True)
     return p
 
