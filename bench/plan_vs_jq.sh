@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Benchmark: `retention plan` on a 200,000-version inventory against `jq -c .` on the same file.
+#
+#   bench/plan_vs_jq.sh                      # 200,000 versions in 100 packages
+#   VERSIONS=20000 PACKAGES=10 bench/plan_vs_jq.sh
+#
+# Targets (issue 2): plan wall time <= jq wall time (ratio <= 1.0, measured in the same run), and
+# retention's peak RSS < 4x the inventory's size. Each time is the best of 3 runs. Needs python3,
+# jq, cargo and GNU time (/usr/bin/time; `apt-get install -y time`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VERSIONS=${VERSIONS:-200000}
+PACKAGES=${PACKAGES:-100}
+DIR=${BENCH_DIR:-${TMPDIR:-/tmp}/retention-bench}
+FILE="$DIR/inventory-$VERSIONS-$PACKAGES.json"
+PLAN="$DIR/plan.json"
+RUNS=${RUNS:-3}
+mkdir -p "$DIR"
+
+for tool in python3 jq cargo; do
+  command -v "$tool" >/dev/null || { echo "bench: $tool is required" >&2; exit 1; }
+done
+[ -x /usr/bin/time ] || { echo "bench: GNU time is required (apt-get install -y time)" >&2; exit 1; }
+
+if [ ! -s "$FILE" ] || [ bench/gen_inventory.py -nt "$FILE" ]; then
+  echo "generating $FILE ..." >&2
+  python3 bench/gen_inventory.py --output "$FILE" --versions "$VERSIONS" --packages "$PACKAGES"
+fi
+echo "building the release binary ..." >&2
+cargo build --release --quiet
+BIN=${CARGO_TARGET_DIR:-target}/release/retention
+
+# Best wall time of $RUNS runs of a command, in seconds.
+best_of() {
+  local best="" start end t
+  for _ in $(seq "$RUNS"); do
+    start=$(date +%s.%N)
+    "$@"
+    end=$(date +%s.%N)
+    t=$(echo "$end - $start" | bc -l)
+    if [ -z "$best" ] || [ "$(echo "$t < $best" | bc -l)" = 1 ]; then best=$t; fi
+  done
+  printf '%.3f' "$best"
+}
+
+run_jq() { jq -c . "$FILE" >/dev/null; }
+run_plan() {
+  "$BIN" plan --policy bench/policy.yml --inventory "$FILE" --now 2026-11-20T00:00:00Z \
+    --format json --output "$PLAN"
+}
+
+# Warm the page cache once for both.
+cat "$FILE" >/dev/null
+
+jq_s=$(best_of run_jq)
+plan_s=$(best_of run_plan)
+rss_kb=$(/usr/bin/time -v "$BIN" plan --policy bench/policy.yml --inventory "$FILE" \
+  --now 2026-11-20T00:00:00Z --format json --output "$PLAN" 2>&1 >/dev/null \
+  | awk -F': ' '/Maximum resident set size/ {print $2}')
+size=$(stat -c %s "$FILE")
+deletions=$(jq '.summary.delete' "$PLAN")
+
+ratio=$(echo "$plan_s / $jq_s" | bc -l)
+rss_ratio=$(echo "$rss_kb * 1024 / $size" | bc -l)
+printf 'inventory       %s (%d versions, %d packages, %.1f MB)\n' "$FILE" "$VERSIONS" "$PACKAGES" "$(echo "$size / 1000000" | bc -l)"
+printf 'plan            %d deletions\n' "$deletions"
+printf 'jq -c .         %ss (best of %d)\n' "$jq_s" "$RUNS"
+printf 'retention plan  %ss (best of %d)\n' "$plan_s" "$RUNS"
+printf 'ratio           %.2f  (retention / jq; target <= 1.0)\n' "$ratio"
+printf 'peak RSS        %.1f MB = %.2f x file size (target < 4)\n' "$(echo "$rss_kb / 1000" | bc -l)" "$rss_ratio"
