@@ -38,8 +38,8 @@ best_of() {
     start=$(date +%s.%N)
     "$@"
     end=$(date +%s.%N)
-    t=$(echo "$end - $start" | bc -l)
-    if [ -z "$best" ] || [ "$(echo "$t < $best" | bc -l)" = 1 ]; then best=$t; fi
+    t=$(awk -v a="$start" -v b="$end" 'BEGIN { print b - a }')
+    if [ -z "$best" ] || awk -v t="$t" -v b="$best" 'BEGIN { exit !(t < b) }'; then best=$t; fi
   done
   printf '%.3f' "$best"
 }
@@ -61,11 +61,12 @@ rss_kb=$(/usr/bin/time -v "$BIN" plan --policy bench/policy.yml --inventory "$FI
 size=$(stat -c %s "$FILE")
 deletions=$(jq '.summary.delete' "$PLAN")
 
-ratio=$(echo "$plan_s / $jq_s" | bc -l)
-rss_ratio=$(echo "$rss_kb * 1024 / $size" | bc -l)
-printf 'inventory       %s (%d versions, %d packages, %.1f MB)\n' "$FILE" "$VERSIONS" "$PACKAGES" "$(echo "$size / 1000000" | bc -l)"
+calc() { awk "BEGIN { print $1 }"; }
+ratio=$(calc "$plan_s / $jq_s")
+rss_ratio=$(calc "$rss_kb * 1024 / $size")
+printf 'inventory       %s (%d versions, %d packages, %.1f MB)\n' "$FILE" "$VERSIONS" "$PACKAGES" "$(calc "$size / 1000000")"
 printf 'plan            %d deletions\n' "$deletions"
 printf 'jq -c .         %ss (best of %d)\n' "$jq_s" "$RUNS"
 printf 'retention plan  %ss (best of %d)\n' "$plan_s" "$RUNS"
 printf 'ratio           %.2f  (retention / jq; target <= 1.0)\n' "$ratio"
-printf 'peak RSS        %.1f MB = %.2f x file size (target < 4)\n' "$(echo "$rss_kb / 1000" | bc -l)" "$rss_ratio"
+printf 'peak RSS        %.1f MB = %.2f x file size (target < 4)\n' "$(calc "$rss_kb / 1000")" "$rss_ratio"
