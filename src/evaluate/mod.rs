@@ -362,7 +362,11 @@ fn evaluate_package(policy: &Policy, entry: &PackageEntry, now: DateTime<Utc>) -
 
     // Keep wins: whatever a kept version needs (its children, referrers) is kept too.
     let mut kept_via: Vec<Option<Via>> = vec![None; n];
+    // Tops first, so that a reason names the image at the top of the chain.
     let mut queue: VecDeque<usize> = ctx.order.iter().copied().filter(|&i| !deleted[i]).collect();
+    queue
+        .make_contiguous()
+        .sort_by_key(|&i| !graph.parents[i].is_empty());
     while let Some(k) = queue.pop_front() {
         for &(c, edge) in &graph.dependants[k] {
             if kept_via[c].is_none()
