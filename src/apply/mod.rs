@@ -1,0 +1,1 @@
+//! Carrying out a plan: deletions with a journal (placeholder while being built).
