@@ -7,6 +7,7 @@ mod github_server;
 use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
+use std::collections::HashMap;
 
 use github_server::{Config, Fault, FaultKind, Fixture, GithubServer, OwnerKind};
 use serde_json::Value;
@@ -101,4 +102,261 @@ fn online_plan_equals_offline_plan_and_sends_no_delete() {
     assert!(reqs.iter().any(|r| r.path.starts_with("/orgs/acme/packages/npm/tools%2Fcli/versions?")));
     let api_pages = reqs.iter().filter(|r| r.path.starts_with("/orgs/acme/packages/npm/api/versions")).count();
     assert_eq!(api_pages, 2 * 2, "two pages, for each of the two listings");
+}
+
+fn journal_lines(dir: &Path) -> Vec<Value> {
+    std::fs::read_to_string(dir.join("retention-journal.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+fn journal_ids(lines: &[Value], outcomes: &[&str]) -> Vec<(String, u64)> {
+    let mut out: Vec<(String, u64)> = lines
+        .iter()
+        .filter(|l| outcomes.contains(&l["outcome"].as_str().unwrap_or("")))
+        .map(|l| (l["package"].as_str().unwrap().to_string(), l["id"].as_u64().unwrap()))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn apply(server: &GithubServer, dir: &Path, policy: &str, env: &[(&str, &str)]) -> Output {
+    retention(server, dir, &["apply", "--policy", policy, "--now", NOW, "--registry", "http://127.0.0.1:1"], env)
+}
+
+#[test]
+fn apply_deletes_exactly_the_plan_through_faults_and_restore_brings_it_back() {
+    let faults = vec![
+        Fault { endpoint: "GET versions".into(), nth: 0, kind: FaultKind::Status500 },
+        Fault { endpoint: "GET packages".into(), nth: 0, kind: FaultKind::Reset },
+        Fault { endpoint: "DELETE version".into(), nth: 0, kind: FaultKind::Status500 },
+        Fault { endpoint: "DELETE version".into(), nth: 3, kind: FaultKind::Status502 },
+        Fault { endpoint: "DELETE version".into(), nth: 5, kind: FaultKind::Secondary403 { retry_after: 2 } },
+        Fault { endpoint: "DELETE version".into(), nth: 7, kind: FaultKind::TooMany429 { retry_after: 1 } },
+        Fault { endpoint: "DELETE version".into(), nth: 9, kind: FaultKind::Reset },
+        Fault { endpoint: "DELETE version".into(), nth: 11, kind: FaultKind::Slow(Duration::from_millis(300)) },
+        Fault { endpoint: "DELETE version".into(), nth: 13, kind: FaultKind::Secondary403NoRetryAfter },
+    ];
+    let server = GithubServer::start(&fixture().json(), Config { faults, ..Config::default() });
+    let dir = tempfile::tempdir().unwrap();
+    let policy = write(dir.path(), "p.yml", &delete_policy("acme", "[\"*\"]"));
+    let plan = plan_json(&server, dir.path(), &policy, &[]);
+    let expected = deletions(&plan);
+    server.clear_requests();
+    let o = apply(&server, dir.path(), &policy, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(server.deleted_ids(), expected);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains(&format!("deleted={} skipped=0 failed=0 left=0", expected.len())), "{stdout}");
+    let lines = journal_lines(dir.path());
+    assert_eq!(journal_ids(&lines, &["deleted", "already_gone"]), expected);
+    for l in &lines {
+        for k in ["owner", "scope", "package", "type", "id", "name", "tags", "outcome", "message", "time"] {
+            assert!(l.get(k).is_some(), "journal line without {k}: {l}");
+        }
+    }
+    // Restore brings everything back, once.
+    let o = retention(&server, dir.path(), &["restore", "--journal", "retention-journal.jsonl"], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(server.deleted_ids().is_empty());
+    assert_eq!(journal_ids(&journal_lines(dir.path()), &["restored"]), expected);
+    let o = retention(&server, dir.path(), &["restore", "--journal", "retention-journal.jsonl"], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("restored=0"));
+}
+
+#[test]
+fn a_killed_run_and_a_rerun_delete_exactly_the_plan() {
+    let server = GithubServer::start(&fixture().json(), Config::default());
+    let dir = tempfile::tempdir().unwrap();
+    let policy = write(dir.path(), "p.yml", &delete_policy("acme", "[\"*\"]"));
+    let expected = deletions(&plan_json(&server, dir.path(), &policy, &[]));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_retention"))
+        .args(["apply", "--policy", &policy, "--now", NOW, "--registry", "http://127.0.0.1:1"])
+        .current_dir(dir.path())
+        .env("GITHUB_API_URL", server.url())
+        .env("GITHUB_TOKEN", TOKEN)
+        .env("RETENTION_TEST_TIME_SCALE", "0.2")
+        .env_remove("GITHUB_REPOSITORY_OWNER")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while journal_lines(dir.path()).len() < 20 && start.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    let _ = child.wait();
+    let after_kill = server.deleted_ids();
+    let journaled = journal_ids(&journal_lines(dir.path()), &["deleted", "already_gone"]);
+    assert!(journaled.len() >= 20 && journaled.len() < expected.len(), "{}", journaled.len());
+    // The journal tells what was deleted: everything it lists is gone; at most the requests in
+    // flight at the kill are gone without a line.
+    assert!(journaled.iter().all(|j| after_kill.contains(j)));
+    assert!(after_kill.len() - journaled.len() <= 6, "{} vs {}", after_kill.len(), journaled.len());
+    let o = apply(&server, dir.path(), &policy, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(server.deleted_ids(), expected);
+    let deletes: Vec<_> = server.requests().into_iter().filter(|r| r.method == "DELETE").collect();
+    assert_eq!(deletes.len(), expected.len(), "each version deleted once");
+    let journaled = journal_ids(&journal_lines(dir.path()), &["deleted", "already_gone"]);
+    assert!(journaled.iter().all(|j| expected.contains(j)));
+    assert!(expected.len() - journaled.len() <= 6);
+}
+
+#[test]
+fn the_token_appears_in_no_output_at_trace_level() {
+    let server = GithubServer::start(&fixture().json(), Config { token: Some(TOKEN.into()), ..Config::default() });
+    let dir = tempfile::tempdir().unwrap();
+    let policy = write(dir.path(), "p.yml", &delete_policy("acme", "[\"api\"]"));
+    let o = apply(&server, dir.path(), &policy, &[("RUST_LOG", "trace")]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(o.stderr.len() > 1000, "trace logs were written");
+    let journal = std::fs::read_to_string(dir.path().join("retention-journal.jsonl")).unwrap();
+    for (what, s) in [("stdout", String::from_utf8_lossy(&o.stdout).to_string()), ("stderr", String::from_utf8_lossy(&o.stderr).to_string()), ("journal", journal)] {
+        assert!(!s.contains(TOKEN) && !s.contains("SECRETtoken"), "the token is in {what}");
+    }
+    // A wrong token: 401 explained, and still not printed.
+    let o = apply(&server, dir.path(), &policy, &[("GITHUB_TOKEN", "ghp_wrongSECRET")]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("401") && err.contains("Bad credentials"), "{err}");
+    assert!(!err.contains("wrongSECRET"));
+}
+
+#[test]
+fn user_and_own_user_scopes() {
+    let mut f = Fixture::new("bob");
+    f.npm("lib", 5, "2026-01-01T00:00:00Z");
+    for (me, prefix) in [(None, "/users/bob/"), (Some("bob".to_string()), "/user/")] {
+        let server = GithubServer::start(&f.json(), Config { owner_kind: OwnerKind::User, me: me.clone(), ..Config::default() });
+        let dir = tempfile::tempdir().unwrap();
+        let policy = write(dir.path(), "p.yml", &delete_policy("bob", "[\"l*\"]"));
+        let o = apply(&server, dir.path(), &policy, &[]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        assert_eq!(server.deleted_ids().len(), 3, "{}", text(&o));
+        let reqs = server.requests();
+        let pkg_reqs: Vec<_> = reqs.iter().filter(|r| r.path.contains("/packages")).collect();
+        assert!(pkg_reqs.iter().all(|r| r.path.starts_with(prefix)), "{me:?}: {pkg_reqs:?}");
+        let lines = journal_lines(dir.path());
+        assert_eq!(lines[0]["scope"], prefix.trim_end_matches('/'));
+    }
+}
+
+#[test]
+fn a_token_that_cannot_list_works_with_exact_names_and_explains_globs() {
+    let server = GithubServer::start(&fixture().json(), Config { refuse_listing: true, ..Config::default() });
+    let dir = tempfile::tempdir().unwrap();
+    let exact = write(dir.path(), "exact.yml", &delete_policy("acme", "[\"api\", \"tools/cli\"]"));
+    let plan = plan_json(&server, dir.path(), &exact, &[]);
+    assert_eq!(deletions(&plan).len(), 138);
+    let reqs = server.requests();
+    assert!(!reqs.iter().any(|r| r.endpoint == "GET packages"), "no listing");
+    assert!(reqs.iter().any(|r| r.path == "/orgs/acme/packages/npm/tools%2Fcli"));
+    let globs = write(dir.path(), "globs.yml", &delete_policy("acme", "[\"*\"]"));
+    let o = retention(&server, dir.path(), &["plan", "--policy", &globs, "--now", NOW], &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("cannot list") && err.contains("must name its packages exactly"), "{err}");
+}
+
+#[test]
+fn refusals_are_skipped_with_githubs_message_and_the_run_goes_on() {
+    let mut f = Fixture::new("acme");
+    let ids = f.npm("api", 6, "2026-01-01T00:00:00Z");
+    let msg = "Publicly visible package versions with more than 5000 downloads cannot be deleted. Contact GitHub support for further assistance.";
+    let refusals = HashMap::from([(ids[2], msg.to_string())]);
+    let server = GithubServer::start(&f.json(), Config { refusals, ..Config::default() });
+    let dir = tempfile::tempdir().unwrap();
+    let policy = write(dir.path(), "p.yml", &delete_policy("acme", "[\"api\"]"));
+    let o = apply(&server, dir.path(), &policy, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(server.deleted_ids().len(), 3);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("skipped") && err.contains("5000 downloads"), "{err}");
+    assert!(String::from_utf8_lossy(&o.stdout).contains("deleted=3 skipped=1 failed=0"));
+    let lines = journal_lines(dir.path());
+    assert_eq!(journal_ids(&lines, &["skipped"]), vec![("api".to_string(), ids[2])]);
+}
+
+#[test]
+fn a_low_rate_budget_stops_with_exit_3_and_says_what_is_left() {
+    let server = GithubServer::start(&fixture().json(), Config { rate_remaining: 60, rate_reset: 1_900_000_000, ..Config::default() });
+    let dir = tempfile::tempdir().unwrap();
+    let policy = write(dir.path(), "p.yml", &delete_policy("acme", "[\"*\"]"));
+    let o = apply(&server, dir.path(), &policy, &[]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("left undone") && err.contains("resets at 2030-03-17T17:46:40"), "{err}");
+    let deleted = server.deleted_ids().len();
+    assert!(deleted > 0 && deleted < 138, "{deleted}");
+    // Nothing was attempted beyond the budget's reserve.
+    assert!(server.requests().iter().all(|r| r.status != 403));
+}
+
+#[test]
+fn apply_plan_rechecks_each_version_and_skips_what_changed() {
+    let mut f = Fixture::new("acme");
+    let ids = f.npm("api", 6, "2026-01-01T00:00:00Z");
+    let server = GithubServer::start(&f.json(), Config::default());
+    let dir = tempfile::tempdir().unwrap();
+    let policy = write(dir.path(), "p.yml", &delete_policy("acme", "[\"api\"]"));
+    let plan = plan_json(&server, dir.path(), &policy, &[]);
+    std::fs::write(dir.path().join("plan.json"), plan.to_string()).unwrap();
+    server.edit_version(ids[1], |v| v["updated_at"] = "2026-11-19T00:00:00Z".into());
+    let o = retention(&server, dir.path(), &["apply", "--plan", "plan.json"], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(server.deleted_ids().len(), 3);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("pushed again since the plan"), "{err}");
+    // Applying the same plan again: everything is gone, skipped, nothing deleted twice.
+    let o = retention(&server, dir.path(), &["apply", "--plan", "plan.json"], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("gone since the plan"));
+    assert_eq!(server.requests().iter().filter(|r| r.method == "DELETE").count(), 3);
+}
+
+#[test]
+fn the_servers_objects_have_the_openapi_required_fields() {
+    let spec: Value = serde_json::from_str(include_str!("fixtures/github-packages-openapi-subset.json")).unwrap();
+    let server = GithubServer::start(&fixture().json(), Config::default());
+    let get = |path: &str| fetch(&server, path);
+    let check = |schema: &str, obj: &Value| {
+        let s = &spec["components"]["schemas"][schema];
+        for req in s["required"].as_array().unwrap() {
+            let k = req.as_str().unwrap();
+            let v = obj.get(k).unwrap_or_else(|| panic!("{schema} without {k}: {obj}"));
+            let want = s["properties"][k]["type"].as_str().unwrap_or("");
+            let ok = match want {
+                "integer" => v.is_u64() || v.is_i64(),
+                "string" => v.is_string(),
+                "object" => v.is_object(),
+                "array" => v.is_array(),
+                _ => true,
+            };
+            assert!(ok, "{schema}.{k} should be {want}: {v}");
+        }
+    };
+    for p in get("/orgs/acme/packages?package_type=npm").as_array().unwrap() {
+        check("package", p);
+    }
+    check("package", &get("/orgs/acme/packages/npm/tools%2Fcli"));
+    for v in get("/orgs/acme/packages/npm/api/versions?per_page=100").as_array().unwrap() {
+        check("package-version", v);
+    }
+}
+
+/// A GET without curl: a blocking one-shot HTTP/1.1 request.
+fn fetch(server: &GithubServer, path: &str) -> Value {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(server.addr).unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", server.addr).unwrap();
+    let mut buf = String::new();
+    s.read_to_string(&mut buf).unwrap();
+    let body = buf.split("\r\n\r\n").nth(1).unwrap_or("");
+    serde_json::from_str(body).unwrap_or(Value::Null)
 }
