@@ -109,6 +109,8 @@ pub struct Recorded {
     pub authorized: bool,
     pub status: u16,
     pub endpoint: String,
+    /// When the request arrived.
+    pub at: Instant,
 }
 
 #[derive(Clone, Debug)]
@@ -546,6 +548,7 @@ fn record(state: &Mutex<State>, method: &Method, path: &str, query: &str, author
         authorized,
         status,
         endpoint: endpoint.to_string(),
+        at: Instant::now(),
     });
 }
 
