@@ -12,7 +12,10 @@ use std::time::{Duration, Instant};
 use github_server::{Config, Fixture, GithubServer};
 
 fn env_or<T: std::str::FromStr>(k: &str, d: T) -> T {
-    std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d)
+    std::env::var(k)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(d)
 }
 
 #[test]
@@ -25,14 +28,26 @@ fn apply_throughput() {
     let window = Duration::from_secs_f64(60.0 * scale);
     let server = GithubServer::start(
         &f.json(),
-        Config { points_per_window: Some(900), window, ..Config::default() },
+        Config {
+            points_per_window: Some(900),
+            window,
+            ..Config::default()
+        },
     );
     let dir = tempfile::tempdir().unwrap();
     let policy = dir.path().join("p.yml");
     std::fs::write(&policy, "version: 1\nowner: acme\npackages: { type: npm, names: [api] }\nrules:\n  - name: first stays\n    keep: { versions: [\"1.0.0\"] }\n  - name: old go\n    delete: { older_than: 1d }\nsafety: { keep_newest: 1, min_age: 0s, max_deletions: 1000000 }\n").unwrap();
     let start = Instant::now();
     let o = Command::new(env!("CARGO_BIN_EXE_retention"))
-        .args(["apply", "--policy", policy.to_str().unwrap(), "--now", "2026-11-20T00:00:00Z", "--registry", "http://127.0.0.1:1"])
+        .args([
+            "apply",
+            "--policy",
+            policy.to_str().unwrap(),
+            "--now",
+            "2026-11-20T00:00:00Z",
+            "--registry",
+            "http://127.0.0.1:1",
+        ])
         .current_dir(dir.path())
         .env("GITHUB_API_URL", server.url())
         .env("GITHUB_TOKEN", "bench-token")
@@ -41,7 +56,12 @@ fn apply_throughput() {
         .output()
         .unwrap();
     let elapsed = start.elapsed();
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let reqs = server.requests();
     let deletes: Vec<_> = reqs.iter().filter(|r| r.method == "DELETE").collect();
     let phase = match (deletes.first(), deletes.last()) {
@@ -50,10 +70,25 @@ fn apply_throughput() {
     };
     let floor = Duration::from_secs_f64(n as f64 / 180.0 * 60.0 * scale);
     let gets = reqs.iter().filter(|r| r.method == "GET").count();
-    println!("deletions: {n} (time scale {scale}: 1 real minute = {:.2}s)", 60.0 * scale);
-    println!("elapsed (whole run): {:.2}s; floor N/180 min scaled: {:.2}s; ratio {:.3}", elapsed.as_secs_f64(), floor.as_secs_f64(), elapsed.as_secs_f64() / floor.as_secs_f64());
-    println!("deletion phase (first to last DELETE): {:.2}s; ratio {:.3}", phase.as_secs_f64(), phase.as_secs_f64() / floor.as_secs_f64());
-    println!("secondary-limit answers (points/min violations): {}", server.violations());
+    println!(
+        "deletions: {n} (time scale {scale}: 1 real minute = {:.2}s)",
+        60.0 * scale
+    );
+    println!(
+        "elapsed (whole run): {:.2}s; floor N/180 min scaled: {:.2}s; ratio {:.3}",
+        elapsed.as_secs_f64(),
+        floor.as_secs_f64(),
+        elapsed.as_secs_f64() / floor.as_secs_f64()
+    );
+    println!(
+        "deletion phase (first to last DELETE): {:.2}s; ratio {:.3}",
+        phase.as_secs_f64(),
+        phase.as_secs_f64() / floor.as_secs_f64()
+    );
+    println!(
+        "secondary-limit answers (points/min violations): {}",
+        server.violations()
+    );
     let version_pages = (n + 2).div_ceil(100);
     println!(
         "requests: {} ({} DELETE, {} GET); minimum: {n} DELETE + {version_pages} version pages + 1 package GET (named exactly) + 1 owner lookup = {}",

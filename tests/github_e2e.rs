@@ -4,10 +4,10 @@
 #[path = "support/github_server.rs"]
 mod github_server;
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
-use std::collections::HashMap;
 
 use github_server::{Config, Fault, FaultKind, Fixture, GithubServer, OwnerKind};
 use serde_json::Value;
@@ -63,7 +63,17 @@ fn fixture() -> Fixture {
 }
 
 fn plan_json(server: &GithubServer, dir: &Path, policy: &str, extra: &[&str]) -> Value {
-    let mut args = vec!["plan", "--policy", policy, "--now", NOW, "--format", "json", "--registry", "http://127.0.0.1:1"];
+    let mut args = vec![
+        "plan",
+        "--policy",
+        policy,
+        "--now",
+        NOW,
+        "--format",
+        "json",
+        "--registry",
+        "http://127.0.0.1:1",
+    ];
     args.extend_from_slice(extra);
     let o = retention(server, dir, &args, &[]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
@@ -75,7 +85,10 @@ fn deletions(plan: &Value) -> Vec<(String, u64)> {
     for p in plan["packages"].as_array().unwrap() {
         for v in p["versions"].as_array().unwrap() {
             if v["action"] == "delete" {
-                out.push((p["name"].as_str().unwrap().to_string(), v["id"].as_u64().unwrap()));
+                out.push((
+                    p["name"].as_str().unwrap().to_string(),
+                    v["id"].as_u64().unwrap(),
+                ));
             }
         }
     }
@@ -90,7 +103,20 @@ fn online_plan_equals_offline_plan_and_sends_no_delete() {
     let policy = write(dir.path(), "p.yml", &delete_policy("acme", "[\"*\"]"));
     let online = plan_json(&server, dir.path(), &policy, &[]);
     let inv = dir.path().join("inv.json").display().to_string();
-    let o = retention(&server, dir.path(), &["snapshot", "--policy", &policy, "--output", &inv, "--registry", "http://127.0.0.1:1"], &[]);
+    let o = retention(
+        &server,
+        dir.path(),
+        &[
+            "snapshot",
+            "--policy",
+            &policy,
+            "--output",
+            &inv,
+            "--registry",
+            "http://127.0.0.1:1",
+        ],
+        &[],
+    );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let offline = plan_json(&server, dir.path(), &policy, &["--inventory", &inv]);
     assert_eq!(online, offline);
@@ -99,8 +125,13 @@ fn online_plan_equals_offline_plan_and_sends_no_delete() {
     assert!(reqs.iter().all(|r| r.method == "GET"), "{reqs:?}");
     assert!(reqs.iter().all(|r| r.authorized));
     // Names with `/` are percent-encoded; 130 versions take two pages.
-    assert!(reqs.iter().any(|r| r.path.starts_with("/orgs/acme/packages/npm/tools%2Fcli/versions?")));
-    let api_pages = reqs.iter().filter(|r| r.path.starts_with("/orgs/acme/packages/npm/api/versions")).count();
+    assert!(reqs.iter().any(|r| r
+        .path
+        .starts_with("/orgs/acme/packages/npm/tools%2Fcli/versions?")));
+    let api_pages = reqs
+        .iter()
+        .filter(|r| r.path.starts_with("/orgs/acme/packages/npm/api/versions"))
+        .count();
     assert_eq!(api_pages, 2 * 2, "two pages, for each of the two listings");
 }
 
@@ -116,7 +147,12 @@ fn journal_ids(lines: &[Value], outcomes: &[&str]) -> Vec<(String, u64)> {
     let mut out: Vec<(String, u64)> = lines
         .iter()
         .filter(|l| outcomes.contains(&l["outcome"].as_str().unwrap_or("")))
-        .map(|l| (l["package"].as_str().unwrap().to_string(), l["id"].as_u64().unwrap()))
+        .map(|l| {
+            (
+                l["package"].as_str().unwrap().to_string(),
+                l["id"].as_u64().unwrap(),
+            )
+        })
         .collect();
     out.sort();
     out.dedup();
@@ -124,23 +160,78 @@ fn journal_ids(lines: &[Value], outcomes: &[&str]) -> Vec<(String, u64)> {
 }
 
 fn apply(server: &GithubServer, dir: &Path, policy: &str, env: &[(&str, &str)]) -> Output {
-    retention(server, dir, &["apply", "--policy", policy, "--now", NOW, "--registry", "http://127.0.0.1:1"], env)
+    retention(
+        server,
+        dir,
+        &[
+            "apply",
+            "--policy",
+            policy,
+            "--now",
+            NOW,
+            "--registry",
+            "http://127.0.0.1:1",
+        ],
+        env,
+    )
 }
 
 #[test]
 fn apply_deletes_exactly_the_plan_through_faults_and_restore_brings_it_back() {
     let faults = vec![
-        Fault { endpoint: "GET versions".into(), nth: 0, kind: FaultKind::Status500 },
-        Fault { endpoint: "GET packages".into(), nth: 0, kind: FaultKind::Reset },
-        Fault { endpoint: "DELETE version".into(), nth: 0, kind: FaultKind::Status500 },
-        Fault { endpoint: "DELETE version".into(), nth: 3, kind: FaultKind::Status502 },
-        Fault { endpoint: "DELETE version".into(), nth: 5, kind: FaultKind::Secondary403 { retry_after: 2 } },
-        Fault { endpoint: "DELETE version".into(), nth: 7, kind: FaultKind::TooMany429 { retry_after: 1 } },
-        Fault { endpoint: "DELETE version".into(), nth: 9, kind: FaultKind::Reset },
-        Fault { endpoint: "DELETE version".into(), nth: 11, kind: FaultKind::Slow(Duration::from_millis(300)) },
-        Fault { endpoint: "DELETE version".into(), nth: 13, kind: FaultKind::Secondary403NoRetryAfter },
+        Fault {
+            endpoint: "GET versions".into(),
+            nth: 0,
+            kind: FaultKind::Status500,
+        },
+        Fault {
+            endpoint: "GET packages".into(),
+            nth: 0,
+            kind: FaultKind::Reset,
+        },
+        Fault {
+            endpoint: "DELETE version".into(),
+            nth: 0,
+            kind: FaultKind::Status500,
+        },
+        Fault {
+            endpoint: "DELETE version".into(),
+            nth: 3,
+            kind: FaultKind::Status502,
+        },
+        Fault {
+            endpoint: "DELETE version".into(),
+            nth: 5,
+            kind: FaultKind::Secondary403 { retry_after: 2 },
+        },
+        Fault {
+            endpoint: "DELETE version".into(),
+            nth: 7,
+            kind: FaultKind::TooMany429 { retry_after: 1 },
+        },
+        Fault {
+            endpoint: "DELETE version".into(),
+            nth: 9,
+            kind: FaultKind::Reset,
+        },
+        Fault {
+            endpoint: "DELETE version".into(),
+            nth: 11,
+            kind: FaultKind::Slow(Duration::from_millis(300)),
+        },
+        Fault {
+            endpoint: "DELETE version".into(),
+            nth: 13,
+            kind: FaultKind::Secondary403NoRetryAfter,
+        },
     ];
-    let server = GithubServer::start(&fixture().json(), Config { faults, ..Config::default() });
+    let server = GithubServer::start(
+        &fixture().json(),
+        Config {
+            faults,
+            ..Config::default()
+        },
+    );
     let dir = tempfile::tempdir().unwrap();
     let policy = write(dir.path(), "p.yml", &delete_policy("acme", "[\"*\"]"));
     let plan = plan_json(&server, dir.path(), &policy, &[]);
@@ -149,21 +240,49 @@ fn apply_deletes_exactly_the_plan_through_faults_and_restore_brings_it_back() {
     let o = apply(&server, dir.path(), &policy, &[]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_eq!(server.deleted_ids(), expected);
+    let statuses: Vec<u16> = server.requests().iter().map(|r| r.status).collect();
+    for s in [0, 500, 502, 403, 429] {
+        assert!(
+            statuses.contains(&s),
+            "the fault answering {s} was injected: {statuses:?}"
+        );
+    }
     let stdout = String::from_utf8_lossy(&o.stdout);
-    assert!(stdout.contains(&format!("deleted={} skipped=0 failed=0 left=0", expected.len())), "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "deleted={} skipped=0 failed=0 left=0",
+            expected.len()
+        )),
+        "{stdout}"
+    );
     let lines = journal_lines(dir.path());
     assert_eq!(journal_ids(&lines, &["deleted", "already_gone"]), expected);
     for l in &lines {
-        for k in ["owner", "scope", "package", "type", "id", "name", "tags", "outcome", "message", "time"] {
+        for k in [
+            "owner", "scope", "package", "type", "id", "name", "tags", "outcome", "message", "time",
+        ] {
             assert!(l.get(k).is_some(), "journal line without {k}: {l}");
         }
     }
     // Restore brings everything back, once.
-    let o = retention(&server, dir.path(), &["restore", "--journal", "retention-journal.jsonl"], &[]);
+    let o = retention(
+        &server,
+        dir.path(),
+        &["restore", "--journal", "retention-journal.jsonl"],
+        &[],
+    );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(server.deleted_ids().is_empty());
-    assert_eq!(journal_ids(&journal_lines(dir.path()), &["restored"]), expected);
-    let o = retention(&server, dir.path(), &["restore", "--journal", "retention-journal.jsonl"], &[]);
+    assert_eq!(
+        journal_ids(&journal_lines(dir.path()), &["restored"]),
+        expected
+    );
+    let o = retention(
+        &server,
+        dir.path(),
+        &["restore", "--journal", "retention-journal.jsonl"],
+        &[],
+    );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(String::from_utf8_lossy(&o.stdout).contains("restored=0"));
 }
@@ -175,7 +294,15 @@ fn a_killed_run_and_a_rerun_delete_exactly_the_plan() {
     let policy = write(dir.path(), "p.yml", &delete_policy("acme", "[\"*\"]"));
     let expected = deletions(&plan_json(&server, dir.path(), &policy, &[]));
     let mut child = Command::new(env!("CARGO_BIN_EXE_retention"))
-        .args(["apply", "--policy", &policy, "--now", NOW, "--registry", "http://127.0.0.1:1"])
+        .args([
+            "apply",
+            "--policy",
+            &policy,
+            "--now",
+            NOW,
+            "--registry",
+            "http://127.0.0.1:1",
+        ])
         .current_dir(dir.path())
         .env("GITHUB_API_URL", server.url())
         .env("GITHUB_TOKEN", TOKEN)
@@ -193,15 +320,28 @@ fn a_killed_run_and_a_rerun_delete_exactly_the_plan() {
     let _ = child.wait();
     let after_kill = server.deleted_ids();
     let journaled = journal_ids(&journal_lines(dir.path()), &["deleted", "already_gone"]);
-    assert!(journaled.len() >= 20 && journaled.len() < expected.len(), "{}", journaled.len());
+    assert!(
+        journaled.len() >= 20 && journaled.len() < expected.len(),
+        "{}",
+        journaled.len()
+    );
     // The journal tells what was deleted: everything it lists is gone; at most the requests in
     // flight at the kill are gone without a line.
     assert!(journaled.iter().all(|j| after_kill.contains(j)));
-    assert!(after_kill.len() - journaled.len() <= 6, "{} vs {}", after_kill.len(), journaled.len());
+    assert!(
+        after_kill.len() - journaled.len() <= 6,
+        "{} vs {}",
+        after_kill.len(),
+        journaled.len()
+    );
     let o = apply(&server, dir.path(), &policy, &[]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_eq!(server.deleted_ids(), expected);
-    let deletes: Vec<_> = server.requests().into_iter().filter(|r| r.method == "DELETE").collect();
+    let deletes: Vec<_> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "DELETE")
+        .collect();
     assert_eq!(deletes.len(), expected.len(), "each version deleted once");
     let journaled = journal_ids(&journal_lines(dir.path()), &["deleted", "already_gone"]);
     assert!(journaled.iter().all(|j| expected.contains(j)));
@@ -210,21 +350,42 @@ fn a_killed_run_and_a_rerun_delete_exactly_the_plan() {
 
 #[test]
 fn the_token_appears_in_no_output_at_trace_level() {
-    let server = GithubServer::start(&fixture().json(), Config { token: Some(TOKEN.into()), ..Config::default() });
+    let server = GithubServer::start(
+        &fixture().json(),
+        Config {
+            token: Some(TOKEN.into()),
+            ..Config::default()
+        },
+    );
     let dir = tempfile::tempdir().unwrap();
     let policy = write(dir.path(), "p.yml", &delete_policy("acme", "[\"api\"]"));
     let o = apply(&server, dir.path(), &policy, &[("RUST_LOG", "trace")]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(o.stderr.len() > 1000, "trace logs were written");
     let journal = std::fs::read_to_string(dir.path().join("retention-journal.jsonl")).unwrap();
-    for (what, s) in [("stdout", String::from_utf8_lossy(&o.stdout).to_string()), ("stderr", String::from_utf8_lossy(&o.stderr).to_string()), ("journal", journal)] {
-        assert!(!s.contains(TOKEN) && !s.contains("SECRETtoken"), "the token is in {what}");
+    for (what, s) in [
+        ("stdout", String::from_utf8_lossy(&o.stdout).to_string()),
+        ("stderr", String::from_utf8_lossy(&o.stderr).to_string()),
+        ("journal", journal),
+    ] {
+        assert!(
+            !s.contains(TOKEN) && !s.contains("SECRETtoken"),
+            "the token is in {what}"
+        );
     }
     // A wrong token: 401 explained, and still not printed.
-    let o = apply(&server, dir.path(), &policy, &[("GITHUB_TOKEN", "ghp_wrongSECRET")]);
+    let o = apply(
+        &server,
+        dir.path(),
+        &policy,
+        &[("GITHUB_TOKEN", "ghp_wrongSECRET")],
+    );
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("401") && err.contains("Bad credentials"), "{err}");
+    assert!(
+        err.contains("401") && err.contains("Bad credentials"),
+        "{err}"
+    );
     assert!(!err.contains("wrongSECRET"));
 }
 
@@ -233,15 +394,28 @@ fn user_and_own_user_scopes() {
     let mut f = Fixture::new("bob");
     f.npm("lib", 5, "2026-01-01T00:00:00Z");
     for (me, prefix) in [(None, "/users/bob/"), (Some("bob".to_string()), "/user/")] {
-        let server = GithubServer::start(&f.json(), Config { owner_kind: OwnerKind::User, me: me.clone(), ..Config::default() });
+        let server = GithubServer::start(
+            &f.json(),
+            Config {
+                owner_kind: OwnerKind::User,
+                me: me.clone(),
+                ..Config::default()
+            },
+        );
         let dir = tempfile::tempdir().unwrap();
         let policy = write(dir.path(), "p.yml", &delete_policy("bob", "[\"l*\"]"));
         let o = apply(&server, dir.path(), &policy, &[]);
         assert_eq!(o.status.code(), Some(0), "{}", text(&o));
         assert_eq!(server.deleted_ids().len(), 3, "{}", text(&o));
         let reqs = server.requests();
-        let pkg_reqs: Vec<_> = reqs.iter().filter(|r| r.path.contains("/packages")).collect();
-        assert!(pkg_reqs.iter().all(|r| r.path.starts_with(prefix)), "{me:?}: {pkg_reqs:?}");
+        let pkg_reqs: Vec<_> = reqs
+            .iter()
+            .filter(|r| r.path.contains("/packages"))
+            .collect();
+        assert!(
+            pkg_reqs.iter().all(|r| r.path.starts_with(prefix)),
+            "{me:?}: {pkg_reqs:?}"
+        );
         let lines = journal_lines(dir.path());
         assert_eq!(lines[0]["scope"], prefix.trim_end_matches('/'));
     }
@@ -249,19 +423,42 @@ fn user_and_own_user_scopes() {
 
 #[test]
 fn a_token_that_cannot_list_works_with_exact_names_and_explains_globs() {
-    let server = GithubServer::start(&fixture().json(), Config { refuse_listing: true, ..Config::default() });
+    let server = GithubServer::start(
+        &fixture().json(),
+        Config {
+            refuse_listing: true,
+            ..Config::default()
+        },
+    );
     let dir = tempfile::tempdir().unwrap();
-    let exact = write(dir.path(), "exact.yml", &delete_policy("acme", "[\"api\", \"tools/cli\"]"));
+    let exact = write(
+        dir.path(),
+        "exact.yml",
+        &delete_policy("acme", "[\"api\", \"tools/cli\"]"),
+    );
     let plan = plan_json(&server, dir.path(), &exact, &[]);
     assert_eq!(deletions(&plan).len(), 138);
     let reqs = server.requests();
-    assert!(!reqs.iter().any(|r| r.endpoint == "GET packages"), "no listing");
-    assert!(reqs.iter().any(|r| r.path == "/orgs/acme/packages/npm/tools%2Fcli"));
+    assert!(
+        !reqs.iter().any(|r| r.endpoint == "GET packages"),
+        "no listing"
+    );
+    assert!(reqs
+        .iter()
+        .any(|r| r.path == "/orgs/acme/packages/npm/tools%2Fcli"));
     let globs = write(dir.path(), "globs.yml", &delete_policy("acme", "[\"*\"]"));
-    let o = retention(&server, dir.path(), &["plan", "--policy", &globs, "--now", NOW], &[]);
+    let o = retention(
+        &server,
+        dir.path(),
+        &["plan", "--policy", &globs, "--now", NOW],
+        &[],
+    );
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("cannot list") && err.contains("must name its packages exactly"), "{err}");
+    assert!(
+        err.contains("cannot list") && err.contains("must name its packages exactly"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -270,28 +467,50 @@ fn refusals_are_skipped_with_githubs_message_and_the_run_goes_on() {
     let ids = f.npm("api", 6, "2026-01-01T00:00:00Z");
     let msg = "Publicly visible package versions with more than 5000 downloads cannot be deleted. Contact GitHub support for further assistance.";
     let refusals = HashMap::from([(ids[2], msg.to_string())]);
-    let server = GithubServer::start(&f.json(), Config { refusals, ..Config::default() });
+    let server = GithubServer::start(
+        &f.json(),
+        Config {
+            refusals,
+            ..Config::default()
+        },
+    );
     let dir = tempfile::tempdir().unwrap();
     let policy = write(dir.path(), "p.yml", &delete_policy("acme", "[\"api\"]"));
     let o = apply(&server, dir.path(), &policy, &[]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_eq!(server.deleted_ids().len(), 3);
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("skipped") && err.contains("5000 downloads"), "{err}");
+    assert!(
+        err.contains("skipped") && err.contains("5000 downloads"),
+        "{err}"
+    );
     assert!(String::from_utf8_lossy(&o.stdout).contains("deleted=3 skipped=1 failed=0"));
     let lines = journal_lines(dir.path());
-    assert_eq!(journal_ids(&lines, &["skipped"]), vec![("api".to_string(), ids[2])]);
+    assert_eq!(
+        journal_ids(&lines, &["skipped"]),
+        vec![("api".to_string(), ids[2])]
+    );
 }
 
 #[test]
 fn a_low_rate_budget_stops_with_exit_3_and_says_what_is_left() {
-    let server = GithubServer::start(&fixture().json(), Config { rate_remaining: 60, rate_reset: 1_900_000_000, ..Config::default() });
+    let server = GithubServer::start(
+        &fixture().json(),
+        Config {
+            rate_remaining: 60,
+            rate_reset: 1_900_000_000,
+            ..Config::default()
+        },
+    );
     let dir = tempfile::tempdir().unwrap();
     let policy = write(dir.path(), "p.yml", &delete_policy("acme", "[\"*\"]"));
     let o = apply(&server, dir.path(), &policy, &[]);
     assert_eq!(o.status.code(), Some(3), "{}", text(&o));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("left undone") && err.contains("resets at 2030-03-17T17:46:40"), "{err}");
+    assert!(
+        err.contains("left undone") && err.contains("resets at 2030-03-17T17:46:40"),
+        "{err}"
+    );
     let deleted = server.deleted_ids().len();
     assert!(deleted > 0 && deleted < 138, "{deleted}");
     // Nothing was attempted beyond the budget's reserve.
@@ -317,19 +536,29 @@ fn apply_plan_rechecks_each_version_and_skips_what_changed() {
     let o = retention(&server, dir.path(), &["apply", "--plan", "plan.json"], &[]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(String::from_utf8_lossy(&o.stderr).contains("gone since the plan"));
-    assert_eq!(server.requests().iter().filter(|r| r.method == "DELETE").count(), 3);
+    assert_eq!(
+        server
+            .requests()
+            .iter()
+            .filter(|r| r.method == "DELETE")
+            .count(),
+        3
+    );
 }
 
 #[test]
 fn the_servers_objects_have_the_openapi_required_fields() {
-    let spec: Value = serde_json::from_str(include_str!("fixtures/github-packages-openapi-subset.json")).unwrap();
+    let spec: Value =
+        serde_json::from_str(include_str!("fixtures/github-packages-openapi-subset.json")).unwrap();
     let server = GithubServer::start(&fixture().json(), Config::default());
     let get = |path: &str| fetch(&server, path);
     let check = |schema: &str, obj: &Value| {
         let s = &spec["components"]["schemas"][schema];
         for req in s["required"].as_array().unwrap() {
             let k = req.as_str().unwrap();
-            let v = obj.get(k).unwrap_or_else(|| panic!("{schema} without {k}: {obj}"));
+            let v = obj
+                .get(k)
+                .unwrap_or_else(|| panic!("{schema} without {k}: {obj}"));
             let want = s["properties"][k]["type"].as_str().unwrap_or("");
             let ok = match want {
                 "integer" => v.is_u64() || v.is_i64(),
@@ -341,11 +570,17 @@ fn the_servers_objects_have_the_openapi_required_fields() {
             assert!(ok, "{schema}.{k} should be {want}: {v}");
         }
     };
-    for p in get("/orgs/acme/packages?package_type=npm").as_array().unwrap() {
+    for p in get("/orgs/acme/packages?package_type=npm")
+        .as_array()
+        .unwrap()
+    {
         check("package", p);
     }
     check("package", &get("/orgs/acme/packages/npm/tools%2Fcli"));
-    for v in get("/orgs/acme/packages/npm/api/versions?per_page=100").as_array().unwrap() {
+    for v in get("/orgs/acme/packages/npm/api/versions?per_page=100")
+        .as_array()
+        .unwrap()
+    {
         check("package-version", v);
     }
 }
@@ -354,9 +589,84 @@ fn the_servers_objects_have_the_openapi_required_fields() {
 fn fetch(server: &GithubServer, path: &str) -> Value {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(server.addr).unwrap();
-    write!(s, "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", server.addr).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        server.addr
+    )
+    .unwrap();
     let mut buf = String::new();
     s.read_to_string(&mut buf).unwrap();
     let body = buf.split("\r\n\r\n").nth(1).unwrap_or("");
     serde_json::from_str(body).unwrap_or(Value::Null)
+}
+
+fn sha256(text: &str) -> String {
+    use sha2::Digest;
+    format!(
+        "sha256:{}",
+        hex::encode(sha2::Sha256::digest(text.as_bytes()))
+    )
+}
+
+#[test]
+fn deleting_an_index_lets_ghcr_remove_its_children_which_count_as_done() {
+    // A multi-platform image tagged pr-1: an index and two untagged platform manifests. The
+    // manifests come from the cache (the registry is unreachable), as a nightly run's would.
+    let child = |arch: &str| {
+        format!(
+            r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:{}","size":2}},"layers":[],"annotations":{{"arch":"{arch}"}}}}"#,
+            "0".repeat(64)
+        )
+    };
+    let (amd, arm) = (child("amd64"), child("arm64"));
+    let index = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{}","size":{},"platform":{{"architecture":"amd64","os":"linux"}}}},{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{}","size":{},"platform":{{"architecture":"arm64","os":"linux"}}}}]}}"#,
+        sha256(&amd),
+        amd.len(),
+        sha256(&arm),
+        arm.len()
+    );
+    let v = |id: u64, text: &str, tags: &[&str], t: &str| {
+        serde_json::json!({
+        "id": id, "name": sha256(text), "url": "u", "package_html_url": "h", "created_at": t, "updated_at": t,
+        "metadata": {"package_type": "container", "container": {"tags": tags}}})
+    };
+    let inventory = serde_json::json!({"schema": 1, "owner": "acme", "captured_at": NOW, "packages": [{
+        "package": {"id": 1, "name": "team/app", "package_type": "container", "visibility": "private", "url": "u", "html_url": "h", "version_count": 4, "created_at": NOW, "updated_at": NOW},
+        "versions": [
+            v(14, &index, &["pr-1"], "2026-06-01T00:00:02Z"),
+            v(13, &amd, &[], "2026-06-01T00:00:01Z"),
+            v(12, &arm, &[], "2026-06-01T00:00:01Z"),
+            v(11, "{\"latest\":1}", &["latest"], "2026-05-01T00:00:00Z")],
+        "manifests": {sha256(&index): index.clone()}}]});
+    let server = GithubServer::start(&inventory, Config::default());
+    let dir = tempfile::tempdir().unwrap();
+    let cache = retention::registry::ManifestCache::open(&dir.path().join("cache")).unwrap();
+    let latest = "{\"latest\":1}".to_string();
+    for m in [&index, &amd, &arm, &latest] {
+        cache.put(&sha256(m), m).unwrap();
+    }
+    let policy = write(dir.path(), "p.yml", "version: 1\nowner: acme\npackages: { type: container, names: [\"team/*\"] }\nrules:\n  - name: pull requests expire\n    delete: { tags: [\"pr-*\"], older_than: 1d }\nsafety: { keep_newest: 0, min_age: 0s }\n");
+    let plan = plan_json(&server, dir.path(), &policy, &[]);
+    assert_eq!(
+        deletions(&plan),
+        vec![
+            ("team/app".to_string(), 12),
+            ("team/app".to_string(), 13),
+            ("team/app".to_string(), 14)
+        ]
+    );
+    let o = apply(&server, dir.path(), &policy, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let lines = journal_lines(dir.path());
+    assert_eq!(
+        journal_ids(&lines, &["deleted"]),
+        vec![("team/app".to_string(), 14)],
+        "{lines:?}"
+    );
+    assert_eq!(journal_ids(&lines, &["already_gone"]).len(), 2);
+    assert!(server.requests().iter().any(|r| r.path
+        == "/orgs/acme/packages/container/team%2Fapp/versions/14"
+        && r.method == "DELETE"));
 }

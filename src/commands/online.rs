@@ -79,9 +79,6 @@ pub async fn inventory(
             crate::registry::fill_manifests_scoped(&reg, &cache, policy, &mut typed, now, fill)
                 .await;
         eprintln!("{}", report.summary());
-        for w in &report.warnings {
-            eprintln!("warning: {w}");
-        }
         raw.take_manifests(&typed);
     }
     eprintln!(

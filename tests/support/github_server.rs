@@ -32,11 +32,15 @@ pub enum FaultKind {
     Status500,
     Status502,
     /// 403 with `retry-after` and the secondary-limit JSON object body.
-    Secondary403 { retry_after: u64 },
+    Secondary403 {
+        retry_after: u64,
+    },
     /// 403 with the secondary-limit body and no `retry-after`.
     Secondary403NoRetryAfter,
     /// 429 with `retry-after`.
-    TooMany429 { retry_after: u64 },
+    TooMany429 {
+        retry_after: u64,
+    },
     /// The connection is closed without an answer.
     Reset,
     /// The answer comes after this delay.
@@ -277,7 +281,11 @@ fn tags_of(v: &Value) -> Vec<String> {
     v.pointer("/metadata/container/tags")
         .or_else(|| v.pointer("/metadata/docker/tag"))
         .and_then(|t| t.as_array())
-        .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -305,7 +313,11 @@ fn package_state(p: &Value) -> PackageState {
                 .unwrap_or(Value::Null);
             let kids: Vec<String> = parsed["manifests"]
                 .as_array()
-                .map(|a| a.iter().filter_map(|d| d["digest"].as_str().map(str::to_string)).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|d| d["digest"].as_str().map(str::to_string))
+                        .collect()
+                })
                 .unwrap_or_default();
             if !kids.is_empty() {
                 children.insert(digest.clone(), kids);
@@ -314,7 +326,10 @@ fn package_state(p: &Value) -> PackageState {
     }
     PackageState {
         name: p["package"]["name"].as_str().unwrap_or("").to_string(),
-        package_type: p["package"]["package_type"].as_str().unwrap_or("").to_string(),
+        package_type: p["package"]["package_type"]
+            .as_str()
+            .unwrap_or("")
+            .to_string(),
         json: p["package"].clone(),
         versions,
         children,
@@ -322,7 +337,9 @@ fn package_state(p: &Value) -> PackageState {
 }
 
 fn decode(s: &str) -> String {
-    percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 fn query_param(query: &str, key: &str) -> Option<String> {
@@ -335,8 +352,10 @@ fn query_param(query: &str, key: &str) -> Option<String> {
 fn json_response(status: StatusCode, body: &Value) -> Response<Body> {
     let mut r = Response::new(Body::from(body.to_string()));
     *r.status_mut() = status;
-    r.headers_mut()
-        .insert("content-type", HeaderValue::from_static("application/json; charset=utf-8"));
+    r.headers_mut().insert(
+        "content-type",
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
     r
 }
 
@@ -457,7 +476,10 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Body>) -> Response<Body> 
             let window = s.config.window;
             let now = Instant::now();
             let q = s.points.entry(route.endpoint.clone()).or_default();
-            while q.front().is_some_and(|(t, _)| now.duration_since(*t) >= window) {
+            while q
+                .front()
+                .is_some_and(|(t, _)| now.duration_since(*t) >= window)
+            {
                 q.pop_front();
             }
             let used: u32 = q.iter().map(|(_, c)| c).sum();
@@ -502,15 +524,26 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Body>) -> Response<Body> 
     if let Some(f) = &fault {
         match f {
             FaultKind::Reset => {
-                record(&state, &method, &path, &query, auth.is_some(), 0, &route.endpoint);
+                record(
+                    &state,
+                    &method,
+                    &path,
+                    &query,
+                    auth.is_some(),
+                    0,
+                    &route.endpoint,
+                );
                 panic!("injected connection reset");
             }
             FaultKind::Slow(d) => tokio::time::sleep(*d).await,
-            FaultKind::Status500 => response = Some(message(StatusCode::INTERNAL_SERVER_ERROR, "Server Error")),
+            FaultKind::Status500 => {
+                response = Some(message(StatusCode::INTERNAL_SERVER_ERROR, "Server Error"))
+            }
             FaultKind::Status502 => response = Some(empty(StatusCode::BAD_GATEWAY)),
             FaultKind::Secondary403 { retry_after } => {
                 let mut r = json_response(StatusCode::FORBIDDEN, &secondary_body());
-                r.headers_mut().insert("retry-after", HeaderValue::from(*retry_after));
+                r.headers_mut()
+                    .insert("retry-after", HeaderValue::from(*retry_after));
                 response = Some(r);
             }
             FaultKind::Secondary403NoRetryAfter => {
@@ -518,7 +551,8 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Body>) -> Response<Body> 
             }
             FaultKind::TooMany429 { retry_after } => {
                 let mut r = message(StatusCode::TOO_MANY_REQUESTS, "Too many requests");
-                r.headers_mut().insert("retry-after", HeaderValue::from(*retry_after));
+                r.headers_mut()
+                    .insert("retry-after", HeaderValue::from(*retry_after));
                 response = Some(r);
             }
         }
@@ -532,16 +566,39 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Body>) -> Response<Body> 
         let h = resp.headers_mut();
         h.insert("x-ratelimit-limit", HeaderValue::from(s.config.rate_limit));
         h.insert("x-ratelimit-remaining", HeaderValue::from(s.remaining));
-        h.insert("x-ratelimit-used", HeaderValue::from(s.config.rate_limit.saturating_sub(s.remaining)));
+        h.insert(
+            "x-ratelimit-used",
+            HeaderValue::from(s.config.rate_limit.saturating_sub(s.remaining)),
+        );
         h.insert("x-ratelimit-reset", HeaderValue::from(s.config.rate_reset));
         h.insert("x-ratelimit-resource", HeaderValue::from_static("core"));
     }
-    record(&state, &method, &path, &query, auth.is_some(), resp.status().as_u16(), &route.endpoint);
+    record(
+        &state,
+        &method,
+        &path,
+        &query,
+        auth.is_some(),
+        resp.status().as_u16(),
+        &route.endpoint,
+    );
     resp
 }
 
-fn record(state: &Mutex<State>, method: &Method, path: &str, query: &str, authorized: bool, status: u16, endpoint: &str) {
-    let full = if query.is_empty() { path.to_string() } else { format!("{path}?{query}") };
+fn record(
+    state: &Mutex<State>,
+    method: &Method,
+    path: &str,
+    query: &str,
+    authorized: bool,
+    status: u16,
+    endpoint: &str,
+) {
+    let full = if query.is_empty() {
+        path.to_string()
+    } else {
+        format!("{path}?{query}")
+    };
     lock(state).requests.push(Recorded {
         method: method.to_string(),
         path: full,
@@ -553,15 +610,30 @@ fn record(state: &Mutex<State>, method: &Method, path: &str, query: &str, author
 }
 
 /// The answer of the API proper (no faults).
-fn answer(state: &Mutex<State>, method: &Method, route: &Route, query: &str, host: &str, path: &str) -> Response<Body> {
+fn answer(
+    state: &Mutex<State>,
+    method: &Method,
+    route: &Route,
+    query: &str,
+    host: &str,
+    path: &str,
+) -> Response<Body> {
     let mut s = lock(state);
     let owner = s.owner.clone();
     let kind = s.config.owner_kind;
     // Accounts.
     match (route.scope.as_str(), route.endpoint.as_str()) {
         ("users", "GET users") => {
-            return if route.scope_login.as_deref().is_some_and(|l| l.eq_ignore_ascii_case(&owner)) {
-                let t = if kind == OwnerKind::Org { "Organization" } else { "User" };
+            return if route
+                .scope_login
+                .as_deref()
+                .is_some_and(|l| l.eq_ignore_ascii_case(&owner))
+            {
+                let t = if kind == OwnerKind::Org {
+                    "Organization"
+                } else {
+                    "User"
+                };
                 json_response(StatusCode::OK, &json!({"login": owner, "id": 1, "type": t}))
             } else {
                 message(StatusCode::NOT_FOUND, "Not Found")
@@ -569,12 +641,19 @@ fn answer(state: &Mutex<State>, method: &Method, route: &Route, query: &str, hos
         }
         ("user", "GET user") => {
             return match &s.config.me {
-                Some(me) => json_response(StatusCode::OK, &json!({"login": me, "id": 2, "type": "User"})),
-                None => message(StatusCode::FORBIDDEN, "Resource not accessible by integration"),
+                Some(me) => json_response(
+                    StatusCode::OK,
+                    &json!({"login": me, "id": 2, "type": "User"}),
+                ),
+                None => message(
+                    StatusCode::FORBIDDEN,
+                    "Resource not accessible by integration",
+                ),
             };
         }
         ("orgs", "GET orgs") => {
-            return if kind == OwnerKind::Org && route.scope_login.as_deref() == Some(owner.as_str()) {
+            return if kind == OwnerKind::Org && route.scope_login.as_deref() == Some(owner.as_str())
+            {
                 json_response(StatusCode::OK, &json!({"login": owner, "id": 1}))
             } else {
                 message(StatusCode::NOT_FOUND, "Not Found")
@@ -594,18 +673,33 @@ fn answer(state: &Mutex<State>, method: &Method, route: &Route, query: &str, hos
     }
     if route.endpoint == "GET packages" {
         if s.config.refuse_listing {
-            return message(StatusCode::FORBIDDEN, "Resource not accessible by integration");
+            return message(
+                StatusCode::FORBIDDEN,
+                "Resource not accessible by integration",
+            );
         }
         let Some(t) = query_param(query, "package_type") else {
-            return message(StatusCode::UNPROCESSABLE_ENTITY, "Invalid request.\n\n\"package_type\" wasn't supplied.");
+            return message(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Invalid request.\n\n\"package_type\" wasn't supplied.",
+            );
         };
-        let items: Vec<Value> = s.packages.iter().filter(|p| p.package_type == t).map(|p| p.json.clone()).collect();
+        let items: Vec<Value> = s
+            .packages
+            .iter()
+            .filter(|p| p.package_type == t)
+            .map(|p| p.json.clone())
+            .collect();
         return page(items, query, host, path, s.config.max_per_page);
     }
     let (Some(t), Some(name)) = (&route.package_type, &route.package) else {
         return message(StatusCode::NOT_FOUND, "Not Found");
     };
-    let Some(pi) = s.packages.iter().position(|p| &p.package_type == t && &p.name == name) else {
+    let Some(pi) = s
+        .packages
+        .iter()
+        .position(|p| &p.package_type == t && &p.name == name)
+    else {
         return message(StatusCode::NOT_FOUND, "Package not found.");
     };
     match route.endpoint.as_str() {
@@ -645,7 +739,11 @@ fn answer(state: &Mutex<State>, method: &Method, route: &Route, query: &str, hos
                     let last_rule = s.config.last_tagged_rule;
                     let pkg = &mut s.packages[pi];
                     if last_rule && !pkg.versions[vi].tags.is_empty() {
-                        let tagged = pkg.versions.iter().filter(|v| !v.deleted && !v.tags.is_empty()).count();
+                        let tagged = pkg
+                            .versions
+                            .iter()
+                            .filter(|v| !v.deleted && !v.tags.is_empty())
+                            .count();
                         if tagged == 1 {
                             return message(StatusCode::BAD_REQUEST, "You cannot delete the last tagged version of a package. You must delete the package instead.");
                         }
@@ -679,17 +777,29 @@ fn answer(state: &Mutex<State>, method: &Method, route: &Route, query: &str, hos
 }
 
 /// One page of `items`, with GitHub's `Link` header.
-fn page(items: Vec<Value>, query: &str, host: &str, path: &str, max_per_page: usize) -> Response<Body> {
+fn page(
+    items: Vec<Value>,
+    query: &str,
+    host: &str,
+    path: &str,
+    max_per_page: usize,
+) -> Response<Body> {
     let per_page = query_param(query, "per_page")
         .and_then(|p| p.parse::<usize>().ok())
         .unwrap_or(30)
         .clamp(1, max_per_page);
-    let page_no = query_param(query, "page").and_then(|p| p.parse::<usize>().ok()).unwrap_or(1).max(1);
+    let page_no = query_param(query, "page")
+        .and_then(|p| p.parse::<usize>().ok())
+        .unwrap_or(1)
+        .max(1);
     let start = (page_no - 1) * per_page;
     let slice: Vec<Value> = items.iter().skip(start).take(per_page).cloned().collect();
     let last = items.len().div_ceil(per_page).max(1);
     let mut r = json_response(StatusCode::OK, &Value::Array(slice));
-    let others: Vec<&str> = query.split('&').filter(|kv| !kv.starts_with("page=") && !kv.is_empty()).collect();
+    let others: Vec<&str> = query
+        .split('&')
+        .filter(|kv| !kv.starts_with("page=") && !kv.is_empty())
+        .collect();
     let link_for = |n: usize| {
         let mut q = others.clone();
         let p = format!("page={n}");
@@ -735,14 +845,17 @@ impl Fixture {
         let start = chrono::DateTime::parse_from_rfc3339(start).expect("a start time");
         let pid = self.next_id;
         self.next_id += 1;
-        let enc = percent_encoding::utf8_percent_encode(name, percent_encoding::NON_ALPHANUMERIC).to_string();
+        let enc = percent_encoding::utf8_percent_encode(name, percent_encoding::NON_ALPHANUMERIC)
+            .to_string();
         let mut versions = Vec::new();
         let mut ids = Vec::new();
         for i in 0..count {
             let id = self.next_id;
             self.next_id += 1;
             ids.push(id);
-            let t = (start + chrono::Duration::hours(i as i64)).to_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            let t = (start + chrono::Duration::hours(i as i64))
+                .to_utc()
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
             versions.push(json!({
                 "id": id,
                 "name": format!("1.0.{i}"),
