@@ -15,9 +15,11 @@
 //! `cli` parses the command line and `commands` wires the stages together; `main.rs` only calls
 //! [`commands::main`].
 
+pub mod apply;
 pub mod cli;
 pub mod commands;
 pub mod evaluate;
+pub mod github;
 pub mod graph;
 pub mod inventory;
 pub mod plan;

@@ -3,8 +3,12 @@
 //! Exit codes (DESIGN.md): 0 success, 1 policy or usage error, 2 run error (API failure),
 //! 3 partial (some deletions failed or were left for the next run).
 
+pub mod apply;
 mod check;
+mod online;
 mod plan;
+mod restore;
+mod snapshot;
 
 use std::process::ExitCode;
 
@@ -66,9 +70,9 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check(args) => check::run(&args),
         Command::Plan(args) => plan::run(&args),
-        Command::Apply(_) | Command::Restore(_) | Command::Snapshot(_) => Err(Failure::usage(
-            "this command needs the GitHub client, which this build does not have yet",
-        )),
+        Command::Apply(args) => apply::run(&args),
+        Command::Restore(args) => restore::run(&args),
+        Command::Snapshot(args) => snapshot::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

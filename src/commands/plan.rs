@@ -7,15 +7,17 @@ use crate::policy::Policy;
 
 pub fn run(args: &PlanArgs) -> Outcome {
     let policy = Policy::load(&args.eval.policy).map_err(|e| Failure::usage(e.to_string()))?;
-    let Some(inventory_path) = &args.inventory else {
-        return Err(Failure::usage("online planning needs the GitHub client, which this build does not have yet; pass --inventory FILE"));
-    };
-    let mut inventory =
-        Inventory::load(inventory_path).map_err(|e| Failure::usage(e.to_string()))?;
     let now = args.eval.now.unwrap_or_else(chrono::Utc::now);
-    if args.read_manifests {
-        read_manifests(args, &policy, &mut inventory, now)?;
-    }
+    let inventory = match &args.inventory {
+        Some(path) => {
+            let mut inventory = Inventory::load(path).map_err(|e| Failure::usage(e.to_string()))?;
+            if args.read_manifests {
+                read_manifests(args, &policy, &mut inventory, now)?;
+            }
+            inventory
+        }
+        None => online_inventory(&args.eval, &policy, now)?,
+    };
     let plan = crate::evaluate::evaluate(&policy, &inventory, now)
         .map_err(|e| Failure::usage(e.to_string()))?;
     let text = crate::render::render(
@@ -24,6 +26,39 @@ pub fn run(args: &PlanArgs) -> Outcome {
         crate::render::color_for(args.output.as_deref()),
     );
     write_output(args.output.as_deref(), &text)
+}
+
+/// Online: list the owner's packages through the API and read the manifests decisions need.
+/// Sends no DELETE.
+fn online_inventory(
+    eval: &crate::cli::EvalArgs,
+    policy: &Policy,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Inventory, Failure> {
+    let runtime = super::online::runtime()?;
+    runtime.block_on(async {
+        let (client, scope) = super::online::connect(
+            eval.owner.as_deref(),
+            policy.owner.as_deref(),
+            &eval.token_env,
+        )
+        .await?;
+        let registry = super::online::RegistryArgs {
+            registry: &eval.registry,
+            cache_dir: eval.cache_dir.as_deref(),
+            token_env: &eval.token_env,
+        };
+        let (_, typed) = super::online::inventory(
+            &client,
+            &scope,
+            policy,
+            &registry,
+            now,
+            crate::registry::FillScope::Needed,
+        )
+        .await?;
+        Ok(typed)
+    })
 }
 
 /// `--read-manifests`: fill the inventory's missing manifests from the registry (cached).

@@ -1,0 +1,158 @@
+//! The journal: one JSON line per deletion (or restore) outcome, appended, written and fsynced as
+//! soon as the outcome is known, so that a killed run still tells exactly what it deleted and
+//! `retention restore` can undo it.
+//!
+//! A line: `{"owner","scope","package","type","id","name","tags","outcome","message","time"}`;
+//! `scope` is the API path prefix (`/orgs/acme`, `/users/bob`, `/user`).
+
+use std::fs::File;
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::inventory::PackageType;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JournalOutcome {
+    Deleted,
+    AlreadyGone,
+    Skipped,
+    Failed,
+    Restored,
+    RestoreFailed,
+}
+
+/// One line of the journal.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    pub owner: String,
+    pub scope: String,
+    pub package: String,
+    #[serde(rename = "type")]
+    pub package_type: PackageType,
+    pub id: u64,
+    pub name: String,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    pub outcome: JournalOutcome,
+    #[serde(default)]
+    pub message: String,
+    pub time: DateTime<Utc>,
+}
+
+/// An open journal, appended to by concurrent deletions.
+#[derive(Debug)]
+pub struct Journal {
+    path: PathBuf,
+    file: Mutex<File>,
+}
+
+impl Journal {
+    /// Open `path` for appending (created when missing).
+    pub fn open(path: &Path) -> Result<Journal, String> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| format!("cannot open the journal {}: {e}", path.display()))?;
+        Ok(Journal {
+            path: path.to_path_buf(),
+            file: Mutex::new(file),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Append one line and flush it to the disk before returning.
+    pub fn append(&self, entry: &Entry) -> Result<(), String> {
+        let mut line = serde_json::to_string(entry)
+            .map_err(|e| format!("cannot write the journal {}: {e}", self.path.display()))?;
+        line.push('\n');
+        let mut file = match self.file.lock() {
+            Ok(f) => f,
+            Err(p) => p.into_inner(),
+        };
+        file.write_all(line.as_bytes())
+            .and_then(|()| file.sync_data())
+            .map_err(|e| format!("cannot write the journal {}: {e}", self.path.display()))
+    }
+}
+
+/// Read every line of a journal; a line that does not parse is an error naming its number
+/// (except a last line cut short by a kill, which is skipped with a warning).
+pub fn read(path: &Path) -> Result<Vec<Entry>, String> {
+    let file =
+        File::open(path).map_err(|e| format!("cannot read the journal {}: {e}", path.display()))?;
+    let lines: Vec<String> = std::io::BufReader::new(file)
+        .lines()
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("cannot read the journal {}: {e}", path.display()))?;
+    let mut out = Vec::new();
+    let last = lines.len();
+    for (i, line) in lines.iter().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<Entry>(line) {
+            Ok(e) => out.push(e),
+            Err(e) if i + 1 == last => {
+                tracing::warn!(
+                    "{}:{}: an incomplete last line is ignored: {e}",
+                    path.display(),
+                    i + 1
+                );
+            }
+            Err(e) => {
+                return Err(format!(
+                    "{}:{}: not a journal line: {e}",
+                    path.display(),
+                    i + 1
+                ))
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.jsonl");
+        let j = Journal::open(&path).unwrap();
+        let e = Entry {
+            owner: "acme".into(),
+            scope: "/orgs/acme".into(),
+            package: "tools/cli".into(),
+            package_type: PackageType::Npm,
+            id: 7,
+            name: "1.0.0".into(),
+            tags: vec![],
+            outcome: JournalOutcome::AlreadyGone,
+            message: "Package version not found.".into(),
+            time: Utc::now(),
+        };
+        j.append(&e).unwrap();
+        j.append(&e).unwrap();
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .write_all(b"{\"owner\":")
+            .unwrap();
+        let back = read(&path).unwrap();
+        assert_eq!(back, vec![e.clone(), e]);
+        assert!(std::fs::read_to_string(&path)
+            .unwrap()
+            .contains("\"outcome\":\"already_gone\""));
+    }
+}

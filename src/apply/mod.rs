@@ -1,0 +1,332 @@
+//! Carrying out deletions: the executor ([`execute`]), the journal ([`journal`]) and the progress
+//! display ([`progress`]).
+//!
+//! Outcomes of a DELETE: 204 deleted; 404 "Package version not found." already gone (ghcr.io
+//! removes an index's children itself), which counts as done; 400 refusals (the last tagged
+//! version, over 5,000 downloads) are skipped with GitHub's message and the run goes on; 401 and
+//! the 403/404 of a missing permission stop the run with an explanation; 5xx and network failures
+//! are retried by the client and count as failed when they persist. With `recheck` (`apply
+//! --plan`) each version is read again first and skipped when it is gone, its tags changed or it
+//! was pushed again (`updated_at` changed).
+//!
+//! The primary rate limit is watched: when what is left would not cover the rest, the executor
+//! lets the requests in flight finish and stops, saying what is left and when the budget resets.
+
+pub mod journal;
+pub mod progress;
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+
+use crate::github::packages::{delete_version, get_version};
+use crate::github::{ApiError, ApiErrorKind, Done, GithubClient, RateBudget, Scope};
+use crate::inventory::{PackageType, Version};
+use journal::{Entry, Journal, JournalOutcome};
+use progress::Progress;
+
+/// Requests kept in reserve: the executor stops when the primary budget falls to this.
+pub const BUDGET_RESERVE: u64 = 10;
+/// Deletions run concurrently (the pacer bounds the rate; this only overlaps latency).
+const WORKERS: usize = 6;
+
+/// A version to delete.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Target {
+    pub package: String,
+    pub package_type: PackageType,
+    pub id: u64,
+    pub name: String,
+    pub tags: Vec<String>,
+    /// For `apply --plan`: the `updated_at` the plan saw; the version is re-read and compared.
+    pub recheck: Option<DateTime<Utc>>,
+}
+
+impl Target {
+    /// How a person recognises the version: its tags, else its name.
+    pub fn label(&self) -> String {
+        if self.tags.is_empty() {
+            self.name.clone()
+        } else {
+            format!("{} ({})", self.name, self.tags.join(", "))
+        }
+    }
+}
+
+/// Why the executor stopped before the end.
+#[derive(Clone, Debug)]
+pub enum Stop {
+    /// The primary rate limit would not cover the rest.
+    Budget {
+        remaining: Option<u64>,
+        reset: Option<DateTime<Utc>>,
+    },
+    /// A permission or configuration problem: nothing more can succeed.
+    Fatal(ApiError),
+    /// The journal could not be written: deleting on would leave deletions unrecorded.
+    Journal(String),
+}
+
+/// What happened to each target.
+#[derive(Clone, Debug, Default)]
+pub struct ApplyReport {
+    pub total: u64,
+    pub deleted: u64,
+    pub already_gone: u64,
+    /// (package, version label, why)
+    pub skipped: Vec<(String, String, String)>,
+    /// (package, version label, error)
+    pub failed: Vec<(String, String, String)>,
+    /// Not attempted because the run stopped.
+    pub left: u64,
+    pub stop: Option<Stop>,
+    pub requests: u64,
+    pub secondary_limits: u64,
+    pub budget: RateBudget,
+}
+
+impl ApplyReport {
+    /// Deletions done (deleted now, or found already gone).
+    pub fn done(&self) -> u64 {
+        self.deleted + self.already_gone
+    }
+}
+
+struct Shared {
+    queue: Mutex<VecDeque<Target>>,
+    report: Mutex<ApplyReport>,
+    stop: Mutex<Option<Stop>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    match m.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    }
+}
+
+/// Delete `targets` of the owner in `scope`, journaling each outcome.
+pub async fn execute(
+    client: &GithubClient,
+    scope: &Scope,
+    targets: Vec<Target>,
+    journal: Arc<Journal>,
+) -> ApplyReport {
+    let total = targets.len() as u64;
+    let requests_before = client.requests();
+    let secondary_before = client
+        .stats()
+        .secondary_limits
+        .load(std::sync::atomic::Ordering::Relaxed);
+    let per_target: u64 = if targets.iter().any(|t| t.recheck.is_some()) {
+        2
+    } else {
+        1
+    };
+    if let Some(remaining) = client.budget().remaining {
+        let needed = total * per_target;
+        if remaining < needed + BUDGET_RESERVE {
+            let reset = client
+                .budget()
+                .reset
+                .map(|r| format!(", resets at {}", r.to_rfc3339()))
+                .unwrap_or_default();
+            eprintln!(
+                "warning: the API rate limit has {remaining} requests left{reset}; the {total} deletions need {needed}: this run stops when it runs out and the next run continues"
+            );
+        }
+    }
+    let shared = Arc::new(Shared {
+        queue: Mutex::new(targets.into()),
+        report: Mutex::new(ApplyReport {
+            total,
+            ..ApplyReport::default()
+        }),
+        stop: Mutex::new(None),
+    });
+    let progress = Arc::new(Progress::new(total));
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..WORKERS {
+        let client = client.clone();
+        let scope = scope.clone();
+        let journal = Arc::clone(&journal);
+        let shared = Arc::clone(&shared);
+        let progress = Arc::clone(&progress);
+        workers.spawn(async move {
+            worker(&client, &scope, &journal, &shared, &progress, per_target).await;
+        });
+    }
+    while workers.join_next().await.is_some() {}
+    progress.finish();
+    let mut report = lock(&shared.report).clone();
+    report.left = lock(&shared.queue).len() as u64;
+    report.stop = lock(&shared.stop).clone();
+    report.requests = client.requests() - requests_before;
+    report.secondary_limits = client
+        .stats()
+        .secondary_limits
+        .load(std::sync::atomic::Ordering::Relaxed)
+        - secondary_before;
+    report.budget = client.budget();
+    report
+}
+
+async fn worker(
+    client: &GithubClient,
+    scope: &Scope,
+    journal: &Journal,
+    shared: &Shared,
+    progress: &Progress,
+    per_target: u64,
+) {
+    loop {
+        if lock(&shared.stop).is_some() {
+            return;
+        }
+        let budget = client.budget();
+        if let Some(remaining) = budget.remaining {
+            if remaining < BUDGET_RESERVE + per_target {
+                let mut stop = lock(&shared.stop);
+                if stop.is_none() {
+                    *stop = Some(Stop::Budget {
+                        remaining: Some(remaining),
+                        reset: budget.reset,
+                    });
+                }
+                return;
+            }
+        }
+        let Some(target) = lock(&shared.queue).pop_front() else {
+            return;
+        };
+        let (outcome, message) = match run_one(client, scope, &target).await {
+            Ok(r) => r,
+            Err(e) => match &e.kind {
+                ApiErrorKind::RateLimited { reset } => {
+                    // Not attempted: put it back so it is counted as left.
+                    lock(&shared.queue).push_front(target);
+                    let mut stop = lock(&shared.stop);
+                    if stop.is_none() {
+                        *stop = Some(Stop::Budget {
+                            remaining: Some(0),
+                            reset: *reset,
+                        });
+                    }
+                    return;
+                }
+                ApiErrorKind::Unauthorized
+                | ApiErrorKind::Forbidden
+                | ApiErrorKind::NotFound
+                | ApiErrorKind::Config => {
+                    lock(&shared.queue).push_front(target);
+                    let mut stop = lock(&shared.stop);
+                    if stop.is_none() {
+                        *stop = Some(Stop::Fatal(e));
+                    }
+                    return;
+                }
+                _ => (JournalOutcome::Failed, e.to_string()),
+            },
+        };
+        let entry = Entry {
+            owner: scope.owner().to_string(),
+            scope: scope.journal_name(),
+            package: target.package.clone(),
+            package_type: target.package_type,
+            id: target.id,
+            name: target.name.clone(),
+            tags: target.tags.clone(),
+            outcome,
+            message: message.clone(),
+            time: Utc::now(),
+        };
+        let written = journal.append(&entry);
+        {
+            let mut r = lock(&shared.report);
+            match outcome {
+                JournalOutcome::Deleted => r.deleted += 1,
+                JournalOutcome::AlreadyGone => r.already_gone += 1,
+                JournalOutcome::Skipped => {
+                    r.skipped
+                        .push((target.package.clone(), target.label(), message.clone()))
+                }
+                _ => r
+                    .failed
+                    .push((target.package.clone(), target.label(), message.clone())),
+            }
+            progress.update(&r);
+        }
+        tracing::info!(
+            "{} {}: {:?} {}",
+            target.package,
+            target.label(),
+            outcome,
+            message
+        );
+        if let Err(e) = written {
+            let mut stop = lock(&shared.stop);
+            if stop.is_none() {
+                *stop = Some(Stop::Journal(e));
+            }
+            return;
+        }
+    }
+}
+
+/// Re-check (with `recheck`) and delete one version.
+async fn run_one(
+    client: &GithubClient,
+    scope: &Scope,
+    t: &Target,
+) -> Result<(JournalOutcome, String), ApiError> {
+    let ty = t.package_type.as_str();
+    if let Some(planned_updated_at) = t.recheck {
+        match get_version(client, scope, ty, &t.package, t.id).await? {
+            None => {
+                return Ok((
+                    JournalOutcome::Skipped,
+                    "gone since the plan was made".to_string(),
+                ))
+            }
+            Some(value) => {
+                let now: Version = serde_json::from_value(value).map_err(|e| {
+                    ApiError::new(
+                        ApiErrorKind::Decode,
+                        format!("re-reading version {} of {}", t.id, t.package),
+                        e.to_string(),
+                    )
+                })?;
+                let mut then_tags = t.tags.clone();
+                let mut now_tags = now.tags().to_vec();
+                then_tags.sort();
+                now_tags.sort();
+                if then_tags != now_tags {
+                    return Ok((
+                        JournalOutcome::Skipped,
+                        format!(
+                            "tags changed since the plan was made: [{}] then, [{}] now",
+                            then_tags.join(", "),
+                            now_tags.join(", ")
+                        ),
+                    ));
+                }
+                if now.updated_at != planned_updated_at {
+                    return Ok((
+                        JournalOutcome::Skipped,
+                        format!(
+                            "pushed again since the plan was made: updated_at {} then, {} now",
+                            planned_updated_at.to_rfc3339(),
+                            now.updated_at.to_rfc3339()
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    match delete_version(client, scope, ty, &t.package, t.id, &t.label()).await? {
+        Done::Done => Ok((JournalOutcome::Deleted, String::new())),
+        Done::AlreadyGone(m) => Ok((JournalOutcome::AlreadyGone, m)),
+        Done::Refused(m) => Ok((JournalOutcome::Skipped, m)),
+    }
+}

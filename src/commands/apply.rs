@@ -1,0 +1,186 @@
+//! `retention apply`: plan now (`--policy`) or take a saved plan (`--plan`, each version re-read
+//! first), delete what it deletes, journal each outcome, and report.
+//!
+//! Exit codes: 0 when every deletion is done or skipped by GitHub's refusal (reported; a refusal
+//! does not go away by running again), 3 when some failed or the rate budget ran out (the next run
+//! continues), 2 when a permission or API problem stopped the run, 1 for policy/usage errors.
+//! [`execute`] returns the counts ([`ApplyResults`]) for the GitHub Action's outputs; [`report`]
+//! is the one place the final reporting happens.
+
+use std::sync::Arc;
+
+use super::online::{self, RegistryArgs};
+use super::{Failure, Outcome};
+use crate::apply::journal::Journal;
+use crate::apply::{ApplyReport, Stop, Target};
+use crate::cli::ApplyArgs;
+use crate::plan::Plan;
+use crate::policy::Policy;
+use crate::registry::FillScope;
+
+/// The counts of an apply run (what the Action writes to `GITHUB_OUTPUT`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ApplyResults {
+    /// Versions the plan deletes.
+    pub to_delete: u64,
+    /// Deleted now, or found already gone.
+    pub deleted: u64,
+    pub skipped: u64,
+    pub failed: u64,
+    /// Not attempted (the run stopped).
+    pub left: u64,
+}
+
+pub fn run(args: &ApplyArgs) -> Outcome {
+    execute(args).1
+}
+
+/// Run `apply`; the counts are returned whatever the outcome (zero when nothing was attempted).
+pub fn execute(args: &ApplyArgs) -> (ApplyResults, Outcome) {
+    match execute_inner(args) {
+        Ok((results, outcome)) => (results, outcome),
+        Err(f) => (ApplyResults::default(), Err(f)),
+    }
+}
+
+fn execute_inner(args: &ApplyArgs) -> Result<(ApplyResults, Outcome), Failure> {
+    let journal = Arc::new(Journal::open(&args.journal).map_err(Failure::run)?);
+    let runtime = online::runtime()?;
+    runtime.block_on(async {
+        let (client, scope, targets) = match (&args.plan, &args.policy) {
+            (Some(plan_path), _) => {
+                let plan = Plan::load(plan_path).map_err(|e| Failure::usage(format!("{e:#}")))?;
+                let count = plan.deletions().count() as u64;
+                if let Some(max) = args.max_deletions {
+                    if count > max {
+                        return Err(Failure::usage(format!(
+                            "the plan deletes {count} versions, more than --max-deletions {max}; nothing was deleted"
+                        )));
+                    }
+                }
+                let (client, scope) =
+                    online::connect(args.owner.as_deref(), Some(&plan.owner), &args.token_env)
+                        .await?;
+                let targets = plan
+                    .deletions()
+                    .map(|(p, v)| Target {
+                        package: p.name.clone(),
+                        package_type: p.package_type,
+                        id: v.id,
+                        name: v.name.clone(),
+                        tags: v.tags.clone(),
+                        recheck: Some(v.updated_at),
+                    })
+                    .collect::<Vec<_>>();
+                (client, scope, targets)
+            }
+            (None, Some(policy_path)) => {
+                let mut policy =
+                    Policy::load(policy_path).map_err(|e| Failure::usage(e.to_string()))?;
+                if let Some(max) = args.max_deletions {
+                    policy.safety.max_deletions = max;
+                }
+                let (client, scope) =
+                    online::connect(args.owner.as_deref(), policy.owner.as_deref(), &args.token_env)
+                        .await?;
+                let now = args.now.unwrap_or_else(chrono::Utc::now);
+                let registry = RegistryArgs {
+                    registry: &args.registry,
+                    cache_dir: args.cache_dir.as_deref(),
+                    token_env: &args.token_env,
+                };
+                let (_, inventory) =
+                    online::inventory(&client, &scope, &policy, &registry, now, FillScope::Needed)
+                        .await?;
+                let plan = crate::evaluate::evaluate(&policy, &inventory, now)
+                    .map_err(|e| Failure::usage(e.to_string()))?;
+                let targets = plan
+                    .deletions()
+                    .map(|(p, v)| Target {
+                        package: p.name.clone(),
+                        package_type: p.package_type,
+                        id: v.id,
+                        name: v.name.clone(),
+                        tags: v.tags.clone(),
+                        recheck: None,
+                    })
+                    .collect::<Vec<_>>();
+                (client, scope, targets)
+            }
+            (None, None) => return Err(Failure::usage("give --policy FILE or --plan PLAN.json")),
+        };
+        eprintln!(
+            "deleting {} versions of {scope}; journal: {}",
+            targets.len(),
+            args.journal.display()
+        );
+        let report = crate::apply::execute(&client, &scope, targets, Arc::clone(&journal)).await;
+        Ok(report_outcome(&report))
+    })
+}
+
+/// The final reporting of an apply run: summary on stderr, counts on stdout, the exit code.
+pub fn report_outcome(r: &ApplyReport) -> (ApplyResults, Outcome) {
+    let results = ApplyResults {
+        to_delete: r.total,
+        deleted: r.done(),
+        skipped: r.skipped.len() as u64,
+        failed: r.failed.len() as u64,
+        left: r.left,
+    };
+    eprintln!(
+        "summary: {} deleted ({} now, {} already gone), {} skipped, {} failed, {} left undone",
+        r.done(),
+        r.deleted,
+        r.already_gone,
+        r.skipped.len(),
+        r.failed.len(),
+        r.left
+    );
+    for (package, label, why) in &r.skipped {
+        eprintln!("  skipped {package} {label}: {why}");
+    }
+    for (package, label, why) in &r.failed {
+        eprintln!("  failed {package} {label}: {why}");
+    }
+    let budget = match (r.budget.remaining, r.budget.reset) {
+        (Some(n), Some(t)) => format!("{n} requests left, resets at {}", t.to_rfc3339()),
+        (Some(n), None) => format!("{n} requests left"),
+        _ => "unknown".to_string(),
+    };
+    eprintln!(
+        "API: {} requests for the deletions, {} secondary-limit answers; rate budget: {budget}",
+        r.requests, r.secondary_limits
+    );
+    println!(
+        "deleted={} skipped={} failed={} left={}",
+        results.deleted, results.skipped, results.failed, results.left
+    );
+    let outcome = match &r.stop {
+        Some(Stop::Fatal(e)) => Err(Failure::run(format!(
+            "error: stopped: {e}\n{} versions were left undone",
+            r.left
+        ))),
+        Some(Stop::Journal(e)) => Err(Failure::run(format!(
+            "error: stopped: {e}; {} versions were left undone",
+            r.left
+        ))),
+        Some(Stop::Budget { remaining, reset }) => {
+            let reset = reset
+                .map(|t| format!("it resets at {}", t.to_rfc3339()))
+                .unwrap_or_else(|| "its reset time is unknown".to_string());
+            Err(Failure::partial(format!(
+                "stopped: the API rate limit is nearly spent ({} requests left); {} of {} deletions are left undone; {reset}: run again then (a scheduled run continues where this one stopped)",
+                remaining.map(|n| n.to_string()).unwrap_or_else(|| "?".into()),
+                r.left,
+                r.total
+            )))
+        }
+        None if !r.failed.is_empty() => Err(Failure::partial(format!(
+            "{} deletions failed (listed above); run again to retry them",
+            r.failed.len()
+        ))),
+        None => Ok(()),
+    };
+    (results, outcome)
+}

@@ -1,0 +1,95 @@
+//! What the online commands (`plan` without `--inventory`, `snapshot`, `apply`, `restore`) share:
+//! the async runtime, the GitHub client and owner scope, and listing an inventory with its
+//! manifests.
+
+use chrono::{DateTime, Utc};
+
+use super::Failure;
+use crate::github::{self, ApiError, ApiErrorKind, GithubClient, RawInventory, Scope};
+use crate::inventory::Inventory;
+use crate::policy::Policy;
+use crate::registry::FillScope;
+
+/// A small multi-threaded runtime for one command.
+pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::run(format!("cannot start the async runtime: {e}")))
+}
+
+/// The exit code an API error deserves: configuration is a usage error (1), the rest run errors (2).
+pub fn api_failure(e: &ApiError) -> Failure {
+    match e.kind {
+        ApiErrorKind::Config => Failure::usage(e.to_string()),
+        _ => Failure::run(format!("error: {e}")),
+    }
+}
+
+/// The client (token from `token_env`, base from GITHUB_API_URL) and the owner's scope.
+pub async fn connect(
+    owner_flag: Option<&str>,
+    policy_owner: Option<&str>,
+    token_env: &str,
+) -> Result<(GithubClient, Scope), Failure> {
+    let owner = github::resolve_owner(owner_flag, policy_owner).ok_or_else(|| {
+        Failure::usage(
+            "no owner: pass --owner, set `owner:` in the policy, or set GITHUB_REPOSITORY_OWNER",
+        )
+    })?;
+    let client = github::client_from_env(token_env).map_err(|e| api_failure(&e))?;
+    let scope = github::discover(&client, &owner)
+        .await
+        .map_err(|e| api_failure(&e))?;
+    tracing::info!("packages of {scope} at {}", scope.prefix());
+    Ok((client, scope))
+}
+
+/// Where manifests come from.
+pub struct RegistryArgs<'a> {
+    pub registry: &'a str,
+    pub cache_dir: Option<&'a std::path::Path>,
+    pub token_env: &'a str,
+}
+
+/// List the governed packages and versions, and fill the manifests decisions need (or, for a
+/// snapshot, every governed container package's).
+pub async fn inventory(
+    client: &GithubClient,
+    scope: &Scope,
+    policy: &Policy,
+    registry: &RegistryArgs<'_>,
+    now: DateTime<Utc>,
+    fill: FillScope,
+) -> Result<(RawInventory, Inventory), Failure> {
+    let mut raw = github::fetch_inventory(client, scope, policy, Utc::now())
+        .await
+        .map_err(|e| api_failure(&e))?;
+    let mut typed = raw.typed().map_err(|e| api_failure(&e))?;
+    if typed
+        .packages
+        .iter()
+        .any(|p| p.package.package_type.is_image())
+    {
+        let reg = crate::registry::client_from_env(registry.registry, registry.token_env)
+            .map_err(Failure::usage)?;
+        let cache = crate::registry::ManifestCache::resolve(registry.cache_dir);
+        let report =
+            crate::registry::fill_manifests_scoped(&reg, &cache, policy, &mut typed, now, fill)
+                .await;
+        eprintln!("{}", report.summary());
+        raw.take_manifests(&typed);
+    }
+    eprintln!(
+        "listed {} packages, {} versions of {scope} ({} API requests)",
+        typed.packages.len(),
+        typed
+            .packages
+            .iter()
+            .map(|p| p.versions.len())
+            .sum::<usize>(),
+        client.requests()
+    );
+    Ok((raw, typed))
+}

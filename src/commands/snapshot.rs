@@ -1,0 +1,41 @@
+//! `retention snapshot`: save the listed inventory (GitHub's objects unchanged, plus the manifests
+//! of every governed container package) so that anyone can reproduce a run offline.
+
+use super::online::{self, RegistryArgs};
+use super::{write_output, Failure, Outcome};
+use crate::cli::SnapshotArgs;
+use crate::policy::Policy;
+use crate::registry::FillScope;
+
+pub fn run(args: &SnapshotArgs) -> Outcome {
+    let policy = Policy::load(&args.eval.policy).map_err(|e| Failure::usage(e.to_string()))?;
+    let now = args.eval.now.unwrap_or_else(chrono::Utc::now);
+    let runtime = online::runtime()?;
+    let raw = runtime.block_on(async {
+        let (client, scope) = online::connect(
+            args.eval.owner.as_deref(),
+            policy.owner.as_deref(),
+            &args.eval.token_env,
+        )
+        .await?;
+        let registry = RegistryArgs {
+            registry: &args.eval.registry,
+            cache_dir: args.eval.cache_dir.as_deref(),
+            token_env: &args.eval.token_env,
+        };
+        let (raw, _) = online::inventory(
+            &client,
+            &scope,
+            &policy,
+            &registry,
+            now,
+            FillScope::AllGoverned,
+        )
+        .await?;
+        Ok::<_, Failure>(raw)
+    })?;
+    let text = raw.to_json().map_err(|e| online::api_failure(&e))?;
+    write_output(Some(&args.output), &text)?;
+    eprintln!("wrote {}", args.output.display());
+    Ok(())
+}

@@ -1,0 +1,480 @@
+//! The HTTP layer of the GitHub client: headers, the token, pacing, retries, rate-limit headers.
+//!
+//! Every request goes through [`GithubClient::request`], which
+//! - sends the headers GitHub asks for and the token, only to the API base's origin (a `Link`
+//!   pointing elsewhere is refused, and reqwest drops `Authorization` on cross-host redirects);
+//! - waits for its slot in the [`Pacer`] (900 points a minute per endpoint);
+//! - retries 5xx, connection resets and timeouts with exponential backoff and jitter (bounded);
+//! - waits out secondary limits (403/429 with `retry-after`, or a body whose message says
+//!   "secondary rate limit") as told, holding back the whole endpoint meanwhile, and retries;
+//! - records `x-ratelimit-remaining` / `x-ratelimit-reset` of every answer ([`RateBudget`]);
+//! - turns a spent primary limit into [`ApiErrorKind::RateLimited`].
+//!
+//! Other statuses are returned to the caller, which knows what a 404 or a 400 means there.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use reqwest::header::{HeaderMap, ACCEPT, AUTHORIZATION, USER_AGENT};
+use reqwest::{Method, StatusCode, Url};
+
+use super::error::{ApiError, ApiErrorKind};
+use super::pacer::Pacer;
+use crate::registry::Secret;
+
+/// The API version this client speaks.
+pub const API_VERSION: &str = "2022-11-28";
+/// The default API base.
+pub const DEFAULT_API_URL: &str = "https://api.github.com";
+
+/// Attempts for 5xx and network failures, the first included.
+const ATTEMPTS: u32 = 6;
+/// Waits for secondary limits before giving up.
+const SECONDARY_WAITS: u32 = 8;
+/// First backoff delay (doubled at each retry, capped at [`MAX_BACKOFF`]).
+const BACKOFF_BASE: Duration = Duration::from_millis(1000);
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// A secondary limit without `retry-after`: wait at least this (GitHub: "at least a minute").
+const SECONDARY_DEFAULT_WAIT: Duration = Duration::from_secs(60);
+
+/// What the primary rate limit headers said last.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RateBudget {
+    pub limit: Option<u64>,
+    pub remaining: Option<u64>,
+    pub reset: Option<DateTime<Utc>>,
+}
+
+/// Counters of a run, for the closing summary and the benchmark.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub requests: AtomicU64,
+    pub retries: AtomicU64,
+    pub secondary_limits: AtomicU64,
+}
+
+/// An answer: status, the next page (when `Link: rel="next"` was given) and the body.
+#[derive(Debug)]
+pub struct ApiResponse {
+    pub status: StatusCode,
+    pub next: Option<Url>,
+    pub body: Vec<u8>,
+}
+
+impl ApiResponse {
+    /// GitHub's `message` from a JSON object body, or the body as text.
+    pub fn message(&self) -> String {
+        github_message(&self.body)
+    }
+}
+
+/// `message` from a JSON object body (GitHub's errors), else the text itself, shortened.
+pub fn github_message(body: &[u8]) -> String {
+    if let Ok(serde_json::Value::Object(o)) = serde_json::from_slice::<serde_json::Value>(body) {
+        if let Some(m) = o.get("message").and_then(|m| m.as_str()) {
+            return m.to_string();
+        }
+    }
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    if text.is_empty() {
+        "(no message)".to_string()
+    } else {
+        text.chars().take(300).collect()
+    }
+}
+
+/// A client for the GitHub REST API. Cheap to clone; clones share pacing, counters and budget.
+#[derive(Clone)]
+pub struct GithubClient {
+    http: reqwest::Client,
+    base: Url,
+    token: Option<Secret>,
+    pacer: Arc<Pacer>,
+    stats: Arc<Stats>,
+    budget: Arc<Mutex<RateBudget>>,
+}
+
+impl std::fmt::Debug for GithubClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GithubClient")
+            .field("base", &self.base.as_str())
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+impl GithubClient {
+    /// A client for `base` (e.g. `https://api.github.com` or `https://ghe.example/api/v3`).
+    pub fn new(base: &str, token: Option<Secret>, pacer: Pacer) -> Result<GithubClient, ApiError> {
+        let config =
+            |m: String| ApiError::new(ApiErrorKind::Config, "setting up the GitHub client", m);
+        let trimmed = base.trim().trim_end_matches('/');
+        let base = Url::parse(trimmed)
+            .map_err(|e| config(format!("GITHUB_API_URL `{trimmed}` is not a URL: {e}")))?;
+        if !matches!(base.scheme(), "http" | "https") || base.host_str().is_none() {
+            return Err(config(format!(
+                "GITHUB_API_URL `{trimmed}` must be an http(s) URL with a host"
+            )));
+        }
+        let timeout = std::env::var("RETENTION_TEST_HTTP_TIMEOUT_MS")
+            .ok()
+            .and_then(|s| s.parse::<u64>().ok())
+            .map(Duration::from_millis)
+            .unwrap_or(Duration::from_secs(60));
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(Duration::from_secs(20).min(timeout))
+            .build()
+            .map_err(|e| config(format!("cannot build the HTTP client: {e}")))?;
+        Ok(GithubClient {
+            http,
+            base,
+            token,
+            pacer: Arc::new(pacer),
+            stats: Arc::new(Stats::default()),
+            budget: Arc::new(Mutex::new(RateBudget::default())),
+        })
+    }
+
+    /// The base URL (no trailing slash).
+    pub fn base(&self) -> &Url {
+        &self.base
+    }
+
+    pub fn pacer(&self) -> &Pacer {
+        &self.pacer
+    }
+
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// Requests sent so far (retries included).
+    pub fn requests(&self) -> u64 {
+        self.stats.requests.load(Ordering::Relaxed)
+    }
+
+    /// What the rate limit headers said last.
+    pub fn budget(&self) -> RateBudget {
+        match self.budget.lock() {
+            Ok(b) => *b,
+            Err(p) => *p.into_inner(),
+        }
+    }
+
+    /// The URL of `path` (which starts with `/` and is already percent-encoded) under the base.
+    pub fn url(&self, path_and_query: &str) -> Result<Url, ApiError> {
+        let s = format!(
+            "{}{}",
+            self.base.as_str().trim_end_matches('/'),
+            path_and_query
+        );
+        Url::parse(&s).map_err(|e| {
+            ApiError::new(
+                ApiErrorKind::Config,
+                "building a request URL",
+                format!("{s}: {e}"),
+            )
+        })
+    }
+
+    /// Whether `url` has the API base's origin: the only place the token may go.
+    pub fn same_origin(&self, url: &Url) -> bool {
+        url.scheme() == self.base.scheme()
+            && url.host_str() == self.base.host_str()
+            && url.port_or_known_default() == self.base.port_or_known_default()
+    }
+
+    /// Send a request with pacing and retries. `endpoint` names the route for pacing (e.g.
+    /// "DELETE version"), `cost` its points (GET 1, DELETE/POST 5), `context` what is being done.
+    pub async fn request(
+        &self,
+        method: Method,
+        url: Url,
+        endpoint: &str,
+        cost: u32,
+        context: &str,
+    ) -> Result<ApiResponse, ApiError> {
+        if !self.same_origin(&url) {
+            return Err(ApiError::new(
+                ApiErrorKind::Decode,
+                context,
+                format!(
+                    "refusing to send the token to {} (not the API base {})",
+                    origin(&url),
+                    origin(&self.base)
+                ),
+            ));
+        }
+        let mut failures = 0u32;
+        let mut secondary = 0u32;
+        loop {
+            let permit = self.pacer.acquire(endpoint, cost).await;
+            let mut req = self
+                .http
+                .request(method.clone(), url.clone())
+                .header(ACCEPT, "application/vnd.github+json")
+                .header("X-GitHub-Api-Version", API_VERSION)
+                .header(USER_AGENT, concat!("retention/", env!("CARGO_PKG_VERSION")));
+            if let Some(t) = &self.token {
+                req = req.header(AUTHORIZATION, format!("Bearer {}", t.expose()));
+            }
+            self.stats.requests.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(method = %method, url = %url, "GitHub request");
+            let sent = req.send().await;
+            let result = match sent {
+                Ok(resp) => {
+                    let status = resp.status();
+                    let headers = resp.headers().clone();
+                    match resp.bytes().await {
+                        Ok(b) => Ok((status, headers, b.to_vec())),
+                        Err(e) => Err(e),
+                    }
+                }
+                Err(e) => Err(e),
+            };
+            drop(permit);
+            let (status, headers, body) = match result {
+                Ok(r) => r,
+                Err(e) => {
+                    failures += 1;
+                    let what = network_error_text(&e);
+                    if failures >= ATTEMPTS {
+                        return Err(ApiError::new(ApiErrorKind::Network, context, format!("{what} (after {failures} attempts)"))
+                            .with_hint("check the network and GITHUB_API_URL; running again continues where this run stopped"));
+                    }
+                    tracing::warn!("{context}: {what}; retrying");
+                    self.stats.retries.fetch_add(1, Ordering::Relaxed);
+                    self.pacer.sleep(backoff(failures)).await;
+                    continue;
+                }
+            };
+            tracing::trace!(status = status.as_u16(), "GitHub answer");
+            self.record_budget(&headers);
+            let retry_after = header_u64(&headers, "retry-after").map(Duration::from_secs);
+            let is_secondary = (status == StatusCode::FORBIDDEN
+                || status == StatusCode::TOO_MANY_REQUESTS)
+                && (retry_after.is_some()
+                    || status == StatusCode::TOO_MANY_REQUESTS
+                    || github_message(&body)
+                        .to_ascii_lowercase()
+                        .contains("secondary rate limit"));
+            let primary_spent = (status == StatusCode::FORBIDDEN
+                || status == StatusCode::TOO_MANY_REQUESTS)
+                && header_u64(&headers, "x-ratelimit-remaining") == Some(0);
+            if primary_spent && retry_after.is_none() {
+                let reset = self.budget().reset;
+                return Err(ApiError::new(
+                    ApiErrorKind::RateLimited { reset },
+                    context,
+                    "the API rate limit is spent",
+                )
+                .with_status(status.as_u16())
+                .with_hint(
+                    "run again after the reset; a scheduled run continues where this one stopped",
+                ));
+            }
+            if is_secondary {
+                secondary += 1;
+                self.stats.secondary_limits.fetch_add(1, Ordering::Relaxed);
+                if secondary > SECONDARY_WAITS {
+                    return Err(ApiError::new(
+                        ApiErrorKind::RateLimited { reset: None },
+                        context,
+                        github_message(&body),
+                    )
+                    .with_status(status.as_u16())
+                    .with_hint(
+                        "GitHub kept answering with its secondary rate limit; run again later",
+                    ));
+                }
+                let wait = retry_after.unwrap_or_else(|| {
+                    SECONDARY_DEFAULT_WAIT.saturating_mul(1 << (secondary - 1).min(4))
+                });
+                tracing::warn!(
+                    "{context}: GitHub's secondary rate limit (HTTP {}); waiting {}s as told",
+                    status.as_u16(),
+                    wait.as_secs()
+                );
+                self.pacer.pause(endpoint, wait);
+                self.pacer.sleep(wait).await;
+                continue;
+            }
+            if status.is_server_error() {
+                failures += 1;
+                if failures >= ATTEMPTS {
+                    return Err(ApiError::new(
+                        ApiErrorKind::Server,
+                        context,
+                        github_message(&body),
+                    )
+                    .with_status(status.as_u16())
+                    .with_hint(
+                        "GitHub is failing; running again later continues where this run stopped",
+                    ));
+                }
+                tracing::warn!("{context}: HTTP {}; retrying", status.as_u16());
+                self.stats.retries.fetch_add(1, Ordering::Relaxed);
+                self.pacer.sleep(backoff(failures)).await;
+                continue;
+            }
+            let next = match link_next(&headers) {
+                Some(s) => match Url::parse(&s) {
+                    Ok(u) => Some(u),
+                    Err(e) => {
+                        return Err(ApiError::new(
+                            ApiErrorKind::Decode,
+                            context,
+                            format!("a Link header with a bad URL: {e}"),
+                        ))
+                    }
+                },
+                None => None,
+            };
+            return Ok(ApiResponse { status, next, body });
+        }
+    }
+
+    fn record_budget(&self, headers: &HeaderMap) {
+        let remaining = header_u64(headers, "x-ratelimit-remaining");
+        if remaining.is_none() {
+            return;
+        }
+        let mut b = match self.budget.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        b.remaining = remaining;
+        b.limit = header_u64(headers, "x-ratelimit-limit").or(b.limit);
+        if let Some(r) = header_u64(headers, "x-ratelimit-reset")
+            .and_then(|s| i64::try_from(s).ok())
+            .and_then(|s| Utc.timestamp_opt(s, 0).single())
+        {
+            b.reset = Some(r);
+        }
+    }
+}
+
+fn origin(u: &Url) -> String {
+    match u.port() {
+        Some(p) => format!("{}://{}:{p}", u.scheme(), u.host_str().unwrap_or("")),
+        None => format!("{}://{}", u.scheme(), u.host_str().unwrap_or("")),
+    }
+}
+
+/// The backoff before retry number `n` (1-based): `base * 2^(n-1)`, jittered in its upper half.
+fn backoff(n: u32) -> Duration {
+    let exp = BACKOFF_BASE
+        .saturating_mul(1u32 << n.saturating_sub(1).min(10))
+        .min(MAX_BACKOFF);
+    let half = exp / 2;
+    let jitter = u64::try_from(half.as_millis()).unwrap_or(0);
+    half + Duration::from_millis(fastrand::u64(0..=jitter))
+}
+
+fn header_u64(headers: &HeaderMap, name: &str) -> Option<u64> {
+    headers.get(name)?.to_str().ok()?.trim().parse().ok()
+}
+
+/// A network error in words, without the URL's query (no secrets are in URLs, but keep it short).
+fn network_error_text(e: &reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else if e.is_body() || e.is_decode() {
+        "the connection broke while reading the answer"
+    } else {
+        "the request failed"
+    };
+    let mut text = kind.to_string();
+    let mut source: Option<&dyn std::error::Error> = std::error::Error::source(e);
+    if let Some(s) = source.take() {
+        text.push_str(&format!(": {s}"));
+    }
+    text
+}
+
+/// The `rel="next"` URL of a `Link` header.
+pub fn link_next(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(reqwest::header::LINK)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .find_map(|part| {
+            let mut pieces = part.split(';');
+            let url = pieces.next()?.trim();
+            let url = url.strip_prefix('<')?.strip_suffix('>')?;
+            pieces
+                .any(|p| {
+                    let p = p.trim().replace(' ', "");
+                    p == "rel=\"next\"" || p == "rel=next"
+                })
+                .then(|| url.to_string())
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    #[test]
+    fn link_next_is_found_among_others() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            reqwest::header::LINK,
+            HeaderValue::from_static("<https://api.github.com/x?page=3>; rel=\"next\", <https://api.github.com/x?page=9>; rel=\"last\""),
+        );
+        assert_eq!(
+            link_next(&h).as_deref(),
+            Some("https://api.github.com/x?page=3")
+        );
+        h.insert(
+            reqwest::header::LINK,
+            HeaderValue::from_static("<https://api.github.com/x?page=1>; rel=\"prev\""),
+        );
+        assert_eq!(link_next(&h), None);
+    }
+
+    #[test]
+    fn messages_come_from_json_objects_or_text() {
+        assert_eq!(
+            github_message(br#"{"message":"You have exceeded a secondary rate limit","documentation_url":"x"}"#),
+            "You have exceeded a secondary rate limit"
+        );
+        assert_eq!(github_message(b"[1,2]"), "[1,2]");
+        assert_eq!(github_message(b""), "(no message)");
+    }
+
+    #[test]
+    fn debug_never_shows_the_token() {
+        let c = GithubClient::new(
+            "https://api.github.com",
+            Some(Secret::new("ghp_supersecret")),
+            Pacer::new(900.0, 1, 1.0),
+        )
+        .unwrap();
+        assert!(!format!("{c:?}").contains("supersecret"));
+    }
+
+    #[test]
+    fn origins_are_compared() {
+        let c = GithubClient::new(
+            "http://127.0.0.1:8080/api/v3/",
+            None,
+            Pacer::new(900.0, 1, 1.0),
+        )
+        .unwrap();
+        assert!(c.same_origin(&c.url("/user").unwrap()));
+        assert_eq!(
+            c.url("/user").unwrap().as_str(),
+            "http://127.0.0.1:8080/api/v3/user"
+        );
+        assert!(!c.same_origin(&Url::parse("http://127.0.0.1:8081/user").unwrap()));
+    }
+}

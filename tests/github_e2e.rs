@@ -1,0 +1,672 @@
+//! End-to-end tests of the online commands: the real binary against a local server that behaves
+//! like the GitHub Packages API (tests/support/github_server.rs).
+
+#[path = "support/github_server.rs"]
+mod github_server;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use github_server::{Config, Fault, FaultKind, Fixture, GithubServer, OwnerKind};
+use serde_json::Value;
+
+const TOKEN: &str = "ghp_e2eSECRETtoken0123456789";
+const NOW: &str = "2026-11-20T00:00:00Z";
+
+fn retention(server: &GithubServer, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_retention"));
+    cmd.args(args)
+        .current_dir(dir)
+        .env("GITHUB_API_URL", server.url())
+        .env("GITHUB_TOKEN", TOKEN)
+        .env("RETENTION_TEST_TIME_SCALE", "0.01")
+        .env("RETENTION_CACHE_DIR", dir.join("cache"))
+        .env_remove("GITHUB_REPOSITORY_OWNER")
+        .env_remove("GITHUB_ACTIONS")
+        .env_remove("RUST_LOG");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("the retention binary runs")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn write(dir: &Path, name: &str, content: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, content).expect("write a test file");
+    p.display().to_string()
+}
+
+/// Delete every npm version older than a day except 1.0.0 and the newest, in every package.
+fn delete_policy(owner: &str, names: &str) -> String {
+    format!(
+        "version: 1\nowner: {owner}\npackages:\n  type: npm\n  names: {names}\nrules:\n  - name: first stays\n    keep: {{ versions: [\"1.0.0\"] }}\n  - name: old go\n    delete: {{ older_than: 1d }}\nsafety: {{ keep_newest: 1, min_age: 0s, max_deletions: 100000 }}\n"
+    )
+}
+
+/// Two packages, one with a `/`, enough versions for several pages.
+fn fixture() -> Fixture {
+    let mut f = Fixture::new("acme");
+    f.npm("api", 130, "2026-01-01T00:00:00Z");
+    f.npm("tools/cli", 12, "2026-02-01T00:00:00Z");
+    f
+}
+
+fn plan_json(server: &GithubServer, dir: &Path, policy: &str, extra: &[&str]) -> Value {
+    let mut args = vec![
+        "plan",
+        "--policy",
+        policy,
+        "--now",
+        NOW,
+        "--format",
+        "json",
+        "--registry",
+        "http://127.0.0.1:1",
+    ];
+    args.extend_from_slice(extra);
+    let o = retention(server, dir, &args, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    serde_json::from_slice(&o.stdout).expect("a JSON plan")
+}
+
+fn deletions(plan: &Value) -> Vec<(String, u64)> {
+    let mut out = Vec::new();
+    for p in plan["packages"].as_array().unwrap() {
+        for v in p["versions"].as_array().unwrap() {
+            if v["action"] == "delete" {
+                out.push((
+                    p["name"].as_str().unwrap().to_string(),
+                    v["id"].as_u64().unwrap(),
+                ));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn online_plan_equals_offline_plan_and_sends_no_delete() {
+    let server = GithubServer::start(&fixture().json(), Config::default());
+    let dir = tempfile::tempdir().unwrap();
+    let policy = write(dir.path(), "p.yml", &delete_policy("acme", "[\"*\"]"));
+    let online = plan_json(&server, dir.path(), &policy, &[]);
+    let inv = dir.path().join("inv.json").display().to_string();
+    let o = retention(
+        &server,
+        dir.path(),
+        &[
+            "snapshot",
+            "--policy",
+            &policy,
+            "--output",
+            &inv,
+            "--registry",
+            "http://127.0.0.1:1",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let offline = plan_json(&server, dir.path(), &policy, &["--inventory", &inv]);
+    assert_eq!(online, offline);
+    assert_eq!(deletions(&online).len(), 128 + 10);
+    let reqs = server.requests();
+    assert!(reqs.iter().all(|r| r.method == "GET"), "{reqs:?}");
+    assert!(reqs.iter().all(|r| r.authorized));
+    // Names with `/` are percent-encoded; 130 versions take two pages.
+    assert!(reqs.iter().any(|r| r
+        .path
+        .starts_with("/orgs/acme/packages/npm/tools%2Fcli/versions?")));
+    let api_pages = reqs
+        .iter()
+        .filter(|r| r.path.starts_with("/orgs/acme/packages/npm/api/versions"))
+        .count();
+    assert_eq!(api_pages, 2 * 2, "two pages, for each of the two listings");
+}
+
+fn journal_lines(dir: &Path) -> Vec<Value> {
+    std::fs::read_to_string(dir.join("retention-journal.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+fn journal_ids(lines: &[Value], outcomes: &[&str]) -> Vec<(String, u64)> {
+    let mut out: Vec<(String, u64)> = lines
+        .iter()
+        .filter(|l| outcomes.contains(&l["outcome"].as_str().unwrap_or("")))
+        .map(|l| {
+            (
+                l["package"].as_str().unwrap().to_string(),
+                l["id"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn apply(server: &GithubServer, dir: &Path, policy: &str, env: &[(&str, &str)]) -> Output {
+    retention(
+        server,
+        dir,
+        &[
+            "apply",
+            "--policy",
+            policy,
+            "--now",
+            NOW,
+            "--registry",
+            "http://127.0.0.1:1",
+        ],
+        env,
+    )
+}
+
+#[test]
+fn apply_deletes_exactly_the_plan_through_faults_and_restore_brings_it_back() {
+    let faults = vec![
+        Fault {
+            endpoint: "GET versions".into(),
+            nth: 0,
+            kind: FaultKind::Status500,
+        },
+        Fault {
+            endpoint: "GET packages".into(),
+            nth: 0,
+            kind: FaultKind::Reset,
+        },
+        Fault {
+            endpoint: "DELETE version".into(),
+            nth: 0,
+            kind: FaultKind::Status500,
+        },
+        Fault {
+            endpoint: "DELETE version".into(),
+            nth: 3,
+            kind: FaultKind::Status502,
+        },
+        Fault {
+            endpoint: "DELETE version".into(),
+            nth: 5,
+            kind: FaultKind::Secondary403 { retry_after: 2 },
+        },
+        Fault {
+            endpoint: "DELETE version".into(),
+            nth: 7,
+            kind: FaultKind::TooMany429 { retry_after: 1 },
+        },
+        Fault {
+            endpoint: "DELETE version".into(),
+            nth: 9,
+            kind: FaultKind::Reset,
+        },
+        Fault {
+            endpoint: "DELETE version".into(),
+            nth: 11,
+            kind: FaultKind::Slow(Duration::from_millis(300)),
+        },
+        Fault {
+            endpoint: "DELETE version".into(),
+            nth: 13,
+            kind: FaultKind::Secondary403NoRetryAfter,
+        },
+    ];
+    let server = GithubServer::start(
+        &fixture().json(),
+        Config {
+            faults,
+            ..Config::default()
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let policy = write(dir.path(), "p.yml", &delete_policy("acme", "[\"*\"]"));
+    let plan = plan_json(&server, dir.path(), &policy, &[]);
+    let expected = deletions(&plan);
+    server.clear_requests();
+    let o = apply(&server, dir.path(), &policy, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(server.deleted_ids(), expected);
+    let statuses: Vec<u16> = server.requests().iter().map(|r| r.status).collect();
+    for s in [0, 500, 502, 403, 429] {
+        assert!(
+            statuses.contains(&s),
+            "the fault answering {s} was injected: {statuses:?}"
+        );
+    }
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains(&format!(
+            "deleted={} skipped=0 failed=0 left=0",
+            expected.len()
+        )),
+        "{stdout}"
+    );
+    let lines = journal_lines(dir.path());
+    assert_eq!(journal_ids(&lines, &["deleted", "already_gone"]), expected);
+    for l in &lines {
+        for k in [
+            "owner", "scope", "package", "type", "id", "name", "tags", "outcome", "message", "time",
+        ] {
+            assert!(l.get(k).is_some(), "journal line without {k}: {l}");
+        }
+    }
+    // Restore brings everything back, once.
+    let o = retention(
+        &server,
+        dir.path(),
+        &["restore", "--journal", "retention-journal.jsonl"],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(server.deleted_ids().is_empty());
+    assert_eq!(
+        journal_ids(&journal_lines(dir.path()), &["restored"]),
+        expected
+    );
+    let o = retention(
+        &server,
+        dir.path(),
+        &["restore", "--journal", "retention-journal.jsonl"],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("restored=0"));
+}
+
+#[test]
+fn a_killed_run_and_a_rerun_delete_exactly_the_plan() {
+    let server = GithubServer::start(&fixture().json(), Config::default());
+    let dir = tempfile::tempdir().unwrap();
+    let policy = write(dir.path(), "p.yml", &delete_policy("acme", "[\"*\"]"));
+    let expected = deletions(&plan_json(&server, dir.path(), &policy, &[]));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_retention"))
+        .args([
+            "apply",
+            "--policy",
+            &policy,
+            "--now",
+            NOW,
+            "--registry",
+            "http://127.0.0.1:1",
+        ])
+        .current_dir(dir.path())
+        .env("GITHUB_API_URL", server.url())
+        .env("GITHUB_TOKEN", TOKEN)
+        .env("RETENTION_TEST_TIME_SCALE", "0.2")
+        .env_remove("GITHUB_REPOSITORY_OWNER")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while journal_lines(dir.path()).len() < 20 && start.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    let _ = child.wait();
+    let after_kill = server.deleted_ids();
+    let journaled = journal_ids(&journal_lines(dir.path()), &["deleted", "already_gone"]);
+    assert!(
+        journaled.len() >= 20 && journaled.len() < expected.len(),
+        "{}",
+        journaled.len()
+    );
+    // The journal tells what was deleted: everything it lists is gone; at most the requests in
+    // flight at the kill are gone without a line.
+    assert!(journaled.iter().all(|j| after_kill.contains(j)));
+    assert!(
+        after_kill.len() - journaled.len() <= 6,
+        "{} vs {}",
+        after_kill.len(),
+        journaled.len()
+    );
+    let o = apply(&server, dir.path(), &policy, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(server.deleted_ids(), expected);
+    let deletes: Vec<_> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "DELETE")
+        .collect();
+    assert_eq!(deletes.len(), expected.len(), "each version deleted once");
+    let journaled = journal_ids(&journal_lines(dir.path()), &["deleted", "already_gone"]);
+    assert!(journaled.iter().all(|j| expected.contains(j)));
+    assert!(expected.len() - journaled.len() <= 6);
+}
+
+#[test]
+fn the_token_appears_in_no_output_at_trace_level() {
+    let server = GithubServer::start(
+        &fixture().json(),
+        Config {
+            token: Some(TOKEN.into()),
+            ..Config::default()
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let policy = write(dir.path(), "p.yml", &delete_policy("acme", "[\"api\"]"));
+    let o = apply(&server, dir.path(), &policy, &[("RUST_LOG", "trace")]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(o.stderr.len() > 1000, "trace logs were written");
+    let journal = std::fs::read_to_string(dir.path().join("retention-journal.jsonl")).unwrap();
+    for (what, s) in [
+        ("stdout", String::from_utf8_lossy(&o.stdout).to_string()),
+        ("stderr", String::from_utf8_lossy(&o.stderr).to_string()),
+        ("journal", journal),
+    ] {
+        assert!(
+            !s.contains(TOKEN) && !s.contains("SECRETtoken"),
+            "the token is in {what}"
+        );
+    }
+    // A wrong token: 401 explained, and still not printed.
+    let o = apply(
+        &server,
+        dir.path(),
+        &policy,
+        &[("GITHUB_TOKEN", "ghp_wrongSECRET")],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("401") && err.contains("Bad credentials"),
+        "{err}"
+    );
+    assert!(!err.contains("wrongSECRET"));
+}
+
+#[test]
+fn user_and_own_user_scopes() {
+    let mut f = Fixture::new("bob");
+    f.npm("lib", 5, "2026-01-01T00:00:00Z");
+    for (me, prefix) in [(None, "/users/bob/"), (Some("bob".to_string()), "/user/")] {
+        let server = GithubServer::start(
+            &f.json(),
+            Config {
+                owner_kind: OwnerKind::User,
+                me: me.clone(),
+                ..Config::default()
+            },
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let policy = write(dir.path(), "p.yml", &delete_policy("bob", "[\"l*\"]"));
+        let o = apply(&server, dir.path(), &policy, &[]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        assert_eq!(server.deleted_ids().len(), 3, "{}", text(&o));
+        let reqs = server.requests();
+        let pkg_reqs: Vec<_> = reqs
+            .iter()
+            .filter(|r| r.path.contains("/packages"))
+            .collect();
+        assert!(
+            pkg_reqs.iter().all(|r| r.path.starts_with(prefix)),
+            "{me:?}: {pkg_reqs:?}"
+        );
+        let lines = journal_lines(dir.path());
+        assert_eq!(lines[0]["scope"], prefix.trim_end_matches('/'));
+    }
+}
+
+#[test]
+fn a_token_that_cannot_list_works_with_exact_names_and_explains_globs() {
+    let server = GithubServer::start(
+        &fixture().json(),
+        Config {
+            refuse_listing: true,
+            ..Config::default()
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let exact = write(
+        dir.path(),
+        "exact.yml",
+        &delete_policy("acme", "[\"api\", \"tools/cli\"]"),
+    );
+    let plan = plan_json(&server, dir.path(), &exact, &[]);
+    assert_eq!(deletions(&plan).len(), 138);
+    let reqs = server.requests();
+    assert!(
+        !reqs.iter().any(|r| r.endpoint == "GET packages"),
+        "no listing"
+    );
+    assert!(reqs
+        .iter()
+        .any(|r| r.path == "/orgs/acme/packages/npm/tools%2Fcli"));
+    let globs = write(dir.path(), "globs.yml", &delete_policy("acme", "[\"*\"]"));
+    let o = retention(
+        &server,
+        dir.path(),
+        &["plan", "--policy", &globs, "--now", NOW],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("cannot list") && err.contains("must name its packages exactly"),
+        "{err}"
+    );
+}
+
+#[test]
+fn refusals_are_skipped_with_githubs_message_and_the_run_goes_on() {
+    let mut f = Fixture::new("acme");
+    let ids = f.npm("api", 6, "2026-01-01T00:00:00Z");
+    let msg = "Publicly visible package versions with more than 5000 downloads cannot be deleted. Contact GitHub support for further assistance.";
+    let refusals = HashMap::from([(ids[2], msg.to_string())]);
+    let server = GithubServer::start(
+        &f.json(),
+        Config {
+            refusals,
+            ..Config::default()
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let policy = write(dir.path(), "p.yml", &delete_policy("acme", "[\"api\"]"));
+    let o = apply(&server, dir.path(), &policy, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(server.deleted_ids().len(), 3);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("skipped") && err.contains("5000 downloads"),
+        "{err}"
+    );
+    assert!(String::from_utf8_lossy(&o.stdout).contains("deleted=3 skipped=1 failed=0"));
+    let lines = journal_lines(dir.path());
+    assert_eq!(
+        journal_ids(&lines, &["skipped"]),
+        vec![("api".to_string(), ids[2])]
+    );
+}
+
+#[test]
+fn a_low_rate_budget_stops_with_exit_3_and_says_what_is_left() {
+    let server = GithubServer::start(
+        &fixture().json(),
+        Config {
+            rate_remaining: 60,
+            rate_reset: 1_900_000_000,
+            ..Config::default()
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let policy = write(dir.path(), "p.yml", &delete_policy("acme", "[\"*\"]"));
+    let o = apply(&server, dir.path(), &policy, &[]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("left undone") && err.contains("resets at 2030-03-17T17:46:40"),
+        "{err}"
+    );
+    let deleted = server.deleted_ids().len();
+    assert!(deleted > 0 && deleted < 138, "{deleted}");
+    // Nothing was attempted beyond the budget's reserve.
+    assert!(server.requests().iter().all(|r| r.status != 403));
+}
+
+#[test]
+fn apply_plan_rechecks_each_version_and_skips_what_changed() {
+    let mut f = Fixture::new("acme");
+    let ids = f.npm("api", 6, "2026-01-01T00:00:00Z");
+    let server = GithubServer::start(&f.json(), Config::default());
+    let dir = tempfile::tempdir().unwrap();
+    let policy = write(dir.path(), "p.yml", &delete_policy("acme", "[\"api\"]"));
+    let plan = plan_json(&server, dir.path(), &policy, &[]);
+    std::fs::write(dir.path().join("plan.json"), plan.to_string()).unwrap();
+    server.edit_version(ids[1], |v| v["updated_at"] = "2026-11-19T00:00:00Z".into());
+    let o = retention(&server, dir.path(), &["apply", "--plan", "plan.json"], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(server.deleted_ids().len(), 3);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("pushed again since the plan"), "{err}");
+    // Applying the same plan again: everything is gone, skipped, nothing deleted twice.
+    let o = retention(&server, dir.path(), &["apply", "--plan", "plan.json"], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("gone since the plan"));
+    assert_eq!(
+        server
+            .requests()
+            .iter()
+            .filter(|r| r.method == "DELETE")
+            .count(),
+        3
+    );
+}
+
+#[test]
+fn the_servers_objects_have_the_openapi_required_fields() {
+    let spec: Value =
+        serde_json::from_str(include_str!("fixtures/github-packages-openapi-subset.json")).unwrap();
+    let server = GithubServer::start(&fixture().json(), Config::default());
+    let get = |path: &str| fetch(&server, path);
+    let check = |schema: &str, obj: &Value| {
+        let s = &spec["components"]["schemas"][schema];
+        for req in s["required"].as_array().unwrap() {
+            let k = req.as_str().unwrap();
+            let v = obj
+                .get(k)
+                .unwrap_or_else(|| panic!("{schema} without {k}: {obj}"));
+            let want = s["properties"][k]["type"].as_str().unwrap_or("");
+            let ok = match want {
+                "integer" => v.is_u64() || v.is_i64(),
+                "string" => v.is_string(),
+                "object" => v.is_object(),
+                "array" => v.is_array(),
+                _ => true,
+            };
+            assert!(ok, "{schema}.{k} should be {want}: {v}");
+        }
+    };
+    for p in get("/orgs/acme/packages?package_type=npm")
+        .as_array()
+        .unwrap()
+    {
+        check("package", p);
+    }
+    check("package", &get("/orgs/acme/packages/npm/tools%2Fcli"));
+    for v in get("/orgs/acme/packages/npm/api/versions?per_page=100")
+        .as_array()
+        .unwrap()
+    {
+        check("package-version", v);
+    }
+}
+
+/// A GET without curl: a blocking one-shot HTTP/1.1 request.
+fn fetch(server: &GithubServer, path: &str) -> Value {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(server.addr).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        server.addr
+    )
+    .unwrap();
+    let mut buf = String::new();
+    s.read_to_string(&mut buf).unwrap();
+    let body = buf.split("\r\n\r\n").nth(1).unwrap_or("");
+    serde_json::from_str(body).unwrap_or(Value::Null)
+}
+
+fn sha256(text: &str) -> String {
+    use sha2::Digest;
+    format!(
+        "sha256:{}",
+        hex::encode(sha2::Sha256::digest(text.as_bytes()))
+    )
+}
+
+#[test]
+fn deleting_an_index_lets_ghcr_remove_its_children_which_count_as_done() {
+    // A multi-platform image tagged pr-1: an index and two untagged platform manifests. The
+    // manifests come from the cache (the registry is unreachable), as a nightly run's would.
+    let child = |arch: &str| {
+        format!(
+            r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:{}","size":2}},"layers":[],"annotations":{{"arch":"{arch}"}}}}"#,
+            "0".repeat(64)
+        )
+    };
+    let (amd, arm) = (child("amd64"), child("arm64"));
+    let index = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{}","size":{},"platform":{{"architecture":"amd64","os":"linux"}}}},{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{}","size":{},"platform":{{"architecture":"arm64","os":"linux"}}}}]}}"#,
+        sha256(&amd),
+        amd.len(),
+        sha256(&arm),
+        arm.len()
+    );
+    let v = |id: u64, text: &str, tags: &[&str], t: &str| {
+        serde_json::json!({
+        "id": id, "name": sha256(text), "url": "u", "package_html_url": "h", "created_at": t, "updated_at": t,
+        "metadata": {"package_type": "container", "container": {"tags": tags}}})
+    };
+    let inventory = serde_json::json!({"schema": 1, "owner": "acme", "captured_at": NOW, "packages": [{
+        "package": {"id": 1, "name": "team/app", "package_type": "container", "visibility": "private", "url": "u", "html_url": "h", "version_count": 4, "created_at": NOW, "updated_at": NOW},
+        "versions": [
+            v(14, &index, &["pr-1"], "2026-06-01T00:00:02Z"),
+            v(13, &amd, &[], "2026-06-01T00:00:01Z"),
+            v(12, &arm, &[], "2026-06-01T00:00:01Z"),
+            v(11, "{\"latest\":1}", &["latest"], "2026-05-01T00:00:00Z")],
+        "manifests": {sha256(&index): index.clone()}}]});
+    let server = GithubServer::start(&inventory, Config::default());
+    let dir = tempfile::tempdir().unwrap();
+    let cache = retention::registry::ManifestCache::open(&dir.path().join("cache")).unwrap();
+    let latest = "{\"latest\":1}".to_string();
+    for m in [&index, &amd, &arm, &latest] {
+        cache.put(&sha256(m), m).unwrap();
+    }
+    let policy = write(dir.path(), "p.yml", "version: 1\nowner: acme\npackages: { type: container, names: [\"team/*\"] }\nrules:\n  - name: pull requests expire\n    delete: { tags: [\"pr-*\"], older_than: 1d }\nsafety: { keep_newest: 0, min_age: 0s }\n");
+    let plan = plan_json(&server, dir.path(), &policy, &[]);
+    assert_eq!(
+        deletions(&plan),
+        vec![
+            ("team/app".to_string(), 12),
+            ("team/app".to_string(), 13),
+            ("team/app".to_string(), 14)
+        ]
+    );
+    let o = apply(&server, dir.path(), &policy, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let lines = journal_lines(dir.path());
+    assert_eq!(
+        journal_ids(&lines, &["deleted"]),
+        vec![("team/app".to_string(), 14)],
+        "{lines:?}"
+    );
+    assert_eq!(journal_ids(&lines, &["already_gone"]).len(), 2);
+    assert!(server.requests().iter().any(|r| r.path
+        == "/orgs/acme/packages/container/team%2Fapp/versions/14"
+        && r.method == "DELETE"));
+}
