@@ -67,6 +67,9 @@ pub enum ManifestState {
 pub struct ImageGraph {
     /// `dependants[i]`: versions that depend on version `i`, and how.
     pub dependants: Vec<Vec<(usize, Edge)>>,
+    /// `listed[i]`: the versions listed in version `i`'s manifest (when it is an index). A
+    /// registry may remove an index's untagged children with it (ghcr.io does).
+    pub listed: Vec<Vec<usize>>,
     /// `parents[i]`: versions that version `i` depends on (its index or subject).
     pub parents: Vec<Vec<(usize, Edge)>>,
     /// Whether version `i` is a referrer (signature, attestation, subject-bearing manifest,
@@ -136,6 +139,7 @@ impl ImageGraph {
         let n = versions.len();
         let mut g = ImageGraph {
             dependants: vec![Vec::new(); n],
+            listed: vec![Vec::new(); n],
             parents: vec![Vec::new(); n],
             is_referrer: vec![false; n],
             manifest: vec![ManifestState::Missing; n],
@@ -204,6 +208,9 @@ impl ImageGraph {
                     Edge::Child
                 };
                 link(&mut g, i, c, edge);
+                if c != i && !g.listed[i].contains(&c) {
+                    g.listed[i].push(c);
+                }
             }
             if let Some(subject) = &raw.subject {
                 g.is_referrer[i] = true;
@@ -234,6 +241,7 @@ impl ImageGraph {
     pub fn isolated(n: usize) -> ImageGraph {
         ImageGraph {
             dependants: vec![Vec::new(); n],
+            listed: vec![Vec::new(); n],
             parents: vec![Vec::new(); n],
             is_referrer: vec![false; n],
             manifest: vec![ManifestState::Known; n],

@@ -34,14 +34,14 @@ fn tempdir() -> tempfile::TempDir {
     }
 }
 
-const POLICY: &str = "version: 1\npackages:\n  type: container\n  names: [\"api\"]\nrules:\n  - name: prs\n    delete: { tags: [\"pr-*\"] }\nsafety: { keep_newest: 0, min_age: 0s, max_deletions: 1 }\n";
+const POLICY: &str = "version: 1\npackages:\n  type: npm\n  names: [\"api\"]\nrules:\n  - name: prs\n    delete: { versions: [\"1.*\"] }\nsafety: { keep_newest: 0, min_age: 0s, max_deletions: 1 }\n";
 
 fn inventory(n: usize) -> String {
     let versions: Vec<String> = (0..n)
-        .map(|i| format!(r#"{{"id":{},"name":"sha256:{:064x}","created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z","metadata":{{"package_type":"container","container":{{"tags":["pr-{i}"]}}}}}}"#, i + 1, i))
+        .map(|i| format!(r#"{{"id":{},"name":"1.0.{i}","created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z","metadata":{{"package_type":"npm"}}}}"#, i + 1))
         .collect();
     format!(
-        r#"{{"schema":1,"owner":"acme","captured_at":"2026-11-20T00:00:00Z","packages":[{{"package":{{"id":1,"name":"api","package_type":"container"}},"versions":[{}]}}]}}"#,
+        r#"{{"schema":1,"owner":"acme","captured_at":"2026-11-20T00:00:00Z","packages":[{{"package":{{"id":1,"name":"api","package_type":"npm"}},"versions":[{}]}}]}}"#,
         versions.join(",")
     )
 }
@@ -54,8 +54,7 @@ fn check_accepts_good_policies_and_reports_every_error_of_bad_ones() {
     let out = retention(&["check", good.to_str().unwrap_or_default()]);
     assert_eq!(out.status.code(), Some(0));
     assert!(
-        text(&out.stdout)
-            .contains("good.yml: ok (container packages api; 0 keep and 1 delete rule;"),
+        text(&out.stdout).contains("good.yml: ok (npm packages api; 0 keep and 1 delete rule;"),
         "{}",
         text(&out.stdout)
     );

@@ -5,6 +5,8 @@
 //! `fill_manifests`' minimal reads, and the graph decisions on the live graph, down to "every
 //! kept image is still pullable after the plan's deletions".
 
+#[path = "support/image_fixture.rs"]
+mod image_fixture;
 #[path = "support/registry_proxy.rs"]
 mod registry_proxy;
 #[path = "support/registry.rs"]
@@ -13,8 +15,9 @@ mod registry_support;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use image_fixture::{assert_pullable, push_fixture, Fixture, REPO};
 use registry_proxy::{Proxy, ProxyAuth};
-use registry_support::{Pushed, Pusher, Registry};
+use registry_support::{Pushed, Registry};
 use retention::inventory::Inventory;
 use retention::plan::{Action, Plan};
 use retention::registry::{
@@ -22,7 +25,6 @@ use retention::registry::{
 };
 
 const OWNER: &str = "acme";
-const REPO: &str = "acme/app";
 
 fn now() -> DateTime<Utc> {
     "2026-11-20T00:00:00Z".parse().expect("time")
@@ -38,132 +40,6 @@ fn fast_retry() -> RetryPolicy {
 
 fn client(url: &str, creds: Option<Credentials>) -> RegistryClient {
     RegistryClient::with_options(url, creds, fast_retry(), 8).expect("client")
-}
-
-/// The content of package `acme/app`: every shape of image graph ghcr.io holds.
-struct Fixture {
-    /// Tagged `v1.0`: [amd64 (shared), arm64, attestation].
-    v1: Pushed,
-    shared_amd64: Pushed,
-    v1_arm64: Pushed,
-    v1_att: Pushed,
-    /// Tagged `pr-7`: [amd64 (shared with v1), arm64, attestation].
-    pr: Pushed,
-    pr_arm64: Pushed,
-    pr_att: Pushed,
-    /// cosign signatures, tagged `sha256-<hex>.sig`.
-    v1_sig: Pushed,
-    pr_sig: Pushed,
-    /// OCI referrers with a `subject`, and their fallback indexes tagged `sha256-<hex>`.
-    v1_ref: Pushed,
-    v1_ref_index: Pushed,
-    pr_ref: Pushed,
-    pr_ref_index: Pushed,
-    /// Nested: `v2.0` -> inner index -> [amd64]; `pr-9` -> inner index -> [amd64, arm64].
-    v2: Pushed,
-    v2_inner: Pushed,
-    v2_amd64: Pushed,
-    pr9: Pushed,
-    pr9_inner: Pushed,
-    pr9_amd64: Pushed,
-    pr9_arm64: Pushed,
-    /// An untagged single image nothing references.
-    orphan: Pushed,
-    /// (version, tags) in push order.
-    versions: Vec<(Pushed, Vec<String>)>,
-}
-
-async fn push_fixture(p: &Pusher) -> Fixture {
-    let shared_amd64 = p.image(REPO, "amd64", "shared", None).await;
-    let v1_arm64 = p.image(REPO, "arm64", "v1", None).await;
-    let v1_att = p.attestation(REPO, &shared_amd64).await;
-    let v1 = p
-        .index(
-            REPO,
-            &[(&shared_amd64, "amd64"), (&v1_arm64, "arm64")],
-            &[(&v1_att, &shared_amd64)],
-            Some("v1.0"),
-        )
-        .await;
-    let pr_arm64 = p.image(REPO, "arm64", "pr-7", None).await;
-    let pr_att = p.attestation(REPO, &pr_arm64).await;
-    let pr = p
-        .index(
-            REPO,
-            &[(&shared_amd64, "amd64"), (&pr_arm64, "arm64")],
-            &[(&pr_att, &pr_arm64)],
-            Some("pr-7"),
-        )
-        .await;
-    let v1_sig = p.cosign_signature(REPO, &v1).await;
-    let pr_sig = p.cosign_signature(REPO, &pr).await;
-    let (v1_ref, v1_ref_index) = p.referrer_with_fallback(REPO, &v1).await;
-    let (pr_ref, pr_ref_index) = p.referrer_with_fallback(REPO, &pr).await;
-    let v2_amd64 = p.image(REPO, "amd64", "v2", None).await;
-    let v2_inner = p.index(REPO, &[(&v2_amd64, "amd64")], &[], None).await;
-    let v2 = p.index(REPO, &[(&v2_inner, "")], &[], Some("v2.0")).await;
-    let pr9_amd64 = p.image(REPO, "amd64", "pr-9", None).await;
-    let pr9_arm64 = p.image(REPO, "arm64", "pr-9", None).await;
-    let pr9_inner = p
-        .index(
-            REPO,
-            &[(&pr9_amd64, "amd64"), (&pr9_arm64, "arm64")],
-            &[],
-            None,
-        )
-        .await;
-    let pr9 = p.index(REPO, &[(&pr9_inner, "")], &[], Some("pr-9")).await;
-    let orphan = p.image(REPO, "amd64", "orphan", None).await;
-
-    let t = |s: &str| vec![s.to_string()];
-    let sig_tag = |of: &Pushed| t(&format!("{}.sig", of.tag_prefix()));
-    let versions = vec![
-        (shared_amd64.clone(), vec![]),
-        (v1_arm64.clone(), vec![]),
-        (v1_att.clone(), vec![]),
-        (v1.clone(), t("v1.0")),
-        (pr_arm64.clone(), vec![]),
-        (pr_att.clone(), vec![]),
-        (pr.clone(), t("pr-7")),
-        (v1_sig.clone(), sig_tag(&v1)),
-        (pr_sig.clone(), sig_tag(&pr)),
-        (v1_ref.clone(), vec![]),
-        (v1_ref_index.clone(), t(&v1.tag_prefix())),
-        (pr_ref.clone(), vec![]),
-        (pr_ref_index.clone(), t(&pr.tag_prefix())),
-        (v2_amd64.clone(), vec![]),
-        (v2_inner.clone(), vec![]),
-        (v2.clone(), t("v2.0")),
-        (pr9_amd64.clone(), vec![]),
-        (pr9_arm64.clone(), vec![]),
-        (pr9_inner.clone(), vec![]),
-        (pr9.clone(), t("pr-9")),
-        (orphan.clone(), vec![]),
-    ];
-    Fixture {
-        v1,
-        shared_amd64,
-        v1_arm64,
-        v1_att,
-        pr,
-        pr_arm64,
-        pr_att,
-        v1_sig,
-        pr_sig,
-        v1_ref,
-        v1_ref_index,
-        pr_ref,
-        pr_ref_index,
-        v2,
-        v2_inner,
-        v2_amd64,
-        pr9,
-        pr9_inner,
-        pr9_amd64,
-        pr9_arm64,
-        orphan,
-        versions,
-    }
 }
 
 /// An inventory as GitHub would list it: package `app` with a version per pushed manifest
@@ -576,13 +452,23 @@ async fn graph_decisions_on_the_live_graph_and_kept_images_stay_pullable() {
     expect(&f.v1_att, Action::Keep, "build attestation of kept image");
     // The shared child: needed by kept v1.0, a dependant of deleted pr-7: keep wins.
     expect(&f.shared_amd64, Action::Keep, "of kept image");
-    // The deleted index takes its own children and attestation with it.
-    expect(&f.pr, Action::Delete, "pull-request images expire");
-    expect(&f.pr_arm64, Action::Delete, "untagged leftovers");
-    expect(&f.pr_att, Action::Delete, "untagged leftovers");
+    // pr-7 shares that child with v1.0: a registry removes an index's untagged children with
+    // it, so deleting pr-7 could break v1.0. pr-7 is withheld, and what it needs stays.
+    expect(
+        &f.pr,
+        Action::Keep,
+        "withheld: deleting it would let the registry remove",
+    );
+    expect(&f.pr_arm64, Action::Keep, "child manifest of kept image");
+    expect(&f.pr_att, Action::Keep, "build attestation of kept image");
+    expect(&f.pr_sig, Action::Keep, "signature of kept image");
+    expect(
+        &f.pr_ref_index,
+        Action::Keep,
+        "referrers index of kept image",
+    );
     // Signatures follow their subject.
     expect(&f.v1_sig, Action::Keep, "signature of kept image");
-    expect(&f.pr_sig, Action::Delete, "signature of deleted image");
     // Referrers and referrers fallback indexes follow their subject.
     expect(&f.v1_ref, Action::Keep, "of kept image");
     expect(
@@ -590,9 +476,27 @@ async fn graph_decisions_on_the_live_graph_and_kept_images_stay_pullable() {
         Action::Keep,
         "referrers index of kept image",
     );
-    expect(&f.pr_ref, Action::Delete, "");
+    // The deleted index pr-8 takes its children, attestation, signature and referrers with it.
+    expect(&f.pr8, Action::Delete, "pull-request images expire");
     expect(
-        &f.pr_ref_index,
+        &f.pr8_amd64,
+        Action::Delete,
+        "child manifest of deleted image",
+    );
+    expect(
+        &f.pr8_arm64,
+        Action::Delete,
+        "child manifest of deleted image",
+    );
+    expect(
+        &f.pr8_att,
+        Action::Delete,
+        "build attestation of deleted image",
+    );
+    expect(&f.pr8_sig, Action::Delete, "signature of deleted image");
+    expect(&f.pr8_ref, Action::Delete, "of deleted image");
+    expect(
+        &f.pr8_ref_index,
         Action::Delete,
         "referrers index of deleted image",
     );
@@ -609,7 +513,7 @@ async fn graph_decisions_on_the_live_graph_and_kept_images_stay_pullable() {
 
     // Carry out exactly the plan's deletions through the registry API.
     let deletions: Vec<String> = plan.deletions().map(|(_, v)| v.name.clone()).collect();
-    assert_eq!(deletions.len(), 11, "{deletions:?}");
+    assert_eq!(deletions.len(), 12, "{deletions:?}");
     for d in &deletions {
         assert_eq!(p.delete(REPO, d).await, 202, "DELETE {d}");
     }
@@ -622,7 +526,7 @@ async fn graph_decisions_on_the_live_graph_and_kept_images_stay_pullable() {
         .filter(|v| v.action == Action::Keep)
         .map(|v| (v.name.clone(), v.tags.clone()))
         .collect();
-    assert_eq!(kept.len(), f.versions.len() - 11);
+    assert_eq!(kept.len(), f.versions.len() - 12);
     for (digest, tags) in &kept {
         assert_pullable(&p, digest, 0).await;
         for tag in tags {
@@ -633,26 +537,6 @@ async fn graph_decisions_on_the_live_graph_and_kept_images_stay_pullable() {
     for d in &deletions {
         assert_eq!(p.get(REPO, d).await.0, 404, "deleted {d} still there");
     }
-}
-
-/// GET a manifest and, for an index, every manifest it lists, recursively.
-fn assert_pullable<'a>(
-    p: &'a Pusher,
-    digest: &'a str,
-    depth: usize,
-) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + 'a>> {
-    Box::pin(async move {
-        assert!(depth < 8, "index nesting too deep at {digest}");
-        let (status, body) = p.get(REPO, digest).await;
-        assert_eq!(status, 200, "kept {digest} is not pullable");
-        let v: serde_json::Value = serde_json::from_str(&body).expect("json");
-        if let Some(children) = v["manifests"].as_array() {
-            for c in children {
-                let d = c["digest"].as_str().expect("digest");
-                assert_pullable(p, d, depth + 1).await;
-            }
-        }
-    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -904,7 +788,7 @@ async fn binary_plan_reads_manifests_of_a_saved_inventory_through_the_cache() {
         "a warm cache reads nothing"
     );
     assert_eq!(cold, warm);
-    assert_eq!(cold.summary.delete, 11, "{:?}", cold.summary);
+    assert_eq!(cold.summary.delete, 12, "{:?}", cold.summary);
     // Without --read-manifests the same inventory withholds the untagged deletions.
     let offline = std::process::Command::new(env!("CARGO_BIN_EXE_retention"))
         .args(["plan", "--format", "json", "--now", "2026-11-20T00:00:00Z"])
@@ -916,8 +800,8 @@ async fn binary_plan_reads_manifests_of_a_saved_inventory_through_the_cache() {
         .expect("run retention");
     let offline: Plan = serde_json::from_slice(&offline.stdout).expect("plan json");
     assert_eq!(
-        offline.summary.delete, 4,
-        "the tagged pr-7 and pr-9, pr-7's signature and referrers index only: {:?}",
+        offline.summary.delete, 0,
+        "without manifests nothing that could be an index or a child is deleted: {:?}",
         offline.summary
     );
 }

@@ -329,6 +329,17 @@ fn evaluate_package(policy: &Policy, entry: &PackageEntry, now: DateTime<Utc>) -
             }
             if graph.parents_unknown[i] {
                 guard.push(parents_unknown.clone());
+            } else if graph.manifest[i] == ManifestState::Missing
+                && guard.is_empty()
+                && keep_by[i].is_empty()
+                && (!delete_by[i].is_empty() || !graph.parents[i].is_empty())
+            {
+                // It may be an index: deleting it would let the registry remove its untagged
+                // children, which a kept image may share.
+                guard.push(
+                    "manifest not read: it may be an index whose children a kept image shares"
+                        .to_string(),
+                );
             }
         }
     }
@@ -363,23 +374,50 @@ fn evaluate_package(policy: &Policy, entry: &PackageEntry, now: DateTime<Utc>) -
     // Keep wins: whatever a kept version needs (its children, referrers) is kept too.
     let mut kept_via: Vec<Option<Via>> = vec![None; n];
     // Tops first, so that a reason names the image at the top of the chain.
-    let mut queue: VecDeque<usize> = ctx.order.iter().copied().filter(|&i| !deleted[i]).collect();
-    queue
-        .make_contiguous()
-        .sort_by_key(|&i| !graph.parents[i].is_empty());
-    while let Some(k) = queue.pop_front() {
-        for &(c, edge) in &graph.dependants[k] {
-            if kept_via[c].is_none()
-                && (deleted[c] || (keep_by[c].is_empty() && guards[c].is_empty()))
-            {
-                let root = kept_via[k].map_or(k, |v| v.root);
-                kept_via[c] = Some(Via { by: k, edge, root });
-                if deleted[c] {
-                    deleted[c] = false;
-                    queue.push_back(c);
-                }
-            }
+    let mut start: Vec<usize> = ctx.order.iter().copied().filter(|&i| !deleted[i]).collect();
+    start.sort_by_key(|&i| !graph.parents[i].is_empty());
+    let protected_by_own = |i: usize| !keep_by[i].is_empty() || !guards[i].is_empty();
+    keep_needed(
+        &graph,
+        start,
+        &mut deleted,
+        &mut kept_via,
+        &protected_by_own,
+    );
+
+    // A registry may remove an index's untagged children when the index is deleted (ghcr.io
+    // does). Deleting an index that lists an untagged version that stays could take that
+    // version away from the image that needs it: such an index is withheld, and what it needs
+    // is kept with it. Repeat until nothing changes (a withheld inner index shields its parent).
+    let mut shielded_by: Vec<Option<usize>> = vec![None; n];
+    loop {
+        let withheld: Vec<usize> = ctx
+            .order
+            .iter()
+            .copied()
+            .filter(|&d| deleted[d])
+            .filter_map(|d| {
+                let c = graph.listed[d]
+                    .iter()
+                    .copied()
+                    .find(|&c| !deleted[c] && versions[c].tags().is_empty())?;
+                shielded_by[d] = Some(c);
+                Some(d)
+            })
+            .collect();
+        if withheld.is_empty() {
+            break;
         }
+        for &d in &withheld {
+            deleted[d] = false;
+        }
+        keep_needed(
+            &graph,
+            withheld,
+            &mut deleted,
+            &mut kept_via,
+            &protected_by_own,
+        );
     }
 
     let describe = |i: usize| describe_image(&versions[i]);
@@ -408,6 +446,16 @@ fn evaluate_package(policy: &Policy, entry: &PackageEntry, now: DateTime<Utc>) -
                 reasons.extend(guards[i].iter().cloned());
                 if let Some(via) = kept_via[i] {
                     reasons.push(via_text(via, "kept"));
+                }
+                if let Some(c) = shielded_by[i] {
+                    let needs = match kept_via[c] {
+                        Some(via) => format!("which kept image {} needs", describe(via.root)),
+                        None => "which stays".to_string(),
+                    };
+                    reasons.push(format!(
+                        "withheld: deleting it would let the registry remove {} with it, {needs}",
+                        describe(c)
+                    ));
                 }
                 if reasons.is_empty() {
                     reasons.push(if delete_by[i].is_empty() {
@@ -439,11 +487,12 @@ fn evaluate_package(policy: &Policy, entry: &PackageEntry, now: DateTime<Utc>) -
 
     let mut warnings = graph.warnings.clone();
     let withheld = (0..n)
-        .filter(|&i| graph.parents_unknown[i] && !delete_by[i].is_empty())
+        .filter(|&i| graph.manifest[i] != ManifestState::Known || graph.parents_unknown[i])
+        .filter(|&i| !delete_by[i].is_empty())
         .count();
     if withheld > 0 {
         warnings.push(format!(
-            "{withheld} untagged version{} selected for deletion {} kept: {} manifest{} could not be read, so what needs them is unknown",
+            "{withheld} version{} selected for deletion {} kept: {} manifest{} of this package could not be read, so what they are part of is unknown",
             if withheld == 1 { "" } else { "s" },
             if withheld == 1 { "is" } else { "are" },
             graph.unknown_manifests(),
@@ -455,6 +504,30 @@ fn evaluate_package(policy: &Policy, entry: &PackageEntry, now: DateTime<Utc>) -
         package_type: entry.package.package_type,
         warnings,
         versions: plans,
+    }
+}
+
+/// Keep whatever the versions in `start` need, transitively (children, referrers); a version
+/// rescued from deletion or with no reason of its own records which kept image needed it.
+fn keep_needed(
+    graph: &ImageGraph,
+    start: Vec<usize>,
+    deleted: &mut [bool],
+    kept_via: &mut [Option<Via>],
+    protected_by_own: &dyn Fn(usize) -> bool,
+) {
+    let mut queue: VecDeque<usize> = start.into();
+    while let Some(k) = queue.pop_front() {
+        for &(c, edge) in &graph.dependants[k] {
+            if kept_via[c].is_none() && (deleted[c] || !protected_by_own(c)) {
+                let root = kept_via[k].map_or(k, |v| v.root);
+                kept_via[c] = Some(Via { by: k, edge, root });
+                if deleted[c] {
+                    deleted[c] = false;
+                    queue.push_back(c);
+                }
+            }
+        }
     }
 }
 

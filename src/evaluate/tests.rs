@@ -557,9 +557,37 @@ fn children_of_a_deleted_index_go_with_it() {
 }
 
 #[test]
-fn a_child_shared_by_a_kept_and_a_deleted_index_stays() {
+fn a_child_shared_by_a_kept_and_a_deleted_index_stays_and_withholds_the_index() {
     let mut p = container("api");
     let shared = p.image(1, &[], 100);
+    let only_old = p.image(2, &[], 100);
+    let v1 = p.index(3, &["v1"], &[(&shared, false)], 100);
+    let pr = p.index(4, &["pr-1"], &[(&shared, false), (&only_old, false)], 100);
+    let plan = plan(
+        &policy("  - name: prs\n    delete: { tags: [\"pr-*\"] }\n"),
+        &inventory(vec![p]),
+    );
+    // ghcr.io removes an index's untagged children with it: deleting pr-1 could take the
+    // shared child from v1, so pr-1 is withheld, and what it lists stays with it.
+    assert!(deleted(&plan).is_empty());
+    assert!(decision(&plan, &shared)
+        .reasons
+        .iter()
+        .any(|r| r.contains("of kept image") && r.contains("(v1)")));
+    assert_eq!(
+        decision(&plan, &pr).reasons,
+        [
+            format!("withheld: deleting it would let the registry remove {} (untagged) with it, which kept image {} (v1) needs", &shared[..19], &v1[..19]),
+            "keep wins over delete rule 'prs'".to_string()
+        ]
+    );
+    assert_eq!(decision(&plan, &only_old).action, Action::Keep);
+}
+
+#[test]
+fn a_tagged_shared_child_does_not_withhold_the_index() {
+    let mut p = container("api");
+    let shared = p.image(1, &["amd64-build"], 100);
     let only_old = p.image(2, &[], 100);
     p.index(3, &["v1"], &[(&shared, false)], 100);
     p.index(4, &["pr-1"], &[(&shared, false), (&only_old, false)], 100);
@@ -567,11 +595,9 @@ fn a_child_shared_by_a_kept_and_a_deleted_index_stays() {
         &policy("  - name: prs\n    delete: { tags: [\"pr-*\"] }\n"),
         &inventory(vec![p]),
     );
+    // A registry does not remove a tagged manifest with an index: pr-1 can go.
     assert_eq!(deleted(&plan), [2, 4]);
-    assert!(decision(&plan, &shared)
-        .reasons
-        .iter()
-        .any(|r| r.contains("of kept image") && r.contains("(v1)")));
+    assert_eq!(decision(&plan, &shared).action, Action::Keep);
 }
 
 #[test]
@@ -672,8 +698,9 @@ fn missing_manifests_keep_untagged_versions_and_say_why() {
         assert!(decision(&plan, d).reasons[0].starts_with("untagged and its parents are unknown: 1 manifest of this package could not be read"), "{:?}", decision(&plan, d).reasons);
     }
     assert_eq!(plan.packages[0].warnings.len(), 1);
-    assert!(plan.packages[0].warnings[0]
-        .starts_with("2 untagged versions selected for deletion are kept"));
+    assert!(plan.packages[0].warnings[0].starts_with(
+        "2 versions selected for deletion are kept: 1 manifest of this package could not be read"
+    ));
     let _ = pr;
 }
 
@@ -688,9 +715,29 @@ fn a_child_of_a_deleted_index_stays_when_another_manifest_is_unknown() {
         &policy("  - name: prs\n    delete: { tags: [\"pr-*\"] }\n"),
         &inventory(vec![p]),
     );
-    // v1's manifest is unknown: it may list the child too.
-    assert_eq!(deleted(&plan), [2]);
+    // v1's manifest is unknown: it may list the child too, so the child stays, and so does the
+    // index that would take it with it.
+    assert!(deleted(&plan).is_empty());
     assert!(decision(&plan, &child).reasons[0].starts_with("untagged and its parents are unknown"));
+}
+
+#[test]
+fn a_tagged_version_whose_manifest_was_not_read_is_not_deleted() {
+    let mut p = container("api");
+    let pr = p.image(1, &["pr-1"], 100);
+    let known = p.image(2, &["pr-2"], 100);
+    p.manifests.remove(&pr);
+    let plan = plan(
+        &policy("  - name: prs\n    delete: { tags: [\"pr-*\"] }\n"),
+        &inventory(vec![p]),
+    );
+    // pr-1 may be an index: deleting it could take untagged children a kept image shares.
+    assert_eq!(deleted(&plan), [2]);
+    assert_eq!(
+        decision(&plan, &pr).reasons[0],
+        "manifest not read: it may be an index whose children a kept image shares"
+    );
+    assert_eq!(decision(&plan, &known).action, Action::Delete);
 }
 
 #[test]
@@ -844,6 +891,23 @@ mod laws {
                 if decision(&plan, &v.name).action == Action::Keep {
                     for &(c, _) in &graph.dependants[i] {
                         prop_assert_eq!(decision(&plan, &entry.versions[c].name).action, Action::Keep);
+                    }
+                }
+            }
+        }
+
+        #[test]
+        fn no_deleted_index_lists_an_untagged_version_that_stays(pkg in arb_package(), rules in arb_rules()) {
+            let pol = policy_of(&rules, 0, 1_000_000);
+            let inv = inventory(vec![pkg]);
+            let plan = plan(&pol, &inv);
+            let entry = &inv.packages[0];
+            let graph = ImageGraph::build(&entry.versions, &entry.manifests);
+            for (i, v) in entry.versions.iter().enumerate() {
+                if decision(&plan, &v.name).action == Action::Delete {
+                    for &c in &graph.listed[i] {
+                        let child = &entry.versions[c];
+                        prop_assert!(!child.tags().is_empty() || decision(&plan, &child.name).action == Action::Delete);
                     }
                 }
             }
