@@ -92,7 +92,7 @@ impl Runner {
                     ("file", &self.annotation_path(&d.file)),
                     ("line", &d.line.to_string()),
                     ("col", &d.column.to_string()),
-                    ("title", "retention: invalid policy"),
+                    ("title", "Invalid retention policy"),
                 ],
                 &message,
             ));
@@ -121,7 +121,7 @@ impl Runner {
     pub fn set_output(&self, name: &str, value: &str) -> Result<(), Failure> {
         let Some(path) = &self.output_file else {
             self.warning(
-                "retention: no GITHUB_OUTPUT",
+                "retention cannot set outputs",
                 &format!("GITHUB_OUTPUT is not set, so the output `{name}` cannot be set; update the runner"),
             );
             return Ok(());
@@ -178,7 +178,7 @@ impl Runner {
 
         for p in &plan.packages {
             for w in &p.warnings {
-                self.warning(&format!("retention: {}", p.name), w);
+                self.warning(&format!("Package {}", p.name), w);
             }
         }
         if to_delete > 0 {
@@ -187,8 +187,7 @@ impl Runner {
                 &deletion_listing(plan),
             );
         }
-        let mut markdown =
-            crate::render::render(plan, crate::cli::Format::Markdown, false);
+        let mut markdown = crate::render::render(plan, crate::cli::Format::Markdown, false);
         if !markdown.ends_with('\n') {
             markdown.push('\n');
         }
@@ -218,7 +217,7 @@ impl Runner {
         if failed > 0 {
             md.push_str("\nSee the step's log for each failure; the journal lists what was deleted (`retention restore --journal FILE` undoes it).\n");
             self.warning(
-                "retention: some deletions failed",
+                "Some deletions failed",
                 &format!("{failed} deletions failed and {deleted} succeeded; see the log"),
             );
         }
@@ -395,7 +394,10 @@ mod tests {
         ]));
         let r = r.as_ref();
         assert_eq!(r.and_then(|r| r.output_file.clone()), Some("/o".into()));
-        assert_eq!(r.map(|r| r.plan_path()), Some("/t/retention-plan.json".into()));
+        assert_eq!(
+            r.map(|r| r.plan_path()),
+            Some("/t/retention-plan.json".into())
+        );
     }
 
     #[test]
@@ -405,7 +407,12 @@ mod tests {
         assert_eq!(
             command(
                 "error",
-                &[("file", "p,1.yml"), ("line", "3"), ("col", "5"), ("title", "t: x")],
+                &[
+                    ("file", "p,1.yml"),
+                    ("line", "3"),
+                    ("col", "5"),
+                    ("title", "t: x")
+                ],
                 "bad: key\nhelp: y"
             ),
             "::error file=p%2C1.yml,line=3,col=5,title=t%3A x::bad: key%0Ahelp: y\n"
