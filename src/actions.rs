@@ -322,8 +322,7 @@ fn deletion_listing(plan: &Plan) -> String {
         } else {
             version.tags.join(", ")
         };
-        let _ = writeln!(
-            out,
+        let line = format!(
             "{}  {}  {}  [{}]  ({})",
             package.name,
             version.id,
@@ -331,6 +330,10 @@ fn deletion_listing(plan: &Plan) -> String {
             tags,
             version.reasons.join("; ")
         );
+        // Rule names are the policy author's text: one line each, so that none can start a
+        // workflow command of its own.
+        out.extend(line.chars().map(|c| if c.is_control() { ' ' } else { c }));
+        out.push('\n');
     }
     if total > LISTING_LIMIT {
         let _ = writeln!(
