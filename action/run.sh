@@ -25,8 +25,12 @@ case "$mode" in
         text_plan="${RUNNER_TEMP:-/tmp}/retention-plan.txt"
         rm -f "$text_plan"
         args=(plan --policy "$policy" --format text --output "$text_plan")
+        if [[ -n "${INPUT_INVENTORY:-}" ]]; then
+            args+=(--inventory "$INPUT_INVENTORY")
+        fi
         ;;
     apply)
+        [[ -z "${INPUT_INVENTORY:-}" ]] || fail "the input 'inventory' is for plan mode only: apply always lists the packages afresh"
         journal="${INPUT_JOURNAL:-${RUNNER_TEMP:-.}/retention-journal.jsonl}"
         args=(apply --policy "$policy" --journal "$journal")
         if [[ -n "${INPUT_MAX_DELETIONS:-}" ]]; then
