@@ -448,6 +448,42 @@ mod tests {
     }
 
     #[test]
+    fn apply_results_reach_outputs_and_summary() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let r = Runner {
+            output_file: Some(dir.path().join("output")),
+            summary_file: Some(dir.path().join("summary")),
+            temp_dir: dir.path().join("temp"),
+            workspace: None,
+        };
+        let plan = Plan {
+            schema: crate::plan::SCHEMA,
+            owner: "acme".into(),
+            generated_at: chrono::DateTime::UNIX_EPOCH,
+            policy_sha256: String::new(),
+            summary: crate::plan::Summary::default(),
+            packages: vec![],
+        };
+        let path = r.report_plan(&plan).map_err(|f| f.message)?;
+        assert_eq!(path, dir.path().join("temp").join(PLAN_FILE_NAME));
+        assert_eq!(Plan::load(&path)?, plan);
+        r.report_apply(3, 1).map_err(|f| f.message)?;
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("output"))?,
+            format!(
+                "to-delete=0\nplan={}\ndeleted=3\nfailed=1\n",
+                path.display()
+            )
+        );
+        let summary = std::fs::read_to_string(dir.path().join("summary"))?;
+        assert!(
+            summary.contains("3 versions deleted, 1 failed."),
+            "{summary}"
+        );
+        Ok(())
+    }
+
+    #[test]
     fn annotation_paths_are_relative_to_the_workspace() {
         let r = Runner {
             workspace: Some("/ws".into()),
