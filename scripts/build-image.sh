@@ -93,6 +93,7 @@ buildah run \
 
 expected="to-delete=2
 plan=/github/workspace/temp/retention-plan.json
+report=/github/workspace/temp/retention-plan.md
 deleted=0
 failed=0"
 if [[ "$(cat "$work/output")" != "$expected" ]]; then

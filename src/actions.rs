@@ -21,7 +21,9 @@
 //!   scans like standard output, so that `retention plan --format json` on stdout stays clean JSON.
 //!
 //! The outputs: `to-delete` (versions the plan deletes), `deleted` and `failed` (counts after
-//! apply; 0 for a dry run), `plan` (path of the plan JSON). The plan JSON is written to
+//! apply; 0 for a dry run), `plan` (path of the plan JSON), `report` (path of the Markdown
+//! report, `$RUNNER_TEMP/retention-plan.md`, for a later step such as a pull-request comment:
+//! each step has its own `GITHUB_STEP_SUMMARY`, so a later step cannot read this one's). The plan JSON is written to
 //! `$RUNNER_TEMP/retention-plan.json`, whatever `--format` and `--output` say: later steps of the
 //! job can read it (upload it as an artifact to keep it), and the runner empties `RUNNER_TEMP`
 //! after the job. A second run in the same job overwrites it.
@@ -36,6 +38,10 @@ use crate::policy::PolicyErrors;
 
 /// The file name of the plan JSON inside `RUNNER_TEMP`.
 pub const PLAN_FILE_NAME: &str = "retention-plan.json";
+
+/// The file name of the Markdown report inside `RUNNER_TEMP` (the `report` output): each step
+/// has its own job-summary file, so a later step (a pull-request comment) reads this one.
+pub const REPORT_FILE_NAME: &str = "retention-plan.md";
 
 /// GitHub refuses a step summary larger than 1 MiB; stay below it with room for the note.
 const SUMMARY_LIMIT: usize = 1000 * 1024;
@@ -164,8 +170,8 @@ impl Runner {
         Ok(path)
     }
 
-    /// Report a computed plan: write the plan JSON, set the `plan` and `to-delete` outputs,
-    /// append the Markdown report to the job summary, turn the plan's warnings into `::warning`
+    /// Report a computed plan: write the plan JSON, set the `to-delete`, `plan` and `report`
+    /// outputs, write the Markdown report to a file and append it to the job summary, turn the plan's warnings into `::warning`
     /// annotations and list the deletions in a log group. Returns the plan file's path.
     ///
     /// `apply` calls this before deleting, then [`Runner::report_apply`]; `plan` calls
@@ -191,6 +197,14 @@ impl Runner {
         if !markdown.ends_with('\n') {
             markdown.push('\n');
         }
+        let report = self.temp_dir.join(REPORT_FILE_NAME);
+        std::fs::write(&report, &markdown).map_err(|e| {
+            Failure::run(format!(
+                "cannot write the report to {}: {e}\n  help: RUNNER_TEMP must name a writable directory",
+                report.display()
+            ))
+        })?;
+        self.set_output("report", &report.to_string_lossy())?;
         let _ = writeln!(
             markdown,
             "\n<sub>Plan JSON: `{}` (the step's `plan` output).</sub>",
@@ -471,8 +485,9 @@ mod tests {
         assert_eq!(
             std::fs::read_to_string(dir.path().join("output"))?,
             format!(
-                "to-delete=0\nplan={}\ndeleted=3\nfailed=1\n",
-                path.display()
+                "to-delete=0\nplan={}\nreport={}\ndeleted=3\nfailed=1\n",
+                path.display(),
+                dir.path().join("temp").join(REPORT_FILE_NAME).display()
             )
         );
         let summary = std::fs::read_to_string(dir.path().join("summary"))?;

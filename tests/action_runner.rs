@@ -74,11 +74,13 @@ fn plan_writes_outputs_summary_and_plan_file() {
     assert!(out.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
 
     let plan_path = runner.path("temp").join("retention-plan.json");
+    let report_path = runner.path("temp").join("retention-plan.md");
     assert_eq!(
         runner.read("output"),
         format!(
-            "to-delete=2\nplan={}\ndeleted=0\nfailed=0\n",
-            plan_path.display()
+            "to-delete=2\nplan={}\nreport={}\ndeleted=0\nfailed=0\n",
+            plan_path.display(),
+            report_path.display()
         )
     );
 
@@ -100,6 +102,9 @@ fn plan_writes_outputs_summary_and_plan_file() {
         "summary:\n{summary}"
     );
     assert!(summary.contains(&format!("Plan JSON: `{}`", plan_path.display())));
+    // The same report in a file, for a later step (each step has its own summary file).
+    let report = std::fs::read_to_string(&report_path).expect("the report file");
+    assert_eq!(report.trim_end(), markdown.trim_end());
 
     // The deletions are listed in a collapsed group of the log.
     assert!(

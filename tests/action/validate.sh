@@ -127,6 +127,7 @@ if run "$ws" INPUT_POLICY=policies/policy.yml INPUT_INVENTORY=inventory.json \
     INPUT_NOW=2026-11-20T00:00:00Z >"$ws/log" 2>&1 \
     && [[ "$(cat "$ws/output")" == "to-delete=2
 plan=$ws/temp/retention-plan.json
+report=$ws/temp/retention-plan.md
 deleted=0
 failed=0" ]] && grep -q '^::group::Plan' "$ws/log" && grep -q '^::stop-commands::' "$ws/log" \
     && [[ -s "$ws/summary" ]]; then
