@@ -12,9 +12,11 @@
 //! Plan --apply-->  deletions, journal                 (apply/)
 //! ```
 //!
+//! `actions` reports to a GitHub Actions runner (outputs, job summary, annotations).
 //! `cli` parses the command line and `commands` wires the stages together; `main.rs` only calls
 //! [`commands::main`].
 
+pub mod actions;
 pub mod apply;
 pub mod cli;
 pub mod commands;

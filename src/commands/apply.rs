@@ -32,7 +32,14 @@ pub struct ApplyResults {
 }
 
 pub fn run(args: &ApplyArgs) -> Outcome {
-    execute(args).1
+    let (results, outcome) = execute(args);
+    // In a runner, the counts reach the workflow whatever happened (zero when nothing ran).
+    if let Some(runner) = crate::actions::Runner::detect() {
+        if let Err(f) = runner.report_apply(results.deleted, results.failed) {
+            eprintln!("{}", f.message);
+        }
+    }
+    outcome
 }
 
 /// Run `apply`; the counts are returned whatever the outcome (zero when nothing was attempted).
@@ -50,6 +57,9 @@ fn execute_inner(args: &ApplyArgs) -> Result<(ApplyResults, Outcome), Failure> {
         let (client, scope, targets) = match (&args.plan, &args.policy) {
             (Some(plan_path), _) => {
                 let plan = Plan::load(plan_path).map_err(|e| Failure::usage(format!("{e:#}")))?;
+                if let Some(runner) = crate::actions::Runner::detect() {
+                    runner.report_plan(&plan)?;
+                }
                 let count = plan.deletions().count() as u64;
                 if let Some(max) = args.max_deletions {
                     if count > max {
@@ -75,8 +85,10 @@ fn execute_inner(args: &ApplyArgs) -> Result<(ApplyResults, Outcome), Failure> {
                 (client, scope, targets)
             }
             (None, Some(policy_path)) => {
-                let mut policy =
-                    Policy::load(policy_path).map_err(|e| Failure::usage(e.to_string()))?;
+                let mut policy = Policy::load(policy_path).map_err(|e| {
+                    crate::actions::annotate(&e);
+                    Failure::usage(e.to_string())
+                })?;
                 if let Some(max) = args.max_deletions {
                     policy.safety.max_deletions = max;
                 }
@@ -94,6 +106,9 @@ fn execute_inner(args: &ApplyArgs) -> Result<(ApplyResults, Outcome), Failure> {
                         .await?;
                 let plan = crate::evaluate::evaluate(&policy, &inventory, now)
                     .map_err(|e| Failure::usage(e.to_string()))?;
+                if let Some(runner) = crate::actions::Runner::detect() {
+                    runner.report_plan(&plan)?;
+                }
                 let targets = plan
                     .deletions()
                     .map(|(p, v)| Target {

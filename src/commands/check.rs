@@ -10,6 +10,7 @@ pub fn run(args: &CheckArgs) -> Outcome {
         match Policy::load(path) {
             Ok(policy) => println!("{}: ok ({})", path.display(), summary(&policy)),
             Err(e) => {
+                crate::actions::annotate(&e);
                 errors += e.diagnostics.len();
                 eprintln!("{e}");
             }

@@ -6,7 +6,10 @@ use crate::inventory::Inventory;
 use crate::policy::Policy;
 
 pub fn run(args: &PlanArgs) -> Outcome {
-    let policy = Policy::load(&args.eval.policy).map_err(|e| Failure::usage(e.to_string()))?;
+    let policy = Policy::load(&args.eval.policy).map_err(|e| {
+        crate::actions::annotate(&e);
+        Failure::usage(e.to_string())
+    })?;
     let now = args.eval.now.unwrap_or_else(chrono::Utc::now);
     let inventory = match &args.inventory {
         Some(path) => {
@@ -20,6 +23,9 @@ pub fn run(args: &PlanArgs) -> Outcome {
     };
     let plan = crate::evaluate::evaluate(&policy, &inventory, now)
         .map_err(|e| Failure::usage(e.to_string()))?;
+    if let Some(runner) = crate::actions::Runner::detect() {
+        runner.report_dry_run(&plan)?;
+    }
     let text = crate::render::render(
         &plan,
         args.format,

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Run retention with the action's inputs: the action's second step.
+#
+# Every input arrives as an environment variable (INPUT_*) set by action.yml and is passed to the
+# binary as one argv element: no input is ever interpolated into shell code or word-split.
+# The binary itself writes the outputs (GITHUB_OUTPUT), the job summary and the annotations,
+# because it sees GITHUB_ACTIONS=true (see src/actions.rs).
+set -euo pipefail
+
+fail() {
+    echo "::error title=retention action::$*"
+    exit 1
+}
+
+bin="${RETENTION_BIN:?the install step did not produce a binary}"
+policy="${INPUT_POLICY:-}"
+[[ -n "$policy" ]] || fail "the input 'policy' is required (the path of the policy file)"
+[[ -f "$policy" ]] || fail "policy file '$policy' not found in $(pwd); check out the repository first (actions/checkout) or fix the path"
+
+mode="${INPUT_MODE:-plan}"
+args=()
+case "$mode" in
+    plan)
+        # The text plan goes to a file, printed afterwards in a collapsed group of the log.
+        text_plan="${RUNNER_TEMP:-/tmp}/retention-plan.txt"
+        rm -f "$text_plan"
+        args=(plan --policy "$policy" --format text --output "$text_plan")
+        if [[ -n "${INPUT_INVENTORY:-}" ]]; then
+            args+=(--inventory "$INPUT_INVENTORY")
+        fi
+        ;;
+    apply)
+        [[ -z "${INPUT_INVENTORY:-}" ]] || fail "the input 'inventory' is for plan mode only: apply always lists the packages afresh"
+        journal="${INPUT_JOURNAL:-${RUNNER_TEMP:-.}/retention-journal.jsonl}"
+        args=(apply --policy "$policy" --journal "$journal")
+        if [[ -n "${INPUT_MAX_DELETIONS:-}" ]]; then
+            [[ "$INPUT_MAX_DELETIONS" =~ ^[0-9]+$ ]] \
+                || fail "the input 'max-deletions' must be a whole number; got '$INPUT_MAX_DELETIONS'"
+            args+=(--max-deletions "$INPUT_MAX_DELETIONS")
+        fi
+        echo "journal=$journal" >>"$GITHUB_OUTPUT"
+        ;;
+    *)
+        fail "the input 'mode' must be 'plan' or 'apply'; got '$mode'"
+        ;;
+esac
+
+if [[ -n "${INPUT_OWNER:-}" ]]; then
+    args+=(--owner "$INPUT_OWNER")
+fi
+if [[ -n "${INPUT_CACHE_DIR:-}" ]]; then
+    args+=(--cache-dir "$INPUT_CACHE_DIR")
+fi
+if [[ -n "${INPUT_NOW:-}" ]]; then
+    args+=(--now "$INPUT_NOW")
+fi
+
+status=0
+"$bin" "${args[@]}" || status=$?
+
+if [[ -n "${text_plan:-}" && -s "$text_plan" ]]; then
+    # Rule names are the policy author's text: print them with workflow commands turned off.
+    stop="retention-$RANDOM$RANDOM$RANDOM"
+    echo "::group::Plan ($text_plan)"
+    echo "::stop-commands::$stop"
+    cat "$text_plan"
+    echo "::$stop::"
+    echo "::endgroup::"
+fi
+exit "$status"

@@ -1,0 +1,510 @@
+//! GitHub Actions runner integration: outputs, job summary, annotations and log groups.
+//!
+//! Active when `GITHUB_ACTIONS=true`, whatever the command (DESIGN.md, "The action"). Outside a
+//! runner [`Runner::detect`] returns `None` and nothing here does anything, so the commands call it
+//! unconditionally with one line each:
+//!
+//! ```text
+//! check  -> annotate_policy_errors(&errors)        ::error file=…,line=…,col=…,title=…::message
+//! plan   -> report_dry_run(&plan)                  plan file, outputs, summary, listing
+//! apply  -> report_plan(&plan) … report_apply(deleted, failed)
+//! ```
+//!
+//! What goes where (GitHub's "workflow commands" documentation):
+//! - outputs are appended to the file named by `GITHUB_OUTPUT` as `name=value` lines, or in the
+//!   heredoc form `name<<DELIMITER` … `DELIMITER` for a value with a line break. Writing an
+//!   environment variable or the deprecated `::set-output` does not reach the workflow (FACTS.md,
+//!   complaint 11);
+//! - the Markdown report is appended to the file named by `GITHUB_STEP_SUMMARY` (GitHub refuses a
+//!   step summary over 1 MiB, so a longer report is cut and says where the full plan is);
+//! - workflow commands (`::error`, `::warning`, `::group::`) go to standard error, which the runner
+//!   scans like standard output, so that `retention plan --format json` on stdout stays clean JSON.
+//!
+//! The outputs: `to-delete` (versions the plan deletes), `deleted` and `failed` (counts after
+//! apply; 0 for a dry run), `plan` (path of the plan JSON), `report` (path of the Markdown
+//! report, `$RUNNER_TEMP/retention-plan.md`, for a later step such as a pull-request comment:
+//! each step has its own `GITHUB_STEP_SUMMARY`, so a later step cannot read this one's). The plan JSON is written to
+//! `$RUNNER_TEMP/retention-plan.json`, whatever `--format` and `--output` say: later steps of the
+//! job can read it (upload it as an artifact to keep it), and the runner empties `RUNNER_TEMP`
+//! after the job. A second run in the same job overwrites it.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use crate::commands::Failure;
+use crate::plan::Plan;
+use crate::policy::PolicyErrors;
+
+/// The file name of the plan JSON inside `RUNNER_TEMP`.
+pub const PLAN_FILE_NAME: &str = "retention-plan.json";
+
+/// The file name of the Markdown report inside `RUNNER_TEMP` (the `report` output): each step
+/// has its own job-summary file, so a later step (a pull-request comment) reads this one.
+pub const REPORT_FILE_NAME: &str = "retention-plan.md";
+
+/// GitHub refuses a step summary larger than 1 MiB; stay below it with room for the note.
+const SUMMARY_LIMIT: usize = 1000 * 1024;
+
+/// Deletions listed one per line in the log (inside a group); the rest are counted.
+const LISTING_LIMIT: usize = 5000;
+
+/// The runner's environment, read once.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Runner {
+    /// `GITHUB_OUTPUT`: the step's outputs file.
+    pub output_file: Option<PathBuf>,
+    /// `GITHUB_STEP_SUMMARY`: the step's Markdown summary file.
+    pub summary_file: Option<PathBuf>,
+    /// `RUNNER_TEMP`, else the system's temporary directory: where the plan JSON goes.
+    pub temp_dir: PathBuf,
+    /// `GITHUB_WORKSPACE`: annotation paths are made relative to it, as GitHub expects.
+    pub workspace: Option<PathBuf>,
+}
+
+impl Runner {
+    /// The runner integration, when running inside GitHub Actions (`GITHUB_ACTIONS=true`).
+    pub fn detect() -> Option<Runner> {
+        Runner::from_env(|name| std::env::var_os(name).filter(|v| !v.is_empty()))
+    }
+
+    /// Like [`Runner::detect`], reading variables through `var` (tests pass a map).
+    pub fn from_env(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> Option<Runner> {
+        if var("GITHUB_ACTIONS")? != "true" {
+            return None;
+        }
+        Some(Runner {
+            output_file: var("GITHUB_OUTPUT").map(PathBuf::from),
+            summary_file: var("GITHUB_STEP_SUMMARY").map(PathBuf::from),
+            temp_dir: var("RUNNER_TEMP")
+                .map(PathBuf::from)
+                .unwrap_or_else(std::env::temp_dir),
+            workspace: var("GITHUB_WORKSPACE").map(PathBuf::from),
+        })
+    }
+
+    /// One `::error` annotation per diagnostic, on the policy file's line and column, so that
+    /// it shows on the pull request's diff.
+    pub fn annotate_policy_errors(&self, errors: &PolicyErrors) {
+        let mut out = String::new();
+        for d in &errors.diagnostics {
+            let mut message = d.message.clone();
+            if let Some(hint) = &d.hint {
+                let _ = write!(message, "\nhelp: {hint}");
+            }
+            out.push_str(&command(
+                "error",
+                &[
+                    ("file", &self.annotation_path(&d.file)),
+                    ("line", &d.line.to_string()),
+                    ("col", &d.column.to_string()),
+                    ("title", "Invalid retention policy"),
+                ],
+                &message,
+            ));
+        }
+        emit(&out);
+    }
+
+    /// A `::warning::` annotation.
+    pub fn warning(&self, title: &str, message: &str) {
+        emit(&command("warning", &[("title", title)], message));
+    }
+
+    /// Print `lines` in a collapsed group of the log.
+    pub fn group(&self, title: &str, lines: &str) {
+        let mut out = command("group", &[], title);
+        out.push_str(lines);
+        if !lines.is_empty() && !lines.ends_with('\n') {
+            out.push('\n');
+        }
+        out.push_str("::endgroup::\n");
+        emit(&out);
+    }
+
+    /// Append one output to `GITHUB_OUTPUT`. Without the variable (a runner from before the
+    /// file commands), warn once per output and carry on: the run itself did not fail.
+    pub fn set_output(&self, name: &str, value: &str) -> Result<(), Failure> {
+        let Some(path) = &self.output_file else {
+            self.warning(
+                "retention cannot set outputs",
+                &format!("GITHUB_OUTPUT is not set, so the output `{name}` cannot be set; update the runner"),
+            );
+            return Ok(());
+        };
+        append(path, &output_entry(name, value), "GITHUB_OUTPUT")
+    }
+
+    /// Append Markdown to the job summary (`GITHUB_STEP_SUMMARY`), cut to GitHub's limit.
+    pub fn append_summary(&self, markdown: &str) -> Result<(), Failure> {
+        let Some(path) = &self.summary_file else {
+            return Ok(());
+        };
+        let mut text = truncate_summary(markdown, SUMMARY_LIMIT);
+        if !text.ends_with('\n') {
+            text.push('\n');
+        }
+        append(path, &text, "GITHUB_STEP_SUMMARY")
+    }
+
+    /// Where the plan JSON goes: `$RUNNER_TEMP/retention-plan.json`.
+    pub fn plan_path(&self) -> PathBuf {
+        self.temp_dir.join(PLAN_FILE_NAME)
+    }
+
+    /// Write the plan JSON (schema 1) to [`Runner::plan_path`] and return that path.
+    pub fn write_plan(&self, plan: &Plan) -> Result<PathBuf, Failure> {
+        let path = self.plan_path();
+        if let Err(e) = std::fs::create_dir_all(&self.temp_dir) {
+            return Err(Failure::run(format!(
+                "cannot create {} for the plan file: {e}\n  help: RUNNER_TEMP must name a writable directory",
+                self.temp_dir.display()
+            )));
+        }
+        std::fs::write(&path, crate::render::json(plan)).map_err(|e| {
+            Failure::run(format!(
+                "cannot write the plan to {}: {e}\n  help: RUNNER_TEMP must name a writable directory",
+                path.display()
+            ))
+        })?;
+        Ok(path)
+    }
+
+    /// Report a computed plan: write the plan JSON, set the `to-delete`, `plan` and `report`
+    /// outputs, write the Markdown report to a file and append it to the job summary, turn the plan's warnings into `::warning`
+    /// annotations and list the deletions in a log group. Returns the plan file's path.
+    ///
+    /// `apply` calls this before deleting, then [`Runner::report_apply`]; `plan` calls
+    /// [`Runner::report_dry_run`].
+    pub fn report_plan(&self, plan: &Plan) -> Result<PathBuf, Failure> {
+        let path = self.write_plan(plan)?;
+        let to_delete = plan.deletions().count();
+        self.set_output("to-delete", &to_delete.to_string())?;
+        self.set_output("plan", &path.to_string_lossy())?;
+
+        for p in &plan.packages {
+            for w in &p.warnings {
+                self.warning(&format!("Package {}", p.name), w);
+            }
+        }
+        if to_delete > 0 {
+            self.group(
+                &format!("retention: {to_delete} versions to delete"),
+                &deletion_listing(plan),
+            );
+        }
+        let mut markdown = crate::render::render(plan, crate::cli::Format::Markdown, false);
+        if !markdown.ends_with('\n') {
+            markdown.push('\n');
+        }
+        let report = self.temp_dir.join(REPORT_FILE_NAME);
+        std::fs::write(&report, &markdown).map_err(|e| {
+            Failure::run(format!(
+                "cannot write the report to {}: {e}\n  help: RUNNER_TEMP must name a writable directory",
+                report.display()
+            ))
+        })?;
+        self.set_output("report", &report.to_string_lossy())?;
+        let _ = writeln!(
+            markdown,
+            "\n<sub>Plan JSON: `{}` (the step's `plan` output).</sub>",
+            path.display()
+        );
+        self.append_summary(&markdown)?;
+        Ok(path)
+    }
+
+    /// `retention plan`: report the plan, and `deleted=0`, `failed=0` since nothing was deleted.
+    pub fn report_dry_run(&self, plan: &Plan) -> Result<PathBuf, Failure> {
+        let path = self.report_plan(plan)?;
+        self.set_output("deleted", "0")?;
+        self.set_output("failed", "0")?;
+        Ok(path)
+    }
+
+    /// After `apply`: set the `deleted` and `failed` outputs and add the result to the summary.
+    /// Call it also when apply stops early (rate limit, run error) with the counts so far.
+    pub fn report_apply(&self, deleted: u64, failed: u64) -> Result<(), Failure> {
+        self.set_output("deleted", &deleted.to_string())?;
+        self.set_output("failed", &failed.to_string())?;
+        let mut md = format!("\n### Applied\n\n{deleted} versions deleted, {failed} failed.\n");
+        if failed > 0 {
+            md.push_str("\nSee the step's log for each failure; the journal lists what was deleted (`retention restore --journal FILE` undoes it).\n");
+            self.warning(
+                "Some deletions failed",
+                &format!("{failed} deletions failed and {deleted} succeeded; see the log"),
+            );
+        }
+        self.append_summary(&md)
+    }
+
+    /// A path as GitHub wants it in an annotation: relative to the workspace when inside it.
+    fn annotation_path(&self, file: &str) -> String {
+        let path = Path::new(file);
+        let Some(workspace) = &self.workspace else {
+            return file.to_string();
+        };
+        let absolute = if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            match std::env::current_dir() {
+                Ok(cwd) => cwd.join(path),
+                Err(_) => return file.to_string(),
+            }
+        };
+        match absolute.strip_prefix(workspace) {
+            Ok(rel) => rel.to_string_lossy().replace('\\', "/"),
+            Err(_) => file.to_string(),
+        }
+    }
+}
+
+/// Annotate policy errors when inside a runner; a no-op elsewhere. For commands that load a
+/// policy: `Policy::load(p).map_err(|e| { actions::annotate(&e); Failure::usage(e.to_string()) })`.
+pub fn annotate(errors: &PolicyErrors) {
+    if let Some(runner) = Runner::detect() {
+        runner.annotate_policy_errors(errors);
+    }
+}
+
+/// One workflow command line: `::name key=value,key=value::message\n`.
+pub fn command(name: &str, properties: &[(&str, &str)], message: &str) -> String {
+    let mut s = format!("::{name}");
+    for (i, (key, value)) in properties.iter().enumerate() {
+        s.push(if i == 0 { ' ' } else { ',' });
+        s.push_str(key);
+        s.push('=');
+        s.push_str(&escape_property(value));
+    }
+    s.push_str("::");
+    s.push_str(&escape_data(message));
+    s.push('\n');
+    s
+}
+
+/// Escape a workflow command's message: `%`, `\r`, `\n` (as @actions/core does).
+pub fn escape_data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// Escape a workflow command's property value: as [`escape_data`], plus `:` and `,`.
+pub fn escape_property(s: &str) -> String {
+    escape_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// One entry of the outputs file: `name=value`, or the heredoc form for a multi-line value,
+/// with a delimiter that the value does not contain.
+pub fn output_entry(name: &str, value: &str) -> String {
+    if !value.contains('\n') && !value.contains('\r') {
+        return format!("{name}={value}\n");
+    }
+    let mut delimiter = String::from("ghadelimiter_retention");
+    while value.contains(&delimiter) {
+        let _ = write!(delimiter, "_{:016x}", fastrand::u64(..));
+    }
+    format!("{name}<<{delimiter}\n{value}\n{delimiter}\n")
+}
+
+/// Cut `markdown` at a line boundary so that it and a closing note fit in `limit` bytes.
+fn truncate_summary(markdown: &str, limit: usize) -> String {
+    if markdown.len() <= limit {
+        return markdown.to_string();
+    }
+    let note = "\n\n> **The report was cut here**: GitHub limits a job summary to 1 MiB. The whole plan is in the file named by the step's `plan` output.\n";
+    let budget = limit.saturating_sub(note.len());
+    let mut cut = budget.min(markdown.len());
+    while !markdown.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let head = &markdown[..cut];
+    let head = match head.rfind('\n') {
+        Some(i) => &head[..i],
+        None => head,
+    };
+    format!("{head}{note}")
+}
+
+/// The deletions, one per line: `package  id  name  [tags]  (reasons)`.
+fn deletion_listing(plan: &Plan) -> String {
+    let mut out = String::new();
+    let total = plan.deletions().count();
+    for (package, version) in plan.deletions().take(LISTING_LIMIT) {
+        let tags = if version.tags.is_empty() {
+            "untagged".to_string()
+        } else {
+            version.tags.join(", ")
+        };
+        let line = format!(
+            "{}  {}  {}  [{}]  ({})",
+            package.name,
+            version.id,
+            version.name,
+            tags,
+            version.reasons.join("; ")
+        );
+        // Rule names are the policy author's text: one line each, so that none can start a
+        // workflow command of its own.
+        out.extend(line.chars().map(|c| if c.is_control() { ' ' } else { c }));
+        out.push('\n');
+    }
+    if total > LISTING_LIMIT {
+        let _ = writeln!(
+            out,
+            "… and {} more (the plan file lists them all)",
+            total - LISTING_LIMIT
+        );
+    }
+    out
+}
+
+/// Append text to a runner file (each step's files are created by the runner).
+fn append(path: &Path, text: &str, what: &str) -> Result<(), Failure> {
+    let result = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .and_then(|mut f| f.write_all(text.as_bytes()).and_then(|()| f.flush()));
+    result.map_err(|e| {
+        Failure::run(format!(
+            "cannot append to {what} ({}): {e}\n  help: the runner sets {what} to a writable file; when running in a container, mount it",
+            path.display()
+        ))
+    })
+}
+
+/// Workflow commands go to standard error (the runner reads both streams); a closed stream is
+/// not worth failing the run for.
+fn emit(text: &str) {
+    if text.is_empty() {
+        return;
+    }
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_all(text.as_bytes());
+    let _ = err.flush();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+    use std::ffi::OsString;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<OsString> {
+        let map: HashMap<String, OsString> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), OsString::from(v)))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn detects_only_inside_actions() {
+        assert_eq!(Runner::from_env(env(&[])), None);
+        assert_eq!(Runner::from_env(env(&[("GITHUB_ACTIONS", "false")])), None);
+        let r = Runner::from_env(env(&[
+            ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_OUTPUT", "/o"),
+            ("GITHUB_STEP_SUMMARY", "/s"),
+            ("RUNNER_TEMP", "/t"),
+        ]));
+        let r = r.as_ref();
+        assert_eq!(r.and_then(|r| r.output_file.clone()), Some("/o".into()));
+        assert_eq!(
+            r.map(|r| r.plan_path()),
+            Some("/t/retention-plan.json".into())
+        );
+    }
+
+    #[test]
+    fn escapes_as_github_documents() {
+        assert_eq!(escape_data("50% a\r\nb"), "50%25 a%0D%0Ab");
+        assert_eq!(escape_property("a:b,c%\n"), "a%3Ab%2Cc%25%0A");
+        assert_eq!(
+            command(
+                "error",
+                &[
+                    ("file", "p,1.yml"),
+                    ("line", "3"),
+                    ("col", "5"),
+                    ("title", "t: x")
+                ],
+                "bad: key\nhelp: y"
+            ),
+            "::error file=p%2C1.yml,line=3,col=5,title=t%3A x::bad: key%0Ahelp: y\n"
+        );
+        assert_eq!(command("group", &[], "title"), "::group::title\n");
+    }
+
+    #[test]
+    fn multi_line_outputs_use_a_heredoc() {
+        assert_eq!(output_entry("to-delete", "12"), "to-delete=12\n");
+        assert_eq!(
+            output_entry("x", "a\nb"),
+            "x<<ghadelimiter_retention\na\nb\nghadelimiter_retention\n"
+        );
+        let tricky = output_entry("x", "a\nghadelimiter_retention\nb");
+        let first = tricky.lines().next().unwrap_or_default();
+        let delimiter = first.trim_start_matches("x<<");
+        assert_ne!(delimiter, "ghadelimiter_retention");
+        assert!(tricky.ends_with(&format!("\n{delimiter}\n")));
+    }
+
+    #[test]
+    fn long_summaries_are_cut_at_a_line() {
+        let md = "line\n".repeat(1000);
+        let cut = truncate_summary(&md, 1000);
+        assert!(cut.len() <= 1000, "{}", cut.len());
+        assert!(cut.contains("The report was cut here"));
+        assert!(cut.starts_with("line\nline\n"));
+        assert_eq!(truncate_summary("short", 1000), "short");
+    }
+
+    #[test]
+    fn apply_results_reach_outputs_and_summary() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let r = Runner {
+            output_file: Some(dir.path().join("output")),
+            summary_file: Some(dir.path().join("summary")),
+            temp_dir: dir.path().join("temp"),
+            workspace: None,
+        };
+        let plan = Plan {
+            schema: crate::plan::SCHEMA,
+            owner: "acme".into(),
+            generated_at: chrono::DateTime::UNIX_EPOCH,
+            policy_sha256: String::new(),
+            summary: crate::plan::Summary::default(),
+            packages: vec![],
+        };
+        let path = r.report_plan(&plan).map_err(|f| f.message)?;
+        assert_eq!(path, dir.path().join("temp").join(PLAN_FILE_NAME));
+        assert_eq!(Plan::load(&path)?, plan);
+        r.report_apply(3, 1).map_err(|f| f.message)?;
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("output"))?,
+            format!(
+                "to-delete=0\nplan={}\nreport={}\ndeleted=3\nfailed=1\n",
+                path.display(),
+                dir.path().join("temp").join(REPORT_FILE_NAME).display()
+            )
+        );
+        let summary = std::fs::read_to_string(dir.path().join("summary"))?;
+        assert!(
+            summary.contains("3 versions deleted, 1 failed."),
+            "{summary}"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn annotation_paths_are_relative_to_the_workspace() {
+        let r = Runner {
+            workspace: Some("/ws".into()),
+            ..Runner::default()
+        };
+        assert_eq!(r.annotation_path("/ws/policies/a.yml"), "policies/a.yml");
+        assert_eq!(r.annotation_path("/elsewhere/a.yml"), "/elsewhere/a.yml");
+    }
+}

@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# The action's offline checks:
+#  1. action.yml and every workflow (examples/workflows, .github/workflows) against GitHub's
+#     schemas, with check-jsonschema's vendored copies (installed with pip when missing);
+#  2. action/install.sh against a fake release server (file://): version from Cargo.toml,
+#     checksum verified, tool cache reused, a bad checksum refused;
+#  3. action/run.sh with the runner's environment: the outputs file's exact content, inputs that
+#     look like shell code stay data, bad inputs fail with an ::error.
+# Needs cargo (builds the debug binary), python3 with pip, curl, tar. Ends with "N passed, N failed".
+set -uo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$root"
+
+passed=0
+failed=0
+ok() { passed=$((passed + 1)); echo "ok: $*"; }
+ko() { failed=$((failed + 1)); echo "FAILED: $*"; }
+
+# ---- 1. schemas -------------------------------------------------------------------------------
+if ! command -v check-jsonschema >/dev/null 2>&1; then
+    echo "installing check-jsonschema (pip)" >&2
+    python3 -m pip install --quiet check-jsonschema >&2 \
+        || python3 -m pip install --quiet --break-system-packages check-jsonschema >&2 \
+        || { echo "error: cannot install check-jsonschema; run: pip install check-jsonschema" >&2; exit 1; }
+    export PATH="$PATH:$HOME/.local/bin"
+fi
+if check-jsonschema --builtin-schema vendor.github-actions action.yml; then
+    ok "action.yml is valid action metadata"
+else
+    ko "action.yml is not valid action metadata"
+fi
+workflows=(examples/workflows/*.yml .github/workflows/*.yml)
+if check-jsonschema --builtin-schema vendor.github-workflows "${workflows[@]}"; then
+    ok "${#workflows[@]} workflows are valid"
+else
+    ko "some workflow is not valid"
+fi
+# Inputs must never be interpolated into shell code (`run:` lines with ${{ inputs.* }}).
+if grep -nE '^\s*run:.*\$\{\{' action.yml; then
+    ko "action.yml interpolates an expression into a shell script"
+else
+    ok "action.yml passes inputs through env only"
+fi
+
+# ---- 2. install.sh against a fake release server -----------------------------------------------
+cargo build --locked --quiet --bin retention || { ko "cargo build"; echo "$passed passed, $failed failed"; exit 1; }
+bin="$root/target/debug/retention"
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+version="v$(sed -n 's/^version *= *"\([^"]*\)".*/\1/p' Cargo.toml | head -n 1)"
+release="$tmp/server/acme/retention/releases/download/$version"
+mkdir -p "$release" "$tmp/stage"
+cp "$bin" "$tmp/stage/retention"
+tar -czf "$release/retention-x86_64-unknown-linux-musl.tar.gz" -C "$tmp/stage" retention
+(cd "$release" && sha256sum retention-x86_64-unknown-linux-musl.tar.gz >retention-x86_64-unknown-linux-musl.tar.gz.sha256)
+
+install() { # $1: output file; the rest: extra env
+    local out="$1"; shift
+    : >"$out"
+    env -i PATH="$PATH" GITHUB_ACTION_PATH="$root" GITHUB_OUTPUT="$out" \
+        RUNNER_OS_NAME=Linux RUNNER_ARCH_NAME=X64 SERVER_URL="file://$tmp/server" \
+        ACTION_REPOSITORY=acme/retention RUNNER_TOOL_CACHE="$tmp/toolcache" RUNNER_TEMP="$tmp" \
+        "$@" bash action/install.sh
+}
+if install "$tmp/install.out" >"$tmp/install.log" 2>&1 \
+    && [[ "$(cat "$tmp/install.out")" == "bin=$tmp/toolcache/retention/${version#v}/x86_64-unknown-linux-musl/retention" ]] \
+    && "$tmp/toolcache/retention/${version#v}/x86_64-unknown-linux-musl/retention" --version >/dev/null; then
+    ok "install.sh downloads $version (from Cargo.toml), verifies it and sets the output bin"
+else
+    ko "install.sh: $(cat "$tmp/install.out" "$tmp/install.log")"
+fi
+if install "$tmp/install2.out" >"$tmp/install2.log" 2>&1 && grep -q "from the tool cache" "$tmp/install2.log"; then
+    ok "install.sh reuses the tool cache"
+else
+    ko "install.sh did not reuse the tool cache: $(cat "$tmp/install2.log")"
+fi
+# The repository from GITHUB_ACTION_PATH when github.action_repository is empty (composite actions).
+mkdir -p "$tmp/runner/_actions/acme/retention/v1"
+cp Cargo.toml "$tmp/runner/_actions/acme/retention/v1/"
+cp -r action "$tmp/runner/_actions/acme/retention/v1/"
+: >"$tmp/install3.out"
+if env -i PATH="$PATH" GITHUB_ACTION_PATH="$tmp/runner/_actions/acme/retention/v1" GITHUB_OUTPUT="$tmp/install3.out" \
+    RUNNER_OS_NAME=Linux RUNNER_ARCH_NAME=X64 SERVER_URL="file://$tmp/server" ACTION_REPOSITORY= \
+    RUNNER_TOOL_CACHE="$tmp/toolcache3" RUNNER_TEMP="$tmp" \
+    bash "$tmp/runner/_actions/acme/retention/v1/action/install.sh" >"$tmp/install3.log" 2>&1 \
+    && grep -q "^bin=$tmp/toolcache3/" "$tmp/install3.out"; then
+    ok "install.sh finds the action's repository from GITHUB_ACTION_PATH"
+else
+    ko "install.sh without ACTION_REPOSITORY: $(cat "$tmp/install3.log")"
+fi
+echo "0000000000000000000000000000000000000000000000000000000000000000  x" \
+    >"$release/retention-x86_64-unknown-linux-musl.tar.gz.sha256"
+if ! install "$tmp/install4.out" RUNNER_TOOL_CACHE="$tmp/toolcache4" >"$tmp/install4.log" 2>&1 \
+    && grep -q "::error title=retention action::checksum mismatch" "$tmp/install4.log"; then
+    ok "install.sh refuses a binary whose checksum does not match"
+else
+    ko "install.sh accepted a bad checksum: $(cat "$tmp/install4.log")"
+fi
+if ! install "$tmp/install5.out" RUNNER_OS_NAME=Windows >"$tmp/install5.log" 2>&1 \
+    && grep -q "no retention binary for Windows/X64" "$tmp/install5.log"; then
+    ok "install.sh says which platforms it supports"
+else
+    ko "install.sh on Windows: $(cat "$tmp/install5.log")"
+fi
+if ! install "$tmp/install6.out" INPUT_VERSION='v1; touch pwned' >"$tmp/install6.log" 2>&1 \
+    && grep -q "must be a release tag" "$tmp/install6.log" && [[ ! -e pwned ]]; then
+    ok "install.sh refuses a version that is not a tag"
+else
+    ko "install.sh accepted a bad version: $(cat "$tmp/install6.log")"
+fi
+
+# ---- 3. run.sh as the action's second step -----------------------------------------------------
+run() { # $1: workspace; the rest: extra env
+    local ws="$1"; shift
+    mkdir -p "$ws/temp"
+    : >"$ws/output"
+    : >"$ws/summary"
+    (cd "$ws" && env -i PATH="$PATH" GITHUB_ACTIONS=true GITHUB_ACTION_PATH="$root" \
+        GITHUB_OUTPUT="$ws/output" GITHUB_STEP_SUMMARY="$ws/summary" RUNNER_TEMP="$ws/temp" \
+        GITHUB_WORKSPACE="$ws" RETENTION_BIN="$bin" INPUT_MODE=plan "$@" bash "$root/action/run.sh")
+}
+ws="$tmp/ws1"
+mkdir -p "$ws/policies"
+cp tests/fixtures/action/policy.yml "$ws/policies/"
+cp tests/fixtures/action/inventory.json "$ws/"
+if run "$ws" INPUT_POLICY=policies/policy.yml INPUT_INVENTORY=inventory.json \
+    INPUT_NOW=2026-11-20T00:00:00Z >"$ws/log" 2>&1 \
+    && [[ "$(cat "$ws/output")" == "to-delete=2
+plan=$ws/temp/retention-plan.json
+report=$ws/temp/retention-plan.md
+deleted=0
+failed=0" ]] && grep -q '^::group::Plan' "$ws/log" && grep -q '^::stop-commands::' "$ws/log" \
+    && [[ -s "$ws/summary" ]]; then
+    ok "run.sh plans, writes the outputs and prints the plan in a group"
+else
+    ko "run.sh plan: $(cat "$ws/output" "$ws/log")"
+fi
+ws="$tmp/ws2"
+mkdir -p "$ws"
+if ! run "$ws" INPUT_POLICY='$(touch pwned).yml' >"$ws/log" 2>&1 \
+    && grep -q "policy file '\$(touch pwned).yml' not found" "$ws/log" && [[ ! -e "$ws/pwned" && ! -e pwned ]]; then
+    ok "run.sh keeps an input that looks like shell code as data"
+else
+    ko "run.sh with a hostile policy input: $(cat "$ws/log")"
+fi
+ws="$tmp/ws3"
+mkdir -p "$ws"
+cp tests/fixtures/action/policy.yml "$ws/"
+if ! run "$ws" INPUT_POLICY=policy.yml INPUT_MODE=destroy >"$ws/log" 2>&1 \
+    && grep -q "::error title=retention action::the input 'mode' must be 'plan' or 'apply'; got 'destroy'" "$ws/log"; then
+    ok "run.sh refuses an unknown mode"
+else
+    ko "run.sh with mode destroy: $(cat "$ws/log")"
+fi
+ws="$tmp/ws4"
+mkdir -p "$ws"
+cp tests/fixtures/action/bad-policy.yml "$ws/"
+if ! run "$ws" INPUT_POLICY=bad-policy.yml INPUT_INVENTORY="$root/tests/fixtures/action/inventory.json" >"$ws/log" 2>&1 \
+    && grep -q "^::error file=bad-policy.yml,line=8,col=43," "$ws/log"; then
+    ok "run.sh passes the binary's annotations through"
+else
+    ko "run.sh with a bad policy: $(cat "$ws/log")"
+fi
+
+echo "$passed passed, $failed failed"
+[[ $failed -eq 0 ]]

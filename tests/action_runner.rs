@@ -1,0 +1,214 @@
+//! End to end: the real binary inside a simulated GitHub Actions runner (`GITHUB_ACTIONS=true`
+//! with temporary `GITHUB_OUTPUT`, `GITHUB_STEP_SUMMARY` and `RUNNER_TEMP`), checking the exact
+//! content of the files the runner reads and the annotations it turns into pull-request comments.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/action");
+
+/// A fresh runner environment in a temporary directory.
+struct FakeRunner {
+    dir: tempfile::TempDir,
+}
+
+impl FakeRunner {
+    fn new() -> FakeRunner {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        std::fs::create_dir(dir.path().join("temp")).expect("RUNNER_TEMP");
+        std::fs::create_dir(dir.path().join("workspace")).expect("GITHUB_WORKSPACE");
+        std::fs::write(dir.path().join("output"), "").expect("GITHUB_OUTPUT");
+        std::fs::write(dir.path().join("summary"), "").expect("GITHUB_STEP_SUMMARY");
+        FakeRunner { dir }
+    }
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+    fn workspace(&self) -> PathBuf {
+        self.path("workspace")
+    }
+    fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(self.path(name)).expect("a runner file")
+    }
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_retention"))
+            .args(args)
+            .current_dir(self.workspace())
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("GITHUB_ACTIONS", "true")
+            .env("GITHUB_OUTPUT", self.path("output"))
+            .env("GITHUB_STEP_SUMMARY", self.path("summary"))
+            .env("RUNNER_TEMP", self.path("temp"))
+            .env("GITHUB_WORKSPACE", self.workspace())
+            .output()
+            .expect("the retention binary runs")
+    }
+}
+
+fn copy_fixture(name: &str, to: &Path) -> PathBuf {
+    let target = to.join(name);
+    std::fs::copy(Path::new(FIXTURES).join(name), &target).expect("copy a fixture");
+    target
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn plan_writes_outputs_summary_and_plan_file() {
+    let runner = FakeRunner::new();
+    let policy = copy_fixture("policy.yml", &runner.workspace());
+    let inventory = Path::new(FIXTURES).join("inventory.json");
+    let out = runner.run(&[
+        "plan",
+        "--policy",
+        &policy.to_string_lossy(),
+        "--inventory",
+        &inventory.to_string_lossy(),
+        "--now",
+        "2026-11-20T00:00:00Z",
+    ]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
+
+    let plan_path = runner.path("temp").join("retention-plan.json");
+    let report_path = runner.path("temp").join("retention-plan.md");
+    assert_eq!(
+        runner.read("output"),
+        format!(
+            "to-delete=2\nplan={}\nreport={}\ndeleted=0\nfailed=0\n",
+            plan_path.display(),
+            report_path.display()
+        )
+    );
+
+    let plan: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&plan_path).expect("the plan file"))
+            .expect("the plan file is JSON");
+    assert_eq!(plan["schema"], 1);
+    assert_eq!(plan["summary"]["delete"], 2);
+    assert_eq!(plan["summary"]["keep"], 3);
+    // The library reads it back as a plan (what `apply --plan` does).
+    let loaded = retention::plan::Plan::load(&plan_path).expect("a valid plan, schema 1");
+    assert_eq!(loaded.deletions().count(), 2);
+
+    // The summary is the Markdown report, then where the plan file is.
+    let summary = runner.read("summary");
+    let markdown = retention::render::render(&loaded, retention::cli::Format::Markdown, false);
+    assert!(
+        summary.starts_with(markdown.trim_end()),
+        "summary:\n{summary}"
+    );
+    assert!(summary.contains(&format!("Plan JSON: `{}`", plan_path.display())));
+    // The same report in a file, for a later step (each step has its own summary file).
+    let report = std::fs::read_to_string(&report_path).expect("the report file");
+    assert_eq!(report.trim_end(), markdown.trim_end());
+
+    // The deletions are listed in a collapsed group of the log.
+    assert!(
+        stderr.contains("::group::retention: 2 versions to delete\n"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("api  102  sha256:"), "{stderr}");
+    assert!(stderr.contains("::endgroup::\n"), "{stderr}");
+}
+
+#[test]
+fn a_second_step_appends_to_the_runner_files() {
+    let runner = FakeRunner::new();
+    std::fs::write(runner.path("output"), "earlier=1\n").expect("seed");
+    let policy = copy_fixture("policy.yml", &runner.workspace());
+    let inventory = Path::new(FIXTURES).join("inventory.json");
+    let out = runner.run(&[
+        "plan",
+        "--policy",
+        &policy.to_string_lossy(),
+        "--inventory",
+        &inventory.to_string_lossy(),
+        "--now",
+        "2026-11-20T00:00:00Z",
+        "--format",
+        "json",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(runner
+        .read("output")
+        .starts_with("earlier=1\nto-delete=2\n"));
+    // Standard output is still clean JSON: workflow commands go to standard error.
+    let stdout: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("stdout is the JSON plan");
+    assert_eq!(stdout["schema"], 1);
+}
+
+#[test]
+fn check_annotates_policy_errors_on_their_line() {
+    let runner = FakeRunner::new();
+    std::fs::create_dir(runner.workspace().join("policies")).expect("mkdir");
+    copy_fixture("bad-policy.yml", &runner.workspace().join("policies"));
+    let out = runner.run(&["check", "policies/bad-policy.yml"]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "stdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    let all = format!("{stdout}{stderr}");
+    // `older_than: fortnight` on line 8, column 43; the unknown key `tagz` on line 10, column 13.
+    assert!(
+        all.contains("::error file=policies/bad-policy.yml,line=8,col=43,title=Invalid retention policy::`older_than`: `fortnight` is not a duration"),
+        "{all}"
+    );
+    assert!(
+        all.contains("::error file=policies/bad-policy.yml,line=10,col=13,title=Invalid retention policy::unknown key `tagz` in `keep`%0Ahelp: did you mean `tags`?"),
+        "{all}"
+    );
+    // The plain FILE:LINE:COL form is still there for people reading the log.
+    assert!(
+        all.contains("policies/bad-policy.yml:10:13: unknown key `tagz`"),
+        "{all}"
+    );
+    // Nothing was planned, so no outputs.
+    assert_eq!(runner.read("output"), "");
+}
+
+#[test]
+fn an_absolute_policy_path_inside_the_workspace_is_made_relative() {
+    let runner = FakeRunner::new();
+    let policy = copy_fixture("bad-policy.yml", &runner.workspace());
+    let out = runner.run(&[
+        "plan",
+        "--policy",
+        &policy.to_string_lossy(),
+        "--inventory",
+        &Path::new(FIXTURES).join("inventory.json").to_string_lossy(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("::error file=bad-policy.yml,line=8,col=43,"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn outside_a_runner_nothing_is_written() {
+    let runner = FakeRunner::new();
+    let policy = copy_fixture("policy.yml", &runner.workspace());
+    let out = Command::new(env!("CARGO_BIN_EXE_retention"))
+        .args(["plan", "--policy"])
+        .arg(&policy)
+        .arg("--inventory")
+        .arg(Path::new(FIXTURES).join("inventory.json"))
+        .env_remove("GITHUB_ACTIONS")
+        .env("GITHUB_OUTPUT", runner.path("output"))
+        .env("GITHUB_STEP_SUMMARY", runner.path("summary"))
+        .env("RUNNER_TEMP", runner.path("temp"))
+        .output()
+        .expect("the retention binary runs");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(runner.read("output"), "");
+    assert_eq!(runner.read("summary"), "");
+    assert!(!text(&out.stderr).contains("::"));
+}
