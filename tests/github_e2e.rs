@@ -313,7 +313,9 @@ fn a_killed_run_and_a_rerun_delete_exactly_the_plan() {
         .spawn()
         .unwrap();
     let start = std::time::Instant::now();
-    while journal_lines(dir.path()).len() < 20 && start.elapsed() < Duration::from_secs(60) {
+    while journal_ids(&journal_lines(dir.path()), &["deleted", "already_gone"]).len() < 20
+        && start.elapsed() < Duration::from_secs(60)
+    {
         std::thread::sleep(Duration::from_millis(20));
     }
     child.kill().unwrap();
@@ -333,6 +335,15 @@ fn a_killed_run_and_a_rerun_delete_exactly_the_plan() {
         "{} vs {}",
         after_kill.len(),
         journaled.len()
+    );
+    // And nothing is gone that the journal does not at least name as attempted.
+    let attempted = journal_ids(
+        &journal_lines(dir.path()),
+        &["attempted", "deleted", "already_gone"],
+    );
+    assert!(
+        after_kill.iter().all(|g| attempted.contains(g)),
+        "a deletion the journal does not name"
     );
     let o = apply(&server, dir.path(), &policy, &[]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));

@@ -18,6 +18,9 @@ use crate::inventory::PackageType;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum JournalOutcome {
+    /// Written just before a deletion is sent: a run killed before its outcome line still says
+    /// that this version may have been deleted (`restore` tries it).
+    Attempted,
     Deleted,
     AlreadyGone,
     Skipped,

@@ -200,6 +200,27 @@ async fn worker(
         let Some(target) = lock(&shared.queue).pop_front() else {
             return;
         };
+        let attempt = Entry {
+            owner: scope.owner().to_string(),
+            scope: scope.journal_name(),
+            package: target.package.clone(),
+            package_type: target.package_type,
+            id: target.id,
+            name: target.name.clone(),
+            tags: target.tags.clone(),
+            outcome: JournalOutcome::Attempted,
+            message: String::new(),
+            time: Utc::now(),
+        };
+        if let Err(e) = journal.append(&attempt) {
+            // Without a journal nothing may be deleted: a killed run could not be accounted for.
+            lock(&shared.queue).push_front(target);
+            let mut stop = lock(&shared.stop);
+            if stop.is_none() {
+                *stop = Some(Stop::Journal(e));
+            }
+            return;
+        }
         let (outcome, message) = match run_one(client, scope, &target).await {
             Ok(r) => r,
             Err(e) => match &e.kind {

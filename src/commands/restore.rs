@@ -108,11 +108,24 @@ pub fn pending(entries: &[Entry]) -> Vec<Entry> {
             e.id,
         );
         match e.outcome {
-            JournalOutcome::Deleted | JournalOutcome::AlreadyGone | JournalOutcome::Restored => {
+            // An attempt with no outcome after it (a killed run) may have deleted the version.
+            JournalOutcome::Attempted
+            | JournalOutcome::Deleted
+            | JournalOutcome::AlreadyGone
+            | JournalOutcome::Restored => {
                 last.insert(key, e);
             }
-            // A failed restore leaves the deletion in place; skipped/failed deleted nothing.
-            JournalOutcome::RestoreFailed | JournalOutcome::Skipped | JournalOutcome::Failed => {}
+            // Skipped or failed: the attempt deleted nothing.
+            JournalOutcome::Skipped | JournalOutcome::Failed => {
+                if last
+                    .get(&key)
+                    .is_some_and(|l| l.outcome == JournalOutcome::Attempted)
+                {
+                    last.remove(&key);
+                }
+            }
+            // A failed restore leaves the deletion in place.
+            JournalOutcome::RestoreFailed => {}
         }
     }
     let mut out: Vec<Entry> = last
@@ -123,4 +136,47 @@ pub fn pending(entries: &[Entry]) -> Vec<Entry> {
     // In journal order (the deletion order).
     out.sort_by_key(|e| e.time);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inventory::PackageType;
+
+    fn entry(id: u64, outcome: JournalOutcome, minute: u32) -> Entry {
+        Entry {
+            owner: "acme".into(),
+            scope: "orgs/acme".into(),
+            package: "api".into(),
+            package_type: PackageType::Container,
+            id,
+            name: format!("sha256:{id}"),
+            tags: vec![],
+            outcome,
+            message: String::new(),
+            time: chrono::DateTime::from_timestamp(1_800_000_000 + i64::from(minute) * 60, 0)
+                .unwrap_or_default(),
+        }
+    }
+
+    #[test]
+    fn pending_restores_deletions_and_unfinished_attempts_only() {
+        use JournalOutcome::*;
+        let journal = [
+            entry(1, Attempted, 0),
+            entry(1, Deleted, 1),
+            entry(2, Attempted, 2), // killed before its outcome: may be deleted
+            entry(3, Attempted, 3),
+            entry(3, Skipped, 4), // refused: nothing deleted
+            entry(4, Attempted, 5),
+            entry(4, Failed, 6),
+            entry(5, Attempted, 7),
+            entry(5, Deleted, 8),
+            entry(5, Restored, 9),
+            entry(6, Attempted, 10),
+            entry(6, AlreadyGone, 11),
+        ];
+        let ids: Vec<u64> = pending(&journal).iter().map(|e| e.id).collect();
+        assert_eq!(ids, [1, 2, 6]);
+    }
 }
