@@ -200,19 +200,12 @@ async fn worker(
         let Some(target) = lock(&shared.queue).pop_front() else {
             return;
         };
-        let attempt = Entry {
-            owner: scope.owner().to_string(),
-            scope: scope.journal_name(),
-            package: target.package.clone(),
-            package_type: target.package_type,
-            id: target.id,
-            name: target.name.clone(),
-            tags: target.tags.clone(),
-            outcome: JournalOutcome::Attempted,
-            message: String::new(),
-            time: Utc::now(),
-        };
-        if let Err(e) = journal.append(&attempt) {
+        if let Err(e) = journal.append(&entry(
+            scope,
+            &target,
+            JournalOutcome::Attempted,
+            String::new(),
+        )) {
             // Without a journal nothing may be deleted: a killed run could not be accounted for.
             lock(&shared.queue).push_front(target);
             let mut stop = lock(&shared.stop);
@@ -250,19 +243,7 @@ async fn worker(
                 _ => (JournalOutcome::Failed, e.to_string()),
             },
         };
-        let entry = Entry {
-            owner: scope.owner().to_string(),
-            scope: scope.journal_name(),
-            package: target.package.clone(),
-            package_type: target.package_type,
-            id: target.id,
-            name: target.name.clone(),
-            tags: target.tags.clone(),
-            outcome,
-            message: message.clone(),
-            time: Utc::now(),
-        };
-        let written = journal.append(&entry);
+        let written = journal.append(&entry(scope, &target, outcome, message.clone()));
         {
             let mut r = lock(&shared.report);
             match outcome {
@@ -349,5 +330,21 @@ async fn run_one(
         Done::Done => Ok((JournalOutcome::Deleted, String::new())),
         Done::AlreadyGone(m) => Ok((JournalOutcome::AlreadyGone, m)),
         Done::Refused(m) => Ok((JournalOutcome::Skipped, m)),
+    }
+}
+
+/// The journal line for an outcome of `target`, stamped now.
+fn entry(scope: &Scope, target: &Target, outcome: JournalOutcome, message: String) -> Entry {
+    Entry {
+        owner: scope.owner().to_string(),
+        scope: scope.journal_name(),
+        package: target.package.clone(),
+        package_type: target.package_type,
+        id: target.id,
+        name: target.name.clone(),
+        tags: target.tags.clone(),
+        outcome,
+        message,
+        time: Utc::now(),
     }
 }

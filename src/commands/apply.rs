@@ -71,17 +71,7 @@ fn execute_inner(args: &ApplyArgs) -> Result<(ApplyResults, Outcome), Failure> {
                 let (client, scope) =
                     online::connect(args.owner.as_deref(), Some(&plan.owner), &args.token_env)
                         .await?;
-                let targets = plan
-                    .deletions()
-                    .map(|(p, v)| Target {
-                        package: p.name.clone(),
-                        package_type: p.package_type,
-                        id: v.id,
-                        name: v.name.clone(),
-                        tags: v.tags.clone(),
-                        recheck: Some(v.updated_at),
-                    })
-                    .collect::<Vec<_>>();
+                let targets = targets(&plan, true);
                 (client, scope, targets)
             }
             (None, Some(policy_path)) => {
@@ -109,17 +99,7 @@ fn execute_inner(args: &ApplyArgs) -> Result<(ApplyResults, Outcome), Failure> {
                 if let Some(runner) = crate::actions::Runner::detect() {
                     runner.report_plan(&plan)?;
                 }
-                let targets = plan
-                    .deletions()
-                    .map(|(p, v)| Target {
-                        package: p.name.clone(),
-                        package_type: p.package_type,
-                        id: v.id,
-                        name: v.name.clone(),
-                        tags: v.tags.clone(),
-                        recheck: None,
-                    })
-                    .collect::<Vec<_>>();
+                let targets = targets(&plan, false);
                 (client, scope, targets)
             }
             (None, None) => return Err(Failure::usage("give --policy FILE or --plan PLAN.json")),
@@ -132,6 +112,21 @@ fn execute_inner(args: &ApplyArgs) -> Result<(ApplyResults, Outcome), Failure> {
         let report = crate::apply::execute(&client, &scope, targets, Arc::clone(&journal)).await;
         Ok(report_outcome(&report))
     })
+}
+
+/// What to delete: the plan's deletions. `recheck`: re-read each version first and skip it if
+/// it changed since the plan was made (a saved plan applied later).
+fn targets(plan: &Plan, recheck: bool) -> Vec<Target> {
+    plan.deletions()
+        .map(|(p, v)| Target {
+            package: p.name.clone(),
+            package_type: p.package_type,
+            id: v.id,
+            name: v.name.clone(),
+            tags: v.tags.clone(),
+            recheck: recheck.then_some(v.updated_at),
+        })
+        .collect()
 }
 
 /// The final reporting of an apply run: summary on stderr, counts on stdout, the exit code.
