@@ -688,3 +688,42 @@ fn deleting_an_index_lets_ghcr_remove_its_children_which_count_as_done() {
         == "/orgs/acme/packages/container/team%2Fapp/versions/14"
         && r.method == "DELETE"));
 }
+
+#[test]
+fn apply_in_a_runner_writes_its_outputs_and_summary() {
+    let server = GithubServer::start(&fixture().json(), Config::default());
+    let dir = tempfile::tempdir().unwrap();
+    let policy = write(dir.path(), "p.yml", &delete_policy("acme", "[\"*\"]"));
+    let expected = deletions(&plan_json(&server, dir.path(), &policy, &[])).len();
+    let outputs = dir.path().join("outputs");
+    let summary = dir.path().join("summary.md");
+    let temp = dir.path().join("runner-temp");
+    std::fs::create_dir_all(&temp).unwrap();
+    let o = apply(
+        &server,
+        dir.path(),
+        &policy,
+        &[
+            ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_OUTPUT", outputs.to_str().unwrap()),
+            ("GITHUB_STEP_SUMMARY", summary.to_str().unwrap()),
+            ("RUNNER_TEMP", temp.to_str().unwrap()),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let out = std::fs::read_to_string(&outputs).unwrap();
+    let value = |key: &str| {
+        out.lines()
+            .filter_map(|l| l.strip_prefix(&format!("{key}=")))
+            .last()
+            .map(str::to_string)
+    };
+    assert_eq!(value("to-delete"), Some(expected.to_string()), "{out}");
+    assert_eq!(value("deleted"), Some(expected.to_string()), "{out}");
+    assert_eq!(value("failed"), Some("0".to_string()), "{out}");
+    let plan_path = value("plan").expect("a plan output");
+    let plan: Value = serde_json::from_slice(&std::fs::read(&plan_path).unwrap()).unwrap();
+    assert_eq!(deletions(&plan).len(), expected);
+    assert!(std::fs::read_to_string(&summary).unwrap().contains("## Retention plan for acme"));
+    assert!(!out.contains(TOKEN) && !std::fs::read_to_string(&summary).unwrap().contains(TOKEN));
+}
