@@ -673,7 +673,10 @@ fn deleting_an_index_lets_ghcr_remove_its_children_which_count_as_done() {
     let lines = journal_lines(dir.path());
     // The index is deleted; its children are done either way: deleted, or already gone when
     // the index's deletion reached the server first (the DELETEs run concurrently).
-    assert!(journal_ids(&lines, &["deleted"]).contains(&("team/app".to_string(), 14)), "{lines:?}");
+    assert!(
+        journal_ids(&lines, &["deleted"]).contains(&("team/app".to_string(), 14)),
+        "{lines:?}"
+    );
     assert_eq!(
         journal_ids(&lines, &["deleted", "already_gone"]),
         vec![
@@ -683,7 +686,10 @@ fn deleting_an_index_lets_ghcr_remove_its_children_which_count_as_done() {
         ],
         "{lines:?}"
     );
-    assert!(journal_ids(&lines, &["failed", "skipped"]).is_empty(), "{lines:?}");
+    assert!(
+        journal_ids(&lines, &["failed", "skipped"]).is_empty(),
+        "{lines:?}"
+    );
     assert!(server.requests().iter().any(|r| r.path
         == "/orgs/acme/packages/container/team%2Fapp/versions/14"
         && r.method == "DELETE"));
@@ -724,6 +730,47 @@ fn apply_in_a_runner_writes_its_outputs_and_summary() {
     let plan_path = value("plan").expect("a plan output");
     let plan: Value = serde_json::from_slice(&std::fs::read(&plan_path).unwrap()).unwrap();
     assert_eq!(deletions(&plan).len(), expected);
-    assert!(std::fs::read_to_string(&summary).unwrap().contains("## Retention plan for acme"));
+    assert!(std::fs::read_to_string(&summary)
+        .unwrap()
+        .contains("## Retention plan for acme"));
     assert!(!out.contains(TOKEN) && !std::fs::read_to_string(&summary).unwrap().contains(TOKEN));
+}
+
+#[test]
+fn a_log_line_every_few_seconds_even_while_every_request_waits() {
+    // Six deletions, six workers, every DELETE answered after 3 s: nothing finishes for 3 s.
+    let mut f = Fixture::new("acme");
+    f.npm("small", 8, "2026-01-01T00:00:00Z");
+    let mut config = Config::default();
+    for nth in 0..6 {
+        config.faults.push(Fault {
+            endpoint: "DELETE version".into(),
+            nth,
+            kind: FaultKind::Slow(Duration::from_secs(3)),
+        });
+    }
+    let server = GithubServer::start(&f.json(), config);
+    let dir = tempfile::tempdir().unwrap();
+    let policy = write(dir.path(), "p.yml", &delete_policy("acme", "[\"small\"]"));
+    assert_eq!(
+        deletions(&plan_json(&server, dir.path(), &policy, &[])).len(),
+        6
+    );
+    // Time scale 0.1: a line every 0.5 s instead of 5 s.
+    let o = apply(
+        &server,
+        dir.path(),
+        &policy,
+        &[("RETENTION_TEST_TIME_SCALE", "0.1")],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    let lines = stderr
+        .lines()
+        .filter(|l| l.starts_with("retention: ") && l.contains("0/6 versions: 0 deleted"))
+        .count();
+    assert!(
+        lines >= 3,
+        "expected progress lines during the 3 s wait:\n{stderr}"
+    );
 }

@@ -157,7 +157,20 @@ pub async fn execute(
             worker(&client, &scope, &journal, &shared, &progress, per_target).await;
         });
     }
+    // A line every few seconds on a non-terminal even while nothing finishes (a wait for a
+    // rate limit), so that an Actions log never looks stuck.
+    let ticker = {
+        let shared = Arc::clone(&shared);
+        let progress = Arc::clone(&progress);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(progress::line_every()).await;
+                progress.update(&lock(&shared.report));
+            }
+        })
+    };
     while workers.join_next().await.is_some() {}
+    ticker.abort();
     progress.finish();
     let mut report = lock(&shared.report).clone();
     report.left = lock(&shared.queue).len() as u64;

@@ -12,6 +12,12 @@ use super::ApplyReport;
 /// How often a line is printed when stderr is not a terminal.
 const LINE_EVERY: Duration = Duration::from_secs(5);
 
+/// [`LINE_EVERY`], compressed by the test time scale (RETENTION_TEST_TIME_SCALE) like every
+/// other wait, so that tests can see the lines.
+pub(crate) fn line_every() -> Duration {
+    crate::github::pacer::scaled(LINE_EVERY, crate::github::pacer::time_scale())
+}
+
 pub struct Progress {
     total: u64,
     bar: Option<ProgressBar>,
@@ -57,7 +63,7 @@ impl Progress {
             Ok(g) => g,
             Err(p) => p.into_inner(),
         };
-        if last.elapsed() >= LINE_EVERY {
+        if last.elapsed() >= line_every() {
             *last = Instant::now();
             let elapsed = self.started.elapsed().as_secs_f64();
             let eta = if handled > 0 {
