@@ -720,8 +720,8 @@ fn apply_in_a_runner_writes_its_outputs_and_summary() {
     let out = std::fs::read_to_string(&outputs).unwrap();
     let value = |key: &str| {
         out.lines()
-            .filter_map(|l| l.strip_prefix(&format!("{key}=")))
-            .last()
+            .rev()
+            .find_map(|l| l.strip_prefix(&format!("{key}=")))
             .map(str::to_string)
     };
     assert_eq!(value("to-delete"), Some(expected.to_string()), "{out}");
