@@ -61,6 +61,11 @@ pub struct VersionPlan {
     pub action: Action,
     /// The rules and guards that decided, and for graph decisions the image that decided it.
     pub reasons: Vec<String>,
+    /// Kept although a delete rule selected it, and no keep rule: a safety guard or the image
+    /// graph withheld the deletion (reported so that a reviewer sees it). An extension of
+    /// schema 1; absent when false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub withheld: bool,
 }
 
 impl Plan {

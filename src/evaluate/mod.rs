@@ -474,6 +474,10 @@ fn evaluate_package(policy: &Policy, entry: &PackageEntry, now: DateTime<Utc>) -
                 Action::Keep
             };
             VersionPlan {
+                withheld: action == Action::Keep
+                    && !delete_by[i].is_empty()
+                    && keep_by[i].is_empty()
+                    && kept_via[i].is_none(),
                 id: v.id,
                 name: v.name.clone(),
                 tags: v.tags().to_vec(),

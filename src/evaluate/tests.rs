@@ -416,6 +416,7 @@ fn keep_wins_and_says_so() {
     let v = decision(&plan, &d);
     assert_eq!(v.action, Action::Keep);
     assert_eq!(v.reasons, ["releases", "keep wins over delete rule 'prs'"]);
+    assert!(!v.withheld, "kept by a keep rule: not withheld");
 }
 
 #[test]
@@ -582,6 +583,9 @@ fn a_child_shared_by_a_kept_and_a_deleted_index_stays_and_withholds_the_index() 
         ]
     );
     assert_eq!(decision(&plan, &only_old).action, Action::Keep);
+    // Reported as withheld: the index; not the children, which are simply parts of kept images.
+    assert!(decision(&plan, &pr).withheld);
+    assert!(!decision(&plan, &shared).withheld && !decision(&plan, &only_old).withheld);
 }
 
 #[test]

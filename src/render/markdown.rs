@@ -129,21 +129,7 @@ pub fn render(plan: &Plan) -> String {
             out.push_str("| Version | Tags | Updated | Reasons |\n");
             out.push_str("| --- | --- | --- | --- |\n");
             for v in &deleted[..shown] {
-                let reasons: Vec<String> = v.reasons.iter().map(|r| escape(r)).collect();
-                let _ = writeln!(
-                    out,
-                    "| {} | {} | {} | {} |",
-                    version_cell(v),
-                    if !v.tags.is_empty() {
-                        escape(&v.tags.join(", "))
-                    } else if is_digest(v) {
-                        "_untagged_".to_string()
-                    } else {
-                        String::new()
-                    },
-                    v.updated_at.format("%Y-%m-%d"),
-                    reasons.join("<br>"),
-                );
+                row(&mut out, v);
             }
         }
         if shown < deleted.len() {
@@ -162,5 +148,63 @@ pub fn render(plan: &Plan) -> String {
             total
         );
     }
+
+    // What a delete rule selected but a safety guard or the image graph withheld.
+    let withheld: Vec<(&str, &VersionPlan)> = plan
+        .packages
+        .iter()
+        .flat_map(|p| {
+            p.versions
+                .iter()
+                .filter(|v| v.withheld)
+                .map(move |v| (p.name.as_str(), v))
+        })
+        .collect();
+    if !withheld.is_empty() {
+        let noun = if withheld.len() == 1 {
+            "version"
+        } else {
+            "versions"
+        };
+        let _ = writeln!(
+            out,
+            "\n<details><summary>{} {noun} selected for deletion but withheld by a safety guard or the image graph</summary>\n",
+            withheld.len()
+        );
+        out.push_str("| Package | Version | Tags | Updated | Reasons |\n");
+        out.push_str("| --- | --- | --- | --- | --- |\n");
+        for (name, v) in withheld.iter().take(MAX_ROWS) {
+            let _ = write!(out, "| {} ", escape(name));
+            row(&mut out, v);
+        }
+        if withheld.len() > MAX_ROWS {
+            let _ = writeln!(
+                out,
+                "\n… and {} more (see the JSON plan)",
+                withheld.len() - MAX_ROWS
+            );
+        }
+        out.push_str("\n</details>\n");
+    }
     out
+}
+
+/// One table row: version, tags, date, reasons.
+fn row(out: &mut String, v: &VersionPlan) {
+    let reasons: Vec<String> = v.reasons.iter().map(|r| escape(r)).collect();
+    let tags = if !v.tags.is_empty() {
+        escape(&v.tags.join(", "))
+    } else if is_digest(v) {
+        "_untagged_".to_string()
+    } else {
+        String::new()
+    };
+    let _ = writeln!(
+        out,
+        "| {} | {} | {} | {} |",
+        version_cell(v),
+        tags,
+        v.updated_at.format("%Y-%m-%d"),
+        reasons.join("<br>"),
+    );
 }

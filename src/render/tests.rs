@@ -30,6 +30,7 @@ fn v(
         updated_at: at(days_ago),
         action,
         reasons: reasons.iter().map(|r| r.to_string()).collect(),
+        withheld: false,
     }
 }
 
@@ -270,4 +271,46 @@ fn markdown_truncates_at_300_rows_and_states_the_total() {
 fn markdown_under_the_limit_states_no_truncation() {
     let md = render(&small_plan(), Format::Markdown, false);
     assert!(!md.contains("see the JSON plan"), "{md}");
+}
+
+#[test]
+fn withheld_versions_are_listed_apart_from_deletions() {
+    let mut held = v(
+        7,
+        &digest(7),
+        &["pr-42"],
+        20,
+        Action::Keep,
+        &[
+            "withheld: deleting it would let the registry remove sha256:0bc4 with it",
+            "keep wins over delete rule 'prs'",
+        ],
+    );
+    held.withheld = true;
+    let plan = with_summary(
+        "acme",
+        vec![PackagePlan {
+            name: "api".into(),
+            package_type: PackageType::Container,
+            warnings: vec![],
+            versions: vec![
+                held,
+                v(8, &digest(8), &["pr-41"], 30, Action::Delete, &["prs"]),
+            ],
+        }],
+    );
+    let text = render(&plan, Format::Text, false);
+    assert!(
+        text.contains("\nWithheld api (1)\n  pr-42  sha256:070707070707"),
+        "{text}"
+    );
+    assert!(text.contains("\nDelete api (1)\n  pr-41"), "{text}");
+    let md = render(&plan, Format::Markdown, false);
+    assert!(md.contains("<summary>1 version selected for deletion but withheld by a safety guard or the image graph</summary>"), "{md}");
+    assert!(
+        md.contains("| api | `sha256:070707070707` | pr-42 |"),
+        "{md}"
+    );
+    let json = render(&plan, Format::Json, false);
+    assert_eq!(json.matches("\"withheld\": true").count(), 1, "{json}");
 }

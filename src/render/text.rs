@@ -216,61 +216,22 @@ pub fn render(plan: &Plan, color: bool) -> String {
         let _ = writeln!(out, "  {}", paint.dim("(the policy selects no package)"));
     }
 
-    // Deletions per package.
+    // Deletions per package, then what a guard or the image graph withheld.
     for p in &plan.packages {
         let deleted: Vec<&VersionPlan> = p
             .versions
             .iter()
             .filter(|v| v.action == Action::Delete)
             .collect();
-        if deleted.is_empty() {
-            continue;
-        }
-        out.push('\n');
-        let _ = writeln!(
-            out,
-            "{} {} {}",
-            paint.red("Delete"),
-            paint.bold(&p.name),
-            paint.dim(&format!("({})", deleted.len())),
+        list(&mut out, &paint, &paint.red("Delete"), &p.name, &deleted);
+        let withheld: Vec<&VersionPlan> = p.versions.iter().filter(|v| v.withheld).collect();
+        list(
+            &mut out,
+            &paint,
+            &paint.yellow("Withheld"),
+            &p.name,
+            &withheld,
         );
-        let labels: Vec<String> = deleted
-            .iter()
-            .map(|v| cut(&tags_label(v), MAX_TAGS_WIDTH))
-            .collect();
-        let ids: Vec<String> = deleted
-            .iter()
-            .map(|v| {
-                if is_digest(v) {
-                    short_digest(&v.name)
-                } else if v.tags.is_empty() {
-                    String::new()
-                } else {
-                    v.name.clone()
-                }
-            })
-            .collect();
-        let tag_w = labels.iter().map(|l| chars(l)).max().unwrap_or(0);
-        let id_w = ids.iter().map(|l| chars(l)).max().unwrap_or(0);
-        for ((v, label), id) in deleted.iter().zip(&labels).zip(&ids) {
-            let painted_label = if v.tags.is_empty() && is_digest(v) {
-                paint.dim(label)
-            } else {
-                paint.bold(label)
-            };
-            let id_col = if id_w == 0 {
-                String::new()
-            } else {
-                format!("{}  ", pad(&paint.dim(id), chars(id), id_w, false))
-            };
-            let line = format!(
-                "  {}  {id_col}{}  {}",
-                pad(&painted_label, chars(label), tag_w, false),
-                v.updated_at.format("%Y-%m-%d"),
-                v.reasons.join("; "),
-            );
-            let _ = writeln!(out, "{}", line.trim_end());
-        }
     }
 
     // Warnings.
@@ -303,4 +264,56 @@ pub fn render(plan: &Plan, color: bool) -> String {
         }
     );
     out
+}
+
+/// One section of versions (deleted, or withheld) of a package, in aligned columns.
+fn list(out: &mut String, paint: &Paint, title: &str, name: &str, deleted: &[&VersionPlan]) {
+    if deleted.is_empty() {
+        return;
+    }
+    out.push('\n');
+    let _ = writeln!(
+        out,
+        "{} {} {}",
+        title,
+        paint.bold(name),
+        paint.dim(&format!("({})", deleted.len())),
+    );
+    let labels: Vec<String> = deleted
+        .iter()
+        .map(|v| cut(&tags_label(v), MAX_TAGS_WIDTH))
+        .collect();
+    let ids: Vec<String> = deleted
+        .iter()
+        .map(|v| {
+            if is_digest(v) {
+                short_digest(&v.name)
+            } else if v.tags.is_empty() {
+                String::new()
+            } else {
+                v.name.clone()
+            }
+        })
+        .collect();
+    let tag_w = labels.iter().map(|l| chars(l)).max().unwrap_or(0);
+    let id_w = ids.iter().map(|l| chars(l)).max().unwrap_or(0);
+    for ((v, label), id) in deleted.iter().zip(&labels).zip(&ids) {
+        let painted_label = if v.tags.is_empty() && is_digest(v) {
+            paint.dim(label)
+        } else {
+            paint.bold(label)
+        };
+        let id_col = if id_w == 0 {
+            String::new()
+        } else {
+            format!("{}  ", pad(&paint.dim(id), chars(id), id_w, false))
+        };
+        let line = format!(
+            "  {}  {id_col}{}  {}",
+            pad(&painted_label, chars(label), tag_w, false),
+            v.updated_at.format("%Y-%m-%d"),
+            v.reasons.join("; "),
+        );
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
 }
