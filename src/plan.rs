@@ -66,6 +66,11 @@ pub struct VersionPlan {
     /// schema 1; absent when false.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub withheld: bool,
+    /// For a deletion: the ids of deleted versions it is part of (its index, its subject). It is
+    /// deleted only after them, and not at all if one of them cannot be deleted. An extension
+    /// of schema 1; absent when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub after: Vec<u64>,
 }
 
 impl Plan {

@@ -671,19 +671,16 @@ fn deleting_an_index_lets_ghcr_remove_its_children_which_count_as_done() {
     let o = apply(&server, dir.path(), &policy, &[]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let lines = journal_lines(dir.path());
-    // The index is deleted; its children are done either way: deleted, or already gone when
-    // the index's deletion reached the server first (the DELETEs run concurrently).
-    assert!(
-        journal_ids(&lines, &["deleted"]).contains(&("team/app".to_string(), 14)),
+    // The index goes first (its children wait for it); ghcr.io then removes the children
+    // itself, and their DELETE finds them already gone, which counts as done.
+    assert_eq!(
+        journal_ids(&lines, &["deleted"]),
+        vec![("team/app".to_string(), 14)],
         "{lines:?}"
     );
     assert_eq!(
-        journal_ids(&lines, &["deleted", "already_gone"]),
-        vec![
-            ("team/app".to_string(), 12),
-            ("team/app".to_string(), 13),
-            ("team/app".to_string(), 14)
-        ],
+        journal_ids(&lines, &["already_gone"]),
+        vec![("team/app".to_string(), 12), ("team/app".to_string(), 13)],
         "{lines:?}"
     );
     assert!(
@@ -693,6 +690,86 @@ fn deleting_an_index_lets_ghcr_remove_its_children_which_count_as_done() {
     assert!(server.requests().iter().any(|r| r.path
         == "/orgs/acme/packages/container/team%2Fapp/versions/14"
         && r.method == "DELETE"));
+}
+
+#[test]
+fn an_index_github_refuses_to_delete_keeps_its_children() {
+    // A multi-platform image tagged pr-1: an index and two untagged platform manifests. The
+    // manifests come from the cache (the registry is unreachable), as a nightly run's would.
+    let child = |arch: &str| {
+        format!(
+            r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:{}","size":2}},"layers":[],"annotations":{{"arch":"{arch}"}}}}"#,
+            "0".repeat(64)
+        )
+    };
+    let (amd, arm) = (child("amd64"), child("arm64"));
+    let index = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{}","size":{},"platform":{{"architecture":"amd64","os":"linux"}}}},{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{}","size":{},"platform":{{"architecture":"arm64","os":"linux"}}}}]}}"#,
+        sha256(&amd),
+        amd.len(),
+        sha256(&arm),
+        arm.len()
+    );
+    let v = |id: u64, text: &str, tags: &[&str], t: &str| {
+        serde_json::json!({
+        "id": id, "name": sha256(text), "url": "u", "package_html_url": "h", "created_at": t, "updated_at": t,
+        "metadata": {"package_type": "container", "container": {"tags": tags}}})
+    };
+    let inventory = serde_json::json!({"schema": 1, "owner": "acme", "captured_at": NOW, "packages": [{
+        "package": {"id": 1, "name": "team/app", "package_type": "container", "visibility": "private", "url": "u", "html_url": "h", "version_count": 4, "created_at": NOW, "updated_at": NOW},
+        "versions": [
+            v(14, &index, &["pr-1"], "2026-06-01T00:00:02Z"),
+            v(13, &amd, &[], "2026-06-01T00:00:01Z"),
+            v(12, &arm, &[], "2026-06-01T00:00:01Z"),
+            v(11, "{\"latest\":1}", &["latest"], "2026-05-01T00:00:00Z")],
+        "manifests": {sha256(&index): index.clone()}}]});
+    let mut config = Config::default();
+    config.refusals.insert(14, "Publicly visible package versions with more than 5000 downloads cannot be deleted. Contact GitHub support for further assistance.".to_string());
+    let server = GithubServer::start(&inventory, config);
+    let dir = tempfile::tempdir().unwrap();
+    let cache = retention::registry::ManifestCache::open(&dir.path().join("cache")).unwrap();
+    let latest = "{\"latest\":1}".to_string();
+    for m in [&index, &amd, &arm, &latest] {
+        cache.put(&sha256(m), m).unwrap();
+    }
+    let policy = write(dir.path(), "p.yml", "version: 1\nowner: acme\npackages: { type: container, names: [\"team/*\"] }\nrules:\n  - name: pull requests expire\n    delete: { tags: [\"pr-*\"], older_than: 1d }\nsafety: { keep_newest: 0, min_age: 0s }\n");
+    let plan = plan_json(&server, dir.path(), &policy, &[]);
+    assert_eq!(
+        deletions(&plan),
+        vec![
+            ("team/app".to_string(), 12),
+            ("team/app".to_string(), 13),
+            ("team/app".to_string(), 14)
+        ]
+    );
+    let o = apply(&server, dir.path(), &policy, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    // The refused index stays, so its platform manifests must stay: deleting them would break it.
+    assert!(
+        server.deleted_ids().is_empty(),
+        "{:?}",
+        server.deleted_ids()
+    );
+    let lines = journal_lines(dir.path());
+    assert_eq!(
+        journal_ids(&lines, &["skipped"]),
+        vec![
+            ("team/app".to_string(), 12),
+            ("team/app".to_string(), 13),
+            ("team/app".to_string(), 14)
+        ],
+        "{lines:?}"
+    );
+    assert!(
+        !server
+            .requests()
+            .iter()
+            .any(|r| r.method == "DELETE" && !r.path.ends_with("/versions/14")),
+        "no DELETE for the children"
+    );
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains("5000 downloads"), "{stderr}");
+    assert!(stderr.contains("was not deleted"), "{stderr}");
 }
 
 #[test]

@@ -15,7 +15,7 @@
 pub mod journal;
 pub mod progress;
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
@@ -41,6 +41,10 @@ pub struct Target {
     pub tags: Vec<String>,
     /// For `apply --plan`: the `updated_at` the plan saw; the version is re-read and compared.
     pub recheck: Option<DateTime<Utc>>,
+    /// Ids of targets this one depends on (its index, its subject): it is deleted only after
+    /// they are, and not at all when one of them is not (refused, failed): deleting a platform
+    /// manifest of an index that stays would break the image.
+    pub after: Vec<u64>,
 }
 
 impl Target {
@@ -97,6 +101,90 @@ struct Shared {
     queue: Mutex<VecDeque<Target>>,
     report: Mutex<ApplyReport>,
     stop: Mutex<Option<Stop>>,
+    order: Mutex<Order>,
+}
+
+/// What the executor knows of the targets' progress, to honour [`Target::after`].
+#[derive(Default)]
+struct Order {
+    /// Finished targets: `Ok` when the version is gone, `Err(why)` when it is not.
+    finished: HashMap<u64, Result<(), String>>,
+    /// Targets not finished yet (queued or in flight).
+    unfinished: HashSet<u64>,
+    in_flight: usize,
+}
+
+/// What a worker does next.
+enum Next {
+    Go(Target),
+    /// Not to be deleted: something it depends on was not deleted.
+    Blocked(Target, String),
+    /// Everything left waits on a target in flight.
+    Wait,
+    Empty,
+}
+
+/// Take the first target whose dependencies are all gone, or one that can no longer go.
+fn next_target(shared: &Shared) -> Next {
+    let mut queue = lock(&shared.queue);
+    if queue.is_empty() {
+        return Next::Empty;
+    }
+    let mut order = lock(&shared.order);
+    let mut pick = None;
+    for (pos, t) in queue.iter().enumerate() {
+        let mut wait = false;
+        let mut blocked = None;
+        for a in &t.after {
+            match order.finished.get(a) {
+                Some(Ok(())) => {}
+                Some(Err(why)) => {
+                    blocked = Some(format!(
+                        "not deleted: version {a}, which it is part of, was not deleted ({why})"
+                    ));
+                    break;
+                }
+                None if order.unfinished.contains(a) => wait = true,
+                None => {}
+            }
+        }
+        if blocked.is_some() || !wait {
+            pick = Some((pos, blocked));
+            break;
+        }
+    }
+    let (pos, blocked) = match pick {
+        Some(p) => p,
+        // Everything left waits on something left and nothing is in flight: a cycle, which
+        // only a crafted inventory makes. Nothing in it is deleted.
+        None if order.in_flight == 0 => (
+            0,
+            Some("not deleted: it waits on a version that waits on it".to_string()),
+        ),
+        None => return Next::Wait,
+    };
+    let Some(target) = queue.remove(pos) else {
+        return Next::Empty;
+    };
+    order.in_flight += 1;
+    match blocked {
+        Some(why) => Next::Blocked(target, why),
+        None => Next::Go(target),
+    }
+}
+
+/// A target's outcome is known (or it was put back): update the order state.
+fn finished(shared: &Shared, id: u64, outcome: Option<(JournalOutcome, &str)>) {
+    let mut order = lock(&shared.order);
+    order.in_flight = order.in_flight.saturating_sub(1);
+    if let Some((outcome, message)) = outcome {
+        order.unfinished.remove(&id);
+        let result = match outcome {
+            JournalOutcome::Deleted | JournalOutcome::AlreadyGone => Ok(()),
+            _ => Err(message.to_string()),
+        };
+        order.finished.insert(id, result);
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -137,7 +225,12 @@ pub async fn execute(
             );
         }
     }
+    let order = Order {
+        unfinished: targets.iter().map(|t| t.id).collect(),
+        ..Order::default()
+    };
     let shared = Arc::new(Shared {
+        order: Mutex::new(order),
         queue: Mutex::new(targets.into()),
         report: Mutex::new(ApplyReport {
             total,
@@ -210,8 +303,29 @@ async fn worker(
                 return;
             }
         }
-        let Some(target) = lock(&shared.queue).pop_front() else {
-            return;
+        let target = match next_target(shared) {
+            Next::Go(t) => t,
+            Next::Blocked(t, why) => {
+                if record(
+                    shared,
+                    journal,
+                    scope,
+                    progress,
+                    &t,
+                    JournalOutcome::Skipped,
+                    why,
+                )
+                .is_err()
+                {
+                    return;
+                }
+                continue;
+            }
+            Next::Wait => {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                continue;
+            }
+            Next::Empty => return,
         };
         if let Err(e) = journal.append(&entry(
             scope,
@@ -220,6 +334,7 @@ async fn worker(
             String::new(),
         )) {
             // Without a journal nothing may be deleted: a killed run could not be accounted for.
+            finished(shared, target.id, None);
             lock(&shared.queue).push_front(target);
             let mut stop = lock(&shared.stop);
             if stop.is_none() {
@@ -232,6 +347,7 @@ async fn worker(
             Err(e) => match &e.kind {
                 ApiErrorKind::RateLimited { reset } => {
                     // Not attempted: put it back so it is counted as left.
+                    finished(shared, target.id, None);
                     lock(&shared.queue).push_front(target);
                     let mut stop = lock(&shared.stop);
                     if stop.is_none() {
@@ -246,6 +362,7 @@ async fn worker(
                 | ApiErrorKind::Forbidden
                 | ApiErrorKind::NotFound
                 | ApiErrorKind::Config => {
+                    finished(shared, target.id, None);
                     lock(&shared.queue).push_front(target);
                     let mut stop = lock(&shared.stop);
                     if stop.is_none() {
@@ -256,37 +373,54 @@ async fn worker(
                 _ => (JournalOutcome::Failed, e.to_string()),
             },
         };
-        let written = journal.append(&entry(scope, &target, outcome, message.clone()));
-        {
-            let mut r = lock(&shared.report);
-            match outcome {
-                JournalOutcome::Deleted => r.deleted += 1,
-                JournalOutcome::AlreadyGone => r.already_gone += 1,
-                JournalOutcome::Skipped => {
-                    r.skipped
-                        .push((target.package.clone(), target.label(), message.clone()))
-                }
-                _ => r
-                    .failed
-                    .push((target.package.clone(), target.label(), message.clone())),
-            }
-            progress.update(&r);
-        }
-        tracing::info!(
-            "{} {}: {:?} {}",
-            target.package,
-            target.label(),
-            outcome,
-            message
-        );
-        if let Err(e) = written {
-            let mut stop = lock(&shared.stop);
-            if stop.is_none() {
-                *stop = Some(Stop::Journal(e));
-            }
+        if record(shared, journal, scope, progress, &target, outcome, message).is_err() {
             return;
         }
     }
+}
+
+/// Journal, count and show one outcome; an error means the journal failed and the run stops.
+fn record(
+    shared: &Shared,
+    journal: &Journal,
+    scope: &Scope,
+    progress: &Progress,
+    target: &Target,
+    outcome: JournalOutcome,
+    message: String,
+) -> Result<(), ()> {
+    let written = journal.append(&entry(scope, target, outcome, message.clone()));
+    finished(shared, target.id, Some((outcome, &message)));
+    {
+        let mut r = lock(&shared.report);
+        match outcome {
+            JournalOutcome::Deleted => r.deleted += 1,
+            JournalOutcome::AlreadyGone => r.already_gone += 1,
+            JournalOutcome::Skipped => {
+                r.skipped
+                    .push((target.package.clone(), target.label(), message.clone()))
+            }
+            _ => r
+                .failed
+                .push((target.package.clone(), target.label(), message.clone())),
+        }
+        progress.update(&r);
+    }
+    tracing::info!(
+        "{} {}: {:?} {}",
+        target.package,
+        target.label(),
+        outcome,
+        message
+    );
+    if let Err(e) = written {
+        let mut stop = lock(&shared.stop);
+        if stop.is_none() {
+            *stop = Some(Stop::Journal(e));
+        }
+        return Err(());
+    }
+    Ok(())
 }
 
 /// Re-check (with `recheck`) and delete one version.

@@ -125,6 +125,7 @@ fn targets(plan: &Plan, recheck: bool) -> Vec<Target> {
             name: v.name.clone(),
             tags: v.tags.clone(),
             recheck: recheck.then_some(v.updated_at),
+            after: v.after.clone(),
         })
         .collect()
 }

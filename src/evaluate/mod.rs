@@ -473,7 +473,19 @@ fn evaluate_package(policy: &Policy, entry: &PackageEntry, now: DateTime<Utc>) -
                 }
                 Action::Keep
             };
+            let mut after: Vec<u64> = if deleted[i] {
+                graph.parents[i]
+                    .iter()
+                    .filter(|(p, _)| deleted[*p])
+                    .map(|(p, _)| versions[*p].id)
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            after.sort_unstable();
+            after.dedup();
             VersionPlan {
+                after,
                 withheld: action == Action::Keep
                     && !delete_by[i].is_empty()
                     && keep_by[i].is_empty()

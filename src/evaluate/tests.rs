@@ -554,7 +554,10 @@ fn children_of_a_deleted_index_go_with_it() {
             "child manifest of deleted image {} (pr-1)",
             &idx[..19]
         )]
-    );
+    ); // Deleted only after their index (and not at all if the index cannot be).
+    assert_eq!(decision(&plan, &amd).after, [3]);
+    assert_eq!(decision(&plan, &att).after, [3]);
+    assert!(decision(&plan, &idx).after.is_empty());
 }
 
 #[test]

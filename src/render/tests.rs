@@ -31,6 +31,7 @@ fn v(
         action,
         reasons: reasons.iter().map(|r| r.to_string()).collect(),
         withheld: false,
+        after: vec![],
     }
 }
 
