@@ -620,10 +620,11 @@ fn sha256(text: &str) -> String {
     )
 }
 
-#[test]
-fn deleting_an_index_lets_ghcr_remove_its_children_which_count_as_done() {
-    // A multi-platform image tagged pr-1: an index and two untagged platform manifests. The
-    // manifests come from the cache (the registry is unreachable), as a nightly run's would.
+/// A multi-platform image tagged pr-1 (ids 14: the index; 13, 12: its untagged platform
+/// manifests) and `latest` (11) in package `team/app`, with every manifest in the cache of the
+/// returned directory (the registry is unreachable, as a nightly run's cache would make it
+/// needless), and a policy that deletes pull-request images. Returns (inventory, dir, policy).
+fn index_fixture() -> (Value, tempfile::TempDir, String) {
     let child = |arch: &str| {
         format!(
             r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:{}","size":2}},"layers":[],"annotations":{{"arch":"{arch}"}}}}"#,
@@ -651,7 +652,6 @@ fn deleting_an_index_lets_ghcr_remove_its_children_which_count_as_done() {
             v(12, &arm, &[], "2026-06-01T00:00:01Z"),
             v(11, "{\"latest\":1}", &["latest"], "2026-05-01T00:00:00Z")],
         "manifests": {sha256(&index): index.clone()}}]});
-    let server = GithubServer::start(&inventory, Config::default());
     let dir = tempfile::tempdir().unwrap();
     let cache = retention::registry::ManifestCache::open(&dir.path().join("cache")).unwrap();
     let latest = "{\"latest\":1}".to_string();
@@ -659,6 +659,13 @@ fn deleting_an_index_lets_ghcr_remove_its_children_which_count_as_done() {
         cache.put(&sha256(m), m).unwrap();
     }
     let policy = write(dir.path(), "p.yml", "version: 1\nowner: acme\npackages: { type: container, names: [\"team/*\"] }\nrules:\n  - name: pull requests expire\n    delete: { tags: [\"pr-*\"], older_than: 1d }\nsafety: { keep_newest: 0, min_age: 0s }\n");
+    (inventory, dir, policy)
+}
+
+#[test]
+fn deleting_an_index_lets_ghcr_remove_its_children_which_count_as_done() {
+    let (inventory, dir, policy) = index_fixture();
+    let server = GithubServer::start(&inventory, Config::default());
     let plan = plan_json(&server, dir.path(), &policy, &[]);
     assert_eq!(
         deletions(&plan),
@@ -694,45 +701,10 @@ fn deleting_an_index_lets_ghcr_remove_its_children_which_count_as_done() {
 
 #[test]
 fn an_index_github_refuses_to_delete_keeps_its_children() {
-    // A multi-platform image tagged pr-1: an index and two untagged platform manifests. The
-    // manifests come from the cache (the registry is unreachable), as a nightly run's would.
-    let child = |arch: &str| {
-        format!(
-            r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:{}","size":2}},"layers":[],"annotations":{{"arch":"{arch}"}}}}"#,
-            "0".repeat(64)
-        )
-    };
-    let (amd, arm) = (child("amd64"), child("arm64"));
-    let index = format!(
-        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{}","size":{},"platform":{{"architecture":"amd64","os":"linux"}}}},{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{}","size":{},"platform":{{"architecture":"arm64","os":"linux"}}}}]}}"#,
-        sha256(&amd),
-        amd.len(),
-        sha256(&arm),
-        arm.len()
-    );
-    let v = |id: u64, text: &str, tags: &[&str], t: &str| {
-        serde_json::json!({
-        "id": id, "name": sha256(text), "url": "u", "package_html_url": "h", "created_at": t, "updated_at": t,
-        "metadata": {"package_type": "container", "container": {"tags": tags}}})
-    };
-    let inventory = serde_json::json!({"schema": 1, "owner": "acme", "captured_at": NOW, "packages": [{
-        "package": {"id": 1, "name": "team/app", "package_type": "container", "visibility": "private", "url": "u", "html_url": "h", "version_count": 4, "created_at": NOW, "updated_at": NOW},
-        "versions": [
-            v(14, &index, &["pr-1"], "2026-06-01T00:00:02Z"),
-            v(13, &amd, &[], "2026-06-01T00:00:01Z"),
-            v(12, &arm, &[], "2026-06-01T00:00:01Z"),
-            v(11, "{\"latest\":1}", &["latest"], "2026-05-01T00:00:00Z")],
-        "manifests": {sha256(&index): index.clone()}}]});
+    let (inventory, dir, policy) = index_fixture();
     let mut config = Config::default();
     config.refusals.insert(14, "Publicly visible package versions with more than 5000 downloads cannot be deleted. Contact GitHub support for further assistance.".to_string());
     let server = GithubServer::start(&inventory, config);
-    let dir = tempfile::tempdir().unwrap();
-    let cache = retention::registry::ManifestCache::open(&dir.path().join("cache")).unwrap();
-    let latest = "{\"latest\":1}".to_string();
-    for m in [&index, &amd, &arm, &latest] {
-        cache.put(&sha256(m), m).unwrap();
-    }
-    let policy = write(dir.path(), "p.yml", "version: 1\nowner: acme\npackages: { type: container, names: [\"team/*\"] }\nrules:\n  - name: pull requests expire\n    delete: { tags: [\"pr-*\"], older_than: 1d }\nsafety: { keep_newest: 0, min_age: 0s }\n");
     let plan = plan_json(&server, dir.path(), &policy, &[]);
     assert_eq!(
         deletions(&plan),
