@@ -921,6 +921,27 @@ mod laws {
         }
 
         #[test]
+        fn a_deletion_waits_for_every_deleted_image_it_is_part_of(pkg in arb_package(), rules in arb_rules()) {
+            let pol = policy_of(&rules, 0, 1_000_000);
+            let inv = inventory(vec![pkg]);
+            let plan = plan(&pol, &inv);
+            let entry = &inv.packages[0];
+            let graph = ImageGraph::build(&entry.versions, &entry.manifests);
+            let by_id: std::collections::HashMap<u64, &VersionPlan> = plan.packages[0].versions.iter().map(|v| (v.id, v)).collect();
+            for (i, v) in entry.versions.iter().enumerate() {
+                let d = by_id[&v.id];
+                if d.action == Action::Delete {
+                    let mut want: Vec<u64> = graph.parents[i].iter().map(|(p, _)| entry.versions[*p].id).filter(|id| by_id[id].action == Action::Delete).collect();
+                    want.sort_unstable();
+                    want.dedup();
+                    prop_assert_eq!(&d.after, &want);
+                } else {
+                    prop_assert!(d.after.is_empty());
+                }
+            }
+        }
+
+        #[test]
         fn the_same_input_gives_the_same_plan_whatever_the_listing_order(pkg in arb_package(), rules in arb_rules(), seed in any::<u64>()) {
             let pol = policy_of(&rules, 1, 1_000_000);
             let inv = inventory(vec![pkg]);
