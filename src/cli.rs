@@ -93,13 +93,13 @@ pub struct PlanArgs {
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
-    /// The policy file (or give --plan).
+    /// The policy file (or give --plan). With --plan too: the policy is evaluated now, and only
+    /// what both the saved plan and the policy now delete is deleted.
     #[arg(
         long,
         short = 'p',
         value_name = "FILE",
-        required_unless_present = "plan",
-        conflicts_with = "plan"
+        required_unless_present = "plan"
     )]
     pub policy: Option<PathBuf>,
     /// Carry out a saved plan (JSON) instead of planning now; each version is re-checked first.

@@ -823,3 +823,65 @@ fn a_log_line_every_few_seconds_even_while_every_request_waits() {
         "expected progress lines during the 3 s wait:\n{stderr}"
     );
 }
+
+#[test]
+fn apply_plan_with_the_policy_deletes_only_what_both_delete() {
+    let mut f = Fixture::new("acme");
+    f.npm("api", 6, "2026-01-01T00:00:00Z");
+    let server = GithubServer::start(&f.json(), Config::default());
+    let dir = tempfile::tempdir().unwrap();
+    let policy = write(dir.path(), "p.yml", &delete_policy("acme", "[\"api\"]"));
+    let plan = plan_json(&server, dir.path(), &policy, &[]);
+    let planned = deletions(&plan);
+    assert_eq!(planned.len(), 4, "1.0.1 to 1.0.4");
+    std::fs::write(dir.path().join("plan.json"), plan.to_string()).unwrap();
+    // Since the plan, the policy came to keep 1.0.2 too.
+    let now_policy = write(
+        dir.path(),
+        "now.yml",
+        &delete_policy("acme", "[\"api\"]")
+            .replace("versions: [\"1.0.0\"]", "versions: [\"1.0.0\", \"1.0.2\"]"),
+    );
+    let o = retention(
+        &server,
+        dir.path(),
+        &[
+            "apply",
+            "--plan",
+            "plan.json",
+            "--policy",
+            &now_policy,
+            "--now",
+            NOW,
+            "--registry",
+            "http://127.0.0.1:1",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let gone: Vec<u64> = server.deleted_ids().into_iter().map(|(_, id)| id).collect();
+    assert_eq!(gone.len(), 3, "{gone:?}");
+    let kept = planned
+        .iter()
+        .map(|(_, id)| *id)
+        .find(|id| !gone.contains(id))
+        .unwrap();
+    let lines = journal_lines(dir.path());
+    assert_eq!(
+        journal_ids(&lines, &["skipped"]),
+        vec![("api".to_string(), kept)]
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("not the policy the plan was made with"),
+        "{err}"
+    );
+    assert!(
+        err.contains("not deleted: the policy, evaluated now, keeps it (first stays"),
+        "{err}"
+    );
+    assert!(!server
+        .requests()
+        .iter()
+        .any(|r| r.method == "DELETE" && r.path.ends_with(&format!("/{kept}"))));
+}

@@ -45,6 +45,9 @@ pub struct Target {
     /// they are, and not at all when one of them is not (refused, failed): deleting a platform
     /// manifest of an index that stays would break the image.
     pub after: Vec<u64>,
+    /// Not to be deleted after all, and why (`apply --plan --policy`: the policy, evaluated
+    /// now, keeps it). Reported as skipped; no request is sent.
+    pub hold: Option<String>,
 }
 
 impl Target {
@@ -134,8 +137,8 @@ fn next_target(shared: &Shared) -> Next {
     let mut pick = None;
     for (pos, t) in queue.iter().enumerate() {
         let mut wait = false;
-        let mut blocked = None;
-        for a in &t.after {
+        let mut blocked = t.hold.clone();
+        for a in t.after.iter().filter(|_| t.hold.is_none()) {
             match order.finished.get(a) {
                 Some(Ok(())) => {}
                 Some(Err(why)) => {

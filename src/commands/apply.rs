@@ -14,6 +14,7 @@ use super::{Failure, Outcome};
 use crate::apply::journal::Journal;
 use crate::apply::{ApplyReport, Stop, Target};
 use crate::cli::ApplyArgs;
+use crate::github::{GithubClient, Scope};
 use crate::plan::Plan;
 use crate::policy::Policy;
 use crate::registry::FillScope;
@@ -71,31 +72,35 @@ fn execute_inner(args: &ApplyArgs) -> Result<(ApplyResults, Outcome), Failure> {
                 let (client, scope) =
                     online::connect(args.owner.as_deref(), Some(&plan.owner), &args.token_env)
                         .await?;
-                let targets = targets(&plan, true);
+                let mut targets = targets(&plan, true);
+                if let Some(policy_path) = &args.policy {
+                    // Evaluate the policy now: the graph may have changed since the plan (a new
+                    // image sharing a platform manifest). Delete only what both delete.
+                    let policy = load_policy(policy_path, args.max_deletions)?;
+                    if policy.sha256 != plan.policy_sha256 {
+                        eprintln!("note: {} is not the policy the plan was made with; only what both delete is deleted", policy_path.display());
+                    }
+                    let now_plan = plan_now(args, &client, &scope, &policy).await?;
+                    let now: std::collections::HashMap<u64, &crate::plan::VersionPlan> =
+                        now_plan.packages.iter().flat_map(|p| p.versions.iter()).map(|v| (v.id, v)).collect();
+                    for t in &mut targets {
+                        match now.get(&t.id) {
+                            Some(v) if v.action == crate::plan::Action::Delete => {}
+                            Some(v) => {
+                                t.hold = Some(format!("not deleted: the policy, evaluated now, keeps it ({})", v.reasons.join("; ")))
+                            }
+                            None => t.hold = Some("not deleted: the policy, evaluated now, does not see it".to_string()),
+                        }
+                    }
+                }
                 (client, scope, targets)
             }
             (None, Some(policy_path)) => {
-                let mut policy = Policy::load(policy_path).map_err(|e| {
-                    crate::actions::annotate(&e);
-                    Failure::usage(e.to_string())
-                })?;
-                if let Some(max) = args.max_deletions {
-                    policy.safety.max_deletions = max;
-                }
+                let policy = load_policy(policy_path, args.max_deletions)?;
                 let (client, scope) =
                     online::connect(args.owner.as_deref(), policy.owner.as_deref(), &args.token_env)
                         .await?;
-                let now = args.now.unwrap_or_else(chrono::Utc::now);
-                let registry = RegistryArgs {
-                    registry: &args.registry,
-                    cache_dir: args.cache_dir.as_deref(),
-                    token_env: &args.token_env,
-                };
-                let (_, inventory) =
-                    online::inventory(&client, &scope, &policy, &registry, now, FillScope::Needed)
-                        .await?;
-                let plan = crate::evaluate::evaluate(&policy, &inventory, now)
-                    .map_err(|e| Failure::usage(e.to_string()))?;
+                let plan = plan_now(args, &client, &scope, &policy).await?;
                 if let Some(runner) = crate::actions::Runner::detect() {
                     runner.report_plan(&plan)?;
                 }
@@ -114,6 +119,36 @@ fn execute_inner(args: &ApplyArgs) -> Result<(ApplyResults, Outcome), Failure> {
     })
 }
 
+/// Read the policy (annotating its errors in a runner), with --max-deletions applied.
+fn load_policy(path: &std::path::Path, max_deletions: Option<u64>) -> Result<Policy, Failure> {
+    let mut policy = Policy::load(path).map_err(|e| {
+        crate::actions::annotate(&e);
+        Failure::usage(e.to_string())
+    })?;
+    if let Some(max) = max_deletions {
+        policy.safety.max_deletions = max;
+    }
+    Ok(policy)
+}
+
+/// List, read the manifests a decision needs, and evaluate the policy now.
+async fn plan_now(
+    args: &ApplyArgs,
+    client: &GithubClient,
+    scope: &Scope,
+    policy: &Policy,
+) -> Result<Plan, Failure> {
+    let now = args.now.unwrap_or_else(chrono::Utc::now);
+    let registry = RegistryArgs {
+        registry: &args.registry,
+        cache_dir: args.cache_dir.as_deref(),
+        token_env: &args.token_env,
+    };
+    let (_, inventory) =
+        online::inventory(client, scope, policy, &registry, now, FillScope::Needed).await?;
+    crate::evaluate::evaluate(policy, &inventory, now).map_err(|e| Failure::usage(e.to_string()))
+}
+
 /// What to delete: the plan's deletions. `recheck`: re-read each version first and skip it if
 /// it changed since the plan was made (a saved plan applied later).
 fn targets(plan: &Plan, recheck: bool) -> Vec<Target> {
@@ -126,6 +161,7 @@ fn targets(plan: &Plan, recheck: bool) -> Vec<Target> {
             tags: v.tags.clone(),
             recheck: recheck.then_some(v.updated_at),
             after: v.after.clone(),
+            hold: None,
         })
         .collect()
 }
