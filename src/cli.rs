@@ -105,6 +105,7 @@ pub struct ApplyArgs {
     /// Carry out a saved plan (JSON) instead of planning now; each version is re-checked first.
     #[arg(long, value_name = "PLAN.json")]
     pub plan: Option<PathBuf>,
+    /// The owner (organisation or user); default the policy's `owner`, then GITHUB_REPOSITORY_OWNER.
     #[arg(long, value_name = "OWNER")]
     pub owner: Option<String>,
     /// Refuse plans that delete more than this (overrides the policy's safety.max_deletions).
@@ -113,12 +114,16 @@ pub struct ApplyArgs {
     /// The journal: one JSON line per deletion outcome, appended.
     #[arg(long, value_name = "FILE", default_value = "retention-journal.jsonl")]
     pub journal: PathBuf,
+    /// Evaluate as if it were this time (RFC 3339); default the clock.
     #[arg(long, value_name = "RFC3339")]
     pub now: Option<DateTime<Utc>>,
+    /// The container registry; an http:// URL is allowed for a local registry.
     #[arg(long, value_name = "URL", default_value = "https://ghcr.io")]
     pub registry: String,
+    /// Where manifests are cached (immutable by digest).
     #[arg(long, value_name = "DIR", env = "RETENTION_CACHE_DIR")]
     pub cache_dir: Option<PathBuf>,
+    /// The name of the environment variable that holds the token.
     #[arg(long, value_name = "NAME", default_value = "GITHUB_TOKEN")]
     pub token_env: String,
 }
@@ -128,6 +133,7 @@ pub struct RestoreArgs {
     /// The journal an `apply` wrote.
     #[arg(long, value_name = "FILE")]
     pub journal: PathBuf,
+    /// The name of the environment variable that holds the token.
     #[arg(long, value_name = "NAME", default_value = "GITHUB_TOKEN")]
     pub token_env: String,
 }
