@@ -137,15 +137,9 @@ impl ImageGraph {
     /// Build the graph of one container package from its versions and stored manifests.
     pub fn build(versions: &[Version], manifests: &BTreeMap<String, String>) -> ImageGraph {
         let n = versions.len();
-        let mut g = ImageGraph {
-            dependants: vec![Vec::new(); n],
-            listed: vec![Vec::new(); n],
-            parents: vec![Vec::new(); n],
-            is_referrer: vec![false; n],
-            manifest: vec![ManifestState::Missing; n],
-            parents_unknown: vec![false; n],
-            warnings: Vec::new(),
-        };
+        // Nothing is known until the manifests are read.
+        let mut g = ImageGraph::isolated(n);
+        g.manifest = vec![ManifestState::Missing; n];
         let by_digest: HashMap<&str, usize> = versions
             .iter()
             .enumerate()

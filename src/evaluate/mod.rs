@@ -376,14 +376,7 @@ fn evaluate_package(policy: &Policy, entry: &PackageEntry, now: DateTime<Utc>) -
     // Tops first, so that a reason names the image at the top of the chain.
     let mut start: Vec<usize> = ctx.order.iter().copied().filter(|&i| !deleted[i]).collect();
     start.sort_by_key(|&i| !graph.parents[i].is_empty());
-    let protected_by_own = |i: usize| !keep_by[i].is_empty() || !guards[i].is_empty();
-    keep_needed(
-        &graph,
-        start,
-        &mut deleted,
-        &mut kept_via,
-        &protected_by_own,
-    );
+    keep_needed(&graph, start, &mut deleted, &mut kept_via, &protected);
 
     // A registry may remove an index's untagged children when the index is deleted (ghcr.io
     // does). Deleting an index that lists an untagged version that stays could take that
@@ -411,13 +404,7 @@ fn evaluate_package(policy: &Policy, entry: &PackageEntry, now: DateTime<Utc>) -
         for &d in &withheld {
             deleted[d] = false;
         }
-        keep_needed(
-            &graph,
-            withheld,
-            &mut deleted,
-            &mut kept_via,
-            &protected_by_own,
-        );
+        keep_needed(&graph, withheld, &mut deleted, &mut kept_via, &protected);
     }
 
     let describe = |i: usize| describe_image(&versions[i]);
@@ -530,12 +517,12 @@ fn keep_needed(
     start: Vec<usize>,
     deleted: &mut [bool],
     kept_via: &mut [Option<Via>],
-    protected_by_own: &dyn Fn(usize) -> bool,
+    protected: &dyn Fn(usize) -> bool,
 ) {
     let mut queue: VecDeque<usize> = start.into();
     while let Some(k) = queue.pop_front() {
         for &(c, edge) in &graph.dependants[k] {
-            if kept_via[c].is_none() && (deleted[c] || !protected_by_own(c)) {
+            if kept_via[c].is_none() && (deleted[c] || !protected(c)) {
                 let root = kept_via[k].map_or(k, |v| v.root);
                 kept_via[c] = Some(Via { by: k, edge, root });
                 if deleted[c] {
