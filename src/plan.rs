@@ -73,15 +73,19 @@ pub struct VersionPlan {
     pub after: Vec<u64>,
 }
 
+impl PackagePlan {
+    /// The versions of this package the plan deletes.
+    pub fn deletions(&self) -> impl Iterator<Item = &VersionPlan> {
+        self.versions.iter().filter(|v| v.action == Action::Delete)
+    }
+}
+
 impl Plan {
     /// The versions the plan deletes, with their package.
     pub fn deletions(&self) -> impl Iterator<Item = (&PackagePlan, &VersionPlan)> {
-        self.packages.iter().flat_map(|p| {
-            p.versions
-                .iter()
-                .filter(|v| v.action == Action::Delete)
-                .map(move |v| (p, v))
-        })
+        self.packages
+            .iter()
+            .flat_map(|p| p.deletions().map(move |v| (p, v)))
     }
 
     /// Read a plan written by `retention plan --format json`.

@@ -9,7 +9,7 @@
 use std::fmt::Write as _;
 
 use super::text::{is_digest, short_digest, total_line};
-use crate::plan::{Action, Plan, VersionPlan};
+use crate::plan::{Plan, VersionPlan};
 
 /// Deletion rows shown in total across all packages.
 pub const MAX_ROWS: usize = 300;
@@ -59,11 +59,7 @@ pub fn render(plan: &Plan) -> String {
         out.push_str("| Package | Versions | Delete | Keep |\n");
         out.push_str("| --- | ---: | ---: | ---: |\n");
         for p in &plan.packages {
-            let delete = p
-                .versions
-                .iter()
-                .filter(|v| v.action == Action::Delete)
-                .count();
+            let delete = p.deletions().count();
             let _ = writeln!(
                 out,
                 "| {} | {} | {} | {} |",
@@ -104,11 +100,7 @@ pub fn render(plan: &Plan) -> String {
     let mut hidden = 0usize;
     let mut total = 0usize;
     for p in &plan.packages {
-        let deleted: Vec<&VersionPlan> = p
-            .versions
-            .iter()
-            .filter(|v| v.action == Action::Delete)
-            .collect();
+        let deleted: Vec<&VersionPlan> = p.deletions().collect();
         if deleted.is_empty() {
             continue;
         }

@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 
-use crate::plan::{Action, PackagePlan, Plan, VersionPlan};
+use crate::plan::{PackagePlan, Plan, VersionPlan};
 
 /// Widest tags column before it is cut with an ellipsis.
 const MAX_TAGS_WIDTH: usize = 40;
@@ -120,7 +120,7 @@ pub(crate) fn total_line(plan: &Plan) -> String {
     let with_deletions = plan
         .packages
         .iter()
-        .filter(|p| p.versions.iter().any(|v| v.action == Action::Delete))
+        .filter(|p| p.deletions().next().is_some())
         .count();
     let noun = if versions == 1 { "version" } else { "versions" };
     if delete == 0 {
@@ -137,11 +137,7 @@ pub(crate) fn total_line(plan: &Plan) -> String {
 }
 
 fn counts(p: &PackagePlan) -> (usize, usize) {
-    let delete = p
-        .versions
-        .iter()
-        .filter(|v| v.action == Action::Delete)
-        .count();
+    let delete = p.deletions().count();
     (delete, p.versions.len() - delete)
 }
 
@@ -218,11 +214,7 @@ pub fn render(plan: &Plan, color: bool) -> String {
 
     // Deletions per package, then what a guard or the image graph withheld.
     for p in &plan.packages {
-        let deleted: Vec<&VersionPlan> = p
-            .versions
-            .iter()
-            .filter(|v| v.action == Action::Delete)
-            .collect();
+        let deleted: Vec<&VersionPlan> = p.deletions().collect();
         list(&mut out, &paint, &paint.red("Delete"), &p.name, &deleted);
         let withheld: Vec<&VersionPlan> = p.versions.iter().filter(|v| v.withheld).collect();
         list(
