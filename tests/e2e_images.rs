@@ -18,30 +18,12 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use github_server::{Config, GithubServer};
-use image_fixture::{assert_pullable, push_fixture, Fixture, REPO};
+use image_fixture::{assert_pullable, push_fixture, Fixture, POLICY, REPO};
 use registry_support::{Pushed, Registry};
 use serde_json::{json, Value};
 
 const TOKEN: &str = "ghp_imagesE2Esecret0123456789";
 const NOW: &str = "2026-11-20T00:00:00Z";
-
-const POLICY: &str = r#"
-version: 1
-owner: acme
-packages:
-  type: container
-  names: ["*"]
-rules:
-  - name: releases stay
-    keep: { tags: ["v*"] }
-  - name: pull-request images expire
-    delete: { tags: ["pr-*"], older_than: 2d }
-  - name: untagged leftovers
-    delete: { untagged: true, older_than: 2d }
-safety:
-  keep_newest: 0
-  min_age: 1h
-"#;
 
 /// A version object as the API returns it.
 fn version(id: u64, package: &str, digest: &str, tags: &[String]) -> Value {

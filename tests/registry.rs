@@ -80,23 +80,7 @@ fn inventory(f: &Fixture, base: &[Pushed], extra_untagged: &[String]) -> Invento
 }
 
 fn policy() -> retention::policy::Policy {
-    let yaml = r#"
-version: 1
-owner: acme
-packages:
-  type: container
-  names: ["*"]
-rules:
-  - name: releases stay
-    keep: { tags: ["v*"] }
-  - name: pull-request images expire
-    delete: { tags: ["pr-*"], older_than: 2d }
-  - name: untagged leftovers
-    delete: { untagged: true, older_than: 2d }
-safety:
-  keep_newest: 0
-  min_age: 1h
-"#;
+    let yaml = image_fixture::POLICY;
     match retention::policy::parse_policy("policy.yml", yaml.as_bytes()) {
         Ok(p) => p,
         Err(e) => panic!("policy: {e}"),

@@ -12,6 +12,26 @@ use crate::registry_support::{Pushed, Pusher};
 /// The repository (owner/image) the fixture is pushed to.
 pub const REPO: &str = "acme/app";
 
+/// The nightly policy the graph tests run: releases stay, pull-request images and untagged
+/// leftovers older than two days go.
+pub const POLICY: &str = r#"
+version: 1
+owner: acme
+packages:
+  type: container
+  names: ["*"]
+rules:
+  - name: releases stay
+    keep: { tags: ["v*"] }
+  - name: pull-request images expire
+    delete: { tags: ["pr-*"], older_than: 2d }
+  - name: untagged leftovers
+    delete: { untagged: true, older_than: 2d }
+safety:
+  keep_newest: 0
+  min_age: 1h
+"#;
+
 /// The content of package `acme/app`: every shape of image graph ghcr.io holds.
 pub struct Fixture {
     /// Tagged `v1.0`: [amd64 (shared), arm64, attestation].
