@@ -30,6 +30,22 @@ pub struct Summary {
     pub versions: u64,
     pub delete: u64,
     pub keep: u64,
+    /// Tags the plan removes from images that stay (`untag` of the versions). An extension of
+    /// schema 1; absent when zero.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub untag: u64,
+    /// Broken images found (ghost or partial indexes, orphaned artifacts). An extension of
+    /// schema 1; absent when zero.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub broken: u64,
+    /// Estimated bytes freed by the deletions (blobs and manifests no kept image of the same
+    /// package references). An extension of schema 1; absent when unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes_freed: Option<u64>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -41,7 +57,39 @@ pub struct PackagePlan {
     /// manifests, withheld deletions). An extension of schema 1; absent when empty.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// Images of this package that cannot be pulled as they stand (ghost or partial indexes,
+    /// orphaned artifacts), whatever the plan does with them. An extension of schema 1; absent
+    /// when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub broken: Vec<BrokenImage>,
+    /// Estimated bytes this package's deletions free. An extension of schema 1; absent when
+    /// unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes_freed: Option<u64>,
     pub versions: Vec<VersionPlan>,
+}
+
+/// How an image is broken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BrokenKind {
+    /// An index none of whose platform manifests is present in the package.
+    Ghost,
+    /// An index some but not all of whose platform manifests are present.
+    Partial,
+    /// A cosign artifact, OCI referrer or referrers index whose subject is not in the package.
+    Orphaned,
+}
+
+/// A broken image found in a package.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BrokenImage {
+    pub id: u64,
+    pub name: String,
+    pub tags: Vec<String>,
+    pub kind: BrokenKind,
+    /// The digests it lists (or its subject) that are not in the package.
+    pub missing: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -71,6 +119,10 @@ pub struct VersionPlan {
     /// of schema 1; absent when empty.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub after: Vec<u64>,
+    /// For a version that stays: tags a delete rule selected that are removed from it (the
+    /// image stays under its other tags). An extension of schema 1; absent when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub untag: Vec<String>,
 }
 
 impl PackagePlan {

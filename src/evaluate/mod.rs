@@ -473,6 +473,7 @@ fn evaluate_package(policy: &Policy, entry: &PackageEntry, now: DateTime<Utc>) -
             after.dedup();
             VersionPlan {
                 after,
+                untag: Vec::new(),
                 withheld: action == Action::Keep
                     && !delete_by[i].is_empty()
                     && keep_by[i].is_empty()
@@ -506,6 +507,8 @@ fn evaluate_package(policy: &Policy, entry: &PackageEntry, now: DateTime<Utc>) -
         name: entry.package.name.clone(),
         package_type: entry.package.package_type,
         warnings,
+        broken: Vec::new(),
+        bytes_freed: None,
         versions: plans,
     }
 }

@@ -434,7 +434,8 @@ fn a_version_no_rule_selects_is_kept() {
             packages: 1,
             versions: 1,
             delete: 0,
-            keep: 1
+            keep: 1,
+            ..Summary::default()
         }
     );
 }

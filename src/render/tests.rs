@@ -32,6 +32,7 @@ fn v(
         reasons: reasons.iter().map(|r| r.to_string()).collect(),
         withheld: false,
         after: vec![],
+        untag: vec![],
     }
 }
 
@@ -56,6 +57,7 @@ fn with_summary(owner: &str, packages: Vec<PackagePlan>) -> Plan {
             versions,
             delete,
             keep: versions - delete,
+            ..Summary::default()
         },
         packages,
     }
@@ -69,6 +71,8 @@ fn small_plan() -> Plan {
         warnings: vec![
             "manifest sha256:0f0f0f0f0f0f is missing: its untagged children are kept".into(),
         ],
+        broken: vec![],
+        bytes_freed: None,
         versions: vec![
             v(
                 110,
@@ -117,6 +121,8 @@ fn small_plan() -> Plan {
         name: "tools/cli".into(),
         package_type: PackageType::Container,
         warnings: vec![],
+        broken: vec![],
+        bytes_freed: None,
         versions: vec![
             v(
                 202,
@@ -133,6 +139,8 @@ fn small_plan() -> Plan {
         name: "sdk".into(),
         package_type: PackageType::Npm,
         warnings: vec![],
+        broken: vec![],
+        bytes_freed: None,
         versions: vec![
             v(302, "2.0.0", &[], 5, Keep, &["releases stay"]),
             v(
@@ -231,6 +239,8 @@ fn markdown_truncates_at_300_rows_and_states_the_total() {
         name: name.into(),
         package_type: PackageType::Container,
         warnings: vec![],
+        broken: vec![],
+        bytes_freed: None,
         versions: (0..n)
             .map(|i| {
                 v(
@@ -294,6 +304,8 @@ fn withheld_versions_are_listed_apart_from_deletions() {
             name: "api".into(),
             package_type: PackageType::Container,
             warnings: vec![],
+            broken: vec![],
+            bytes_freed: None,
             versions: vec![
                 held,
                 v(8, &digest(8), &["pr-41"], 30, Action::Delete, &["prs"]),
