@@ -16,6 +16,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::inventory::Version;
+use crate::plan::PartKind;
 
 /// How a version depends on another.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -47,6 +48,19 @@ impl Edge {
             Edge::Sbom => "SBOM",
             Edge::Referrer => "referrer",
             Edge::ReferrersIndex => "referrers index",
+        }
+    }
+
+    /// The plan's name for what the dependant is.
+    pub fn part_kind(self) -> PartKind {
+        match self {
+            Edge::Child => PartKind::PlatformManifest,
+            Edge::Attestation => PartKind::Attestation,
+            Edge::Signature => PartKind::Signature,
+            Edge::CosignAttestation => PartKind::CosignAttestation,
+            Edge::Sbom => PartKind::Sbom,
+            Edge::Referrer => PartKind::Referrer,
+            Edge::ReferrersIndex => PartKind::ReferrersIndex,
         }
     }
 }
@@ -248,6 +262,24 @@ impl ImageGraph {
     /// an untagged version whose parents are unknown. `keep_newest` counts these.
     pub fn is_top_level(&self, i: usize) -> bool {
         self.parents[i].is_empty() && !self.is_referrer[i] && !self.parents_unknown[i]
+    }
+
+    /// The top-level image that version `i` is part of, and how `i` hangs on its parent; `None`
+    /// for a version with no parent in the package. Where a version has several parents, the one
+    /// with the lowest `key` (the version id: the same answer whatever the listing order) is
+    /// followed; a cycle, which only corrupt manifests can make, stops the walk.
+    pub fn part_of(&self, i: usize, key: impl Fn(usize) -> u64) -> Option<(usize, Edge)> {
+        let first = |j: usize| self.parents[j].iter().copied().min_by_key(|&(p, _)| key(p));
+        let (mut top, edge) = first(i)?;
+        let mut seen = vec![i];
+        while let Some((p, _)) = first(top) {
+            if seen.contains(&p) {
+                break;
+            }
+            seen.push(top);
+            top = p;
+        }
+        Some((top, edge))
     }
 
     /// How many versions have no usable manifest.

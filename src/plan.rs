@@ -123,6 +123,39 @@ pub struct VersionPlan {
     /// image stays under its other tags). An extension of schema 1; absent when empty.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub untag: Vec<String>,
+    /// For a part of an image (platform manifest, attestation, signature, referrer): the
+    /// top-level image it belongs to and what it is, so that reports can count parts under their
+    /// image. An extension of schema 1; absent for top-level images and unrelated versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub part_of: Option<PartOf>,
+}
+
+/// The image a version is part of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartOf {
+    /// Id of the top-level image (the top of the chain of indexes and subjects).
+    pub image: u64,
+    pub kind: PartKind,
+}
+
+/// What a part of an image is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PartKind {
+    /// A manifest listed in an index (a platform image, or a nested index).
+    PlatformManifest,
+    /// A buildx attestation manifest in an index.
+    Attestation,
+    /// A cosign signature (`sha256-<hex>.sig`).
+    Signature,
+    /// A cosign attestation (`sha256-<hex>.att`).
+    CosignAttestation,
+    /// A cosign SBOM (`sha256-<hex>.sbom`).
+    Sbom,
+    /// An OCI 1.1 referrer (a manifest with a `subject`).
+    Referrer,
+    /// An index tagged `sha256-<hex>` listing the referrers of that digest.
+    ReferrersIndex,
 }
 
 impl PackagePlan {

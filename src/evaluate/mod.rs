@@ -20,7 +20,7 @@ use chrono::{DateTime, Utc};
 
 use crate::graph::{Edge, ImageGraph, ManifestState};
 use crate::inventory::{Inventory, PackageEntry, Version};
-use crate::plan::{Action, PackagePlan, Plan, Summary, VersionPlan, SCHEMA};
+use crate::plan::{Action, PackagePlan, PartOf, Plan, Summary, VersionPlan, SCHEMA};
 use crate::policy::{parse_version, GroupBy, Policy, Rule, RuleKind, Selector, Timestamp};
 
 /// Evaluation refuses to produce a plan.
@@ -474,6 +474,10 @@ fn evaluate_package(policy: &Policy, entry: &PackageEntry, now: DateTime<Utc>) -
             VersionPlan {
                 after,
                 untag: Vec::new(),
+                part_of: graph.part_of(i, |j| versions[j].id).map(|(top, edge)| PartOf {
+                    image: versions[top].id,
+                    kind: edge.part_kind(),
+                }),
                 withheld: action == Action::Keep
                     && !delete_by[i].is_empty()
                     && keep_by[i].is_empty()

@@ -33,6 +33,7 @@ fn v(
         withheld: false,
         after: vec![],
         untag: vec![],
+        part_of: None,
     }
 }
 
