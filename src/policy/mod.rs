@@ -13,7 +13,7 @@ use globset::GlobSet;
 use regex::Regex;
 use semver::VersionReq;
 
-pub use parse::{parse_policy, Diagnostic, PolicyErrors};
+pub use parse::{parse_policy, Diagnostic, DiagnosticKind, PolicyErrors, MAX_POLICY_BYTES};
 
 use crate::inventory::PackageType;
 
@@ -144,20 +144,7 @@ impl Globs {
         let mut exclude = globset::GlobSetBuilder::new();
         let mut exact = Some(Vec::new());
         for (i, p) in patterns.iter().enumerate() {
-            let (negated, body) = match p.strip_prefix('!') {
-                Some(rest) => (true, rest),
-                None => (false, p.as_str()),
-            };
-            if body.is_empty() {
-                return Err((i, "an empty pattern matches nothing".into()));
-            }
-            let glob = globset::GlobBuilder::new(body)
-                .literal_separator(false)
-                .case_insensitive(false)
-                .backslash_escape(true)
-                .empty_alternates(true)
-                .build()
-                .map_err(|e| (i, e.kind().to_string()))?;
+            let (negated, body, glob) = compile_glob(p).map_err(|e| (i, e))?;
             if negated {
                 exact = None;
                 exclude.add(glob);
@@ -190,6 +177,31 @@ impl Globs {
     }
 }
 
+/// Compile one pattern of a [`Globs`] list: whether it is an exclusion, its body, its glob.
+fn compile_glob(p: &str) -> Result<(bool, &str, globset::Glob), String> {
+    let (negated, body) = match p.strip_prefix('!') {
+        Some(rest) => (true, rest),
+        None => (false, p),
+    };
+    if body.is_empty() {
+        return Err("an empty pattern matches nothing".into());
+    }
+    let glob = globset::GlobBuilder::new(body)
+        .literal_separator(false)
+        .case_insensitive(false)
+        .backslash_escape(true)
+        .empty_alternates(true)
+        .build()
+        .map_err(|e| e.kind().to_string())?;
+    Ok((negated, body, glob))
+}
+
+/// Whether one pattern of a [`Globs`] list compiles; the reason when not. The parser checks every
+/// pattern of a list with it, so that all bad patterns are reported at once.
+pub(crate) fn check_glob(p: &str) -> Result<(), String> {
+    compile_glob(p).map(|_| ())
+}
+
 /// Parse a version string as semver, allowing a leading `v` (`v1.2.3`).
 pub fn parse_version(s: &str) -> Option<semver::Version> {
     let s = s.strip_prefix('v').unwrap_or(s);
@@ -199,9 +211,15 @@ pub fn parse_version(s: &str) -> Option<semver::Version> {
 impl Policy {
     /// Read and validate a policy file.
     pub fn load(path: &std::path::Path) -> Result<Policy, PolicyErrors> {
+        use std::io::Read as _;
         let display = path.display().to_string();
-        match std::fs::read(path) {
-            Ok(bytes) => parse_policy(&display, &bytes),
+        // Read one byte past the bound, so that a larger file (or `/dev/zero`) is refused by the
+        // parser without being read whole.
+        let mut bytes = Vec::new();
+        let read = std::fs::File::open(path)
+            .and_then(|f| f.take(MAX_POLICY_BYTES as u64 + 1).read_to_end(&mut bytes));
+        match read {
+            Ok(_) => parse_policy(&display, &bytes),
             Err(e) => Err(PolicyErrors::io(&display, &e)),
         }
     }
