@@ -2,7 +2,7 @@
 //! (`examples/inventory.json`, written by `examples/make_inventory.py`) makes the decisions the
 //! policies' comments promise: children of kept images stay, naming the image; children and
 //! signatures of expired images go with them; a platform manifest shared by a kept and an
-//! expired image stays.
+//! expired image stays while the expired index goes.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -249,31 +249,23 @@ fn nightly_deletes_expired_pr_images_with_their_children() {
 }
 
 #[test]
-fn nightly_keeps_a_child_shared_by_a_kept_and_a_deleted_index() {
+fn nightly_deletes_an_index_whose_child_a_kept_index_shares() {
     let plan = plan("nightly-ghcr");
-    // pr-42 shares a platform manifest with a kept main build: deleting pr-42 would let
-    // ghcr.io remove that child with it, so pr-42 is withheld.
+    // pr-42 shares a platform manifest with a kept main build: ghcr.io spares a child that
+    // another index lists, so pr-42 goes with its own children and the shared one stays.
     let pr42 = plan.by_tag("api", "pr-42");
-    assert_eq!(pr42.action, "keep");
-    assert!(
-        pr42.reasons
-            .contains("withheld: deleting it would let the registry remove"),
-        "{pr42:?}"
-    );
+    assert_eq!(pr42.action, "delete", "{pr42:?}");
     let versions = plan.versions("api");
     let kept_indexes: Vec<&Decision> = versions
         .iter()
         .filter(|d| d.action == "keep" && d.tags.iter().any(|t| t.starts_with("main-")))
         .collect();
-    let shared: Vec<String> = plan
-        .children("api", &pr42.name)
-        .into_iter()
-        .filter(|c| {
+    let (shared, own): (Vec<String>, Vec<String>) =
+        plan.children("api", &pr42.name).into_iter().partition(|c| {
             kept_indexes
                 .iter()
                 .any(|k| plan.children("api", &k.name).contains(c))
-        })
-        .collect();
+        });
     assert_eq!(
         shared.len(),
         1,
@@ -283,6 +275,12 @@ fn nightly_keeps_a_child_shared_by_a_kept_and_a_deleted_index() {
     assert_eq!(d.action, "keep", "{d:?}");
     assert!(d.reasons.contains("child manifest of kept image"), "{d:?}");
     assert!(d.reasons.contains("keep wins over delete rule"), "{d:?}");
+    assert!(!own.is_empty());
+    for c in &own {
+        let d = plan.by_name("api", c);
+        assert_eq!(d.action, "delete", "{d:?}");
+        assert!(d.reasons.contains("of deleted image"), "{d:?}");
+    }
 }
 
 #[test]
@@ -316,7 +314,7 @@ fn nightly_keeps_ten_main_builds_and_young_leftovers() {
             plan.deletions("web"),
             plan.deletions("tools/cli")
         ),
-        (34, 10, 2)
+        (37, 10, 2)
     );
 }
 
@@ -341,7 +339,7 @@ fn nightly_text_and_markdown_render() {
     assert!(!s.contains('\x1b'), "no colour when writing to a pipe");
     assert!(
         s.trim_end()
-            .ends_with("46 of 174 versions would be deleted in 3 packages"),
+            .ends_with("49 of 174 versions would be deleted in 3 packages"),
         "{s}"
     );
     let out = retention(&args("markdown"));
@@ -352,7 +350,7 @@ fn nightly_text_and_markdown_render() {
         "{md}"
     );
     assert!(
-        md.contains("<details><summary><b>api</b>: 34 versions to delete</summary>"),
+        md.contains("<details><summary><b>api</b>: 37 versions to delete</summary>"),
         "{md}"
     );
 }

@@ -6,8 +6,10 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use sha2::{Digest, Sha256};
 
+use super::reason::{Guard, ImageRef, Reason};
 use super::*;
-use crate::inventory::{ContainerMetadata, Metadata, Package, PackageType};
+use crate::graph::{Edge, ImageGraph};
+use crate::inventory::{ContainerMetadata, Metadata, Package, PackageType, Version};
 use crate::policy::parse_policy;
 
 fn now() -> DateTime<Utc> {
@@ -157,6 +159,33 @@ fn decision<'a>(plan: &'a Plan, name: &str) -> &'a VersionPlan {
         .unwrap_or_else(|| panic!("{name} not in plan"))
 }
 
+/// The typed reasons of one version's decision.
+fn typed(policy: &Policy, inv: &Inventory, name: &str) -> Vec<Reason> {
+    for entry in &inv.packages {
+        if let Some(i) = entry.versions.iter().position(|v| v.name == name) {
+            let decided = decide_package(policy, entry, now());
+            if let Some(d) = decided.decisions.into_iter().find(|d| d.index == i) {
+                return d.reasons;
+            }
+        }
+    }
+    panic!("{name} not in the inventory")
+}
+
+/// How a reason names a version.
+fn image_ref(inv: &Inventory, name: &str) -> ImageRef {
+    let v = inv
+        .packages
+        .iter()
+        .flat_map(|p| &p.versions)
+        .find(|v| v.name == name)
+        .unwrap_or_else(|| panic!("{name} not in the inventory"));
+    ImageRef {
+        digest: v.name.clone(),
+        tags: v.tags().to_vec(),
+    }
+}
+
 fn deleted(plan: &Plan) -> Vec<u64> {
     let mut ids: Vec<u64> = plan.deletions().map(|(_, v)| v.id).collect();
     ids.sort();
@@ -171,12 +200,14 @@ fn tags_with_exclusions() {
     p.image(1, &["pr-1"], 100);
     p.image(2, &["pr-2-keep"], 100);
     p.image(3, &["main"], 100);
-    p.image(4, &["pr-3", "main-5"], 100);
+    let both = p.image(4, &["pr-3", "main-5"], 100);
     let plan = plan(
         &policy("  - name: prs\n    delete: { tags: [\"pr-*\", \"!*-keep\"] }\n"),
         &inventory(vec![p]),
     );
-    assert_eq!(deleted(&plan), [1, 4]);
+    // A tag selector selects tags: image 4 keeps main-5 and loses pr-3.
+    assert_eq!(deleted(&plan), [1]);
+    assert_eq!(decision(&plan, &both).untag, ["pr-3"]);
 }
 
 #[test]
@@ -412,11 +443,24 @@ fn packages_narrows_a_rule_and_names_select_packages() {
 fn keep_wins_and_says_so() {
     let mut p = container("api");
     let d = p.image(1, &["v1", "pr-1"], 100);
-    let plan = plan(&policy("  - name: releases\n    keep: { tags: [\"v*\"] }\n  - name: prs\n    delete: { tags: [\"pr-*\"] }\n"), &inventory(vec![p]));
+    let pol = policy("  - name: releases\n    keep: { tags: [\"v*\"] }\n  - name: old\n    delete: { older_than: 1d }\n");
+    let inv = inventory(vec![p]);
+    let plan = plan(&pol, &inv);
     let v = decision(&plan, &d);
     assert_eq!(v.action, Action::Keep);
-    assert_eq!(v.reasons, ["releases", "keep wins over delete rule 'prs'"]);
+    assert_eq!(v.reasons, ["releases", "keep wins over delete rule 'old'"]);
     assert!(!v.withheld, "kept by a keep rule: not withheld");
+    assert!(
+        v.untag.is_empty(),
+        "a rule without tags selects the whole image, not its tags"
+    );
+    assert_eq!(
+        typed(&pol, &inv, &d),
+        [
+            Reason::Rule("releases".into()),
+            Reason::KeepWins(vec!["old".into()])
+        ]
+    );
 }
 
 #[test]
@@ -562,34 +606,59 @@ fn children_of_a_deleted_index_go_with_it() {
 }
 
 #[test]
-fn a_child_shared_by_a_kept_and_a_deleted_index_stays_and_withholds_the_index() {
+fn a_child_shared_by_a_kept_and_a_deleted_index_stays_and_the_index_goes() {
     let mut p = container("api");
     let shared = p.image(1, &[], 100);
     let only_old = p.image(2, &[], 100);
     let v1 = p.index(3, &["v1"], &[(&shared, false)], 100);
     let pr = p.index(4, &["pr-1"], &[(&shared, false), (&only_old, false)], 100);
-    let plan = plan(
-        &policy("  - name: prs\n    delete: { tags: [\"pr-*\"] }\n"),
-        &inventory(vec![p]),
-    );
-    // ghcr.io removes an index's untagged children with it: deleting pr-1 could take the
-    // shared child from v1, so pr-1 is withheld, and what it lists stays with it.
-    assert!(deleted(&plan).is_empty());
-    assert!(decision(&plan, &shared)
-        .reasons
-        .iter()
-        .any(|r| r.contains("of kept image") && r.contains("(v1)")));
+    let pol = policy("  - name: prs\n    delete: { tags: [\"pr-*\"] }\n");
+    let inv = inventory(vec![p]);
+    let plan = plan(&pol, &inv);
+    // ghcr.io removes a deleted index's children that no other index lists and spares the
+    // shared one: pr-1 goes with its own child; the shared child stays with v1.
+    assert_eq!(deleted(&plan), [2, 4]);
     assert_eq!(
-        decision(&plan, &pr).reasons,
+        typed(&pol, &inv, &shared),
+        [Reason::Graph {
+            edge: Edge::Child,
+            kept: true,
+            image: image_ref(&inv, &v1),
+            top: None
+        }]
+    );
+    assert_eq!(
+        typed(&pol, &inv, &only_old),
+        [Reason::Graph {
+            edge: Edge::Child,
+            kept: false,
+            image: image_ref(&inv, &pr),
+            top: None
+        }]
+    );
+    assert!(!decision(&plan, &pr).withheld);
+}
+
+#[test]
+fn an_index_that_would_take_a_child_kept_for_itself_is_withheld() {
+    let mut p = container("api");
+    let young_child = p.image(1, &[], 1);
+    let pr = p.index(2, &["pr-1"], &[(&young_child, false)], 100);
+    let pol = policy("  - name: recent\n    keep: { newer_than: 2d }\n  - name: prs\n    delete: { tags: [\"pr-*\"] }\n");
+    let inv = inventory(vec![p]);
+    // The child stays by its own rule and no index that stays lists it: deleting pr-1 would let
+    // the registry remove it, so pr-1 is withheld.
+    assert!(deleted(&plan(&pol, &inv)).is_empty());
+    assert_eq!(
+        typed(&pol, &inv, &pr),
         [
-            format!("withheld: deleting it would let the registry remove {} (untagged) with it, which kept image {} (v1) needs", &shared[..19], &v1[..19]),
-            "keep wins over delete rule 'prs'".to_string()
+            Reason::Withheld {
+                child: image_ref(&inv, &young_child)
+            },
+            Reason::KeepWins(vec!["prs".into()])
         ]
     );
-    assert_eq!(decision(&plan, &only_old).action, Action::Keep);
-    // Reported as withheld: the index; not the children, which are simply parts of kept images.
-    assert!(decision(&plan, &pr).withheld);
-    assert!(!decision(&plan, &shared).withheld && !decision(&plan, &only_old).withheld);
+    assert!(decision(&plan(&pol, &inv), &pr).withheld);
 }
 
 #[test]
@@ -880,9 +949,9 @@ mod laws {
             let plan = plan(&pol, &inv);
             let entry = &inv.packages[0];
             let ctx = Ctx::new(&pol, entry, now());
-            let (keep, _) = ctx.rule_selections(&pol);
+            let sel = ctx.rule_selections(&pol);
             for (i, v) in entry.versions.iter().enumerate() {
-                if !keep[i].is_empty() {
+                if !sel[i].keep.is_empty() {
                     prop_assert_eq!(decision(&plan, &v.name).action, Action::Keep);
                 }
             }
@@ -905,17 +974,19 @@ mod laws {
         }
 
         #[test]
-        fn no_deleted_index_lists_an_untagged_version_that_stays(pkg in arb_package(), rules in arb_rules()) {
+        fn no_deleted_index_takes_with_it_an_untagged_version_that_stays(pkg in arb_package(), rules in arb_rules()) {
+            // ghcr.io removes a deleted index's untagged children that no remaining index lists.
             let pol = policy_of(&rules, 0, 1_000_000);
             let inv = inventory(vec![pkg]);
             let plan = plan(&pol, &inv);
             let entry = &inv.packages[0];
             let graph = ImageGraph::build(&entry.versions, &entry.manifests);
+            let stays = |j: usize| decision(&plan, &entry.versions[j].name).action == Action::Keep;
             for (i, v) in entry.versions.iter().enumerate() {
                 if decision(&plan, &v.name).action == Action::Delete {
                     for &c in &graph.listed[i] {
-                        let child = &entry.versions[c];
-                        prop_assert!(!child.tags().is_empty() || decision(&plan, &child.name).action == Action::Delete);
+                        let listed_by_a_survivor = (0..entry.versions.len()).any(|p| stays(p) && graph.listed[p].contains(&c));
+                        prop_assert!(!entry.versions[c].tags().is_empty() || !stays(c) || listed_by_a_survivor);
                     }
                 }
             }
@@ -964,6 +1035,7 @@ mod laws {
             match evaluate(&pol, &inventory(vec![pkg]), now()) {
                 Ok(plan) => prop_assert!(plan.summary.delete <= max),
                 Err(EvaluateError::TooManyDeletions { count, max: m }) => prop_assert!(count > m),
+                Err(EvaluateError::TooManyUntags { .. }) => prop_assert!(false, "untags are bounded at 1000"),
             }
         }
 

@@ -2,6 +2,7 @@
 //! `json` (schema 1) for machines and `apply --plan`.
 
 pub mod markdown;
+pub mod reasons;
 pub mod text;
 
 #[cfg(test)]
