@@ -193,6 +193,17 @@ fn evaluate_package(policy: &Policy, entry: &PackageEntry, now: DateTime<Utc>) -
     }
 }
 
+/// What the phases decided for each version of a package (indexed like its `versions`).
+struct Outcome<'p> {
+    sel: Vec<Selected<'p>>,
+    guards: Vec<Vec<Guard>>,
+    deleted: Vec<bool>,
+    deleted_via: Vec<Option<Via>>,
+    kept_via: Vec<Option<Via>>,
+    withheld_for: Vec<Option<usize>>,
+    removed: Vec<Option<Vec<usize>>>,
+}
+
 /// Decide every version of one package.
 pub(crate) fn decide_package(
     policy: &Policy,
@@ -206,6 +217,16 @@ pub(crate) fn decide_package(
     let (mut deleted, deleted_via) = propagate_deletions(&ctx, &sel, &protected);
     let (kept_via, withheld_for) = protect_needed(&ctx, &mut deleted, &protected);
     let removed = tags_to_remove(&ctx, &sel, &guards, &deleted);
+    let outcome = Outcome {
+        sel,
+        guards,
+        deleted,
+        deleted_via,
+        kept_via,
+        withheld_for,
+        removed,
+    };
+    let (sel, deleted) = (&outcome.sel, &outcome.deleted);
     let decisions = ctx
         .order
         .iter()
@@ -228,7 +249,7 @@ pub(crate) fn decide_package(
             } else {
                 Vec::new()
             };
-            let untag = match (&removed[i], policy.safety.untag) {
+            let untag = match (&outcome.removed[i], policy.safety.untag) {
                 (Some(tags), true) => tags
                     .iter()
                     .map(|&j| ctx.versions[i].tags()[j].clone())
@@ -238,23 +259,12 @@ pub(crate) fn decide_package(
             Decision {
                 index: i,
                 action,
-                reasons: reasons(
-                    policy,
-                    &ctx,
-                    i,
-                    s,
-                    &guards[i],
-                    deleted[i],
-                    deleted_via[i],
-                    kept_via[i],
-                    withheld_for[i],
-                    removed[i].as_deref(),
-                ),
+                reasons: reasons(policy, &ctx, &outcome, i),
                 untag,
                 withheld: !deleted[i]
                     && s.every_tag_deleted()
                     && s.keep.is_empty()
-                    && kept_via[i].is_none(),
+                    && outcome.kept_via[i].is_none(),
                 after,
                 part_of: ctx
                     .graph
@@ -348,7 +358,8 @@ fn guards(policy: &Policy, ctx: &Ctx, sel: &[Selected]) -> Vec<Vec<Guard>> {
 
 /// Phase 3: what is deleted before keep wins. A version whose every tag a delete rule selects
 /// (an untagged version: that a delete rule selects) and that nothing protects, then,
-/// transitively, the dependants of a deleted version that nothing protects.
+/// transitively, the dependants of a deleted version that nothing protects and that carry no
+/// tag of their own that no delete rule selects (artifact tags follow their subject).
 fn propagate_deletions(
     ctx: &Ctx,
     sel: &[Selected],
@@ -366,7 +377,10 @@ fn propagate_deletions(
     }
     while let Some(d) = queue.pop_front() {
         for &(c, edge) in &ctx.graph.dependants[d] {
-            if protected(c) {
+            let named = !sel[c]
+                .tags_no_delete_rule_selects(ctx.versions[c].tags())
+                .is_empty();
+            if protected(c) || named {
                 continue;
             }
             if deleted_via[c].is_none() {
@@ -487,19 +501,8 @@ fn tags_to_remove(
 }
 
 /// Phase 6: the reasons of one version's decision.
-#[allow(clippy::too_many_arguments)]
-fn reasons(
-    policy: &Policy,
-    ctx: &Ctx,
-    i: usize,
-    s: &Selected,
-    guards: &[Guard],
-    deleted: bool,
-    deleted_via: Option<Via>,
-    kept_via: Option<Via>,
-    withheld_for: Option<usize>,
-    removed: Option<&[usize]>,
-) -> Vec<Reason> {
+fn reasons(policy: &Policy, ctx: &Ctx, o: &Outcome, i: usize) -> Vec<Reason> {
+    let s = &o.sel[i];
     let image = |j: usize| ImageRef {
         digest: ctx.versions[j].name.clone(),
         tags: ctx.versions[j].tags().to_vec(),
@@ -521,22 +524,22 @@ fn reasons(
     };
     let tags = ctx.versions[i].tags();
     let mut out = Vec::new();
-    if deleted {
+    if o.deleted[i] {
         out.extend(s.delete.iter().map(|r| Reason::Rule(r.name.clone())));
-        if let Some(via) = deleted_via {
+        if let Some(via) = o.deleted_via[i] {
             out.push(graph(via, false));
         }
         return out;
     }
     out.extend(s.keep.iter().map(|r| Reason::Rule(r.name.clone())));
-    out.extend(guards.iter().cloned().map(Reason::Guard));
-    if let Some(via) = kept_via {
+    out.extend(o.guards[i].iter().cloned().map(Reason::Guard));
+    if let Some(via) = o.kept_via[i] {
         out.push(graph(via, true));
     }
-    if let Some(c) = withheld_for {
+    if let Some(c) = o.withheld_for[i] {
         out.push(Reason::Withheld { child: image(c) });
     }
-    if let Some(removed) = removed {
+    if let Some(removed) = &o.removed[i] {
         let rules: Vec<&Rule> = removed
             .iter()
             .flat_map(|&j| s.untag_tags[j].iter().copied())
@@ -554,12 +557,12 @@ fn reasons(
             }
         });
     }
-    if !s.delete.is_empty() && !s.every_tag_deleted() && s.keep.is_empty() {
-        let stay: Vec<String> = (0..tags.len())
-            .filter(|&j| s.delete_tags[j].is_empty())
-            .map(|j| tags[j].clone())
-            .collect();
-        out.push(Reason::TagsStay(stay));
+    let unselected = s.tags_no_delete_rule_selects(tags);
+    let part_of_deleted = ctx.graph.parents[i].iter().any(|&(p, _)| o.deleted[p]);
+    if s.keep.is_empty() && !unselected.is_empty() && (!s.delete.is_empty() || part_of_deleted) {
+        out.push(Reason::TagsStay(
+            unselected.iter().map(|&j| tags[j].clone()).collect(),
+        ));
     }
     if out.is_empty() {
         out.push(Reason::NoRule);

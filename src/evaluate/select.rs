@@ -59,6 +59,14 @@ impl Selected<'_> {
         !self.delete.is_empty() && self.delete_tags.iter().all(|r| !r.is_empty())
     }
 
+    /// Its own tags (not artifact tags) that no delete rule selects: a version with such a tag
+    /// is an image someone named, which never goes as a part of another image.
+    pub fn tags_no_delete_rule_selects(&self, tags: &[String]) -> Vec<usize> {
+        (0..tags.len())
+            .filter(|&j| self.delete_tags[j].is_empty() && tag_subject(&tags[j]).is_none())
+            .collect()
+    }
+
     /// Tags a delete rule with tag conditions selects and no keep rule does, leaving out artifact tags
     /// (`sha256-<hex>[.sig|.att|.sbom]`), which follow their subject and are never removed on
     /// their own.
