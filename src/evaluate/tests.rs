@@ -848,6 +848,15 @@ fn needs_manifests_only_where_something_could_be_deleted() {
         "  min_age: 200h\n",
     );
     assert!(!needs_manifests(&too_young, &inv.packages[0], now()));
+    // Only the manifests show a ghost or partial index.
+    let ghosts = policy("  - name: ghosts\n    delete: { ghost: true }\n");
+    assert!(needs_manifests(&ghosts, &inv.packages[0], now()));
+    // A tag to remove: restoring it needs the manifest.
+    let mut q = container("web");
+    q.image(1, &["v1", "pr-1"], 100);
+    let inv = inventory(vec![q]);
+    let prs = policy("  - name: prs\n    delete: { tags: [\"pr-*\"] }\n");
+    assert!(needs_manifests(&prs, &inv.packages[0], now()));
 }
 
 // ---- newest counts images -----------------------------------------------------------------

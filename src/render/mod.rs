@@ -3,6 +3,7 @@
 
 pub mod markdown;
 pub mod reasons;
+mod sections;
 pub mod text;
 
 #[cfg(test)]
