@@ -303,8 +303,13 @@ fn broken_image_selectors_and_untag_safety_parse() {
     );
     assert!(!p.safety.untag);
     assert_eq!(p.safety.max_untags, 7);
-    assert!(Safety::DEFAULT.untag);
-    assert_eq!(Safety::DEFAULT.max_untags, 1000);
+    let defaults = parse_policy(
+        "p.yml",
+        with_rules("  - name: r\n    delete: { untagged: true }\n").as_bytes(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(defaults.safety.untag);
+    assert_eq!(defaults.safety.max_untags, 1000);
 }
 
 #[test]
