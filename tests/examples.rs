@@ -109,6 +109,24 @@ impl Plan {
             .collect()
     }
 
+    fn package_json(&self, package: &str) -> &Value {
+        self.json["packages"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|p| p["name"] == package)
+            .unwrap_or_else(|| panic!("no package {package} in the plan"))
+    }
+
+    fn version_json(&self, package: &str, name: &str) -> &Value {
+        self.package_json(package)["versions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|v| v["name"] == name)
+            .unwrap_or_else(|| panic!("no version {name} in {package}"))
+    }
+
     fn by_tag(&self, package: &str, tag: &str) -> Decision {
         self.versions(package)
             .into_iter()
@@ -314,7 +332,7 @@ fn nightly_keeps_ten_main_builds_and_young_leftovers() {
             plan.deletions("web"),
             plan.deletions("tools/cli")
         ),
-        (37, 10, 2)
+        (38, 11, 2)
     );
 }
 
@@ -338,8 +356,9 @@ fn nightly_text_and_markdown_render() {
     let s = text(&out.stdout);
     assert!(!s.contains('\x1b'), "no colour when writing to a pipe");
     assert!(
-        s.trim_end()
-            .ends_with("49 of 174 versions would be deleted in 3 packages"),
+        s.trim_end().ends_with(
+            "\n51 of 179 versions would be deleted in 3 packages\n1 tag would be removed from 1 image that stays"
+        ),
         "{s}"
     );
     let out = retention(&args("markdown"));
@@ -350,9 +369,67 @@ fn nightly_text_and_markdown_render() {
         "{md}"
     );
     assert!(
-        md.contains("<details><summary><b>api</b>: 37 versions to delete</summary>"),
+        md.contains("<details><summary><b>api</b>: 38 versions to delete</summary>"),
         "{md}"
     );
+}
+
+#[test]
+fn nightly_removes_an_expired_pr_tag_from_a_release_and_keeps_the_release() {
+    let plan = plan("nightly-ghcr");
+    let d = plan.by_tag("api", "v1.4.2");
+    assert_eq!(d.tags, ["v1.4.2", "pr-39"]);
+    assert_eq!(d.action, "keep", "{d:?}");
+    assert!(
+        d.reasons
+            .contains("untag pr-39 (delete rule 'pull-request images expire')"),
+        "{d:?}"
+    );
+    let v = plan.version_json("api", &d.name);
+    assert_eq!(v["untag"], serde_json::json!(["pr-39"]));
+    // Its platform manifests stay with it.
+    for c in plan.children("api", &d.name) {
+        assert_eq!(plan.by_name("api", &c).action, "keep");
+    }
+    assert_eq!(plan.json["summary"]["untag"], 1);
+}
+
+#[test]
+fn nightly_reports_broken_images_and_cleans_orphaned_signatures() {
+    let plan = plan("nightly-ghcr");
+    let broken = |package: &str| -> Vec<(String, String)> {
+        plan.package_json(package)["broken"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|b| {
+                (
+                    b["kind"].as_str().unwrap_or_default().to_string(),
+                    b["tags"][0].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect()
+    };
+    let api = broken("api");
+    assert_eq!(api.len(), 2, "{api:?}");
+    assert!(
+        api.contains(&("partial".into(), "v0.9.0".into())),
+        "{api:?}"
+    );
+    assert!(api
+        .iter()
+        .any(|(k, t)| k == "orphaned" && t.ends_with(".sig")));
+    assert_eq!(broken("web"), [("ghost".to_string(), "pr-80".to_string())]);
+    assert_eq!(plan.json["summary"]["broken"], 3);
+    // The partial release is kept (a keep rule), the orphaned signature goes.
+    assert_eq!(plan.by_tag("api", "v0.9.0").action, "keep");
+    let sig = api
+        .iter()
+        .find(|(k, _)| k == "orphaned")
+        .map(|(_, t)| plan.by_tag("api", t))
+        .unwrap_or_else(|| panic!("no orphaned signature"));
+    assert_eq!(sig.action, "delete");
+    assert_eq!(sig.reasons, "orphaned signatures");
 }
 
 #[test]

@@ -293,7 +293,17 @@ pub(crate) fn decide_package(
         ));
     }
     let broken = broken_images(&ctx);
-    if let Some(w) = broken_warning(&broken) {
+    let by_id: std::collections::HashMap<u64, usize> = ctx
+        .versions
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (v.id, i))
+        .collect();
+    let kept = broken
+        .iter()
+        .filter(|b| by_id.get(&b.id).is_some_and(|&i| !deleted[i]))
+        .count();
+    if let Some(w) = broken_warning(&broken, kept) {
         warnings.push(w);
     }
     PackageDecisions {
@@ -591,8 +601,9 @@ fn broken_images(ctx: &Ctx) -> Vec<BrokenImage> {
         .collect()
 }
 
-/// The package warning that names how many broken images were found, and what to do.
-fn broken_warning(broken: &[BrokenImage]) -> Option<String> {
+/// The package warning that names how many broken images were found, how many the plan keeps,
+/// and what to do about those.
+fn broken_warning(broken: &[BrokenImage], kept: usize) -> Option<String> {
     if broken.is_empty() {
         return None;
     }
@@ -607,12 +618,21 @@ fn broken_warning(broken: &[BrokenImage]) -> Option<String> {
     .map(|(k, word)| format!("{} {word}", count(k)))
     .collect();
     let n = broken.len();
-    Some(format!(
-        "{n} broken image{} ({}): {} cannot be pulled whole; a delete rule with `ghost: true`, `partial: true` or `orphaned: true` removes them",
+    let found = format!(
+        "{n} broken image{} ({}) cannot be pulled whole",
         if n == 1 { "" } else { "s" },
-        parts.join(", "),
-        if n == 1 { "it" } else { "they" }
-    ))
+        parts.join(", ")
+    );
+    Some(if kept == 0 {
+        format!(
+            "{found}; the plan deletes {}",
+            if n == 1 { "it" } else { "them" }
+        )
+    } else {
+        format!(
+            "{found}; the plan keeps {kept}\n  help: delete them with a rule such as `delete: {{ ghost: true }}`, `{{ partial: true }}` or `{{ orphaned: true }}`"
+        )
+    })
 }
 
 #[cfg(test)]
