@@ -63,6 +63,11 @@ pub struct Safety {
     pub min_age: Duration,
     /// A plan that deletes more than this is an error, never truncated.
     pub max_deletions: u64,
+    /// Remove the tags a delete rule selects from an image that stays under other tags. When
+    /// false, such tags stay and the plan says why.
+    pub untag: bool,
+    /// A plan that removes more tags than this is an error, never truncated.
+    pub max_untags: u64,
 }
 
 impl Safety {
@@ -75,6 +80,8 @@ impl Safety {
         keep_newest: 1,
         min_age: Duration::from_secs(3600),
         max_deletions: 1000,
+        untag: true,
+        max_untags: 1000,
     };
 }
 
@@ -115,6 +122,20 @@ pub struct Selector {
     pub newest: Option<usize>,
     pub group_by: Option<GroupBy>,
     pub packages: Option<Globs>,
+    /// `true`: an index none of whose platform manifests is in the package.
+    pub ghost: Option<bool>,
+    /// `true`: an index some but not all of whose platform manifests are in the package.
+    pub partial: Option<bool>,
+    /// `true`: a cosign artifact, OCI referrer or referrers index whose subject is not in the
+    /// package.
+    pub orphaned: Option<bool>,
+}
+
+impl Selector {
+    /// Whether the rule selects tags (`tags`, `tag_regex`) rather than whole versions.
+    pub fn selects_tags(&self) -> bool {
+        self.tags.is_some() || self.tag_regex.is_some()
+    }
 }
 
 /// How `newest` groups versions before counting.

@@ -148,7 +148,13 @@ const TOP_KEYS: &[&str] = &[
 ];
 const PACKAGES_KEYS: &[&str] = &["type", "names"];
 const RULE_KEYS: &[&str] = &["name", "keep", "delete"];
-const SAFETY_KEYS: &[&str] = &["keep_newest", "min_age", "max_deletions"];
+const SAFETY_KEYS: &[&str] = &[
+    "keep_newest",
+    "min_age",
+    "max_deletions",
+    "untag",
+    "max_untags",
+];
 const SELECTOR_KEYS: &[&str] = &[
     "tags",
     "tag_regex",
@@ -161,6 +167,9 @@ const SELECTOR_KEYS: &[&str] = &[
     "newest",
     "group_by",
     "packages",
+    "ghost",
+    "partial",
+    "orphaned",
 ];
 
 type Node<'a> = MarkedYaml<'a>;
@@ -798,6 +807,14 @@ fn parse_safety(cx: &mut Ctx, node: &Node) -> Option<Safety> {
                 Some(n) => safety.max_deletions = n,
                 None => ok = false,
             },
+            "untag" => match cx.bool(v, "untag") {
+                Some(b) => safety.untag = b,
+                None => ok = false,
+            },
+            "max_untags" => match cx.count(v, "max_untags", 0) {
+                Some(n) => safety.max_untags = n,
+                None => ok = false,
+            },
             _ => {}
         }
     }
@@ -925,6 +942,7 @@ fn parse_selector(
     let mut tags_node = None;
     let mut untagged_node = None;
     let mut group_node = None;
+    let mut broken_node = None;
     let mut newest_given = false;
     let entries = cx.mapping(node, &what, SELECTOR_KEYS);
     if matches!(&node.data, YamlData::Mapping(m) if m.is_empty()) {
@@ -1003,6 +1021,15 @@ fn parse_selector(
                 };
             }
             "packages" => s.packages = cx.globs(v, "packages"),
+            "ghost" | "partial" | "orphaned" => {
+                broken_node = broken_node.or(Some(k));
+                let b = cx.bool(v, &key);
+                match key.as_str() {
+                    "ghost" => s.ghost = b,
+                    "partial" => s.partial = b,
+                    _ => s.orphaned = b,
+                }
+            }
             _ => {}
         }
     }
@@ -1019,6 +1046,13 @@ fn parse_selector(
         cx.at(
             at,
             "tags only exist on container images",
+            Some("for npm, maven, rubygems and nuget select by `versions` or `semver`".into()),
+        );
+    }
+    if let (Some(false), Some(at)) = (is_image, broken_node) {
+        cx.at(
+            at,
+            "`ghost`, `partial` and `orphaned` describe container images",
             Some("for npm, maven, rubygems and nuget select by `versions` or `semver`".into()),
         );
     }

@@ -290,6 +290,45 @@ fn tags_on_npm_are_refused() {
 }
 
 #[test]
+fn broken_image_selectors_and_untag_safety_parse() {
+    let p = parse_policy(
+        "p.yml",
+        format!("{HEAD}rules:\n  - name: r\n    delete: {{ ghost: true, partial: false, orphaned: true }}\nsafety:\n  untag: false\n  max_untags: 7\n").as_bytes(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let s = &p.rules[0].selector;
+    assert_eq!(
+        (s.ghost, s.partial, s.orphaned),
+        (Some(true), Some(false), Some(true))
+    );
+    assert!(!p.safety.untag);
+    assert_eq!(p.safety.max_untags, 7);
+    let defaults = parse_policy(
+        "p.yml",
+        with_rules("  - name: r\n    delete: { untagged: true }\n").as_bytes(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(defaults.safety.untag);
+    assert_eq!(defaults.safety.max_untags, 1000);
+}
+
+#[test]
+fn broken_image_selectors_on_npm_are_refused() {
+    let d = first("version: 1\npackages: { type: npm, names: [a] }\nrules:\n  - name: r\n    delete: { orphaned: true }\n");
+    assert_eq!(
+        d.message,
+        "`ghost`, `partial` and `orphaned` describe container images"
+    );
+    let d = first(&with_rules(
+        "  - name: r\n    delete: { ghost: yes please }\n",
+    ));
+    assert!(
+        d.message.starts_with("`ghost` must be true or false"),
+        "{d:?}"
+    );
+}
+
+#[test]
 fn invalid_yaml_is_located() {
     let d = first("version: 1\nrules: [\n");
     assert!(d.message.starts_with("invalid YAML"), "{d:?}");
