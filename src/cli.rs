@@ -54,9 +54,10 @@ pub struct EvalArgs {
     /// Evaluate as if it were this time (RFC 3339); default the clock.
     #[arg(long, value_name = "RFC3339")]
     pub now: Option<DateTime<Utc>>,
-    /// The container registry; an http:// URL is allowed for a local registry.
-    #[arg(long, value_name = "URL", default_value = "https://ghcr.io")]
-    pub registry: String,
+    /// The container registry; an http:// URL is allowed for a local registry. Default: the
+    /// one of GITHUB_SERVER_URL (github.com: ghcr.io; GHES and GHE.com: containers.HOST).
+    #[arg(long, value_name = "URL")]
+    pub registry: Option<String>,
     /// Where manifests are cached (immutable by digest).
     #[arg(long, value_name = "DIR", env = "RETENTION_CACHE_DIR")]
     pub cache_dir: Option<PathBuf>,
@@ -117,9 +118,10 @@ pub struct ApplyArgs {
     /// Evaluate as if it were this time (RFC 3339); default the clock.
     #[arg(long, value_name = "RFC3339")]
     pub now: Option<DateTime<Utc>>,
-    /// The container registry; an http:// URL is allowed for a local registry.
-    #[arg(long, value_name = "URL", default_value = "https://ghcr.io")]
-    pub registry: String,
+    /// The container registry; an http:// URL is allowed for a local registry. Default: the
+    /// one of GITHUB_SERVER_URL (github.com: ghcr.io; GHES and GHE.com: containers.HOST).
+    #[arg(long, value_name = "URL")]
+    pub registry: Option<String>,
     /// Where manifests are cached (immutable by digest).
     #[arg(long, value_name = "DIR", env = "RETENTION_CACHE_DIR")]
     pub cache_dir: Option<PathBuf>,

@@ -140,7 +140,7 @@ async fn plan_now(
 ) -> Result<Plan, Failure> {
     let now = args.now.unwrap_or_else(chrono::Utc::now);
     let registry = RegistryArgs {
-        registry: &args.registry,
+        registry: args.registry.as_deref(),
         cache_dir: args.cache_dir.as_deref(),
         token_env: &args.token_env,
     };

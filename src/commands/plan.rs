@@ -50,7 +50,7 @@ fn online_inventory(
         )
         .await?;
         let registry = super::online::RegistryArgs {
-            registry: &eval.registry,
+            registry: eval.registry.as_deref(),
             cache_dir: eval.cache_dir.as_deref(),
             token_env: &eval.token_env,
         };
@@ -74,8 +74,8 @@ fn read_manifests(
     inventory: &mut Inventory,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Outcome {
-    let client = crate::registry::client_from_env(&args.eval.registry, &args.eval.token_env)
-        .map_err(Failure::usage)?;
+    let client =
+        super::online::registry_client(args.eval.registry.as_deref(), &args.eval.token_env)?;
     let cache = crate::registry::ManifestCache::resolve(args.eval.cache_dir.as_deref());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -19,7 +19,7 @@ pub fn run(args: &SnapshotArgs) -> Outcome {
         )
         .await?;
         let registry = RegistryArgs {
-            registry: &args.eval.registry,
+            registry: args.eval.registry.as_deref(),
             cache_dir: args.eval.cache_dir.as_deref(),
             token_env: &args.eval.token_env,
         };
