@@ -40,6 +40,10 @@ pub struct CheckArgs {
     /// Policy files to validate.
     #[arg(required = true, value_name = "POLICY")]
     pub policies: Vec<PathBuf>,
+    /// A policy variable: `${NAME}` in the policy's strings becomes VALUE (letters, digits, . _ - /).
+    /// Repeatable. Variables never come from the environment.
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = crate::policy::vars::parse_var)]
+    pub vars: Vec<(String, String)>,
 }
 
 /// Flags shared by every command that evaluates a policy.
@@ -48,6 +52,10 @@ pub struct EvalArgs {
     /// The policy file.
     #[arg(long, short = 'p', value_name = "FILE")]
     pub policy: PathBuf,
+    /// A policy variable: `${NAME}` in the policy's strings becomes VALUE (letters, digits, . _ - /).
+    /// Repeatable. Variables never come from the environment.
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = crate::policy::vars::parse_var)]
+    pub vars: Vec<(String, String)>,
     /// The owner (organisation or user); default the policy's `owner`, then GITHUB_REPOSITORY_OWNER.
     #[arg(long, value_name = "OWNER")]
     pub owner: Option<String>,
@@ -103,6 +111,10 @@ pub struct ApplyArgs {
         required_unless_present = "plan"
     )]
     pub policy: Option<PathBuf>,
+    /// A policy variable: `${NAME}` in the policy's strings becomes VALUE (letters, digits, . _ - /).
+    /// Repeatable. Variables never come from the environment.
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = crate::policy::vars::parse_var)]
+    pub vars: Vec<(String, String)>,
     /// Carry out a saved plan (JSON) instead of planning now; each version is re-checked first.
     #[arg(long, value_name = "PLAN.json")]
     pub plan: Option<PathBuf>,

@@ -39,8 +39,13 @@ fn read_json(path: &Path) -> Value {
 
 /// The JSON plan of `policies/<name>.yml` against the example inventory.
 fn plan(policy: &str) -> Plan {
+    plan_with(policy, &[])
+}
+
+/// [`plan`] with extra arguments (`--var NAME=VALUE`).
+fn plan_with(policy: &str, extra: &[&str]) -> Plan {
     let policy = format!("policies/{policy}.yml");
-    let out = retention(&[
+    let mut args = vec![
         "plan",
         "--policy",
         &policy,
@@ -50,7 +55,9 @@ fn plan(policy: &str) -> Plan {
         NOW,
         "--format",
         "json",
-    ]);
+    ];
+    args.extend(extra);
+    let out = retention(&args);
     assert!(
         out.status.success(),
         "plan {policy} failed: {}",
@@ -171,7 +178,8 @@ fn every_policy_passes_check() {
         .collect();
     policies.sort();
     assert!(policies.len() >= 4, "{policies:?}");
-    let mut args = vec!["check"];
+    // pr-closed.yml names the pull request with a variable.
+    let mut args = vec!["check", "--var", "PR_NUMBER=42"];
     args.extend(policies.iter().map(String::as_str));
     let out = retention(&args);
     assert!(
@@ -446,4 +454,44 @@ fn the_example_inventory_is_what_the_generator_writes() {
         fresh == committed,
         "examples/inventory.json is stale: run python3 examples/make_inventory.py"
     );
+}
+
+#[test]
+fn pr_closed_deletes_only_the_closed_pull_requests_image() {
+    let plan = plan_with("pr-closed", &["--var", "PR_NUMBER=90"]);
+    let closed = plan.by_tag("web", "pr-90");
+    assert_eq!(closed.action, "delete", "{closed:?}");
+    assert_eq!(closed.reasons, "the closed pull request's image goes");
+    for (package, tag) in [("web", "pr-88"), ("api", "pr-42"), ("api", "pr-41")] {
+        let other = plan.by_tag(package, tag);
+        assert_eq!(other.action, "keep", "{tag}: {other:?}");
+    }
+    // Another number, another image: the value comes from --var alone.
+    let plan = plan_with("pr-closed", &["--var", "PR_NUMBER=41"]);
+    assert_eq!(plan.by_tag("api", "pr-41").action, "delete");
+    assert_eq!(plan.by_tag("web", "pr-90").action, "keep");
+}
+
+#[test]
+fn pr_closed_without_the_number_runs_nothing() {
+    let out = retention(&[
+        "plan",
+        "--policy",
+        "policies/pr-closed.yml",
+        "--inventory",
+        "examples/inventory.json",
+        "--now",
+        NOW,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("policies/pr-closed.yml:11:26: the variable `PR_NUMBER` is not set"),
+        "{err}"
+    );
+    assert!(
+        err.contains("help: give it with --var PR_NUMBER=VALUE"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty());
 }

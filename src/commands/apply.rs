@@ -76,7 +76,7 @@ fn execute_inner(args: &ApplyArgs) -> Result<(ApplyResults, Outcome), Failure> {
                 if let Some(policy_path) = &args.policy {
                     // Evaluate the policy now: the graph may have changed since the plan (a new
                     // image sharing a platform manifest). Delete only what both delete.
-                    let policy = load_policy(policy_path, args.max_deletions)?;
+                    let policy = load_policy(policy_path, &args.vars, args.max_deletions)?;
                     if policy.sha256 != plan.policy_sha256 {
                         eprintln!("note: {} is not the policy the plan was made with; only what both delete is deleted", policy_path.display());
                     }
@@ -96,7 +96,7 @@ fn execute_inner(args: &ApplyArgs) -> Result<(ApplyResults, Outcome), Failure> {
                 (client, scope, targets)
             }
             (None, Some(policy_path)) => {
-                let policy = load_policy(policy_path, args.max_deletions)?;
+                let policy = load_policy(policy_path, &args.vars, args.max_deletions)?;
                 let (client, scope) =
                     online::connect(args.owner.as_deref(), policy.owner.as_deref(), &args.token_env)
                         .await?;
@@ -120,11 +120,12 @@ fn execute_inner(args: &ApplyArgs) -> Result<(ApplyResults, Outcome), Failure> {
 }
 
 /// Read the policy (annotating its errors in a runner), with --max-deletions applied.
-fn load_policy(path: &std::path::Path, max_deletions: Option<u64>) -> Result<Policy, Failure> {
-    let mut policy = Policy::load(path).map_err(|e| {
-        crate::actions::annotate(&e);
-        Failure::usage(e.to_string())
-    })?;
+fn load_policy(
+    path: &std::path::Path,
+    vars: &[(String, String)],
+    max_deletions: Option<u64>,
+) -> Result<Policy, Failure> {
+    let mut policy = super::load_policy(path, vars)?;
     if let Some(max) = max_deletions {
         policy.safety.max_deletions = max;
     }

@@ -97,6 +97,18 @@ fn init_logging() {
         .try_init();
 }
 
+/// Read a policy with the `--var` variables; its errors are annotated in a runner.
+pub(crate) fn load_policy(
+    path: &std::path::Path,
+    vars: &[(String, String)],
+) -> Result<crate::policy::Policy, Failure> {
+    let vars = crate::policy::Vars::new(vars).map_err(|e| Failure::usage(format!("error: {e}")))?;
+    crate::policy::Policy::load_with(path, &vars).map_err(|e| {
+        crate::actions::annotate(&e);
+        Failure::usage(e.to_string())
+    })
+}
+
 /// Write `text` to a file, or to standard output when no file is given.
 pub(crate) fn write_output(path: Option<&std::path::Path>, text: &str) -> Outcome {
     use std::io::Write;

@@ -6,10 +6,7 @@ use crate::inventory::Inventory;
 use crate::policy::Policy;
 
 pub fn run(args: &PlanArgs) -> Outcome {
-    let policy = Policy::load(&args.eval.policy).map_err(|e| {
-        crate::actions::annotate(&e);
-        Failure::usage(e.to_string())
-    })?;
+    let policy = super::load_policy(&args.eval.policy, &args.eval.vars)?;
     let now = args.eval.now.unwrap_or_else(chrono::Utc::now);
     let inventory = match &args.inventory {
         Some(path) => {

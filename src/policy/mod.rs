@@ -6,6 +6,7 @@
 //! that could still fail.
 
 mod parse;
+pub mod vars;
 
 use std::time::Duration;
 
@@ -13,7 +14,8 @@ use globset::GlobSet;
 use regex::Regex;
 use semver::VersionReq;
 
-pub use parse::{parse_policy, Diagnostic, PolicyErrors};
+pub use parse::{parse_policy, parse_policy_with, Diagnostic, PolicyErrors};
+pub use vars::Vars;
 
 use crate::inventory::PackageType;
 
@@ -199,9 +201,14 @@ pub fn parse_version(s: &str) -> Option<semver::Version> {
 impl Policy {
     /// Read and validate a policy file.
     pub fn load(path: &std::path::Path) -> Result<Policy, PolicyErrors> {
+        Policy::load_with(path, &Vars::default())
+    }
+
+    /// Read and validate a policy file, with its `${NAME}` variables from `vars`.
+    pub fn load_with(path: &std::path::Path, vars: &Vars) -> Result<Policy, PolicyErrors> {
         let display = path.display().to_string();
         match std::fs::read(path) {
-            Ok(bytes) => parse_policy(&display, &bytes),
+            Ok(bytes) => parse_policy_with(&display, &bytes, vars),
             Err(e) => Err(PolicyErrors::io(&display, &e)),
         }
     }

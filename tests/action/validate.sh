@@ -162,5 +162,36 @@ else
     ko "run.sh with a bad policy: $(cat "$ws/log")"
 fi
 
+ws="$tmp/ws5"
+mkdir -p "$ws"
+sed 's/"pr-\*"/"pr-${PR_NUMBER}"/' tests/fixtures/action/policy.yml >"$ws/policy.yml"
+if run "$ws" INPUT_POLICY=policy.yml INPUT_INVENTORY="$root/tests/fixtures/action/inventory.json" \
+    INPUT_NOW=2026-11-20T00:00:00Z INPUT_VARS="$(printf '  PR_NUMBER=2  \n\n# a comment\n')" >"$ws/log" 2>&1 \
+    && grep -q '^to-delete=1$' "$ws/output" && grep -q 'pr-2 ' "$ws/temp/retention-plan.txt"; then
+    ok "run.sh passes the input vars to the binary as --var, one a line"
+else
+    ko "run.sh with vars: $(cat "$ws/output" "$ws/log")"
+fi
+ws="$tmp/ws6"
+mkdir -p "$ws"
+sed 's/"pr-\*"/"pr-${PR_NUMBER}"/' tests/fixtures/action/policy.yml >"$ws/policy.yml"
+if ! run "$ws" INPUT_POLICY=policy.yml INPUT_INVENTORY="$root/tests/fixtures/action/inventory.json" \
+    INPUT_VARS='PR_NUMBER=$(touch pwned)' >"$ws/log" 2>&1 \
+    && grep -q "the value of PR_NUMBER contains '\$'" "$ws/log" && [[ ! -e "$ws/pwned" && ! -e pwned ]]; then
+    ok "run.sh keeps a var that looks like shell code as data, and the binary refuses it"
+else
+    ko "run.sh with a hostile var: $(cat "$ws/log")"
+fi
+ws="$tmp/ws7"
+mkdir -p "$ws"
+sed 's/"pr-\*"/"pr-${PR_NUMBER}"/' tests/fixtures/action/policy.yml >"$ws/policy.yml"
+if ! run "$ws" INPUT_POLICY=policy.yml INPUT_INVENTORY="$root/tests/fixtures/action/inventory.json" \
+    PR_NUMBER=2 >"$ws/log" 2>&1 \
+    && grep -q "^::error file=policy.yml,line=11,col=.*the variable \`PR_NUMBER\` is not set" "$ws/log"; then
+    ok "run.sh: a variable missing from vars is an error, even when the environment has it"
+else
+    ko "run.sh without vars: $(cat "$ws/log")"
+fi
+
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]
