@@ -33,6 +33,9 @@ pub enum Command {
     Restore(RestoreArgs),
     /// Save the listed inventory (packages, versions, manifests) for offline work.
     Snapshot(SnapshotArgs),
+    /// Check that every image the policy keeps is whole (all its platform manifests present);
+    /// exit 3 when one is not. Deletes nothing.
+    Verify(VerifyArgs),
 }
 
 #[derive(Debug, Args)]
@@ -159,4 +162,13 @@ pub struct SnapshotArgs {
     /// Where to write the inventory.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub eval: EvalArgs,
+    /// Check a saved inventory (what `snapshot` writes) instead, with no network at all.
+    #[arg(long, value_name = "FILE")]
+    pub inventory: Option<PathBuf>,
 }

@@ -55,7 +55,8 @@ fn execute_inner(args: &ApplyArgs) -> Result<(ApplyResults, Outcome), Failure> {
     let journal = Arc::new(Journal::open(&args.journal).map_err(Failure::run)?);
     let runtime = online::runtime()?;
     runtime.block_on(async {
-        let (client, scope, targets) = match (&args.plan, &args.policy) {
+        // The inventory the deletions were decided on (with its manifests), for the check after.
+        let (client, scope, targets, before) = match (&args.plan, &args.policy) {
             (Some(plan_path), _) => {
                 let plan = Plan::load(plan_path).map_err(|e| Failure::usage(format!("{e:#}")))?;
                 if let Some(runner) = crate::actions::Runner::detect() {
@@ -73,6 +74,7 @@ fn execute_inner(args: &ApplyArgs) -> Result<(ApplyResults, Outcome), Failure> {
                     online::connect(args.owner.as_deref(), Some(&plan.owner), &args.token_env)
                         .await?;
                 let mut targets = targets(&plan, true);
+                let mut before = None;
                 if let Some(policy_path) = &args.policy {
                     // Evaluate the policy now: the graph may have changed since the plan (a new
                     // image sharing a platform manifest). Delete only what both delete.
@@ -80,7 +82,7 @@ fn execute_inner(args: &ApplyArgs) -> Result<(ApplyResults, Outcome), Failure> {
                     if policy.sha256 != plan.policy_sha256 {
                         eprintln!("note: {} is not the policy the plan was made with; only what both delete is deleted", policy_path.display());
                     }
-                    let now_plan = plan_now(args, &client, &scope, &policy).await?;
+                    let (inventory, now_plan) = plan_now(args, &client, &scope, &policy).await?;
                     let now: std::collections::HashMap<u64, &crate::plan::VersionPlan> =
                         now_plan.packages.iter().flat_map(|p| p.versions.iter()).map(|v| (v.id, v)).collect();
                     for t in &mut targets {
@@ -92,20 +94,21 @@ fn execute_inner(args: &ApplyArgs) -> Result<(ApplyResults, Outcome), Failure> {
                             None => t.hold = Some("not deleted: the policy, evaluated now, does not see it".to_string()),
                         }
                     }
+                    before = Some(inventory);
                 }
-                (client, scope, targets)
+                (client, scope, targets, before)
             }
             (None, Some(policy_path)) => {
                 let policy = load_policy(policy_path, &args.vars, args.max_deletions)?;
                 let (client, scope) =
                     online::connect(args.owner.as_deref(), policy.owner.as_deref(), &args.token_env)
                         .await?;
-                let plan = plan_now(args, &client, &scope, &policy).await?;
+                let (inventory, plan) = plan_now(args, &client, &scope, &policy).await?;
                 if let Some(runner) = crate::actions::Runner::detect() {
                     runner.report_plan(&plan)?;
                 }
                 let targets = targets(&plan, false);
-                (client, scope, targets)
+                (client, scope, targets, Some(inventory))
             }
             (None, None) => return Err(Failure::usage("give --policy FILE or --plan PLAN.json")),
         };
@@ -114,8 +117,22 @@ fn execute_inner(args: &ApplyArgs) -> Result<(ApplyResults, Outcome), Failure> {
             targets.len(),
             args.journal.display()
         );
+        let deleting: std::collections::HashSet<u64> =
+            targets.iter().filter(|t| t.hold.is_none()).map(|t| t.id).collect();
         let report = crate::apply::execute(&client, &scope, targets, Arc::clone(&journal)).await;
-        Ok(report_outcome(&report))
+        let (results, outcome) = report_outcome(&report);
+        let outcome = match &before {
+            Some(before) => {
+                super::verify::after_apply(&client, &scope, before, &deleting, &report.touched, outcome)
+                    .await
+            }
+            None if !report.touched.is_empty() => {
+                eprintln!("verify: skipped: `apply --plan` without --policy reads no manifests; run `retention verify --policy P` to check the kept images");
+                outcome
+            }
+            None => outcome,
+        };
+        Ok((results, outcome))
     })
 }
 
@@ -138,7 +155,7 @@ async fn plan_now(
     client: &GithubClient,
     scope: &Scope,
     policy: &Policy,
-) -> Result<Plan, Failure> {
+) -> Result<(crate::inventory::Inventory, Plan), Failure> {
     let now = args.now.unwrap_or_else(chrono::Utc::now);
     let registry = RegistryArgs {
         registry: args.registry.as_deref(),
@@ -147,7 +164,9 @@ async fn plan_now(
     };
     let (_, inventory) =
         online::inventory(client, scope, policy, &registry, now, FillScope::Needed).await?;
-    crate::evaluate::evaluate(policy, &inventory, now).map_err(|e| Failure::usage(e.to_string()))
+    let plan = crate::evaluate::evaluate(policy, &inventory, now)
+        .map_err(|e| Failure::usage(e.to_string()))?;
+    Ok((inventory, plan))
 }
 
 /// What to delete: the plan's deletions. `recheck`: re-read each version first and skip it if

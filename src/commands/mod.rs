@@ -9,6 +9,7 @@ mod online;
 mod plan;
 mod restore;
 mod snapshot;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -73,6 +74,7 @@ pub fn main() -> ExitCode {
         Command::Apply(args) => apply::run(&args),
         Command::Restore(args) => restore::run(&args),
         Command::Snapshot(args) => snapshot::run(&args),
+        Command::Verify(args) => verify::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
