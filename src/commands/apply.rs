@@ -4,6 +4,8 @@
 //! Exit codes: 0 when every deletion is done or skipped by GitHub's refusal (reported; a refusal
 //! does not go away by running again), 3 when some failed or the rate budget ran out (the next run
 //! continues), 2 when a permission or API problem stopped the run, 1 for policy/usage errors.
+//! After the deletions, the touched container packages are listed once more and every kept image
+//! must still be whole ([`super::verify::after_apply`]); one that lost a part makes the run exit 3.
 //! [`execute`] returns the counts ([`ApplyResults`]) for the GitHub Action's outputs; [`report`]
 //! is the one place the final reporting happens.
 
@@ -119,6 +121,11 @@ fn execute_inner(args: &ApplyArgs) -> Result<(ApplyResults, Outcome), Failure> {
         );
         let deleting: std::collections::HashSet<u64> =
             targets.iter().filter(|t| t.hold.is_none()).map(|t| t.id).collect();
+        let images: std::collections::BTreeSet<String> = targets
+            .iter()
+            .filter(|t| t.package_type.is_image())
+            .map(|t| t.package.clone())
+            .collect();
         let report = crate::apply::execute(&client, &scope, targets, Arc::clone(&journal)).await;
         let (results, outcome) = report_outcome(&report);
         let outcome = match &before {
@@ -126,7 +133,7 @@ fn execute_inner(args: &ApplyArgs) -> Result<(ApplyResults, Outcome), Failure> {
                 super::verify::after_apply(&client, &scope, before, &deleting, &report.touched, outcome)
                     .await
             }
-            None if !report.touched.is_empty() => {
+            None if report.touched.iter().any(|p| images.contains(p)) => {
                 eprintln!("verify: skipped: `apply --plan` without --policy reads no manifests; run `retention verify --policy P` to check the kept images");
                 outcome
             }
