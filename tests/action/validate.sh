@@ -3,7 +3,8 @@
 #  1. action.yml and every workflow (examples/workflows, .github/workflows) against GitHub's
 #     schemas, with check-jsonschema's vendored copies (installed with pip when missing);
 #  2. action/install.sh against a fake release server (file://): version from Cargo.toml,
-#     checksum verified, tool cache reused, a bad checksum refused;
+#     checksum verified, tool cache reused, a bad checksum refused, the build provenance
+#     verified with a fake `gh` (and a failed verification refused), none without `gh`;
 #  3. action/run.sh with the runner's environment: the outputs file's exact content, inputs that
 #     look like shell code stay data, bad inputs fail with an ::error.
 # Needs cargo (builds the debug binary), python3 with pip, curl, tar. Ends with "N passed, N failed".
@@ -54,10 +55,16 @@ cp "$bin" "$tmp/stage/retention"
 tar -czf "$release/retention-x86_64-unknown-linux-musl.tar.gz" -C "$tmp/stage" retention
 (cd "$release" && sha256sum retention-x86_64-unknown-linux-musl.tar.gz >retention-x86_64-unknown-linux-musl.tar.gz.sha256)
 
+# A runner without the GitHub CLI: only the tools install.sh uses (whatever this machine has).
+nogh="$tmp/nogh"
+mkdir -p "$nogh"
+for tool in bash sed head cut curl sha256sum shasum mkdir tar gzip chmod mktemp rm cat uname env; do
+    if command -v "$tool" >/dev/null 2>&1; then ln -sf "$(command -v "$tool")" "$nogh/$tool"; fi
+done
 install() { # $1: output file; the rest: extra env
     local out="$1"; shift
     : >"$out"
-    env -i PATH="$PATH" GITHUB_ACTION_PATH="$root" GITHUB_OUTPUT="$out" \
+    env -i PATH="$nogh" GITHUB_ACTION_PATH="$root" GITHUB_OUTPUT="$out" \
         RUNNER_OS_NAME=Linux RUNNER_ARCH_NAME=X64 SERVER_URL="file://$tmp/server" \
         ACTION_REPOSITORY=acme/retention RUNNER_TOOL_CACHE="$tmp/toolcache" RUNNER_TEMP="$tmp" \
         "$@" bash action/install.sh
@@ -95,6 +102,39 @@ if ! install "$tmp/install4.out" RUNNER_TOOL_CACHE="$tmp/toolcache4" >"$tmp/inst
     ok "install.sh refuses a binary whose checksum does not match"
 else
     ko "install.sh accepted a bad checksum: $(cat "$tmp/install4.log")"
+fi
+# With the GitHub CLI (a fake one that records its arguments): the attestation is verified, and
+# a failure installs nothing.
+(cd "$release" && sha256sum retention-x86_64-unknown-linux-musl.tar.gz >retention-x86_64-unknown-linux-musl.tar.gz.sha256)
+mkdir -p "$tmp/withgh"
+cat >"$tmp/withgh/gh" <<'GH'
+#!/usr/bin/env bash
+echo "$*" >>"$FAKE_GH_LOG"
+[[ "${FAKE_GH_FAIL:-}" != 1 ]] || { echo "Error: verifying with issuer \"sigstore.dev\": no matching attestation" >&2; exit 1; }
+echo "Loaded digest sha256:... for file://$2"
+GH
+chmod +x "$tmp/withgh/gh"
+if install "$tmp/install7.out" PATH="$tmp/withgh:$nogh" FAKE_GH_LOG="$tmp/gh7.log" \
+    RUNNER_TOOL_CACHE="$tmp/toolcache7" >"$tmp/install7.log" 2>&1 \
+    && grep -q "^attestation verify $tmp/.*/retention-x86_64-unknown-linux-musl.tar.gz --repo acme/retention --signer-workflow acme/retention/.github/workflows/release.yml$" "$tmp/gh7.log" \
+    && grep -q "Verified the build provenance" "$tmp/install7.log" && grep -q "^bin=" "$tmp/install7.out"; then
+    ok "install.sh verifies the build provenance with gh attestation verify when gh is there"
+else
+    ko "install.sh with gh: $(cat "$tmp/install7.log" "$tmp/gh7.log")"
+fi
+if ! install "$tmp/install8.out" PATH="$tmp/withgh:$nogh" FAKE_GH_LOG="$tmp/gh8.log" FAKE_GH_FAIL=1 \
+    RUNNER_TOOL_CACHE="$tmp/toolcache8" >"$tmp/install8.log" 2>&1 \
+    && grep -q "::error title=retention action::the build provenance of retention-x86_64-unknown-linux-musl.tar.gz does not verify" "$tmp/install8.log" \
+    && grep -q "no matching attestation" "$tmp/install8.log" \
+    && [[ ! -e "$tmp/toolcache8" ]] && [[ ! -s "$tmp/install8.out" ]]; then
+    ok "install.sh fails closed when the attestation does not verify"
+else
+    ko "install.sh accepted a binary whose attestation fails: $(cat "$tmp/install8.log")"
+fi
+if grep -q "gh is not on this runner: the build provenance" "$tmp/install.log"; then
+    ok "install.sh says when it cannot verify the provenance (no gh)"
+else
+    ko "install.sh without gh: $(cat "$tmp/install.log")"
 fi
 if ! install "$tmp/install5.out" RUNNER_OS_NAME=Windows >"$tmp/install5.log" 2>&1 \
     && grep -q "no retention binary for Windows/X64" "$tmp/install5.log"; then
