@@ -104,15 +104,27 @@ fn fixture(omit: &[u64]) -> (Value, tempfile::TempDir, String) {
 }
 
 fn retention(server: &GithubServer, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut args = args.to_vec();
+    args.extend(["--registry", "http://127.0.0.1:1"]);
+    retention_without_registry(server, dir, &args, env)
+}
+
+fn retention_without_registry(
+    server: &GithubServer,
+    dir: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_retention"));
     cmd.args(args)
-        .args(["--now", NOW, "--registry", "http://127.0.0.1:1"])
+        .args(["--now", NOW])
         .current_dir(dir)
         .env("GITHUB_API_URL", server.url())
         .env("GITHUB_TOKEN", TOKEN)
         .env("RETENTION_TEST_TIME_SCALE", "0.01")
         .env("RETENTION_CACHE_DIR", dir.join("cache"))
         .env("NO_COLOR", "1")
+        .env_remove("GITHUB_SERVER_URL")
         .env_remove("GITHUB_REPOSITORY_OWNER")
         .env_remove("GITHUB_ACTIONS")
         .env_remove("RUST_LOG");
@@ -274,6 +286,44 @@ fn verify_finds_a_kept_index_missing_a_platform_manifest_and_deletes_nothing() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(
         String::from_utf8_lossy(&o.stdout).contains("every kept image is whole"),
+        "{}",
+        text(&o)
+    );
+}
+
+#[test]
+fn without_registry_the_registry_of_github_server_url_is_used_and_named() {
+    let (inventory, dir, policy) = fixture(&[]);
+    let server = GithubServer::start(&inventory, Config::default());
+    // Every manifest is in the cache: the derived registry is named, never reached.
+    let o = retention_without_registry(
+        &server,
+        dir.path(),
+        &["plan", "--policy", &policy],
+        &[("GITHUB_SERVER_URL", "https://ghes.example.com")],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("registry: https://containers.ghes.example.com (derived from GITHUB_SERVER_URL https://ghes.example.com)"),
+        "{err}"
+    );
+    let o = retention_without_registry(&server, dir.path(), &["plan", "--policy", &policy], &[]);
+    assert!(
+        String::from_utf8_lossy(&o.stderr)
+            .contains("registry: https://ghcr.io (the default; GITHUB_SERVER_URL is not set)"),
+        "{}",
+        text(&o)
+    );
+    let o = retention_without_registry(
+        &server,
+        dir.path(),
+        &["plan", "--policy", &policy],
+        &[("GITHUB_SERVER_URL", "not a url")],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("help: pass --registry URL"),
         "{}",
         text(&o)
     );
