@@ -146,6 +146,9 @@ pub fn check(
                 continue;
             }
             report.images += 1;
+            if graph.manifest[i] != ManifestState::Known {
+                report.unknown_manifests += 1;
+            }
             let mut missing = Vec::new();
             let mut gone = false;
             if mode == Mode::AfterApply {
@@ -193,7 +196,7 @@ pub fn check(
                             });
                         }
                     }
-                    _ => report.unknown_manifests += 1,
+                    _ => {}
                 }
             }
             if gone || !missing.is_empty() {

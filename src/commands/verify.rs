@@ -62,12 +62,7 @@ pub fn run(args: &VerifyArgs) -> Outcome {
         })
         .collect();
     let report = crate::verify::listed(&inventory, |p, id| kept.contains(&(p, id)));
-    if report.unknown_manifests > 0 {
-        eprintln!(
-            "warning: {} kept versions have no readable manifest: their children were not checked",
-            report.unknown_manifests
-        );
-    }
+    warn_unknown(&report);
     println!(
         "verify: {} kept versions in {} container packages checked: {}",
         report.images,
@@ -109,6 +104,7 @@ pub async fn after_apply(
                 report.images,
                 verdict(&report)
             );
+            warn_unknown(&report);
             print_findings(&report.findings);
             self::outcome(&report)
         }
@@ -123,6 +119,16 @@ pub async fn after_apply(
             code: f.code,
             message: format!("{}\n{}", f.message, v.message),
         }),
+    }
+}
+
+/// Kept versions whose manifest is unknown: what they list could not be checked.
+fn warn_unknown(report: &Report) {
+    if report.unknown_manifests > 0 {
+        eprintln!(
+            "warning: {} kept versions have no readable manifest: the parts they list were not checked",
+            report.unknown_manifests
+        );
     }
 }
 
