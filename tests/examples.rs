@@ -495,3 +495,54 @@ fn pr_closed_without_the_number_runs_nothing() {
     );
     assert!(out.stdout.is_empty());
 }
+
+#[test]
+fn verify_offline_finds_the_example_registry_whole_and_a_lost_platform_manifest() {
+    let args = |inventory: &str| {
+        vec![
+            "verify".to_string(),
+            "--policy".into(),
+            "policies/nightly-ghcr.yml".into(),
+            "--inventory".into(),
+            inventory.to_string(),
+            "--now".into(),
+            NOW.into(),
+        ]
+    };
+    let run = |a: Vec<String>| retention(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    let out = run(args("examples/inventory.json"));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("checked: every kept image is whole"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // Remove one platform manifest of the kept release v2.1.0 from the inventory.
+    let plan = plan("nightly-ghcr");
+    let release = plan.by_tag("api", "v2.1.0");
+    let child = plan.children("api", &release.name)[0].clone();
+    let mut inventory = read_json(&root().join("examples/inventory.json"));
+    for p in inventory["packages"].as_array_mut().into_iter().flatten() {
+        if let Some(versions) = p["versions"].as_array_mut() {
+            versions.retain(|v| v["name"] != child.as_str());
+        }
+    }
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let broken = dir.path().join("inventory.json");
+    std::fs::write(&broken, inventory.to_string()).unwrap_or_else(|e| panic!("{e}"));
+    let out = run(args(&broken.display().to_string()));
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "error: api: kept image {} (",
+            short(&release.name)
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("{} (", short(&child))) && err.contains("never in the package"),
+        "{err}"
+    );
+}
