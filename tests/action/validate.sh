@@ -131,6 +131,21 @@ if ! install "$tmp/install8.out" PATH="$tmp/withgh:$nogh" FAKE_GH_LOG="$tmp/gh8.
 else
     ko "install.sh accepted a binary whose attestation fails: $(cat "$tmp/install8.log")"
 fi
+# A GitHub Enterprise Server (the fake release served over http on a loopback port): the
+# attestations live on github.com, so gh is not asked and the step says so.
+port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+(cd "$tmp/server" && exec python3 -m http.server "$port" --bind 127.0.0.1) >/dev/null 2>&1 &
+ghes_pid=$!
+for _ in $(seq 50); do curl -fs -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
+if install "$tmp/install9.out" PATH="$tmp/withgh:$nogh" FAKE_GH_LOG="$tmp/gh9.log" FAKE_GH_FAIL=1 \
+    SERVER_URL="http://127.0.0.1:$port" RUNNER_TOOL_CACHE="$tmp/toolcache9" >"$tmp/install9.log" 2>&1 \
+    && grep -q "on 127.0.0.1 the build provenance of retention-x86_64-unknown-linux-musl.tar.gz (attested on github.com) is not verified here" "$tmp/install9.log" \
+    && [[ ! -e "$tmp/gh9.log" ]] && grep -q "^bin=" "$tmp/install9.out"; then
+    ok "install.sh on GitHub Enterprise Server installs from it and says the provenance is verified by hand"
+else
+    ko "install.sh on GHES: $(cat "$tmp/install9.log")"
+fi
+kill "$ghes_pid" 2>/dev/null
 if grep -q "gh is not on this runner: the build provenance" "$tmp/install.log"; then
     ok "install.sh says when it cannot verify the provenance (no gh)"
 else
