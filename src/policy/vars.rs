@@ -92,6 +92,9 @@ impl Vars {
     }
 }
 
+/// The longest variable name: a longer `${…}` is reported as malformed, shortened.
+const MAX_NAME: usize = 64;
+
 /// A problem with one `${…}` in a string value.
 enum Problem {
     Unset(String),
@@ -117,7 +120,7 @@ fn expand(s: &str, vars: &Vars) -> Result<Option<String>, Vec<Problem>> {
         } else if let Some(tail) = after.strip_prefix("${") {
             changed = true;
             match tail.find('}') {
-                Some(end) if is_name(&tail[..end]) => {
+                Some(end) if end <= MAX_NAME && is_name(&tail[..end]) => {
                     let name = &tail[..end];
                     match vars.get(name) {
                         Some(value) => out.push_str(value),
@@ -189,13 +192,17 @@ fn walk(
                         ),
                     };
                     let (line, column) = locate(source, node.span.start, node.span.end, &needle);
-                    diags.push(Diagnostic {
+                    let diag = Diagnostic {
                         file: file.to_string(),
                         line,
                         column,
                         message,
                         hint: Some(hint),
-                    });
+                    };
+                    // `${A}-${A}`: one error is enough.
+                    if !diags.contains(&diag) {
+                        diags.push(diag);
+                    }
                 }
             }
         },
@@ -346,6 +353,24 @@ rules:
             "{e}"
         );
         assert_eq!((e.diagnostics[0].line, e.diagnostics[0].column), (6, 26));
+    }
+
+    #[test]
+    fn a_long_reference_is_not_echoed_whole_and_a_repeated_one_is_reported_once() {
+        let long = "A".repeat(100_000);
+        let policy = PR_POLICY.replace("${PR_NUMBER}", &format!("${{{long}}}-${{X}}-${{X}}"));
+        let e = parse_policy_with("p.yml", policy.as_bytes(), &Vars::default()).unwrap_err();
+        let text = e.to_string();
+        assert!(text.len() < 2_000, "{} bytes", text.len());
+        assert!(text.contains("is not a variable"), "{text}");
+        assert_eq!(
+            e.diagnostics
+                .iter()
+                .filter(|d| d.message == "the variable `X` is not set")
+                .count(),
+            1,
+            "{text}"
+        );
     }
 
     #[test]
