@@ -546,3 +546,77 @@ fn verify_offline_finds_the_example_registry_whole_and_a_lost_platform_manifest(
         "{err}"
     );
 }
+
+/// An inventory of package `api`: `main-1` (two days old) and `pr-5` (one day old, the newest),
+/// single-platform images with their manifests.
+fn newest_is_a_pull_request() -> String {
+    use sha2::Digest;
+    let version = |id: u64, tag: &str, time: &str| {
+        let manifest = format!(
+            r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:{id:064x}","size":2}},"layers":[]}}"#
+        );
+        let digest = format!(
+            "sha256:{}",
+            hex::encode(sha2::Sha256::digest(manifest.as_bytes()))
+        );
+        (
+            format!(
+                r#"{{"id":{id},"name":"{digest}","created_at":"{time}","updated_at":"{time}","metadata":{{"package_type":"container","container":{{"tags":["{tag}"]}}}}}}"#
+            ),
+            format!("{:?}:{:?}", digest, manifest),
+        )
+    };
+    let (a, ma) = version(1, "main-1", "2026-11-18T00:00:00Z");
+    let (b, mb) = version(2, "pr-5", "2026-11-19T00:00:00Z");
+    format!(
+        r#"{{"schema":1,"owner":"acme","captured_at":"{NOW}","packages":[{{"package":{{"id":1,"name":"api","package_type":"container"}},"versions":[{b},{a}],"manifests":{{{mb},{ma}}}}}]}}"#
+    )
+}
+
+#[test]
+fn keep_newest_protects_a_pull_requests_image_that_is_the_newest_unless_it_is_0() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let inventory = dir.path().join("inventory.json");
+    std::fs::write(&inventory, newest_is_a_pull_request()).unwrap_or_else(|e| panic!("{e}"));
+    let shipped = std::fs::read_to_string(root().join("policies/pr-closed.yml"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let default_guard = dir.path().join("keep-newest-1.yml");
+    std::fs::write(
+        &default_guard,
+        shipped.replace("keep_newest: 0", "keep_newest: 1"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let decide = |policy: &str| {
+        let out = retention(&[
+            "plan",
+            "--policy",
+            policy,
+            "--var",
+            "PR_NUMBER=5",
+            "--inventory",
+            inventory.to_str().unwrap_or_default(),
+            "--now",
+            NOW,
+            "--format",
+            "json",
+        ]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let plan: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"));
+        let v = plan["packages"][0]["versions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|v| v["id"] == 2)
+            .cloned()
+            .unwrap_or_else(|| panic!("no pr-5 in {plan}"));
+        (
+            v["action"].as_str().unwrap_or_default().to_string(),
+            v["reasons"].to_string(),
+        )
+    };
+    let (action, reasons) = decide(default_guard.to_str().unwrap_or_default());
+    assert_eq!(action, "keep", "{reasons}");
+    assert!(reasons.contains("keep_newest"), "{reasons}");
+    let (action, reasons) = decide("policies/pr-closed.yml");
+    assert_eq!(action, "delete", "{reasons}");
+}
