@@ -169,34 +169,9 @@ pub fn check(
                     }
                 }
             }
-            if mode == Mode::Listed {
-                match (&graph.manifest[i], entry.manifests.get(&v.name)) {
-                    (ManifestState::Known, Some(text)) => {
-                        // Known means parsed: an error here leaves nothing to check.
-                        let listed: Listed =
-                            serde_json::from_str(text).unwrap_or(Listed { manifests: None });
-                        for d in listed.manifests.iter().flatten() {
-                            if in_package.contains(d.digest.as_str()) {
-                                continue;
-                            }
-                            let attestation = d
-                                .annotations
-                                .as_ref()
-                                .and_then(|a| a.get("vnd.docker.reference.type"))
-                                .is_some_and(|t| t == "attestation-manifest");
-                            let edge = if attestation {
-                                Edge::Attestation
-                            } else {
-                                Edge::Child
-                            };
-                            missing.push(MissingPart {
-                                digest: d.digest.clone(),
-                                what: edge.label(),
-                                id: None,
-                            });
-                        }
-                    }
-                    _ => {}
+            if mode == Mode::Listed && graph.manifest[i] == ManifestState::Known {
+                if let Some(text) = entry.manifests.get(&v.name) {
+                    missing.extend(not_in_package(text, &in_package));
                 }
             }
             if gone || !missing.is_empty() {
@@ -212,6 +187,36 @@ pub fn check(
         }
     }
     report
+}
+
+/// The entries of a manifest (an index's platform manifests and attestations) that are not
+/// versions of the package.
+fn not_in_package(text: &str, in_package: &HashSet<&str>) -> Vec<MissingPart> {
+    // The graph parsed it already ("Known"): an error here leaves nothing to check.
+    let listed: Listed = serde_json::from_str(text).unwrap_or(Listed { manifests: None });
+    listed
+        .manifests
+        .into_iter()
+        .flatten()
+        .filter(|d| !in_package.contains(d.digest.as_str()))
+        .map(|d| {
+            let attestation = d
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get("vnd.docker.reference.type"))
+                .is_some_and(|t| t == "attestation-manifest");
+            let edge = if attestation {
+                Edge::Attestation
+            } else {
+                Edge::Child
+            };
+            MissingPart {
+                digest: d.digest,
+                what: edge.label(),
+                id: None,
+            }
+        })
+        .collect()
 }
 
 /// The digests listed now in each of `packages` (container packages of the inventory), one
