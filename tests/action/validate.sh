@@ -6,7 +6,8 @@
 #     checksum verified, tool cache reused, a bad checksum refused, the build provenance
 #     verified with a fake `gh` (and a failed verification refused), none without `gh`;
 #  3. action/run.sh with the runner's environment: the outputs file's exact content, inputs that
-#     look like shell code stay data, bad inputs fail with an ::error.
+#     look like shell code stay data (policy, vars), bad inputs fail with an ::error, `vars`
+#     reach the binary as --var (and only they: not the environment).
 # Needs cargo (builds the debug binary), python3 with pip, curl, tar. Ends with "N passed, N failed".
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
