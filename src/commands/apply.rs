@@ -4,6 +4,8 @@
 //! Exit codes: 0 when every deletion is done or skipped by GitHub's refusal (reported; a refusal
 //! does not go away by running again), 3 when some failed or the rate budget ran out (the next run
 //! continues), 2 when a permission or API problem stopped the run, 1 for policy/usage errors.
+//! After the deletions, the touched container packages are listed once more and every kept image
+//! must still be whole ([`super::verify::after_apply`]); one that lost a part makes the run exit 3.
 //! [`execute`] returns the counts ([`ApplyResults`]) for the GitHub Action's outputs; [`report`]
 //! is the one place the final reporting happens.
 
@@ -55,7 +57,8 @@ fn execute_inner(args: &ApplyArgs) -> Result<(ApplyResults, Outcome), Failure> {
     let journal = Arc::new(Journal::open(&args.journal).map_err(Failure::run)?);
     let runtime = online::runtime()?;
     runtime.block_on(async {
-        let (client, scope, targets) = match (&args.plan, &args.policy) {
+        // The inventory the deletions were decided on (with its manifests), for the check after.
+        let (client, scope, targets, before) = match (&args.plan, &args.policy) {
             (Some(plan_path), _) => {
                 let plan = Plan::load(plan_path).map_err(|e| Failure::usage(format!("{e:#}")))?;
                 if let Some(runner) = crate::actions::Runner::detect() {
@@ -73,14 +76,15 @@ fn execute_inner(args: &ApplyArgs) -> Result<(ApplyResults, Outcome), Failure> {
                     online::connect(args.owner.as_deref(), Some(&plan.owner), &args.token_env)
                         .await?;
                 let mut targets = targets(&plan, true);
+                let mut before = None;
                 if let Some(policy_path) = &args.policy {
                     // Evaluate the policy now: the graph may have changed since the plan (a new
                     // image sharing a platform manifest). Delete only what both delete.
-                    let policy = load_policy(policy_path, args.max_deletions)?;
+                    let policy = load_policy(policy_path, &args.vars, args.max_deletions)?;
                     if policy.sha256 != plan.policy_sha256 {
                         eprintln!("note: {} is not the policy the plan was made with; only what both delete is deleted", policy_path.display());
                     }
-                    let now_plan = plan_now(args, &client, &scope, &policy).await?;
+                    let (inventory, now_plan) = plan_now(args, &client, &scope, &policy).await?;
                     let now: std::collections::HashMap<u64, &crate::plan::VersionPlan> =
                         now_plan.packages.iter().flat_map(|p| p.versions.iter()).map(|v| (v.id, v)).collect();
                     for t in &mut targets {
@@ -92,20 +96,21 @@ fn execute_inner(args: &ApplyArgs) -> Result<(ApplyResults, Outcome), Failure> {
                             None => t.hold = Some("not deleted: the policy, evaluated now, does not see it".to_string()),
                         }
                     }
+                    before = Some(inventory);
                 }
-                (client, scope, targets)
+                (client, scope, targets, before)
             }
             (None, Some(policy_path)) => {
-                let policy = load_policy(policy_path, args.max_deletions)?;
+                let policy = load_policy(policy_path, &args.vars, args.max_deletions)?;
                 let (client, scope) =
                     online::connect(args.owner.as_deref(), policy.owner.as_deref(), &args.token_env)
                         .await?;
-                let plan = plan_now(args, &client, &scope, &policy).await?;
+                let (inventory, plan) = plan_now(args, &client, &scope, &policy).await?;
                 if let Some(runner) = crate::actions::Runner::detect() {
                     runner.report_plan(&plan)?;
                 }
                 let targets = targets(&plan, false);
-                (client, scope, targets)
+                (client, scope, targets, Some(inventory))
             }
             (None, None) => return Err(Failure::usage("give --policy FILE or --plan PLAN.json")),
         };
@@ -114,17 +119,37 @@ fn execute_inner(args: &ApplyArgs) -> Result<(ApplyResults, Outcome), Failure> {
             targets.len(),
             args.journal.display()
         );
+        let deleting: std::collections::HashSet<u64> =
+            targets.iter().filter(|t| t.hold.is_none()).map(|t| t.id).collect();
+        let images: std::collections::BTreeSet<String> = targets
+            .iter()
+            .filter(|t| t.package_type.is_image())
+            .map(|t| t.package.clone())
+            .collect();
         let report = crate::apply::execute(&client, &scope, targets, Arc::clone(&journal)).await;
-        Ok(report_outcome(&report))
+        let (results, outcome) = report_outcome(&report);
+        let outcome = match &before {
+            Some(before) => {
+                super::verify::after_apply(&client, &scope, before, &deleting, &report.touched, outcome)
+                    .await
+            }
+            None if report.touched.iter().any(|p| images.contains(p)) => {
+                eprintln!("verify: skipped: `apply --plan` without --policy reads no manifests; run `retention verify --policy P` to check the kept images");
+                outcome
+            }
+            None => outcome,
+        };
+        Ok((results, outcome))
     })
 }
 
 /// Read the policy (annotating its errors in a runner), with --max-deletions applied.
-fn load_policy(path: &std::path::Path, max_deletions: Option<u64>) -> Result<Policy, Failure> {
-    let mut policy = Policy::load(path).map_err(|e| {
-        crate::actions::annotate(&e);
-        Failure::usage(e.to_string())
-    })?;
+fn load_policy(
+    path: &std::path::Path,
+    vars: &[(String, String)],
+    max_deletions: Option<u64>,
+) -> Result<Policy, Failure> {
+    let mut policy = super::load_policy(path, vars)?;
     if let Some(max) = max_deletions {
         policy.safety.max_deletions = max;
     }
@@ -137,16 +162,18 @@ async fn plan_now(
     client: &GithubClient,
     scope: &Scope,
     policy: &Policy,
-) -> Result<Plan, Failure> {
+) -> Result<(crate::inventory::Inventory, Plan), Failure> {
     let now = args.now.unwrap_or_else(chrono::Utc::now);
     let registry = RegistryArgs {
-        registry: &args.registry,
+        registry: args.registry.as_deref(),
         cache_dir: args.cache_dir.as_deref(),
         token_env: &args.token_env,
     };
     let (_, inventory) =
         online::inventory(client, scope, policy, &registry, now, FillScope::Needed).await?;
-    crate::evaluate::evaluate(policy, &inventory, now).map_err(|e| Failure::usage(e.to_string()))
+    let plan = crate::evaluate::evaluate(policy, &inventory, now)
+        .map_err(|e| Failure::usage(e.to_string()))?;
+    Ok((inventory, plan))
 }
 
 /// What to delete: the plan's deletions. `recheck`: re-read each version first and skip it if

@@ -12,6 +12,7 @@ pub mod auth;
 pub mod cache;
 pub mod client;
 pub mod fill;
+pub mod origin;
 pub mod retry;
 
 pub use auth::{Credentials, Secret};

@@ -82,6 +82,9 @@ pub struct Config {
     pub last_tagged_rule: bool,
     /// GitHub's per_page maximum.
     pub max_per_page: usize,
+    /// Versions removed along with a deleted one (id -> ids): a registry that removes more than
+    /// expected, which the check after apply must catch.
+    pub also_delete: HashMap<u64, Vec<u64>>,
 }
 
 impl Default for Config {
@@ -101,6 +104,7 @@ impl Default for Config {
             refusals: HashMap::new(),
             last_tagged_rule: false,
             max_per_page: 100,
+            also_delete: HashMap::new(),
         }
     }
 }
@@ -749,8 +753,12 @@ fn answer(
                             return message(StatusCode::BAD_REQUEST, "You cannot delete the last tagged version of a package. You must delete the package instead.");
                         }
                     }
+                    let also = s.config.also_delete.get(&id).cloned().unwrap_or_default();
                     let pkg = &mut s.packages[pi];
                     pkg.versions[vi].deleted = true;
+                    for v in &mut pkg.versions {
+                        v.deleted |= also.contains(&v.id);
+                    }
                     let digest = pkg.versions[vi].name.clone();
                     // ghcr.io removes the untagged children of a deleted index itself, except
                     // those that another index still present lists (a shared platform manifest
