@@ -885,3 +885,139 @@ fn apply_plan_with_the_policy_deletes_only_what_both_delete() {
         .iter()
         .any(|r| r.method == "DELETE" && r.path.ends_with(&format!("/{kept}"))));
 }
+
+fn restore(server: &GithubServer, dir: &Path) -> Output {
+    retention(
+        server,
+        dir,
+        &["restore", "--journal", "retention-journal.jsonl"],
+        &[],
+    )
+}
+
+/// Issue 10.2: a second `apply --plan` journals `skipped: gone since the plan` for what the first
+/// deleted; restore must still restore those.
+#[test]
+fn restore_after_applying_a_plan_twice_restores_every_deletion() {
+    let mut f = Fixture::new("acme");
+    f.npm("api", 6, "2026-01-01T00:00:00Z");
+    let server = GithubServer::start(&f.json(), Config::default());
+    let dir = tempfile::tempdir().unwrap();
+    let policy = write(dir.path(), "p.yml", &delete_policy("acme", "[\"api\"]"));
+    let plan = plan_json(&server, dir.path(), &policy, &[]);
+    std::fs::write(dir.path().join("plan.json"), plan.to_string()).unwrap();
+    for _ in 0..2 {
+        let o = retention(&server, dir.path(), &["apply", "--plan", "plan.json"], &[]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    }
+    let deleted = server.deleted_ids();
+    assert_eq!(deleted, deletions(&plan));
+    let o = restore(&server, dir.path());
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(server.deleted_ids().is_empty(), "{}", text(&o));
+    assert_eq!(journal_ids(&journal_lines(dir.path()), &["restored"]), deleted);
+}
+
+/// Issue 10.3: a run stopped by a 401 closes the attempt it put back; restore then has nothing
+/// to fail on and restores exactly what was deleted.
+#[test]
+fn a_run_stopped_by_a_401_closes_its_attempt_and_restore_exits_0() {
+    let server = GithubServer::start(
+        &fixture().json(),
+        Config {
+            faults: vec![Fault {
+                endpoint: "DELETE version".into(),
+                nth: 4,
+                kind: FaultKind::Status(401),
+            }],
+            ..Config::default()
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let policy = write(dir.path(), "p.yml", &delete_policy("acme", "[\"*\"]"));
+    let o = apply(&server, dir.path(), &policy, &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let lines = journal_lines(dir.path());
+    let open: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["outcome"] == "attempted")
+        .filter(|a| {
+            !lines.iter().any(|l| {
+                l["id"] == a["id"] && l["outcome"] != "attempted" && l["time"].as_str() >= a["time"].as_str()
+            })
+        })
+        .collect();
+    assert!(open.is_empty(), "attempts left open: {open:?}");
+    assert_eq!(journal_ids(&lines, &["not_sent"]).len(), 1, "{lines:?}");
+    let deleted = server.deleted_ids();
+    assert!(!deleted.is_empty());
+    let o = restore(&server, dir.path());
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(server.deleted_ids().is_empty());
+    assert_eq!(journal_ids(&journal_lines(dir.path()), &["restored"]), deleted);
+}
+
+/// Issue 10.3: kill a run while DELETEs are in flight, then `restore` exits 0 and restores
+/// exactly what the server deleted (an interrupted DELETE that did not happen is found still
+/// there by a GET, not "restored").
+#[test]
+fn kill_during_apply_then_restore_restores_exactly_what_the_server_deleted() {
+    let faults = (8..20)
+        .map(|nth| Fault {
+            endpoint: "DELETE version".into(),
+            nth,
+            kind: FaultKind::Slow(Duration::from_secs(30)),
+        })
+        .collect();
+    let server = GithubServer::start(
+        &fixture().json(),
+        Config {
+            faults,
+            ..Config::default()
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let policy = write(dir.path(), "p.yml", &delete_policy("acme", "[\"*\"]"));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_retention"))
+        .args(["apply", "--policy", &policy, "--now", NOW, "--registry", "http://127.0.0.1:1"])
+        .current_dir(dir.path())
+        .env("GITHUB_API_URL", server.url())
+        .env("GITHUB_TOKEN", TOKEN)
+        .env("RETENTION_TEST_TIME_SCALE", "0.01")
+        .env_remove("GITHUB_REPOSITORY_OWNER")
+        .env_remove("GITHUB_ACTIONS")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    // Wait until every worker is stuck in a slow DELETE.
+    while server
+        .requests()
+        .iter()
+        .filter(|r| r.method == "DELETE")
+        .count()
+        < 8
+        || journal_ids(&journal_lines(dir.path()), &["attempted"]).len() < 14
+    {
+        assert!(start.elapsed() < Duration::from_secs(60), "the run did not get going");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    child.kill().unwrap();
+    let _ = child.wait();
+    let deleted = server.deleted_ids();
+    assert_eq!(deleted.len(), 8, "{deleted:?}");
+    let o = restore(&server, dir.path());
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(server.deleted_ids().is_empty(), "{}", text(&o));
+    let lines = journal_lines(dir.path());
+    assert_eq!(journal_ids(&lines, &["restored"]), deleted);
+    assert_eq!(journal_ids(&lines, &["not_sent"]).len(), 6, "{}", text(&o));
+    let restores = server
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST")
+        .count();
+    assert_eq!(restores, deleted.len(), "a POST only for what was deleted");
+}

@@ -45,6 +45,13 @@ pub enum FaultKind {
     Reset,
     /// The answer comes after this delay.
     Slow(Duration),
+    /// A redirect (301/302/307/308) to the same path and query under `to_base` (another local
+    /// server: loopback only).
+    Redirect { status: u16, to_base: String },
+    /// A lying answer: this status with an empty body, and nothing done.
+    Status(u16),
+    /// A 200 whose body is a JSON list padded to this many bytes (bounded by the test).
+    HugeBody { bytes: usize },
 }
 
 /// A fault on the `nth` (0-based) request of an endpoint ("DELETE version", "GET versions", ...).
@@ -548,6 +555,38 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Body>) -> Response<Body> 
             }
             FaultKind::Secondary403NoRetryAfter => {
                 response = Some(json_response(StatusCode::FORBIDDEN, &secondary_body()))
+            }
+            FaultKind::Redirect { status, to_base } => {
+                assert!(
+                    to_base.starts_with("http://127.0.0.1:"),
+                    "redirects stay on loopback"
+                );
+                let mut r = empty(StatusCode::from_u16(*status).unwrap_or(StatusCode::FOUND));
+                let q = if query.is_empty() {
+                    String::new()
+                } else {
+                    format!("?{query}")
+                };
+                if let Ok(v) = HeaderValue::from_str(&format!("{to_base}{path}{q}")) {
+                    r.headers_mut().insert("location", v);
+                }
+                response = Some(r);
+            }
+            FaultKind::Status(code) => {
+                response = Some(empty(StatusCode::from_u16(*code).unwrap_or(StatusCode::OK)))
+            }
+            FaultKind::HugeBody { bytes } => {
+                let bytes = (*bytes).min(64 << 20);
+                let mut body = Vec::with_capacity(bytes);
+                body.push(b'[');
+                body.resize(bytes.saturating_sub(1), b' ');
+                body.push(b']');
+                let mut r = Response::new(Body::from(body));
+                r.headers_mut().insert(
+                    "content-type",
+                    HeaderValue::from_static("application/json; charset=utf-8"),
+                );
+                response = Some(r);
             }
             FaultKind::TooMany429 { retry_after } => {
                 let mut r = message(StatusCode::TOO_MANY_REQUESTS, "Too many requests");
