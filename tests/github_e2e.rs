@@ -915,7 +915,10 @@ fn restore_after_applying_a_plan_twice_restores_every_deletion() {
     let o = restore(&server, dir.path());
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(server.deleted_ids().is_empty(), "{}", text(&o));
-    assert_eq!(journal_ids(&journal_lines(dir.path()), &["restored"]), deleted);
+    assert_eq!(
+        journal_ids(&journal_lines(dir.path()), &["restored"]),
+        deleted
+    );
 }
 
 /// Issue 10.3: a run stopped by a 401 closes the attempt it put back; restore then has nothing
@@ -943,7 +946,9 @@ fn a_run_stopped_by_a_401_closes_its_attempt_and_restore_exits_0() {
         .filter(|l| l["outcome"] == "attempted")
         .filter(|a| {
             !lines.iter().any(|l| {
-                l["id"] == a["id"] && l["outcome"] != "attempted" && l["time"].as_str() >= a["time"].as_str()
+                l["id"] == a["id"]
+                    && l["outcome"] != "attempted"
+                    && l["time"].as_str() >= a["time"].as_str()
             })
         })
         .collect();
@@ -954,7 +959,10 @@ fn a_run_stopped_by_a_401_closes_its_attempt_and_restore_exits_0() {
     let o = restore(&server, dir.path());
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(server.deleted_ids().is_empty());
-    assert_eq!(journal_ids(&journal_lines(dir.path()), &["restored"]), deleted);
+    assert_eq!(
+        journal_ids(&journal_lines(dir.path()), &["restored"]),
+        deleted
+    );
 }
 
 /// Issue 10.3: kill a run while DELETEs are in flight, then `restore` exits 0 and restores
@@ -979,7 +987,15 @@ fn kill_during_apply_then_restore_restores_exactly_what_the_server_deleted() {
     let dir = tempfile::tempdir().unwrap();
     let policy = write(dir.path(), "p.yml", &delete_policy("acme", "[\"*\"]"));
     let mut child = Command::new(env!("CARGO_BIN_EXE_retention"))
-        .args(["apply", "--policy", &policy, "--now", NOW, "--registry", "http://127.0.0.1:1"])
+        .args([
+            "apply",
+            "--policy",
+            &policy,
+            "--now",
+            NOW,
+            "--registry",
+            "http://127.0.0.1:1",
+        ])
         .current_dir(dir.path())
         .env("GITHUB_API_URL", server.url())
         .env("GITHUB_TOKEN", TOKEN)
@@ -1000,7 +1016,10 @@ fn kill_during_apply_then_restore_restores_exactly_what_the_server_deleted() {
         < 8
         || journal_ids(&journal_lines(dir.path()), &["attempted"]).len() < 14
     {
-        assert!(start.elapsed() < Duration::from_secs(60), "the run did not get going");
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the run did not get going"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     std::thread::sleep(Duration::from_millis(300));
@@ -1020,4 +1039,185 @@ fn kill_during_apply_then_restore_restores_exactly_what_the_server_deleted() {
         .filter(|r| r.method == "POST")
         .count();
     assert_eq!(restores, deleted.len(), "a POST only for what was deleted");
+}
+
+/// Issue 10.4: a DELETE answered by a redirect to another origin is not followed and not counted
+/// as a deletion (before: reqwest followed the 307, the other host answered 204: "deleted").
+#[test]
+fn a_delete_answered_by_a_redirect_is_not_followed_nor_counted() {
+    let other = GithubServer::start(&fixture().json(), Config::default());
+    let server = GithubServer::start(
+        &fixture().json(),
+        Config {
+            faults: vec![Fault {
+                endpoint: "DELETE version".into(),
+                nth: 0,
+                kind: FaultKind::Redirect {
+                    status: 307,
+                    to_base: other.url(),
+                },
+            }],
+            ..Config::default()
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let policy = write(
+        dir.path(),
+        "p.yml",
+        &delete_policy("acme", "[\"tools/cli\"]"),
+    );
+    let o = apply(&server, dir.path(), &policy, &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("redirect to another origin"), "{err}");
+    assert!(other.requests().is_empty(), "the redirect was followed");
+    let lines = journal_lines(dir.path());
+    assert_eq!(
+        journal_ids(&lines, &["deleted", "already_gone"]).len(),
+        server.deleted_ids().len(),
+        "only what the server deleted is journaled as deleted"
+    );
+}
+
+/// Issue 10.4: a 200 (not GitHub's 204) to a DELETE is not a deletion.
+#[test]
+fn a_delete_answered_200_is_a_failure_not_a_deletion() {
+    let server = GithubServer::start(
+        &fixture().json(),
+        Config {
+            faults: vec![Fault {
+                endpoint: "DELETE version".into(),
+                nth: 0,
+                kind: FaultKind::Status(200),
+            }],
+            ..Config::default()
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let policy = write(
+        dir.path(),
+        "p.yml",
+        &delete_policy("acme", "[\"tools/cli\"]"),
+    );
+    let o = apply(&server, dir.path(), &policy, &[]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    let lines = journal_lines(dir.path());
+    assert_eq!(
+        journal_ids(&lines, &["deleted", "already_gone"]),
+        server.deleted_ids()
+    );
+    assert_eq!(journal_ids(&lines, &["failed"]).len(), 1);
+}
+
+/// Issue 10.4: a GET redirected to another host says so (before: followed without the token,
+/// and reported as "Bad credentials").
+#[test]
+fn a_listing_redirected_to_another_host_says_so() {
+    let other = GithubServer::start(
+        &fixture().json(),
+        Config {
+            token: Some("another".into()),
+            ..Config::default()
+        },
+    );
+    let server = GithubServer::start(
+        &fixture().json(),
+        Config {
+            faults: vec![Fault {
+                endpoint: "GET versions".into(),
+                nth: 0,
+                kind: FaultKind::Redirect {
+                    status: 301,
+                    to_base: other.url(),
+                },
+            }],
+            ..Config::default()
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let policy = write(
+        dir.path(),
+        "p.yml",
+        &delete_policy("acme", "[\"tools/cli\"]"),
+    );
+    let o = retention(
+        &server,
+        dir.path(),
+        &[
+            "plan",
+            "--policy",
+            &policy,
+            "--now",
+            NOW,
+            "--registry",
+            "http://127.0.0.1:1",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("HTTP 301: the API answered with a redirect to another origin")
+            && !err.contains("Bad credentials"),
+        "{err}"
+    );
+}
+
+/// Issues 10.5 and 10.6: a secondary limit asking for 100000 s stops the run at once with exit
+/// 3, says when to run again, and is not called the rate budget.
+#[test]
+fn a_huge_retry_after_stops_with_exit_3_and_is_named_a_secondary_limit() {
+    let server = GithubServer::start(
+        &fixture().json(),
+        Config {
+            faults: vec![Fault {
+                endpoint: "DELETE version".into(),
+                nth: 2,
+                kind: FaultKind::Secondary403 {
+                    retry_after: 100_000,
+                },
+            }],
+            ..Config::default()
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let policy = write(dir.path(), "p.yml", &delete_policy("acme", "[\"*\"]"));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_retention"))
+        .args([
+            "apply",
+            "--policy",
+            &policy,
+            "--now",
+            NOW,
+            "--registry",
+            "http://127.0.0.1:1",
+        ])
+        .current_dir(dir.path())
+        .env("GITHUB_API_URL", server.url())
+        .env("GITHUB_TOKEN", TOKEN)
+        // Real time: a capped wait must not depend on the test's time scale.
+        .env_remove("RETENTION_TEST_TIME_SCALE")
+        .env_remove("GITHUB_REPOSITORY_OWNER")
+        .env_remove("GITHUB_ACTIONS")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > Duration::from_secs(60) {
+            child.kill().unwrap();
+            panic!("still waiting after 60 s for a retry-after of 100000 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("secondary rate limit") && err.contains("run again after"),
+        "{err}"
+    );
+    assert!(!err.contains("nearly spent"), "{err}");
+    assert!(err.contains("requests are left"), "{err}");
 }

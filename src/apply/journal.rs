@@ -21,6 +21,10 @@ pub enum JournalOutcome {
     /// Written just before a deletion is sent: a run killed before its outcome line still says
     /// that this version may have been deleted (`restore` tries it).
     Attempted,
+    /// Closes an `attempted` line whose DELETE deleted nothing and went back to the queue (the
+    /// run stopped on a rate limit or a permission error before it was answered with a deletion),
+    /// or that `restore` found still there after a killed run.
+    NotSent,
     Deleted,
     AlreadyGone,
     Skipped,

@@ -223,6 +223,17 @@ pub fn report_outcome(r: &ApplyReport) -> (ApplyResults, Outcome) {
                 r.total
             )))
         }
+        Some(Stop::Secondary { until, message }) => {
+            let when = until
+                .map(|t| format!("run again after {}", t.to_rfc3339()))
+                .unwrap_or_else(|| "run again in an hour or so".to_string());
+            Err(Failure::partial(format!(
+                "stopped: GitHub's secondary rate limit (too many requests in a short time, not the hourly budget: {} requests are left): {message}\n{} of {} deletions are left undone; {when} (a scheduled run continues where this one stopped)",
+                r.budget.remaining.map(|n| n.to_string()).unwrap_or_else(|| "?".into()),
+                r.left,
+                r.total
+            )))
+        }
         None if !r.failed.is_empty() => Err(Failure::partial(format!(
             "{} deletions failed (listed above); run again to retry them",
             r.failed.len()

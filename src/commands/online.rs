@@ -23,6 +23,8 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
 pub fn api_failure(e: &ApiError) -> Failure {
     match e.kind {
         ApiErrorKind::Config => Failure::usage(e.to_string()),
+        // As for the rate budget in `apply`: nothing is wrong, it is too early.
+        ApiErrorKind::SecondaryLimited { .. } => Failure::partial(format!("error: {e}")),
         _ => Failure::run(format!("error: {e}")),
     }
 }

@@ -47,11 +47,16 @@ pub enum FaultKind {
     Slow(Duration),
     /// A redirect (301/302/307/308) to the same path and query under `to_base` (another local
     /// server: loopback only).
-    Redirect { status: u16, to_base: String },
+    Redirect {
+        status: u16,
+        to_base: String,
+    },
     /// A lying answer: this status with an empty body, and nothing done.
     Status(u16),
     /// A 200 whose body is a JSON list padded to this many bytes (bounded by the test).
-    HugeBody { bytes: usize },
+    HugeBody {
+        bytes: usize,
+    },
 }
 
 /// A fault on the `nth` (0-based) request of an endpoint ("DELETE version", "GET versions", ...).
