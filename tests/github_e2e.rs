@@ -1221,3 +1221,41 @@ fn a_huge_retry_after_stops_with_exit_3_and_is_named_a_secondary_limit() {
     assert!(!err.contains("nearly spent"), "{err}");
     assert!(err.contains("requests are left"), "{err}");
 }
+
+/// Issue 10.1: a platform manifest of a kept image listed twice (a push during the listing) is
+/// decided once, and kept: before, the second copy looked parentless and was deleted.
+#[test]
+fn a_version_listed_twice_is_decided_once_and_a_kept_images_child_stays() {
+    let (inventory, dir, _) = index_fixture();
+    let server = GithubServer::start(
+        &inventory,
+        Config {
+            list_twice: vec![13],
+            ..Config::default()
+        },
+    );
+    let policy = write(dir.path(), "untagged.yml", "version: 1\nowner: acme\npackages: { type: container, names: [\"team/*\"] }\nrules:\n  - name: untagged leftovers\n    delete: { untagged: true, older_than: 1d }\nsafety: { keep_newest: 0, min_age: 0s }\n");
+    let plan = plan_json(&server, dir.path(), &policy, &[]);
+    let ids: Vec<u64> = plan["packages"][0]["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["id"].as_u64().unwrap())
+        .collect();
+    let mut unique = ids.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(
+        ids.len(),
+        unique.len(),
+        "a version twice in the plan: {ids:?}"
+    );
+    assert!(deletions(&plan).is_empty(), "{:?}", deletions(&plan));
+    let o = apply(&server, dir.path(), &policy, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        server.deleted_ids().is_empty(),
+        "{:?}",
+        server.deleted_ids()
+    );
+}

@@ -69,6 +69,8 @@ pub async fn inventory(
         .await
         .map_err(|e| api_failure(&e))?;
     let mut typed = raw.typed().map_err(|e| api_failure(&e))?;
+    typed.drop_repeated_ids();
+    let shared = typed.shared_digests();
     if typed
         .packages
         .iter()
@@ -81,6 +83,13 @@ pub async fn inventory(
             crate::registry::fill_manifests_scoped(&reg, &cache, policy, &mut typed, now, fill)
                 .await;
         eprintln!("{}", report.summary());
+        for s in &shared {
+            // Without the manifest both versions are kept by the evaluator's guards (a version
+            // selected for deletion whose manifest is unknown is kept, and so is every untagged
+            // version of the package): which of the two the graph means cannot be told.
+            typed.packages[s.package_index].manifests.remove(&s.digest);
+            eprintln!("warning: {s} (GitHub listed one image under two ids): both are kept, and the package's untagged versions with them");
+        }
         raw.take_manifests(&typed);
     }
     eprintln!(

@@ -93,6 +93,9 @@ pub struct Config {
     pub last_tagged_rule: bool,
     /// GitHub's per_page maximum.
     pub max_per_page: usize,
+    /// Versions listed twice in a row, as a push during an offset-paginated listing makes
+    /// GitHub list a version on two pages.
+    pub list_twice: Vec<u64>,
 }
 
 impl Default for Config {
@@ -112,6 +115,7 @@ impl Default for Config {
             refusals: HashMap::new(),
             last_tagged_rule: false,
             max_per_page: 100,
+            list_twice: Vec::new(),
         }
     }
 }
@@ -754,7 +758,14 @@ fn answer(
                 .versions
                 .iter()
                 .filter(|v| v.deleted == deleted)
-                .map(|v| v.json.clone())
+                .flat_map(|v| {
+                    let n = if s.config.list_twice.contains(&v.id) {
+                        2
+                    } else {
+                        1
+                    };
+                    std::iter::repeat_n(v.json.clone(), n)
+                })
                 .collect();
             page(items, query, host, path, s.config.max_per_page)
         }
