@@ -1259,3 +1259,26 @@ fn a_version_listed_twice_is_decided_once_and_a_kept_images_child_stays() {
         server.deleted_ids()
     );
 }
+
+/// Issue 10.7: deletions withheld because manifests could not be read make `apply` exit 3, and
+/// the message counts tagged and untagged versions (before: exit 0, "untagged" only).
+#[test]
+fn deletions_withheld_for_unreadable_manifests_exit_3_and_are_counted() {
+    let (inventory, dir, _) = index_fixture();
+    let server = GithubServer::start(&inventory, Config::default());
+    let policy = write(dir.path(), "both.yml", "version: 1\nowner: acme\npackages: { type: container, names: [\"team/*\"] }\nrules:\n  - name: pull requests expire\n    delete: { tags: [\"pr-*\"], older_than: 1d }\n  - name: untagged leftovers\n    delete: { untagged: true, older_than: 1d }\nsafety: { keep_newest: 0, min_age: 0s }\n");
+    let empty_cache = dir.path().join("empty-cache");
+    let o = apply(
+        &server,
+        dir.path(),
+        &policy,
+        &[("RETENTION_CACHE_DIR", empty_cache.to_str().unwrap())],
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(server.deleted_ids().is_empty());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("3 deletions (1 tagged, 2 untagged) were withheld because manifests of team/app could not be read"),
+        "{err}"
+    );
+}

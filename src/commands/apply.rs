@@ -55,6 +55,7 @@ fn execute_inner(args: &ApplyArgs) -> Result<(ApplyResults, Outcome), Failure> {
     let journal = Arc::new(Journal::open(&args.journal).map_err(Failure::run)?);
     let runtime = online::runtime()?;
     runtime.block_on(async {
+        let mut unread = None;
         let (client, scope, targets) = match (&args.plan, &args.policy) {
             (Some(plan_path), _) => {
                 let plan = Plan::load(plan_path).map_err(|e| Failure::usage(format!("{e:#}")))?;
@@ -80,7 +81,7 @@ fn execute_inner(args: &ApplyArgs) -> Result<(ApplyResults, Outcome), Failure> {
                     if policy.sha256 != plan.policy_sha256 {
                         eprintln!("note: {} is not the policy the plan was made with; only what both delete is deleted", policy_path.display());
                     }
-                    let now_plan = plan_now(args, &client, &scope, &policy).await?;
+                    let (now_plan, _) = plan_now(args, &client, &scope, &policy).await?;
                     let now: std::collections::HashMap<u64, &crate::plan::VersionPlan> =
                         now_plan.packages.iter().flat_map(|p| p.versions.iter()).map(|v| (v.id, v)).collect();
                     for t in &mut targets {
@@ -100,11 +101,12 @@ fn execute_inner(args: &ApplyArgs) -> Result<(ApplyResults, Outcome), Failure> {
                 let (client, scope) =
                     online::connect(args.owner.as_deref(), policy.owner.as_deref(), &args.token_env)
                         .await?;
-                let plan = plan_now(args, &client, &scope, &policy).await?;
+                let (plan, withheld) = plan_now(args, &client, &scope, &policy).await?;
                 if let Some(runner) = crate::actions::Runner::detect() {
                     runner.report_plan(&plan)?;
                 }
                 let targets = targets(&plan, false);
+                unread = withheld;
                 (client, scope, targets)
             }
             (None, None) => return Err(Failure::usage("give --policy FILE or --plan PLAN.json")),
@@ -115,7 +117,16 @@ fn execute_inner(args: &ApplyArgs) -> Result<(ApplyResults, Outcome), Failure> {
             args.journal.display()
         );
         let report = crate::apply::execute(&client, &scope, targets, Arc::clone(&journal)).await;
-        Ok(report_outcome(&report))
+        let (results, outcome) = report_outcome(&report);
+        let outcome = match (unread, outcome) {
+            (Some(m), Ok(())) => Err(Failure::partial(format!("warning: {m}"))),
+            (Some(m), Err(f)) => {
+                eprintln!("warning: {m}");
+                Err(f)
+            }
+            (None, outcome) => outcome,
+        };
+        Ok((results, outcome))
     })
 }
 
@@ -137,16 +148,55 @@ async fn plan_now(
     client: &GithubClient,
     scope: &Scope,
     policy: &Policy,
-) -> Result<Plan, Failure> {
+) -> Result<(Plan, Option<String>), Failure> {
     let now = args.now.unwrap_or_else(chrono::Utc::now);
     let registry = RegistryArgs {
         registry: &args.registry,
         cache_dir: args.cache_dir.as_deref(),
         token_env: &args.token_env,
     };
-    let (_, inventory) =
-        online::inventory(client, scope, policy, &registry, now, FillScope::Needed).await?;
-    crate::evaluate::evaluate(policy, &inventory, now).map_err(|e| Failure::usage(e.to_string()))
+    let (_, inventory, unreadable) =
+        online::inventory_reporting(client, scope, policy, &registry, now, FillScope::Needed)
+            .await?;
+    let plan = crate::evaluate::evaluate(policy, &inventory, now)
+        .map_err(|e| Failure::usage(e.to_string()))?;
+    let withheld = withheld_for_unread_manifests(&plan, &inventory, &unreadable);
+    Ok((plan, withheld))
+}
+
+/// When manifests could not be read: how many deletions that withheld, tagged and untagged, as
+/// the message `apply` ends with (exit 3: running again when the registry answers deletes them).
+fn withheld_for_unread_manifests(
+    plan: &Plan,
+    inventory: &crate::inventory::Inventory,
+    unreadable: &[String],
+) -> Option<String> {
+    let (mut tagged, mut untagged) = (0usize, 0usize);
+    for p in plan
+        .packages
+        .iter()
+        .filter(|p| unreadable.contains(&p.name))
+    {
+        let Some(entry) = inventory.packages.iter().find(|e| e.package.name == p.name) else {
+            continue;
+        };
+        for v in p.versions.iter().filter(|v| v.withheld) {
+            // What the evaluator withholds for an unread manifest: an untagged version (its
+            // parents are unknown) or one whose own manifest is unread.
+            if v.tags.is_empty() {
+                untagged += 1;
+            } else if !entry.manifests.contains_key(&v.name) {
+                tagged += 1;
+            }
+        }
+    }
+    (tagged + untagged > 0).then(|| {
+        format!(
+            "{} deletions ({tagged} tagged, {untagged} untagged) were withheld because manifests of {} could not be read; run again when the registry answers",
+            tagged + untagged,
+            unreadable.join(", ")
+        )
+    })
 }
 
 /// What to delete: the plan's deletions. `recheck`: re-read each version first and skip it if
