@@ -1282,3 +1282,43 @@ fn deletions_withheld_for_unreadable_manifests_exit_3_and_are_counted() {
         "{err}"
     );
 }
+
+/// Issue 10.8: an API answer larger than 8 MB is refused, not read into memory.
+#[test]
+fn a_huge_api_answer_is_refused() {
+    let server = GithubServer::start(
+        &fixture().json(),
+        Config {
+            faults: vec![Fault {
+                endpoint: "GET versions".into(),
+                nth: 0,
+                kind: FaultKind::HugeBody { bytes: 12 << 20 },
+            }],
+            ..Config::default()
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let policy = write(dir.path(), "p.yml", &delete_policy("acme", "[\"*\"]"));
+    let o = retention(
+        &server,
+        dir.path(),
+        &[
+            "plan",
+            "--policy",
+            &policy,
+            "--now",
+            NOW,
+            "--registry",
+            "http://127.0.0.1:1",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(
+            "the answer is larger than 8 MB (12582912 bytes announced); refusing to read it"
+        ),
+        "{err}"
+    );
+}

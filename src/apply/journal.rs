@@ -6,7 +6,7 @@
 //! `scope` is the API path prefix (`/orgs/acme`, `/users/bob`, `/user`).
 
 use std::fs::File;
-use std::io::{BufRead, Write};
+use std::io::{BufRead as _, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -91,15 +91,40 @@ impl Journal {
     }
 }
 
+/// The longest journal line read. A line is a few hundred bytes (tags included).
+pub const MAX_LINE_BYTES: usize = 64 * 1024;
+
 /// Read every line of a journal; a line that does not parse is an error naming its number
-/// (except a last line cut short by a kill, which is skipped with a warning).
+/// (except a last line cut short by a kill, which is skipped with a warning). A line longer
+/// than [`MAX_LINE_BYTES`] is an error, found without reading it whole.
 pub fn read(path: &Path) -> Result<Vec<Entry>, String> {
+    use std::io::Read as _;
     let file =
         File::open(path).map_err(|e| format!("cannot read the journal {}: {e}", path.display()))?;
-    let lines: Vec<String> = std::io::BufReader::new(file)
-        .lines()
-        .collect::<Result<_, _>>()
-        .map_err(|e| format!("cannot read the journal {}: {e}", path.display()))?;
+    let mut reader = std::io::BufReader::new(file);
+    let mut lines: Vec<String> = Vec::new();
+    loop {
+        let mut buf = Vec::new();
+        let n = (&mut reader)
+            .take(MAX_LINE_BYTES as u64 + 1)
+            .read_until(b'\n', &mut buf)
+            .map_err(|e| format!("cannot read the journal {}: {e}", path.display()))?;
+        if n == 0 {
+            break;
+        }
+        if buf.len() > MAX_LINE_BYTES {
+            return Err(format!(
+                "{}:{}: not a journal line: longer than {} KB\n  help: the journal is what `apply` writes; give the file it wrote (--journal)",
+                path.display(),
+                lines.len() + 1,
+                MAX_LINE_BYTES / 1024
+            ));
+        }
+        if buf.last() == Some(&b'\n') {
+            buf.pop();
+        }
+        lines.push(String::from_utf8_lossy(&buf).into_owned());
+    }
     let mut out = Vec::new();
     let last = lines.len();
     for (i, line) in lines.iter().enumerate() {
@@ -161,5 +186,14 @@ mod tests {
         assert!(std::fs::read_to_string(&path)
             .unwrap()
             .contains("\"outcome\":\"already_gone\""));
+    }
+
+    #[test]
+    fn a_huge_line_is_refused_without_being_read_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.jsonl");
+        std::fs::write(&path, vec![b'x'; 3 << 20]).unwrap();
+        let e = read(&path).unwrap_err();
+        assert!(e.ends_with(":1: not a journal line: longer than 64 KB\n  help: the journal is what `apply` writes; give the file it wrote (--journal)"), "{e}");
     }
 }
