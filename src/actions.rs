@@ -475,6 +475,7 @@ mod tests {
             owner: "acme".into(),
             generated_at: chrono::DateTime::UNIX_EPOCH,
             policy_sha256: String::new(),
+            max_deletions: None,
             summary: crate::plan::Summary::default(),
             packages: vec![],
         };

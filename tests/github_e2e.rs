@@ -1322,3 +1322,72 @@ fn a_huge_api_answer_is_refused() {
         "{err}"
     );
 }
+
+/// Issue 10.10: `apply --plan` re-reads each version and skips one whose name (digest) is not
+/// the planned one; it applies the plan's max_deletions (`--max-deletions` overrides); it warns
+/// when `--owner` is not the plan's owner.
+#[test]
+fn apply_plan_checks_the_digest_max_deletions_and_owner() {
+    let mut f = Fixture::new("acme");
+    let ids = f.npm("api", 6, "2026-01-01T00:00:00Z");
+    let server = GithubServer::start(&f.json(), Config::default());
+    let dir = tempfile::tempdir().unwrap();
+    let policy = write(dir.path(), "p.yml", &delete_policy("acme", "[\"api\"]"));
+    let mut plan = plan_json(&server, dir.path(), &policy, &[]);
+    assert_eq!(plan["max_deletions"], 100000);
+    assert_eq!(deletions(&plan).len(), 4);
+    plan["max_deletions"] = 3.into();
+    std::fs::write(dir.path().join("plan.json"), plan.to_string()).unwrap();
+    let o = retention(&server, dir.path(), &["apply", "--plan", "plan.json"], &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("the plan deletes 4 versions, more than 3 (the policy's safety.max_deletions (recorded in the plan))"),
+        "{}",
+        text(&o)
+    );
+    assert!(server.deleted_ids().is_empty());
+
+    server.edit_version(ids[1], |v| v["name"] = "9.9.9".into());
+    let o = retention(
+        &server,
+        dir.path(),
+        &[
+            "apply",
+            "--plan",
+            "plan.json",
+            "--max-deletions",
+            "4",
+            "--owner",
+            "acme",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("not the version the plan names: 1.0.1 then, 9.9.9 now"),
+        "{err}"
+    );
+    assert!(!err.contains("warning: --owner"), "{err}");
+    assert_eq!(server.deleted_ids().len(), 3);
+    let o = retention(
+        &server,
+        dir.path(),
+        &[
+            "apply",
+            "--plan",
+            "plan.json",
+            "--max-deletions",
+            "4",
+            "--owner",
+            "someone",
+        ],
+        &[],
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stderr)
+            .contains("warning: --owner someone is not the owner the plan was made for (acme)"),
+        "{}",
+        text(&o)
+    );
+}

@@ -7,7 +7,7 @@
 //! the 403/404 of a missing permission stop the run with an explanation; 5xx and network failures
 //! are retried by the client and count as failed when they persist. With `recheck` (`apply
 //! --plan`) each version is read again first and skipped when it is gone, its tags changed or it
-//! was pushed again (`updated_at` changed).
+//! was pushed again (`updated_at` changed), or its name (digest) is not the planned one.
 //!
 //! The primary rate limit is watched: when what is left would not cover the rest, the executor
 //! lets the requests in flight finish and stops, saying what is left and when the budget resets.
@@ -484,6 +484,15 @@ async fn run_one(
                         e.to_string(),
                     )
                 })?;
+                if now.name != t.name {
+                    return Ok((
+                        JournalOutcome::Skipped,
+                        format!(
+                            "not the version the plan names: {} then, {} now",
+                            t.name, now.name
+                        ),
+                    ));
+                }
                 let mut then_tags = t.tags.clone();
                 let mut now_tags = now.tags().to_vec();
                 then_tags.sort();

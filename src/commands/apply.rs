@@ -63,11 +63,22 @@ fn execute_inner(args: &ApplyArgs) -> Result<(ApplyResults, Outcome), Failure> {
                     runner.report_plan(&plan)?;
                 }
                 let count = plan.deletions().count() as u64;
-                if let Some(max) = args.max_deletions {
+                // --max-deletions overrides the policy's value the plan recorded.
+                let limit = match (args.max_deletions, plan.max_deletions) {
+                    (Some(max), _) => Some((max, "--max-deletions")),
+                    (None, Some(max)) => Some((max, "the policy's safety.max_deletions (recorded in the plan)")),
+                    (None, None) => None,
+                };
+                if let Some((max, source)) = limit {
                     if count > max {
                         return Err(Failure::usage(format!(
-                            "the plan deletes {count} versions, more than --max-deletions {max}; nothing was deleted"
+                            "error: the plan deletes {count} versions, more than {max} ({source}); nothing was deleted\n  help: check the plan; if it is right, pass --max-deletions {count}"
                         )));
+                    }
+                }
+                if let Some(owner) = args.owner.as_deref() {
+                    if !owner.eq_ignore_ascii_case(&plan.owner) {
+                        eprintln!("warning: --owner {owner} is not the owner the plan was made for ({}): its version ids are looked up under {owner}", plan.owner);
                     }
                 }
                 let (client, scope) =

@@ -67,6 +67,7 @@ pub fn evaluate(
         owner: inventory.owner.clone(),
         generated_at: now,
         policy_sha256: policy.sha256.clone(),
+        max_deletions: Some(policy.safety.max_deletions),
         summary,
         packages,
     })

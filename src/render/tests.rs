@@ -53,6 +53,7 @@ fn with_summary(owner: &str, packages: Vec<PackagePlan>) -> Plan {
         owner: owner.to_string(),
         generated_at: at(0),
         policy_sha256: "3f2a9c1d0e4b5a6978877665544332211003f2a9c1d0e4b5a69788776655443".into(),
+        max_deletions: None,
         summary: Summary {
             packages: packages.len() as u64,
             versions,
