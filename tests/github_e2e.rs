@@ -1391,3 +1391,64 @@ fn apply_plan_checks_the_digest_max_deletions_and_owner() {
         text(&o)
     );
 }
+
+/// Issue 10.11: a bad token is reported as such while finding out what the owner is (before:
+/// discovery fell back to "user" and said "packages of user acme: 401" for an organization).
+#[test]
+fn a_bad_token_is_reported_when_finding_the_owner() {
+    let server = GithubServer::start(
+        &fixture().json(),
+        Config {
+            token: Some("the-right-one".into()),
+            ..Config::default()
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let policy = write(dir.path(), "p.yml", &delete_policy("acme", "[\"*\"]"));
+    let o = retention(
+        &server,
+        dir.path(),
+        &[
+            "plan",
+            "--policy",
+            &policy,
+            "--now",
+            NOW,
+            "--registry",
+            "http://127.0.0.1:1",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(
+            "finding out whether acme is an organization or a user: HTTP 401: Bad credentials"
+        ) && err.contains("the token was not accepted")
+            && !err.contains("user acme"),
+        "{err}"
+    );
+    // An owner GitHub does not know is named as such (exit 1: a usage error).
+    let policy = write(dir.path(), "q.yml", &delete_policy("nobody", "[\"*\"]"));
+    let o = retention(
+        &server,
+        dir.path(),
+        &[
+            "plan",
+            "--policy",
+            &policy,
+            "--now",
+            NOW,
+            "--registry",
+            "http://127.0.0.1:1",
+        ],
+        &[("GITHUB_TOKEN", "the-right-one")],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr)
+            .contains("GitHub knows no user or organization named `nobody`"),
+        "{}",
+        text(&o)
+    );
+}
