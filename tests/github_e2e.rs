@@ -1452,3 +1452,102 @@ fn a_bad_token_is_reported_when_finding_the_owner() {
         text(&o)
     );
 }
+
+/// Issue 10.13: `apply` with a bad policy creates no journal, and `apply` without a token is
+/// refused before anything is sent.
+#[test]
+fn apply_refuses_a_bad_policy_and_a_missing_token_before_anything_else() {
+    let server = GithubServer::start(&fixture().json(), Config::default());
+    let dir = tempfile::tempdir().unwrap();
+    let bad = write(
+        dir.path(),
+        "bad.yml",
+        "version: 1\npackages: { type: npm, names: [a] }\nrules: []\n",
+    );
+    let o = apply(&server, dir.path(), &bad, &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        !dir.path().join("retention-journal.jsonl").exists(),
+        "a journal was created"
+    );
+    let policy = write(dir.path(), "p.yml", &delete_policy("acme", "[\"*\"]"));
+    let o = apply(&server, dir.path(), &policy, &[("GITHUB_TOKEN", "")]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr)
+            .contains("apply needs a token, and the environment variable GITHUB_TOKEN is not set"),
+        "{}",
+        text(&o)
+    );
+    assert!(server.requests().is_empty());
+    assert!(!dir.path().join("retention-journal.jsonl").exists());
+}
+
+/// Issue 10.12: a second `apply` on a journal in use is refused, and deletes nothing.
+#[test]
+fn a_second_apply_on_a_journal_in_use_is_refused() {
+    let server = GithubServer::start(
+        &fixture().json(),
+        Config {
+            faults: vec![Fault {
+                endpoint: "DELETE version".into(),
+                nth: 0,
+                kind: FaultKind::Slow(Duration::from_secs(3)),
+            }],
+            ..Config::default()
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let policy = write(
+        dir.path(),
+        "p.yml",
+        &delete_policy("acme", "[\"tools/cli\"]"),
+    );
+    let mut first = Command::new(env!("CARGO_BIN_EXE_retention"))
+        .args([
+            "apply",
+            "--policy",
+            &policy,
+            "--now",
+            NOW,
+            "--registry",
+            "http://127.0.0.1:1",
+        ])
+        .current_dir(dir.path())
+        .env("GITHUB_API_URL", server.url())
+        .env("GITHUB_TOKEN", TOKEN)
+        .env_remove("GITHUB_REPOSITORY_OWNER")
+        .env_remove("GITHUB_ACTIONS")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while !server.requests().iter().any(|r| r.method == "DELETE") {
+        assert!(start.elapsed() < Duration::from_secs(30));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let deletes_before = server
+        .requests()
+        .iter()
+        .filter(|r| r.method == "DELETE")
+        .count();
+    let o = apply(&server, dir.path(), &policy, &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr)
+            .contains("is in use by another `retention apply` or `restore`"),
+        "{}",
+        text(&o)
+    );
+    let deletes_after = server
+        .requests()
+        .iter()
+        .filter(|r| r.method == "DELETE")
+        .count();
+    assert!(
+        deletes_after <= deletes_before + 6,
+        "the second run deleted"
+    );
+    let _ = first.wait();
+}

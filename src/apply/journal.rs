@@ -59,13 +59,22 @@ pub struct Journal {
 }
 
 impl Journal {
-    /// Open `path` for appending (created when missing).
+    /// Open `path` for appending (created when missing), locked for this process: a second
+    /// `apply` or `restore` on the same journal is refused while this one runs (two runs would
+    /// both delete, and interleave their lines).
     pub fn open(path: &Path) -> Result<Journal, String> {
         let file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(path)
             .map_err(|e| format!("cannot open the journal {}: {e}", path.display()))?;
+        lock_exclusive(&file).map_err(|e| match e {
+            Some(e) => format!("cannot lock the journal {}: {e}", path.display()),
+            None => format!(
+                "the journal {} is in use by another `retention apply` or `restore`; nothing was done\n  help: wait for that run to finish (in GitHub Actions, give the workflow a `concurrency:` group so that runs queue)",
+                path.display()
+            ),
+        })?;
         Ok(Journal {
             path: path.to_path_buf(),
             file: Mutex::new(file),
@@ -89,6 +98,30 @@ impl Journal {
             .and_then(|()| file.sync_data())
             .map_err(|e| format!("cannot write the journal {}: {e}", self.path.display()))
     }
+}
+
+/// Take an exclusive advisory lock on `file` without waiting; `Err(None)` when another process
+/// holds it. The lock goes with the file descriptor (closed at exit, even on a kill).
+#[cfg(unix)]
+fn lock_exclusive(file: &File) -> Result<(), Option<std::io::Error>> {
+    use std::os::unix::io::AsRawFd;
+    // SAFETY: flock on a file descriptor this `File` owns and keeps open.
+    let r = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if r == 0 {
+        return Ok(());
+    }
+    let e = std::io::Error::last_os_error();
+    if e.kind() == std::io::ErrorKind::WouldBlock {
+        Err(None)
+    } else {
+        Err(Some(e))
+    }
+}
+
+/// Elsewhere no lock is taken (the example workflows' `concurrency:` still serialises runs).
+#[cfg(not(unix))]
+fn lock_exclusive(_file: &File) -> Result<(), Option<std::io::Error>> {
+    Ok(())
 }
 
 /// The longest journal line read. A line is a few hundred bytes (tags included).
@@ -186,6 +219,20 @@ mod tests {
         assert!(std::fs::read_to_string(&path)
             .unwrap()
             .contains("\"outcome\":\"already_gone\""));
+    }
+
+    #[test]
+    fn a_second_open_of_a_journal_is_refused_while_the_first_is_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.jsonl");
+        let first = Journal::open(&path).unwrap();
+        let e = Journal::open(&path).unwrap_err();
+        assert!(
+            e.contains("is in use by another `retention apply` or `restore`"),
+            "{e}"
+        );
+        drop(first);
+        assert!(Journal::open(&path).is_ok());
     }
 
     #[test]

@@ -52,13 +52,31 @@ pub fn execute(args: &ApplyArgs) -> (ApplyResults, Outcome) {
 }
 
 fn execute_inner(args: &ApplyArgs) -> Result<(ApplyResults, Outcome), Failure> {
+    // Everything that can be refused is checked before the journal is created or anything is
+    // sent: the plan or policy, and the token (deleting needs one).
+    let loaded_plan = match &args.plan {
+        Some(p) => Some(Plan::load(p).map_err(|e| Failure::usage(format!("{e:#}")))?),
+        None => None,
+    };
+    let loaded_policy = match &args.policy {
+        Some(p) => Some(load_policy(p, args.max_deletions)?),
+        None if loaded_plan.is_none() => {
+            return Err(Failure::usage("give --policy FILE or --plan PLAN.json"))
+        }
+        None => None,
+    };
+    if std::env::var(&args.token_env).map_or(true, |t| t.trim().is_empty()) {
+        return Err(Failure::usage(format!(
+            "error: apply needs a token, and the environment variable {} is not set\n  help: set it to a token that may delete packages (in a workflow: `GITHUB_TOKEN: ${{{{ secrets.GITHUB_TOKEN }}}}` with `permissions: packages: write`), or name another variable with --token-env",
+            args.token_env
+        )));
+    }
     let journal = Arc::new(Journal::open(&args.journal).map_err(Failure::run)?);
     let runtime = online::runtime()?;
     runtime.block_on(async {
         let mut unread = None;
-        let (client, scope, targets) = match (&args.plan, &args.policy) {
-            (Some(plan_path), _) => {
-                let plan = Plan::load(plan_path).map_err(|e| Failure::usage(format!("{e:#}")))?;
+        let (client, scope, targets) = match (loaded_plan, &args.policy) {
+            (Some(plan), _) => {
                 if let Some(runner) = crate::actions::Runner::detect() {
                     runner.report_plan(&plan)?;
                 }
@@ -85,14 +103,13 @@ fn execute_inner(args: &ApplyArgs) -> Result<(ApplyResults, Outcome), Failure> {
                     online::connect(args.owner.as_deref(), Some(&plan.owner), &args.token_env)
                         .await?;
                 let mut targets = targets(&plan, true);
-                if let Some(policy_path) = &args.policy {
+                if let (Some(policy_path), Some(policy)) = (&args.policy, &loaded_policy) {
                     // Evaluate the policy now: the graph may have changed since the plan (a new
                     // image sharing a platform manifest). Delete only what both delete.
-                    let policy = load_policy(policy_path, args.max_deletions)?;
                     if policy.sha256 != plan.policy_sha256 {
                         eprintln!("note: {} is not the policy the plan was made with; only what both delete is deleted", policy_path.display());
                     }
-                    let (now_plan, _) = plan_now(args, &client, &scope, &policy).await?;
+                    let (now_plan, _) = plan_now(args, &client, &scope, policy).await?;
                     let now: std::collections::HashMap<u64, &crate::plan::VersionPlan> =
                         now_plan.packages.iter().flat_map(|p| p.versions.iter()).map(|v| (v.id, v)).collect();
                     for t in &mut targets {
@@ -107,12 +124,14 @@ fn execute_inner(args: &ApplyArgs) -> Result<(ApplyResults, Outcome), Failure> {
                 }
                 (client, scope, targets)
             }
-            (None, Some(policy_path)) => {
-                let policy = load_policy(policy_path, args.max_deletions)?;
+            (None, Some(_)) => {
+                let Some(policy) = loaded_policy.as_ref() else {
+                    return Err(Failure::usage("give --policy FILE or --plan PLAN.json"));
+                };
                 let (client, scope) =
                     online::connect(args.owner.as_deref(), policy.owner.as_deref(), &args.token_env)
                         .await?;
-                let (plan, withheld) = plan_now(args, &client, &scope, &policy).await?;
+                let (plan, withheld) = plan_now(args, &client, &scope, policy).await?;
                 if let Some(runner) = crate::actions::Runner::detect() {
                     runner.report_plan(&plan)?;
                 }
