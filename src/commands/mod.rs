@@ -1,6 +1,6 @@
 //! Wiring: each subcommand runs the pipeline stages it needs and maps failures to exit codes.
 //!
-//! Exit codes (DESIGN.md): 0 success, 1 policy or usage error, 2 run error (API failure),
+//! Exit codes (README, "Command line"): 0 success, 1 policy or usage error, 2 run error (API failure),
 //! 3 partial (some deletions failed or were left for the next run).
 
 pub mod apply;
