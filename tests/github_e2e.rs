@@ -1551,3 +1551,21 @@ fn a_second_apply_on_a_journal_in_use_is_refused() {
     );
     let _ = first.wait();
 }
+
+/// Issue 10.13: logs to a non-terminal stderr carry no ANSI colour codes.
+#[test]
+fn logs_to_a_pipe_have_no_colour_codes() {
+    let server = GithubServer::start(&fixture().json(), Config::default());
+    let dir = tempfile::tempdir().unwrap();
+    let policy = write(dir.path(), "p.yml", &delete_policy("acme", "[\"*\"]"));
+    let o = retention(
+        &server,
+        dir.path(),
+        &["plan", "--policy", &policy, "--now", NOW, "--registry", "http://127.0.0.1:1"],
+        &[("RUST_LOG", "info")],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("INFO"), "{err}");
+    assert!(!err.contains('\u{1b}'), "{err:?}");
+}
