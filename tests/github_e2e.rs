@@ -1561,7 +1561,15 @@ fn logs_to_a_pipe_have_no_colour_codes() {
     let o = retention(
         &server,
         dir.path(),
-        &["plan", "--policy", &policy, "--now", NOW, "--registry", "http://127.0.0.1:1"],
+        &[
+            "plan",
+            "--policy",
+            &policy,
+            "--now",
+            NOW,
+            "--registry",
+            "http://127.0.0.1:1",
+        ],
         &[("RUST_LOG", "info")],
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));

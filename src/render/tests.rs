@@ -329,3 +329,28 @@ fn withheld_versions_are_listed_apart_from_deletions() {
     let json = render(&plan, Format::Json, false);
     assert_eq!(json.matches("\"withheld\": true").count(), 1, "{json}");
 }
+
+#[test]
+fn control_characters_in_tags_and_names_are_escaped() {
+    let mut plan = small_plan();
+    plan.packages[0].name = "api\u{1b}[2J".into();
+    plan.packages[0].versions[0].tags =
+        vec!["v1\u{1b}]0;pwned\u{7}".into(), "ok\r\nforged line".into()];
+    plan.packages[0].versions[0].action = Action::Delete;
+    for format in [Format::Text, Format::Markdown] {
+        let out = render(&plan, format, false);
+        assert!(
+            !out.chars().any(|c| c.is_control() && c != '\n'),
+            "{format:?}: {out:?}"
+        );
+        assert!(out.contains("v1\\u{1b}]0;pwned\\u{7}"), "{format:?}: {out}");
+        assert!(out.contains("api\\u{1b}[2J"), "{format:?}: {out}");
+        assert!(!out.contains("\nforged line"), "{format:?}: {out}");
+    }
+    // With colour, the only escape characters are the renderer's own SGR codes.
+    let out = render(&plan, Format::Text, true);
+    assert!(
+        !out.contains("\u{1b}[2J") && !out.contains("\u{1b}]0"),
+        "{out:?}"
+    );
+}
