@@ -264,11 +264,22 @@ pub fn report_outcome(r: &ApplyReport) -> (ApplyResults, Outcome) {
         r.failed.len(),
         r.left
     );
+    use crate::render::printable;
     for (package, label, why) in &r.skipped {
-        eprintln!("  skipped {package} {label}: {why}");
+        eprintln!(
+            "  skipped {} {}: {}",
+            printable(package),
+            printable(label),
+            printable(why)
+        );
     }
     for (package, label, why) in &r.failed {
-        eprintln!("  failed {package} {label}: {why}");
+        eprintln!(
+            "  failed {} {}: {}",
+            printable(package),
+            printable(label),
+            printable(why)
+        );
     }
     let budget = match (r.budget.remaining, r.budget.reset) {
         (Some(n), Some(t)) => format!("{n} requests left, resets at {}", t.to_rfc3339()),

@@ -124,7 +124,7 @@ pub fn run(args: &RestoreArgs) -> Outcome {
             failed.len()
         );
         for f in &failed {
-            eprintln!("  not restored: {f}");
+            eprintln!("  not restored: {}", crate::render::printable(f));
         }
         println!("restored={restored} failed={}", failed.len());
         if failed.is_empty() {
