@@ -417,6 +417,8 @@ fn evaluate_package(policy: &Policy, entry: &PackageEntry, now: DateTime<Utc>) -
         s
     };
 
+    // Once for all versions: a walk per version is quadratic on nested untagged indexes.
+    let parts_of = graph.parts_of(|j| versions[j].id);
     let plans = ctx
         .order
         .iter()
@@ -475,12 +477,10 @@ fn evaluate_package(policy: &Policy, entry: &PackageEntry, now: DateTime<Utc>) -
             VersionPlan {
                 after,
                 untag: Vec::new(),
-                part_of: graph
-                    .part_of(i, |j| versions[j].id)
-                    .map(|(top, edge)| PartOf {
-                        image: versions[top].id,
-                        kind: edge.part_kind(),
-                    }),
+                part_of: parts_of[i].map(|(top, edge)| PartOf {
+                    image: versions[top].id,
+                    kind: edge.part_kind(),
+                }),
                 withheld: action == Action::Keep
                     && !delete_by[i].is_empty()
                     && keep_by[i].is_empty()
