@@ -1577,3 +1577,45 @@ fn logs_to_a_pipe_have_no_colour_codes() {
     assert!(err.contains("INFO"), "{err}");
     assert!(!err.contains('\u{1b}'), "{err:?}");
 }
+
+/// Issue 10.1: two ids with one digest online are a warning, and both are kept (with the
+/// package's untagged versions, which may be children of either).
+#[test]
+fn two_ids_with_one_digest_online_are_a_warning_and_both_are_kept() {
+    let (mut inventory, dir, _) = index_fixture();
+    let versions = inventory["packages"][0]["versions"].as_array_mut().unwrap();
+    let mut twin = versions[1].clone(); // 13, an untagged platform manifest
+    twin["id"] = 15.into();
+    twin["metadata"]["container"]["tags"] = serde_json::json!(["pr-2"]);
+    versions.insert(0, twin);
+    let server = GithubServer::start(&inventory, Config::default());
+    let policy = write(dir.path(), "both.yml", "version: 1\nowner: acme\npackages: { type: container, names: [\"team/*\"] }\nrules:\n  - name: pull requests expire\n    delete: { tags: [\"pr-*\"], older_than: 1d }\n  - name: untagged leftovers\n    delete: { untagged: true, older_than: 1d }\nsafety: { keep_newest: 0, min_age: 0s }\n");
+    let o = retention(
+        &server,
+        dir.path(),
+        &[
+            "plan",
+            "--policy",
+            &policy,
+            "--now",
+            NOW,
+            "--registry",
+            "http://127.0.0.1:1",
+            "--format",
+            "json",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("warning: versions 15, 13 of package team/app have the same digest"),
+        "{err}"
+    );
+    let plan: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let deleted = deletions(&plan);
+    assert!(
+        !deleted.iter().any(|(_, id)| [13, 15, 12].contains(id)),
+        "{deleted:?}"
+    );
+}
