@@ -585,7 +585,7 @@ async fn unreadable_manifest_withholds_that_packages_untagged_deletions() {
         report
             .warnings
             .iter()
-            .any(|w| w.contains("untagged versions of this package are kept")),
+            .any(|w| w.contains("deletions that depend on them (untagged versions, and versions whose own manifest is unread) are withheld")),
         "{:?}",
         report.warnings
     );
