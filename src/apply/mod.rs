@@ -363,7 +363,7 @@ async fn worker(
                     },
                     ApiErrorKind::SecondaryLimited { until } => Stop::Secondary {
                         until: *until,
-                        message: e.to_string(),
+                        message: format!("{}: {}", e.context, e.message),
                     },
                     ApiErrorKind::Unauthorized
                     | ApiErrorKind::Forbidden

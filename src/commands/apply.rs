@@ -316,7 +316,12 @@ pub fn report_outcome(r: &ApplyReport) -> (ApplyResults, Outcome) {
         }
         Some(Stop::Secondary { until, message }) => {
             let when = until
-                .map(|t| format!("run again after {}", t.to_rfc3339()))
+                .map(|t| {
+                    format!(
+                        "run again after {}",
+                        t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                    )
+                })
                 .unwrap_or_else(|| "run again in an hour or so".to_string());
             Err(Failure::partial(format!(
                 "stopped: GitHub's secondary rate limit (too many requests in a short time, not the hourly budget: {} requests are left): {message}\n{} of {} deletions are left undone; {when} (a scheduled run continues where this one stopped)",

@@ -94,7 +94,11 @@ impl std::fmt::Display for ApiError {
             write!(f, " (the rate limit resets at {})", r.to_rfc3339())?;
         }
         if let ApiErrorKind::SecondaryLimited { until: Some(u) } = &self.kind {
-            write!(f, " (run again after {})", u.to_rfc3339())?;
+            write!(
+                f,
+                " (run again after {})",
+                u.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            )?;
         }
         if !self.hint.is_empty() {
             write!(f, "\n  help: {}", self.hint)?;
