@@ -1,6 +1,6 @@
 //! GitHub Actions runner integration: outputs, job summary, annotations and log groups.
 //!
-//! Active when `GITHUB_ACTIONS=true`, whatever the command (DESIGN.md, "The action"). Outside a
+//! Active when `GITHUB_ACTIONS=true`, whatever the command (docs/action.md). Outside a
 //! runner [`Runner::detect`] returns `None` and nothing here does anything, so the commands call it
 //! unconditionally with one line each:
 //!
@@ -475,6 +475,7 @@ mod tests {
             owner: "acme".into(),
             generated_at: chrono::DateTime::UNIX_EPOCH,
             policy_sha256: String::new(),
+            max_deletions: None,
             summary: crate::plan::Summary::default(),
             packages: vec![],
         };

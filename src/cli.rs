@@ -1,4 +1,4 @@
-//! The command line (a contract: tests and the action call it exactly like this; DESIGN.md).
+//! The command line (a contract: tests and the action call it exactly like this; README, "Command line").
 
 use std::path::PathBuf;
 

@@ -307,6 +307,60 @@ impl ImageGraph {
         Some((top, edge))
     }
 
+    /// [`part_of`](Self::part_of) for every version at once, in linear time: each chain of
+    /// first parents is walked once and its top remembered, so that a deep chain of nested
+    /// indexes costs O(n), not O(n²) walks (or O(n³) with the walk's cycle check).
+    pub fn parts_of(&self, key: impl Fn(usize) -> u64) -> Vec<Option<(usize, Edge)>> {
+        let n = self.parents.len();
+        let first: Vec<Option<(usize, Edge)>> = (0..n)
+            .map(|j| self.parents[j].iter().copied().min_by_key(|&(p, _)| key(p)))
+            .collect();
+        // The top reached from each version by first parents; `None` while unknown, and for a
+        // version on or above a cycle (only corrupt manifests make one), which is walked apart.
+        const UNSEEN: u8 = 0;
+        const ON_PATH: u8 = 1;
+        const DONE: u8 = 2;
+        const CYCLE: u8 = 3;
+        let mut state = vec![UNSEEN; n];
+        let mut root = vec![0usize; n];
+        for start in 0..n {
+            let mut path = Vec::new();
+            let mut j = start;
+            let outcome = loop {
+                match state[j] {
+                    DONE => break Some(root[j]),
+                    ON_PATH | CYCLE => break None,
+                    _ => {}
+                }
+                state[j] = ON_PATH;
+                path.push(j);
+                match first[j] {
+                    Some((p, _)) => j = p,
+                    None => break Some(j),
+                }
+            };
+            for &k in &path {
+                match outcome {
+                    Some(r) => {
+                        state[k] = DONE;
+                        root[k] = r;
+                    }
+                    None => state[k] = CYCLE,
+                }
+            }
+        }
+        (0..n)
+            .map(|i| {
+                let (p, edge) = first[i]?;
+                if state[p] == DONE && state[i] == DONE {
+                    Some((root[p], edge))
+                } else {
+                    self.part_of(i, &key)
+                }
+            })
+            .collect()
+    }
+
     /// How many versions have no usable manifest.
     pub fn unknown_manifests(&self) -> usize {
         self.manifest
@@ -331,6 +385,29 @@ fn orphan(slot: &mut Option<(BrokenKind, Vec<String>)>, subject: String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parts_of_equals_part_of_on_chains_forks_and_cycles() {
+        // 0 <- 1 <- 2 <- 3 (a chain), 4 with parents 2 and 5, 6 <-> 7 (a cycle), 8 below 7.
+        let mut g = ImageGraph::isolated(9);
+        let mut link = |p: usize, c: usize| {
+            g.parents[c].push((p, Edge::Child));
+            g.dependants[p].push((c, Edge::Child));
+        };
+        link(0, 1);
+        link(1, 2);
+        link(2, 3);
+        link(2, 4);
+        link(5, 4);
+        link(6, 7);
+        link(7, 6);
+        link(7, 8);
+        let key = |j: usize| 100 - j as u64;
+        let one_by_one: Vec<_> = (0..9).map(|i| g.part_of(i, key)).collect();
+        assert_eq!(g.parts_of(key), one_by_one);
+        assert_eq!(one_by_one[3], Some((0, Edge::Child)));
+        assert_eq!(one_by_one[4], Some((5, Edge::Child)));
+    }
 
     #[test]
     fn cosign_and_referrers_tags_name_their_subject() {

@@ -2,7 +2,7 @@
 //! container manifests read from the registry.
 //!
 //! This is the input of evaluation and the file format of `retention snapshot` / `--inventory`
-//! (schema 1, see DESIGN.md). Reading is typed and ignores fields GitHub may add; only what a
+//! (schema 1, described in the README). Reading is typed and ignores fields GitHub may add; only what a
 //! decision needs is kept in memory, so a 200,000-version inventory stays small.
 
 use std::collections::BTreeMap;
@@ -150,7 +150,7 @@ pub enum InventoryError {
         path: String,
         source: std::io::Error,
     },
-    #[error("{path}: not a valid inventory: at `{json_path}`: {message}\n  hint: an inventory is the JSON that `retention snapshot` writes (schema 1, see DESIGN.md)")]
+    #[error("{path}: not a valid inventory: at `{json_path}`: {message}\n  hint: an inventory is the JSON that `retention snapshot` writes (schema 1, described in the README)")]
     Invalid {
         path: String,
         json_path: String,
@@ -212,20 +212,94 @@ impl Inventory {
             }
         }
         // The fast path; on failure parse again, tracking the path, to say where the error is.
-        match serde_json::from_slice::<Inventory>(bytes) {
-            Ok(inv) => Ok(inv),
+        let mut inventory = match serde_json::from_slice::<Inventory>(bytes) {
+            Ok(inv) => inv,
             Err(_) => {
                 let de = &mut serde_json::Deserializer::from_slice(bytes);
                 match serde_path_to_error::deserialize::<_, Inventory>(de) {
-                    Ok(inv) => Ok(inv),
-                    Err(e) => Err(InventoryError::Invalid {
-                        path: origin.to_string(),
-                        json_path: e.path().to_string(),
-                        message: e.inner().to_string(),
-                    }),
+                    Ok(inv) => inv,
+                    Err(e) => {
+                        return Err(InventoryError::Invalid {
+                            path: origin.to_string(),
+                            json_path: e.path().to_string(),
+                            message: e.inner().to_string(),
+                        })
+                    }
+                }
+            }
+        };
+        inventory.drop_repeated_ids();
+        if let Some(shared) = inventory.shared_digests().into_iter().next() {
+            return Err(InventoryError::Invalid {
+                path: origin.to_string(),
+                json_path: format!("packages[{}].versions", shared.package_index),
+                message: shared.to_string(),
+            });
+        }
+        Ok(inventory)
+    }
+
+    /// Keep one copy of a version listed twice (same id) in a package: an offset-paginated
+    /// listing repeats a version that a push during the listing moved onto the next page. Two
+    /// copies would both be decided, and the graph would see one of them as parentless. Returns
+    /// how many copies were dropped.
+    pub fn drop_repeated_ids(&mut self) -> usize {
+        let mut dropped = 0;
+        for p in &mut self.packages {
+            let mut seen = std::collections::HashSet::new();
+            let before = p.versions.len();
+            p.versions.retain(|v| seen.insert(v.id));
+            dropped += before - p.versions.len();
+        }
+        dropped
+    }
+
+    /// Digests that two or more versions (ids) of one image package share. GitHub gives a
+    /// digest one version; an inventory where two have it is not one GitHub can have sent.
+    pub fn shared_digests(&self) -> Vec<SharedDigest> {
+        let mut out = Vec::new();
+        for (package_index, p) in self.packages.iter().enumerate() {
+            if !p.package.package_type.is_image() {
+                continue;
+            }
+            let mut by_digest: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
+            for v in &p.versions {
+                by_digest.entry(v.name.as_str()).or_default().push(v.id);
+            }
+            for (digest, ids) in by_digest {
+                if ids.len() > 1 {
+                    out.push(SharedDigest {
+                        package_index,
+                        package: p.package.name.clone(),
+                        digest: digest.to_string(),
+                        ids,
+                    });
                 }
             }
         }
+        out
+    }
+}
+
+/// A digest that several versions of one package have (see [`Inventory::shared_digests`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SharedDigest {
+    pub package_index: usize,
+    pub package: String,
+    pub digest: String,
+    pub ids: Vec<u64>,
+}
+
+impl std::fmt::Display for SharedDigest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ids: Vec<String> = self.ids.iter().map(u64::to_string).collect();
+        write!(
+            f,
+            "versions {} of package {} have the same digest {}",
+            ids.join(", "),
+            self.package,
+            self.digest
+        )
     }
 }
 
@@ -263,6 +337,30 @@ mod tests {
         );
         assert!(e.contains("at `packages[0].versions[1]`"), "{e}");
         assert!(e.contains("missing field `id`"), "{e}");
+    }
+
+    fn inv(versions: &str) -> String {
+        format!(
+            r#"{{"schema":1,"owner":"a","captured_at":"2026-01-01T00:00:00Z","packages":[
+            {{"package":{{"id":1,"name":"api","package_type":"container"}},"versions":[{versions}]}}]}}"#
+        )
+    }
+    const V2: &str = r#"{"id":2,"name":"sha256:aa","created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z"}"#;
+
+    #[test]
+    fn a_version_listed_twice_is_kept_once() {
+        let i = Inventory::from_slice(inv(&format!("{V2},{V2}")).as_bytes(), "inv.json").unwrap();
+        assert_eq!(i.packages[0].versions.len(), 1);
+    }
+
+    #[test]
+    fn two_ids_with_one_digest_are_an_error() {
+        let other = V2.replace("\"id\":2", "\"id\":3");
+        let e = err(&inv(&format!("{V2},{other}")));
+        assert_eq!(
+            e,
+            "inv.json: not a valid inventory: at `packages[0].versions`: versions 2, 3 of package api have the same digest sha256:aa\n  hint: an inventory is the JSON that `retention snapshot` writes (schema 1, described in the README)"
+        );
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! `retention`: apply a declarative retention policy to GitHub Packages.
 //!
-//! The modules follow the pipeline (DESIGN.md):
+//! The modules follow the pipeline (README, "Layout"):
 //!
 //! ```text
 //! policy.yml --parse-->  policy::Policy

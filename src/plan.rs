@@ -1,6 +1,6 @@
 //! The plan: what evaluation decided for every version, and why.
 //!
-//! Schema 1 (DESIGN.md) is the contract between `plan` and `apply --plan`, and the source of every
+//! Schema 1 (described in the README) is the contract between `plan` and `apply --plan`, and the source of every
 //! report. Versions appear newest first within a package; packages in name order, so the same
 //! input always gives byte-identical JSON.
 
@@ -20,6 +20,11 @@ pub struct Plan {
     pub owner: String,
     pub generated_at: DateTime<Utc>,
     pub policy_sha256: String,
+    /// The policy's `safety.max_deletions` (or `--max-deletions`) when the plan was made:
+    /// `apply --plan` refuses a plan deleting more (`--max-deletions` overrides). An extension of
+    /// schema 1; absent in plans of earlier builds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_deletions: Option<u64>,
     pub summary: Summary,
     pub packages: Vec<PackagePlan>,
 }

@@ -885,3 +885,737 @@ fn apply_plan_with_the_policy_deletes_only_what_both_delete() {
         .iter()
         .any(|r| r.method == "DELETE" && r.path.ends_with(&format!("/{kept}"))));
 }
+
+fn restore(server: &GithubServer, dir: &Path) -> Output {
+    retention(
+        server,
+        dir,
+        &["restore", "--journal", "retention-journal.jsonl"],
+        &[],
+    )
+}
+
+/// Issue 10.2: a second `apply --plan` journals `skipped: gone since the plan` for what the first
+/// deleted; restore must still restore those.
+#[test]
+fn restore_after_applying_a_plan_twice_restores_every_deletion() {
+    let mut f = Fixture::new("acme");
+    f.npm("api", 6, "2026-01-01T00:00:00Z");
+    let server = GithubServer::start(&f.json(), Config::default());
+    let dir = tempfile::tempdir().unwrap();
+    let policy = write(dir.path(), "p.yml", &delete_policy("acme", "[\"api\"]"));
+    let plan = plan_json(&server, dir.path(), &policy, &[]);
+    std::fs::write(dir.path().join("plan.json"), plan.to_string()).unwrap();
+    for _ in 0..2 {
+        let o = retention(&server, dir.path(), &["apply", "--plan", "plan.json"], &[]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    }
+    let deleted = server.deleted_ids();
+    assert_eq!(deleted, deletions(&plan));
+    let o = restore(&server, dir.path());
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(server.deleted_ids().is_empty(), "{}", text(&o));
+    assert_eq!(
+        journal_ids(&journal_lines(dir.path()), &["restored"]),
+        deleted
+    );
+}
+
+/// Issue 10.3: a run stopped by a 401 closes the attempt it put back; restore then has nothing
+/// to fail on and restores exactly what was deleted.
+#[test]
+fn a_run_stopped_by_a_401_closes_its_attempt_and_restore_exits_0() {
+    let server = GithubServer::start(
+        &fixture().json(),
+        Config {
+            faults: vec![Fault {
+                endpoint: "DELETE version".into(),
+                nth: 4,
+                kind: FaultKind::Status(401),
+            }],
+            ..Config::default()
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let policy = write(dir.path(), "p.yml", &delete_policy("acme", "[\"*\"]"));
+    let o = apply(&server, dir.path(), &policy, &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let lines = journal_lines(dir.path());
+    let open: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["outcome"] == "attempted")
+        .filter(|a| {
+            !lines.iter().any(|l| {
+                l["id"] == a["id"]
+                    && l["outcome"] != "attempted"
+                    && l["time"].as_str() >= a["time"].as_str()
+            })
+        })
+        .collect();
+    assert!(open.is_empty(), "attempts left open: {open:?}");
+    assert_eq!(journal_ids(&lines, &["not_sent"]).len(), 1, "{lines:?}");
+    let deleted = server.deleted_ids();
+    assert!(!deleted.is_empty());
+    let o = restore(&server, dir.path());
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(server.deleted_ids().is_empty());
+    assert_eq!(
+        journal_ids(&journal_lines(dir.path()), &["restored"]),
+        deleted
+    );
+}
+
+/// Issue 10.3: kill a run while DELETEs are in flight, then `restore` exits 0 and restores
+/// exactly what the server deleted (an interrupted DELETE that did not happen is found still
+/// there by a GET, not "restored").
+#[test]
+fn kill_during_apply_then_restore_restores_exactly_what_the_server_deleted() {
+    let faults = (8..20)
+        .map(|nth| Fault {
+            endpoint: "DELETE version".into(),
+            nth,
+            kind: FaultKind::Slow(Duration::from_secs(30)),
+        })
+        .collect();
+    let server = GithubServer::start(
+        &fixture().json(),
+        Config {
+            faults,
+            ..Config::default()
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let policy = write(dir.path(), "p.yml", &delete_policy("acme", "[\"*\"]"));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_retention"))
+        .args([
+            "apply",
+            "--policy",
+            &policy,
+            "--now",
+            NOW,
+            "--registry",
+            "http://127.0.0.1:1",
+        ])
+        .current_dir(dir.path())
+        .env("GITHUB_API_URL", server.url())
+        .env("GITHUB_TOKEN", TOKEN)
+        .env("RETENTION_TEST_TIME_SCALE", "0.01")
+        .env_remove("GITHUB_REPOSITORY_OWNER")
+        .env_remove("GITHUB_ACTIONS")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    // Wait until every worker is stuck in a slow DELETE.
+    while server
+        .requests()
+        .iter()
+        .filter(|r| r.method == "DELETE")
+        .count()
+        < 8
+        || journal_ids(&journal_lines(dir.path()), &["attempted"]).len() < 14
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the run did not get going"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    child.kill().unwrap();
+    let _ = child.wait();
+    let deleted = server.deleted_ids();
+    assert_eq!(deleted.len(), 8, "{deleted:?}");
+    let o = restore(&server, dir.path());
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(server.deleted_ids().is_empty(), "{}", text(&o));
+    let lines = journal_lines(dir.path());
+    assert_eq!(journal_ids(&lines, &["restored"]), deleted);
+    assert_eq!(journal_ids(&lines, &["not_sent"]).len(), 6, "{}", text(&o));
+    let restores = server
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST")
+        .count();
+    assert_eq!(restores, deleted.len(), "a POST only for what was deleted");
+}
+
+/// Issue 10.4: a DELETE answered by a redirect to another origin is not followed and not counted
+/// as a deletion (before: reqwest followed the 307, the other host answered 204: "deleted").
+#[test]
+fn a_delete_answered_by_a_redirect_is_not_followed_nor_counted() {
+    let other = GithubServer::start(&fixture().json(), Config::default());
+    let server = GithubServer::start(
+        &fixture().json(),
+        Config {
+            faults: vec![Fault {
+                endpoint: "DELETE version".into(),
+                nth: 0,
+                kind: FaultKind::Redirect {
+                    status: 307,
+                    to_base: other.url(),
+                },
+            }],
+            ..Config::default()
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let policy = write(
+        dir.path(),
+        "p.yml",
+        &delete_policy("acme", "[\"tools/cli\"]"),
+    );
+    let o = apply(&server, dir.path(), &policy, &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("redirect to another origin"), "{err}");
+    assert!(other.requests().is_empty(), "the redirect was followed");
+    let lines = journal_lines(dir.path());
+    assert_eq!(
+        journal_ids(&lines, &["deleted", "already_gone"]).len(),
+        server.deleted_ids().len(),
+        "only what the server deleted is journaled as deleted"
+    );
+}
+
+/// Issue 10.4: a 200 (not GitHub's 204) to a DELETE is not a deletion.
+#[test]
+fn a_delete_answered_200_is_a_failure_not_a_deletion() {
+    let server = GithubServer::start(
+        &fixture().json(),
+        Config {
+            faults: vec![Fault {
+                endpoint: "DELETE version".into(),
+                nth: 0,
+                kind: FaultKind::Status(200),
+            }],
+            ..Config::default()
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let policy = write(
+        dir.path(),
+        "p.yml",
+        &delete_policy("acme", "[\"tools/cli\"]"),
+    );
+    let o = apply(&server, dir.path(), &policy, &[]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    let lines = journal_lines(dir.path());
+    assert_eq!(
+        journal_ids(&lines, &["deleted", "already_gone"]),
+        server.deleted_ids()
+    );
+    assert_eq!(journal_ids(&lines, &["failed"]).len(), 1);
+}
+
+/// Issue 10.4: a GET redirected to another host says so (before: followed without the token,
+/// and reported as "Bad credentials").
+#[test]
+fn a_listing_redirected_to_another_host_says_so() {
+    let other = GithubServer::start(
+        &fixture().json(),
+        Config {
+            token: Some("another".into()),
+            ..Config::default()
+        },
+    );
+    let server = GithubServer::start(
+        &fixture().json(),
+        Config {
+            faults: vec![Fault {
+                endpoint: "GET versions".into(),
+                nth: 0,
+                kind: FaultKind::Redirect {
+                    status: 301,
+                    to_base: other.url(),
+                },
+            }],
+            ..Config::default()
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let policy = write(
+        dir.path(),
+        "p.yml",
+        &delete_policy("acme", "[\"tools/cli\"]"),
+    );
+    let o = retention(
+        &server,
+        dir.path(),
+        &[
+            "plan",
+            "--policy",
+            &policy,
+            "--now",
+            NOW,
+            "--registry",
+            "http://127.0.0.1:1",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("HTTP 301: the API answered with a redirect to another origin")
+            && !err.contains("Bad credentials"),
+        "{err}"
+    );
+}
+
+/// Issues 10.5 and 10.6: a secondary limit asking for 100000 s stops the run at once with exit
+/// 3, says when to run again, and is not called the rate budget.
+#[test]
+fn a_huge_retry_after_stops_with_exit_3_and_is_named_a_secondary_limit() {
+    let server = GithubServer::start(
+        &fixture().json(),
+        Config {
+            faults: vec![Fault {
+                endpoint: "DELETE version".into(),
+                nth: 2,
+                kind: FaultKind::Secondary403 {
+                    retry_after: 100_000,
+                },
+            }],
+            ..Config::default()
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let policy = write(dir.path(), "p.yml", &delete_policy("acme", "[\"*\"]"));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_retention"))
+        .args([
+            "apply",
+            "--policy",
+            &policy,
+            "--now",
+            NOW,
+            "--registry",
+            "http://127.0.0.1:1",
+        ])
+        .current_dir(dir.path())
+        .env("GITHUB_API_URL", server.url())
+        .env("GITHUB_TOKEN", TOKEN)
+        // Real time: a capped wait must not depend on the test's time scale.
+        .env_remove("RETENTION_TEST_TIME_SCALE")
+        .env_remove("GITHUB_REPOSITORY_OWNER")
+        .env_remove("GITHUB_ACTIONS")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > Duration::from_secs(60) {
+            child.kill().unwrap();
+            panic!("still waiting after 60 s for a retry-after of 100000 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("secondary rate limit") && err.contains("run again after"),
+        "{err}"
+    );
+    assert!(!err.contains("nearly spent"), "{err}");
+    assert!(err.contains("requests are left"), "{err}");
+}
+
+/// Issue 10.1: a platform manifest of a kept image listed twice (a push during the listing) is
+/// decided once, and kept: before, the second copy looked parentless and was deleted.
+#[test]
+fn a_version_listed_twice_is_decided_once_and_a_kept_images_child_stays() {
+    let (inventory, dir, _) = index_fixture();
+    let server = GithubServer::start(
+        &inventory,
+        Config {
+            list_twice: vec![13],
+            ..Config::default()
+        },
+    );
+    let policy = write(dir.path(), "untagged.yml", "version: 1\nowner: acme\npackages: { type: container, names: [\"team/*\"] }\nrules:\n  - name: untagged leftovers\n    delete: { untagged: true, older_than: 1d }\nsafety: { keep_newest: 0, min_age: 0s }\n");
+    let plan = plan_json(&server, dir.path(), &policy, &[]);
+    let ids: Vec<u64> = plan["packages"][0]["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["id"].as_u64().unwrap())
+        .collect();
+    let mut unique = ids.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(
+        ids.len(),
+        unique.len(),
+        "a version twice in the plan: {ids:?}"
+    );
+    assert!(deletions(&plan).is_empty(), "{:?}", deletions(&plan));
+    let o = apply(&server, dir.path(), &policy, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        server.deleted_ids().is_empty(),
+        "{:?}",
+        server.deleted_ids()
+    );
+}
+
+/// Issue 10.7: deletions withheld because manifests could not be read make `apply` exit 3, and
+/// the message counts tagged and untagged versions (before: exit 0, "untagged" only).
+#[test]
+fn deletions_withheld_for_unreadable_manifests_exit_3_and_are_counted() {
+    let (inventory, dir, _) = index_fixture();
+    let server = GithubServer::start(&inventory, Config::default());
+    let policy = write(dir.path(), "both.yml", "version: 1\nowner: acme\npackages: { type: container, names: [\"team/*\"] }\nrules:\n  - name: pull requests expire\n    delete: { tags: [\"pr-*\"], older_than: 1d }\n  - name: untagged leftovers\n    delete: { untagged: true, older_than: 1d }\nsafety: { keep_newest: 0, min_age: 0s }\n");
+    let empty_cache = dir.path().join("empty-cache");
+    let o = apply(
+        &server,
+        dir.path(),
+        &policy,
+        &[("RETENTION_CACHE_DIR", empty_cache.to_str().unwrap())],
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(server.deleted_ids().is_empty());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("3 deletions (1 tagged, 2 untagged) were withheld because manifests of team/app could not be read"),
+        "{err}"
+    );
+}
+
+/// Issue 10.8: an API answer larger than 8 MB is refused, not read into memory.
+#[test]
+fn a_huge_api_answer_is_refused() {
+    let server = GithubServer::start(
+        &fixture().json(),
+        Config {
+            faults: vec![Fault {
+                endpoint: "GET versions".into(),
+                nth: 0,
+                kind: FaultKind::HugeBody { bytes: 12 << 20 },
+            }],
+            ..Config::default()
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let policy = write(dir.path(), "p.yml", &delete_policy("acme", "[\"*\"]"));
+    let o = retention(
+        &server,
+        dir.path(),
+        &[
+            "plan",
+            "--policy",
+            &policy,
+            "--now",
+            NOW,
+            "--registry",
+            "http://127.0.0.1:1",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(
+            "the answer is larger than 8 MB (12582912 bytes announced); refusing to read it"
+        ),
+        "{err}"
+    );
+}
+
+/// Issue 10.10: `apply --plan` re-reads each version and skips one whose name (digest) is not
+/// the planned one; it applies the plan's max_deletions (`--max-deletions` overrides); it warns
+/// when `--owner` is not the plan's owner.
+#[test]
+fn apply_plan_checks_the_digest_max_deletions_and_owner() {
+    let mut f = Fixture::new("acme");
+    let ids = f.npm("api", 6, "2026-01-01T00:00:00Z");
+    let server = GithubServer::start(&f.json(), Config::default());
+    let dir = tempfile::tempdir().unwrap();
+    let policy = write(dir.path(), "p.yml", &delete_policy("acme", "[\"api\"]"));
+    let mut plan = plan_json(&server, dir.path(), &policy, &[]);
+    assert_eq!(plan["max_deletions"], 100000);
+    assert_eq!(deletions(&plan).len(), 4);
+    plan["max_deletions"] = 3.into();
+    std::fs::write(dir.path().join("plan.json"), plan.to_string()).unwrap();
+    let o = retention(&server, dir.path(), &["apply", "--plan", "plan.json"], &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("the plan deletes 4 versions, more than 3 (the policy's safety.max_deletions (recorded in the plan))"),
+        "{}",
+        text(&o)
+    );
+    assert!(server.deleted_ids().is_empty());
+
+    server.edit_version(ids[1], |v| v["name"] = "9.9.9".into());
+    let o = retention(
+        &server,
+        dir.path(),
+        &[
+            "apply",
+            "--plan",
+            "plan.json",
+            "--max-deletions",
+            "4",
+            "--owner",
+            "acme",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("not the version the plan names: 1.0.1 then, 9.9.9 now"),
+        "{err}"
+    );
+    assert!(!err.contains("warning: --owner"), "{err}");
+    assert_eq!(server.deleted_ids().len(), 3);
+    let o = retention(
+        &server,
+        dir.path(),
+        &[
+            "apply",
+            "--plan",
+            "plan.json",
+            "--max-deletions",
+            "4",
+            "--owner",
+            "someone",
+        ],
+        &[],
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stderr)
+            .contains("warning: --owner someone is not the owner the plan was made for (acme)"),
+        "{}",
+        text(&o)
+    );
+}
+
+/// Issue 10.11: a bad token is reported as such while finding out what the owner is (before:
+/// discovery fell back to "user" and said "packages of user acme: 401" for an organization).
+#[test]
+fn a_bad_token_is_reported_when_finding_the_owner() {
+    let server = GithubServer::start(
+        &fixture().json(),
+        Config {
+            token: Some("the-right-one".into()),
+            ..Config::default()
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let policy = write(dir.path(), "p.yml", &delete_policy("acme", "[\"*\"]"));
+    let o = retention(
+        &server,
+        dir.path(),
+        &[
+            "plan",
+            "--policy",
+            &policy,
+            "--now",
+            NOW,
+            "--registry",
+            "http://127.0.0.1:1",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(
+            "finding out whether acme is an organization or a user: HTTP 401: Bad credentials"
+        ) && err.contains("the token was not accepted")
+            && !err.contains("user acme"),
+        "{err}"
+    );
+    // An owner GitHub does not know is named as such (exit 1: a usage error).
+    let policy = write(dir.path(), "q.yml", &delete_policy("nobody", "[\"*\"]"));
+    let o = retention(
+        &server,
+        dir.path(),
+        &[
+            "plan",
+            "--policy",
+            &policy,
+            "--now",
+            NOW,
+            "--registry",
+            "http://127.0.0.1:1",
+        ],
+        &[("GITHUB_TOKEN", "the-right-one")],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr)
+            .contains("GitHub knows no user or organization named `nobody`"),
+        "{}",
+        text(&o)
+    );
+}
+
+/// Issue 10.13: `apply` with a bad policy creates no journal, and `apply` without a token is
+/// refused before anything is sent.
+#[test]
+fn apply_refuses_a_bad_policy_and_a_missing_token_before_anything_else() {
+    let server = GithubServer::start(&fixture().json(), Config::default());
+    let dir = tempfile::tempdir().unwrap();
+    let bad = write(
+        dir.path(),
+        "bad.yml",
+        "version: 1\npackages: { type: npm, names: [a] }\nrules: []\n",
+    );
+    let o = apply(&server, dir.path(), &bad, &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        !dir.path().join("retention-journal.jsonl").exists(),
+        "a journal was created"
+    );
+    let policy = write(dir.path(), "p.yml", &delete_policy("acme", "[\"*\"]"));
+    let o = apply(&server, dir.path(), &policy, &[("GITHUB_TOKEN", "")]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr)
+            .contains("apply needs a token, and the environment variable GITHUB_TOKEN is not set"),
+        "{}",
+        text(&o)
+    );
+    assert!(server.requests().is_empty());
+    assert!(!dir.path().join("retention-journal.jsonl").exists());
+}
+
+/// Issue 10.12: a second `apply` on a journal in use is refused, and deletes nothing.
+#[test]
+fn a_second_apply_on_a_journal_in_use_is_refused() {
+    let server = GithubServer::start(
+        &fixture().json(),
+        Config {
+            faults: vec![Fault {
+                endpoint: "DELETE version".into(),
+                nth: 0,
+                kind: FaultKind::Slow(Duration::from_secs(3)),
+            }],
+            ..Config::default()
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let policy = write(
+        dir.path(),
+        "p.yml",
+        &delete_policy("acme", "[\"tools/cli\"]"),
+    );
+    let mut first = Command::new(env!("CARGO_BIN_EXE_retention"))
+        .args([
+            "apply",
+            "--policy",
+            &policy,
+            "--now",
+            NOW,
+            "--registry",
+            "http://127.0.0.1:1",
+        ])
+        .current_dir(dir.path())
+        .env("GITHUB_API_URL", server.url())
+        .env("GITHUB_TOKEN", TOKEN)
+        .env_remove("GITHUB_REPOSITORY_OWNER")
+        .env_remove("GITHUB_ACTIONS")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while !server.requests().iter().any(|r| r.method == "DELETE") {
+        assert!(start.elapsed() < Duration::from_secs(30));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let deletes_before = server
+        .requests()
+        .iter()
+        .filter(|r| r.method == "DELETE")
+        .count();
+    let o = apply(&server, dir.path(), &policy, &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr)
+            .contains("is in use by another `retention apply` or `restore`"),
+        "{}",
+        text(&o)
+    );
+    let deletes_after = server
+        .requests()
+        .iter()
+        .filter(|r| r.method == "DELETE")
+        .count();
+    assert!(
+        deletes_after <= deletes_before + 6,
+        "the second run deleted"
+    );
+    let _ = first.wait();
+}
+
+/// Issue 10.13: logs to a non-terminal stderr carry no ANSI colour codes.
+#[test]
+fn logs_to_a_pipe_have_no_colour_codes() {
+    let server = GithubServer::start(&fixture().json(), Config::default());
+    let dir = tempfile::tempdir().unwrap();
+    let policy = write(dir.path(), "p.yml", &delete_policy("acme", "[\"*\"]"));
+    let o = retention(
+        &server,
+        dir.path(),
+        &[
+            "plan",
+            "--policy",
+            &policy,
+            "--now",
+            NOW,
+            "--registry",
+            "http://127.0.0.1:1",
+        ],
+        &[("RUST_LOG", "info")],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("INFO"), "{err}");
+    assert!(!err.contains('\u{1b}'), "{err:?}");
+}
+
+/// Issue 10.1: two ids with one digest online are a warning, and both are kept (with the
+/// package's untagged versions, which may be children of either).
+#[test]
+fn two_ids_with_one_digest_online_are_a_warning_and_both_are_kept() {
+    let (mut inventory, dir, _) = index_fixture();
+    let versions = inventory["packages"][0]["versions"].as_array_mut().unwrap();
+    let mut twin = versions[1].clone(); // 13, an untagged platform manifest
+    twin["id"] = 15.into();
+    twin["metadata"]["container"]["tags"] = serde_json::json!(["pr-2"]);
+    versions.insert(0, twin);
+    let server = GithubServer::start(&inventory, Config::default());
+    let policy = write(dir.path(), "both.yml", "version: 1\nowner: acme\npackages: { type: container, names: [\"team/*\"] }\nrules:\n  - name: pull requests expire\n    delete: { tags: [\"pr-*\"], older_than: 1d }\n  - name: untagged leftovers\n    delete: { untagged: true, older_than: 1d }\nsafety: { keep_newest: 0, min_age: 0s }\n");
+    let o = retention(
+        &server,
+        dir.path(),
+        &[
+            "plan",
+            "--policy",
+            &policy,
+            "--now",
+            NOW,
+            "--registry",
+            "http://127.0.0.1:1",
+            "--format",
+            "json",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("warning: versions 15, 13 of package team/app have the same digest"),
+        "{err}"
+    );
+    let plan: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let deleted = deletions(&plan);
+    assert!(
+        !deleted.iter().any(|(_, id)| [13, 15, 12].contains(id)),
+        "{deleted:?}"
+    );
+}

@@ -307,6 +307,44 @@ async fn anonymous_bearer_and_no_token_to_other_hosts() {
     );
 }
 
+/// Issue 10.9: a realm on another port of the registry's host is another origin: it never gets
+/// the Basic credentials (before: the hosts were compared, and it did).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_token_to_a_realm_on_another_port() {
+    let Some(reg) = Registry::start() else { return };
+    let a = reg.pusher().image(REPO, "amd64", "a", None).await;
+    let other_port = Proxy::start(
+        &reg.url(),
+        ProxyAuth::Bearer {
+            password: "ghp_test".into(),
+            anonymous_ok: true,
+            realm_host: "127.0.0.1".into(),
+        },
+    )
+    .await;
+    let registry = Proxy::start(
+        &reg.url(),
+        ProxyAuth::Bearer {
+            password: "ghp_test".into(),
+            anonymous_ok: true,
+            realm_host: format!("127.0.0.1:{}", other_port.port),
+        },
+    )
+    .await;
+    let c = client(
+        &registry.url(),
+        Some(Credentials::new("u", Secret::new("ghp_test"))),
+    );
+    // The token the other port hands out is not valid here: the read fails, which is fine.
+    let _ = c.get_manifest(REPO, &a.digest).await;
+    let seen = other_port.state.token_auth_seen.lock().unwrap().clone();
+    assert!(!seen.is_empty(), "the realm was asked");
+    assert!(
+        seen.iter().all(Option::is_none),
+        "credentials sent to another port: {seen:?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retries_429_and_5xx_then_gives_up() {
     let Some(reg) = Registry::start() else { return };
@@ -551,7 +589,7 @@ async fn unreadable_manifest_withholds_that_packages_untagged_deletions() {
         report
             .warnings
             .iter()
-            .any(|w| w.contains("untagged versions of this package are kept")),
+            .any(|w| w.contains("deletions that depend on them (untagged versions, and versions whose own manifest is unread) are withheld")),
         "{:?}",
         report.warnings
     );

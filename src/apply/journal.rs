@@ -6,7 +6,7 @@
 //! `scope` is the API path prefix (`/orgs/acme`, `/users/bob`, `/user`).
 
 use std::fs::File;
-use std::io::{BufRead, Write};
+use std::io::{BufRead as _, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -21,6 +21,10 @@ pub enum JournalOutcome {
     /// Written just before a deletion is sent: a run killed before its outcome line still says
     /// that this version may have been deleted (`restore` tries it).
     Attempted,
+    /// Closes an `attempted` line whose DELETE deleted nothing and went back to the queue (the
+    /// run stopped on a rate limit or a permission error before it was answered with a deletion),
+    /// or that `restore` found still there after a killed run.
+    NotSent,
     Deleted,
     AlreadyGone,
     Skipped,
@@ -55,13 +59,22 @@ pub struct Journal {
 }
 
 impl Journal {
-    /// Open `path` for appending (created when missing).
+    /// Open `path` for appending (created when missing), locked for this process: a second
+    /// `apply` or `restore` on the same journal is refused while this one runs (two runs would
+    /// both delete, and interleave their lines).
     pub fn open(path: &Path) -> Result<Journal, String> {
         let file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(path)
             .map_err(|e| format!("cannot open the journal {}: {e}", path.display()))?;
+        lock_exclusive(&file).map_err(|e| match e {
+            Some(e) => format!("cannot lock the journal {}: {e}", path.display()),
+            None => format!(
+                "the journal {} is in use by another `retention apply` or `restore`; nothing was done\n  help: wait for that run to finish (in GitHub Actions, give the workflow a `concurrency:` group so that runs queue)",
+                path.display()
+            ),
+        })?;
         Ok(Journal {
             path: path.to_path_buf(),
             file: Mutex::new(file),
@@ -87,15 +100,64 @@ impl Journal {
     }
 }
 
+/// Take an exclusive advisory lock on `file` without waiting; `Err(None)` when another process
+/// holds it. The lock goes with the file descriptor (closed at exit, even on a kill).
+#[cfg(unix)]
+fn lock_exclusive(file: &File) -> Result<(), Option<std::io::Error>> {
+    use std::os::unix::io::AsRawFd;
+    // SAFETY: flock on a file descriptor this `File` owns and keeps open.
+    let r = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if r == 0 {
+        return Ok(());
+    }
+    let e = std::io::Error::last_os_error();
+    if e.kind() == std::io::ErrorKind::WouldBlock {
+        Err(None)
+    } else {
+        Err(Some(e))
+    }
+}
+
+/// Elsewhere no lock is taken (the example workflows' `concurrency:` still serialises runs).
+#[cfg(not(unix))]
+fn lock_exclusive(_file: &File) -> Result<(), Option<std::io::Error>> {
+    Ok(())
+}
+
+/// The longest journal line read. A line is a few hundred bytes (tags included).
+pub const MAX_LINE_BYTES: usize = 64 * 1024;
+
 /// Read every line of a journal; a line that does not parse is an error naming its number
-/// (except a last line cut short by a kill, which is skipped with a warning).
+/// (except a last line cut short by a kill, which is skipped with a warning). A line longer
+/// than [`MAX_LINE_BYTES`] is an error, found without reading it whole.
 pub fn read(path: &Path) -> Result<Vec<Entry>, String> {
+    use std::io::Read as _;
     let file =
         File::open(path).map_err(|e| format!("cannot read the journal {}: {e}", path.display()))?;
-    let lines: Vec<String> = std::io::BufReader::new(file)
-        .lines()
-        .collect::<Result<_, _>>()
-        .map_err(|e| format!("cannot read the journal {}: {e}", path.display()))?;
+    let mut reader = std::io::BufReader::new(file);
+    let mut lines: Vec<String> = Vec::new();
+    loop {
+        let mut buf = Vec::new();
+        let n = (&mut reader)
+            .take(MAX_LINE_BYTES as u64 + 1)
+            .read_until(b'\n', &mut buf)
+            .map_err(|e| format!("cannot read the journal {}: {e}", path.display()))?;
+        if n == 0 {
+            break;
+        }
+        if buf.len() > MAX_LINE_BYTES {
+            return Err(format!(
+                "{}:{}: not a journal line: longer than {} KB\n  help: the journal is what `apply` writes; give the file it wrote (--journal)",
+                path.display(),
+                lines.len() + 1,
+                MAX_LINE_BYTES / 1024
+            ));
+        }
+        if buf.last() == Some(&b'\n') {
+            buf.pop();
+        }
+        lines.push(String::from_utf8_lossy(&buf).into_owned());
+    }
     let mut out = Vec::new();
     let last = lines.len();
     for (i, line) in lines.iter().enumerate() {
@@ -157,5 +219,28 @@ mod tests {
         assert!(std::fs::read_to_string(&path)
             .unwrap()
             .contains("\"outcome\":\"already_gone\""));
+    }
+
+    #[test]
+    fn a_second_open_of_a_journal_is_refused_while_the_first_is_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.jsonl");
+        let first = Journal::open(&path).unwrap();
+        let e = Journal::open(&path).unwrap_err();
+        assert!(
+            e.contains("is in use by another `retention apply` or `restore`"),
+            "{e}"
+        );
+        drop(first);
+        assert!(Journal::open(&path).is_ok());
+    }
+
+    #[test]
+    fn a_huge_line_is_refused_without_being_read_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.jsonl");
+        std::fs::write(&path, vec![b'x'; 3 << 20]).unwrap();
+        let e = read(&path).unwrap_err();
+        assert!(e.ends_with(":1: not a journal line: longer than 64 KB\n  help: the journal is what `apply` writes; give the file it wrote (--journal)"), "{e}");
     }
 }

@@ -7,7 +7,7 @@
 //! the 403/404 of a missing permission stop the run with an explanation; 5xx and network failures
 //! are retried by the client and count as failed when they persist. With `recheck` (`apply
 //! --plan`) each version is read again first and skipped when it is gone, its tags changed or it
-//! was pushed again (`updated_at` changed).
+//! was pushed again (`updated_at` changed), or its name (digest) is not the planned one.
 //!
 //! The primary rate limit is watched: when what is left would not cover the rest, the executor
 //! lets the requests in flight finish and stops, saying what is left and when the budget resets.
@@ -16,6 +16,7 @@ pub mod journal;
 pub mod progress;
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
@@ -68,6 +69,11 @@ pub enum Stop {
     Budget {
         remaining: Option<u64>,
         reset: Option<DateTime<Utc>>,
+    },
+    /// GitHub's secondary rate limit asked for a longer wait than a run makes.
+    Secondary {
+        until: Option<DateTime<Utc>>,
+        message: String,
     },
     /// A permission or configuration problem: nothing more can succeed.
     Fatal(ApiError),
@@ -332,51 +338,79 @@ async fn worker(
             }
             Next::Empty => return,
         };
-        if let Err(e) = journal.append(&entry(
-            scope,
-            &target,
-            JournalOutcome::Attempted,
-            String::new(),
-        )) {
-            // Without a journal nothing may be deleted: a killed run could not be accounted for.
-            finished(shared, target.id, None);
-            lock(&shared.queue).push_front(target);
-            let mut stop = lock(&shared.stop);
-            if stop.is_none() {
-                *stop = Some(Stop::Journal(e));
-            }
-            return;
-        }
-        let (outcome, message) = match run_one(client, scope, &target).await {
+        // `attempted` is journaled when the DELETE is about to be sent (not while it waits for
+        // the pacer), so that a kill leaves an open attempt only for a request that may have
+        // reached GitHub. Without a journal nothing may be deleted.
+        let attempted = AtomicBool::new(false);
+        let announce = || {
+            journal
+                .append(&entry(
+                    scope,
+                    &target,
+                    JournalOutcome::Attempted,
+                    String::new(),
+                ))
+                .map(|()| attempted.store(true, AtomicOrdering::SeqCst))
+        };
+        let result = run_one(client, scope, &target, &announce).await;
+        let attempted = attempted.load(AtomicOrdering::SeqCst);
+        let (outcome, message) = match result {
             Ok(r) => r,
-            Err(e) => match &e.kind {
-                ApiErrorKind::RateLimited { reset } => {
-                    // Not attempted: put it back so it is counted as left.
-                    finished(shared, target.id, None);
-                    lock(&shared.queue).push_front(target);
-                    let mut stop = lock(&shared.stop);
-                    if stop.is_none() {
-                        *stop = Some(Stop::Budget {
-                            remaining: Some(0),
-                            reset: *reset,
-                        });
+            Err(e) => {
+                let stop_with = match &e.kind {
+                    ApiErrorKind::Aborted => Stop::Journal(e.message.clone()),
+                    ApiErrorKind::RateLimited { reset } => Stop::Budget {
+                        remaining: Some(0),
+                        reset: *reset,
+                    },
+                    ApiErrorKind::SecondaryLimited { until } => Stop::Secondary {
+                        until: *until,
+                        message: format!("{}: {}", e.context, e.message),
+                    },
+                    ApiErrorKind::Unauthorized
+                    | ApiErrorKind::Forbidden
+                    | ApiErrorKind::NotFound
+                    | ApiErrorKind::Redirected
+                    | ApiErrorKind::Config => Stop::Fatal(e.clone()),
+                    _ => {
+                        if record(
+                            shared,
+                            journal,
+                            scope,
+                            progress,
+                            &target,
+                            JournalOutcome::Failed,
+                            e.to_string(),
+                        )
+                        .is_err()
+                        {
+                            return;
+                        }
+                        continue;
                     }
-                    return;
+                };
+                // Not deleted: close its attempt and put it back, so it is counted as left.
+                let closed = if attempted {
+                    journal.append(&entry(
+                        scope,
+                        &target,
+                        JournalOutcome::NotSent,
+                        format!("not deleted, back in the queue: {e}"),
+                    ))
+                } else {
+                    Ok(())
+                };
+                finished(shared, target.id, None);
+                lock(&shared.queue).push_front(target);
+                let mut stop = lock(&shared.stop);
+                if stop.is_none() {
+                    *stop = Some(match closed {
+                        Ok(()) => stop_with,
+                        Err(j) => Stop::Journal(j),
+                    });
                 }
-                ApiErrorKind::Unauthorized
-                | ApiErrorKind::Forbidden
-                | ApiErrorKind::NotFound
-                | ApiErrorKind::Config => {
-                    finished(shared, target.id, None);
-                    lock(&shared.queue).push_front(target);
-                    let mut stop = lock(&shared.stop);
-                    if stop.is_none() {
-                        *stop = Some(Stop::Fatal(e));
-                    }
-                    return;
-                }
-                _ => (JournalOutcome::Failed, e.to_string()),
-            },
+                return;
+            }
         };
         if record(shared, journal, scope, progress, &target, outcome, message).is_err() {
             return;
@@ -439,6 +473,7 @@ async fn run_one(
     client: &GithubClient,
     scope: &Scope,
     t: &Target,
+    before_send: &(dyn Fn() -> Result<(), String> + Sync),
 ) -> Result<(JournalOutcome, String), ApiError> {
     let ty = t.package_type.as_str();
     if let Some(planned_updated_at) = t.recheck {
@@ -457,6 +492,15 @@ async fn run_one(
                         e.to_string(),
                     )
                 })?;
+                if now.name != t.name {
+                    return Ok((
+                        JournalOutcome::Skipped,
+                        format!(
+                            "not the version the plan names: {} then, {} now",
+                            t.name, now.name
+                        ),
+                    ));
+                }
                 let mut then_tags = t.tags.clone();
                 let mut now_tags = now.tags().to_vec();
                 then_tags.sort();
@@ -484,7 +528,7 @@ async fn run_one(
             }
         }
     }
-    match delete_version(client, scope, ty, &t.package, t.id, &t.label()).await? {
+    match delete_version(client, scope, ty, &t.package, t.id, &t.label(), before_send).await? {
         Done::Done => Ok((JournalOutcome::Deleted, String::new())),
         Done::AlreadyGone(m) => Ok((JournalOutcome::AlreadyGone, m)),
         Done::Refused(m) => Ok((JournalOutcome::Skipped, m)),

@@ -54,37 +54,66 @@ pub fn execute(args: &ApplyArgs) -> (ApplyResults, Outcome) {
 }
 
 fn execute_inner(args: &ApplyArgs) -> Result<(ApplyResults, Outcome), Failure> {
+    // Everything that can be refused is checked before the journal is created or anything is
+    // sent: the plan or policy, and the token (deleting needs one).
+    let loaded_plan = match &args.plan {
+        Some(p) => Some(Plan::load(p).map_err(|e| Failure::usage(format!("{e:#}")))?),
+        None => None,
+    };
+    let loaded_policy = match &args.policy {
+        Some(p) => Some(load_policy(p, &args.vars, args.max_deletions)?),
+        None if loaded_plan.is_none() => {
+            return Err(Failure::usage("give --policy FILE or --plan PLAN.json"))
+        }
+        None => None,
+    };
+    if std::env::var(&args.token_env).map_or(true, |t| t.trim().is_empty()) {
+        return Err(Failure::usage(format!(
+            "error: apply needs a token, and the environment variable {} is not set\n  help: set it to a token that may delete packages (in a workflow: `GITHUB_TOKEN: ${{{{ secrets.GITHUB_TOKEN }}}}` with `permissions: packages: write`), or name another variable with --token-env",
+            args.token_env
+        )));
+    }
     let journal = Arc::new(Journal::open(&args.journal).map_err(Failure::run)?);
     let runtime = online::runtime()?;
     runtime.block_on(async {
         // The inventory the deletions were decided on (with its manifests), for the check after.
-        let (client, scope, targets, before) = match (&args.plan, &args.policy) {
-            (Some(plan_path), _) => {
-                let plan = Plan::load(plan_path).map_err(|e| Failure::usage(format!("{e:#}")))?;
+        let mut before = None;
+        let mut unread = None;
+        let (client, scope, targets) = match (loaded_plan, &args.policy) {
+            (Some(plan), _) => {
                 if let Some(runner) = crate::actions::Runner::detect() {
                     runner.report_plan(&plan)?;
                 }
                 let count = plan.deletions().count() as u64;
-                if let Some(max) = args.max_deletions {
+                // --max-deletions overrides the policy's value the plan recorded.
+                let limit = match (args.max_deletions, plan.max_deletions) {
+                    (Some(max), _) => Some((max, "--max-deletions")),
+                    (None, Some(max)) => Some((max, "the policy's safety.max_deletions (recorded in the plan)")),
+                    (None, None) => None,
+                };
+                if let Some((max, source)) = limit {
                     if count > max {
                         return Err(Failure::usage(format!(
-                            "the plan deletes {count} versions, more than --max-deletions {max}; nothing was deleted"
+                            "error: the plan deletes {count} versions, more than {max} ({source}); nothing was deleted\n  help: check the plan; if it is right, pass --max-deletions {count}"
                         )));
+                    }
+                }
+                if let Some(owner) = args.owner.as_deref() {
+                    if !owner.eq_ignore_ascii_case(&plan.owner) {
+                        eprintln!("warning: --owner {owner} is not the owner the plan was made for ({}): its version ids are looked up under {owner}", plan.owner);
                     }
                 }
                 let (client, scope) =
                     online::connect(args.owner.as_deref(), Some(&plan.owner), &args.token_env)
                         .await?;
                 let mut targets = targets(&plan, true);
-                let mut before = None;
-                if let Some(policy_path) = &args.policy {
+                if let (Some(policy_path), Some(policy)) = (&args.policy, &loaded_policy) {
                     // Evaluate the policy now: the graph may have changed since the plan (a new
                     // image sharing a platform manifest). Delete only what both delete.
-                    let policy = load_policy(policy_path, &args.vars, args.max_deletions)?;
                     if policy.sha256 != plan.policy_sha256 {
                         eprintln!("note: {} is not the policy the plan was made with; only what both delete is deleted", policy_path.display());
                     }
-                    let (inventory, now_plan) = plan_now(args, &client, &scope, &policy).await?;
+                    let (inventory, now_plan, _) = plan_now(args, &client, &scope, policy).await?;
                     let now: std::collections::HashMap<u64, &crate::plan::VersionPlan> =
                         now_plan.packages.iter().flat_map(|p| p.versions.iter()).map(|v| (v.id, v)).collect();
                     for t in &mut targets {
@@ -98,19 +127,23 @@ fn execute_inner(args: &ApplyArgs) -> Result<(ApplyResults, Outcome), Failure> {
                     }
                     before = Some(inventory);
                 }
-                (client, scope, targets, before)
+                (client, scope, targets)
             }
-            (None, Some(policy_path)) => {
-                let policy = load_policy(policy_path, &args.vars, args.max_deletions)?;
+            (None, Some(_)) => {
+                let Some(policy) = loaded_policy.as_ref() else {
+                    return Err(Failure::usage("give --policy FILE or --plan PLAN.json"));
+                };
                 let (client, scope) =
                     online::connect(args.owner.as_deref(), policy.owner.as_deref(), &args.token_env)
                         .await?;
-                let (inventory, plan) = plan_now(args, &client, &scope, &policy).await?;
+                let (inventory, plan, withheld) = plan_now(args, &client, &scope, policy).await?;
                 if let Some(runner) = crate::actions::Runner::detect() {
                     runner.report_plan(&plan)?;
                 }
                 let targets = targets(&plan, false);
-                (client, scope, targets, Some(inventory))
+                unread = withheld;
+                before = Some(inventory);
+                (client, scope, targets)
             }
             (None, None) => return Err(Failure::usage("give --policy FILE or --plan PLAN.json")),
         };
@@ -128,6 +161,14 @@ fn execute_inner(args: &ApplyArgs) -> Result<(ApplyResults, Outcome), Failure> {
             .collect();
         let report = crate::apply::execute(&client, &scope, targets, Arc::clone(&journal)).await;
         let (results, outcome) = report_outcome(&report);
+        let outcome = match (unread, outcome) {
+            (Some(m), Ok(())) => Err(Failure::partial(format!("warning: {m}"))),
+            (Some(m), Err(f)) => {
+                eprintln!("warning: {m}");
+                Err(f)
+            }
+            (None, outcome) => outcome,
+        };
         let outcome = match &before {
             Some(before) => {
                 super::verify::after_apply(&client, &scope, before, &deleting, &report.touched, outcome)
@@ -162,18 +203,55 @@ async fn plan_now(
     client: &GithubClient,
     scope: &Scope,
     policy: &Policy,
-) -> Result<(crate::inventory::Inventory, Plan), Failure> {
+) -> Result<(crate::inventory::Inventory, Plan, Option<String>), Failure> {
     let now = args.now.unwrap_or_else(chrono::Utc::now);
     let registry = RegistryArgs {
         registry: args.registry.as_deref(),
         cache_dir: args.cache_dir.as_deref(),
         token_env: &args.token_env,
     };
-    let (_, inventory) =
-        online::inventory(client, scope, policy, &registry, now, FillScope::Needed).await?;
+    let (_, inventory, unreadable) =
+        online::inventory_reporting(client, scope, policy, &registry, now, FillScope::Needed)
+            .await?;
     let plan = crate::evaluate::evaluate(policy, &inventory, now)
         .map_err(|e| Failure::usage(e.to_string()))?;
-    Ok((inventory, plan))
+    let withheld = withheld_for_unread_manifests(&plan, &inventory, &unreadable);
+    Ok((inventory, plan, withheld))
+}
+
+/// When manifests could not be read: how many deletions that withheld, tagged and untagged, as
+/// the message `apply` ends with (exit 3: running again when the registry answers deletes them).
+fn withheld_for_unread_manifests(
+    plan: &Plan,
+    inventory: &crate::inventory::Inventory,
+    unreadable: &[String],
+) -> Option<String> {
+    let (mut tagged, mut untagged) = (0usize, 0usize);
+    for p in plan
+        .packages
+        .iter()
+        .filter(|p| unreadable.contains(&p.name))
+    {
+        let Some(entry) = inventory.packages.iter().find(|e| e.package.name == p.name) else {
+            continue;
+        };
+        for v in p.versions.iter().filter(|v| v.withheld) {
+            // What the evaluator withholds for an unread manifest: an untagged version (its
+            // parents are unknown) or one whose own manifest is unread.
+            if v.tags.is_empty() {
+                untagged += 1;
+            } else if !entry.manifests.contains_key(&v.name) {
+                tagged += 1;
+            }
+        }
+    }
+    (tagged + untagged > 0).then(|| {
+        format!(
+            "{} deletions ({tagged} tagged, {untagged} untagged) were withheld because manifests of {} could not be read; run again when the registry answers",
+            tagged + untagged,
+            unreadable.join(", ")
+        )
+    })
 }
 
 /// What to delete: the plan's deletions. `recheck`: re-read each version first and skip it if
@@ -211,11 +289,22 @@ pub fn report_outcome(r: &ApplyReport) -> (ApplyResults, Outcome) {
         r.failed.len(),
         r.left
     );
+    use crate::render::printable;
     for (package, label, why) in &r.skipped {
-        eprintln!("  skipped {package} {label}: {why}");
+        eprintln!(
+            "  skipped {} {}: {}",
+            printable(package),
+            printable(label),
+            printable(why)
+        );
     }
     for (package, label, why) in &r.failed {
-        eprintln!("  failed {package} {label}: {why}");
+        eprintln!(
+            "  failed {} {}: {}",
+            printable(package),
+            printable(label),
+            printable(why)
+        );
     }
     let budget = match (r.budget.remaining, r.budget.reset) {
         (Some(n), Some(t)) => format!("{n} requests left, resets at {}", t.to_rfc3339()),
@@ -246,6 +335,22 @@ pub fn report_outcome(r: &ApplyReport) -> (ApplyResults, Outcome) {
             Err(Failure::partial(format!(
                 "stopped: the API rate limit is nearly spent ({} requests left); {} of {} deletions are left undone; {reset}: run again then (a scheduled run continues where this one stopped)",
                 remaining.map(|n| n.to_string()).unwrap_or_else(|| "?".into()),
+                r.left,
+                r.total
+            )))
+        }
+        Some(Stop::Secondary { until, message }) => {
+            let when = until
+                .map(|t| {
+                    format!(
+                        "run again after {}",
+                        t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                    )
+                })
+                .unwrap_or_else(|| "run again in an hour or so".to_string());
+            Err(Failure::partial(format!(
+                "stopped: GitHub's secondary rate limit (too many requests in a short time, not the hourly budget: {} requests are left): {message}\n{} of {} deletions are left undone; {when} (a scheduled run continues where this one stopped)",
+                r.budget.remaining.map(|n| n.to_string()).unwrap_or_else(|| "?".into()),
                 r.left,
                 r.total
             )))

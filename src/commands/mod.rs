@@ -1,6 +1,6 @@
 //! Wiring: each subcommand runs the pipeline stages it needs and maps failures to exit codes.
 //!
-//! Exit codes (DESIGN.md): 0 success, 1 policy or usage error, 2 run error (API failure),
+//! Exit codes (README, "Command line"): 0 success, 1 policy or usage error, 2 run error (API failure),
 //! 3 partial (some deletions failed or were left for the next run).
 
 pub mod apply;
@@ -94,6 +94,8 @@ fn init_logging() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // Colour only for a person at a terminal: an Actions log or a file gets plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .without_time()
         .try_init();

@@ -23,6 +23,8 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
 pub fn api_failure(e: &ApiError) -> Failure {
     match e.kind {
         ApiErrorKind::Config => Failure::usage(e.to_string()),
+        // As for the rate budget in `apply`: nothing is wrong, it is too early.
+        ApiErrorKind::SecondaryLimited { .. } => Failure::partial(format!("error: {e}")),
         _ => Failure::run(format!("error: {e}")),
     }
 }
@@ -64,10 +66,27 @@ pub async fn inventory(
     now: DateTime<Utc>,
     fill: FillScope,
 ) -> Result<(RawInventory, Inventory), Failure> {
+    inventory_reporting(client, scope, policy, registry, now, fill)
+        .await
+        .map(|(raw, typed, _)| (raw, typed))
+}
+
+/// [`inventory`], with the names of the packages some of whose manifests could not be read.
+pub async fn inventory_reporting(
+    client: &GithubClient,
+    scope: &Scope,
+    policy: &Policy,
+    registry: &RegistryArgs<'_>,
+    now: DateTime<Utc>,
+    fill: FillScope,
+) -> Result<(RawInventory, Inventory, Vec<String>), Failure> {
+    let mut unreadable = Vec::new();
     let mut raw = github::fetch_inventory(client, scope, policy, Utc::now())
         .await
         .map_err(|e| api_failure(&e))?;
     let mut typed = raw.typed().map_err(|e| api_failure(&e))?;
+    typed.drop_repeated_ids();
+    let shared = typed.shared_digests();
     if typed
         .packages
         .iter()
@@ -79,6 +98,14 @@ pub async fn inventory(
             crate::registry::fill_manifests_scoped(&reg, &cache, policy, &mut typed, now, fill)
                 .await;
         eprintln!("{}", report.summary());
+        unreadable = report.failed_packages.clone();
+        for s in &shared {
+            // Without the manifest both versions are kept by the evaluator's guards (a version
+            // selected for deletion whose manifest is unknown is kept, and so is every untagged
+            // version of the package): which of the two the graph means cannot be told.
+            typed.packages[s.package_index].manifests.remove(&s.digest);
+            eprintln!("warning: {s} (GitHub listed one image under two ids): both are kept, and the package's untagged versions with them");
+        }
         raw.take_manifests(&typed);
     }
     eprintln!(
@@ -91,7 +118,7 @@ pub async fn inventory(
             .sum::<usize>(),
         client.requests()
     );
-    Ok((raw, typed))
+    Ok((raw, typed, unreadable))
 }
 
 /// The registry client: `--registry`, else the registry of GITHUB_SERVER_URL (ghcr.io for

@@ -2,6 +2,11 @@
 //! found already gone: ghcr.io's cascade from a deleted index) and not restored since, and report
 //! what could not be restored and why (GitHub restores within 30 days, and not after a re-push).
 //! Each outcome is appended to the same journal, so running it twice restores nothing twice.
+//!
+//! A version stays restorable once the journal records its deletion, until a later `restored`
+//! line: a later run that finds it gone (`skipped`) does not cancel the deletion. An `attempted`
+//! line with no outcome after it (a run killed while its DELETE was in flight) is checked with a
+//! GET first: a version still there was not deleted, and is closed with a `not_sent` line.
 
 use std::collections::BTreeMap;
 
@@ -9,7 +14,7 @@ use super::online;
 use super::{Failure, Outcome};
 use crate::apply::journal::{self, Entry, Journal, JournalOutcome};
 use crate::cli::RestoreArgs;
-use crate::github::packages::restore_version;
+use crate::github::packages::{get_version, restore_version};
 use crate::github::{self, Done, Scope};
 
 pub fn run(args: &RestoreArgs) -> Outcome {
@@ -29,7 +34,9 @@ pub fn run(args: &RestoreArgs) -> Outcome {
             github::client_from_env(&args.token_env).map_err(|e| online::api_failure(&e))?;
         let mut restored = 0u64;
         let mut failed: Vec<String> = Vec::new();
-        for e in &pending {
+        let mut still_there = 0u64;
+        let mut to_restore = 0u64;
+        for Pending { entry: e, confirmed } in &pending {
             let Some(scope) = Scope::from_journal(&e.scope, &e.owner) else {
                 failed.push(format!(
                     "{} {}: unknown scope `{}` in the journal",
@@ -42,6 +49,37 @@ pub fn run(args: &RestoreArgs) -> Outcome {
             } else {
                 format!("{} ({})", e.name, e.tags.join(", "))
             };
+            if !confirmed {
+                // Attempted, never finished: deleted only if it is gone now.
+                match get_version(&client, &scope, e.package_type.as_str(), &e.package, e.id).await
+                {
+                    Ok(Some(_)) => {
+                        still_there += 1;
+                        out.append(&Entry {
+                            outcome: JournalOutcome::NotSent,
+                            message: "still there when restore checked: the interrupted deletion did not happen".into(),
+                            time: chrono::Utc::now(),
+                            ..e.clone()
+                        })
+                        .map_err(Failure::run)?;
+                        continue;
+                    }
+                    Ok(None) => {}
+                    Err(err) if err.is_permission() => {
+                        return Err(Failure::run(format!(
+                            "error: {err}\n{restored} versions were restored before this"
+                        )));
+                    }
+                    Err(err) => {
+                        failed.push(format!(
+                            "{} {label}: cannot tell whether the interrupted deletion happened: {err}",
+                            e.package
+                        ));
+                        continue;
+                    }
+                }
+            }
+            to_restore += 1;
             let result = restore_version(
                 &client,
                 &scope,
@@ -76,13 +114,17 @@ pub fn run(args: &RestoreArgs) -> Outcome {
             })
             .map_err(Failure::run)?;
         }
+        if still_there > 0 {
+            eprintln!(
+                "{still_there} interrupted deletions did not happen (the versions are still there): nothing to restore for them"
+            );
+        }
         eprintln!(
-            "restored {restored} of {} versions; {} could not be restored",
-            pending.len(),
+            "restored {restored} of {to_restore} versions; {} could not be restored",
             failed.len()
         );
         for f in &failed {
-            eprintln!("  not restored: {f}");
+            eprintln!("  not restored: {}", crate::render::printable(f));
         }
         println!("restored={restored} failed={}", failed.len());
         if failed.is_empty() {
@@ -96,9 +138,26 @@ pub fn run(args: &RestoreArgs) -> Outcome {
     })
 }
 
-/// The versions whose last journal outcome is a deletion (or a failed restore): to restore.
-pub fn pending(entries: &[Entry]) -> Vec<Entry> {
-    let mut last: BTreeMap<(String, String, String, String, u64), &Entry> = BTreeMap::new();
+/// A version the journal says may need restoring.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Pending {
+    /// Its deletion line, or its unfinished `attempted` line.
+    pub entry: Entry,
+    /// `true`: the journal records its deletion. `false`: only an attempt with no outcome (a
+    /// killed run): restore checks whether it is gone first.
+    pub confirmed: bool,
+}
+
+/// The versions to restore: each deleted (or found already gone) and not restored since, and
+/// each attempted without an outcome. A later `skipped` or `failed` (a rerun finding the version
+/// gone, or refusing) closes only an open attempt, never a recorded deletion.
+pub fn pending(entries: &[Entry]) -> Vec<Pending> {
+    #[derive(Default)]
+    struct State<'e> {
+        deleted: Option<&'e Entry>,
+        attempt: Option<&'e Entry>,
+    }
+    let mut states: BTreeMap<(String, String, String, String, u64), State> = BTreeMap::new();
     for e in entries {
         let key = (
             e.owner.clone(),
@@ -107,34 +166,38 @@ pub fn pending(entries: &[Entry]) -> Vec<Entry> {
             e.package.clone(),
             e.id,
         );
+        let s = states.entry(key).or_default();
         match e.outcome {
-            // An attempt with no outcome after it (a killed run) may have deleted the version.
-            JournalOutcome::Attempted
-            | JournalOutcome::Deleted
-            | JournalOutcome::AlreadyGone
-            | JournalOutcome::Restored => {
-                last.insert(key, e);
+            JournalOutcome::Attempted => s.attempt = Some(e),
+            JournalOutcome::Deleted | JournalOutcome::AlreadyGone => {
+                s.deleted = Some(e);
+                s.attempt = None;
             }
-            // Skipped or failed: the attempt deleted nothing.
-            JournalOutcome::Skipped | JournalOutcome::Failed => {
-                if last
-                    .get(&key)
-                    .is_some_and(|l| l.outcome == JournalOutcome::Attempted)
-                {
-                    last.remove(&key);
-                }
+            // The attempt deleted nothing; an earlier deletion stands.
+            JournalOutcome::Skipped | JournalOutcome::Failed | JournalOutcome::NotSent => {
+                s.attempt = None
             }
+            JournalOutcome::Restored => *s = State::default(),
             // A failed restore leaves the deletion in place.
             JournalOutcome::RestoreFailed => {}
         }
     }
-    let mut out: Vec<Entry> = last
+    let mut out: Vec<Pending> = states
         .into_values()
-        .filter(|e| e.outcome != JournalOutcome::Restored)
-        .cloned()
+        .filter_map(|s| match (s.deleted, s.attempt) {
+            (Some(d), _) => Some(Pending {
+                entry: d.clone(),
+                confirmed: true,
+            }),
+            (None, Some(a)) => Some(Pending {
+                entry: a.clone(),
+                confirmed: false,
+            }),
+            (None, None) => None,
+        })
         .collect();
     // In journal order (the deletion order).
-    out.sort_by_key(|e| e.time);
+    out.sort_by_key(|p| p.entry.time);
     out
 }
 
@@ -176,7 +239,36 @@ mod tests {
             entry(6, Attempted, 10),
             entry(6, AlreadyGone, 11),
         ];
-        let ids: Vec<u64> = pending(&journal).iter().map(|e| e.id).collect();
-        assert_eq!(ids, [1, 2, 6]);
+        let ids: Vec<(u64, bool)> = pending(&journal)
+            .iter()
+            .map(|p| (p.entry.id, p.confirmed))
+            .collect();
+        assert_eq!(ids, [(1, true), (2, false), (6, true)]);
+    }
+
+    #[test]
+    fn a_deletion_stays_restorable_when_a_rerun_finds_the_version_gone() {
+        use JournalOutcome::*;
+        let journal = [
+            entry(1, Attempted, 0),
+            entry(1, Deleted, 1),
+            // `apply --plan` again: the version is gone since the plan.
+            entry(1, Attempted, 2),
+            entry(1, Skipped, 3),
+            entry(2, Attempted, 4),
+            entry(2, AlreadyGone, 5),
+            entry(2, Attempted, 6),
+            entry(2, Failed, 7),
+            entry(3, Attempted, 8),
+            entry(3, Deleted, 9),
+            entry(3, Restored, 10),
+            entry(3, Attempted, 11),
+            entry(3, NotSent, 12),
+        ];
+        let ids: Vec<(u64, bool)> = pending(&journal)
+            .iter()
+            .map(|p| (p.entry.id, p.confirmed))
+            .collect();
+        assert_eq!(ids, [(1, true), (2, true)]);
     }
 }

@@ -91,6 +91,7 @@ pub fn evaluate(
         owner: inventory.owner.clone(),
         generated_at: now,
         policy_sha256: policy.sha256.clone(),
+        max_deletions: Some(policy.safety.max_deletions),
         summary,
         packages,
     })
@@ -227,6 +228,8 @@ pub(crate) fn decide_package(
         removed,
     };
     let (sel, deleted) = (&outcome.sel, &outcome.deleted);
+    // Once for all versions: a walk per version is quadratic on nested untagged indexes.
+    let parts_of = ctx.graph.parts_of(|j| ctx.versions[j].id);
     let decisions = ctx
         .order
         .iter()
@@ -266,10 +269,7 @@ pub(crate) fn decide_package(
                     && s.keep.is_empty()
                     && outcome.kept_via[i].is_none(),
                 after,
-                part_of: ctx
-                    .graph
-                    .part_of(i, |j| ctx.versions[j].id)
-                    .map(|(top, edge)| PartOf {
+                part_of: parts_of[i].map(|(top, edge)| PartOf {
                         image: ctx.versions[top].id,
                         kind: edge.part_kind(),
                     }),

@@ -8,7 +8,12 @@
 //! - waits out secondary limits (403/429 with `retry-after`, or a body whose message says
 //!   "secondary rate limit") as told, holding back the whole endpoint meanwhile, and retries;
 //! - records `x-ratelimit-remaining` / `x-ratelimit-reset` of every answer ([`RateBudget`]);
-//! - turns a spent primary limit into [`ApiErrorKind::RateLimited`].
+//! - turns a spent primary limit into [`ApiErrorKind::RateLimited`];
+//! - never follows a redirect: a 3xx is an error naming where it pointed (a DELETE answered by a
+//!   redirect deleted nothing we can vouch for, and the token must not follow it);
+//! - refuses an answer body larger than [`MAX_BODY_BYTES`] (a page of 100 versions is ~100 KB);
+//! - caps every wait a secondary limit asks for at [`MAX_SECONDARY_WAIT`]: a longer one stops
+//!   the run ([`ApiErrorKind::SecondaryLimited`]) instead of hanging.
 //!
 //! Other statuses are returned to the caller, which knows what a 404 or a 400 means there.
 
@@ -38,6 +43,10 @@ const BACKOFF_BASE: Duration = Duration::from_millis(1000);
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 /// A secondary limit without `retry-after`: wait at least this (GitHub: "at least a minute").
 const SECONDARY_DEFAULT_WAIT: Duration = Duration::from_secs(60);
+/// The longest wait a secondary limit may impose; a longer `retry-after` stops the run.
+pub const MAX_SECONDARY_WAIT: Duration = Duration::from_secs(300);
+/// The largest answer body read. GitHub's pages of 100 versions are ~100 KB.
+pub const MAX_BODY_BYTES: usize = 8 << 20;
 
 /// What the primary rate limit headers said last.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -125,6 +134,7 @@ impl GithubClient {
             .map(Duration::from_millis)
             .unwrap_or(Duration::from_secs(60));
         let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
             .timeout(timeout)
             .connect_timeout(Duration::from_secs(20).min(timeout))
             .build()
@@ -198,6 +208,23 @@ impl GithubClient {
         cost: u32,
         context: &str,
     ) -> Result<ApiResponse, ApiError> {
+        self.request_then(method, url, endpoint, cost, context, &|| Ok(()))
+            .await
+    }
+
+    /// [`request`](Self::request), running `before_send` once, when the first attempt has its
+    /// pacer slot and is about to go out (not while it waits): the executor journals `attempted`
+    /// there. An error from it aborts the request unsent ([`ApiErrorKind::Aborted`]).
+    pub async fn request_then(
+        &self,
+        method: Method,
+        url: Url,
+        endpoint: &str,
+        cost: u32,
+        context: &str,
+        before_send: &(dyn Fn() -> Result<(), String> + Sync),
+    ) -> Result<ApiResponse, ApiError> {
+        let mut announced = false;
         if !self.same_origin(&url) {
             return Err(ApiError::new(
                 ApiErrorKind::Decode,
@@ -222,24 +249,36 @@ impl GithubClient {
             if let Some(t) = &self.token {
                 req = req.header(AUTHORIZATION, format!("Bearer {}", t.expose()));
             }
+            if !announced {
+                announced = true;
+                if let Err(e) = before_send() {
+                    return Err(ApiError::new(ApiErrorKind::Aborted, context, e));
+                }
+            }
             self.stats.requests.fetch_add(1, Ordering::Relaxed);
             tracing::debug!(method = %method, url = %url, "GitHub request");
             let sent = req.send().await;
             let result = match sent {
-                Ok(resp) => {
-                    let status = resp.status();
-                    let headers = resp.headers().clone();
-                    match resp.bytes().await {
-                        Ok(b) => Ok((status, headers, b.to_vec())),
-                        Err(e) => Err(e),
-                    }
-                }
-                Err(e) => Err(e),
+                Ok(resp) => read_bounded(resp).await,
+                Err(e) => Err(Received::Network(e)),
             };
             drop(permit);
             let (status, headers, body) = match result {
                 Ok(r) => r,
-                Err(e) => {
+                Err(Received::TooLarge(size)) => {
+                    return Err(ApiError::new(
+                        ApiErrorKind::Decode,
+                        context,
+                        format!(
+                            "the answer is larger than {} MB ({size}); refusing to read it",
+                            MAX_BODY_BYTES >> 20
+                        ),
+                    )
+                    .with_hint(
+                        "GitHub's pages are ~100 KB: check GITHUB_API_URL and any proxy in between",
+                    ));
+                }
+                Err(Received::Network(e)) => {
                     failures += 1;
                     let what = network_error_text(&e);
                     if failures >= ATTEMPTS {
@@ -254,6 +293,24 @@ impl GithubClient {
             };
             tracing::trace!(status = status.as_u16(), "GitHub answer");
             self.record_budget(&headers);
+            if status.is_redirection() {
+                let to = headers
+                    .get(reqwest::header::LOCATION)
+                    .and_then(|l| l.to_str().ok())
+                    .and_then(|l| url.join(l).ok());
+                let where_to = match &to {
+                    Some(u) if self.same_origin(u) => format!("to {}", u.path()),
+                    Some(u) => format!("to another origin, {}", origin(u)),
+                    None => "without a location".to_string(),
+                };
+                return Err(ApiError::new(
+                    ApiErrorKind::Redirected,
+                    context,
+                    format!("the API answered with a redirect {where_to}; retention follows no redirect (the token stays with the API, and only a 204 from the requested URL counts as a deletion)"),
+                )
+                .with_status(status.as_u16())
+                .with_hint("check GITHUB_API_URL (it must be the API base itself: https://api.github.com, or https://HOST/api/v3 for GitHub Enterprise Server) and any proxy in between"));
+            }
             let retry_after = header_u64(&headers, "retry-after").map(Duration::from_secs);
             let is_secondary = (status == StatusCode::FORBIDDEN
                 || status == StatusCode::TOO_MANY_REQUESTS)
@@ -282,7 +339,7 @@ impl GithubClient {
                 self.stats.secondary_limits.fetch_add(1, Ordering::Relaxed);
                 if secondary > SECONDARY_WAITS {
                     return Err(ApiError::new(
-                        ApiErrorKind::RateLimited { reset: None },
+                        ApiErrorKind::SecondaryLimited { until: None },
                         context,
                         github_message(&body),
                     )
@@ -294,6 +351,20 @@ impl GithubClient {
                 let wait = retry_after.unwrap_or_else(|| {
                     SECONDARY_DEFAULT_WAIT.saturating_mul(1 << (secondary - 1).min(4))
                 });
+                if wait > MAX_SECONDARY_WAIT {
+                    let until = Utc::now()
+                        + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::zero());
+                    return Err(ApiError::new(
+                        ApiErrorKind::SecondaryLimited { until: Some(until) },
+                        context,
+                        format!(
+                            "GitHub's secondary rate limit asks to wait {}s, more than the {}s this run waits",
+                            wait.as_secs(),
+                            MAX_SECONDARY_WAIT.as_secs()
+                        ),
+                    )
+                    .with_status(status.as_u16()));
+                }
                 tracing::warn!(
                     "{context}: GitHub's secondary rate limit (HTTP {}); waiting {}s as told",
                     status.as_u16(),
@@ -356,6 +427,36 @@ impl GithubClient {
             b.reset = Some(r);
         }
     }
+}
+
+/// Why an answer could not be read.
+enum Received {
+    Network(reqwest::Error),
+    /// The body (or its announced length) passed [`MAX_BODY_BYTES`]; the size seen.
+    TooLarge(String),
+}
+
+/// Status, headers and body of an answer, reading at most [`MAX_BODY_BYTES`] of the body.
+async fn read_bounded(
+    mut resp: reqwest::Response,
+) -> Result<(StatusCode, HeaderMap, Vec<u8>), Received> {
+    if let Some(len) = resp.content_length() {
+        if len > MAX_BODY_BYTES as u64 {
+            return Err(Received::TooLarge(format!("{len} bytes announced")));
+        }
+    }
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(Received::Network)? {
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(Received::TooLarge(format!(
+                "more than {MAX_BODY_BYTES} bytes"
+            )));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok((status, headers, body))
 }
 
 fn origin(u: &Url) -> String {

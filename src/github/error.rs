@@ -18,6 +18,13 @@ pub enum ApiErrorKind {
     Refused,
     /// The primary rate limit is spent; it resets at the given time.
     RateLimited { reset: Option<DateTime<Utc>> },
+    /// GitHub's secondary limit asked for a longer wait than a run makes (until then), or kept
+    /// answering after every wait (`None`).
+    SecondaryLimited { until: Option<DateTime<Utc>> },
+    /// The API answered with a redirect, which is never followed.
+    Redirected,
+    /// The request was not sent: what had to happen first (the journal line) failed.
+    Aborted,
     /// 5xx after all retries.
     Server,
     /// Network failures (resets, timeouts) after all retries.
@@ -85,6 +92,13 @@ impl std::fmt::Display for ApiError {
         f.write_str(&self.message)?;
         if let ApiErrorKind::RateLimited { reset: Some(r) } = &self.kind {
             write!(f, " (the rate limit resets at {})", r.to_rfc3339())?;
+        }
+        if let ApiErrorKind::SecondaryLimited { until: Some(u) } = &self.kind {
+            write!(
+                f,
+                " (run again after {})",
+                u.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            )?;
         }
         if !self.hint.is_empty() {
             write!(f, "\n  help: {}", self.hint)?;

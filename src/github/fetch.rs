@@ -107,7 +107,22 @@ pub async fn fetch_inventory(
         let Some(name) = package_name(&package).map(str::to_string) else {
             return Err(decode("a package without a name".to_string()));
         };
-        let versions = list_versions(client, scope, package_type, &name).await?;
+        let mut versions = list_versions(client, scope, package_type, &name).await?;
+        // A push during the listing (offset pages, newest first) lists a version on two pages:
+        // keep one copy, so that each version is decided once.
+        let mut seen = std::collections::HashSet::new();
+        let listed = versions.len();
+        versions.retain(|v| {
+            v.get("id")
+                .and_then(Value::as_u64)
+                .is_none_or(|id| seen.insert(id))
+        });
+        if versions.len() < listed {
+            tracing::info!(
+                "{package_type} package {name}: {} versions listed twice (a push during the listing), kept once",
+                listed - versions.len()
+            );
+        }
         tracing::info!("{package_type} package {name}: {} versions", versions.len());
         entries.push(RawPackage {
             package,

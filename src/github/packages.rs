@@ -37,6 +37,11 @@ fn answer_error(resp: &ApiResponse, context: &str, permission_hint: &str) -> Api
         s if s.is_server_error() => ApiErrorKind::Server,
         _ => ApiErrorKind::Decode,
     };
+    let message = if resp.status.is_success() {
+        format!("{message} (an unexpected success status: not counted as done; GitHub answers 204)")
+    } else {
+        message
+    };
     let hint = match kind {
         ApiErrorKind::Unauthorized => format!("the token was not accepted: is it set (--token-env, default GITHUB_TOKEN) and not expired? {permission_hint}"),
         ApiErrorKind::Forbidden | ApiErrorKind::NotFound => permission_hint.to_string(),
@@ -190,7 +195,9 @@ fn is_version_not_found(resp: &ApiResponse) -> bool {
         .contains("version not found")
 }
 
-/// DELETE a version.
+/// DELETE a version; `before_send` runs when the request is about to go out (the executor
+/// journals `attempted` there). Only 204 from the requested URL is a deletion (no redirect is
+/// followed); another 2xx is an error, never counted as deleted.
 pub async fn delete_version(
     client: &GithubClient,
     scope: &Scope,
@@ -198,15 +205,23 @@ pub async fn delete_version(
     name: &str,
     id: u64,
     label: &str,
+    before_send: &(dyn Fn() -> Result<(), String> + Sync),
 ) -> Result<Done, ApiError> {
     let context =
         format!("deleting version {label} (id {id}) of {package_type} package {name} of {scope}");
     let url = client.url(&scope.version_path(package_type, name, id))?;
     let resp = client
-        .request(Method::DELETE, url, "DELETE version", 5, &context)
+        .request_then(
+            Method::DELETE,
+            url,
+            "DELETE version",
+            5,
+            &context,
+            before_send,
+        )
         .await?;
     match resp.status {
-        s if s.is_success() => Ok(Done::Done),
+        StatusCode::NO_CONTENT => Ok(Done::Done),
         StatusCode::NOT_FOUND if is_version_not_found(&resp) => {
             Ok(Done::AlreadyGone(resp.message()))
         }
@@ -236,7 +251,7 @@ pub async fn restore_version(
         .request(Method::POST, url, "POST restore", 5, &context)
         .await?;
     match resp.status {
-        s if s.is_success() => Ok(Done::Done),
+        StatusCode::NO_CONTENT => Ok(Done::Done),
         StatusCode::BAD_REQUEST | StatusCode::CONFLICT | StatusCode::UNPROCESSABLE_ENTITY => {
             Ok(Done::Refused(resp.message()))
         }

@@ -115,8 +115,8 @@ pub async fn discover(client: &GithubClient, owner: &str) -> Result<Scope, ApiEr
             .ok()
             .and_then(|a| a.kind)
     } else {
-        tracing::debug!("GET /users/{owner}: HTTP {}", resp.status.as_u16());
-        None
+        // Say what failed rather than guess "user" and fail later with a misleading context.
+        return Err(discovery_error(&resp, &context, owner));
     };
     if kind.as_deref() == Some("Organization") {
         return Ok(Scope::Org(owner.to_string()));
@@ -147,6 +147,26 @@ pub async fn discover(client: &GithubClient, owner: &str) -> Result<Scope, ApiEr
         tracing::debug!("{owner}: not found as an organization either; using /users/{owner}");
         Ok(Scope::User(owner.to_string()))
     }
+}
+
+/// The error for a failed `GET /users/{owner}`: a bad token, an unknown owner, or what GitHub said.
+fn discovery_error(resp: &super::client::ApiResponse, context: &str, owner: &str) -> ApiError {
+    use super::error::ApiErrorKind;
+    let (kind, hint) = match resp.status.as_u16() {
+        401 => (
+            ApiErrorKind::Unauthorized,
+            "the token was not accepted: is it set (--token-env, default GITHUB_TOKEN) and not expired?".to_string(),
+        ),
+        404 => (
+            ApiErrorKind::Config,
+            format!("GitHub knows no user or organization named `{owner}`: check `owner:` in the policy, --owner or GITHUB_REPOSITORY_OWNER"),
+        ),
+        403 => (ApiErrorKind::Forbidden, "GitHub refused to say what this owner is; check the token".to_string()),
+        _ => (ApiErrorKind::Decode, String::new()),
+    };
+    ApiError::new(kind, context, resp.message())
+        .with_status(resp.status.as_u16())
+        .with_hint(hint)
 }
 
 #[cfg(test)]

@@ -163,7 +163,8 @@ pub struct Globs {
 }
 
 impl Globs {
-    /// Compile patterns; on error, the index of the bad pattern and the reason.
+    /// Compile patterns; on error, the index of the bad pattern and the reason, or
+    /// [`Globs::WHOLE_SET`] when each pattern compiles but together they are too large.
     pub fn new(patterns: &[String]) -> Result<Globs, (usize, String)> {
         let mut include = globset::GlobSetBuilder::new();
         let mut exclude = globset::GlobSetBuilder::new();
@@ -183,7 +184,10 @@ impl Globs {
                 include.add(glob);
             }
         }
-        let build = |b: globset::GlobSetBuilder| b.build().map_err(|e| (0, e.kind().to_string()));
+        let build = |b: globset::GlobSetBuilder| {
+            b.build()
+                .map_err(|e| (Globs::WHOLE_SET, e.kind().to_string()))
+        };
         Ok(Globs {
             patterns: patterns.to_vec(),
             include: build(include)?,
@@ -191,6 +195,9 @@ impl Globs {
             exact,
         })
     }
+
+    /// The error index of [`Globs::new`] that blames no single pattern.
+    pub const WHOLE_SET: usize = usize::MAX;
 
     pub fn is_match(&self, s: &str) -> bool {
         self.include.is_match(s) && !self.exclude.is_match(s)

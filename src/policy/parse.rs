@@ -447,6 +447,18 @@ impl Ctx {
         }
         match Globs::new(&patterns) {
             Ok(g) => Some(g),
+            Err((Globs::WHOLE_SET, reason)) => {
+                self.report(
+                    DiagnosticKind::TooLarge,
+                    node,
+                    format!(
+                        "`{what}`: its {} globs are too large to compile together ({reason})",
+                        patterns.len()
+                    ),
+                    Some("match many names with fewer, simpler globs (`web-*`)".into()),
+                );
+                None
+            }
             Err((i, reason)) => {
                 self.at(
                     node_of(i),

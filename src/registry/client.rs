@@ -1,8 +1,8 @@
 //! The OCI distribution API client: `GET /v2/<name>/manifests/<digest>`, verified, with
 //! registry authentication and bounded retries.
 //!
-//! One client serves one registry. It sends credentials only to that registry's host and to a
-//! token realm on the same host; redirects to other hosts lose the `Authorization` header
+//! One client serves one registry. It sends credentials only to that registry's origin and to a
+//! token realm of the same origin (scheme, host and port); redirects to other hosts lose the `Authorization` header
 //! (reqwest strips it on cross-host redirects).
 
 use std::collections::HashMap;
@@ -438,15 +438,13 @@ impl RegistryClient {
             }
             q.append_pair("scope", scope);
         }
-        // The token goes only to a realm on the registry's own host, and never from https down
-        // to http.
-        let same_host = url.host_str().map(str::to_ascii_lowercase)
-            == self.inner.base.host_str().map(str::to_ascii_lowercase);
-        let downgrade = self.inner.base.scheme() == "https" && url.scheme() == "http";
-        let send_credentials = self.inner.credentials.is_some() && same_host && !downgrade;
+        // The token goes only to a realm of the registry's own origin (scheme, host and port):
+        // another port of the same host is another server, and https never goes down to http.
+        let same_origin = url.origin() == self.inner.base.origin();
+        let send_credentials = self.inner.credentials.is_some() && same_origin;
         if self.inner.credentials.is_some() && !send_credentials {
             tracing::warn!(
-                "registry {}: token realm {} is on another host or not https; asking it for an anonymous token (the token is not sent there)",
+                "registry {}: token realm {} is not the registry's origin; asking it for an anonymous token (the token is not sent there)",
                 self.registry_display(),
                 url.origin().ascii_serialization()
             );

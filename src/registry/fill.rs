@@ -43,6 +43,8 @@ pub struct FillReport {
     pub failed: usize,
     /// One line per problem, naming the package and digest.
     pub warnings: Vec<String>,
+    /// The packages some of whose manifests could not be read.
+    pub failed_packages: Vec<String>,
 }
 
 impl FillReport {
@@ -164,13 +166,14 @@ pub async fn fill_manifests_scoped(
     }
     for p in failed_packages {
         let entry = &inventory.packages[p];
+        report.failed_packages.push(entry.package.name.clone());
         let missing = entry
             .versions
             .iter()
             .filter(|v| !entry.manifests.contains_key(&v.name))
             .count();
         let line = format!(
-            "{}: {missing} manifest(s) could not be read; untagged versions of this package are kept (deletions withheld) until they can be",
+            "{}: {missing} manifest(s) could not be read; deletions that depend on them (untagged versions, and versions whose own manifest is unread) are withheld until they can be read",
             entry.package.name
         );
         tracing::warn!("{line}");

@@ -41,6 +41,8 @@ fn version_cell(v: &VersionPlan) -> String {
 
 /// Render the plan as GitHub-flavoured Markdown.
 pub fn render(plan: &Plan) -> String {
+    // Tags and names are written by whoever can push: their control characters are escaped.
+    let plan = &*super::printable_plan(plan);
     let mut out = String::new();
     let sha = plan.policy_sha256.get(..12).unwrap_or(&plan.policy_sha256);
     let _ = writeln!(out, "## Retention plan for {}\n", escape(&plan.owner));

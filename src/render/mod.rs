@@ -32,6 +32,68 @@ pub fn json(plan: &Plan) -> String {
     s
 }
 
+/// `s` with control characters written as escapes (`\u{1b}`, `\t`), so that a tag or name
+/// (written by whoever can push) cannot move the cursor, clear the screen or forge lines.
+pub(crate) fn printable(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    std::borrow::Cow::Owned(
+        s.chars()
+            .flat_map(|c| {
+                let escaped: Vec<char> = if c.is_control() {
+                    c.escape_default().collect()
+                } else {
+                    vec![c]
+                };
+                escaped
+            })
+            .collect(),
+    )
+}
+
+/// The plan with every text that comes from GitHub or the policy made [`printable`] (borrowed
+/// unchanged when there is nothing to escape, the usual case).
+pub(crate) fn printable_plan(plan: &Plan) -> std::borrow::Cow<'_, Plan> {
+    let has = |s: &String| s.chars().any(char::is_control);
+    let any = has(&plan.owner)
+        || plan.packages.iter().any(|p| {
+            has(&p.name)
+                || p.warnings.iter().any(has)
+                || p.broken
+                    .iter()
+                    .any(|b| has(&b.name) || b.tags.iter().any(has) || b.missing.iter().any(has))
+                || p.versions.iter().any(|v| {
+                    has(&v.name)
+                        || v.tags.iter().any(has)
+                        || v.reasons.iter().any(has)
+                        || v.untag.iter().any(has)
+                })
+        });
+    if !any {
+        return std::borrow::Cow::Borrowed(plan);
+    }
+    let fix = |s: &mut String| *s = printable(s).into_owned();
+    let mut plan = plan.clone();
+    fix(&mut plan.owner);
+    for p in &mut plan.packages {
+        fix(&mut p.name);
+        p.warnings.iter_mut().for_each(fix);
+        for b in &mut p.broken {
+            fix(&mut b.name);
+            b.tags.iter_mut().for_each(fix);
+            b.missing.iter_mut().for_each(fix);
+        }
+        for v in &mut p.versions {
+            fix(&mut v.name);
+            v.tags.iter_mut().for_each(fix);
+            v.reasons.iter_mut().for_each(fix);
+            v.untag.iter_mut().for_each(fix);
+        }
+    }
+    std::borrow::Cow::Owned(plan)
+}
+
 /// Colour when writing to a terminal and NO_COLOR is not set.
 pub fn color_for(output: Option<&Path>) -> bool {
     output.is_none()

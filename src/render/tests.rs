@@ -53,6 +53,7 @@ fn with_summary(owner: &str, packages: Vec<PackagePlan>) -> Plan {
         owner: owner.to_string(),
         generated_at: at(0),
         policy_sha256: "3f2a9c1d0e4b5a6978877665544332211003f2a9c1d0e4b5a69788776655443".into(),
+        max_deletions: None,
         summary: Summary {
             packages: packages.len() as u64,
             versions,
@@ -428,4 +429,29 @@ fn untag_and_broken_json() {
         "{json}"
     );
     assert!(json.contains("\"kind\": \"orphaned\""), "{json}");
+}
+
+#[test]
+fn control_characters_in_tags_and_names_are_escaped() {
+    let mut plan = small_plan();
+    plan.packages[0].name = "api\u{1b}[2J".into();
+    plan.packages[0].versions[0].tags =
+        vec!["v1\u{1b}]0;pwned\u{7}".into(), "ok\r\nforged line".into()];
+    plan.packages[0].versions[0].action = Action::Delete;
+    for format in [Format::Text, Format::Markdown] {
+        let out = render(&plan, format, false);
+        assert!(
+            !out.chars().any(|c| c.is_control() && c != '\n'),
+            "{format:?}: {out:?}"
+        );
+        assert!(out.contains("v1\\u{1b}]0;pwned\\u{7}"), "{format:?}: {out}");
+        assert!(out.contains("api\\u{1b}[2J"), "{format:?}: {out}");
+        assert!(!out.contains("\nforged line"), "{format:?}: {out}");
+    }
+    // With colour, the only escape characters are the renderer's own SGR codes.
+    let out = render(&plan, Format::Text, true);
+    assert!(
+        !out.contains("\u{1b}[2J") && !out.contains("\u{1b}]0"),
+        "{out:?}"
+    );
 }

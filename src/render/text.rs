@@ -143,6 +143,8 @@ fn counts(p: &PackagePlan) -> (usize, usize) {
 
 /// Render the plan for a terminal.
 pub fn render(plan: &Plan, color: bool) -> String {
+    // Tags and names are written by whoever can push: their control characters are escaped.
+    let plan = &*super::printable_plan(plan);
     let paint = Paint { on: color };
     let mut out = String::new();
 

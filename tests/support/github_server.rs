@@ -46,6 +46,18 @@ pub enum FaultKind {
     Reset,
     /// The answer comes after this delay.
     Slow(Duration),
+    /// A redirect (301/302/307/308) to the same path and query under `to_base` (another local
+    /// server: loopback only).
+    Redirect {
+        status: u16,
+        to_base: String,
+    },
+    /// A lying answer: this status with an empty body, and nothing done.
+    Status(u16),
+    /// A 200 whose body is a JSON list padded to this many bytes (bounded by the test).
+    HugeBody {
+        bytes: usize,
+    },
 }
 
 /// A fault on the `nth` (0-based) request of an endpoint ("DELETE version", "GET versions", ...).
@@ -85,6 +97,9 @@ pub struct Config {
     /// Versions removed along with a deleted one (id -> ids): a registry that removes more than
     /// expected, which the check after apply must catch.
     pub also_delete: HashMap<u64, Vec<u64>>,
+    /// Versions listed twice in a row, as a push during an offset-paginated listing makes
+    /// GitHub list a version on two pages.
+    pub list_twice: Vec<u64>,
 }
 
 impl Default for Config {
@@ -105,6 +120,7 @@ impl Default for Config {
             last_tagged_rule: false,
             max_per_page: 100,
             also_delete: HashMap::new(),
+            list_twice: Vec::new(),
         }
     }
 }
@@ -554,6 +570,38 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Body>) -> Response<Body> 
             FaultKind::Secondary403NoRetryAfter => {
                 response = Some(json_response(StatusCode::FORBIDDEN, &secondary_body()))
             }
+            FaultKind::Redirect { status, to_base } => {
+                assert!(
+                    to_base.starts_with("http://127.0.0.1:"),
+                    "redirects stay on loopback"
+                );
+                let mut r = empty(StatusCode::from_u16(*status).unwrap_or(StatusCode::FOUND));
+                let q = if query.is_empty() {
+                    String::new()
+                } else {
+                    format!("?{query}")
+                };
+                if let Ok(v) = HeaderValue::from_str(&format!("{to_base}{path}{q}")) {
+                    r.headers_mut().insert("location", v);
+                }
+                response = Some(r);
+            }
+            FaultKind::Status(code) => {
+                response = Some(empty(StatusCode::from_u16(*code).unwrap_or(StatusCode::OK)))
+            }
+            FaultKind::HugeBody { bytes } => {
+                let bytes = (*bytes).min(64 << 20);
+                let mut body = Vec::with_capacity(bytes);
+                body.push(b'[');
+                body.resize(bytes.saturating_sub(1), b' ');
+                body.push(b']');
+                let mut r = Response::new(Body::from(body));
+                r.headers_mut().insert(
+                    "content-type",
+                    HeaderValue::from_static("application/json; charset=utf-8"),
+                );
+                response = Some(r);
+            }
             FaultKind::TooMany429 { retry_after } => {
                 let mut r = message(StatusCode::TOO_MANY_REQUESTS, "Too many requests");
                 r.headers_mut()
@@ -715,7 +763,14 @@ fn answer(
                 .versions
                 .iter()
                 .filter(|v| v.deleted == deleted)
-                .map(|v| v.json.clone())
+                .flat_map(|v| {
+                    let n = if s.config.list_twice.contains(&v.id) {
+                        2
+                    } else {
+                        1
+                    };
+                    std::iter::repeat_n(v.json.clone(), n)
+                })
                 .collect();
             page(items, query, host, path, s.config.max_per_page)
         }

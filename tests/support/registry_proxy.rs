@@ -24,7 +24,8 @@ pub enum ProxyAuth {
     Bearer {
         password: String,
         anonymous_ok: bool,
-        /// The host named in the realm URL (e.g. `localhost` for a realm on "another host").
+        /// The host named in the realm URL (e.g. `localhost` for a realm on "another host"); with
+        /// a `:port`, that port instead of the proxy's own (a realm on another port).
         realm_host: String,
     },
 }
@@ -154,8 +155,13 @@ async fn handle(State(s): State<Arc<ProxyState>>, req: Request) -> Response {
                 .and_then(|p| p.split_once("/manifests/"))
                 .map_or("", |(r, _)| r);
             let port = s.port.load(Ordering::SeqCst);
+            let authority = if realm_host.contains(':') {
+                realm_host.clone()
+            } else {
+                format!("{realm_host}:{port}")
+            };
             let challenge = format!(
-                r#"Bearer realm="http://{realm_host}:{port}/token",service="proxy.test",scope="repository:{repo}:pull""#
+                r#"Bearer realm="http://{authority}/token",service="proxy.test",scope="repository:{repo}:pull""#
             );
             let mut r = (
                 StatusCode::UNAUTHORIZED,

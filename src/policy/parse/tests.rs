@@ -509,3 +509,19 @@ fn invalid_utf8_is_located_at_its_column() {
     assert_eq!((d.line, d.column), (2, 11));
     assert_eq!(d.message, "the policy is not valid UTF-8");
 }
+
+#[test]
+fn globs_too_large_together_blame_the_list_not_its_first_pattern() {
+    let globs: Vec<String> = (0..9990)
+        .map(|i| format!("\"web-{i:05}-*-{{a,b,c}}-[0-9]-{}\"", "x".repeat(50)))
+        .collect();
+    let d = first(&format!(
+        "version: 1\npackages:\n  type: container\n  names: [{}]\nrules:\n  - name: r\n    delete: {{ untagged: true }}\n",
+        globs.join(",")
+    ));
+    assert_eq!(d.kind, DiagnosticKind::TooLarge);
+    assert_eq!(
+        d.message,
+        "`packages.names`: its 9990 globs are too large to compile together (error building NFA)"
+    );
+}
