@@ -1,5 +1,5 @@
 //! Carrying out deletions: the executor ([`execute`]), the journal ([`journal`]) and the progress
-//! display ([`progress`]).
+//! display ([`progress`]); removing tags from images that stay: [`untag`].
 //!
 //! Outcomes of a DELETE: 204 deleted; 404 "Package version not found." already gone (ghcr.io
 //! removes an index's children itself), which counts as done; 400 refusals (the last tagged
@@ -14,6 +14,7 @@
 
 pub mod journal;
 pub mod progress;
+pub mod untag;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -496,5 +497,6 @@ fn entry(scope: &Scope, target: &Target, outcome: JournalOutcome, message: Strin
         outcome,
         message,
         time: Utc::now(),
+        untag: None,
     }
 }

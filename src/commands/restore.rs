@@ -126,6 +126,12 @@ pub fn pending(entries: &[Entry]) -> Vec<Entry> {
             }
             // A failed restore leaves the deletion in place.
             JournalOutcome::RestoreFailed => {}
+            // Tag removals are put back by the retag pass (`crate::apply::untag::pending`).
+            JournalOutcome::UntagAttempted
+            | JournalOutcome::Untagged
+            | JournalOutcome::UntagFailed
+            | JournalOutcome::Retagged
+            | JournalOutcome::RetagFailed => {}
         }
     }
     let mut out: Vec<Entry> = last
@@ -154,6 +160,7 @@ mod tests {
             tags: vec![],
             outcome,
             message: String::new(),
+            untag: None,
             time: chrono::DateTime::from_timestamp(1_800_000_000 + i64::from(minute) * 60, 0)
                 .unwrap_or_default(),
         }

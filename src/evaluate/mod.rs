@@ -474,10 +474,12 @@ fn evaluate_package(policy: &Policy, entry: &PackageEntry, now: DateTime<Utc>) -
             VersionPlan {
                 after,
                 untag: Vec::new(),
-                part_of: graph.part_of(i, |j| versions[j].id).map(|(top, edge)| PartOf {
-                    image: versions[top].id,
-                    kind: edge.part_kind(),
-                }),
+                part_of: graph
+                    .part_of(i, |j| versions[j].id)
+                    .map(|(top, edge)| PartOf {
+                        image: versions[top].id,
+                        kind: edge.part_kind(),
+                    }),
                 withheld: action == Action::Keep
                     && !delete_by[i].is_empty()
                     && keep_by[i].is_empty()

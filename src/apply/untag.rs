@@ -1,0 +1,694 @@
+//! Removing a tag from an image that stays ("untag"), putting it back (`restore`), and deleting
+//! the placeholders a killed run left behind.
+//!
+//! The GitHub Packages API deletes versions, never one tag of a version. To remove tag `pr-42`
+//! from an image also tagged `v1.4.0`:
+//! 1. check on the registry (HEAD, which is not a download) that `pr-42` still names the image
+//!    the plan saw, and keep the image's manifest (cache, else one read) so that `restore` can
+//!    put the tag back;
+//! 2. journal `untag_attempted` with the placeholder's digest (fsynced);
+//! 3. push a placeholder manifest under `pr-42` ([`crate::registry::push`]): ghcr.io moves the
+//!    tag to a new package version; the image keeps `v1.4.0`;
+//! 4. find the placeholder's version id by its digest in the first page of the version listing
+//!    (newest first; a few retries while ghcr.io has not listed it yet) and DELETE it, which
+//!    deletes `pr-42` with it;
+//! 5. journal `untagged` (or `untag_failed` with what is left, and why).
+//!
+//! So an untag costs 2 API requests (one listing page, one DELETE) and, on the registry, one
+//! HEAD and one manifest PUT, plus once per repository the empty blob's HEAD (and its upload
+//! when missing) and a push token. When GitHub refuses to delete the placeholder (it holds the
+//! package's last tag), the tag is put back on the image and the now untagged placeholder deleted.
+//!
+//! A run killed between 3 and 5 leaves a placeholder holding the tag: [`sweep`] recognises it by
+//! its annotation and deletes it at the start of the next `apply`, before evaluating, and reports
+//! it. [`retag`] (`retention restore`) puts the original manifest's exact bytes back under the
+//! tag (the tag then names the image again) and deletes a placeholder still listed; it refuses
+//! when the tag names another image since (a newer push).
+
+use std::collections::{BTreeMap, HashSet};
+
+use chrono::Utc;
+
+use super::journal::{Entry, Journal, JournalOutcome, UntagRecord};
+use crate::github::packages::{delete_version, first_versions_page};
+use crate::github::{ApiError, Done, GithubClient, Scope};
+use crate::inventory::{Inventory, PackageType};
+use crate::registry::push::{self, placeholder, placeholder_note, PushError, OCI_MANIFEST};
+use crate::registry::{repository_for, ManifestCache, RegistryClient};
+
+/// Listing pages read while looking for a just-pushed placeholder (ghcr.io may list a new
+/// version a moment after the push).
+const FIND_ATTEMPTS: u32 = 4;
+
+/// A tag to remove from a version that stays.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UntagTarget {
+    pub package: String,
+    pub package_type: PackageType,
+    /// The version that keeps the image, and its digest.
+    pub id: u64,
+    pub name: String,
+    /// The version's tags when planned.
+    pub tags: Vec<String>,
+    /// The tag to remove.
+    pub tag: String,
+    /// Not to be removed after all, and why (`apply --plan --policy`). No request is sent.
+    pub hold: Option<String>,
+}
+
+impl UntagTarget {
+    fn label(&self) -> String {
+        format!("tag {} of {}", self.tag, self.name)
+    }
+}
+
+/// What became of the untags of a run.
+#[derive(Clone, Debug, Default)]
+pub struct UntagReport {
+    pub total: u64,
+    pub untagged: u64,
+    /// (package, what, why)
+    pub skipped: Vec<(String, String, String)>,
+    pub failed: Vec<(String, String, String)>,
+    /// Not attempted: the run stopped (the token may not push, the journal failed).
+    pub left: u64,
+    pub stop: Option<String>,
+    /// API requests the untags sent (listing pages and DELETEs).
+    pub api_requests: u64,
+}
+
+/// Where and with what the untags run.
+pub struct Untagger<'a> {
+    pub client: &'a GithubClient,
+    pub scope: &'a Scope,
+    pub registry: &'a RegistryClient,
+    pub cache: &'a ManifestCache,
+    pub journal: &'a Journal,
+    /// Names the run in each placeholder's annotation (so each placeholder has its own digest).
+    pub run: String,
+}
+
+/// The run's name for placeholders: the Actions run (`GITHUB_RUN_ID`-`GITHUB_RUN_ATTEMPT`), else
+/// the clock and the process id.
+pub fn run_id() -> String {
+    match std::env::var("GITHUB_RUN_ID") {
+        Ok(id) if !id.is_empty() => format!(
+            "{id}-{}",
+            std::env::var("GITHUB_RUN_ATTEMPT").unwrap_or_else(|_| "1".into())
+        ),
+        _ => format!(
+            "local-{}-{}",
+            Utc::now().format("%Y%m%dT%H%M%S%.3fZ"),
+            std::process::id()
+        ),
+    }
+}
+
+/// How one untag ended.
+enum Outcome {
+    Untagged(String),
+    Skipped(String),
+    Failed(String),
+    /// Nothing more can succeed (the token may not push): stop.
+    Fatal(String),
+}
+
+impl Untagger<'_> {
+    fn entry(
+        &self,
+        t: &UntagTarget,
+        outcome: JournalOutcome,
+        message: String,
+        record: &UntagRecord,
+    ) -> Entry {
+        Entry {
+            owner: self.scope.owner().to_string(),
+            scope: self.scope.journal_name(),
+            package: t.package.clone(),
+            package_type: t.package_type,
+            id: t.id,
+            name: t.name.clone(),
+            tags: t.tags.clone(),
+            outcome,
+            message,
+            time: Utc::now(),
+            untag: Some(record.clone()),
+        }
+    }
+
+    /// Remove every target's tag, one after the other, journaling each.
+    pub async fn run(&self, targets: Vec<UntagTarget>) -> UntagReport {
+        let before = self.client.requests();
+        let mut report = UntagReport {
+            total: targets.len() as u64,
+            ..UntagReport::default()
+        };
+        let mut blobs: HashSet<String> = HashSet::new();
+        let mut queue = targets.into_iter();
+        for t in queue.by_ref() {
+            let outcome = match &t.hold {
+                Some(why) => Outcome::Skipped(why.clone()),
+                None => self.one(&t, &mut blobs).await,
+            };
+            match outcome {
+                Outcome::Untagged(_) => report.untagged += 1,
+                Outcome::Skipped(why) => report.skipped.push((t.package.clone(), t.label(), why)),
+                Outcome::Failed(why) => report.failed.push((t.package.clone(), t.label(), why)),
+                Outcome::Fatal(why) => {
+                    report.left += 1;
+                    report.stop = Some(why);
+                    break;
+                }
+            }
+        }
+        report.left += queue.len() as u64;
+        report.api_requests = self.client.requests() - before;
+        report
+    }
+
+    async fn one(&self, t: &UntagTarget, blobs: &mut HashSet<String>) -> Outcome {
+        let repo = repository_for(self.scope.owner(), &t.package);
+        // 1. The tag must still name the image the plan saw, and its manifest be at hand.
+        match self.registry.tag_digest(&repo, &t.tag).await {
+            Ok(Some(d)) if d == t.name => {}
+            Ok(Some(d)) => {
+                return Outcome::Skipped(format!(
+                    "not untagged: tag {} names {d} now, not {} (pushed since the plan was made)",
+                    t.tag, t.name
+                ))
+            }
+            Ok(None) => {
+                return Outcome::Skipped(format!("not untagged: tag {} is gone already", t.tag))
+            }
+            Err(e) => return push_failure(e),
+        }
+        if let Err(e) = original_manifest(self.registry, self.cache, &repo, &t.name).await {
+            return Outcome::Failed(format!(
+                "not untagged: the image's manifest, which `restore` needs to put the tag back, cannot be read: {e}"
+            ));
+        }
+        // 2. Journal before the tag moves.
+        let p = placeholder(&self.run, &t.tag, &t.name);
+        let mut record = UntagRecord {
+            tag: t.tag.clone(),
+            placeholder: p.digest.clone(),
+            placeholder_id: None,
+        };
+        if let Err(e) = self.journal.append(&self.entry(
+            t,
+            JournalOutcome::UntagAttempted,
+            String::new(),
+            &record,
+        )) {
+            return Outcome::Fatal(e);
+        }
+        let outcome = self.push_and_delete(t, &repo, &p, &mut record, blobs).await;
+        let (line, message) = match &outcome {
+            Outcome::Untagged(m) => (JournalOutcome::Untagged, m.clone()),
+            Outcome::Skipped(m) | Outcome::Failed(m) | Outcome::Fatal(m) => {
+                (JournalOutcome::UntagFailed, m.clone())
+            }
+        };
+        tracing::info!("{} {}: {:?} {}", t.package, t.label(), line, message);
+        if let Err(e) = self.journal.append(&self.entry(t, line, message, &record)) {
+            return Outcome::Fatal(e);
+        }
+        outcome
+    }
+
+    /// 3–5: push the placeholder under the tag, find its version, delete it.
+    async fn push_and_delete(
+        &self,
+        t: &UntagTarget,
+        repo: &str,
+        p: &push::Placeholder,
+        record: &mut UntagRecord,
+        blobs: &mut HashSet<String>,
+    ) -> Outcome {
+        if !blobs.contains(repo) {
+            if let Err(e) = self.registry.ensure_empty_blob(repo).await {
+                return push_failure(e);
+            }
+            blobs.insert(repo.to_string());
+        }
+        if let Err(e) = self
+            .registry
+            .put_manifest(repo, &t.tag, OCI_MANIFEST, &p.bytes)
+            .await
+        {
+            return push_failure(e);
+        }
+        let id = match self.find(&t.package, t.package_type, &p.digest).await {
+            Ok(Some(id)) => id,
+            Ok(None) => {
+                return Outcome::Failed(format!(
+                    "the tag moved to placeholder {} but GitHub does not list it yet: the next run deletes it (or `retention restore` puts the tag back)",
+                    p.digest
+                ))
+            }
+            Err(e) => {
+                return Outcome::Failed(format!(
+                    "the tag moved to placeholder {}, which could not be found: {e}; the next run deletes it",
+                    p.digest
+                ))
+            }
+        };
+        record.placeholder_id = Some(id);
+        let label = format!("{} (placeholder for tag {})", p.digest, t.tag);
+        match delete_version(
+            self.client,
+            self.scope,
+            t.package_type.as_str(),
+            &t.package,
+            id,
+            &label,
+        )
+        .await
+        {
+            Ok(Done::Done) | Ok(Done::AlreadyGone(_)) => Outcome::Untagged(String::new()),
+            Ok(Done::Refused(why)) => self.roll_back(t, repo, id, &label, why).await,
+            Err(e) if e.is_permission() => Outcome::Fatal(format!(
+                "the tag moved to placeholder {} (version {id}), which cannot be deleted: {e}",
+                p.digest
+            )),
+            Err(e) => Outcome::Failed(format!(
+                "the tag moved to placeholder {} (version {id}), which could not be deleted: {e}; the next run deletes it",
+                p.digest
+            )),
+        }
+    }
+
+    /// GitHub refused to delete the placeholder (it holds the package's last tag): put the tag
+    /// back on the image, then delete the placeholder, untagged now.
+    async fn roll_back(
+        &self,
+        t: &UntagTarget,
+        repo: &str,
+        id: u64,
+        label: &str,
+        why: String,
+    ) -> Outcome {
+        let back = match original_manifest(self.registry, self.cache, repo, &t.name).await {
+            Ok(bytes) => self
+                .registry
+                .put_manifest(repo, &t.tag, &push::media_type_of(&bytes), &bytes)
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = back {
+            return Outcome::Failed(format!(
+                "GitHub refused to delete the placeholder (version {id}): {why}; putting the tag back failed too: {e}; run `retention restore`"
+            ));
+        }
+        let deleted = delete_version(
+            self.client,
+            self.scope,
+            t.package_type.as_str(),
+            &t.package,
+            id,
+            label,
+        )
+        .await;
+        let left = match deleted {
+            Ok(Done::Done) | Ok(Done::AlreadyGone(_)) => String::new(),
+            Ok(Done::Refused(m)) => format!("; the untagged placeholder (version {id}) stays: {m}"),
+            Err(e) => format!("; the untagged placeholder (version {id}) stays: {e}"),
+        };
+        Outcome::Skipped(format!(
+            "not untagged: GitHub refused to delete the placeholder that took the tag ({why}); the tag is back on the image{left}"
+        ))
+    }
+
+    /// The id of the version named `digest` in the first page of the listing, retried a few
+    /// times with a growing pause while it is not there yet.
+    async fn find(
+        &self,
+        package: &str,
+        package_type: PackageType,
+        digest: &str,
+    ) -> Result<Option<u64>, ApiError> {
+        for attempt in 0..FIND_ATTEMPTS {
+            if attempt > 0 {
+                let pause = std::time::Duration::from_millis(500 << attempt);
+                self.client.pacer().sleep(pause).await;
+            }
+            let page = first_versions_page(self.client, self.scope, package_type.as_str(), package)
+                .await?;
+            if let Some(id) = page
+                .iter()
+                .find(|v| v["name"] == digest)
+                .and_then(|v| v["id"].as_u64())
+            {
+                return Ok(Some(id));
+            }
+        }
+        Ok(None)
+    }
+}
+
+fn push_failure(e: PushError) -> Outcome {
+    if e.denied {
+        Outcome::Fatal(e.to_string())
+    } else {
+        Outcome::Failed(format!("not untagged: {e}"))
+    }
+}
+
+/// The exact bytes of `digest` in `repository`: from the cache, else read (verified) and cached.
+pub async fn original_manifest(
+    registry: &RegistryClient,
+    cache: &ManifestCache,
+    repository: &str,
+    digest: &str,
+) -> Result<String, String> {
+    if let Some(text) = cache.get(digest) {
+        return Ok(text);
+    }
+    let text = registry
+        .get_manifest(repository, digest)
+        .await
+        .map_err(|e| e.to_string())?;
+    if let Err(e) = cache.put(digest, &text) {
+        tracing::warn!("cannot cache manifest {digest}: {e}");
+    }
+    Ok(text)
+}
+
+/// A placeholder found in the inventory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Leftover {
+    pub package: String,
+    pub package_type: PackageType,
+    pub id: u64,
+    pub digest: String,
+    pub tags: Vec<String>,
+    /// Its annotation: which run pushed it, for which tag of which image.
+    pub note: String,
+}
+
+/// Parse a placeholder's note: (tag, original digest).
+fn parse_note(note: &str) -> Option<(String, String)> {
+    let rest = note.split_once(" removes tag ")?.1;
+    let (tag, original) = rest.rsplit_once(" from ")?;
+    Some((tag.to_string(), original.to_string()))
+}
+
+/// The placeholders in `inventory`: versions with one tag (not a signature or referrers tag)
+/// whose manifest carries the placeholder annotation. Manifests come from the inventory, the
+/// cache, else the registry (then cached: each version is read once in its life).
+pub async fn find_leftovers(
+    registry: &RegistryClient,
+    cache: &ManifestCache,
+    inventory: &Inventory,
+) -> Vec<Leftover> {
+    let mut out = Vec::new();
+    for entry in &inventory.packages {
+        if entry.package.package_type != PackageType::Container {
+            continue;
+        }
+        let repo = repository_for(&inventory.owner, &entry.package.name);
+        for v in &entry.versions {
+            let tags = v.tags();
+            if tags.len() != 1 || crate::graph::tag_subject(&tags[0]).is_some() {
+                continue;
+            }
+            let text = match entry.manifests.get(&v.name) {
+                Some(t) => Ok(t.clone()),
+                None => original_manifest(registry, cache, &repo, &v.name).await,
+            };
+            match text {
+                Ok(text) => {
+                    if let Some(note) = placeholder_note(&text) {
+                        out.push(Leftover {
+                            package: entry.package.name.clone(),
+                            package_type: entry.package.package_type,
+                            id: v.id,
+                            digest: v.name.clone(),
+                            tags: tags.to_vec(),
+                            note,
+                        });
+                    }
+                }
+                Err(e) => tracing::debug!("placeholder check of {}: {e}", v.name),
+            }
+        }
+    }
+    out
+}
+
+/// Delete the placeholders a killed run left (found by [`find_leftovers`]), journal each as the
+/// end of its untag, and drop them from `inventory` so that the policy never decides on them.
+/// Returns one line per placeholder for the report.
+pub async fn sweep(
+    client: &GithubClient,
+    scope: &Scope,
+    registry: &RegistryClient,
+    cache: &ManifestCache,
+    journal: &Journal,
+    inventory: &mut Inventory,
+) -> Result<Vec<String>, String> {
+    let leftovers = find_leftovers(registry, cache, inventory).await;
+    let mut lines = Vec::new();
+    let mut gone: BTreeMap<String, HashSet<u64>> = BTreeMap::new();
+    for l in leftovers {
+        let (tag, original) = parse_note(&l.note).unwrap_or_default();
+        let original_id = inventory
+            .packages
+            .iter()
+            .filter(|p| p.package.name == l.package)
+            .flat_map(|p| p.versions.iter())
+            .find(|v| v.name == original)
+            .map_or(0, |v| v.id);
+        let label = format!("{} (placeholder for tag {})", l.digest, l.tags.join(", "));
+        let result = delete_version(
+            client,
+            scope,
+            l.package_type.as_str(),
+            &l.package,
+            l.id,
+            &label,
+        )
+        .await;
+        let (outcome, message) = match result {
+            Ok(Done::Done) | Ok(Done::AlreadyGone(_)) => (
+                JournalOutcome::Untagged,
+                format!("placeholder left by an earlier run deleted ({})", l.note),
+            ),
+            Ok(Done::Refused(m)) => (
+                JournalOutcome::UntagFailed,
+                format!(
+                    "placeholder left by an earlier run ({}) not deleted: {m}",
+                    l.note
+                ),
+            ),
+            Err(e) if e.is_permission() => return Err(e.to_string()),
+            Err(e) => (
+                JournalOutcome::UntagFailed,
+                format!(
+                    "placeholder left by an earlier run ({}) not deleted: {e}",
+                    l.note
+                ),
+            ),
+        };
+        journal.append(&Entry {
+            owner: scope.owner().to_string(),
+            scope: scope.journal_name(),
+            package: l.package.clone(),
+            package_type: l.package_type,
+            id: original_id,
+            name: original,
+            tags: Vec::new(),
+            outcome,
+            message: message.clone(),
+            time: Utc::now(),
+            untag: Some(UntagRecord {
+                tag,
+                placeholder: l.digest.clone(),
+                placeholder_id: Some(l.id),
+            }),
+        })?;
+        if outcome == JournalOutcome::Untagged {
+            gone.entry(l.package.clone()).or_default().insert(l.id);
+        }
+        lines.push(format!("{} {}: {message}", l.package, l.digest));
+    }
+    for p in &mut inventory.packages {
+        if let Some(ids) = gone.get(&p.package.name) {
+            p.versions.retain(|v| !ids.contains(&v.id));
+        }
+    }
+    Ok(lines)
+}
+
+/// The untags a journal says may have moved a tag and that were not put back since: the last
+/// line of each (package, image, tag) is `untag_attempted`, `untagged`, `untag_failed` (the
+/// attempt may have moved the tag) or `retag_failed`.
+pub fn pending(entries: &[Entry]) -> Vec<Entry> {
+    let mut last: BTreeMap<(String, String, String, String, String), &Entry> = BTreeMap::new();
+    for e in entries {
+        let Some(u) = &e.untag else { continue };
+        if !e.outcome.is_untag() {
+            continue;
+        }
+        let key = (
+            e.owner.clone(),
+            e.scope.clone(),
+            e.package.clone(),
+            e.name.clone(),
+            u.tag.clone(),
+        );
+        // A failed retag leaves the untag to be put back: keep the line before it.
+        if e.outcome == JournalOutcome::RetagFailed && last.contains_key(&key) {
+            continue;
+        }
+        last.insert(key, e);
+    }
+    let mut out: Vec<Entry> = last
+        .into_values()
+        .filter(|e| e.outcome != JournalOutcome::Retagged)
+        .cloned()
+        .collect();
+    out.sort_by_key(|e| e.time);
+    out
+}
+
+/// Put a removed tag back on its image (`restore`): the original manifest's exact bytes are put
+/// under the tag, then a placeholder still listed is deleted. Refused when the tag names another
+/// image now. Returns the outcome line's (outcome, message).
+pub async fn retag(
+    client: &GithubClient,
+    scope: &Scope,
+    registry: &RegistryClient,
+    cache: &ManifestCache,
+    e: &Entry,
+) -> Result<(JournalOutcome, String), ApiError> {
+    let Some(u) = &e.untag else {
+        return Ok((JournalOutcome::RetagFailed, "no untag record".to_string()));
+    };
+    let repo = repository_for(&e.owner, &e.package);
+    let now = match registry.tag_digest(&repo, &u.tag).await {
+        Ok(d) => d,
+        Err(err) => return Ok((JournalOutcome::RetagFailed, err.to_string())),
+    };
+    match now.as_deref() {
+        None => {}
+        Some(d) if d == e.name || d == u.placeholder => {}
+        Some(d) => {
+            return Ok((
+                JournalOutcome::RetagFailed,
+                format!(
+                    "tag {} names {d} now (pushed since): it is not moved back to {}",
+                    u.tag, e.name
+                ),
+            ))
+        }
+    }
+    if now.as_deref() != Some(e.name.as_str()) {
+        let bytes = match original_manifest(registry, cache, &repo, &e.name).await {
+            Ok(b) => b,
+            Err(err) => {
+                return Ok((
+                    JournalOutcome::RetagFailed,
+                    format!("the image's manifest cannot be read: {err}"),
+                ))
+            }
+        };
+        if let Err(err) = registry
+            .put_manifest(&repo, &u.tag, &push::media_type_of(&bytes), &bytes)
+            .await
+        {
+            return Ok((JournalOutcome::RetagFailed, err.to_string()));
+        }
+    }
+    // The placeholder, if it is still there, is untagged now: delete it.
+    let page = first_versions_page(client, scope, e.package_type.as_str(), &e.package).await?;
+    let id = u.placeholder_id.or_else(|| {
+        page.iter()
+            .find(|v| v["name"] == u.placeholder.as_str())
+            .and_then(|v| v["id"].as_u64())
+    });
+    let listed = id.is_some_and(|id| page.iter().any(|v| v["id"].as_u64() == Some(id)));
+    let mut message = String::new();
+    if let (Some(id), true) = (id, listed) {
+        let label = format!("{} (placeholder for tag {})", u.placeholder, u.tag);
+        match delete_version(
+            client,
+            scope,
+            e.package_type.as_str(),
+            &e.package,
+            id,
+            &label,
+        )
+        .await?
+        {
+            Done::Done | Done::AlreadyGone(_) => {
+                message = format!("placeholder {} (version {id}) deleted", u.placeholder)
+            }
+            Done::Refused(m) => {
+                message = format!("placeholder {} (version {id}) stays: {m}", u.placeholder)
+            }
+        }
+    }
+    Ok((JournalOutcome::Retagged, message))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inventory::PackageType;
+
+    fn line(tag: &str, outcome: JournalOutcome, minute: i64) -> Entry {
+        Entry {
+            owner: "acme".into(),
+            scope: "/orgs/acme".into(),
+            package: "app".into(),
+            package_type: PackageType::Container,
+            id: 7,
+            name: "sha256:aa".into(),
+            tags: vec!["v1".into(), tag.into()],
+            outcome,
+            message: String::new(),
+            time: chrono::DateTime::from_timestamp(1_800_000_000 + minute * 60, 0)
+                .unwrap_or_default(),
+            untag: Some(UntagRecord {
+                tag: tag.into(),
+                placeholder: format!("sha256:p-{tag}"),
+                placeholder_id: None,
+            }),
+        }
+    }
+
+    #[test]
+    fn pending_retags_every_untag_that_may_have_moved_a_tag() {
+        use JournalOutcome::*;
+        let journal = [
+            line("a", UntagAttempted, 0),
+            line("a", Untagged, 1),
+            line("b", UntagAttempted, 2), // killed: the tag may have moved
+            line("c", UntagAttempted, 3),
+            line("c", UntagFailed, 4), // may have moved too (placeholder not deleted)
+            line("d", UntagAttempted, 5),
+            line("d", Untagged, 6),
+            line("d", Retagged, 7), // put back already
+            line("e", UntagAttempted, 8),
+            line("e", Untagged, 9),
+            line("e", RetagFailed, 10), // still to put back
+        ];
+        let tags: Vec<String> = pending(&journal)
+            .iter()
+            .filter_map(|e| e.untag.as_ref().map(|u| u.tag.clone()))
+            .collect();
+        assert_eq!(tags, ["a", "b", "c", "e"]);
+    }
+
+    #[test]
+    fn notes_name_the_tag_and_the_image() {
+        let p = placeholder("r1", "pr-42", "sha256:abc");
+        let note = placeholder_note(&p.bytes).unwrap_or_default();
+        assert_eq!(
+            parse_note(&note),
+            Some(("pr-42".to_string(), "sha256:abc".to_string()))
+        );
+    }
+}
