@@ -1,5 +1,7 @@
 //! `retention apply`: plan now (`--policy`) or take a saved plan (`--plan`, each version re-read
-//! first), delete what it deletes, journal each outcome, and report.
+//! first), delete what it deletes, then remove the tags it removes from images that stay
+//! ([`crate::apply::untag`]), journal each outcome, and report. With `--policy`, placeholders a
+//! killed run left holding a tag are deleted before the policy is evaluated.
 //!
 //! Exit codes: 0 when every deletion is done or skipped by GitHub's refusal (reported; a refusal
 //! does not go away by running again), 3 when some failed or the rate budget ran out (the next run
@@ -12,12 +14,13 @@ use std::sync::Arc;
 use super::online::{self, RegistryArgs};
 use super::{Failure, Outcome};
 use crate::apply::journal::Journal;
+use crate::apply::untag::{UntagReport, UntagTarget, Untagger};
 use crate::apply::{ApplyReport, Stop, Target};
 use crate::cli::ApplyArgs;
 use crate::github::{GithubClient, Scope};
 use crate::plan::Plan;
 use crate::policy::Policy;
-use crate::registry::FillScope;
+use crate::registry::{FillScope, ManifestCache, RegistryClient};
 
 /// The counts of an apply run (what the Action writes to `GITHUB_OUTPUT`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -27,9 +30,14 @@ pub struct ApplyResults {
     /// Deleted now, or found already gone.
     pub deleted: u64,
     pub skipped: u64,
+    /// Deletions and tag removals that failed.
     pub failed: u64,
     /// Not attempted (the run stopped).
     pub left: u64,
+    /// Tags the plan removes from images that stay.
+    pub to_untag: u64,
+    /// Tags removed.
+    pub untagged: u64,
 }
 
 pub fn run(args: &ApplyArgs) -> Outcome {
@@ -39,9 +47,15 @@ pub fn run(args: &ApplyArgs) -> Outcome {
         if let Err(f) = runner.report_apply(results.deleted, results.failed) {
             eprintln!("{}", f.message);
         }
+        if let Err(f) = runner.report_untagged(results.untagged) {
+            eprintln!("{}", f.message);
+        }
     }
     outcome
 }
+
+/// `safety.max_untags` when none is given: the bound on tag removals.
+pub const DEFAULT_MAX_UNTAGS: u64 = 1000;
 
 /// Run `apply`; the counts are returned whatever the outcome (zero when nothing was attempted).
 pub fn execute(args: &ApplyArgs) -> (ApplyResults, Outcome) {
@@ -55,7 +69,10 @@ fn execute_inner(args: &ApplyArgs) -> Result<(ApplyResults, Outcome), Failure> {
     let journal = Arc::new(Journal::open(&args.journal).map_err(Failure::run)?);
     let runtime = online::runtime()?;
     runtime.block_on(async {
-        let (client, scope, targets) = match (&args.plan, &args.policy) {
+        let registry = crate::registry::client_from_env(&args.registry, &args.token_env)
+            .map_err(Failure::usage)?;
+        let cache = crate::registry::ManifestCache::resolve(args.cache_dir.as_deref());
+        let (client, scope, targets, untags) = match (&args.plan, &args.policy) {
             (Some(plan_path), _) => {
                 let plan = Plan::load(plan_path).map_err(|e| Failure::usage(format!("{e:#}")))?;
                 if let Some(runner) = crate::actions::Runner::detect() {
@@ -73,6 +90,8 @@ fn execute_inner(args: &ApplyArgs) -> Result<(ApplyResults, Outcome), Failure> {
                     online::connect(args.owner.as_deref(), Some(&plan.owner), &args.token_env)
                         .await?;
                 let mut targets = targets(&plan, true);
+                let mut untags = untag_targets(&plan);
+                check_max_untags(untags.len() as u64, args.max_untags)?;
                 if let Some(policy_path) = &args.policy {
                     // Evaluate the policy now: the graph may have changed since the plan (a new
                     // image sharing a platform manifest). Delete only what both delete.
@@ -80,7 +99,7 @@ fn execute_inner(args: &ApplyArgs) -> Result<(ApplyResults, Outcome), Failure> {
                     if policy.sha256 != plan.policy_sha256 {
                         eprintln!("note: {} is not the policy the plan was made with; only what both delete is deleted", policy_path.display());
                     }
-                    let now_plan = plan_now(args, &client, &scope, &policy).await?;
+                    let now_plan = plan_now(args, &client, &scope, &policy, Some((&registry, &cache, &journal))).await?;
                     let now: std::collections::HashMap<u64, &crate::plan::VersionPlan> =
                         now_plan.packages.iter().flat_map(|p| p.versions.iter()).map(|v| (v.id, v)).collect();
                     for t in &mut targets {
@@ -92,20 +111,32 @@ fn execute_inner(args: &ApplyArgs) -> Result<(ApplyResults, Outcome), Failure> {
                             None => t.hold = Some("not deleted: the policy, evaluated now, does not see it".to_string()),
                         }
                     }
+                    // Likewise a tag is removed only if the policy, now, removes it too.
+                    for u in &mut untags {
+                        match now.get(&u.id) {
+                            Some(v) if v.untag.contains(&u.tag) => {}
+                            Some(v) => {
+                                u.hold = Some(format!("not untagged: the policy, evaluated now, does not remove tag {} ({})", u.tag, v.reasons.join("; ")))
+                            }
+                            None => u.hold = Some("not untagged: the policy, evaluated now, does not see the image".to_string()),
+                        }
+                    }
                 }
-                (client, scope, targets)
+                (client, scope, targets, untags)
             }
             (None, Some(policy_path)) => {
                 let policy = load_policy(policy_path, args.max_deletions)?;
                 let (client, scope) =
                     online::connect(args.owner.as_deref(), policy.owner.as_deref(), &args.token_env)
                         .await?;
-                let plan = plan_now(args, &client, &scope, &policy).await?;
+                let plan = plan_now(args, &client, &scope, &policy, Some((&registry, &cache, &journal))).await?;
                 if let Some(runner) = crate::actions::Runner::detect() {
                     runner.report_plan(&plan)?;
                 }
                 let targets = targets(&plan, false);
-                (client, scope, targets)
+                let untags = untag_targets(&plan);
+                check_max_untags(untags.len() as u64, args.max_untags)?;
+                (client, scope, targets, untags)
             }
             (None, None) => return Err(Failure::usage("give --policy FILE or --plan PLAN.json")),
         };
@@ -115,8 +146,60 @@ fn execute_inner(args: &ApplyArgs) -> Result<(ApplyResults, Outcome), Failure> {
             args.journal.display()
         );
         let report = crate::apply::execute(&client, &scope, targets, Arc::clone(&journal)).await;
-        Ok(report_outcome(&report))
+        let untag_report = if untags.is_empty() {
+            UntagReport::default()
+        } else if report.stop.is_some() {
+            // The run stopped (permission, budget, journal): no tag is removed either.
+            UntagReport {
+                total: untags.len() as u64,
+                left: untags.len() as u64,
+                ..UntagReport::default()
+            }
+        } else {
+            eprintln!("removing {} tags from images that stay", untags.len());
+            let untagger = Untagger {
+                client: &client,
+                scope: &scope,
+                registry: &registry,
+                cache: &cache,
+                journal: &journal,
+                run: crate::apply::untag::run_id(),
+            };
+            untagger.run(untags).await
+        };
+        Ok(report_outcome_with_untags(&report, &untag_report))
     })
+}
+
+/// The tags to remove: one target per tag of each version's `untag`.
+fn untag_targets(plan: &Plan) -> Vec<UntagTarget> {
+    plan.packages
+        .iter()
+        .flat_map(|p| {
+            p.versions.iter().flat_map(move |v| {
+                v.untag.iter().map(move |tag| UntagTarget {
+                    package: p.name.clone(),
+                    package_type: p.package_type,
+                    id: v.id,
+                    name: v.name.clone(),
+                    tags: v.tags.clone(),
+                    tag: tag.clone(),
+                    hold: None,
+                })
+            })
+        })
+        .collect()
+}
+
+/// Refuse a plan removing more tags than allowed (`--max-untags`, default 1000).
+fn check_max_untags(count: u64, flag: Option<u64>) -> Result<(), Failure> {
+    let max = flag.unwrap_or(DEFAULT_MAX_UNTAGS);
+    if count > max {
+        return Err(Failure::usage(format!(
+            "the plan removes {count} tags, more than max_untags {max}; nothing was deleted or untagged\n  help: raise it with --max-untags {count} (or safety.max_untags) if the plan is right"
+        )));
+    }
+    Ok(())
 }
 
 /// Read the policy (annotating its errors in a runner), with --max-deletions applied.
@@ -132,11 +215,14 @@ fn load_policy(path: &std::path::Path, max_deletions: Option<u64>) -> Result<Pol
 }
 
 /// List, read the manifests a decision needs, and evaluate the policy now.
+/// With `sweep` (the registry, the cache and the journal), the placeholders an earlier run left
+/// holding a tag are deleted first and never evaluated.
 async fn plan_now(
     args: &ApplyArgs,
     client: &GithubClient,
     scope: &Scope,
     policy: &Policy,
+    sweep: Option<(&RegistryClient, &ManifestCache, &Journal)>,
 ) -> Result<Plan, Failure> {
     let now = args.now.unwrap_or_else(chrono::Utc::now);
     let registry = RegistryArgs {
@@ -144,8 +230,21 @@ async fn plan_now(
         cache_dir: args.cache_dir.as_deref(),
         token_env: &args.token_env,
     };
-    let (_, inventory) =
+    let (_, mut inventory) =
         online::inventory(client, scope, policy, &registry, now, FillScope::Needed).await?;
+    if let Some((registry, cache, journal)) = sweep {
+        let lines =
+            crate::apply::untag::sweep(client, scope, registry, cache, journal, &mut inventory)
+                .await
+                .map_err(|e| {
+                    Failure::run(format!(
+                        "error: deleting a placeholder left by an earlier run: {e}"
+                    ))
+                })?;
+        for line in &lines {
+            eprintln!("placeholder: {line}");
+        }
+    }
     crate::evaluate::evaluate(policy, &inventory, now).map_err(|e| Failure::usage(e.to_string()))
 }
 
@@ -166,14 +265,21 @@ fn targets(plan: &Plan, recheck: bool) -> Vec<Target> {
         .collect()
 }
 
-/// The final reporting of an apply run: summary on stderr, counts on stdout, the exit code.
+/// The final reporting of an apply run that removed no tag.
 pub fn report_outcome(r: &ApplyReport) -> (ApplyResults, Outcome) {
+    report_outcome_with_untags(r, &UntagReport::default())
+}
+
+/// The final reporting of an apply run: summary on stderr, counts on stdout, the exit code.
+pub fn report_outcome_with_untags(r: &ApplyReport, u: &UntagReport) -> (ApplyResults, Outcome) {
     let results = ApplyResults {
         to_delete: r.total,
         deleted: r.done(),
-        skipped: r.skipped.len() as u64,
-        failed: r.failed.len() as u64,
-        left: r.left,
+        skipped: (r.skipped.len() + u.skipped.len()) as u64,
+        failed: (r.failed.len() + u.failed.len()) as u64,
+        left: r.left + u.left,
+        to_untag: u.total,
+        untagged: u.untagged,
     };
     eprintln!(
         "summary: {} deleted ({} now, {} already gone), {} skipped, {} failed, {} left undone",
@@ -199,10 +305,36 @@ pub fn report_outcome(r: &ApplyReport) -> (ApplyResults, Outcome) {
         "API: {} requests for the deletions, {} secondary-limit answers; rate budget: {budget}",
         r.requests, r.secondary_limits
     );
+    if u.total > 0 {
+        eprintln!(
+            "untag: {} of {} tags removed, {} skipped, {} failed, {} left undone ({} API requests)",
+            u.untagged,
+            u.total,
+            u.skipped.len(),
+            u.failed.len(),
+            u.left,
+            u.api_requests
+        );
+        for (package, label, why) in &u.skipped {
+            eprintln!("  skipped {package} {label}: {why}");
+        }
+        for (package, label, why) in &u.failed {
+            eprintln!("  failed {package} {label}: {why}");
+        }
+    }
     println!(
-        "deleted={} skipped={} failed={} left={}",
-        results.deleted, results.skipped, results.failed, results.left
+        "deleted={} skipped={} failed={} left={} untagged={}",
+        results.deleted, results.skipped, results.failed, results.left, results.untagged
     );
+    if let (None, Some(why)) = (&r.stop, &u.stop) {
+        return (
+            results,
+            Err(Failure::run(format!(
+                "error: stopped removing tags: {why}\n{} tag removals were left undone",
+                u.left
+            ))),
+        );
+    }
     let outcome = match &r.stop {
         Some(Stop::Fatal(e)) => Err(Failure::run(format!(
             "error: stopped: {e}\n{} versions were left undone",
@@ -226,6 +358,10 @@ pub fn report_outcome(r: &ApplyReport) -> (ApplyResults, Outcome) {
         None if !r.failed.is_empty() => Err(Failure::partial(format!(
             "{} deletions failed (listed above); run again to retry them",
             r.failed.len()
+        ))),
+        None if !u.failed.is_empty() => Err(Failure::partial(format!(
+            "{} tag removals failed (listed above); run again to retry them",
+            u.failed.len()
         ))),
         None => Ok(()),
     };

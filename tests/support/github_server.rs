@@ -6,9 +6,14 @@
 //! removes its untagged children, learnt from the inventory's manifests), restore and
 //! `state=deleted`, and a mode where listing packages is refused (the workflow token).
 //! Every request is recorded (method, path, whether an Authorization header came).
+//! It is also ghcr.io for its container packages (`/v2/`, `/token`: tests/support/ghcr_face.rs):
+//! a manifest PUT under a tag moves the tag to a new package version, with push-scope tokens.
 //!
 //! Loaded with `#[path = "support/github_server.rs"] mod github_server;`.
 #![allow(dead_code)]
+
+#[path = "ghcr_face.rs"]
+mod ghcr;
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -81,6 +86,10 @@ pub struct Config {
     pub last_tagged_rule: bool,
     /// GitHub's per_page maximum.
     pub max_per_page: usize,
+    /// The ghcr.io side (`/v2/`) forwards to this real registry (else it stores in memory).
+    pub registry_upstream: Option<String>,
+    /// The token realm grants `push` when asked (a token with `packages: write`).
+    pub registry_push: bool,
 }
 
 impl Default for Config {
@@ -100,6 +109,8 @@ impl Default for Config {
             refusals: HashMap::new(),
             last_tagged_rule: false,
             max_per_page: 100,
+            registry_upstream: None,
+            registry_push: true,
         }
     }
 }
@@ -145,6 +156,7 @@ struct State {
     points: HashMap<String, VecDeque<(Instant, u32)>>,
     violations: u64,
     remaining: u64,
+    ghcr: ghcr::Face,
 }
 
 /// A running server; stops when dropped (with the test's runtime).
@@ -171,7 +183,10 @@ impl GithubServer {
             .map(|ps| ps.iter().map(package_state).collect())
             .unwrap_or_default();
         let remaining = config.rate_remaining;
+        let mut face = ghcr::Face::default();
+        ghcr::seed(&mut face, inventory);
         let state = Arc::new(Mutex::new(State {
+            ghcr: face,
             config,
             owner,
             packages,
@@ -452,6 +467,9 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Body>) -> Response<Body> 
         .get("authorization")
         .and_then(|h| h.to_str().ok())
         .map(str::to_string);
+    if path.starts_with("/v2/") || path == "/token" {
+        return ghcr::handle(&state, req).await;
+    }
     let route = parse_route(&method, &path);
     let cost = if method == Method::GET { 1 } else { 5 };
 
@@ -561,6 +579,7 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Body>) -> Response<Body> 
         Some(r) => r,
         None => answer(&state, &method, &route, &query, &host, &path),
     };
+    ghcr::flush_upstream_deletes(&state).await;
     {
         let s = lock(&state);
         let h = resp.headers_mut();
@@ -751,13 +770,18 @@ fn answer(
                     let pkg = &mut s.packages[pi];
                     pkg.versions[vi].deleted = true;
                     let digest = pkg.versions[vi].name.clone();
+                    let mut gone = vec![digest.clone()];
                     // ghcr.io removes the untagged children of a deleted index itself.
                     if let Some(kids) = pkg.children.get(&digest).cloned() {
                         for v in &mut pkg.versions {
-                            if kids.contains(&v.name) && v.tags.is_empty() {
+                            if kids.contains(&v.name) && v.tags.is_empty() && !v.deleted {
                                 v.deleted = true;
+                                gone.push(v.name.clone());
                             }
                         }
+                    }
+                    for d in gone {
+                        ghcr::version_deleted(&mut s, pi, &d);
                     }
                     empty(StatusCode::NO_CONTENT)
                 }
