@@ -4,8 +4,7 @@
 //! The GitHub Packages API deletes versions, never one tag of a version. To remove tag `pr-42`
 //! from an image also tagged `v1.4.0`:
 //! 1. check on the registry (HEAD, which is not a download) that `pr-42` still names the image
-//!    the plan saw, and keep the image's manifest (cache, else one read) so that `restore` can
-//!    put the tag back;
+//!    the plan saw (the image stays, so `restore` can read its manifest to put the tag back);
 //! 2. journal `untag_attempted` with the placeholder's digest (fsynced);
 //! 3. push a placeholder manifest under `pr-42` ([`crate::registry::push`]): ghcr.io moves the
 //!    tag to a new package version; the image keeps `v1.4.0`;
@@ -181,11 +180,6 @@ impl Untagger<'_> {
                 return Outcome::Skipped(format!("not untagged: tag {} is gone already", t.tag))
             }
             Err(e) => return push_failure(e),
-        }
-        if let Err(e) = original_manifest(self.registry, self.cache, &repo, &t.name).await {
-            return Outcome::Failed(format!(
-                "not untagged: the image's manifest, which `restore` needs to put the tag back, cannot be read: {e}"
-            ));
         }
         // 2. Journal before the tag moves.
         let p = placeholder(&self.run, &t.tag, &t.name);
