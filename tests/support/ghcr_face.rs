@@ -40,15 +40,21 @@ pub struct Face {
     pub(super) upstream_deletes: Vec<(String, String)>,
 }
 
+/// Store the inventory's manifests (and, as present, the blobs they name).
 pub(super) fn seed(face: &mut Face, inventory: &Value) {
+    let owner = inventory["owner"].as_str().unwrap_or("acme");
     for p in inventory["packages"].as_array().into_iter().flatten() {
+        let repo =
+            format!("{owner}/{}", p["package"]["name"].as_str().unwrap_or("")).to_lowercase();
         if let Some(m) = p["manifests"].as_object() {
             for (digest, text) in m {
                 if let Some(t) = text.as_str() {
-                    let media = serde_json::from_str::<Value>(t)
-                        .ok()
-                        .and_then(|v| v["mediaType"].as_str().map(str::to_string))
-                        .unwrap_or_default();
+                    let parsed = serde_json::from_str::<Value>(t).unwrap_or(Value::Null);
+                    let media = parsed["mediaType"].as_str().unwrap_or("").to_string();
+                    let blobs = std::iter::once(&parsed["config"])
+                        .chain(parsed["layers"].as_array().into_iter().flatten())
+                        .filter_map(|b| b["digest"].as_str().map(str::to_string));
+                    face.blobs.entry(repo.clone()).or_default().extend(blobs);
                     face.manifests
                         .insert(digest.clone(), (media, t.as_bytes().to_vec()));
                 }
