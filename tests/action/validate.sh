@@ -129,7 +129,8 @@ if run "$ws" INPUT_POLICY=policies/policy.yml INPUT_INVENTORY=inventory.json \
 plan=$ws/temp/retention-plan.json
 report=$ws/temp/retention-plan.md
 deleted=0
-failed=0" ]] && grep -q '^::group::Plan' "$ws/log" && grep -q '^::stop-commands::' "$ws/log" \
+failed=0
+untagged=0" ]] && grep -q '^::group::Plan' "$ws/log" && grep -q '^::stop-commands::' "$ws/log" \
     && [[ -s "$ws/summary" ]]; then
     ok "run.sh plans, writes the outputs and prints the plan in a group"
 else
