@@ -419,3 +419,52 @@ fn max_untags_refuses_a_larger_plan_before_anything_is_done() {
     assert!(server.requests().iter().all(|r| r.method == "GET"));
     assert_eq!(tag_digest(&server, "pr-1"), Some(sha256(&fx.index)));
 }
+
+/// The cost of removing tags, measured (bench/untag_requests.sh prints it): API requests and
+/// registry requests per untag, for `UNTAG_N` tags (default 20) of one image, in one run.
+#[test]
+fn requests_per_untag() {
+    let n: usize = std::env::var("UNTAG_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20);
+    let mut fx = fixture();
+    let tags: Vec<String> = (1..=n).map(|i| format!("build-{i}")).collect();
+    let mut all = vec!["v1.0".to_string(), "pr-1".to_string()];
+    all.extend(tags.iter().cloned());
+    fx.inventory["packages"][0]["versions"][0]["metadata"]["container"]["tags"] = json!(all);
+    let server = server(&fx, |_| {});
+    let dir = tempfile::tempdir().expect("tempdir");
+    let untags: Vec<(u64, &str)> = tags.iter().map(|t| (14, t.as_str())).collect();
+    write_plan(dir.path(), &fx, &untags);
+    server.clear_requests();
+    let o = apply_plan(&server, dir.path(), &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains(&format!("untagged={n}")));
+    let requests = server.requests();
+    let count = |f: &dyn Fn(&str) -> bool| requests.iter().filter(|r| f(&r.endpoint)).count();
+    let api = count(&|e| e == "GET versions" || e == "DELETE version");
+    let setup =
+        count(&|e| !e.starts_with("registry") && e != "GET versions" && e != "DELETE version");
+    let registry = count(&|e| e.starts_with("registry"));
+    let tokens = count(&|e| e == "registry GET token");
+    let challenges = requests
+        .iter()
+        .filter(|r| r.endpoint.starts_with("registry") && r.status == 401)
+        .count();
+    let per = |x: usize| x as f64 / n as f64;
+    println!(
+        "untag cost: {n} untags: {api} API requests = {:.2} per untag (a deletion costs 1 DELETE: ratio {:.2}); \
+         registry {registry} requests = {:.2} per untag ({tokens} token requests and {challenges} 401 challenges once per run and repository); \
+         {setup} API requests to find the owner's scope, once per run",
+        per(api),
+        per(api),
+        per(registry)
+    );
+    assert_eq!(api, 2 * n, "2 API requests per untag");
+    assert_eq!(tag_digest(&server, "v1.0"), Some(sha256(&fx.index)));
+    assert_eq!(tag_digest(&server, "pr-1"), Some(sha256(&fx.index)));
+    for t in &tags {
+        assert_eq!(tag_digest(&server, t), None, "{t}");
+    }
+}
