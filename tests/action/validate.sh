@@ -30,6 +30,12 @@ else
     ko "action.yml is not valid action metadata"
 fi
 workflows=(examples/workflows/*.yml .github/workflows/*.yml)
+# The ghcr.io ground-truth workflow must be among them.
+if [[ -f .github/workflows/e2e-ghcr.yml ]]; then
+    ok ".github/workflows/e2e-ghcr.yml is present"
+else
+    ko ".github/workflows/e2e-ghcr.yml is missing"
+fi
 if check-jsonschema --builtin-schema vendor.github-workflows "${workflows[@]}"; then
     ok "${#workflows[@]} workflows are valid"
 else
