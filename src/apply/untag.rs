@@ -390,45 +390,85 @@ fn parse_note(note: &str) -> Option<(String, String)> {
 
 /// The placeholders in `inventory`: versions with one tag (not a signature or referrers tag)
 /// whose manifest carries the placeholder annotation. Manifests come from the inventory, the
-/// cache, else the registry (then cached: each version is read once in its life).
+/// cache, else the registry, [`RegistryClient::concurrency`] at a time (then cached: each
+/// version is read once in its life).
 pub async fn find_leftovers(
     registry: &RegistryClient,
     cache: &ManifestCache,
     inventory: &Inventory,
 ) -> Vec<Leftover> {
-    let mut out = Vec::new();
-    for entry in &inventory.packages {
+    let semaphore = std::sync::Arc::new(tokio::sync::Semaphore::new(registry.concurrency()));
+    let mut reads = tokio::task::JoinSet::new();
+    let mut found: Vec<(usize, usize, String)> = Vec::new();
+    for (pi, entry) in inventory.packages.iter().enumerate() {
         if entry.package.package_type != PackageType::Container {
             continue;
         }
         let repo = repository_for(&inventory.owner, &entry.package.name);
-        for v in &entry.versions {
+        for (vi, v) in entry.versions.iter().enumerate() {
             let tags = v.tags();
             if tags.len() != 1 || crate::graph::tag_subject(&tags[0]).is_some() {
                 continue;
             }
-            let text = match entry.manifests.get(&v.name) {
-                Some(t) => Ok(t.clone()),
-                None => original_manifest(registry, cache, &repo, &v.name).await,
-            };
-            match text {
-                Ok(text) => {
-                    if let Some(note) = placeholder_note(&text) {
-                        out.push(Leftover {
-                            package: entry.package.name.clone(),
-                            package_type: entry.package.package_type,
-                            id: v.id,
-                            digest: v.name.clone(),
-                            tags: tags.to_vec(),
-                            note,
-                        });
-                    }
-                }
-                Err(e) => tracing::debug!("placeholder check of {}: {e}", v.name),
+            if let Some(text) = entry
+                .manifests
+                .get(&v.name)
+                .cloned()
+                .or_else(|| cache.get(&v.name))
+            {
+                found.push((pi, vi, text));
+                continue;
+            }
+            let (registry, cache, repo, digest) = (
+                registry.clone(),
+                cache.clone(),
+                repo.clone(),
+                v.name.clone(),
+            );
+            let semaphore = std::sync::Arc::clone(&semaphore);
+            reads.spawn(async move {
+                let _permit = semaphore.acquire_owned().await.ok();
+                let text = original_manifest(&registry, &cache, &repo, &digest).await;
+                (pi, vi, text)
+            });
+        }
+    }
+    let mut unread = 0;
+    while let Some(done) = reads.join_next().await {
+        match done {
+            Ok((pi, vi, Ok(text))) => found.push((pi, vi, text)),
+            Ok((_, _, Err(e))) => {
+                unread += 1;
+                tracing::debug!("placeholder check: {e}");
+            }
+            Err(e) => {
+                unread += 1;
+                tracing::debug!("placeholder check: {e}");
             }
         }
     }
-    out
+    if unread > 0 {
+        tracing::warn!(
+            "{unread} tagged versions could not be checked for a placeholder left by an earlier run (their manifests could not be read); a later run checks them again"
+        );
+    }
+    found.sort_by_key(|(pi, vi, _)| (*pi, *vi));
+    found
+        .into_iter()
+        .filter_map(|(pi, vi, text)| {
+            let note = placeholder_note(&text)?;
+            let entry = &inventory.packages[pi];
+            let v = &entry.versions[vi];
+            Some(Leftover {
+                package: entry.package.name.clone(),
+                package_type: entry.package.package_type,
+                id: v.id,
+                digest: v.name.clone(),
+                tags: v.tags().to_vec(),
+                note,
+            })
+        })
+        .collect()
 }
 
 /// Delete the placeholders a killed run left (found by [`find_leftovers`]), journal each as the
