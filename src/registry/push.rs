@@ -116,7 +116,7 @@ impl RegistryClient {
         }
     }
 
-    fn from_manifest_error(&self, e: super::ManifestError, what: &str) -> PushError {
+    fn write_error(&self, e: super::ManifestError, what: &str) -> PushError {
         let denied = e.kind == ErrorKind::Unauthorized;
         self.push_error(&e.repository, what, e.message, denied)
     }
@@ -153,7 +153,7 @@ impl RegistryClient {
         let r = self
             .send_for_push(repository, what, || self.http().head(head.clone()))
             .await
-            .map_err(|e| self.from_manifest_error(e, what))?;
+            .map_err(|e| self.write_error(e, what))?;
         if r.status().is_success() {
             return Ok(false);
         }
@@ -164,7 +164,7 @@ impl RegistryClient {
         let r = self
             .send_for_push(repository, what, || self.http().post(start.clone()))
             .await
-            .map_err(|e| self.from_manifest_error(e, what))?;
+            .map_err(|e| self.write_error(e, what))?;
         if r.status() != StatusCode::ACCEPTED {
             return Err(self.refused(repository, what, r).await);
         }
@@ -198,7 +198,7 @@ impl RegistryClient {
                     .body(EMPTY_CONTENT)
             })
             .await
-            .map_err(|e| self.from_manifest_error(e, what))?;
+            .map_err(|e| self.write_error(e, what))?;
         if r.status() != StatusCode::CREATED {
             return Err(self.refused(repository, what, r).await);
         }
@@ -225,7 +225,7 @@ impl RegistryClient {
                     .body(body.clone())
             })
             .await
-            .map_err(|e| self.from_manifest_error(e, &what))?;
+            .map_err(|e| self.write_error(e, &what))?;
         if r.status() != StatusCode::CREATED {
             return Err(self.refused(repository, &what, r).await);
         }
@@ -265,7 +265,7 @@ impl RegistryClient {
                         .header("accept", MANIFEST_ACCEPT)
                 })
                 .await
-                .map_err(|e| self.from_manifest_error(e, &what))?;
+                .map_err(|e| self.write_error(e, &what))?;
             if r.status() == StatusCode::NOT_FOUND {
                 return Ok(None);
             }
