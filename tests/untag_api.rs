@@ -468,3 +468,33 @@ fn requests_per_untag() {
         assert_eq!(tag_digest(&server, t), None, "{t}");
     }
 }
+
+#[test]
+fn untags_stop_when_the_rate_budget_runs_out_and_the_next_run_continues() {
+    let mut fx = fixture();
+    fx.inventory["packages"][0]["versions"][0]["metadata"]["container"]["tags"] =
+        json!(["v1.0", "pr-1", "b1", "b2", "b3"]);
+    // One request finds the owner; then 15 left: two untags (2 each) fit above the reserve of 10.
+    let server = server(&fx, |c| c.rate_remaining = 16);
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_plan(dir.path(), &fx, &[(14, "b1"), (14, "b2"), (14, "b3")]);
+    let o = apply_plan(&server, dir.path(), &[]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("stopped removing tags: the API rate limit is nearly spent (11 requests left, resets at"),
+        "{err}"
+    );
+    assert!(
+        err.contains("1 of 3 tag removals were left undone: the next run continues"),
+        "{err}"
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("left=1 untagged=2"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(tag_digest(&server, "b1"), None);
+    assert_eq!(tag_digest(&server, "b2"), None);
+    assert_eq!(tag_digest(&server, "b3"), Some(sha256(&fx.index)));
+}

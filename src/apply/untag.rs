@@ -69,9 +69,12 @@ pub struct UntagReport {
     /// (package, what, why)
     pub skipped: Vec<(String, String, String)>,
     pub failed: Vec<(String, String, String)>,
-    /// Not attempted: the run stopped (the token may not push, the journal failed).
+    /// Not attempted: the run stopped (the token may not push, the journal failed, the rate
+    /// budget ran out).
     pub left: u64,
     pub stop: Option<String>,
+    /// The stop is the rate budget running out (the next run continues), not an error.
+    pub stop_is_budget: bool,
     /// API requests the untags sent (listing pages and DELETEs).
     pub api_requests: u64,
 }
@@ -145,6 +148,24 @@ impl Untagger<'_> {
         let mut blobs: HashSet<String> = HashSet::new();
         let mut queue = targets.into_iter();
         for t in queue.by_ref() {
+            let budget = self.client.budget();
+            if t.hold.is_none()
+                && budget
+                    .remaining
+                    .is_some_and(|r| r < super::BUDGET_RESERVE + 2)
+            {
+                report.left += 1;
+                report.stop_is_budget = true;
+                report.stop = Some(format!(
+                    "the API rate limit is nearly spent ({} requests left{})",
+                    budget.remaining.unwrap_or(0),
+                    budget
+                        .reset
+                        .map(|r| format!(", resets at {}", r.to_rfc3339()))
+                        .unwrap_or_default()
+                ));
+                break;
+            }
             let outcome = match &t.hold {
                 Some(why) => Outcome::Skipped(why.clone()),
                 None => self.one(&t, &mut blobs).await,
@@ -230,7 +251,13 @@ impl Untagger<'_> {
             .put_manifest(repo, &t.tag, OCI_MANIFEST, &p.bytes)
             .await
         {
-            return push_failure(e);
+            return match push_failure(e) {
+                // The PUT may have reached the registry: say what may be left.
+                Outcome::Failed(m) => Outcome::Failed(format!(
+                    "{m} (if the registry stored the placeholder anyway, the next run deletes it and `retention restore` puts the tag back)"
+                )),
+                other => other,
+            };
         }
         let id = match self.find(&t.package, t.package_type, &p.digest).await {
             Ok(Some(id)) => id,

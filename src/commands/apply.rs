@@ -327,12 +327,17 @@ pub fn report_outcome_with_untags(r: &ApplyReport, u: &UntagReport) -> (ApplyRes
         results.deleted, results.skipped, results.failed, results.left, results.untagged
     );
     if let (None, Some(why)) = (&r.stop, &u.stop) {
+        let message = format!(
+            "stopped removing tags: {why}; {} of {} tag removals were left undone",
+            u.left, u.total
+        );
         return (
             results,
-            Err(Failure::run(format!(
-                "error: stopped removing tags: {why}\n{} tag removals were left undone",
-                u.left
-            ))),
+            Err(if u.stop_is_budget {
+                Failure::partial(format!("{message}: the next run continues"))
+            } else {
+                Failure::run(format!("error: {message}"))
+            }),
         );
     }
     let outcome = match &r.stop {
