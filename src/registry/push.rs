@@ -118,7 +118,12 @@ impl RegistryClient {
 
     fn write_error(&self, e: super::ManifestError, what: &str) -> PushError {
         let denied = e.kind == ErrorKind::Unauthorized;
-        self.push_error(&e.repository, what, e.message, denied)
+        let message = if denied && !e.message.contains(PUSH_HINT) {
+            format!("{}\n  help: {PUSH_HINT}", e.message)
+        } else {
+            e.message
+        };
+        self.push_error(&e.repository, what, message, denied)
     }
 
     fn url(&self, repository: &str, rest: &str, what: &str) -> Result<Url, PushError> {
