@@ -16,9 +16,13 @@ sha256 is the version name, so the image graph is exercised exactly as on ghcr.i
              prerelease, `latest`; a cosign signature `sha256-<hex>.sig` of the latest release;
              an SBOM referrer with a `subject` plus its referrers fallback index `sha256-<hex>`;
              14 main-* builds; old and recent pr-* images; a platform manifest shared by a kept
-             main build and an expired pr image; an index that lost its tag; untagged leftovers.
+             main build and an expired pr image; an index that lost its tag; untagged leftovers;
+             a release that also carries an expired pr tag (`v1.4.2`, `pr-39`); broken images
+             left by other tools: a partial index (`v0.9.0`, its arm64 manifest gone) and a
+             cosign signature whose image is gone (orphaned).
   web        Docker manifest lists (docker v2 children), releases, pr images, one of them signed
-             (its signature must go with it), main builds.
+             (its signature must go with it), main builds, and a ghost index (`pr-80`, none of
+             its platform manifests left).
   tools/cli  a name with a slash; single-platform OCI manifests, main builds, an old pr image
              and one nested index.
   sdk        an npm package with releases and prereleases.
@@ -211,6 +215,12 @@ class Package:
         self.put(fallback, days_ago, [f"sha256-{hexd}"], minutes=-11)
         return ref
 
+    def drop(self, descriptor):
+        """Remove a version, as another tool that deleted it would have (the image that lists it,
+        or the subject it signs, is left broken)."""
+        del self.versions[descriptor["digest"]]
+        del self.manifests[descriptor["digest"]]
+
     def npm(self, version, days_ago):
         self.versions[version] = {"created": NOW - timedelta(days=days_ago), "tags": []}
 
@@ -283,7 +293,13 @@ def build_api():
         ("v1.4.2", 120), ("v2.0.0", 90), ("v2.0.1", 60),
     ]
     for tag, days in releases:
-        p.multi(f"release {tag}", days, [tag])
+        # v1.4.2 is pull request 39's image promoted to a release: it also carries `pr-39`.
+        p.multi(f"release {tag}", days, [tag] + (["pr-39"] if tag == "v1.4.2" else []))
+    # v0.9.0 lost its arm64 manifest to another tool: a partial image, kept (a release), reported.
+    _, v090 = p.multi("release v0.9.0", 400, ["v0.9.0"])
+    p.drop(v090["arm64"])
+    # A cosign signature of a pr image that another tool deleted: orphaned.
+    p.cosign(sha("pr 12 deleted elsewhere"), 60, "sig")
     latest, _ = p.multi("release v2.1.0", 3, ["v2.1.0", "latest"])
     p.multi("release v2.2.0-rc.1", 1, ["v2.2.0-rc.1"])
     # The latest release is signed with cosign and has an SBOM attached as an OCI referrer.
@@ -323,6 +339,11 @@ def build_web():
     p.multi("web pr 88 first", 28, ["pr-88-1"], attest=False, docker=True)
     p.multi("web pr 88 second", 27, ["pr-88-2"], attest=False, docker=True)
     p.multi("web pr 90", 6, ["pr-90"], attest=False, docker=True)
+    # pr-80's platform manifests were deleted by another tool: a ghost index, which the pr rule
+    # deletes like any expired pr image.
+    _, pr80 = p.multi("web pr 80", 40, ["pr-80"], attest=False, docker=True)
+    p.drop(pr80["amd64"])
+    p.drop(pr80["arm64"])
     return p
 
 

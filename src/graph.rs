@@ -16,7 +16,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::inventory::Version;
-use crate::plan::PartKind;
+use crate::plan::{BrokenKind, PartKind};
 
 /// How a version depends on another.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -93,6 +93,10 @@ pub struct ImageGraph {
     /// Untagged versions whose parents cannot all be known because some manifest of the package
     /// is missing or unusable.
     pub parents_unknown: Vec<bool>,
+    /// `broken[i]`: how version `i` cannot be pulled whole as it stands, and the digests it
+    /// lists (or its subject) that are not in the package. Only versions whose manifest is known
+    /// (and, for `orphaned`, artifacts named by tag) are judged.
+    pub broken: Vec<Option<(BrokenKind, Vec<String>)>>,
     /// Problems worth telling the user (corrupt manifests), in version order.
     pub warnings: Vec<String>,
 }
@@ -171,8 +175,9 @@ impl ImageGraph {
             for tag in v.tags() {
                 if let Some((subject, edge)) = tag_subject(tag) {
                     g.is_referrer[i] = true;
-                    if let Some(&s) = by_digest.get(subject.as_str()) {
-                        link(&mut g, s, i, edge);
+                    match by_digest.get(subject.as_str()) {
+                        Some(&s) => link(&mut g, s, i, edge),
+                        None => orphan(&mut g.broken[i], subject),
                     }
                 }
             }
@@ -199,15 +204,23 @@ impl ImageGraph {
                 .tags()
                 .iter()
                 .any(|t| matches!(tag_subject(t), Some((_, Edge::ReferrersIndex))));
+            // Platform manifests listed and missing (attestations do not count).
+            let (mut platforms, mut missing) = (0usize, Vec::new());
             for d in raw.manifests.iter().flatten() {
-                let Some(&c) = by_digest.get(d.digest.as_str()) else {
-                    continue;
-                };
                 let attestation = d
                     .annotations
                     .as_ref()
                     .and_then(|a| a.get("vnd.docker.reference.type"))
                     .is_some_and(|t| t == "attestation-manifest");
+                if !attestation && !referrers_index {
+                    platforms += 1;
+                    if !by_digest.contains_key(d.digest.as_str()) {
+                        missing.push(d.digest.clone());
+                    }
+                }
+                let Some(&c) = by_digest.get(d.digest.as_str()) else {
+                    continue;
+                };
                 let edge = if referrers_index {
                     Edge::Referrer
                 } else if attestation {
@@ -222,9 +235,18 @@ impl ImageGraph {
             }
             if let Some(subject) = &raw.subject {
                 g.is_referrer[i] = true;
-                if let Some(&s) = by_digest.get(subject.digest.as_str()) {
-                    link(&mut g, s, i, Edge::Referrer);
+                match by_digest.get(subject.digest.as_str()) {
+                    Some(&s) => link(&mut g, s, i, Edge::Referrer),
+                    None => orphan(&mut g.broken[i], subject.digest.clone()),
                 }
+            }
+            if g.broken[i].is_none() && !missing.is_empty() {
+                let kind = if missing.len() == platforms {
+                    BrokenKind::Ghost
+                } else {
+                    BrokenKind::Partial
+                };
+                g.broken[i] = Some((kind, missing));
             }
         }
 
@@ -254,14 +276,17 @@ impl ImageGraph {
             is_referrer: vec![false; n],
             manifest: vec![ManifestState::Known; n],
             parents_unknown: vec![false; n],
+            broken: vec![None; n],
             warnings: Vec::new(),
         }
     }
 
-    /// An image that stands on its own: not part of, nor a referrer of, another version, and not
-    /// an untagged version whose parents are unknown. `keep_newest` counts these.
+    /// An image that stands on its own: not part of, nor a referrer of, another version in the
+    /// package, and not an untagged version whose parents are unknown. A signature or referrer
+    /// whose subject is absent, or a manifest whose index is absent, stands on its own (it is
+    /// orphaned). `newest`, `group_by` and `keep_newest` count these.
     pub fn is_top_level(&self, i: usize) -> bool {
-        self.parents[i].is_empty() && !self.is_referrer[i] && !self.parents_unknown[i]
+        self.parents[i].is_empty() && !self.parents_unknown[i]
     }
 
     /// The top-level image that version `i` is part of, and how `i` hangs on its parent; `None`
@@ -288,6 +313,18 @@ impl ImageGraph {
             .iter()
             .filter(|m| **m != ManifestState::Known)
             .count()
+    }
+}
+
+/// Record that an artifact's subject is not in the package.
+fn orphan(slot: &mut Option<(BrokenKind, Vec<String>)>, subject: String) {
+    match slot {
+        Some((BrokenKind::Orphaned, missing)) => {
+            if !missing.contains(&subject) {
+                missing.push(subject);
+            }
+        }
+        _ => *slot = Some((BrokenKind::Orphaned, vec![subject])),
     }
 }
 

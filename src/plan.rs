@@ -70,7 +70,7 @@ pub struct PackagePlan {
 }
 
 /// How an image is broken.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum BrokenKind {
     /// An index none of whose platform manifests is present in the package.

@@ -2,7 +2,7 @@
 //! (`examples/inventory.json`, written by `examples/make_inventory.py`) makes the decisions the
 //! policies' comments promise: children of kept images stay, naming the image; children and
 //! signatures of expired images go with them; a platform manifest shared by a kept and an
-//! expired image stays.
+//! expired image stays while the expired index goes.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -107,6 +107,24 @@ impl Plan {
                     .join("; "),
             })
             .collect()
+    }
+
+    fn package_json(&self, package: &str) -> &Value {
+        self.json["packages"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|p| p["name"] == package)
+            .unwrap_or_else(|| panic!("no package {package} in the plan"))
+    }
+
+    fn version_json(&self, package: &str, name: &str) -> &Value {
+        self.package_json(package)["versions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|v| v["name"] == name)
+            .unwrap_or_else(|| panic!("no version {name} in {package}"))
     }
 
     fn by_tag(&self, package: &str, tag: &str) -> Decision {
@@ -249,31 +267,23 @@ fn nightly_deletes_expired_pr_images_with_their_children() {
 }
 
 #[test]
-fn nightly_keeps_a_child_shared_by_a_kept_and_a_deleted_index() {
+fn nightly_deletes_an_index_whose_child_a_kept_index_shares() {
     let plan = plan("nightly-ghcr");
-    // pr-42 shares a platform manifest with a kept main build: deleting pr-42 would let
-    // ghcr.io remove that child with it, so pr-42 is withheld.
+    // pr-42 shares a platform manifest with a kept main build: ghcr.io spares a child that
+    // another index lists, so pr-42 goes with its own children and the shared one stays.
     let pr42 = plan.by_tag("api", "pr-42");
-    assert_eq!(pr42.action, "keep");
-    assert!(
-        pr42.reasons
-            .contains("withheld: deleting it would let the registry remove"),
-        "{pr42:?}"
-    );
+    assert_eq!(pr42.action, "delete", "{pr42:?}");
     let versions = plan.versions("api");
     let kept_indexes: Vec<&Decision> = versions
         .iter()
         .filter(|d| d.action == "keep" && d.tags.iter().any(|t| t.starts_with("main-")))
         .collect();
-    let shared: Vec<String> = plan
-        .children("api", &pr42.name)
-        .into_iter()
-        .filter(|c| {
+    let (shared, own): (Vec<String>, Vec<String>) =
+        plan.children("api", &pr42.name).into_iter().partition(|c| {
             kept_indexes
                 .iter()
                 .any(|k| plan.children("api", &k.name).contains(c))
-        })
-        .collect();
+        });
     assert_eq!(
         shared.len(),
         1,
@@ -283,6 +293,12 @@ fn nightly_keeps_a_child_shared_by_a_kept_and_a_deleted_index() {
     assert_eq!(d.action, "keep", "{d:?}");
     assert!(d.reasons.contains("child manifest of kept image"), "{d:?}");
     assert!(d.reasons.contains("keep wins over delete rule"), "{d:?}");
+    assert!(!own.is_empty());
+    for c in &own {
+        let d = plan.by_name("api", c);
+        assert_eq!(d.action, "delete", "{d:?}");
+        assert!(d.reasons.contains("of deleted image"), "{d:?}");
+    }
 }
 
 #[test]
@@ -316,7 +332,7 @@ fn nightly_keeps_ten_main_builds_and_young_leftovers() {
             plan.deletions("web"),
             plan.deletions("tools/cli")
         ),
-        (34, 10, 2)
+        (38, 11, 2)
     );
 }
 
@@ -340,8 +356,9 @@ fn nightly_text_and_markdown_render() {
     let s = text(&out.stdout);
     assert!(!s.contains('\x1b'), "no colour when writing to a pipe");
     assert!(
-        s.trim_end()
-            .ends_with("46 of 174 versions would be deleted in 3 packages"),
+        s.trim_end().ends_with(
+            "\n51 of 179 versions would be deleted in 3 packages\n1 tag would be removed from 1 image that stays"
+        ),
         "{s}"
     );
     let out = retention(&args("markdown"));
@@ -352,9 +369,67 @@ fn nightly_text_and_markdown_render() {
         "{md}"
     );
     assert!(
-        md.contains("<details><summary><b>api</b>: 34 versions to delete</summary>"),
+        md.contains("<details><summary><b>api</b>: 38 versions to delete</summary>"),
         "{md}"
     );
+}
+
+#[test]
+fn nightly_removes_an_expired_pr_tag_from_a_release_and_keeps_the_release() {
+    let plan = plan("nightly-ghcr");
+    let d = plan.by_tag("api", "v1.4.2");
+    assert_eq!(d.tags, ["v1.4.2", "pr-39"]);
+    assert_eq!(d.action, "keep", "{d:?}");
+    assert!(
+        d.reasons
+            .contains("untag pr-39 (delete rule 'pull-request images expire')"),
+        "{d:?}"
+    );
+    let v = plan.version_json("api", &d.name);
+    assert_eq!(v["untag"], serde_json::json!(["pr-39"]));
+    // Its platform manifests stay with it.
+    for c in plan.children("api", &d.name) {
+        assert_eq!(plan.by_name("api", &c).action, "keep");
+    }
+    assert_eq!(plan.json["summary"]["untag"], 1);
+}
+
+#[test]
+fn nightly_reports_broken_images_and_cleans_orphaned_signatures() {
+    let plan = plan("nightly-ghcr");
+    let broken = |package: &str| -> Vec<(String, String)> {
+        plan.package_json(package)["broken"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|b| {
+                (
+                    b["kind"].as_str().unwrap_or_default().to_string(),
+                    b["tags"][0].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect()
+    };
+    let api = broken("api");
+    assert_eq!(api.len(), 2, "{api:?}");
+    assert!(
+        api.contains(&("partial".into(), "v0.9.0".into())),
+        "{api:?}"
+    );
+    assert!(api
+        .iter()
+        .any(|(k, t)| k == "orphaned" && t.ends_with(".sig")));
+    assert_eq!(broken("web"), [("ghost".to_string(), "pr-80".to_string())]);
+    assert_eq!(plan.json["summary"]["broken"], 3);
+    // The partial release is kept (a keep rule), the orphaned signature goes.
+    assert_eq!(plan.by_tag("api", "v0.9.0").action, "keep");
+    let sig = api
+        .iter()
+        .find(|(k, _)| k == "orphaned")
+        .map(|(_, t)| plan.by_tag("api", t))
+        .unwrap_or_else(|| panic!("no orphaned signature"));
+    assert_eq!(sig.action, "delete");
+    assert_eq!(sig.reasons, "orphaned signatures");
 }
 
 #[test]

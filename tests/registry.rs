@@ -436,20 +436,24 @@ async fn graph_decisions_on_the_live_graph_and_kept_images_stay_pullable() {
     expect(&f.v1_att, Action::Keep, "build attestation of kept image");
     // The shared child: needed by kept v1.0, a dependant of deleted pr-7: keep wins.
     expect(&f.shared_amd64, Action::Keep, "of kept image");
-    // pr-7 shares that child with v1.0: a registry removes an index's untagged children with
-    // it, so deleting pr-7 could break v1.0. pr-7 is withheld, and what it needs stays.
+    // pr-7 shares that child with v1.0: ghcr.io removes a deleted index's children that no
+    // other index lists and spares the shared one, so pr-7 goes with its own parts.
+    expect(&f.pr, Action::Delete, "pull-request images expire");
     expect(
-        &f.pr,
-        Action::Keep,
-        "withheld: deleting it would let the registry remove",
+        &f.pr_arm64,
+        Action::Delete,
+        "child manifest of deleted image",
     );
-    expect(&f.pr_arm64, Action::Keep, "child manifest of kept image");
-    expect(&f.pr_att, Action::Keep, "build attestation of kept image");
-    expect(&f.pr_sig, Action::Keep, "signature of kept image");
+    expect(
+        &f.pr_att,
+        Action::Delete,
+        "build attestation of deleted image",
+    );
+    expect(&f.pr_sig, Action::Delete, "signature of deleted image");
     expect(
         &f.pr_ref_index,
-        Action::Keep,
-        "referrers index of kept image",
+        Action::Delete,
+        "referrers index of deleted image",
     );
     // Signatures follow their subject.
     expect(&f.v1_sig, Action::Keep, "signature of kept image");
@@ -497,7 +501,7 @@ async fn graph_decisions_on_the_live_graph_and_kept_images_stay_pullable() {
 
     // Carry out exactly the plan's deletions through the registry API.
     let deletions: Vec<String> = plan.deletions().map(|(_, v)| v.name.clone()).collect();
-    assert_eq!(deletions.len(), 12, "{deletions:?}");
+    assert_eq!(deletions.len(), 18, "{deletions:?}");
     for d in &deletions {
         assert_eq!(p.delete(REPO, d).await, 202, "DELETE {d}");
     }
@@ -510,7 +514,7 @@ async fn graph_decisions_on_the_live_graph_and_kept_images_stay_pullable() {
         .filter(|v| v.action == Action::Keep)
         .map(|v| (v.name.clone(), v.tags.clone()))
         .collect();
-    assert_eq!(kept.len(), f.versions.len() - 12);
+    assert_eq!(kept.len(), f.versions.len() - 18);
     for (digest, tags) in &kept {
         assert_pullable(&p, digest, 0).await;
         for tag in tags {
@@ -772,7 +776,7 @@ async fn binary_plan_reads_manifests_of_a_saved_inventory_through_the_cache() {
         "a warm cache reads nothing"
     );
     assert_eq!(cold, warm);
-    assert_eq!(cold.summary.delete, 12, "{:?}", cold.summary);
+    assert_eq!(cold.summary.delete, 18, "{:?}", cold.summary);
     // Without --read-manifests the same inventory withholds the untagged deletions.
     let offline = std::process::Command::new(env!("CARGO_BIN_EXE_retention"))
         .args(["plan", "--format", "json", "--now", "2026-11-20T00:00:00Z"])

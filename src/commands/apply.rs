@@ -54,7 +54,8 @@ pub fn run(args: &ApplyArgs) -> Outcome {
     outcome
 }
 
-/// `safety.max_untags` when none is given: the bound on tag removals.
+/// The bound on tag removals of `apply --plan` without `--policy` or `--max-untags` (the
+/// default of `safety.max_untags`).
 pub const DEFAULT_MAX_UNTAGS: u64 = 1000;
 
 /// Run `apply`; the counts are returned whatever the outcome (zero when nothing was attempted).
@@ -91,11 +92,19 @@ fn execute_inner(args: &ApplyArgs) -> Result<(ApplyResults, Outcome), Failure> {
                         .await?;
                 let mut targets = targets(&plan, true);
                 let mut untags = untag_targets(&plan);
-                check_max_untags(untags.len() as u64, args.max_untags)?;
-                if let Some(policy_path) = &args.policy {
+                let policy = match &args.policy {
+                    Some(path) => Some(load_policy(path, args)?),
+                    None => None,
+                };
+                let max_untags = policy
+                    .as_ref()
+                    .map_or(args.max_untags.unwrap_or(DEFAULT_MAX_UNTAGS), |p| {
+                        p.safety.max_untags
+                    });
+                check_max_untags(untags.len() as u64, max_untags)?;
+                if let (Some(policy_path), Some(policy)) = (&args.policy, policy) {
                     // Evaluate the policy now: the graph may have changed since the plan (a new
                     // image sharing a platform manifest). Delete only what both delete.
-                    let policy = load_policy(policy_path, args.max_deletions)?;
                     if policy.sha256 != plan.policy_sha256 {
                         eprintln!("note: {} is not the policy the plan was made with; only what both delete is deleted", policy_path.display());
                     }
@@ -125,7 +134,7 @@ fn execute_inner(args: &ApplyArgs) -> Result<(ApplyResults, Outcome), Failure> {
                 (client, scope, targets, untags)
             }
             (None, Some(policy_path)) => {
-                let policy = load_policy(policy_path, args.max_deletions)?;
+                let policy = load_policy(policy_path, args)?;
                 let (client, scope) =
                     online::connect(args.owner.as_deref(), policy.owner.as_deref(), &args.token_env)
                         .await?;
@@ -135,7 +144,7 @@ fn execute_inner(args: &ApplyArgs) -> Result<(ApplyResults, Outcome), Failure> {
                 }
                 let targets = targets(&plan, false);
                 let untags = untag_targets(&plan);
-                check_max_untags(untags.len() as u64, args.max_untags)?;
+                check_max_untags(untags.len() as u64, policy.safety.max_untags)?;
                 (client, scope, targets, untags)
             }
             (None, None) => return Err(Failure::usage("give --policy FILE or --plan PLAN.json")),
@@ -191,9 +200,9 @@ fn untag_targets(plan: &Plan) -> Vec<UntagTarget> {
         .collect()
 }
 
-/// Refuse a plan removing more tags than allowed (`--max-untags`, default 1000).
-fn check_max_untags(count: u64, flag: Option<u64>) -> Result<(), Failure> {
-    let max = flag.unwrap_or(DEFAULT_MAX_UNTAGS);
+/// Refuse a plan removing more tags than allowed (`--max-untags`, else the policy's
+/// `safety.max_untags`, else 1000).
+fn check_max_untags(count: u64, max: u64) -> Result<(), Failure> {
     if count > max {
         return Err(Failure::usage(format!(
             "the plan removes {count} tags, more than max_untags {max}; nothing was deleted or untagged\n  help: raise it with --max-untags {count} (or safety.max_untags) if the plan is right"
@@ -202,14 +211,18 @@ fn check_max_untags(count: u64, flag: Option<u64>) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Read the policy (annotating its errors in a runner), with --max-deletions applied.
-fn load_policy(path: &std::path::Path, max_deletions: Option<u64>) -> Result<Policy, Failure> {
+/// Read the policy (annotating its errors in a runner), with --max-deletions and --max-untags
+/// applied.
+fn load_policy(path: &std::path::Path, args: &ApplyArgs) -> Result<Policy, Failure> {
     let mut policy = Policy::load(path).map_err(|e| {
         crate::actions::annotate(&e);
         Failure::usage(e.to_string())
     })?;
-    if let Some(max) = max_deletions {
+    if let Some(max) = args.max_deletions {
         policy.safety.max_deletions = max;
+    }
+    if let Some(max) = args.max_untags {
+        policy.safety.max_untags = max;
     }
     Ok(policy)
 }

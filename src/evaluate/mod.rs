@@ -1,33 +1,49 @@
 //! Evaluation: (Policy, Inventory, now) -> Plan. A pure function: no network, no clock, no
 //! randomness, so the same input always gives the same plan.
 //!
-//! The decision for each package, in order:
-//! 1. every rule selects versions (all its conditions hold; `newest` last, per package or group);
-//! 2. guards protect versions: `min_age`, `keep_newest` (top-level images), versions whose
-//!    manifest is corrupt, untagged versions whose parents are unknown;
-//! 3. candidates for deletion are what a `delete` rule selects and nothing protects, plus,
-//!    transitively, the dependants of a candidate (platform manifests, attestations, signatures,
-//!    referrers) that nothing protects;
-//! 4. everything else is kept, and whatever a kept version needs is kept with it: the children
-//!    of a kept index, the signatures and referrers of a kept image. Keep always wins.
-//!
-//! Every decision carries its reasons: rule names, guard names, and for graph decisions the
-//! digest and tags of the image that decided it.
+//! The decision for each package runs in named phases:
+//! 1. [`select`]: every rule selects versions, or tags of versions (`tags`, `tag_regex`);
+//!    `newest` counts top-level images only, last, per package or group;
+//! 2. [`guards`]: `min_age`, `keep_newest` (top-level images), versions whose manifest is
+//!    corrupt or was not read, untagged versions whose parents are unknown;
+//! 3. [`propagate_deletions`]: a version whose every tag a delete rule selects (an untagged one:
+//!    that a delete rule selects) and that nothing protects is deleted, and with it, transitively,
+//!    its dependants (platform manifests, attestations, signatures, referrers) that nothing
+//!    protects;
+//! 4. [`protect_needed`]: whatever a kept version needs is kept with it (the children of a kept
+//!    index, the signatures and referrers of a kept image); keep always wins. An index whose
+//!    deletion would let the registry remove an untagged child that stays and that no index
+//!    that stays lists is withheld;
+//! 5. [`tags_to_remove`]: an image that stays loses the tags a delete rule selects and no keep
+//!    rule does ("untag"), unless that would leave it with no tag;
+//! 6. [`reasons`]: every decision carries typed [`Reason`]s (rules, guards, the image that decided
+//!    it through the graph, keep-wins, untags) that only `render::reasons` turns into words.
 
-use std::collections::{HashMap, VecDeque};
+pub mod reason;
+mod select;
+
+use std::collections::VecDeque;
 
 use chrono::{DateTime, Utc};
 
-use crate::graph::{Edge, ImageGraph, ManifestState};
-use crate::inventory::{Inventory, PackageEntry, Version};
-use crate::plan::{Action, PackagePlan, PartOf, Plan, Summary, VersionPlan, SCHEMA};
-use crate::policy::{parse_version, GroupBy, Policy, Rule, RuleKind, Selector, Timestamp};
+use crate::graph::{Edge, ManifestState};
+use crate::inventory::{Inventory, PackageEntry};
+use crate::plan::{
+    Action, BrokenImage, BrokenKind, PackagePlan, PartOf, Plan, Summary, VersionPlan, SCHEMA,
+};
+use crate::policy::{Policy, Rule};
+use crate::render::reasons::words;
+
+use reason::{Guard, ImageRef, Reason};
+use select::{chrono_duration, Ctx, Selected};
 
 /// Evaluation refuses to produce a plan.
 #[derive(Debug, thiserror::Error)]
 pub enum EvaluateError {
     #[error("the plan deletes {count} versions, more than max_deletions ({max}); nothing was deleted\n  help: check the rules with `retention plan`; if the plan is right, raise safety.max_deletions in the policy or pass --max-deletions {count}")]
     TooManyDeletions { count: u64, max: u64 },
+    #[error("the plan removes {count} tags from images that stay, more than max_untags ({max}); nothing was changed\n  help: check the rules with `retention plan` (a `tags` rule removes the tags it selects from images that keep other tags); if the plan is right, raise safety.max_untags in the policy, or set safety.untag: false to keep such tags")]
+    TooManyUntags { count: u64, max: u64 },
 }
 
 /// Evaluate `policy` against `inventory` as of `now`.
@@ -48,8 +64,10 @@ pub fn evaluate(
         ..Summary::default()
     };
     for p in &packages {
+        summary.broken += p.broken.len() as u64;
         for v in &p.versions {
             summary.versions += 1;
+            summary.untag += v.untag.len() as u64;
             match v.action {
                 Action::Delete => summary.delete += 1,
                 Action::Keep => summary.keep += 1,
@@ -60,6 +78,12 @@ pub fn evaluate(
         return Err(EvaluateError::TooManyDeletions {
             count: summary.delete,
             max: policy.safety.max_deletions,
+        });
+    }
+    if summary.untag > policy.safety.max_untags {
+        return Err(EvaluateError::TooManyUntags {
+            count: summary.untag,
+            max: policy.safety.max_untags,
         });
     }
     Ok(Plan {
@@ -78,187 +102,33 @@ pub fn governs(policy: &Policy, entry: &PackageEntry) -> bool {
         && policy.packages.names.is_match(&entry.package.name)
 }
 
-/// Whether a package's decisions could depend on its image graph: true when some version is
-/// selected by a delete rule, by no keep rule, and is old enough for `min_age` (the guards that do
-/// not depend on the graph). Without such a version nothing is deleted, whatever the manifests
-/// say, so the registry need not be asked for them: each manifest read on ghcr.io counts as a
-/// download.
+/// Whether a package's decisions could depend on its image graph: true when some version, old
+/// enough for `min_age`, has every tag selected by a delete rule and is selected by no keep
+/// rule, or has a tag to remove; and always when a rule looks for broken images (`ghost`,
+/// `partial`, `orphaned`), which only the manifests reveal. Otherwise nothing is deleted or
+/// untagged, whatever the manifests say, so the registry need not be asked for them: each
+/// manifest read on ghcr.io counts as a download.
 pub fn needs_manifests(policy: &Policy, entry: &PackageEntry, now: DateTime<Utc>) -> bool {
     if !entry.package.package_type.is_image() {
         return false;
     }
     let ctx = Ctx::new(policy, entry, now);
-    let (keep, delete) = ctx.rule_selections(policy);
+    let looks_for_broken = policy.rules.iter().any(|r| {
+        let s = &r.selector;
+        (s.ghost.is_some() || s.partial.is_some() || s.orphaned.is_some())
+            && s.packages.as_ref().is_none_or(|p| p.is_match(ctx.package))
+    });
+    if looks_for_broken {
+        return true;
+    }
+    let sel = ctx.rule_selections(policy);
     let min_age = chrono_duration(policy.safety.min_age);
-    (0..entry.versions.len())
-        .any(|i| !delete[i].is_empty() && keep[i].is_empty() && ctx.age[i] >= min_age)
-}
-
-/// Per-package facts the rules and guards read.
-struct Ctx<'a> {
-    package: &'a str,
-    versions: &'a [Version],
-    is_image: bool,
-    /// Age of each version on the policy's timestamp (negative when in the future).
-    age: Vec<chrono::Duration>,
-    /// Version indices, newest first (ties: higher id first).
-    order: Vec<usize>,
-}
-
-impl<'a> Ctx<'a> {
-    fn new(policy: &Policy, entry: &'a PackageEntry, now: DateTime<Utc>) -> Ctx<'a> {
-        let versions = &entry.versions[..];
-        let ts = |v: &Version| match policy.timestamp {
-            Timestamp::UpdatedAt => v.updated_at,
-            Timestamp::CreatedAt => v.created_at,
-        };
-        let age = versions.iter().map(|v| now - ts(v)).collect();
-        let mut order: Vec<usize> = (0..versions.len()).collect();
-        order.sort_by(|&a, &b| {
-            ts(&versions[b])
-                .cmp(&ts(&versions[a]))
-                .then(versions[b].id.cmp(&versions[a].id))
-        });
-        Ctx {
-            package: &entry.package.name,
-            versions,
-            is_image: entry.package.package_type.is_image(),
-            age,
-            order,
-        }
-    }
-
-    /// For each version, the keep rules and the delete rules that select it.
-    fn rule_selections<'p>(&self, policy: &'p Policy) -> (Vec<Vec<&'p Rule>>, Vec<Vec<&'p Rule>>) {
-        let n = self.versions.len();
-        let mut keep = vec![Vec::new(); n];
-        let mut delete = vec![Vec::new(); n];
-        for rule in &policy.rules {
-            for i in self.select(&rule.selector) {
-                match rule.kind {
-                    RuleKind::Keep => keep[i].push(rule),
-                    RuleKind::Delete => delete[i].push(rule),
-                }
-            }
-        }
-        (keep, delete)
-    }
-
-    /// The versions a selector selects.
-    fn select(&self, s: &Selector) -> Vec<usize> {
-        if let Some(p) = &s.packages {
-            if !p.is_match(self.package) {
-                return Vec::new();
-            }
-        }
-        let matching = self.order.iter().copied().filter(|&i| self.matches(s, i));
-        let Some(n) = s.newest else {
-            return matching.collect();
-        };
-        // `order` is newest first, so the first N of each group are its newest.
-        let mut taken: HashMap<Option<String>, usize> = HashMap::new();
-        let mut out = Vec::new();
-        for i in matching {
-            let key = match &s.group_by {
-                None => None,
-                Some(g) => match self.group_key(g, i) {
-                    Some(k) => Some(k),
-                    None => continue,
-                },
-            };
-            let count = taken.entry(key).or_insert(0);
-            if *count < n {
-                *count += 1;
-                out.push(i);
-            }
-        }
-        out
-    }
-
-    /// Every condition but `newest`.
-    fn matches(&self, s: &Selector, i: usize) -> bool {
-        let v = &self.versions[i];
-        let tags = v.tags();
-        if let Some(untagged) = s.untagged {
-            if tags.is_empty() != untagged {
-                return false;
-            }
-        }
-        if let Some(g) = &s.tags {
-            if !tags.iter().any(|t| g.is_match(t)) {
-                return false;
-            }
-        }
-        if let Some(r) = &s.tag_regex {
-            if !tags.iter().any(|t| r.is_match(t)) {
-                return false;
-            }
-        }
-        if let Some(g) = &s.versions {
-            if !g.is_match(&v.name) {
-                return false;
-            }
-        }
-        if s.semver.is_some() || s.prerelease.is_some() {
-            let parsed: Vec<semver::Version> =
-                self.version_strings(i).filter_map(parse_version).collect();
-            if let Some(req) = &s.semver {
-                if !parsed.iter().any(|p| req.matches(p)) {
-                    return false;
-                }
-            }
-            if let Some(pre) = s.prerelease {
-                if !parsed.iter().any(|p| p.pre.is_empty() != pre) {
-                    return false;
-                }
-            }
-        }
-        if let Some(d) = s.older_than {
-            if self.age[i] <= chrono_duration(d) {
-                return false;
-            }
-        }
-        if let Some(d) = s.newer_than {
-            if self.age[i] >= chrono_duration(d) {
-                return false;
-            }
-        }
-        true
-    }
-
-    /// The strings that name a version: its tags for images, its name otherwise.
-    fn version_strings(&self, i: usize) -> Box<dyn Iterator<Item = &'a str> + 'a> {
-        let v: &'a Version = &self.versions[i];
-        if self.is_image {
-            Box::new(v.tags().iter().map(String::as_str))
-        } else {
-            Box::new(std::iter::once(v.name.as_str()))
-        }
-    }
-
-    fn group_key(&self, g: &GroupBy, i: usize) -> Option<String> {
-        match g {
-            GroupBy::Major => self
-                .version_strings(i)
-                .filter_map(parse_version)
-                .next()
-                .map(|v| v.major.to_string()),
-            GroupBy::Minor => self
-                .version_strings(i)
-                .filter_map(parse_version)
-                .next()
-                .map(|v| format!("{}.{}", v.major, v.minor)),
-            GroupBy::Regex(r) => self.version_strings(i).find_map(|s| {
-                r.captures(s)
-                    .and_then(|c| c.get(1))
-                    .map(|m| m.as_str().to_string())
-            }),
-        }
-    }
-}
-
-fn chrono_duration(d: std::time::Duration) -> chrono::Duration {
-    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
+    (0..entry.versions.len()).any(|i| {
+        ctx.age[i] >= min_age
+            && ((sel[i].every_tag_deleted() && sel[i].keep.is_empty())
+                || (policy.safety.untag
+                    && !sel[i].tags_to_remove(entry.versions[i].tags()).is_empty()))
+    })
 }
 
 /// Why a version is deleted or kept through the graph.
@@ -271,93 +141,256 @@ struct Via {
     root: usize,
 }
 
+/// The decision for one version, with typed reasons.
+#[derive(Clone, Debug)]
+pub(crate) struct Decision {
+    /// Position in the package's `versions`.
+    pub index: usize,
+    pub action: Action,
+    pub reasons: Vec<Reason>,
+    pub untag: Vec<String>,
+    pub withheld: bool,
+    pub after: Vec<u64>,
+    pub part_of: Option<PartOf>,
+}
+
+/// The decisions for one package, newest first, and what the user should know of it.
+pub(crate) struct PackageDecisions {
+    pub decisions: Vec<Decision>,
+    pub warnings: Vec<String>,
+    pub broken: Vec<BrokenImage>,
+}
+
 fn evaluate_package(policy: &Policy, entry: &PackageEntry, now: DateTime<Utc>) -> PackagePlan {
+    let decided = decide_package(policy, entry, now);
+    let versions = decided
+        .decisions
+        .into_iter()
+        .map(|d| {
+            let v = &entry.versions[d.index];
+            VersionPlan {
+                id: v.id,
+                name: v.name.clone(),
+                tags: v.tags().to_vec(),
+                created_at: v.created_at,
+                updated_at: v.updated_at,
+                action: d.action,
+                reasons: d.reasons.iter().map(words).collect(),
+                withheld: d.withheld,
+                after: d.after,
+                untag: d.untag,
+                part_of: d.part_of,
+            }
+        })
+        .collect();
+    PackagePlan {
+        name: entry.package.name.clone(),
+        package_type: entry.package.package_type,
+        warnings: decided.warnings,
+        broken: decided.broken,
+        bytes_freed: None,
+        versions,
+    }
+}
+
+/// What the phases decided for each version of a package (indexed like its `versions`).
+struct Outcome<'p> {
+    sel: Vec<Selected<'p>>,
+    guards: Vec<Vec<Guard>>,
+    deleted: Vec<bool>,
+    deleted_via: Vec<Option<Via>>,
+    kept_via: Vec<Option<Via>>,
+    withheld_for: Vec<Option<usize>>,
+    removed: Vec<Option<Vec<usize>>>,
+}
+
+/// Decide every version of one package.
+pub(crate) fn decide_package(
+    policy: &Policy,
+    entry: &PackageEntry,
+    now: DateTime<Utc>,
+) -> PackageDecisions {
     let ctx = Ctx::new(policy, entry, now);
-    let versions = &entry.versions;
-    let n = versions.len();
-    let graph = if ctx.is_image {
-        ImageGraph::build(versions, &entry.manifests)
-    } else {
-        ImageGraph::isolated(n)
+    let sel = ctx.rule_selections(policy);
+    let guards = guards(policy, &ctx, &sel);
+    let protected = |i: usize| !sel[i].keep.is_empty() || !guards[i].is_empty();
+    let (mut deleted, deleted_via) = propagate_deletions(&ctx, &sel, &protected);
+    let (kept_via, withheld_for) = protect_needed(&ctx, &mut deleted, &protected);
+    let removed = tags_to_remove(&ctx, &sel, &guards, &deleted);
+    let outcome = Outcome {
+        sel,
+        guards,
+        deleted,
+        deleted_via,
+        kept_via,
+        withheld_for,
+        removed,
     };
-    let top_level = |i: usize| graph.is_top_level(i);
+    let (sel, deleted) = (&outcome.sel, &outcome.deleted);
+    let decisions = ctx
+        .order
+        .iter()
+        .map(|&i| {
+            let s = &sel[i];
+            let action = if deleted[i] {
+                Action::Delete
+            } else {
+                Action::Keep
+            };
+            let after = if deleted[i] {
+                let mut after: Vec<u64> = ctx.graph.parents[i]
+                    .iter()
+                    .filter(|(p, _)| deleted[*p])
+                    .map(|(p, _)| ctx.versions[*p].id)
+                    .collect();
+                after.sort_unstable();
+                after.dedup();
+                after
+            } else {
+                Vec::new()
+            };
+            let untag = match (&outcome.removed[i], policy.safety.untag) {
+                (Some(tags), true) => tags
+                    .iter()
+                    .map(|&j| ctx.versions[i].tags()[j].clone())
+                    .collect(),
+                _ => Vec::new(),
+            };
+            Decision {
+                index: i,
+                action,
+                reasons: reasons(policy, &ctx, &outcome, i),
+                untag,
+                withheld: !deleted[i]
+                    && s.every_tag_deleted()
+                    && s.keep.is_empty()
+                    && outcome.kept_via[i].is_none(),
+                after,
+                part_of: ctx
+                    .graph
+                    .part_of(i, |j| ctx.versions[j].id)
+                    .map(|(top, edge)| PartOf {
+                        image: ctx.versions[top].id,
+                        kind: edge.part_kind(),
+                    }),
+            }
+        })
+        .collect();
 
-    let (keep_by, delete_by) = ctx.rule_selections(policy);
+    let mut warnings = ctx.graph.warnings.clone();
+    let withheld = (0..ctx.versions.len())
+        .filter(|&i| ctx.graph.manifest[i] != ManifestState::Known || ctx.graph.parents_unknown[i])
+        .filter(|&i| sel[i].every_tag_deleted())
+        .count();
+    if withheld > 0 {
+        let unknown = ctx.graph.unknown_manifests();
+        warnings.push(format!(
+            "{withheld} version{} selected for deletion {} kept: {} manifest{} of this package could not be read, so what they are part of is unknown",
+            if withheld == 1 { "" } else { "s" },
+            if withheld == 1 { "is" } else { "are" },
+            unknown,
+            if unknown == 1 { "" } else { "s" }
+        ));
+    }
+    let broken = broken_images(&ctx);
+    let by_id: std::collections::HashMap<u64, usize> = ctx
+        .versions
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (v.id, i))
+        .collect();
+    let kept = broken
+        .iter()
+        .filter(|b| by_id.get(&b.id).is_some_and(|&i| !deleted[i]))
+        .count();
+    if let Some(w) = broken_warning(&broken, kept) {
+        warnings.push(w);
+    }
+    PackageDecisions {
+        decisions,
+        warnings,
+        broken,
+    }
+}
 
-    // Guards.
-    let mut guards: Vec<Vec<String>> = vec![Vec::new(); n];
+/// Phase 2: the guards that protect each version whatever the rules say.
+fn guards(policy: &Policy, ctx: &Ctx, sel: &[Selected]) -> Vec<Vec<Guard>> {
+    let n = ctx.versions.len();
+    let graph = &ctx.graph;
+    let mut guards: Vec<Vec<Guard>> = vec![Vec::new(); n];
     let min_age = chrono_duration(policy.safety.min_age);
-    let young = format!(
-        "safety.min_age: younger than {}",
-        humantime::format_duration(policy.safety.min_age)
-    );
     for (guard, age) in guards.iter_mut().zip(&ctx.age) {
         if *age < min_age {
-            guard.push(young.clone());
+            guard.push(Guard::MinAge(policy.safety.min_age));
         }
     }
     let keep_newest = policy.safety.keep_newest;
     if keep_newest > 0 {
-        let what = if ctx.is_image { "images" } else { "versions" };
         for &i in ctx
             .order
             .iter()
-            .filter(|&&i| top_level(i))
+            .filter(|&&i| graph.is_top_level(i))
             .take(keep_newest)
         {
-            guards[i].push(format!(
-                "safety.keep_newest: one of the {keep_newest} newest {what}"
-            ));
+            guards[i].push(Guard::KeepNewest {
+                n: keep_newest,
+                images: ctx.is_image,
+            });
         }
     }
-    {
-        let unknown: Vec<&str> = versions
-            .iter()
-            .zip(&graph.manifest)
-            .filter(|(_, m)| **m != ManifestState::Known)
-            .map(|(v, _)| v.name.as_str())
-            .collect();
-        let parents_unknown = format!(
-            "untagged and its parents are unknown: {} manifest{} of this package could not be read ({})",
-            unknown.len(),
-            if unknown.len() == 1 { "" } else { "s" },
-            short_list(&unknown)
-        );
-        for (i, guard) in guards.iter_mut().enumerate() {
-            if let ManifestState::Corrupt(why) = &graph.manifest[i] {
-                guard.push(format!("manifest unusable: {why}"));
-            }
-            if graph.parents_unknown[i] {
-                guard.push(parents_unknown.clone());
-            } else if graph.manifest[i] == ManifestState::Missing
-                && guard.is_empty()
-                && keep_by[i].is_empty()
-                && (!delete_by[i].is_empty() || !graph.parents[i].is_empty())
-            {
-                // It may be an index: deleting it would let the registry remove its untagged
-                // children, which a kept image may share.
-                guard.push(
-                    "manifest not read: it may be an index whose children a kept image shares"
-                        .to_string(),
-                );
-            }
+    let unknown: Vec<String> = ctx
+        .versions
+        .iter()
+        .zip(&graph.manifest)
+        .filter(|(_, m)| **m != ManifestState::Known)
+        .map(|(v, _)| v.name.clone())
+        .collect();
+    for (i, guard) in guards.iter_mut().enumerate() {
+        if let ManifestState::Corrupt(why) = &graph.manifest[i] {
+            guard.push(Guard::ManifestUnusable(why.clone()));
+        }
+        if graph.parents_unknown[i] {
+            guard.push(Guard::ParentsUnknown {
+                unknown: unknown.clone(),
+            });
+        } else if graph.manifest[i] == ManifestState::Missing
+            && guard.is_empty()
+            && sel[i].keep.is_empty()
+            && (sel[i].every_tag_deleted() || !graph.parents[i].is_empty())
+        {
+            // It may be an index: deleting it would let the registry remove its untagged
+            // children, which a kept image may share or a guard may protect.
+            guard.push(Guard::ManifestNotRead);
         }
     }
-    let protected = |i: usize| !keep_by[i].is_empty() || !guards[i].is_empty();
+    guards
+}
 
-    // Candidates: selected by a delete rule, or dependants of a candidate; never protected.
+/// Phase 3: what is deleted before keep wins. A version whose every tag a delete rule selects
+/// (an untagged version: that a delete rule selects) and that nothing protects, then,
+/// transitively, the dependants of a deleted version that nothing protects and that carry no
+/// tag of their own that no delete rule selects (artifact tags follow their subject).
+fn propagate_deletions(
+    ctx: &Ctx,
+    sel: &[Selected],
+    protected: &dyn Fn(usize) -> bool,
+) -> (Vec<bool>, Vec<Option<Via>>) {
+    let n = ctx.versions.len();
     let mut deleted = vec![false; n];
     let mut deleted_via: Vec<Option<Via>> = vec![None; n];
     let mut queue = VecDeque::new();
     for &i in &ctx.order {
-        if !delete_by[i].is_empty() && !protected(i) {
+        if sel[i].every_tag_deleted() && !protected(i) {
             deleted[i] = true;
             queue.push_back(i);
         }
     }
     while let Some(d) = queue.pop_front() {
-        for &(c, edge) in &graph.dependants[d] {
-            if protected(c) {
+        for &(c, edge) in &ctx.graph.dependants[d] {
+            let named = !sel[c]
+                .tags_no_delete_rule_selects(ctx.versions[c].tags())
+                .is_empty();
+            if protected(c) || named {
                 continue;
             }
             if deleted_via[c].is_none() {
@@ -370,19 +403,33 @@ fn evaluate_package(policy: &Policy, entry: &PackageEntry, now: DateTime<Utc>) -
             }
         }
     }
+    (deleted, deleted_via)
+}
 
-    // Keep wins: whatever a kept version needs (its children, referrers) is kept too.
+/// Phase 4: keep wins. Whatever a kept version needs (its children, referrers) is kept too.
+///
+/// ghcr.io removes a deleted index's untagged children that no other index lists, and spares
+/// the ones another index lists. So an index may go while a kept index shares its child (the
+/// child stays, kept by that index). An index listing an untagged version that stays for
+/// another reason (a keep rule or a guard of its own, or as the referrer of a kept image) is
+/// withheld, and what it needs kept with it, until nothing changes: the registry could take
+/// that version with it. (Withholding there even when a kept index also lists the version keeps
+/// the law that adding a keep rule never adds a deletion.) Returns, per version, the
+/// kept image that needed it and, for a withheld index, the child it was withheld for.
+fn protect_needed(
+    ctx: &Ctx,
+    deleted: &mut [bool],
+    protected: &dyn Fn(usize) -> bool,
+) -> (Vec<Option<Via>>, Vec<Option<usize>>) {
+    let graph = &ctx.graph;
+    let n = ctx.versions.len();
     let mut kept_via: Vec<Option<Via>> = vec![None; n];
     // Tops first, so that a reason names the image at the top of the chain.
     let mut start: Vec<usize> = ctx.order.iter().copied().filter(|&i| !deleted[i]).collect();
     start.sort_by_key(|&i| !graph.parents[i].is_empty());
-    keep_needed(&graph, start, &mut deleted, &mut kept_via, &protected);
+    keep_needed(ctx, start, deleted, &mut kept_via, protected);
 
-    // A registry may remove an index's untagged children when the index is deleted (ghcr.io
-    // does). Deleting an index that lists an untagged version that stays could take that
-    // version away from the image that needs it: such an index is withheld, and what it needs
-    // is kept with it. Repeat until nothing changes (a withheld inner index shields its parent).
-    let mut shielded_by: Vec<Option<usize>> = vec![None; n];
+    let mut withheld_for: Vec<Option<usize>> = vec![None; n];
     loop {
         let withheld: Vec<usize> = ctx
             .order
@@ -390,11 +437,14 @@ fn evaluate_package(policy: &Policy, entry: &PackageEntry, now: DateTime<Utc>) -
             .copied()
             .filter(|&d| deleted[d])
             .filter_map(|d| {
-                let c = graph.listed[d]
-                    .iter()
-                    .copied()
-                    .find(|&c| !deleted[c] && versions[c].tags().is_empty())?;
-                shielded_by[d] = Some(c);
+                let c = graph.listed[d].iter().copied().find(|&c| {
+                    let listed_by_keeper = kept_via[c]
+                        .is_some_and(|v| matches!(v.edge, Edge::Child | Edge::Attestation));
+                    !deleted[c]
+                        && ctx.versions[c].tags().is_empty()
+                        && (protected(c) || !listed_by_keeper)
+                })?;
+                withheld_for[d] = Some(c);
                 Some(d)
             })
             .collect();
@@ -404,125 +454,15 @@ fn evaluate_package(policy: &Policy, entry: &PackageEntry, now: DateTime<Utc>) -
         for &d in &withheld {
             deleted[d] = false;
         }
-        keep_needed(&graph, withheld, &mut deleted, &mut kept_via, &protected);
+        keep_needed(ctx, withheld, deleted, &mut kept_via, protected);
     }
-
-    let describe = |i: usize| describe_image(&versions[i]);
-    let via_text = |via: Via, state: &str| {
-        let mut s = format!("{} of {state} image {}", via.edge.label(), describe(via.by));
-        if via.root != via.by {
-            s.push_str(&format!(", part of {}", describe(via.root)));
-        }
-        s
-    };
-
-    let plans = ctx
-        .order
-        .iter()
-        .map(|&i| {
-            let v = &versions[i];
-            let mut reasons = Vec::new();
-            let action = if deleted[i] {
-                reasons.extend(delete_by[i].iter().map(|r| r.name.clone()));
-                if let Some(via) = deleted_via[i] {
-                    reasons.push(via_text(via, "deleted"));
-                }
-                Action::Delete
-            } else {
-                reasons.extend(keep_by[i].iter().map(|r| r.name.clone()));
-                reasons.extend(guards[i].iter().cloned());
-                if let Some(via) = kept_via[i] {
-                    reasons.push(via_text(via, "kept"));
-                }
-                if let Some(c) = shielded_by[i] {
-                    let needs = match kept_via[c] {
-                        Some(via) => format!("which kept image {} needs", describe(via.root)),
-                        None => "which stays".to_string(),
-                    };
-                    reasons.push(format!(
-                        "withheld: deleting it would let the registry remove {} with it, {needs}",
-                        describe(c)
-                    ));
-                }
-                if reasons.is_empty() {
-                    reasons.push(if delete_by[i].is_empty() {
-                        "no rule selects it".to_string()
-                    } else {
-                        "kept".to_string()
-                    });
-                }
-                if !delete_by[i].is_empty() {
-                    let names: Vec<String> = delete_by[i]
-                        .iter()
-                        .map(|r| format!("'{}'", r.name))
-                        .collect();
-                    reasons.push(format!("keep wins over delete rule {}", names.join(", ")));
-                }
-                Action::Keep
-            };
-            let mut after: Vec<u64> = if deleted[i] {
-                graph.parents[i]
-                    .iter()
-                    .filter(|(p, _)| deleted[*p])
-                    .map(|(p, _)| versions[*p].id)
-                    .collect()
-            } else {
-                Vec::new()
-            };
-            after.sort_unstable();
-            after.dedup();
-            VersionPlan {
-                after,
-                untag: Vec::new(),
-                part_of: graph
-                    .part_of(i, |j| versions[j].id)
-                    .map(|(top, edge)| PartOf {
-                        image: versions[top].id,
-                        kind: edge.part_kind(),
-                    }),
-                withheld: action == Action::Keep
-                    && !delete_by[i].is_empty()
-                    && keep_by[i].is_empty()
-                    && kept_via[i].is_none(),
-                id: v.id,
-                name: v.name.clone(),
-                tags: v.tags().to_vec(),
-                created_at: v.created_at,
-                updated_at: v.updated_at,
-                action,
-                reasons,
-            }
-        })
-        .collect();
-
-    let mut warnings = graph.warnings.clone();
-    let withheld = (0..n)
-        .filter(|&i| graph.manifest[i] != ManifestState::Known || graph.parents_unknown[i])
-        .filter(|&i| !delete_by[i].is_empty())
-        .count();
-    if withheld > 0 {
-        warnings.push(format!(
-            "{withheld} version{} selected for deletion {} kept: {} manifest{} of this package could not be read, so what they are part of is unknown",
-            if withheld == 1 { "" } else { "s" },
-            if withheld == 1 { "is" } else { "are" },
-            graph.unknown_manifests(),
-            if graph.unknown_manifests() == 1 { "" } else { "s" }
-        ));
-    }
-    PackagePlan {
-        name: entry.package.name.clone(),
-        package_type: entry.package.package_type,
-        warnings,
-        broken: Vec::new(),
-        bytes_freed: None,
-        versions: plans,
-    }
+    (kept_via, withheld_for)
 }
 
 /// Keep whatever the versions in `start` need, transitively (children, referrers); a version
 /// rescued from deletion or with no reason of its own records which kept image needed it.
 fn keep_needed(
-    graph: &ImageGraph,
+    ctx: &Ctx,
     start: Vec<usize>,
     deleted: &mut [bool],
     kept_via: &mut [Option<Via>],
@@ -530,7 +470,7 @@ fn keep_needed(
 ) {
     let mut queue: VecDeque<usize> = start.into();
     while let Some(k) = queue.pop_front() {
-        for &(c, edge) in &graph.dependants[k] {
+        for &(c, edge) in &ctx.graph.dependants[k] {
             if kept_via[c].is_none() && (deleted[c] || !protected(c)) {
                 let root = kept_via[k].map_or(k, |v| v.root);
                 kept_via[c] = Some(Via { by: k, edge, root });
@@ -543,26 +483,156 @@ fn keep_needed(
     }
 }
 
-/// `sha256:0123456789ab (v1.2, latest)`, or `(untagged)`.
-fn describe_image(v: &Version) -> String {
-    let short = match v.name.strip_prefix("sha256:") {
-        Some(hex) if hex.len() > 12 => format!("sha256:{}", &hex[..12]),
-        _ => v.name.clone(),
-    };
-    if v.tags().is_empty() {
-        format!("{short} (untagged)")
-    } else {
-        format!("{short} ({})", v.tags().join(", "))
-    }
+/// Phase 5: for each version that stays, the tags (indices into its tags) a delete rule selects
+/// and no keep rule does, when they may be removed: never an artifact tag, never every tag of
+/// the image (an image whose every tag goes is deleted, or withheld whole), never on a version
+/// younger than `min_age` (a push may be in progress) or whose manifest is not known (restoring
+/// the tag needs its bytes). `None` when nothing is removed. With `safety.untag: false` the
+/// result is the same, and the tags stay (the reasons say so).
+fn tags_to_remove(
+    ctx: &Ctx,
+    sel: &[Selected],
+    guards: &[Vec<Guard>],
+    deleted: &[bool],
+) -> Vec<Option<Vec<usize>>> {
+    (0..ctx.versions.len())
+        .map(|i| {
+            let tags = ctx.versions[i].tags();
+            let remove = sel[i].tags_to_remove(tags);
+            let young = guards[i].iter().any(|g| matches!(g, Guard::MinAge(_)));
+            let ok = !deleted[i]
+                && !remove.is_empty()
+                && remove.len() < tags.len()
+                && !young
+                && ctx.graph.manifest[i] == ManifestState::Known;
+            ok.then_some(remove)
+        })
+        .collect()
 }
 
-fn short_list(items: &[&str]) -> String {
-    let shown: Vec<&str> = items.iter().take(3).copied().collect();
-    if items.len() > 3 {
-        format!("{} and {} more", shown.join(", "), items.len() - 3)
-    } else {
-        shown.join(", ")
+/// Phase 6: the reasons of one version's decision.
+fn reasons(policy: &Policy, ctx: &Ctx, o: &Outcome, i: usize) -> Vec<Reason> {
+    let s = &o.sel[i];
+    let image = |j: usize| ImageRef {
+        digest: ctx.versions[j].name.clone(),
+        tags: ctx.versions[j].tags().to_vec(),
+    };
+    let graph = |via: Via, kept: bool| Reason::Graph {
+        edge: via.edge,
+        kept,
+        image: image(via.by),
+        top: (via.root != via.by).then(|| image(via.root)),
+    };
+    let names = |rules: &[&Rule]| -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for r in rules {
+            if !out.contains(&r.name) {
+                out.push(r.name.clone());
+            }
+        }
+        out
+    };
+    let tags = ctx.versions[i].tags();
+    let mut out = Vec::new();
+    if o.deleted[i] {
+        out.extend(s.delete.iter().map(|r| Reason::Rule(r.name.clone())));
+        if let Some(via) = o.deleted_via[i] {
+            out.push(graph(via, false));
+        }
+        return out;
     }
+    out.extend(s.keep.iter().map(|r| Reason::Rule(r.name.clone())));
+    out.extend(o.guards[i].iter().cloned().map(Reason::Guard));
+    if let Some(via) = o.kept_via[i] {
+        out.push(graph(via, true));
+    }
+    if let Some(c) = o.withheld_for[i] {
+        out.push(Reason::Withheld { child: image(c) });
+    }
+    if let Some(removed) = &o.removed[i] {
+        let rules: Vec<&Rule> = removed
+            .iter()
+            .flat_map(|&j| s.untag_tags[j].iter().copied())
+            .collect();
+        let tags: Vec<String> = removed.iter().map(|&j| tags[j].clone()).collect();
+        out.push(if policy.safety.untag {
+            Reason::Untag {
+                tags,
+                rules: names(&rules),
+            }
+        } else {
+            Reason::UntagOff {
+                tags,
+                rules: names(&rules),
+            }
+        });
+    }
+    let unselected = s.tags_no_delete_rule_selects(tags);
+    let part_of_deleted = ctx.graph.parents[i].iter().any(|&(p, _)| o.deleted[p]);
+    if s.keep.is_empty() && !unselected.is_empty() && (!s.delete.is_empty() || part_of_deleted) {
+        out.push(Reason::TagsStay(
+            unselected.iter().map(|&j| tags[j].clone()).collect(),
+        ));
+    }
+    if out.is_empty() {
+        out.push(Reason::NoRule);
+    }
+    if s.every_tag_deleted() {
+        out.push(Reason::KeepWins(names(&s.delete)));
+    }
+    out
+}
+
+/// The broken images of a package (ghost and partial indexes, orphaned artifacts), newest first.
+fn broken_images(ctx: &Ctx) -> Vec<BrokenImage> {
+    ctx.order
+        .iter()
+        .filter_map(|&i| {
+            let (kind, missing) = ctx.graph.broken[i].as_ref()?;
+            let v = &ctx.versions[i];
+            Some(BrokenImage {
+                id: v.id,
+                name: v.name.clone(),
+                tags: v.tags().to_vec(),
+                kind: *kind,
+                missing: missing.clone(),
+            })
+        })
+        .collect()
+}
+
+/// The package warning that names how many broken images were found, how many the plan keeps,
+/// and what to do about those.
+fn broken_warning(broken: &[BrokenImage], kept: usize) -> Option<String> {
+    if broken.is_empty() {
+        return None;
+    }
+    let count = |k: BrokenKind| broken.iter().filter(|b| b.kind == k).count();
+    let parts: Vec<String> = [
+        (BrokenKind::Ghost, "ghost"),
+        (BrokenKind::Partial, "partial"),
+        (BrokenKind::Orphaned, "orphaned"),
+    ]
+    .into_iter()
+    .filter(|(k, _)| count(*k) > 0)
+    .map(|(k, word)| format!("{} {word}", count(k)))
+    .collect();
+    let n = broken.len();
+    let found = format!(
+        "{n} broken image{} ({}) cannot be pulled whole",
+        if n == 1 { "" } else { "s" },
+        parts.join(", ")
+    );
+    Some(if kept == 0 {
+        format!(
+            "{found}; the plan deletes {}",
+            if n == 1 { "it" } else { "them" }
+        )
+    } else {
+        format!(
+            "{found}; the plan keeps {kept}\n  help: delete them with a rule such as `delete: {{ ghost: true }}`, `{{ partial: true }}` or `{{ orphaned: true }}`"
+        )
+    })
 }
 
 #[cfg(test)]

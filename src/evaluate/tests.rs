@@ -6,8 +6,11 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use sha2::{Digest, Sha256};
 
+use super::reason::{Guard, ImageRef, Reason};
 use super::*;
-use crate::inventory::{ContainerMetadata, Metadata, Package, PackageType};
+use crate::graph::{Edge, ImageGraph};
+use crate::inventory::{ContainerMetadata, Metadata, Package, PackageType, Version};
+use crate::plan::{BrokenImage, BrokenKind};
 use crate::policy::parse_policy;
 
 fn now() -> DateTime<Utc> {
@@ -157,6 +160,33 @@ fn decision<'a>(plan: &'a Plan, name: &str) -> &'a VersionPlan {
         .unwrap_or_else(|| panic!("{name} not in plan"))
 }
 
+/// The typed reasons of one version's decision.
+fn typed(policy: &Policy, inv: &Inventory, name: &str) -> Vec<Reason> {
+    for entry in &inv.packages {
+        if let Some(i) = entry.versions.iter().position(|v| v.name == name) {
+            let decided = decide_package(policy, entry, now());
+            if let Some(d) = decided.decisions.into_iter().find(|d| d.index == i) {
+                return d.reasons;
+            }
+        }
+    }
+    panic!("{name} not in the inventory")
+}
+
+/// How a reason names a version.
+fn image_ref(inv: &Inventory, name: &str) -> ImageRef {
+    let v = inv
+        .packages
+        .iter()
+        .flat_map(|p| &p.versions)
+        .find(|v| v.name == name)
+        .unwrap_or_else(|| panic!("{name} not in the inventory"));
+    ImageRef {
+        digest: v.name.clone(),
+        tags: v.tags().to_vec(),
+    }
+}
+
 fn deleted(plan: &Plan) -> Vec<u64> {
     let mut ids: Vec<u64> = plan.deletions().map(|(_, v)| v.id).collect();
     ids.sort();
@@ -171,12 +201,14 @@ fn tags_with_exclusions() {
     p.image(1, &["pr-1"], 100);
     p.image(2, &["pr-2-keep"], 100);
     p.image(3, &["main"], 100);
-    p.image(4, &["pr-3", "main-5"], 100);
+    let both = p.image(4, &["pr-3", "main-5"], 100);
     let plan = plan(
         &policy("  - name: prs\n    delete: { tags: [\"pr-*\", \"!*-keep\"] }\n"),
         &inventory(vec![p]),
     );
-    assert_eq!(deleted(&plan), [1, 4]);
+    // A tag selector selects tags: image 4 keeps main-5 and loses pr-3.
+    assert_eq!(deleted(&plan), [1]);
+    assert_eq!(decision(&plan, &both).untag, ["pr-3"]);
 }
 
 #[test]
@@ -412,11 +444,24 @@ fn packages_narrows_a_rule_and_names_select_packages() {
 fn keep_wins_and_says_so() {
     let mut p = container("api");
     let d = p.image(1, &["v1", "pr-1"], 100);
-    let plan = plan(&policy("  - name: releases\n    keep: { tags: [\"v*\"] }\n  - name: prs\n    delete: { tags: [\"pr-*\"] }\n"), &inventory(vec![p]));
+    let pol = policy("  - name: releases\n    keep: { tags: [\"v*\"] }\n  - name: old\n    delete: { older_than: 1d }\n");
+    let inv = inventory(vec![p]);
+    let plan = plan(&pol, &inv);
     let v = decision(&plan, &d);
     assert_eq!(v.action, Action::Keep);
-    assert_eq!(v.reasons, ["releases", "keep wins over delete rule 'prs'"]);
+    assert_eq!(v.reasons, ["releases", "keep wins over delete rule 'old'"]);
     assert!(!v.withheld, "kept by a keep rule: not withheld");
+    assert!(
+        v.untag.is_empty(),
+        "a rule without tags selects the whole image, not its tags"
+    );
+    assert_eq!(
+        typed(&pol, &inv, &d),
+        [
+            Reason::Rule("releases".into()),
+            Reason::KeepWins(vec!["old".into()])
+        ]
+    );
 }
 
 #[test]
@@ -562,34 +607,59 @@ fn children_of_a_deleted_index_go_with_it() {
 }
 
 #[test]
-fn a_child_shared_by_a_kept_and_a_deleted_index_stays_and_withholds_the_index() {
+fn a_child_shared_by_a_kept_and_a_deleted_index_stays_and_the_index_goes() {
     let mut p = container("api");
     let shared = p.image(1, &[], 100);
     let only_old = p.image(2, &[], 100);
     let v1 = p.index(3, &["v1"], &[(&shared, false)], 100);
     let pr = p.index(4, &["pr-1"], &[(&shared, false), (&only_old, false)], 100);
-    let plan = plan(
-        &policy("  - name: prs\n    delete: { tags: [\"pr-*\"] }\n"),
-        &inventory(vec![p]),
-    );
-    // ghcr.io removes an index's untagged children with it: deleting pr-1 could take the
-    // shared child from v1, so pr-1 is withheld, and what it lists stays with it.
-    assert!(deleted(&plan).is_empty());
-    assert!(decision(&plan, &shared)
-        .reasons
-        .iter()
-        .any(|r| r.contains("of kept image") && r.contains("(v1)")));
+    let pol = policy("  - name: prs\n    delete: { tags: [\"pr-*\"] }\n");
+    let inv = inventory(vec![p]);
+    let plan = plan(&pol, &inv);
+    // ghcr.io removes a deleted index's children that no other index lists and spares the
+    // shared one: pr-1 goes with its own child; the shared child stays with v1.
+    assert_eq!(deleted(&plan), [2, 4]);
     assert_eq!(
-        decision(&plan, &pr).reasons,
+        typed(&pol, &inv, &shared),
+        [Reason::Graph {
+            edge: Edge::Child,
+            kept: true,
+            image: image_ref(&inv, &v1),
+            top: None
+        }]
+    );
+    assert_eq!(
+        typed(&pol, &inv, &only_old),
+        [Reason::Graph {
+            edge: Edge::Child,
+            kept: false,
+            image: image_ref(&inv, &pr),
+            top: None
+        }]
+    );
+    assert!(!decision(&plan, &pr).withheld);
+}
+
+#[test]
+fn an_index_that_would_take_a_child_kept_for_itself_is_withheld() {
+    let mut p = container("api");
+    let young_child = p.image(1, &[], 1);
+    let pr = p.index(2, &["pr-1"], &[(&young_child, false)], 100);
+    let pol = policy("  - name: recent\n    keep: { newer_than: 2d }\n  - name: prs\n    delete: { tags: [\"pr-*\"] }\n");
+    let inv = inventory(vec![p]);
+    // The child stays by its own rule and no index that stays lists it: deleting pr-1 would let
+    // the registry remove it, so pr-1 is withheld.
+    assert!(deleted(&plan(&pol, &inv)).is_empty());
+    assert_eq!(
+        typed(&pol, &inv, &pr),
         [
-            format!("withheld: deleting it would let the registry remove {} (untagged) with it, which kept image {} (v1) needs", &shared[..19], &v1[..19]),
-            "keep wins over delete rule 'prs'".to_string()
+            Reason::Withheld {
+                child: image_ref(&inv, &young_child)
+            },
+            Reason::KeepWins(vec!["prs".into()])
         ]
     );
-    assert_eq!(decision(&plan, &only_old).action, Action::Keep);
-    // Reported as withheld: the index; not the children, which are simply parts of kept images.
-    assert!(decision(&plan, &pr).withheld);
-    assert!(!decision(&plan, &shared).withheld && !decision(&plan, &only_old).withheld);
+    assert!(decision(&plan(&pol, &inv), &pr).withheld);
 }
 
 #[test]
@@ -778,6 +848,437 @@ fn needs_manifests_only_where_something_could_be_deleted() {
         "  min_age: 200h\n",
     );
     assert!(!needs_manifests(&too_young, &inv.packages[0], now()));
+    // Only the manifests show a ghost or partial index.
+    let ghosts = policy("  - name: ghosts\n    delete: { ghost: true }\n");
+    assert!(needs_manifests(&ghosts, &inv.packages[0], now()));
+    // A tag to remove: restoring it needs the manifest.
+    let mut q = container("web");
+    q.image(1, &["v1", "pr-1"], 100);
+    let inv = inventory(vec![q]);
+    let prs = policy("  - name: prs\n    delete: { tags: [\"pr-*\"] }\n");
+    assert!(needs_manifests(&prs, &inv.packages[0], now()));
+}
+
+// ---- newest counts images -----------------------------------------------------------------
+
+/// A multi-platform image: an index over two platform manifests and an attestation, all of
+/// them (like on ghcr.io) pushed just before the index. Returns (index, its parts).
+fn multi_platform(p: &mut Pkg, id: u64, tags: &[&str], age_hours: i64) -> (String, Vec<String>) {
+    let amd = p.image(id * 10 + 1, &[], age_hours);
+    let arm = p.image(id * 10 + 2, &[], age_hours);
+    let att = p.image(id * 10 + 3, &[], age_hours);
+    let idx = p.index(
+        id,
+        tags,
+        &[(&amd, false), (&arm, false), (&att, true)],
+        age_hours,
+    );
+    (idx, vec![amd, arm, att])
+}
+
+#[test]
+fn newest_untagged_counts_images_not_their_platform_manifests() {
+    let mut p = container("api");
+    let (old, old_parts) = multi_platform(&mut p, 1, &[], 300);
+    let (mid, mid_parts) = multi_platform(&mut p, 2, &[], 200);
+    let (new, new_parts) = multi_platform(&mut p, 3, &[], 100);
+    let pol = policy("  - name: two untagged images\n    keep: { untagged: true, newest: 2 }\n  - name: untagged\n    delete: { untagged: true }\n");
+    let inv = inventory(vec![p]);
+    let plan = plan(&pol, &inv);
+    // The two newest untagged *images* stay whole; the oldest goes with its parts.
+    let mut gone = vec![old.clone()];
+    gone.extend(old_parts);
+    for d in &gone {
+        assert_eq!(decision(&plan, d).action, Action::Delete, "{d}");
+    }
+    for d in [&mid, &new].into_iter().chain(&mid_parts).chain(&new_parts) {
+        assert_eq!(decision(&plan, d).action, Action::Keep, "{d}");
+    }
+    assert_eq!(
+        typed(&pol, &inv, &new),
+        [
+            Reason::Rule("two untagged images".into()),
+            Reason::KeepWins(vec!["untagged".into()])
+        ]
+    );
+    assert_eq!(deleted(&plan).len(), 4);
+}
+
+#[test]
+fn newest_tags_counts_releases_not_their_signatures() {
+    let mut p = container("api");
+    let hex = |d: &str| d.trim_start_matches("sha256:").to_string();
+    let v1 = p.image(1, &["v1"], 300);
+    let v2 = p.image(2, &["v2"], 200);
+    let v3 = p.image(3, &["v3"], 100);
+    // Signatures are pushed after the release they sign: newer than it.
+    let sig1 = p.image(4, &[&format!("sha256-{}.sig", hex(&v1))], 50);
+    let sig2 = p.image(5, &[&format!("sha256-{}.sig", hex(&v2))], 40);
+    let sig3 = p.image(6, &[&format!("sha256-{}.sig", hex(&v3))], 30);
+    let pol = policy("  - name: two newest releases\n    keep: { tags: [\"*\"], newest: 2 }\n  - name: the rest\n    delete: { tags: [\"*\"] }\n");
+    let inv = inventory(vec![p]);
+    let plan = plan(&pol, &inv);
+    assert_eq!(decision(&plan, &v3).action, Action::Keep);
+    assert_eq!(decision(&plan, &v2).action, Action::Keep);
+    assert_eq!(decision(&plan, &v1).action, Action::Delete);
+    assert_eq!(decision(&plan, &sig1).action, Action::Delete);
+    for sig in [&sig2, &sig3] {
+        assert_eq!(decision(&plan, sig).action, Action::Keep, "{sig}");
+    }
+    assert_eq!(
+        typed(&pol, &inv, &sig3),
+        [
+            Reason::Graph {
+                edge: Edge::Signature,
+                kept: true,
+                image: image_ref(&inv, &v3),
+                top: None
+            },
+            Reason::KeepWins(vec!["the rest".into()])
+        ]
+    );
+}
+
+#[test]
+fn an_orphaned_signature_is_an_image_of_its_own() {
+    let mut p = container("api");
+    let gone = format!("sha256:{}", "a".repeat(64));
+    let sig = p.image(1, &[&format!("sha256-{}.sig", "a".repeat(64))], 10);
+    let v1 = p.image(2, &["v1"], 100);
+    let pol = policy_with(
+        "container",
+        "  - name: all\n    delete: { older_than: 1h }\n",
+        "  keep_newest: 1\n  min_age: 0s\n",
+    );
+    let inv = inventory(vec![p]);
+    let plan = plan(&pol, &inv);
+    // Its subject is not in the package: it stands on its own, and is the newest image.
+    assert_eq!(decision(&plan, &sig).action, Action::Keep);
+    assert_eq!(decision(&plan, &v1).action, Action::Delete);
+    assert_eq!(
+        plan.packages[0].broken,
+        [BrokenImage {
+            id: 1,
+            name: sig.clone(),
+            tags: vec![format!("sha256-{}.sig", "a".repeat(64))],
+            kind: BrokenKind::Orphaned,
+            missing: vec![gone],
+        }]
+    );
+}
+
+// ---- tags have their own fate -------------------------------------------------------------
+
+#[test]
+fn peer_case_removing_two_of_three_tags_keeps_the_image() {
+    let mut p = container("api");
+    let d = p.image(1, &["tag1", "tag2", "tag3"], 100);
+    let pol = policy("  - name: two tags\n    delete: { tags: [\"tag1\", \"tag2\"] }\n");
+    let inv = inventory(vec![p]);
+    let plan = plan(&pol, &inv);
+    assert!(deleted(&plan).is_empty());
+    assert_eq!(decision(&plan, &d).untag, ["tag1", "tag2"]);
+    assert_eq!(plan.summary.untag, 2);
+    assert_eq!(
+        typed(&pol, &inv, &d),
+        [
+            Reason::Untag {
+                tags: vec!["tag1".into(), "tag2".into()],
+                rules: vec!["two tags".into()]
+            },
+            Reason::TagsStay(vec!["tag3".into()])
+        ]
+    );
+    assert!(!decision(&plan, &d).withheld);
+}
+
+#[test]
+fn peer_case_a_multi_platform_image_loses_two_tags_and_stays_whole() {
+    let mut p = container("api");
+    let (idx, parts) = multi_platform(&mut p, 1, &["tag1", "tag2", "tag3"], 100);
+    let plan = plan(
+        &policy("  - name: two tags\n    delete: { tags: [\"tag2\", \"tag3\"] }\n  - name: untagged\n    delete: { untagged: true }\n"),
+        &inventory(vec![p]),
+    );
+    assert!(deleted(&plan).is_empty(), "{:?}", deleted(&plan));
+    assert_eq!(decision(&plan, &idx).untag, ["tag2", "tag3"]);
+    for part in &parts {
+        assert_eq!(decision(&plan, part).action, Action::Keep);
+        assert!(decision(&plan, part).untag.is_empty());
+    }
+}
+
+#[test]
+fn peer_case_keep_the_newest_beta_legacy_old_image_delete_the_others() {
+    let mut p = container("api");
+    let old = p.image(1, &["old"], 400);
+    let v1 = p.image(2, &["v1.0", "legacy"], 300);
+    let v2 = p.image(3, &["v2.0", "beta"], 200);
+    let v3 = p.image(4, &["v3.0"], 100);
+    let plan = plan(
+        &policy("  - name: newest beta/legacy/old\n    keep: { tags: [beta, legacy, old], newest: 1 }\n  - name: other beta/legacy/old\n    delete: { tags: [beta, legacy, old] }\n"),
+        &inventory(vec![p]),
+    );
+    assert_eq!(deleted(&plan), [1]);
+    assert_eq!(decision(&plan, &old).action, Action::Delete);
+    assert_eq!(decision(&plan, &v1).untag, ["legacy"]);
+    assert!(decision(&plan, &v2).untag.is_empty());
+    assert!(decision(&plan, &v3).untag.is_empty());
+    assert_eq!(plan.summary.untag, 1);
+}
+
+#[test]
+fn peer_case_an_image_whose_every_tag_matches_is_deleted() {
+    let mut p = container("api");
+    let (idx, parts) = multi_platform(&mut p, 1, &["pr-1", "pr-1-abc"], 100);
+    let plan = plan(
+        &policy("  - name: prs\n    delete: { tags: [\"pr-*\"] }\n"),
+        &inventory(vec![p]),
+    );
+    assert_eq!(decision(&plan, &idx).action, Action::Delete);
+    assert!(decision(&plan, &idx).untag.is_empty());
+    for part in &parts {
+        assert_eq!(decision(&plan, part).action, Action::Delete);
+    }
+}
+
+#[test]
+fn every_tag_selected_by_several_delete_rules_deletes_the_image() {
+    let mut p = container("api");
+    let d = p.image(1, &["pr-1", "legacy"], 100);
+    let plan = plan(
+        &policy("  - name: prs\n    delete: { tags: [\"pr-*\"] }\n  - name: legacy\n    delete: { tags: [legacy] }\n"),
+        &inventory(vec![p]),
+    );
+    assert_eq!(decision(&plan, &d).action, Action::Delete);
+    assert_eq!(decision(&plan, &d).reasons, ["prs", "legacy"]);
+}
+
+#[test]
+fn untag_off_keeps_the_tags_and_says_why() {
+    let mut p = container("api");
+    let d = p.image(1, &["v1", "pr-1"], 100);
+    let pol = policy_with(
+        "container",
+        "  - name: prs\n    delete: { tags: [\"pr-*\"] }\n",
+        "  keep_newest: 0\n  min_age: 0s\n  untag: false\n",
+    );
+    let inv = inventory(vec![p]);
+    let plan = plan(&pol, &inv);
+    assert!(decision(&plan, &d).untag.is_empty());
+    assert_eq!(plan.summary.untag, 0);
+    assert_eq!(
+        typed(&pol, &inv, &d),
+        [
+            Reason::UntagOff {
+                tags: vec!["pr-1".into()],
+                rules: vec!["prs".into()]
+            },
+            Reason::TagsStay(vec!["v1".into()])
+        ]
+    );
+    assert_eq!(
+        decision(&plan, &d).reasons[0],
+        "tag pr-1 selected by delete rule 'prs' stays (safety.untag is false)"
+    );
+}
+
+#[test]
+fn max_untags_is_an_error_naming_the_count() {
+    let mut p = container("api");
+    for id in 1..=3 {
+        p.image(id, &["v", &format!("pr-{id}")], 100);
+    }
+    let pol = policy_with(
+        "container",
+        "  - name: prs\n    delete: { tags: [\"pr-*\"] }\n",
+        "  keep_newest: 0\n  min_age: 0s\n  max_untags: 2\n",
+    );
+    let err = evaluate(&pol, &inventory(vec![p]), now()).expect_err("over the limit");
+    assert!(matches!(
+        err,
+        EvaluateError::TooManyUntags { count: 3, max: 2 }
+    ));
+    assert!(err.to_string().contains("help: "), "{err}");
+}
+
+#[test]
+fn artifact_tags_are_never_removed_on_their_own() {
+    let mut p = container("api");
+    let subject = p.image(1, &["v1"], 100);
+    let both = p.image(
+        2,
+        &[
+            "build-7",
+            &format!("sha256-{}.att", subject.trim_start_matches("sha256:")),
+        ],
+        100,
+    );
+    let plan = plan(
+        &policy("  - name: attestations\n    delete: { tags: [\"sha256-*\"] }\n"),
+        &inventory(vec![p]),
+    );
+    assert!(deleted(&plan).is_empty());
+    assert!(decision(&plan, &both).untag.is_empty());
+}
+
+#[test]
+fn a_young_image_keeps_its_tags() {
+    let mut p = container("api");
+    let d = p.image(1, &["v1", "pr-1"], 0);
+    let pol = policy_with(
+        "container",
+        "  - name: prs\n    delete: { tags: [\"pr-*\"] }\n",
+        "  keep_newest: 0\n  min_age: 1h\n",
+    );
+    let inv = inventory(vec![p]);
+    assert!(decision(&plan(&pol, &inv), &d).untag.is_empty());
+    assert_eq!(
+        typed(&pol, &inv, &d)[0],
+        Reason::Guard(Guard::MinAge(std::time::Duration::from_secs(3600)))
+    );
+}
+
+#[test]
+fn a_tagged_part_no_delete_rule_names_stays_when_its_index_goes() {
+    let mut p = container("api");
+    let named = p.image(1, &["amd64-build"], 100);
+    let plain = p.image(2, &[], 100);
+    let idx = p.index(3, &["pr-1"], &[(&named, false), (&plain, false)], 100);
+    let pol = policy("  - name: prs\n    delete: { tags: [\"pr-*\"] }\n");
+    let inv = inventory(vec![p]);
+    let plan = plan(&pol, &inv);
+    assert_eq!(deleted(&plan), [2, 3]);
+    assert_eq!(
+        typed(&pol, &inv, &named),
+        [Reason::TagsStay(vec!["amd64-build".into()])]
+    );
+    let _ = idx;
+}
+
+// ---- broken images ------------------------------------------------------------------------
+
+/// A package with one image of each broken kind and a whole one:
+/// (ghost, partial, partial's present child, orphaned signature, orphaned fallback index, its
+/// referrer, whole image).
+fn broken_package() -> (Pkg, [String; 7]) {
+    let mut p = container("api");
+    let absent = |n: u8| format!("sha256:{}", format!("{n:02x}").repeat(32));
+    let whole = p.image(1, &["v1"], 100);
+    let ghost = p.index(
+        2,
+        &["ghost"],
+        &[(&absent(1), false), (&absent(2), false)],
+        100,
+    );
+    let present = p.image(3, &[], 100);
+    let partial = p.index(
+        4,
+        &["partial"],
+        &[(&present, false), (&absent(3), false), (&absent(4), true)],
+        100,
+    );
+    let sig = p.image(5, &[&format!("sha256-{}.sig", "05".repeat(32))], 100);
+    let referrer = p.referrer(6, &absent(6), 100);
+    let fallback = p.index(
+        7,
+        &[&format!("sha256-{}", "06".repeat(32))],
+        &[(&referrer, false)],
+        100,
+    );
+    (p, [ghost, partial, present, sig, fallback, referrer, whole])
+}
+
+#[test]
+fn broken_images_are_reported_even_when_no_rule_selects_them() {
+    let (p, [ghost, partial, _, sig, fallback, referrer, _]) = broken_package();
+    let plan = plan(
+        &policy("  - name: prs\n    delete: { tags: [\"pr-*\"] }\n"),
+        &inventory(vec![p]),
+    );
+    assert!(deleted(&plan).is_empty());
+    let broken: Vec<(String, BrokenKind, usize)> = plan.packages[0]
+        .broken
+        .iter()
+        .map(|b| (b.name.clone(), b.kind, b.missing.len()))
+        .collect();
+    let mut want = vec![
+        (ghost, BrokenKind::Ghost, 2),
+        // The missing attestation does not count.
+        (partial, BrokenKind::Partial, 1),
+        (sig, BrokenKind::Orphaned, 1),
+        (referrer, BrokenKind::Orphaned, 1),
+        (fallback, BrokenKind::Orphaned, 1),
+    ];
+    let mut got = broken.clone();
+    got.sort();
+    want.sort();
+    assert_eq!(got, want);
+    assert_eq!(plan.summary.broken, 5);
+    assert!(
+        plan.packages[0]
+            .warnings
+            .iter()
+            .any(|w| w == "5 broken images (1 ghost, 1 partial, 3 orphaned) cannot be pulled whole; the plan keeps 5\n  help: delete them with a rule such as `delete: { ghost: true }`, `{ partial: true }` or `{ orphaned: true }`"),
+        "{:?}",
+        plan.packages[0].warnings
+    );
+}
+
+#[test]
+fn ghost_partial_and_orphaned_select_broken_images() {
+    let (p, [ghost, partial, present, sig, fallback, referrer, whole]) = broken_package();
+    let inv = inventory(vec![p]);
+    let names = |plan: &Plan| -> Vec<String> {
+        let mut v: Vec<String> = plan.deletions().map(|(_, v)| v.name.clone()).collect();
+        v.sort();
+        v
+    };
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v
+    };
+    let ghosts = plan(
+        &policy("  - name: ghosts\n    delete: { ghost: true }\n"),
+        &inv,
+    );
+    assert_eq!(names(&ghosts), [ghost]);
+    // A partial index takes its remaining children with it.
+    let partials = plan(
+        &policy("  - name: partials\n    delete: { partial: true }\n"),
+        &inv,
+    );
+    assert_eq!(
+        names(&partials),
+        sorted(vec![partial.clone(), present.clone()])
+    );
+    // An orphaned fallback index takes the referrers it lists.
+    let orphans = plan(
+        &policy("  - name: orphans\n    delete: { orphaned: true }\n"),
+        &inv,
+    );
+    assert_eq!(names(&orphans), sorted(vec![sig, fallback, referrer]));
+    let not_ghosts = plan(
+        &policy("  - name: whole\n    delete: { ghost: false, tags: [\"v*\"] }\n"),
+        &inv,
+    );
+    assert_eq!(names(&not_ghosts), [whole]);
+}
+
+#[test]
+fn a_broken_index_keeps_children_a_kept_image_needs() {
+    let mut p = container("api");
+    let shared = p.image(1, &[], 100);
+    let absent = format!("sha256:{}", "ab".repeat(32));
+    p.index(2, &["v1"], &[(&shared, false)], 100);
+    let partial = p.index(3, &["x"], &[(&shared, false), (&absent, false)], 100);
+    let plan = plan(
+        &policy("  - name: partials\n    delete: { partial: true }\n"),
+        &inventory(vec![p]),
+    );
+    assert_eq!(deleted(&plan), [3]);
+    assert_eq!(decision(&plan, &shared).action, Action::Keep);
+    let _ = partial;
 }
 
 // ---- laws ---------------------------------------------------------------------------------
@@ -798,6 +1299,9 @@ mod laws {
             "main-1",
             "main-2",
             "sig",
+            "v1.0.0 pr-1",
+            "main-2 pr-2 latest",
+            "pr-1 pr-2",
         ]);
         let spec = (tags, 0i64..400, 0u8..4);
         prop::collection::vec(spec, 1..24).prop_map(|specs| {
@@ -813,7 +1317,7 @@ mod laws {
                         subject.trim_start_matches("sha256:")
                     )],
                     ("sig", None) => vec![],
-                    (t, _) => vec![t.to_string()],
+                    (t, _) => t.split(' ').map(str::to_string).collect(),
                 };
                 let tag_refs: Vec<&str> = tags.iter().map(String::as_str).collect();
                 let d = if shape == 0 && !untagged.is_empty() {
@@ -850,6 +1354,9 @@ mod laws {
             "delete: { tags: [\"*\"], older_than: 5d }",
             "delete: { tags: [\"main-*\"] }",
             "delete: { semver: \"<2\" }",
+            "delete: { tags: [\"pr-1\", \"latest\"] }",
+            "keep: { tags: [\"latest\"] }",
+            "delete: { tag_regex: '^(pr|main)-' }",
         ]);
         prop::collection::vec(rule.prop_map(String::from), 1..5)
     }
@@ -880,9 +1387,9 @@ mod laws {
             let plan = plan(&pol, &inv);
             let entry = &inv.packages[0];
             let ctx = Ctx::new(&pol, entry, now());
-            let (keep, _) = ctx.rule_selections(&pol);
+            let sel = ctx.rule_selections(&pol);
             for (i, v) in entry.versions.iter().enumerate() {
-                if !keep[i].is_empty() {
+                if !sel[i].keep.is_empty() {
                     prop_assert_eq!(decision(&plan, &v.name).action, Action::Keep);
                 }
             }
@@ -905,17 +1412,19 @@ mod laws {
         }
 
         #[test]
-        fn no_deleted_index_lists_an_untagged_version_that_stays(pkg in arb_package(), rules in arb_rules()) {
+        fn no_deleted_index_takes_with_it_an_untagged_version_that_stays(pkg in arb_package(), rules in arb_rules()) {
+            // ghcr.io removes a deleted index's untagged children that no remaining index lists.
             let pol = policy_of(&rules, 0, 1_000_000);
             let inv = inventory(vec![pkg]);
             let plan = plan(&pol, &inv);
             let entry = &inv.packages[0];
             let graph = ImageGraph::build(&entry.versions, &entry.manifests);
+            let stays = |j: usize| decision(&plan, &entry.versions[j].name).action == Action::Keep;
             for (i, v) in entry.versions.iter().enumerate() {
                 if decision(&plan, &v.name).action == Action::Delete {
                     for &c in &graph.listed[i] {
-                        let child = &entry.versions[c];
-                        prop_assert!(!child.tags().is_empty() || decision(&plan, &child.name).action == Action::Delete);
+                        let listed_by_a_survivor = (0..entry.versions.len()).any(|p| stays(p) && graph.listed[p].contains(&c));
+                        prop_assert!(!entry.versions[c].tags().is_empty() || !stays(c) || listed_by_a_survivor);
                     }
                 }
             }
@@ -964,6 +1473,7 @@ mod laws {
             match evaluate(&pol, &inventory(vec![pkg]), now()) {
                 Ok(plan) => prop_assert!(plan.summary.delete <= max),
                 Err(EvaluateError::TooManyDeletions { count, max: m }) => prop_assert!(count > m),
+                Err(EvaluateError::TooManyUntags { .. }) => prop_assert!(false, "untags are bounded at 1000"),
             }
         }
 
@@ -977,6 +1487,112 @@ mod laws {
             more.push(extra.to_string());
             let after = deleted(&plan(&policy_of(&more, 1, 1_000_000), &inv));
             prop_assert!(after.iter().all(|id| before.contains(id)), "before {:?} after {:?}", before, after);
+        }
+
+        #[test]
+        fn an_image_goes_only_when_every_tag_of_its_own_goes(pkg in arb_package(), rules in arb_rules()) {
+            let pol = policy_of(&rules, 0, 1_000_000);
+            let inv = inventory(vec![pkg]);
+            let plan = plan(&pol, &inv);
+            let entry = &inv.packages[0];
+            let ctx = Ctx::new(&pol, entry, now());
+            let sel = ctx.rule_selections(&pol);
+            for (i, v) in entry.versions.iter().enumerate() {
+                if decision(&plan, &v.name).action == Action::Delete {
+                    prop_assert!(sel[i].tags_no_delete_rule_selects(v.tags()).is_empty(), "{:?}", v.tags());
+                }
+            }
+        }
+
+        #[test]
+        fn untag_removes_only_tags_a_delete_rule_selects_and_never_all(pkg in arb_package(), rules in arb_rules()) {
+            let pol = policy_of(&rules, 1, 1_000_000);
+            let inv = inventory(vec![pkg]);
+            let plan = plan(&pol, &inv);
+            let entry = &inv.packages[0];
+            let ctx = Ctx::new(&pol, entry, now());
+            let sel = ctx.rule_selections(&pol);
+            for (i, v) in entry.versions.iter().enumerate() {
+                let d = decision(&plan, &v.name);
+                if d.untag.is_empty() {
+                    continue;
+                }
+                prop_assert_eq!(d.action, Action::Keep);
+                prop_assert!(d.untag.len() < v.tags().len(), "{:?} loses {:?}", v.tags(), d.untag);
+                for t in &d.untag {
+                    let j = v.tags().iter().position(|x| x == t);
+                    prop_assert!(j.is_some());
+                    let j = j.unwrap_or_default();
+                    prop_assert!(!sel[i].untag_tags[j].is_empty(), "{} selected by no delete rule with tags", t);
+                    prop_assert!(!sel[i].keep_tags[j], "{} selected by a keep rule", t);
+                    prop_assert!(crate::graph::tag_subject(t).is_none(), "artifact tag {}", t);
+                }
+            }
+        }
+
+        #[test]
+        fn parts_added_to_images_never_change_which_images_newest_selects(
+            images in prop::collection::vec((prop::sample::select(vec!["", "v1.0.0", "v2.1.0", "latest", "pr-1"]), 0i64..400, 0u8..3), 1..8),
+            extras in prop::collection::vec((0usize..8, 0u8..4, 0i64..400), 0..12),
+            rule in prop::sample::select(vec![
+                "keep: { tags: [\"*\"], newest: 2 }",
+                "keep: { untagged: true, newest: 2 }",
+                "delete: { older_than: 1d, newest: 3 }",
+                "keep: { tags: [\"v*\"], newest: 1, group_by: major }",
+            ]),
+        ) {
+            let build = |with_extras: bool| {
+                let mut p = container("api");
+                for (k, (tag, age, children)) in images.iter().enumerate() {
+                    let base = 1000 + k as u64 * 100;
+                    let mut kids: Vec<(String, bool)> = (0..*children as u64)
+                        .map(|j| (p.image(base + j, &[], *age), false))
+                        .collect();
+                    let mine: Vec<&(usize, u8, i64)> = extras.iter().filter(|(to, _, _)| to % images.len() == k).collect();
+                    if with_extras {
+                        for (n, (_, kind, age)) in mine.iter().enumerate() {
+                            if *kind < 2 {
+                                kids.push((p.image(base + 10 + n as u64, &[], *age), *kind == 1));
+                            }
+                        }
+                    }
+                    let tags: Vec<&str> = if tag.is_empty() { vec![] } else { vec![tag] };
+                    let id = k as u64 + 1;
+                    let d = if kids.is_empty() {
+                        p.image(id, &tags, *age)
+                    } else {
+                        let refs: Vec<(&str, bool)> = kids.iter().map(|(c, a)| (c.as_str(), *a)).collect();
+                        p.index(id, &tags, &refs, *age)
+                    };
+                    if with_extras {
+                        for (n, (_, kind, age)) in mine.iter().enumerate() {
+                            let eid = base + 50 + n as u64;
+                            match kind {
+                                2 => { p.image(eid, &[&format!("sha256-{}.sig", d.trim_start_matches("sha256:"))], *age); }
+                                3 => { p.referrer(eid, &d, *age); }
+                                _ => {}
+                            }
+                        }
+                    }
+                }
+                p
+            };
+            let pol = policy_of(&[rule.to_string()], 0, 1_000_000);
+            let selected = |pkg: Pkg| {
+                let inv = inventory(vec![pkg]);
+                let entry = &inv.packages[0];
+                let ctx = Ctx::new(&pol, entry, now());
+                let mut ids: Vec<u64> = ctx
+                    .select(&pol.rules[0].selector)
+                    .into_iter()
+                    .map(|(i, _)| entry.versions[i].id)
+                    .collect();
+                ids.sort_unstable();
+                ids
+            };
+            let bare = selected(build(false));
+            prop_assert!(bare.iter().all(|&id| id < 1000), "only images are counted: {:?}", bare);
+            prop_assert_eq!(bare, selected(build(true)));
         }
     }
 }

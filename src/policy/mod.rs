@@ -13,7 +13,7 @@ use globset::GlobSet;
 use regex::Regex;
 use semver::VersionReq;
 
-pub use parse::{parse_policy, Diagnostic, PolicyErrors};
+pub use parse::{parse_policy, Diagnostic, DiagnosticKind, PolicyErrors, MAX_POLICY_BYTES};
 
 use crate::inventory::PackageType;
 
@@ -63,6 +63,11 @@ pub struct Safety {
     pub min_age: Duration,
     /// A plan that deletes more than this is an error, never truncated.
     pub max_deletions: u64,
+    /// Remove the tags a delete rule selects from an image that stays under other tags. When
+    /// false, such tags stay and the plan says why.
+    pub untag: bool,
+    /// A plan that removes more tags than this is an error, never truncated.
+    pub max_untags: u64,
 }
 
 impl Safety {
@@ -75,6 +80,8 @@ impl Safety {
         keep_newest: 1,
         min_age: Duration::from_secs(3600),
         max_deletions: 1000,
+        untag: true,
+        max_untags: 1000,
     };
 }
 
@@ -115,6 +122,20 @@ pub struct Selector {
     pub newest: Option<usize>,
     pub group_by: Option<GroupBy>,
     pub packages: Option<Globs>,
+    /// `true`: an index none of whose platform manifests is in the package.
+    pub ghost: Option<bool>,
+    /// `true`: an index some but not all of whose platform manifests are in the package.
+    pub partial: Option<bool>,
+    /// `true`: a cosign artifact, OCI referrer or referrers index whose subject is not in the
+    /// package.
+    pub orphaned: Option<bool>,
+}
+
+impl Selector {
+    /// Whether the rule selects tags (`tags`, `tag_regex`) rather than whole versions.
+    pub fn selects_tags(&self) -> bool {
+        self.tags.is_some() || self.tag_regex.is_some()
+    }
 }
 
 /// How `newest` groups versions before counting.
@@ -144,20 +165,7 @@ impl Globs {
         let mut exclude = globset::GlobSetBuilder::new();
         let mut exact = Some(Vec::new());
         for (i, p) in patterns.iter().enumerate() {
-            let (negated, body) = match p.strip_prefix('!') {
-                Some(rest) => (true, rest),
-                None => (false, p.as_str()),
-            };
-            if body.is_empty() {
-                return Err((i, "an empty pattern matches nothing".into()));
-            }
-            let glob = globset::GlobBuilder::new(body)
-                .literal_separator(false)
-                .case_insensitive(false)
-                .backslash_escape(true)
-                .empty_alternates(true)
-                .build()
-                .map_err(|e| (i, e.kind().to_string()))?;
+            let (negated, body, glob) = compile_glob(p).map_err(|e| (i, e))?;
             if negated {
                 exact = None;
                 exclude.add(glob);
@@ -190,6 +198,31 @@ impl Globs {
     }
 }
 
+/// Compile one pattern of a [`Globs`] list: whether it is an exclusion, its body, its glob.
+fn compile_glob(p: &str) -> Result<(bool, &str, globset::Glob), String> {
+    let (negated, body) = match p.strip_prefix('!') {
+        Some(rest) => (true, rest),
+        None => (false, p),
+    };
+    if body.is_empty() {
+        return Err("an empty pattern matches nothing".into());
+    }
+    let glob = globset::GlobBuilder::new(body)
+        .literal_separator(false)
+        .case_insensitive(false)
+        .backslash_escape(true)
+        .empty_alternates(true)
+        .build()
+        .map_err(|e| e.kind().to_string())?;
+    Ok((negated, body, glob))
+}
+
+/// Whether one pattern of a [`Globs`] list compiles; the reason when not. The parser checks every
+/// pattern of a list with it, so that all bad patterns are reported at once.
+pub(crate) fn check_glob(p: &str) -> Result<(), String> {
+    compile_glob(p).map(|_| ())
+}
+
 /// Parse a version string as semver, allowing a leading `v` (`v1.2.3`).
 pub fn parse_version(s: &str) -> Option<semver::Version> {
     let s = s.strip_prefix('v').unwrap_or(s);
@@ -199,9 +232,15 @@ pub fn parse_version(s: &str) -> Option<semver::Version> {
 impl Policy {
     /// Read and validate a policy file.
     pub fn load(path: &std::path::Path) -> Result<Policy, PolicyErrors> {
+        use std::io::Read as _;
         let display = path.display().to_string();
-        match std::fs::read(path) {
-            Ok(bytes) => parse_policy(&display, &bytes),
+        // Read one byte past the bound, so that a larger file (or `/dev/zero`) is refused by the
+        // parser without being read whole.
+        let mut bytes = Vec::new();
+        let read = std::fs::File::open(path)
+            .and_then(|f| f.take(MAX_POLICY_BYTES as u64 + 1).read_to_end(&mut bytes));
+        match read {
+            Ok(_) => parse_policy(&display, &bytes),
             Err(e) => Err(PolicyErrors::io(&display, &e)),
         }
     }

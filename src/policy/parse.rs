@@ -15,9 +15,30 @@ use sha2::{Digest, Sha256};
 use super::{Globs, GroupBy, PackageFilter, Policy, Rule, RuleKind, Safety, Selector, Timestamp};
 use crate::inventory::PackageType;
 
+/// What kind of problem a diagnostic reports, so that code (the parser's own "do not say it
+/// twice" checks, tests, callers) never has to match message text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DiagnosticKind {
+    /// The file cannot be read, is too large, or is not UTF-8.
+    Unreadable,
+    /// The text is not YAML (including a key given twice in one mapping).
+    Yaml,
+    /// A key that the policy language does not have.
+    UnknownKey,
+    /// A required key is missing.
+    Missing,
+    /// `version` is not 1.
+    UnsupportedVersion,
+    /// The policy exceeds a bound (rules, globs, pattern length).
+    TooLarge,
+    /// Any other invalid value or combination.
+    Invalid,
+}
+
 /// One problem in a policy file, located.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Diagnostic {
+    pub kind: DiagnosticKind,
     pub file: String,
     /// 1-based.
     pub line: usize,
@@ -49,16 +70,58 @@ pub struct PolicyErrors {
 
 impl PolicyErrors {
     pub(super) fn io(file: &str, e: &std::io::Error) -> PolicyErrors {
+        PolicyErrors::one(
+            DiagnosticKind::Unreadable,
+            file,
+            (1, 1),
+            format!("cannot read policy: {e}"),
+            Some("check the path given to --policy".into()),
+        )
+    }
+
+    pub(super) fn one(
+        kind: DiagnosticKind,
+        file: &str,
+        (line, column): (usize, usize),
+        message: impl Into<String>,
+        hint: Option<String>,
+    ) -> PolicyErrors {
         PolicyErrors {
             diagnostics: vec![Diagnostic {
+                kind,
                 file: file.to_string(),
-                line: 1,
-                column: 1,
-                message: format!("cannot read policy: {e}"),
-                hint: Some("check the path given to --policy".into()),
+                line,
+                column,
+                message: message.into(),
+                hint,
             }],
         }
     }
+}
+
+/// The largest policy file read, in bytes. Real policies are a few KB; this refuses `/dev/zero`
+/// or a generated file before it is held in memory.
+pub const MAX_POLICY_BYTES: usize = 1 << 20;
+/// The most rules a policy may have.
+pub const MAX_RULES: usize = 1000;
+/// The most globs (all lists together) a policy may have: each is compiled into an automaton.
+pub const MAX_GLOBS: usize = 10_000;
+/// The longest glob, regex or name accepted.
+pub const MAX_PATTERN_CHARS: usize = 1000;
+/// How much of a user's text a message quotes.
+const QUOTE_CHARS: usize = 60;
+
+/// `text` for a message: at most [`QUOTE_CHARS`] characters, control characters escaped.
+pub(crate) fn quote(text: &str) -> String {
+    let mut out: String = text
+        .chars()
+        .take(QUOTE_CHARS)
+        .flat_map(char::escape_debug)
+        .collect();
+    if text.chars().count() > QUOTE_CHARS {
+        out.push_str(&format!("… ({} characters)", text.chars().count()));
+    }
+    out
 }
 
 impl fmt::Display for PolicyErrors {
@@ -85,7 +148,13 @@ const TOP_KEYS: &[&str] = &[
 ];
 const PACKAGES_KEYS: &[&str] = &["type", "names"];
 const RULE_KEYS: &[&str] = &["name", "keep", "delete"];
-const SAFETY_KEYS: &[&str] = &["keep_newest", "min_age", "max_deletions"];
+const SAFETY_KEYS: &[&str] = &[
+    "keep_newest",
+    "min_age",
+    "max_deletions",
+    "untag",
+    "max_untags",
+];
 const SELECTOR_KEYS: &[&str] = &[
     "tags",
     "tag_regex",
@@ -98,6 +167,9 @@ const SELECTOR_KEYS: &[&str] = &[
     "newest",
     "group_by",
     "packages",
+    "ghost",
+    "partial",
+    "orphaned",
 ];
 
 type Node<'a> = MarkedYaml<'a>;
@@ -107,11 +179,28 @@ struct Ctx {
     diags: Vec<Diagnostic>,
     /// Valid keys suggested for typos, so that "missing `x`" is not said again.
     suggested: Vec<&'static str>,
+    /// Globs compiled so far, against [`MAX_GLOBS`].
+    globs: usize,
 }
 
 impl Ctx {
     fn at(&mut self, node: &Node, message: impl Into<String>, hint: Option<String>) {
+        self.report(DiagnosticKind::Invalid, node, message, hint);
+    }
+
+    fn count_of(&self, kind: DiagnosticKind) -> usize {
+        self.diags.iter().filter(|d| d.kind == kind).count()
+    }
+
+    fn report(
+        &mut self,
+        kind: DiagnosticKind,
+        node: &Node,
+        message: impl Into<String>,
+        hint: Option<String>,
+    ) {
         self.diags.push(Diagnostic {
+            kind,
             file: self.file.clone(),
             line: node.span.start.line().max(1),
             column: node.span.start.col() + 1,
@@ -156,7 +245,12 @@ impl Ctx {
                     }
                     None => format!("valid keys: {}", known.join(", ")),
                 };
-                self.at(k, format!("unknown key `{key}` in {what}"), Some(hint));
+                self.report(
+                    DiagnosticKind::UnknownKey,
+                    k,
+                    format!("unknown key `{}` in {what}", quote(&key)),
+                    Some(hint),
+                );
                 continue;
             }
             out.push((k, key, v));
@@ -298,6 +392,49 @@ impl Ctx {
             return None;
         }
         let patterns: Vec<String> = items.iter().map(|(s, _)| s.clone()).collect();
+        self.globs += patterns.len();
+        if self.globs > MAX_GLOBS {
+            // Said once, at the list that crossed the bound.
+            if self.globs - patterns.len() <= MAX_GLOBS {
+                self.report(
+                    DiagnosticKind::TooLarge,
+                    node,
+                    format!("the policy has more than {MAX_GLOBS} globs"),
+                    Some("match many names with one glob (`web-*`) instead of listing them".into()),
+                );
+            }
+            return None;
+        }
+        let node_of = |i: usize| match &node.data {
+            YamlData::Sequence(seq) => seq.get(items[i].1).unwrap_or(node),
+            _ => node,
+        };
+        let mut bad = false;
+        for (i, p) in patterns.iter().enumerate() {
+            let at = node_of(i);
+            if p.chars().count() > MAX_PATTERN_CHARS {
+                bad = true;
+                self.report(
+                    DiagnosticKind::TooLarge,
+                    at,
+                    format!(
+                        "`{what}`: the pattern `{}` is longer than {MAX_PATTERN_CHARS} characters",
+                        quote(p)
+                    ),
+                    None,
+                );
+            } else if let Err(reason) = super::check_glob(p) {
+                bad = true;
+                self.at(
+                    at,
+                    format!("`{what}`: bad glob `{}`: {reason}", quote(p)),
+                    Some("globs use * ? [abc] {a,b}; escape a literal with \\".into()),
+                );
+            }
+        }
+        if bad {
+            return None;
+        }
         if !patterns.iter().any(|p| !p.starts_with('!')) {
             self.at(
                 node,
@@ -309,13 +446,9 @@ impl Ctx {
         match Globs::new(&patterns) {
             Ok(g) => Some(g),
             Err((i, reason)) => {
-                let at = match &node.data {
-                    YamlData::Sequence(seq) => seq.get(items[i].1).unwrap_or(node),
-                    _ => node,
-                };
                 self.at(
-                    at,
-                    format!("`{what}`: bad glob `{}`: {reason}", patterns[i]),
+                    node_of(i),
+                    format!("`{what}`: bad glob `{}`: {reason}", quote(&patterns[i])),
                     Some("globs use * ? [abc] {a,b}; escape a literal with \\".into()),
                 );
                 None
@@ -325,12 +458,24 @@ impl Ctx {
 
     fn regex(&mut self, node: &Node, what: &str) -> Option<regex::Regex> {
         let text = self.string(node, what)?;
+        if text.chars().count() > MAX_PATTERN_CHARS {
+            self.report(
+                DiagnosticKind::TooLarge,
+                node,
+                format!(
+                    "`{what}`: the regex `{}` is longer than {MAX_PATTERN_CHARS} characters",
+                    quote(&text)
+                ),
+                None,
+            );
+            return None;
+        }
         match regex::Regex::new(&text) {
             Ok(r) => Some(r),
             Err(e) => {
                 let msg = e.to_string();
                 let last = msg.lines().last().unwrap_or("invalid").trim().to_string();
-                self.at(node, format!("`{what}`: bad regex `{text}`: {last}"), Some("the syntax is Rust's regex crate (no look-around); in YAML prefer single quotes: '^pr-(\\d+)-'".into()));
+                self.at(node, format!("`{what}`: bad regex `{}`: {last}", quote(&text)), Some("the syntax is Rust's regex crate (no look-around); in YAML prefer single quotes: '^pr-(\\d+)-'".into()));
                 None
             }
         }
@@ -378,51 +523,69 @@ pub fn parse_policy(file: &str, bytes: &[u8]) -> Result<Policy, PolicyErrors> {
         file: file.to_string(),
         diags: Vec::new(),
         suggested: Vec::new(),
+        globs: 0,
     };
+    if bytes.len() > MAX_POLICY_BYTES {
+        return Err(PolicyErrors::one(
+            DiagnosticKind::Unreadable,
+            file,
+            (1, 1),
+            format!("the policy is larger than {} KB", MAX_POLICY_BYTES / 1024),
+            Some("a policy is a short YAML file; check the path given to --policy".into()),
+        ));
+    }
     let sha256 = hex::encode(Sha256::digest(bytes));
     let text = match std::str::from_utf8(bytes) {
         Ok(t) => t,
         Err(e) => {
-            let line = bytes[..e.valid_up_to()]
-                .iter()
-                .filter(|b| **b == b'\n')
+            let valid = &bytes[..e.valid_up_to()];
+            let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
+            let line_start = valid.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+            // The prefix is valid UTF-8: count its characters on the last line.
+            let column = String::from_utf8_lossy(&valid[line_start..])
+                .chars()
                 .count()
                 + 1;
-            return Err(PolicyErrors {
-                diagnostics: vec![Diagnostic {
-                    file: file.into(),
-                    line,
-                    column: 1,
-                    message: "the policy is not valid UTF-8".into(),
-                    hint: Some("save the file as UTF-8".into()),
-                }],
-            });
+            return Err(PolicyErrors::one(
+                DiagnosticKind::Unreadable,
+                file,
+                (line, column),
+                "the policy is not valid UTF-8",
+                Some("save the file as UTF-8".into()),
+            ));
         }
     };
     let docs = match MarkedYaml::load_from_str(text) {
         Ok(d) => d,
         Err(e) => {
-            return Err(PolicyErrors {
-                diagnostics: vec![Diagnostic {
-                    file: file.into(),
-                    line: e.marker().line().max(1),
-                    column: e.marker().col() + 1,
-                    message: format!("invalid YAML: {}", e.info()),
-                    hint: None,
-                }],
-            })
+            let (line, column) = (e.marker().line().max(1), e.marker().col() + 1);
+            let (message, hint) = match duplicated_key(text, e.info(), line, column) {
+                Some(key) => (
+                    format!(
+                        "invalid YAML: the key `{}` is given twice in one mapping",
+                        quote(&key)
+                    ),
+                    Some("keep one of the two".into()),
+                ),
+                None => (format!("invalid YAML: {}", e.info()), None),
+            };
+            return Err(PolicyErrors::one(
+                DiagnosticKind::Yaml,
+                file,
+                (line, column),
+                message,
+                hint,
+            ));
         }
     };
     let Some(root) = docs.first() else {
-        return Err(PolicyErrors {
-            diagnostics: vec![Diagnostic {
-                file: file.into(),
-                line: 1,
-                column: 1,
-                message: "the policy is empty".into(),
-                hint: Some("start from one of the examples in policies/".into()),
-            }],
-        });
+        return Err(PolicyErrors::one(
+            DiagnosticKind::Missing,
+            file,
+            (1, 1),
+            "the policy is empty",
+            Some("start from one of the examples in policies/".into()),
+        ));
     };
     if docs.len() > 1 {
         cx.at(
@@ -441,14 +604,24 @@ pub fn parse_policy(file: &str, bytes: &[u8]) -> Result<Policy, PolicyErrors> {
     let mut seen_packages = false;
     let mut seen_rules = false;
 
-    for (_k, key, v) in cx.mapping(root, "the policy", TOP_KEYS) {
+    // `packages` first: the checks of `rules` depend on the package type, wherever the keys are.
+    let mut entries = cx.mapping(root, "the policy", TOP_KEYS);
+    entries.sort_by_key(|(_, key, _)| key != "packages");
+    for (_k, key, v) in entries {
         match key.as_str() {
             "version" => match &v.data {
                 YamlData::Value(Scalar::Integer(1)) => version = Some(1),
-                _ => cx.at(
+                YamlData::Value(Scalar::String(s)) if s.trim() == "1" => cx.report(
+                    DiagnosticKind::UnsupportedVersion,
+                    v,
+                    "`version` must be the number 1, found the string \"1\"",
+                    Some("write `version: 1` without quotes".into()),
+                ),
+                _ => cx.report(
+                    DiagnosticKind::UnsupportedVersion,
                     v,
                     format!("unsupported policy version: found {}", describe(v)),
-                    Some("write `version: 1`".into()),
+                    Some("this build reads policy version 1: write `version: 1`".into()),
                 ),
             },
             "owner" => owner = cx.string(v, "owner"),
@@ -487,26 +660,26 @@ pub fn parse_policy(file: &str, bytes: &[u8]) -> Result<Policy, PolicyErrors> {
     if matches!(root.data, YamlData::Mapping(_)) {
         if version.is_none()
             && !cx.suggested.contains(&"version")
-            && !cx
-                .diags
-                .iter()
-                .any(|d| d.message.contains("policy version"))
+            && cx.count_of(DiagnosticKind::UnsupportedVersion) == 0
         {
-            cx.at(
+            cx.report(
+                DiagnosticKind::Missing,
                 root,
                 "missing `version`",
                 Some("add `version: 1` at the top".into()),
             );
         }
         if !seen_packages && !cx.suggested.contains(&"packages") {
-            cx.at(
+            cx.report(
+                DiagnosticKind::Missing,
                 root,
                 "missing `packages`",
                 Some("add `packages: { type: container, names: [\"my-image\"] }`".into()),
             );
         }
         if !seen_rules && !cx.suggested.contains(&"rules") {
-            cx.at(
+            cx.report(
+                DiagnosticKind::Missing,
                 root,
                 "missing `rules`",
                 Some("add a list of rules, each with a `name` and `keep:` or `delete:`".into()),
@@ -531,21 +704,38 @@ pub fn parse_policy(file: &str, bytes: &[u8]) -> Result<Policy, PolicyErrors> {
             safety,
         }),
         // Unreachable in practice: a missing part always left a diagnostic.
-        _ => Err(PolicyErrors {
-            diagnostics: vec![Diagnostic {
-                file: file.into(),
-                line: 1,
-                column: 1,
-                message: "incomplete policy".into(),
-                hint: None,
-            }],
-        }),
+        _ => Err(PolicyErrors::one(
+            DiagnosticKind::Missing,
+            file,
+            (1, 1),
+            "incomplete policy",
+            None,
+        )),
     }
+}
+
+/// The key a "duplicated key" YAML error points at (saphyr does not name it).
+fn duplicated_key(text: &str, info: &str, line: usize, column: usize) -> Option<String> {
+    if !info.contains("duplicated key") {
+        return None;
+    }
+    let at: String = text
+        .lines()
+        .nth(line - 1)?
+        .chars()
+        .skip(column - 1)
+        .collect();
+    let at = at.trim_start().trim_start_matches("- ").trim_start();
+    let key = match at.chars().next()? {
+        q @ ('"' | '\'') => at[1..].split(q).next()?,
+        _ => at.split(':').next()?.trim_end(),
+    };
+    (!key.is_empty()).then(|| key.to_string())
 }
 
 fn describe(node: &Node) -> String {
     match scalar_string(node) {
-        Some(s) => format!("`{s}`"),
+        Some(s) => format!("`{}`", quote(&s)),
         None => kind(node).to_string(),
     }
 }
@@ -587,7 +777,8 @@ fn parse_packages(cx: &mut Ctx, node: &Node) -> Option<PackageFilter> {
         }
     }
     if !seen_names && matches!(node.data, YamlData::Mapping(_)) {
-        cx.at(
+        cx.report(
+            DiagnosticKind::Missing,
             node,
             "missing `names` in `packages`",
             Some("list the package names or globs: names: [\"api\", \"web-*\"]".into()),
@@ -616,6 +807,14 @@ fn parse_safety(cx: &mut Ctx, node: &Node) -> Option<Safety> {
                 Some(n) => safety.max_deletions = n,
                 None => ok = false,
             },
+            "untag" => match cx.bool(v, "untag") {
+                Some(b) => safety.untag = b,
+                None => ok = false,
+            },
+            "max_untags" => match cx.count(v, "max_untags", 0) {
+                Some(n) => safety.max_untags = n,
+                None => ok = false,
+            },
             _ => {}
         }
     }
@@ -639,6 +838,18 @@ fn parse_rules(cx: &mut Ctx, node: &Node, package_type: Option<PackageType>) -> 
         );
         return None;
     }
+    if items.len() > MAX_RULES {
+        cx.report(
+            DiagnosticKind::TooLarge,
+            node,
+            format!(
+                "the policy has {} rules, more than {MAX_RULES}",
+                items.len()
+            ),
+            Some("one rule can select many versions: merge rules with globs".into()),
+        );
+        return None;
+    }
     let before = cx.diags.len();
     let mut rules = Vec::new();
     let mut names: HashMap<String, usize> = HashMap::new();
@@ -647,11 +858,7 @@ fn parse_rules(cx: &mut Ctx, node: &Node, package_type: Option<PackageType>) -> 
         let mut name_node = None;
         let mut action: Option<(RuleKind, &Node)> = None;
         let mut selector = None;
-        let typos_before = cx
-            .diags
-            .iter()
-            .filter(|d| d.message.starts_with("unknown key"))
-            .count();
+        let typos_before = cx.count_of(DiagnosticKind::UnknownKey);
         for (k, key, v) in cx.mapping(item, &format!("rule {}", i + 1), RULE_KEYS) {
             match key.as_str() {
                 "name" => {
@@ -677,21 +884,18 @@ fn parse_rules(cx: &mut Ctx, node: &Node, package_type: Option<PackageType>) -> 
         if !matches!(item.data, YamlData::Mapping(_)) {
             continue;
         }
-        let typo = cx
-            .diags
-            .iter()
-            .filter(|d| d.message.starts_with("unknown key"))
-            .count()
-            > typos_before;
+        let typo = cx.count_of(DiagnosticKind::UnknownKey) > typos_before;
         if name_node.is_none() && !typo {
-            cx.at(
+            cx.report(
+                DiagnosticKind::Missing,
                 item,
                 format!("rule {} has no `name`", i + 1),
                 Some("name it: the name is the reason shown for every decision it makes".into()),
             );
         }
         if action.is_none() && !typo {
-            cx.at(
+            cx.report(
+                DiagnosticKind::Missing,
                 item,
                 format!("rule {} has neither `keep` nor `delete`", i + 1),
                 Some(
@@ -738,6 +942,7 @@ fn parse_selector(
     let mut tags_node = None;
     let mut untagged_node = None;
     let mut group_node = None;
+    let mut broken_node = None;
     let mut newest_given = false;
     let entries = cx.mapping(node, &what, SELECTOR_KEYS);
     if matches!(&node.data, YamlData::Mapping(m) if m.is_empty()) {
@@ -816,6 +1021,15 @@ fn parse_selector(
                 };
             }
             "packages" => s.packages = cx.globs(v, "packages"),
+            "ghost" | "partial" | "orphaned" => {
+                broken_node = broken_node.or(Some(k));
+                let b = cx.bool(v, &key);
+                match key.as_str() {
+                    "ghost" => s.ghost = b,
+                    "partial" => s.partial = b,
+                    _ => s.orphaned = b,
+                }
+            }
             _ => {}
         }
     }
@@ -832,6 +1046,13 @@ fn parse_selector(
         cx.at(
             at,
             "tags only exist on container images",
+            Some("for npm, maven, rubygems and nuget select by `versions` or `semver`".into()),
+        );
+    }
+    if let (Some(false), Some(at)) = (is_image, broken_node) {
+        cx.at(
+            at,
+            "`ghost`, `partial` and `orphaned` describe container images",
             Some("for npm, maven, rubygems and nuget select by `versions` or `semver`".into()),
         );
     }

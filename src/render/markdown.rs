@@ -178,6 +178,8 @@ pub fn render(plan: &Plan) -> String {
         }
         out.push_str("\n</details>\n");
     }
+    super::sections::untag_markdown(&mut out, plan);
+    super::sections::broken_markdown(&mut out, plan);
     out
 }
 

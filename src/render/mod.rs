@@ -2,6 +2,8 @@
 //! `json` (schema 1) for machines and `apply --plan`.
 
 pub mod markdown;
+pub mod reasons;
+mod sections;
 pub mod text;
 
 #[cfg(test)]

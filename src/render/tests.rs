@@ -328,3 +328,104 @@ fn withheld_versions_are_listed_apart_from_deletions() {
     let json = render(&plan, Format::Json, false);
     assert_eq!(json.matches("\"withheld\": true").count(), 1, "{json}");
 }
+
+/// A plan with tags removed from images that stay, and broken images.
+fn untag_and_broken_plan() -> Plan {
+    use crate::plan::{BrokenImage, BrokenKind};
+    let mut v1 = v(
+        3,
+        &digest(3),
+        &["v1.0", "legacy"],
+        30,
+        Action::Keep,
+        &[
+            "untag legacy (delete rule 'old tags'): the image stays under its other tags",
+            "tag v1.0 is selected by no delete rule",
+        ],
+    );
+    v1.untag = vec!["legacy".into()];
+    let broken = vec![
+        BrokenImage {
+            id: 5,
+            name: digest(5),
+            tags: vec!["ghost-1".into()],
+            kind: BrokenKind::Ghost,
+            missing: vec![digest(10), digest(11)],
+        },
+        BrokenImage {
+            id: 4,
+            name: digest(4),
+            tags: vec![],
+            kind: BrokenKind::Partial,
+            missing: vec![digest(12)],
+        },
+        BrokenImage {
+            id: 2,
+            name: digest(2),
+            tags: vec![format!("sha256-{}.sig", "0d".repeat(32))],
+            kind: BrokenKind::Orphaned,
+            missing: vec![digest(13)],
+        },
+    ];
+    let mut plan = with_summary(
+        "acme",
+        vec![PackagePlan {
+            name: "api".into(),
+            package_type: PackageType::Container,
+            warnings: vec![],
+            broken,
+            bytes_freed: None,
+            versions: vec![
+                v(5, &digest(5), &["ghost-1"], 10, Action::Delete, &["ghosts"]),
+                v(
+                    4,
+                    &digest(4),
+                    &[],
+                    20,
+                    Action::Keep,
+                    &["no rule selects it"],
+                ),
+                v1,
+                v(
+                    2,
+                    &digest(2),
+                    &[&format!("sha256-{}.sig", "0d".repeat(32))],
+                    40,
+                    Action::Keep,
+                    &["no rule selects it"],
+                ),
+            ],
+        }],
+    );
+    plan.summary.untag = 1;
+    plan.summary.broken = 3;
+    plan
+}
+
+#[test]
+fn untag_and_broken_text() {
+    let text = render(&untag_and_broken_plan(), Format::Text, false);
+    assert!(
+        text.trim_end()
+            .ends_with("1 tag would be removed from 1 image that stays"),
+        "{text}"
+    );
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn untag_and_broken_markdown() {
+    insta::assert_snapshot!(render(&untag_and_broken_plan(), Format::Markdown, false));
+}
+
+#[test]
+fn untag_and_broken_json() {
+    let json = render(&untag_and_broken_plan(), Format::Json, false);
+    let back: Plan = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}: {json}"));
+    assert_eq!(back, untag_and_broken_plan());
+    assert!(
+        json.contains("\"untag\": [\n            \"legacy\"\n          ]"),
+        "{json}"
+    );
+    assert!(json.contains("\"kind\": \"orphaned\""), "{json}");
+}

@@ -224,6 +224,9 @@ pub fn render(plan: &Plan, color: bool) -> String {
             &p.name,
             &withheld,
         );
+        let name = paint.bold(&p.name);
+        super::sections::untag_text(&mut out, &paint.cyan("Untag"), &name, p);
+        super::sections::broken_text(&mut out, &paint.yellow("Broken"), &name, p);
     }
 
     // Warnings.
@@ -255,6 +258,9 @@ pub fn render(plan: &Plan, color: bool) -> String {
             paint.bold(&total)
         }
     );
+    if let Some(untag) = super::sections::untag_total(plan) {
+        let _ = writeln!(out, "{}", paint.bold(&untag));
+    }
     out
 }
 

@@ -3,7 +3,8 @@
 //! under the org, user and own-user scopes, with pagination and `Link` headers, rate-limit headers,
 //! GitHub's real refusal bodies, injected faults, the 900 points/minute per endpoint secondary
 //! limit (violations counted and answered as GitHub does), the ghcr.io cascade (deleting an index
-//! removes its untagged children, learnt from the inventory's manifests), restore and
+//! removes its untagged children that no remaining index lists, learnt from the inventory's
+//! manifests), restore and
 //! `state=deleted`, and a mode where listing packages is refused (the workflow token).
 //! Every request is recorded (method, path, whether an Authorization header came).
 //! It is also ghcr.io for its container packages (`/v2/`, `/token`: tests/support/ghcr_face.rs):
@@ -770,17 +771,35 @@ fn answer(
                     let pkg = &mut s.packages[pi];
                     pkg.versions[vi].deleted = true;
                     let digest = pkg.versions[vi].name.clone();
-                    let mut gone = vec![digest.clone()];
-                    // ghcr.io removes the untagged children of a deleted index itself.
+                    let mut gone_digests = vec![digest.clone()];
+                    // ghcr.io removes the untagged children of a deleted index itself, except
+                    // those that another index still present lists (a shared platform manifest
+                    // stays with the other image).
                     if let Some(kids) = pkg.children.get(&digest).cloned() {
-                        for v in &mut pkg.versions {
-                            if kids.contains(&v.name) && v.tags.is_empty() && !v.deleted {
-                                v.deleted = true;
-                                gone.push(v.name.clone());
-                            }
+                        let still_listed = |pkg: &PackageState, kid: &str| {
+                            pkg.versions.iter().any(|v| {
+                                !v.deleted
+                                    && pkg
+                                        .children
+                                        .get(&v.name)
+                                        .is_some_and(|k| k.iter().any(|k| k == kid))
+                            })
+                        };
+                        let gone: Vec<usize> = (0..pkg.versions.len())
+                            .filter(|&i| {
+                                let v = &pkg.versions[i];
+                                !v.deleted
+                                    && v.tags.is_empty()
+                                    && kids.contains(&v.name)
+                                    && !still_listed(pkg, &v.name)
+                            })
+                            .collect();
+                        for i in gone {
+                            pkg.versions[i].deleted = true;
+                            gone_digests.push(pkg.versions[i].name.clone());
                         }
                     }
-                    for d in gone {
+                    for d in gone_digests {
                         ghcr::version_deleted(&mut s, pi, &d);
                     }
                     empty(StatusCode::NO_CONTENT)

@@ -290,6 +290,45 @@ fn tags_on_npm_are_refused() {
 }
 
 #[test]
+fn broken_image_selectors_and_untag_safety_parse() {
+    let p = parse_policy(
+        "p.yml",
+        format!("{HEAD}rules:\n  - name: r\n    delete: {{ ghost: true, partial: false, orphaned: true }}\nsafety:\n  untag: false\n  max_untags: 7\n").as_bytes(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let s = &p.rules[0].selector;
+    assert_eq!(
+        (s.ghost, s.partial, s.orphaned),
+        (Some(true), Some(false), Some(true))
+    );
+    assert!(!p.safety.untag);
+    assert_eq!(p.safety.max_untags, 7);
+    let defaults = parse_policy(
+        "p.yml",
+        with_rules("  - name: r\n    delete: { untagged: true }\n").as_bytes(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(defaults.safety.untag);
+    assert_eq!(defaults.safety.max_untags, 1000);
+}
+
+#[test]
+fn broken_image_selectors_on_npm_are_refused() {
+    let d = first("version: 1\npackages: { type: npm, names: [a] }\nrules:\n  - name: r\n    delete: { orphaned: true }\n");
+    assert_eq!(
+        d.message,
+        "`ghost`, `partial` and `orphaned` describe container images"
+    );
+    let d = first(&with_rules(
+        "  - name: r\n    delete: { ghost: yes please }\n",
+    ));
+    assert!(
+        d.message.starts_with("`ghost` must be true or false"),
+        "{d:?}"
+    );
+}
+
+#[test]
 fn invalid_yaml_is_located() {
     let d = first("version: 1\nrules: [\n");
     assert!(d.message.starts_with("invalid YAML"), "{d:?}");
@@ -334,4 +373,139 @@ mod robustness {
             let _ = parse_policy("p.yml", mangled.as_bytes());
         }
     }
+}
+
+#[test]
+fn rules_before_packages_are_checked_with_the_package_type() {
+    let d = first("version: 1\nrules:\n  - name: r\n    delete: { versions: [\"1.*\"] }\npackages: { type: container, names: [a] }\n");
+    assert_eq!(
+        d.message,
+        "`versions` matches version names, which for container images are digests"
+    );
+    let d = first("rules:\n  - name: r\n    delete: { tags: [x] }\nversion: 1\npackages: { type: npm, names: [a] }\n");
+    assert_eq!(d.message, "tags only exist on container images");
+}
+
+#[test]
+fn diagnostics_are_classified_by_kind() {
+    let kinds = |yaml: &str| -> Vec<DiagnosticKind> {
+        parse_policy("p.yml", yaml.as_bytes())
+            .unwrap_err()
+            .diagnostics
+            .iter()
+            .map(|d| d.kind)
+            .collect()
+    };
+    assert_eq!(
+        kinds("version: 2\npakages: {}\n"),
+        [
+            DiagnosticKind::Missing,
+            DiagnosticKind::UnsupportedVersion,
+            DiagnosticKind::UnknownKey
+        ]
+    );
+    assert_eq!(kinds("version: [\n"), [DiagnosticKind::Yaml]);
+    assert_eq!(
+        kinds(&with_rules("  - name: r\n    delete: { untagged: 3 }\n")),
+        [DiagnosticKind::Invalid]
+    );
+}
+
+#[test]
+fn a_quoted_version_says_to_remove_the_quotes() {
+    let d = first(&format!(
+        "version: \"1\"\n{}",
+        &with_rules("  - name: r\n    delete: { untagged: true }\n")[11..]
+    ));
+    assert_eq!(
+        d.message,
+        "`version` must be the number 1, found the string \"1\""
+    );
+    assert_eq!(d.hint.as_deref(), Some("write `version: 1` without quotes"));
+}
+
+#[test]
+fn every_bad_glob_of_a_list_is_reported() {
+    assert_eq!(
+        errors(&with_rules(
+            "  - name: r\n    delete: { tags: [\"[a\", \"ok\", \"{b\"] }\n"
+        )),
+        [
+            "7:22: `tags`: bad glob `[a`: unclosed character class; missing ']'",
+            "7:34: `tags`: bad glob `{b`: unclosed alternate group; missing '}' (maybe escape '{' with '[{]'?)"
+        ]
+    );
+}
+
+#[test]
+fn a_long_pattern_is_not_echoed_whole() {
+    let long = format!("[{}", "x".repeat(400_000));
+    let e = errors(&with_rules(&format!(
+        "  - name: r\n    delete: {{ tags: [\"{long}\"] }}\n"
+    )));
+    assert_eq!(e.len(), 1);
+    assert!(e[0].len() < 200, "{}", &e[0][..300]);
+    assert!(e[0].contains("longer than 1000 characters"), "{}", e[0]);
+    let e = errors(&with_rules(&format!(
+        "  - name: r\n    delete: {{ tags: [\"[{}\"] }}\n",
+        "y".repeat(900)
+    )));
+    assert!(e[0].len() < 200 && e[0].contains("bad glob"), "{}", e[0]);
+}
+
+#[test]
+fn the_policy_size_and_its_rules_and_globs_are_bounded() {
+    let big = format!(
+        "{}#{}\n",
+        with_rules("  - name: r\n    delete: { untagged: true }\n"),
+        "x".repeat(MAX_POLICY_BYTES)
+    );
+    let d = first(&big);
+    assert_eq!(d.kind, DiagnosticKind::Unreadable);
+    assert_eq!(d.message, "the policy is larger than 1024 KB");
+    // /dev/zero is refused without being read whole.
+    let e = Policy::load(std::path::Path::new("/dev/zero")).unwrap_err();
+    assert_eq!(
+        e.diagnostics[0].message,
+        "the policy is larger than 1024 KB"
+    );
+
+    let rules: String = (0..1001)
+        .map(|i| format!("  - name: r{i}\n    delete: {{ tags: [a] }}\n"))
+        .collect();
+    let d = first(&with_rules(&rules));
+    assert_eq!(d.kind, DiagnosticKind::TooLarge);
+    assert_eq!(d.message, "the policy has 1001 rules, more than 1000");
+
+    let globs: Vec<String> = (0..10_001).map(|i| format!("\"t{i}\"")).collect();
+    let e = errors(&with_rules(&format!(
+        "  - name: r\n    delete: {{ tags: [{}] }}\n",
+        globs.join(",")
+    )));
+    assert_eq!(e, ["7:21: the policy has more than 10000 globs"]);
+}
+
+#[test]
+fn a_duplicated_key_is_named() {
+    let d = first("version: 1\npackages: { type: npm, names: [a] }\nversion: 1\n");
+    assert_eq!(d.kind, DiagnosticKind::Yaml);
+    assert_eq!(
+        d.message,
+        "invalid YAML: the key `version` is given twice in one mapping"
+    );
+    let d = first("version: 1\nsafety:\n  min_age: 1h\n  \"min_age\": 2h\n");
+    assert_eq!(
+        d.message,
+        "invalid YAML: the key `min_age` is given twice in one mapping"
+    );
+}
+
+#[test]
+fn invalid_utf8_is_located_at_its_column() {
+    let mut b = b"version: 1\nowner: \xc3\xa9ab".to_vec();
+    b.push(0xff);
+    let e = parse_policy("p.yml", &b).unwrap_err();
+    let d = &e.diagnostics[0];
+    assert_eq!((d.line, d.column), (2, 11));
+    assert_eq!(d.message, "the policy is not valid UTF-8");
 }

@@ -1,0 +1,63 @@
+//! Why a version is deleted or kept, as values: the evaluator decides with these, tests compare
+//! them, and only `render::reasons` turns them into the words of the plan and the reports.
+
+use crate::graph::Edge;
+
+/// A version named in a reason: its digest and tags.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImageRef {
+    pub digest: String,
+    pub tags: Vec<String>,
+}
+
+/// A safety guard that protects a version whatever the rules say.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Guard {
+    /// Younger than `safety.min_age`.
+    MinAge(std::time::Duration),
+    /// One of the N newest top-level images (`images`) or versions of the package.
+    KeepNewest { n: usize, images: bool },
+    /// Its manifest does not match its digest, or is not a manifest.
+    ManifestUnusable(String),
+    /// Untagged, and some manifest of the package could not be read: it may be part of it.
+    ParentsUnknown { unknown: Vec<String> },
+    /// Selected for deletion, but its own manifest was not read: it may be an index.
+    ManifestNotRead,
+}
+
+/// One reason of a decision.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reason {
+    /// A rule (keep or delete) that selects the version, by name.
+    Rule(String),
+    /// A guard that protects it.
+    Guard(Guard),
+    /// It follows an image through the graph: `edge` says what it is of `image`, `kept` whether
+    /// that image stays, `top` the top of the chain when it is not `image`.
+    Graph {
+        edge: Edge,
+        kept: bool,
+        image: ImageRef,
+        top: Option<ImageRef>,
+    },
+    /// An index selected for deletion that stays: the registry would remove `child` with it,
+    /// an untagged version that stays and that no index that stays lists.
+    Withheld { child: ImageRef },
+    /// Kept although these delete rules select it (and every tag of it).
+    KeepWins(Vec<String>),
+    /// These tags are removed from the image, which stays under its other tags; `rules` are the
+    /// delete rules that select them.
+    Untag {
+        tags: Vec<String>,
+        rules: Vec<String>,
+    },
+    /// These tags are selected for deletion but stay: `safety.untag` is false.
+    UntagOff {
+        tags: Vec<String>,
+        rules: Vec<String>,
+    },
+    /// Delete rules select some tags of the image, but not these, so the image stays.
+    TagsStay(Vec<String>),
+    /// No rule selects it.
+    NoRule,
+}

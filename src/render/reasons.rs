@@ -1,0 +1,109 @@
+//! The words of a decision's reasons: the one place where the evaluator's typed reasons become
+//! the strings of the plan (`reasons: [string]`) and of every report.
+
+use crate::evaluate::reason::{Guard, ImageRef, Reason};
+
+/// `sha256:0123456789ab (v1.2, latest)`, or `(untagged)`.
+pub fn image(r: &ImageRef) -> String {
+    let short = match r.digest.strip_prefix("sha256:") {
+        Some(hex) if hex.len() > 12 => format!("sha256:{}", &hex[..12]),
+        _ => r.digest.clone(),
+    };
+    if r.tags.is_empty() {
+        format!("{short} (untagged)")
+    } else {
+        format!("{short} ({})", r.tags.join(", "))
+    }
+}
+
+fn quoted(names: &[String]) -> String {
+    let q: Vec<String> = names.iter().map(|n| format!("'{n}'")).collect();
+    q.join(", ")
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        one.to_string()
+    } else {
+        many.to_string()
+    }
+}
+
+/// Up to three items, then "and N more".
+pub fn short_list(items: &[String]) -> String {
+    let shown: Vec<&str> = items.iter().take(3).map(String::as_str).collect();
+    if items.len() > 3 {
+        format!("{} and {} more", shown.join(", "), items.len() - 3)
+    } else {
+        shown.join(", ")
+    }
+}
+
+/// A guard, in words.
+pub fn guard(g: &Guard) -> String {
+    match g {
+        Guard::MinAge(d) => format!(
+            "safety.min_age: younger than {}",
+            humantime::format_duration(*d)
+        ),
+        Guard::KeepNewest { n, images } => format!(
+            "safety.keep_newest: one of the {n} newest {}",
+            if *images { "images" } else { "versions" }
+        ),
+        Guard::ManifestUnusable(why) => format!("manifest unusable: {why}"),
+        Guard::ParentsUnknown { unknown } => format!(
+            "untagged and its parents are unknown: {} {} of this package could not be read ({})",
+            unknown.len(),
+            plural(unknown.len(), "manifest", "manifests"),
+            short_list(unknown)
+        ),
+        Guard::ManifestNotRead => {
+            "manifest not read: it may be an index whose children a kept image shares".to_string()
+        }
+    }
+}
+
+/// A reason, in words.
+pub fn words(r: &Reason) -> String {
+    match r {
+        Reason::Rule(name) => name.clone(),
+        Reason::Guard(g) => guard(g),
+        Reason::Graph {
+            edge,
+            kept,
+            image: by,
+            top,
+        } => {
+            let state = if *kept { "kept" } else { "deleted" };
+            let mut s = format!("{} of {state} image {}", edge.label(), image(by));
+            if let Some(top) = top {
+                s.push_str(&format!(", part of {}", image(top)));
+            }
+            s
+        }
+        Reason::Withheld { child } => format!(
+            "withheld: deleting it would let the registry remove {} with it, which stays and which no index that stays lists",
+            image(child)
+        ),
+        Reason::KeepWins(rules) => format!("keep wins over delete rule {}", quoted(rules)),
+        Reason::Untag { tags, rules } => format!(
+            "untag {} (delete rule {}): the image stays under its other tags",
+            tags.join(", "),
+            quoted(rules)
+        ),
+        Reason::UntagOff { tags, rules } => format!(
+            "{} {} selected by delete rule {} {} (safety.untag is false)",
+            plural(tags.len(), "tag", "tags"),
+            tags.join(", "),
+            quoted(rules),
+            plural(tags.len(), "stays", "stay")
+        ),
+        Reason::TagsStay(tags) => format!(
+            "{} {} {} selected by no delete rule",
+            plural(tags.len(), "tag", "tags"),
+            tags.join(", "),
+            plural(tags.len(), "is", "are")
+        ),
+        Reason::NoRule => "no rule selects it".to_string(),
+    }
+}

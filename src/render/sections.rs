@@ -1,0 +1,212 @@
+//! Two report sections beside the deletions: **Untag**, the tags removed from images that stay
+//! (the image is still pulled by its other tags and its digest), and **Broken**, the images of a
+//! package that cannot be pulled whole as they stand (ghost and partial indexes, orphaned
+//! artifacts), whatever the plan does with them. Each in text and Markdown, kept apart from the
+//! per-format modules so that a section reads whole in one place.
+
+use std::fmt::Write as _;
+
+use super::markdown::{escape, MAX_ROWS};
+use super::text::{short_digest, short_tag, tags_label};
+use crate::plan::{Action, BrokenImage, BrokenKind, PackagePlan, Plan, VersionPlan};
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// The versions of a package that lose tags.
+fn untagged(p: &PackagePlan) -> Vec<&VersionPlan> {
+    p.versions.iter().filter(|v| !v.untag.is_empty()).collect()
+}
+
+/// "2 tags from 1 image that stays".
+fn untag_count(vs: &[&VersionPlan]) -> String {
+    let tags: usize = vs.iter().map(|v| v.untag.len()).sum();
+    format!(
+        "{} from {} that {}",
+        plural(tags, "tag", "tags"),
+        plural(vs.len(), "image", "images"),
+        if vs.len() == 1 { "stays" } else { "stay" }
+    )
+}
+
+/// Tags for a Markdown cell, artifact tags shortened.
+fn tags_cell(tags: &[String]) -> String {
+    let short: Vec<String> = tags.iter().map(|t| short_tag(t)).collect();
+    escape(&short.join(", "))
+}
+
+/// What a broken image lacks, in words.
+fn lacks(b: &BrokenImage) -> String {
+    let missing: Vec<String> = b.missing.iter().map(|d| short_digest(d)).collect();
+    match b.kind {
+        BrokenKind::Ghost => format!(
+            "ghost: none of its {} is in the package",
+            plural(b.missing.len(), "platform manifest", "platform manifests")
+        ),
+        BrokenKind::Partial => format!(
+            "partial: {} missing ({})",
+            plural(b.missing.len(), "platform manifest", "platform manifests"),
+            missing.join(", ")
+        ),
+        BrokenKind::Orphaned => format!(
+            "orphaned: its subject {} is not in the package",
+            missing.join(", ")
+        ),
+    }
+}
+
+/// What the plan does with a broken image.
+fn fate(p: &PackagePlan, b: &BrokenImage) -> &'static str {
+    match p.versions.iter().find(|v| v.id == b.id).map(|v| v.action) {
+        Some(Action::Delete) => "deleted",
+        _ => "kept",
+    }
+}
+
+fn broken_label(b: &BrokenImage) -> String {
+    if b.tags.is_empty() {
+        "untagged".to_string()
+    } else {
+        let tags: Vec<String> = b.tags.iter().map(|t| short_tag(t)).collect();
+        tags.join(", ")
+    }
+}
+
+/// Text: the tags removed from this package's images, under `title` and the painted `name`.
+pub(crate) fn untag_text(out: &mut String, title: &str, name: &str, p: &PackagePlan) {
+    let vs = untagged(p);
+    if vs.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n{title} {name} (remove {})", untag_count(&vs));
+    let labels: Vec<String> = vs.iter().map(|v| tags_label(v)).collect();
+    let w = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0);
+    for (v, label) in vs.iter().zip(&labels) {
+        let line = format!(
+            "  {label:<w$}  {}  {}  {}",
+            short_digest(&v.name),
+            v.updated_at.format("%Y-%m-%d"),
+            v.reasons.join("; ")
+        );
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
+}
+
+/// Text: the broken images of this package, under `title` and the painted `name`.
+pub(crate) fn broken_text(out: &mut String, title: &str, name: &str, p: &PackagePlan) {
+    if p.broken.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\n{title} {name} ({} cannot be pulled whole)",
+        plural(p.broken.len(), "image", "images")
+    );
+    let labels: Vec<String> = p.broken.iter().map(broken_label).collect();
+    let w = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0);
+    for (b, label) in p.broken.iter().zip(&labels) {
+        let line = format!(
+            "  {label:<w$}  {}  {}; {}",
+            short_digest(&b.name),
+            lacks(b),
+            fate(p, b)
+        );
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
+}
+
+/// Text: the line under the total that counts the tags removed, if any.
+pub(crate) fn untag_total(plan: &Plan) -> Option<String> {
+    let images = plan
+        .packages
+        .iter()
+        .flat_map(|p| &p.versions)
+        .filter(|v| !v.untag.is_empty())
+        .count();
+    (plan.summary.untag > 0).then(|| {
+        format!(
+            "{} would be removed from {} that {}",
+            plural(plan.summary.untag as usize, "tag", "tags"),
+            plural(images, "image", "images"),
+            if images == 1 { "stays" } else { "stay" }
+        )
+    })
+}
+
+/// Markdown: one collapsible section per package with tags to remove.
+pub(crate) fn untag_markdown(out: &mut String, plan: &Plan) {
+    for p in &plan.packages {
+        let vs = untagged(p);
+        if vs.is_empty() {
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "\n<details><summary><b>{}</b>: remove {}</summary>\n",
+            escape(&p.name),
+            untag_count(&vs)
+        );
+        out.push_str("| Version | Tags | Remove | Reasons |\n");
+        out.push_str("| --- | --- | --- | --- |\n");
+        for v in vs.iter().take(MAX_ROWS) {
+            let reasons: Vec<String> = v.reasons.iter().map(|r| escape(r)).collect();
+            let _ = writeln!(
+                out,
+                "| `{}` | {} | {} | {} |",
+                short_digest(&v.name),
+                tags_cell(&v.tags),
+                tags_cell(&v.untag),
+                reasons.join("<br>")
+            );
+        }
+        if vs.len() > MAX_ROWS {
+            let _ = writeln!(
+                out,
+                "\n… and {} more (see the JSON plan)",
+                vs.len() - MAX_ROWS
+            );
+        }
+        out.push_str("\n</details>\n");
+    }
+}
+
+/// Markdown: one collapsible section per package with broken images.
+pub(crate) fn broken_markdown(out: &mut String, plan: &Plan) {
+    for p in &plan.packages {
+        if p.broken.is_empty() {
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "\n<details><summary><b>{}</b>: {} cannot be pulled whole</summary>\n",
+            escape(&p.name),
+            plural(p.broken.len(), "image", "images")
+        );
+        out.push_str("| Version | Tags | What is wrong | Plan |\n");
+        out.push_str("| --- | --- | --- | --- |\n");
+        for b in p.broken.iter().take(MAX_ROWS) {
+            let tags = if b.tags.is_empty() {
+                "_untagged_".to_string()
+            } else {
+                tags_cell(&b.tags)
+            };
+            let _ = writeln!(
+                out,
+                "| `{}` | {} | {} | {} |",
+                short_digest(&b.name),
+                tags,
+                escape(&lacks(b)),
+                fate(p, b)
+            );
+        }
+        if p.broken.len() > MAX_ROWS {
+            let _ = writeln!(
+                out,
+                "\n… and {} more (see the JSON plan)",
+                p.broken.len() - MAX_ROWS
+            );
+        }
+        out.push_str("\n</details>\n");
+    }
+}
