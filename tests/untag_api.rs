@@ -498,3 +498,91 @@ fn untags_stop_when_the_rate_budget_runs_out_and_the_next_run_continues() {
     assert_eq!(tag_digest(&server, "b2"), None);
     assert_eq!(tag_digest(&server, "b3"), Some(sha256(&fx.index)));
 }
+
+const PR_POLICY: &str = "version: 1\nowner: acme\npackages: { type: container, names: [app] }\nrules:\n  - name: releases stay\n    keep: { tags: [\"v*\"] }\n  - name: pull requests go\n    delete: { tags: [\"pr-*\"] }\nsafety: { keep_newest: 0, min_age: 0s }\n";
+
+#[test]
+fn apply_with_a_policy_removes_the_tags_the_policy_removes() {
+    let fx = fixture();
+    let server = server(&fx, |_| {});
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("p.yml"), PR_POLICY).expect("policy");
+    let o = retention(
+        &server,
+        dir.path(),
+        &[
+            "apply",
+            "--policy",
+            "p.yml",
+            "--now",
+            NOW,
+            "--journal",
+            "journal.jsonl",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout)
+            .contains("deleted=1 skipped=0 failed=0 left=0 untagged=1"),
+        "{}",
+        text(&o)
+    );
+    // The index loses pr-1 and keeps v1.0; solo, whose only tag is pr-9, is deleted.
+    assert_eq!(tag_digest(&server, "pr-1"), None);
+    assert_eq!(tag_digest(&server, "v1.0"), Some(sha256(&fx.index)));
+    assert_eq!(tag_digest(&server, "pr-9"), None);
+    assert_eq!(
+        server.deleted_ids(),
+        [("app".to_string(), 11), ("app".to_string(), 15)],
+        "solo and the placeholder"
+    );
+    assert_eq!(
+        outcomes(dir.path()),
+        ["attempted", "deleted", "untag_attempted", "untagged"]
+    );
+}
+
+#[test]
+fn apply_plan_with_the_policy_removes_only_the_tags_both_remove() {
+    let fx = fixture();
+    let server = server(&fx, |_| {});
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("p.yml"), PR_POLICY).expect("policy");
+    let o = retention(
+        &server,
+        dir.path(),
+        &[
+            "plan",
+            "--policy",
+            "p.yml",
+            "--now",
+            NOW,
+            "--format",
+            "json",
+            "--output",
+            "plan.json",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let plan: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("plan.json")).expect("plan"))
+            .expect("plan JSON");
+    assert_eq!(plan["summary"]["untag"], 1, "{plan}");
+    // Since the plan, the policy came to keep pr-1.
+    std::fs::write(
+        dir.path().join("now.yml"),
+        PR_POLICY.replace("[\"v*\"]", "[\"v*\", \"pr-1\"]"),
+    )
+    .expect("policy");
+    let o = apply_plan(&server, dir.path(), &["--policy", "now.yml", "--now", NOW]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("skipped app tag pr-1 of ")
+            && err.contains("not untagged: the policy, evaluated now, does not remove tag pr-1"),
+        "{err}"
+    );
+    assert_eq!(tag_digest(&server, "pr-1"), Some(sha256(&fx.index)));
+    // solo goes: both delete it.
+    assert_eq!(server.deleted_ids(), [("app".to_string(), 11)]);
+}
