@@ -149,9 +149,20 @@ fn journal(dir: &Path) -> Vec<Value> {
         .collect()
 }
 
-#[test]
-fn untag_a_multi_platform_image_on_a_real_registry_and_restore_it() {
-    let Some(reg) = Registry::start() else { return };
+/// The multi-platform image of the tests and where it lives.
+struct Setup {
+    reg: Registry,
+    rt: tokio::runtime::Runtime,
+    server: GithubServer,
+    index: Pushed,
+    dir: tempfile::TempDir,
+}
+
+/// A real registry holding an image [amd64, arm64, attestation] tagged `v1.4.0` and `extra`, and
+/// the GitHub server listing it as package `svc` (versions 101–104), its ghcr.io face in front of
+/// the registry. `None` when the registry binary is missing (skipped outside CI).
+fn setup(extra: &[&str]) -> Option<Setup> {
+    let reg = Registry::start()?;
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -172,8 +183,9 @@ fn untag_a_multi_platform_image_on_a_real_registry_and_restore_it() {
                 Some("v1.4.0"),
             )
             .await;
-        tag(&reg, &index, "pr-42").await;
-        tag(&reg, &index, "latest").await;
+        for t in extra {
+            tag(&reg, &index, t).await;
+        }
         (index, amd64, arm64, att)
     });
     assert_eq!(index.media_type, OCI_INDEX);
@@ -181,6 +193,8 @@ fn untag_a_multi_platform_image_on_a_real_registry_and_restore_it() {
         .iter()
         .map(|p| (p.digest.clone(), p.bytes.clone()))
         .collect();
+    let mut tags = vec!["v1.4.0"];
+    tags.extend_from_slice(extra);
     let inventory = json!({"schema": 1, "owner": "acme", "captured_at": NOW, "packages": [{
         "package": {
             "id": 1, "name": "svc", "package_type": "container", "visibility": "private",
@@ -191,7 +205,7 @@ fn untag_a_multi_platform_image_on_a_real_registry_and_restore_it() {
             "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-11-01T00:00:00Z"
         },
         "versions": [
-            version(104, &index.digest, &["v1.4.0", "pr-42", "latest"]),
+            version(104, &index.digest, &tags),
             version(103, &att.digest, &[]),
             version(102, &arm64.digest, &[]),
             version(101, &amd64.digest, &[]),
@@ -210,13 +224,47 @@ fn untag_a_multi_platform_image_on_a_real_registry_and_restore_it() {
         Ok(d) => d,
         Err(e) => panic!("tempdir: {e}"),
     };
-    let d = dir.path();
-    let write = |name: &str, text: &str| {
-        if let Err(e) = std::fs::write(d.join(name), text) {
-            panic!("write {name}: {e}")
+    Some(Setup {
+        reg,
+        rt,
+        server,
+        index,
+        dir,
+    })
+}
+
+fn write(d: &Path, name: &str, text: &str) {
+    if let Err(e) = std::fs::write(d.join(name), text) {
+        panic!("write {name}: {e}")
+    }
+}
+
+/// No version of the package and no manifest on the registry is a placeholder.
+fn assert_no_placeholder(s: &Setup) {
+    let d = s.dir.path();
+    for line in journal(d) {
+        if let Some(p) = line["untag"]["placeholder"].as_str() {
+            let status = s.rt.block_on(get(&s.reg, p)).0;
+            assert_eq!(status, 404, "placeholder {p} is still on the registry");
+            if let Some(id) = line["untag"]["placeholder_id"].as_u64() {
+                assert!(
+                    s.server.deleted_ids().contains(&("svc".to_string(), id)),
+                    "placeholder version {id} is still listed"
+                );
+            }
         }
+    }
+}
+
+#[test]
+fn untag_a_multi_platform_image_on_a_real_registry_and_restore_it() {
+    let Some(s) = setup(&["pr-42", "latest"]) else {
+        return;
     };
+    let (reg, rt, server, index) = (&s.reg, &s.rt, &s.server, &s.index);
+    let d = s.dir.path();
     write(
+        d,
         "policy.yml",
         "version: 1\nowner: acme\npackages: { type: container, names: [svc] }\nrules:\n  - name: releases stay\n    keep: { tags: [\"v*\"] }\n",
     );
@@ -224,7 +272,7 @@ fn untag_a_multi_platform_image_on_a_real_registry_and_restore_it() {
 
     // The plan (read through the ghcr.io face), with tag pr-42 removed from the image.
     let o = retention(
-        &server,
+        server,
         d,
         &[
             "plan",
@@ -254,12 +302,12 @@ fn untag_a_multi_platform_image_on_a_real_registry_and_restore_it() {
         }
     }
     plan["summary"]["untag"] = json!(1);
-    write("plan.json", &plan.to_string());
+    write(d, "plan.json", &plan.to_string());
 
     // Apply it.
     server.clear_requests();
     let o = retention(
-        &server,
+        server,
         d,
         &[
             "apply",
@@ -321,19 +369,19 @@ fn untag_a_multi_platform_image_on_a_real_registry_and_restore_it() {
 
     rt.block_on(async {
         // The removed tag answers 404; the others and the digest pull with every platform.
-        assert_eq!(get(&reg, "pr-42").await.0, 404, "pr-42 is still there");
+        assert_eq!(get(reg, "pr-42").await.0, 404, "pr-42 is still there");
         for reference in ["v1.4.0", "latest", index.digest.as_str()] {
-            let (_, digest, _) = get(&reg, reference).await;
+            let (_, digest, _) = get(reg, reference).await;
             assert_eq!(digest, index.digest, "{reference}");
             assert_eq!(
-                pull(&reg, reference).await,
+                pull(reg, reference).await,
                 ["linux/amd64", "linux/arm64", "unknown/unknown"],
                 "{reference}"
             );
         }
         // No placeholder remains on the registry.
-        assert_eq!(get(&reg, &placeholder).await.0, 404, "placeholder manifest");
     });
+    assert_no_placeholder(&s);
     // ... nor in the package: the image lost pr-42 and nothing else changed.
     assert_eq!(
         server.deleted_ids(),
@@ -342,7 +390,7 @@ fn untag_a_multi_platform_image_on_a_real_registry_and_restore_it() {
 
     // Restore puts pr-42 back on the same digest.
     let o = retention(
-        &server,
+        server,
         d,
         &[
             "restore",
@@ -359,14 +407,14 @@ fn untag_a_multi_platform_image_on_a_real_registry_and_restore_it() {
         text(&o)
     );
     rt.block_on(async {
-        let (status, digest, _) = get(&reg, "pr-42").await;
+        let (status, digest, _) = get(reg, "pr-42").await;
         assert_eq!(
             (status, digest),
             (200, index.digest.clone()),
             "pr-42 restored"
         );
         assert_eq!(
-            pull(&reg, "pr-42").await,
+            pull(reg, "pr-42").await,
             ["linux/amd64", "linux/arm64", "unknown/unknown"]
         );
     });
@@ -377,7 +425,7 @@ fn untag_a_multi_platform_image_on_a_real_registry_and_restore_it() {
     );
     // Restoring again does nothing more.
     let o = retention(
-        &server,
+        server,
         d,
         &[
             "restore",
@@ -389,4 +437,68 @@ fn untag_a_multi_platform_image_on_a_real_registry_and_restore_it() {
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(String::from_utf8_lossy(&o.stderr).contains("nothing to restore"));
+}
+
+/// The peer case through `apply --policy`: a multi-platform image tagged `v1.4.0`,
+/// `pr-42` and `pr-43` under "delete pr-*, keep v*" loses both pr tags and stays whole.
+#[test]
+fn apply_policy_removes_the_pr_tags_of_a_multi_platform_image_which_stays_whole() {
+    let Some(s) = setup(&["pr-42", "pr-43"]) else {
+        return;
+    };
+    let d = s.dir.path();
+    write(
+        d,
+        "policy.yml",
+        "version: 1\nowner: acme\npackages: { type: container, names: [svc] }\nrules:\n  - name: releases stay\n    keep: { tags: [\"v*\"] }\n  - name: pull requests go\n    delete: { tags: [\"pr-*\"] }\nsafety: { keep_newest: 0, min_age: 0s }\n",
+    );
+    let registry = s.server.url();
+    let o = retention(
+        &s.server,
+        d,
+        &[
+            "apply",
+            "--policy",
+            "policy.yml",
+            "--now",
+            NOW,
+            "--journal",
+            "journal.jsonl",
+            "--registry",
+            &registry,
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout)
+            .contains("deleted=0 skipped=0 failed=0 left=0 untagged=2"),
+        "{}",
+        text(&o)
+    );
+    s.rt.block_on(async {
+        for t in ["pr-42", "pr-43"] {
+            assert_eq!(get(&s.reg, t).await.0, 404, "{t} is still there");
+        }
+        for reference in ["v1.4.0", s.index.digest.as_str()] {
+            assert_eq!(
+                get(&s.reg, reference).await.1,
+                s.index.digest,
+                "{reference}"
+            );
+            assert_eq!(
+                pull(&s.reg, reference).await,
+                ["linux/amd64", "linux/arm64", "unknown/unknown"],
+                "{reference}"
+            );
+        }
+    });
+    // Only the two placeholders were deleted: the image and its parts are all there.
+    let deleted: Vec<u64> = s
+        .server
+        .deleted_ids()
+        .into_iter()
+        .map(|(_, id)| id)
+        .collect();
+    assert_eq!(deleted, [105, 106]);
+    assert_no_placeholder(&s);
 }
