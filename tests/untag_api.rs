@@ -84,6 +84,10 @@ fn server(fx: &Fx, f: impl FnOnce(&mut Config)) -> GithubServer {
 }
 
 fn retention(server: &GithubServer, dir: &Path, args: &[&str]) -> Output {
+    retention_env(server, dir, args, &[])
+}
+
+fn retention_env(server: &GithubServer, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let o = Command::new(env!("CARGO_BIN_EXE_retention"))
         .args(args)
         .args(["--registry", &server.url()])
@@ -96,6 +100,7 @@ fn retention(server: &GithubServer, dir: &Path, args: &[&str]) -> Output {
         .env_remove("GITHUB_ACTIONS")
         .env_remove("GITHUB_RUN_ID")
         .env_remove("RUST_LOG")
+        .envs(env.iter().copied())
         .output()
         .expect("the retention binary runs");
     for stream in [&o.stdout, &o.stderr] {
@@ -507,7 +512,12 @@ fn apply_with_a_policy_removes_the_tags_the_policy_removes() {
     let server = server(&fx, |_| {});
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("p.yml"), PR_POLICY).expect("policy");
-    let o = retention(
+    // In a runner: the `untagged` output reaches the workflow.
+    let temp = dir.path().join("runner-temp");
+    std::fs::create_dir_all(&temp).expect("temp");
+    let outputs = dir.path().join("outputs");
+    let summary = dir.path().join("summary.md");
+    let o = retention_env(
         &server,
         dir.path(),
         &[
@@ -519,6 +529,12 @@ fn apply_with_a_policy_removes_the_tags_the_policy_removes() {
             "--journal",
             "journal.jsonl",
         ],
+        &[
+            ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_OUTPUT", &outputs.to_string_lossy()),
+            ("GITHUB_STEP_SUMMARY", &summary.to_string_lossy()),
+            ("RUNNER_TEMP", &temp.to_string_lossy()),
+        ],
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(
@@ -527,6 +543,9 @@ fn apply_with_a_policy_removes_the_tags_the_policy_removes() {
         "{}",
         text(&o)
     );
+    let out = std::fs::read_to_string(&outputs).unwrap_or_default();
+    assert!(out.lines().any(|l| l == "untagged=1"), "{out}");
+    assert!(out.lines().any(|l| l == "deleted=1"), "{out}");
     // The index loses pr-1 and keeps v1.0; solo, whose only tag is pr-9, is deleted.
     assert_eq!(tag_digest(&server, "pr-1"), None);
     assert_eq!(tag_digest(&server, "v1.0"), Some(sha256(&fx.index)));
