@@ -6,7 +6,7 @@
 //! `scope` is the API path prefix (`/orgs/acme`, `/users/bob`, `/user`). The lines of a tag
 //! removal (`untag_attempted`, `untagged`, `untag_failed`, then `retagged` or `retag_failed` from
 //! `restore`) name the version that keeps the image (`id`, `name`: its digest) and add
-//! `"untag": {"tag","placeholder","placeholder_id"}` (see [`crate::apply::untag`]).
+//! `"untag": {"tag","placeholder","placeholder_id"}` (see [`crate::apply::untag`], [`crate::apply::retag`]).
 
 use std::fs::File;
 use std::io::{BufRead, Write};

@@ -247,7 +247,7 @@ async fn plan_now(
         online::inventory(client, scope, policy, &registry, now, FillScope::Needed).await?;
     if let Some((registry, cache, journal)) = sweep {
         let lines =
-            crate::apply::untag::sweep(client, scope, registry, cache, journal, &mut inventory)
+            crate::apply::leftovers::sweep(client, scope, registry, cache, journal, &mut inventory)
                 .await
                 .map_err(|e| {
                     Failure::run(format!(

@@ -1,7 +1,7 @@
 //! `retention restore --journal FILE`: restore every version the journal says was deleted (or
 //! found already gone: ghcr.io's cascade from a deleted index) and not restored since, put back
 //! every tag it says was removed (or may have been: an unfinished untag) and not put back since
-//! ([`crate::apply::untag::retag`]), and report what could not be restored and why (GitHub
+//! ([`crate::apply::retag::retag`]), and report what could not be restored and why (GitHub
 //! restores within 30 days, and not after a re-push).
 //! Each outcome is appended to the same journal, so running it twice restores nothing twice.
 
@@ -17,7 +17,7 @@ use crate::github::{self, Done, Scope};
 pub fn run(args: &RestoreArgs) -> Outcome {
     let entries = journal::read(&args.journal).map_err(Failure::usage)?;
     let pending = pending(&entries);
-    let retags = crate::apply::untag::pending(&entries);
+    let retags = crate::apply::retag::pending(&entries);
     if pending.is_empty() && retags.is_empty() {
         eprintln!(
             "nothing to restore: the journal records no deletion or tag removal that was not restored since"
@@ -94,7 +94,7 @@ pub fn run(args: &RestoreArgs) -> Outcome {
                     continue;
                 };
                 let (outcome, message) =
-                    match crate::apply::untag::retag(&client, &scope, &registry, &cache, e).await {
+                    match crate::apply::retag::retag(&client, &scope, &registry, &cache, e).await {
                         Ok(r) => r,
                         Err(err) if err.is_permission() => {
                             return Err(Failure::run(format!(
@@ -169,7 +169,7 @@ pub fn pending(entries: &[Entry]) -> Vec<Entry> {
             }
             // A failed restore leaves the deletion in place.
             JournalOutcome::RestoreFailed => {}
-            // Tag removals are put back by the retag pass (`crate::apply::untag::pending`).
+            // Tag removals are put back by the retag pass (`crate::apply::retag::pending`).
             JournalOutcome::UntagAttempted
             | JournalOutcome::Untagged
             | JournalOutcome::UntagFailed
