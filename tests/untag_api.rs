@@ -605,3 +605,48 @@ fn apply_plan_with_the_policy_removes_only_the_tags_both_remove() {
     // solo goes: both delete it.
     assert_eq!(server.deleted_ids(), [("app".to_string(), 11)]);
 }
+
+#[test]
+fn a_placeholder_that_cannot_be_deleted_fails_the_untag_and_restore_undoes_it() {
+    let fx = fixture();
+    // Every attempt at the first DELETE answers 500 (the client tries 6 times).
+    let server = server(&fx, |c| {
+        c.faults = (0..6)
+            .map(|nth| github_server::Fault {
+                endpoint: "DELETE version".into(),
+                nth,
+                kind: github_server::FaultKind::Status500,
+            })
+            .collect();
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_plan(dir.path(), &fx, &[(14, "pr-1")]);
+    let o = apply_plan(&server, dir.path(), &[]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("1 tag removals failed"), "{err}");
+    assert!(err.contains("which could not be deleted"), "{err}");
+    let lines = journal(dir.path());
+    assert_eq!(outcomes(dir.path()), ["untag_attempted", "untag_failed"]);
+    let placeholder = lines[1]["untag"]["placeholder"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(lines[1]["untag"]["placeholder_id"], 15);
+    // The tag moved to the placeholder, which stays.
+    assert_eq!(tag_digest(&server, "pr-1"), Some(placeholder));
+    assert!(server.deleted_ids().is_empty());
+    // restore puts the tag back and deletes the placeholder by its id.
+    let o = retention(
+        &server,
+        dir.path(),
+        &["restore", "--journal", "journal.jsonl"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(tag_digest(&server, "pr-1"), Some(sha256(&fx.index)));
+    assert_eq!(server.deleted_ids(), [("app".to_string(), 15)]);
+    assert_eq!(
+        outcomes(dir.path()),
+        ["untag_attempted", "untag_failed", "retagged"]
+    );
+}

@@ -93,16 +93,21 @@ pub async fn retag(
             return Ok((JournalOutcome::RetagFailed, err.to_string()));
         }
     }
-    // The placeholder, if it is still there, is untagged now: delete it.
-    let page = first_versions_page(client, scope, e.package_type.as_str(), &e.package).await?;
-    let id = u.placeholder_id.or_else(|| {
-        page.iter()
+    // The placeholder, unless the untag deleted it, is untagged now: delete it (by the id the
+    // journal knows, else found by its digest in the first page of the listing).
+    if e.outcome == JournalOutcome::Untagged {
+        return Ok((JournalOutcome::Retagged, String::new()));
+    }
+    let id = match u.placeholder_id {
+        Some(id) => Some(id),
+        None => first_versions_page(client, scope, e.package_type.as_str(), &e.package)
+            .await?
+            .iter()
             .find(|v| v["name"] == u.placeholder.as_str())
-            .and_then(|v| v["id"].as_u64())
-    });
-    let listed = id.is_some_and(|id| page.iter().any(|v| v["id"].as_u64() == Some(id)));
+            .and_then(|v| v["id"].as_u64()),
+    };
     let mut message = String::new();
-    if let (Some(id), true) = (id, listed) {
+    if let Some(id) = id {
         let label = format!("{} (placeholder for tag {})", u.placeholder, u.tag);
         match delete_version(
             client,
@@ -114,9 +119,8 @@ pub async fn retag(
         )
         .await?
         {
-            Done::Done | Done::AlreadyGone(_) => {
-                message = format!("placeholder {} (version {id}) deleted", u.placeholder)
-            }
+            Done::Done => message = format!("placeholder {} (version {id}) deleted", u.placeholder),
+            Done::AlreadyGone(_) => {}
             Done::Refused(m) => {
                 message = format!("placeholder {} (version {id}) stays: {m}", u.placeholder)
             }
