@@ -467,6 +467,9 @@ fn requests_per_untag() {
         per(registry)
     );
     assert_eq!(api, 2 * n, "2 API requests per untag");
+    // A progress line every few seconds (50 ms at the test time scale).
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains(&format!("/{n} tags: ")), "{err}");
     assert_eq!(tag_digest(&server, "v1.0"), Some(sha256(&fx.index)));
     assert_eq!(tag_digest(&server, "pr-1"), Some(sha256(&fx.index)));
     for t in &tags {

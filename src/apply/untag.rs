@@ -143,6 +143,8 @@ impl Untagger<'_> {
             ..UntagReport::default()
         };
         let mut blobs: HashSet<String> = HashSet::new();
+        // A line every few seconds, so that a long run never looks stuck.
+        let mut last_line = std::time::Instant::now();
         let mut queue = targets.into_iter();
         for t in queue.by_ref() {
             let budget = self.client.budget();
@@ -167,6 +169,17 @@ impl Untagger<'_> {
                 Some(why) => Outcome::Skipped(why.clone()),
                 None => self.one(&t, &mut blobs).await,
             };
+            if last_line.elapsed() >= super::progress::line_every() {
+                last_line = std::time::Instant::now();
+                eprintln!(
+                    "retention: {}/{} tags: {} removed, {} skipped, {} failed",
+                    report.untagged + report.skipped.len() as u64 + report.failed.len() as u64,
+                    report.total,
+                    report.untagged,
+                    report.skipped.len(),
+                    report.failed.len()
+                );
+            }
             match outcome {
                 Outcome::Untagged(_) => report.untagged += 1,
                 Outcome::Skipped(why) => report.skipped.push((t.package.clone(), t.label(), why)),
