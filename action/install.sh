@@ -7,8 +7,10 @@
 #   ACTION_REPOSITORY   owner/repo of the action (often empty in composite actions: then taken
 #                       from GITHUB_ACTION_PATH, .../_actions/OWNER/REPO/REF)
 #   RUNNER_OS_NAME, RUNNER_ARCH_NAME, SERVER_URL, RUNNER_TOOL_CACHE, RUNNER_TEMP, GITHUB_OUTPUT
-# Writes the output `bin` (the binary's path). Downloads a few MB, verifies its sha256; reuses a
-# copy already in the tool cache (self-hosted runners keep it between jobs).
+#   GH_TOKEN            for `gh attestation verify` (the action's token input)
+# Writes the output `bin` (the binary's path). Downloads a few MB, verifies its sha256 and, when
+# `gh` is on the runner, its build provenance (fail closed); reuses a copy already in the tool
+# cache (self-hosted runners keep it between jobs).
 set -euo pipefail
 
 fail() {
@@ -83,6 +85,27 @@ else
     actual="$(shasum -a 256 "$tmp/$archive" | cut -d' ' -f1)"
 fi
 [[ "$expected" == "$actual" ]] || fail "checksum mismatch for $archive: expected $expected, got $actual"
+
+# Provenance: the release workflow attests every archive (actions/attest-build-provenance), so a
+# checksum that came from the same place as the binary is not all there is to trust. With the
+# GitHub CLI on the runner (GitHub-hosted runners have it), the archive must have been built by
+# this repository's release workflow; any failure to show that stops here (fail closed).
+# The attestations are made on github.com: on GitHub Enterprise Server the runner's token cannot
+# read them, so there the step says so and the provenance is verified by hand (docs/action.md).
+host="$(sed -n 's#^https\{0,1\}://\([^/:]*\).*#\1#p' <<<"${SERVER_URL:-}")"
+if [[ -n "$host" && "$host" != "github.com" ]]; then
+    echo "on $host the build provenance of $archive (attested on github.com) is not verified here (its sha256 is); to verify it by hand see docs/action.md" >&2
+elif command -v gh >/dev/null 2>&1; then
+    signer="$repository/.github/workflows/release.yml"
+    gh_args=(attestation verify "$tmp/$archive" --repo "$repository" --signer-workflow "$signer")
+    if ! gh "${gh_args[@]}" >"$tmp/attestation.log" 2>&1; then
+        cat "$tmp/attestation.log" >&2
+        fail "the build provenance of $archive does not verify (gh attestation verify --repo $repository --signer-workflow $signer): it may not be a binary of $repository's release; nothing was installed"
+    fi
+    echo "Verified the build provenance of $archive: built by $signer" >&2
+else
+    echo "gh is not on this runner: the build provenance of $archive is not verified (its sha256 is); to verify by hand see docs/action.md" >&2
+fi
 
 mkdir -p "$dir"
 tar -xzf "$tmp/$archive" -C "$dir" retention

@@ -59,6 +59,18 @@ fi
 if [[ -n "${INPUT_NOW:-}" ]]; then
     args+=(--now "$INPUT_NOW")
 fi
+if [[ -n "${INPUT_REGISTRY:-}" ]]; then
+    args+=(--registry "$INPUT_REGISTRY")
+fi
+# One NAME=VALUE a line, each one argv element: the binary checks names and values.
+if [[ -n "${INPUT_VARS:-}" ]]; then
+    while IFS= read -r line || [[ -n "$line" ]]; do
+        line="${line#"${line%%[![:space:]]*}"}"
+        line="${line%"${line##*[![:space:]]}"}"
+        [[ -z "$line" || "$line" == \#* ]] && continue
+        args+=(--var "$line")
+    done <<<"$INPUT_VARS"
+fi
 
 status=0
 "$bin" "${args[@]}" || status=$?

@@ -34,6 +34,9 @@ pub enum Command {
     Restore(RestoreArgs),
     /// Save the listed inventory (packages, versions, manifests) for offline work.
     Snapshot(SnapshotArgs),
+    /// Check that every image the policy keeps is whole (all its platform manifests present);
+    /// exit 3 when one is not. Deletes nothing.
+    Verify(VerifyArgs),
 }
 
 #[derive(Debug, Args)]
@@ -41,6 +44,10 @@ pub struct CheckArgs {
     /// Policy files to validate.
     #[arg(required = true, value_name = "POLICY")]
     pub policies: Vec<PathBuf>,
+    /// A policy variable: `${NAME}` in the policy's strings becomes VALUE (letters, digits, . _ - /).
+    /// Repeatable. Variables never come from the environment.
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = crate::policy::vars::parse_var)]
+    pub vars: Vec<(String, String)>,
 }
 
 /// Flags shared by every command that evaluates a policy.
@@ -49,15 +56,20 @@ pub struct EvalArgs {
     /// The policy file.
     #[arg(long, short = 'p', value_name = "FILE")]
     pub policy: PathBuf,
+    /// A policy variable: `${NAME}` in the policy's strings becomes VALUE (letters, digits, . _ - /).
+    /// Repeatable. Variables never come from the environment.
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = crate::policy::vars::parse_var)]
+    pub vars: Vec<(String, String)>,
     /// The owner (organisation or user); default the policy's `owner`, then GITHUB_REPOSITORY_OWNER.
     #[arg(long, value_name = "OWNER")]
     pub owner: Option<String>,
     /// Evaluate as if it were this time (RFC 3339); default the clock.
     #[arg(long, value_name = "RFC3339")]
     pub now: Option<DateTime<Utc>>,
-    /// The container registry; an http:// URL is allowed for a local registry.
-    #[arg(long, value_name = "URL", default_value = "https://ghcr.io")]
-    pub registry: String,
+    /// The container registry; an http:// URL is allowed for a local registry. Default: the
+    /// one of GITHUB_SERVER_URL (github.com: ghcr.io; GHES and GHE.com: containers.HOST).
+    #[arg(long, value_name = "URL")]
+    pub registry: Option<String>,
     /// Where manifests are cached (immutable by digest).
     #[arg(long, value_name = "DIR", env = "RETENTION_CACHE_DIR")]
     pub cache_dir: Option<PathBuf>,
@@ -103,6 +115,10 @@ pub struct ApplyArgs {
         required_unless_present = "plan"
     )]
     pub policy: Option<PathBuf>,
+    /// A policy variable: `${NAME}` in the policy's strings becomes VALUE (letters, digits, . _ - /).
+    /// Repeatable. Variables never come from the environment.
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = crate::policy::vars::parse_var)]
+    pub vars: Vec<(String, String)>,
     /// Carry out a saved plan (JSON) instead of planning now; each version is re-checked first.
     #[arg(long, value_name = "PLAN.json")]
     pub plan: Option<PathBuf>,
@@ -122,9 +138,10 @@ pub struct ApplyArgs {
     /// Evaluate as if it were this time (RFC 3339); default the clock.
     #[arg(long, value_name = "RFC3339")]
     pub now: Option<DateTime<Utc>>,
-    /// The container registry; an http:// URL is allowed for a local registry.
-    #[arg(long, value_name = "URL", default_value = "https://ghcr.io")]
-    pub registry: String,
+    /// The container registry; an http:// URL is allowed for a local registry. Default: the
+    /// one of GITHUB_SERVER_URL (github.com: ghcr.io; GHES and GHE.com: containers.HOST).
+    #[arg(long, value_name = "URL")]
+    pub registry: Option<String>,
     /// Where manifests are cached (immutable by digest).
     #[arg(long, value_name = "DIR", env = "RETENTION_CACHE_DIR")]
     pub cache_dir: Option<PathBuf>,
@@ -139,9 +156,10 @@ pub struct RestoreArgs {
     #[arg(long, value_name = "FILE")]
     pub journal: PathBuf,
     /// The container registry where removed tags are put back; an http:// URL is allowed for a
-    /// local registry.
-    #[arg(long, value_name = "URL", default_value = "https://ghcr.io")]
-    pub registry: String,
+    /// local registry. Default: the registry of the GitHub instance in GITHUB_SERVER_URL
+    /// (ghcr.io for github.com).
+    #[arg(long, value_name = "URL")]
+    pub registry: Option<String>,
     /// Where manifests are cached (a removed tag is put back from its image's cached manifest).
     #[arg(long, value_name = "DIR", env = "RETENTION_CACHE_DIR")]
     pub cache_dir: Option<PathBuf>,
@@ -157,4 +175,13 @@ pub struct SnapshotArgs {
     /// Where to write the inventory.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub eval: EvalArgs,
+    /// Check a saved inventory (what `snapshot` writes) instead, with no network at all.
+    #[arg(long, value_name = "FILE")]
+    pub inventory: Option<PathBuf>,
 }

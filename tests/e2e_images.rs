@@ -332,12 +332,16 @@ fn a_nightly_run_on_real_images_never_breaks_one() {
 
     // 4. Apply: GitHub deletes exactly the plan's deletions (an index's children may be gone
     //    already: ghcr.io removes them with the index).
-    ok(&retention(
+    let applied = retention(
         &server,
         &reg,
         d,
         &["apply", "--policy", "policy.yml", "--now", NOW],
-    ));
+    );
+    ok(&applied);
+    // The check after apply saw every kept image of the real images whole.
+    let err = String::from_utf8_lossy(&applied.stderr);
+    assert!(err.contains("checked: every kept image is whole"), "{err}");
     assert!(server.requests().iter().any(|r| r.method == "DELETE"));
     let mut gone: Vec<u64> = server.deleted_ids().into_iter().map(|(_, id)| id).collect();
     gone.sort();

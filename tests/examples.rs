@@ -39,8 +39,13 @@ fn read_json(path: &Path) -> Value {
 
 /// The JSON plan of `policies/<name>.yml` against the example inventory.
 fn plan(policy: &str) -> Plan {
+    plan_with(policy, &[])
+}
+
+/// [`plan`] with extra arguments (`--var NAME=VALUE`).
+fn plan_with(policy: &str, extra: &[&str]) -> Plan {
     let policy = format!("policies/{policy}.yml");
-    let out = retention(&[
+    let mut args = vec![
         "plan",
         "--policy",
         &policy,
@@ -50,7 +55,9 @@ fn plan(policy: &str) -> Plan {
         NOW,
         "--format",
         "json",
-    ]);
+    ];
+    args.extend(extra);
+    let out = retention(&args);
     assert!(
         out.status.success(),
         "plan {policy} failed: {}",
@@ -189,7 +196,8 @@ fn every_policy_passes_check() {
         .collect();
     policies.sort();
     assert!(policies.len() >= 4, "{policies:?}");
-    let mut args = vec!["check"];
+    // pr-closed.yml names the pull request with a variable.
+    let mut args = vec!["check", "--var", "PR_NUMBER=42"];
     args.extend(policies.iter().map(String::as_str));
     let out = retention(&args);
     assert!(
@@ -521,4 +529,175 @@ fn the_example_inventory_is_what_the_generator_writes() {
         fresh == committed,
         "examples/inventory.json is stale: run python3 examples/make_inventory.py"
     );
+}
+
+#[test]
+fn pr_closed_deletes_only_the_closed_pull_requests_image() {
+    let plan = plan_with("pr-closed", &["--var", "PR_NUMBER=90"]);
+    let closed = plan.by_tag("web", "pr-90");
+    assert_eq!(closed.action, "delete", "{closed:?}");
+    assert_eq!(closed.reasons, "the closed pull request's image goes");
+    for (package, tag) in [("web", "pr-88"), ("api", "pr-42"), ("api", "pr-41")] {
+        let other = plan.by_tag(package, tag);
+        assert_eq!(other.action, "keep", "{tag}: {other:?}");
+    }
+    // Another number, another image: the value comes from --var alone.
+    let plan = plan_with("pr-closed", &["--var", "PR_NUMBER=41"]);
+    assert_eq!(plan.by_tag("api", "pr-41").action, "delete");
+    assert_eq!(plan.by_tag("web", "pr-90").action, "keep");
+}
+
+#[test]
+fn pr_closed_without_the_number_runs_nothing() {
+    let out = retention(&[
+        "plan",
+        "--policy",
+        "policies/pr-closed.yml",
+        "--inventory",
+        "examples/inventory.json",
+        "--now",
+        NOW,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("policies/pr-closed.yml:11:26: the variable `PR_NUMBER` is not set"),
+        "{err}"
+    );
+    assert!(
+        err.contains("help: give it with --var PR_NUMBER=VALUE"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn verify_offline_finds_the_example_registry_whole_and_a_lost_platform_manifest() {
+    let args = |inventory: &str| {
+        vec![
+            "verify".to_string(),
+            "--policy".into(),
+            "policies/nightly-ghcr.yml".into(),
+            "--inventory".into(),
+            inventory.to_string(),
+            "--now".into(),
+            NOW.into(),
+        ]
+    };
+    let run = |a: Vec<String>| retention(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    // The example registry holds one broken image that the nightly policy keeps: the partial
+    // release v0.9.0 (one platform manifest was deleted by another tool). verify names it, and
+    // only it.
+    let plan = plan("nightly-ghcr");
+    let partial = plan.by_tag("api", "v0.9.0");
+    let release = plan.by_tag("api", "v2.1.0");
+    let out = run(args("examples/inventory.json"));
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!("error: api: kept image {} (v0.9.0", short(&partial.name))),
+        "{err}"
+    );
+    assert!(err.contains("error: 1 kept image is not whole"), "{err}");
+    assert!(!err.contains(&short(&release.name)), "{err}");
+
+    // Remove one platform manifest of the kept release v2.1.0 from the inventory.
+    let child = plan.children("api", &release.name)[0].clone();
+    let mut inventory = read_json(&root().join("examples/inventory.json"));
+    for p in inventory["packages"].as_array_mut().into_iter().flatten() {
+        if let Some(versions) = p["versions"].as_array_mut() {
+            versions.retain(|v| v["name"] != child.as_str());
+        }
+    }
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let broken = dir.path().join("inventory.json");
+    std::fs::write(&broken, inventory.to_string()).unwrap_or_else(|e| panic!("{e}"));
+    let out = run(args(&broken.display().to_string()));
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "error: api: kept image {} (",
+            short(&release.name)
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("{} (", short(&child))) && err.contains("never in the package"),
+        "{err}"
+    );
+}
+
+/// An inventory of package `api`: `main-1` (two days old) and `pr-5` (one day old, the newest),
+/// single-platform images with their manifests.
+fn newest_is_a_pull_request() -> String {
+    use sha2::Digest;
+    let version = |id: u64, tag: &str, time: &str| {
+        let manifest = format!(
+            r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:{id:064x}","size":2}},"layers":[]}}"#
+        );
+        let digest = format!(
+            "sha256:{}",
+            hex::encode(sha2::Sha256::digest(manifest.as_bytes()))
+        );
+        (
+            format!(
+                r#"{{"id":{id},"name":"{digest}","created_at":"{time}","updated_at":"{time}","metadata":{{"package_type":"container","container":{{"tags":["{tag}"]}}}}}}"#
+            ),
+            format!("{:?}:{:?}", digest, manifest),
+        )
+    };
+    let (a, ma) = version(1, "main-1", "2026-11-18T00:00:00Z");
+    let (b, mb) = version(2, "pr-5", "2026-11-19T00:00:00Z");
+    format!(
+        r#"{{"schema":1,"owner":"acme","captured_at":"{NOW}","packages":[{{"package":{{"id":1,"name":"api","package_type":"container"}},"versions":[{b},{a}],"manifests":{{{mb},{ma}}}}}]}}"#
+    )
+}
+
+#[test]
+fn keep_newest_protects_a_pull_requests_image_that_is_the_newest_unless_it_is_0() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let inventory = dir.path().join("inventory.json");
+    std::fs::write(&inventory, newest_is_a_pull_request()).unwrap_or_else(|e| panic!("{e}"));
+    let shipped = std::fs::read_to_string(root().join("policies/pr-closed.yml"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let default_guard = dir.path().join("keep-newest-1.yml");
+    std::fs::write(
+        &default_guard,
+        shipped.replace("keep_newest: 0", "keep_newest: 1"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let decide = |policy: &str| {
+        let out = retention(&[
+            "plan",
+            "--policy",
+            policy,
+            "--var",
+            "PR_NUMBER=5",
+            "--inventory",
+            inventory.to_str().unwrap_or_default(),
+            "--now",
+            NOW,
+            "--format",
+            "json",
+        ]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let plan: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"));
+        let v = plan["packages"][0]["versions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|v| v["id"] == 2)
+            .cloned()
+            .unwrap_or_else(|| panic!("no pr-5 in {plan}"));
+        (
+            v["action"].as_str().unwrap_or_default().to_string(),
+            v["reasons"].to_string(),
+        )
+    };
+    let (action, reasons) = decide(default_guard.to_str().unwrap_or_default());
+    assert_eq!(action, "keep", "{reasons}");
+    assert!(reasons.contains("keep_newest"), "{reasons}");
+    let (action, reasons) = decide("policies/pr-closed.yml");
+    assert_eq!(action, "delete", "{reasons}");
 }

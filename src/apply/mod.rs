@@ -95,6 +95,8 @@ pub struct ApplyReport {
     pub requests: u64,
     pub secondary_limits: u64,
     pub budget: RateBudget,
+    /// Packages where a DELETE was sent (deleted, already gone or failed): what verify lists.
+    pub touched: std::collections::BTreeSet<String>,
 }
 
 impl ApplyReport {
@@ -400,6 +402,12 @@ fn record(
     finished(shared, target.id, Some((outcome, &message)));
     {
         let mut r = lock(&shared.report);
+        if matches!(
+            outcome,
+            JournalOutcome::Deleted | JournalOutcome::AlreadyGone | JournalOutcome::Failed
+        ) {
+            r.touched.insert(target.package.clone());
+        }
         match outcome {
             JournalOutcome::Deleted => r.deleted += 1,
             JournalOutcome::AlreadyGone => r.already_gone += 1,

@@ -1,11 +1,14 @@
 //! `retention apply`: plan now (`--policy`) or take a saved plan (`--plan`, each version re-read
 //! first), delete what it deletes, then remove the tags it removes from images that stay
 //! ([`crate::apply::untag`]), journal each outcome, and report. With `--policy`, placeholders a
-//! killed run left holding a tag are deleted before the policy is evaluated.
+//! killed run left holding a tag are deleted before the policy is evaluated
+//! ([`crate::apply::leftovers`]).
 //!
 //! Exit codes: 0 when every deletion is done or skipped by GitHub's refusal (reported; a refusal
 //! does not go away by running again), 3 when some failed or the rate budget ran out (the next run
 //! continues), 2 when a permission or API problem stopped the run, 1 for policy/usage errors.
+//! After the deletions, the touched container packages are listed once more and every kept image
+//! must still be whole ([`super::verify::after_apply`]); one that lost a part makes the run exit 3.
 //! [`execute`] returns the counts ([`ApplyResults`]) for the GitHub Action's outputs; [`report`]
 //! is the one place the final reporting happens.
 
@@ -70,10 +73,12 @@ fn execute_inner(args: &ApplyArgs) -> Result<(ApplyResults, Outcome), Failure> {
     let journal = Arc::new(Journal::open(&args.journal).map_err(Failure::run)?);
     let runtime = online::runtime()?;
     runtime.block_on(async {
-        let registry = crate::registry::client_from_env(&args.registry, &args.token_env)
-            .map_err(Failure::usage)?;
-        let cache = crate::registry::ManifestCache::resolve(args.cache_dir.as_deref());
-        let (client, scope, targets, untags) = match (&args.plan, &args.policy) {
+        // Where tags are removed (and placeholders a killed run left are found).
+        let registry = registry_client(args)?;
+        let cache = ManifestCache::resolve(args.cache_dir.as_deref());
+        let sweep = Some((&registry, &cache, &*journal));
+        // The inventory the deletions were decided on (with its manifests), for the check after.
+        let (client, scope, targets, untags, before) = match (&args.plan, &args.policy) {
             (Some(plan_path), _) => {
                 let plan = Plan::load(plan_path).map_err(|e| Failure::usage(format!("{e:#}")))?;
                 if let Some(runner) = crate::actions::Runner::detect() {
@@ -102,13 +107,14 @@ fn execute_inner(args: &ApplyArgs) -> Result<(ApplyResults, Outcome), Failure> {
                         p.safety.max_untags
                     });
                 check_max_untags(untags.len() as u64, max_untags)?;
+                let mut before = None;
                 if let (Some(policy_path), Some(policy)) = (&args.policy, policy) {
                     // Evaluate the policy now: the graph may have changed since the plan (a new
                     // image sharing a platform manifest). Delete only what both delete.
                     if policy.sha256 != plan.policy_sha256 {
                         eprintln!("note: {} is not the policy the plan was made with; only what both delete is deleted", policy_path.display());
                     }
-                    let now_plan = plan_now(args, &client, &scope, &policy, Some((&registry, &cache, &journal))).await?;
+                    let (inventory, now_plan) = plan_now(args, &client, &scope, &policy, sweep).await?;
                     let now: std::collections::HashMap<u64, &crate::plan::VersionPlan> =
                         now_plan.packages.iter().flat_map(|p| p.versions.iter()).map(|v| (v.id, v)).collect();
                     for t in &mut targets {
@@ -130,22 +136,23 @@ fn execute_inner(args: &ApplyArgs) -> Result<(ApplyResults, Outcome), Failure> {
                             None => u.hold = Some("not untagged: the policy, evaluated now, does not see the image".to_string()),
                         }
                     }
+                    before = Some(inventory);
                 }
-                (client, scope, targets, untags)
+                (client, scope, targets, untags, before)
             }
             (None, Some(policy_path)) => {
                 let policy = load_policy(policy_path, args)?;
                 let (client, scope) =
                     online::connect(args.owner.as_deref(), policy.owner.as_deref(), &args.token_env)
                         .await?;
-                let plan = plan_now(args, &client, &scope, &policy, Some((&registry, &cache, &journal))).await?;
+                let (inventory, plan) = plan_now(args, &client, &scope, &policy, sweep).await?;
                 if let Some(runner) = crate::actions::Runner::detect() {
                     runner.report_plan(&plan)?;
                 }
                 let targets = targets(&plan, false);
                 let untags = untag_targets(&plan);
                 check_max_untags(untags.len() as u64, policy.safety.max_untags)?;
-                (client, scope, targets, untags)
+                (client, scope, targets, untags, Some(inventory))
             }
             (None, None) => return Err(Failure::usage("give --policy FILE or --plan PLAN.json")),
         };
@@ -154,6 +161,13 @@ fn execute_inner(args: &ApplyArgs) -> Result<(ApplyResults, Outcome), Failure> {
             targets.len(),
             args.journal.display()
         );
+        let deleting: std::collections::HashSet<u64> =
+            targets.iter().filter(|t| t.hold.is_none()).map(|t| t.id).collect();
+        let images: std::collections::BTreeSet<String> = targets
+            .iter()
+            .filter(|t| t.package_type.is_image())
+            .map(|t| t.package.clone())
+            .collect();
         let report = crate::apply::execute(&client, &scope, targets, Arc::clone(&journal)).await;
         let untag_report = if untags.is_empty() {
             UntagReport::default()
@@ -176,8 +190,28 @@ fn execute_inner(args: &ApplyArgs) -> Result<(ApplyResults, Outcome), Failure> {
             };
             untagger.run(untags).await
         };
-        Ok(report_outcome_with_untags(&report, &untag_report))
+        let (results, outcome) = report_outcome_with_untags(&report, &untag_report);
+        let outcome = match &before {
+            Some(before) => {
+                super::verify::after_apply(&client, &scope, before, &deleting, &report.touched, outcome)
+                    .await
+            }
+            None if report.touched.iter().any(|p| images.contains(p)) => {
+                eprintln!("verify: skipped: `apply --plan` without --policy reads no manifests; run `retention verify --policy P` to check the kept images");
+                outcome
+            }
+            None => outcome,
+        };
+        Ok((results, outcome))
     })
+}
+
+/// The registry client for removing tags: `--registry`, else the registry of
+/// GITHUB_SERVER_URL (ghcr.io for github.com).
+fn registry_client(args: &ApplyArgs) -> Result<RegistryClient, Failure> {
+    let choice = crate::registry::origin::resolve_from_env(args.registry.as_deref())
+        .map_err(Failure::usage)?;
+    crate::registry::client_from_env(&choice.url, &args.token_env).map_err(Failure::usage)
 }
 
 /// The tags to remove: one target per tag of each version's `untag`.
@@ -214,10 +248,7 @@ fn check_max_untags(count: u64, max: u64) -> Result<(), Failure> {
 /// Read the policy (annotating its errors in a runner), with --max-deletions and --max-untags
 /// applied.
 fn load_policy(path: &std::path::Path, args: &ApplyArgs) -> Result<Policy, Failure> {
-    let mut policy = Policy::load(path).map_err(|e| {
-        crate::actions::annotate(&e);
-        Failure::usage(e.to_string())
-    })?;
+    let mut policy = super::load_policy(path, &args.vars)?;
     if let Some(max) = args.max_deletions {
         policy.safety.max_deletions = max;
     }
@@ -227,19 +258,19 @@ fn load_policy(path: &std::path::Path, args: &ApplyArgs) -> Result<Policy, Failu
     Ok(policy)
 }
 
-/// List, read the manifests a decision needs, and evaluate the policy now.
-/// With `sweep` (the registry, the cache and the journal), the placeholders an earlier run left
-/// holding a tag are deleted first and never evaluated.
+/// List, read the manifests a decision needs, and evaluate the policy now. With `sweep` (the
+/// registry, the cache and the journal), the placeholders an earlier run left holding a tag are
+/// deleted first and never evaluated.
 async fn plan_now(
     args: &ApplyArgs,
     client: &GithubClient,
     scope: &Scope,
     policy: &Policy,
     sweep: Option<(&RegistryClient, &ManifestCache, &Journal)>,
-) -> Result<Plan, Failure> {
+) -> Result<(crate::inventory::Inventory, Plan), Failure> {
     let now = args.now.unwrap_or_else(chrono::Utc::now);
     let registry = RegistryArgs {
-        registry: &args.registry,
+        registry: args.registry.as_deref(),
         cache_dir: args.cache_dir.as_deref(),
         token_env: &args.token_env,
     };
@@ -258,7 +289,9 @@ async fn plan_now(
             eprintln!("placeholder: {line}");
         }
     }
-    crate::evaluate::evaluate(policy, &inventory, now).map_err(|e| Failure::usage(e.to_string()))
+    let plan = crate::evaluate::evaluate(policy, &inventory, now)
+        .map_err(|e| Failure::usage(e.to_string()))?;
+    Ok((inventory, plan))
 }
 
 /// What to delete: the plan's deletions. `recheck`: re-read each version first and skip it if

@@ -5,9 +5,11 @@ use crate::cli::CheckArgs;
 use crate::policy::Policy;
 
 pub fn run(args: &CheckArgs) -> Outcome {
+    let vars =
+        crate::policy::Vars::new(&args.vars).map_err(|e| Failure::usage(format!("error: {e}")))?;
     let mut errors = 0usize;
     for path in &args.policies {
-        match Policy::load(path) {
+        match Policy::load_with(path, &vars) {
             Ok(policy) => println!("{}: ok ({})", path.display(), summary(&policy)),
             Err(e) => {
                 crate::actions::annotate(&e);

@@ -9,6 +9,7 @@ mod online;
 mod plan;
 mod restore;
 mod snapshot;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -73,6 +74,7 @@ pub fn main() -> ExitCode {
         Command::Apply(args) => apply::run(&args),
         Command::Restore(args) => restore::run(&args),
         Command::Snapshot(args) => snapshot::run(&args),
+        Command::Verify(args) => verify::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -95,6 +97,18 @@ fn init_logging() {
         .with_target(false)
         .without_time()
         .try_init();
+}
+
+/// Read a policy with the `--var` variables; its errors are annotated in a runner.
+pub(crate) fn load_policy(
+    path: &std::path::Path,
+    vars: &[(String, String)],
+) -> Result<crate::policy::Policy, Failure> {
+    let vars = crate::policy::Vars::new(vars).map_err(|e| Failure::usage(format!("error: {e}")))?;
+    crate::policy::Policy::load_with(path, &vars).map_err(|e| {
+        crate::actions::annotate(&e);
+        Failure::usage(e.to_string())
+    })
 }
 
 /// Write `text` to a file, or to standard output when no file is given.

@@ -48,7 +48,8 @@ pub async fn connect(
 
 /// Where manifests come from.
 pub struct RegistryArgs<'a> {
-    pub registry: &'a str,
+    /// `--registry`; `None`: derived from GITHUB_SERVER_URL.
+    pub registry: Option<&'a str>,
     pub cache_dir: Option<&'a std::path::Path>,
     pub token_env: &'a str,
 }
@@ -72,8 +73,7 @@ pub async fn inventory(
         .iter()
         .any(|p| p.package.package_type.is_image())
     {
-        let reg = crate::registry::client_from_env(registry.registry, registry.token_env)
-            .map_err(Failure::usage)?;
+        let reg = registry_client(registry.registry, registry.token_env)?;
         let cache = crate::registry::ManifestCache::resolve(registry.cache_dir);
         let report =
             crate::registry::fill_manifests_scoped(&reg, &cache, policy, &mut typed, now, fill)
@@ -92,4 +92,15 @@ pub async fn inventory(
         client.requests()
     );
     Ok((raw, typed))
+}
+
+/// The registry client: `--registry`, else the registry of GITHUB_SERVER_URL (ghcr.io for
+/// github.com). Says which one is used and why.
+pub fn registry_client(
+    flag: Option<&str>,
+    token_env: &str,
+) -> Result<crate::registry::RegistryClient, Failure> {
+    let choice = crate::registry::origin::resolve_from_env(flag).map_err(Failure::usage)?;
+    eprintln!("registry: {} ({})", choice.url, choice.source);
+    crate::registry::client_from_env(&choice.url, token_env).map_err(Failure::usage)
 }

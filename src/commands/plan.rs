@@ -6,10 +6,7 @@ use crate::inventory::Inventory;
 use crate::policy::Policy;
 
 pub fn run(args: &PlanArgs) -> Outcome {
-    let policy = Policy::load(&args.eval.policy).map_err(|e| {
-        crate::actions::annotate(&e);
-        Failure::usage(e.to_string())
-    })?;
+    let policy = super::load_policy(&args.eval.policy, &args.eval.vars)?;
     let now = args.eval.now.unwrap_or_else(chrono::Utc::now);
     let inventory = match &args.inventory {
         Some(path) => {
@@ -50,7 +47,7 @@ fn online_inventory(
         )
         .await?;
         let registry = super::online::RegistryArgs {
-            registry: &eval.registry,
+            registry: eval.registry.as_deref(),
             cache_dir: eval.cache_dir.as_deref(),
             token_env: &eval.token_env,
         };
@@ -74,8 +71,8 @@ fn read_manifests(
     inventory: &mut Inventory,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Outcome {
-    let client = crate::registry::client_from_env(&args.eval.registry, &args.eval.token_env)
-        .map_err(Failure::usage)?;
+    let client =
+        super::online::registry_client(args.eval.registry.as_deref(), &args.eval.token_env)?;
     let cache = crate::registry::ManifestCache::resolve(args.eval.cache_dir.as_deref());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

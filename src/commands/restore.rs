@@ -81,8 +81,8 @@ pub fn run(args: &RestoreArgs) -> Outcome {
         }
         let restored_versions = restored;
         if !retags.is_empty() {
-            let registry = crate::registry::client_from_env(&args.registry, &args.token_env)
-                .map_err(Failure::usage)?;
+            let registry =
+                online::registry_client(args.registry.as_deref(), &args.token_env)?;
             let cache = crate::registry::ManifestCache::resolve(args.cache_dir.as_deref());
             for e in &retags {
                 let tag = e.untag.as_ref().map_or("", |u| u.tag.as_str());

@@ -4,11 +4,10 @@
 use super::online::{self, RegistryArgs};
 use super::{write_output, Failure, Outcome};
 use crate::cli::SnapshotArgs;
-use crate::policy::Policy;
 use crate::registry::FillScope;
 
 pub fn run(args: &SnapshotArgs) -> Outcome {
-    let policy = Policy::load(&args.eval.policy).map_err(|e| Failure::usage(e.to_string()))?;
+    let policy = super::load_policy(&args.eval.policy, &args.eval.vars)?;
     let now = args.eval.now.unwrap_or_else(chrono::Utc::now);
     let runtime = online::runtime()?;
     let raw = runtime.block_on(async {
@@ -19,7 +18,7 @@ pub fn run(args: &SnapshotArgs) -> Outcome {
         )
         .await?;
         let registry = RegistryArgs {
-            registry: &args.eval.registry,
+            registry: args.eval.registry.as_deref(),
             cache_dir: args.eval.cache_dir.as_deref(),
             token_env: &args.eval.token_env,
         };

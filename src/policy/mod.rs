@@ -6,6 +6,7 @@
 //! that could still fail.
 
 mod parse;
+pub mod vars;
 
 use std::time::Duration;
 
@@ -13,7 +14,10 @@ use globset::GlobSet;
 use regex::Regex;
 use semver::VersionReq;
 
-pub use parse::{parse_policy, Diagnostic, DiagnosticKind, PolicyErrors, MAX_POLICY_BYTES};
+pub use parse::{
+    parse_policy, parse_policy_with, Diagnostic, DiagnosticKind, PolicyErrors, MAX_POLICY_BYTES,
+};
+pub use vars::Vars;
 
 use crate::inventory::PackageType;
 
@@ -232,6 +236,11 @@ pub fn parse_version(s: &str) -> Option<semver::Version> {
 impl Policy {
     /// Read and validate a policy file.
     pub fn load(path: &std::path::Path) -> Result<Policy, PolicyErrors> {
+        Policy::load_with(path, &Vars::default())
+    }
+
+    /// Read and validate a policy file, with its `${NAME}` variables from `vars`.
+    pub fn load_with(path: &std::path::Path, vars: &Vars) -> Result<Policy, PolicyErrors> {
         use std::io::Read as _;
         let display = path.display().to_string();
         // Read one byte past the bound, so that a larger file (or `/dev/zero`) is refused by the
@@ -240,7 +249,7 @@ impl Policy {
         let read = std::fs::File::open(path)
             .and_then(|f| f.take(MAX_POLICY_BYTES as u64 + 1).read_to_end(&mut bytes));
         match read {
-            Ok(_) => parse_policy(&display, &bytes),
+            Ok(_) => parse_policy_with(&display, &bytes, vars),
             Err(e) => Err(PolicyErrors::io(&display, &e)),
         }
     }

@@ -31,6 +31,8 @@ pub enum DiagnosticKind {
     UnsupportedVersion,
     /// The policy exceeds a bound (rules, globs, pattern length).
     TooLarge,
+    /// A `${NAME}` that no `--var` sets, or a malformed `${`.
+    Variable,
     /// Any other invalid value or combination.
     Invalid,
 }
@@ -519,6 +521,15 @@ fn nearest<'k>(word: &str, candidates: &[&'k str]) -> Option<&'k str> {
 
 /// Parse and validate a policy. `file` names it in diagnostics.
 pub fn parse_policy(file: &str, bytes: &[u8]) -> Result<Policy, PolicyErrors> {
+    parse_policy_with(file, bytes, &super::vars::Vars::default())
+}
+
+/// [`parse_policy`] with `${NAME}` in string values replaced from `vars` (see [`super::vars`]).
+pub fn parse_policy_with(
+    file: &str,
+    bytes: &[u8],
+    vars: &super::vars::Vars,
+) -> Result<Policy, PolicyErrors> {
     let mut cx = Ctx {
         file: file.to_string(),
         diags: Vec::new(),
@@ -555,7 +566,7 @@ pub fn parse_policy(file: &str, bytes: &[u8]) -> Result<Policy, PolicyErrors> {
             ));
         }
     };
-    let docs = match MarkedYaml::load_from_str(text) {
+    let mut docs = match MarkedYaml::load_from_str(text) {
         Ok(d) => d,
         Err(e) => {
             let (line, column) = (e.marker().line().max(1), e.marker().col() + 1);
@@ -578,6 +589,10 @@ pub fn parse_policy(file: &str, bytes: &[u8]) -> Result<Policy, PolicyErrors> {
             ));
         }
     };
+    if let Some(root) = docs.first_mut() {
+        cx.diags
+            .extend(super::vars::substitute(root, text, vars, file));
+    }
     let Some(root) = docs.first() else {
         return Err(PolicyErrors::one(
             DiagnosticKind::Missing,

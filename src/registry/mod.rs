@@ -13,6 +13,7 @@ pub mod auth;
 pub mod cache;
 pub mod client;
 pub mod fill;
+pub mod origin;
 pub mod push;
 pub mod retry;
 

@@ -3,9 +3,11 @@
 #  1. action.yml and every workflow (examples/workflows, .github/workflows) against GitHub's
 #     schemas, with check-jsonschema's vendored copies (installed with pip when missing);
 #  2. action/install.sh against a fake release server (file://): version from Cargo.toml,
-#     checksum verified, tool cache reused, a bad checksum refused;
+#     checksum verified, tool cache reused, a bad checksum refused, the build provenance
+#     verified with a fake `gh` (and a failed verification refused), none without `gh`;
 #  3. action/run.sh with the runner's environment: the outputs file's exact content, inputs that
-#     look like shell code stay data, bad inputs fail with an ::error.
+#     look like shell code stay data (policy, vars), bad inputs fail with an ::error, `vars`
+#     reach the binary as --var (and only they: not the environment).
 # Needs cargo (builds the debug binary), python3 with pip, curl, tar. Ends with "N passed, N failed".
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -60,10 +62,16 @@ cp "$bin" "$tmp/stage/retention"
 tar -czf "$release/retention-x86_64-unknown-linux-musl.tar.gz" -C "$tmp/stage" retention
 (cd "$release" && sha256sum retention-x86_64-unknown-linux-musl.tar.gz >retention-x86_64-unknown-linux-musl.tar.gz.sha256)
 
+# A runner without the GitHub CLI: only the tools install.sh uses (whatever this machine has).
+nogh="$tmp/nogh"
+mkdir -p "$nogh"
+for tool in bash sed head cut curl sha256sum shasum mkdir tar gzip chmod mktemp rm cat uname env; do
+    if command -v "$tool" >/dev/null 2>&1; then ln -sf "$(command -v "$tool")" "$nogh/$tool"; fi
+done
 install() { # $1: output file; the rest: extra env
     local out="$1"; shift
     : >"$out"
-    env -i PATH="$PATH" GITHUB_ACTION_PATH="$root" GITHUB_OUTPUT="$out" \
+    env -i PATH="$nogh" GITHUB_ACTION_PATH="$root" GITHUB_OUTPUT="$out" \
         RUNNER_OS_NAME=Linux RUNNER_ARCH_NAME=X64 SERVER_URL="file://$tmp/server" \
         ACTION_REPOSITORY=acme/retention RUNNER_TOOL_CACHE="$tmp/toolcache" RUNNER_TEMP="$tmp" \
         "$@" bash action/install.sh
@@ -101,6 +109,54 @@ if ! install "$tmp/install4.out" RUNNER_TOOL_CACHE="$tmp/toolcache4" >"$tmp/inst
     ok "install.sh refuses a binary whose checksum does not match"
 else
     ko "install.sh accepted a bad checksum: $(cat "$tmp/install4.log")"
+fi
+# With the GitHub CLI (a fake one that records its arguments): the attestation is verified, and
+# a failure installs nothing.
+(cd "$release" && sha256sum retention-x86_64-unknown-linux-musl.tar.gz >retention-x86_64-unknown-linux-musl.tar.gz.sha256)
+mkdir -p "$tmp/withgh"
+cat >"$tmp/withgh/gh" <<'GH'
+#!/usr/bin/env bash
+echo "$*" >>"$FAKE_GH_LOG"
+[[ "${FAKE_GH_FAIL:-}" != 1 ]] || { echo "Error: verifying with issuer \"sigstore.dev\": no matching attestation" >&2; exit 1; }
+echo "Loaded digest sha256:... for file://$2"
+GH
+chmod +x "$tmp/withgh/gh"
+if install "$tmp/install7.out" PATH="$tmp/withgh:$nogh" FAKE_GH_LOG="$tmp/gh7.log" \
+    RUNNER_TOOL_CACHE="$tmp/toolcache7" >"$tmp/install7.log" 2>&1 \
+    && grep -q "^attestation verify $tmp/.*/retention-x86_64-unknown-linux-musl.tar.gz --repo acme/retention --signer-workflow acme/retention/.github/workflows/release.yml$" "$tmp/gh7.log" \
+    && grep -q "Verified the build provenance" "$tmp/install7.log" && grep -q "^bin=" "$tmp/install7.out"; then
+    ok "install.sh verifies the build provenance with gh attestation verify when gh is there"
+else
+    ko "install.sh with gh: $(cat "$tmp/install7.log" "$tmp/gh7.log")"
+fi
+if ! install "$tmp/install8.out" PATH="$tmp/withgh:$nogh" FAKE_GH_LOG="$tmp/gh8.log" FAKE_GH_FAIL=1 \
+    RUNNER_TOOL_CACHE="$tmp/toolcache8" >"$tmp/install8.log" 2>&1 \
+    && grep -q "::error title=retention action::the build provenance of retention-x86_64-unknown-linux-musl.tar.gz does not verify" "$tmp/install8.log" \
+    && grep -q "no matching attestation" "$tmp/install8.log" \
+    && [[ ! -e "$tmp/toolcache8" ]] && [[ ! -s "$tmp/install8.out" ]]; then
+    ok "install.sh fails closed when the attestation does not verify"
+else
+    ko "install.sh accepted a binary whose attestation fails: $(cat "$tmp/install8.log")"
+fi
+# A GitHub Enterprise Server (the fake release served over http on a loopback port): the
+# attestations live on github.com, so gh is not asked and the step says so.
+port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+(cd "$tmp/server" && exec python3 -m http.server "$port" --bind 127.0.0.1) >/dev/null 2>&1 &
+ghes_pid=$!
+for _ in $(seq 50); do curl -fs -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
+if install "$tmp/install9.out" PATH="$tmp/withgh:$nogh" FAKE_GH_LOG="$tmp/gh9.log" FAKE_GH_FAIL=1 \
+    SERVER_URL="http://127.0.0.1:$port" RUNNER_TOOL_CACHE="$tmp/toolcache9" >"$tmp/install9.log" 2>&1 \
+    && grep -q "on 127.0.0.1 the build provenance of retention-x86_64-unknown-linux-musl.tar.gz (attested on github.com) is not verified here" "$tmp/install9.log" \
+    && [[ ! -e "$tmp/gh9.log" ]] && grep -q "^bin=" "$tmp/install9.out"; then
+    ok "install.sh on GitHub Enterprise Server installs from it and says the provenance is verified by hand"
+else
+    ko "install.sh on GHES: $(cat "$tmp/install9.log")"
+fi
+kill "$ghes_pid" 2>/dev/null
+if grep -q "gh is not on this runner: the build provenance" "$tmp/install.log"; then
+    ok "install.sh says when it cannot verify the provenance (no gh)"
+else
+    ko "install.sh without gh: $(cat "$tmp/install.log")"
 fi
 if ! install "$tmp/install5.out" RUNNER_OS_NAME=Windows >"$tmp/install5.log" 2>&1 \
     && grep -q "no retention binary for Windows/X64" "$tmp/install5.log"; then
@@ -167,6 +223,37 @@ if ! run "$ws" INPUT_POLICY=bad-policy.yml INPUT_INVENTORY="$root/tests/fixtures
     ok "run.sh passes the binary's annotations through"
 else
     ko "run.sh with a bad policy: $(cat "$ws/log")"
+fi
+
+ws="$tmp/ws5"
+mkdir -p "$ws"
+sed 's/"pr-\*"/"pr-${PR_NUMBER}"/' tests/fixtures/action/policy.yml >"$ws/policy.yml"
+if run "$ws" INPUT_POLICY=policy.yml INPUT_INVENTORY="$root/tests/fixtures/action/inventory.json" \
+    INPUT_NOW=2026-11-20T00:00:00Z INPUT_VARS="$(printf '  PR_NUMBER=2  \n\n# a comment\n')" >"$ws/log" 2>&1 \
+    && grep -q '^to-delete=1$' "$ws/output" && grep -q 'pr-2 ' "$ws/temp/retention-plan.txt"; then
+    ok "run.sh passes the input vars to the binary as --var, one a line"
+else
+    ko "run.sh with vars: $(cat "$ws/output" "$ws/log")"
+fi
+ws="$tmp/ws6"
+mkdir -p "$ws"
+sed 's/"pr-\*"/"pr-${PR_NUMBER}"/' tests/fixtures/action/policy.yml >"$ws/policy.yml"
+if ! run "$ws" INPUT_POLICY=policy.yml INPUT_INVENTORY="$root/tests/fixtures/action/inventory.json" \
+    INPUT_VARS='PR_NUMBER=$(touch pwned)' >"$ws/log" 2>&1 \
+    && grep -q "the value of PR_NUMBER contains '\$'" "$ws/log" && [[ ! -e "$ws/pwned" && ! -e pwned ]]; then
+    ok "run.sh keeps a var that looks like shell code as data, and the binary refuses it"
+else
+    ko "run.sh with a hostile var: $(cat "$ws/log")"
+fi
+ws="$tmp/ws7"
+mkdir -p "$ws"
+sed 's/"pr-\*"/"pr-${PR_NUMBER}"/' tests/fixtures/action/policy.yml >"$ws/policy.yml"
+if ! run "$ws" INPUT_POLICY=policy.yml INPUT_INVENTORY="$root/tests/fixtures/action/inventory.json" \
+    PR_NUMBER=2 >"$ws/log" 2>&1 \
+    && grep -q "^::error file=policy.yml,line=11,col=.*the variable \`PR_NUMBER\` is not set" "$ws/log"; then
+    ok "run.sh: a variable missing from vars is an error, even when the environment has it"
+else
+    ko "run.sh without vars: $(cat "$ws/log")"
 fi
 
 echo "$passed passed, $failed failed"

@@ -91,6 +91,9 @@ pub struct Config {
     pub registry_upstream: Option<String>,
     /// The token realm grants `push` when asked (a token with `packages: write`).
     pub registry_push: bool,
+    /// Versions removed along with a deleted one (id -> ids): a registry that removes more than
+    /// expected, which the check after apply must catch.
+    pub also_delete: HashMap<u64, Vec<u64>>,
 }
 
 impl Default for Config {
@@ -112,6 +115,7 @@ impl Default for Config {
             max_per_page: 100,
             registry_upstream: None,
             registry_push: true,
+            also_delete: HashMap::new(),
         }
     }
 }
@@ -768,8 +772,12 @@ fn answer(
                             return message(StatusCode::BAD_REQUEST, "You cannot delete the last tagged version of a package. You must delete the package instead.");
                         }
                     }
+                    let also = s.config.also_delete.get(&id).cloned().unwrap_or_default();
                     let pkg = &mut s.packages[pi];
                     pkg.versions[vi].deleted = true;
+                    for v in &mut pkg.versions {
+                        v.deleted |= also.contains(&v.id);
+                    }
                     let digest = pkg.versions[vi].name.clone();
                     let mut gone_digests = vec![digest.clone()];
                     // ghcr.io removes the untagged children of a deleted index itself, except

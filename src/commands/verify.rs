@@ -1,0 +1,169 @@
+//! `retention verify`, and the check that `apply` runs after its deletions: report every kept
+//! image that is not whole (an `::error` annotation in Actions) and exit 3.
+//!
+//! The check is [`crate::verify`]; this module lists, reads and prints. After apply it costs one
+//! listing per touched container package and no manifest read; `retention verify` lists and
+//! reads manifests as `snapshot` does (every governed container package, through the cache),
+//! because a check that read nothing would find nothing.
+
+use std::collections::{BTreeSet, HashSet};
+
+use super::online::{self, RegistryArgs};
+use super::{Failure, Outcome};
+use crate::cli::VerifyArgs;
+use crate::github::{GithubClient, Scope};
+use crate::inventory::Inventory;
+use crate::plan::Action;
+use crate::registry::FillScope;
+use crate::verify::{Finding, Report};
+
+pub fn run(args: &VerifyArgs) -> Outcome {
+    let policy = super::load_policy(&args.eval.policy, &args.eval.vars)?;
+    let now = args.eval.now.unwrap_or_else(chrono::Utc::now);
+    let inventory = match &args.inventory {
+        Some(path) => Inventory::load(path).map_err(|e| Failure::usage(e.to_string()))?,
+        None => {
+            let runtime = online::runtime()?;
+            runtime.block_on(async {
+                let (client, scope) = online::connect(
+                    args.eval.owner.as_deref(),
+                    policy.owner.as_deref(),
+                    &args.eval.token_env,
+                )
+                .await?;
+                let registry = RegistryArgs {
+                    registry: args.eval.registry.as_deref(),
+                    cache_dir: args.eval.cache_dir.as_deref(),
+                    token_env: &args.eval.token_env,
+                };
+                let (_, typed) = online::inventory(
+                    &client,
+                    &scope,
+                    &policy,
+                    &registry,
+                    now,
+                    FillScope::AllGoverned,
+                )
+                .await?;
+                Ok::<_, Failure>(typed)
+            })?
+        }
+    };
+    let plan = crate::evaluate::evaluate(&policy, &inventory, now)
+        .map_err(|e| Failure::usage(e.to_string()))?;
+    let kept: HashSet<(&str, u64)> = plan
+        .packages
+        .iter()
+        .flat_map(|p| {
+            p.versions
+                .iter()
+                .filter(|v| v.action == Action::Keep)
+                .map(move |v| (p.name.as_str(), v.id))
+        })
+        .collect();
+    let report = crate::verify::listed(&inventory, |p, id| kept.contains(&(p, id)));
+    warn_unknown(&report);
+    println!(
+        "verify: {} kept versions in {} container packages checked: {}",
+        report.images,
+        report.packages,
+        verdict(&report)
+    );
+    print_findings(&report.findings);
+    outcome(&report)
+}
+
+/// After apply: list the touched packages once more and check the kept images. `deleting`: the
+/// ids the run meant to delete (every other version of `before` is meant to stay). The result
+/// joins `outcome`: findings make an `Ok` run exit 3, and are added to a failed run's message.
+pub async fn after_apply(
+    client: &GithubClient,
+    scope: &Scope,
+    before: &Inventory,
+    deleting: &HashSet<u64>,
+    touched: &BTreeSet<String>,
+    outcome: Outcome,
+) -> Outcome {
+    let containers: BTreeSet<String> = before
+        .packages
+        .iter()
+        .filter(|e| e.package.package_type.is_image() && touched.contains(&e.package.name))
+        .map(|e| e.package.name.clone())
+        .collect();
+    if containers.is_empty() {
+        return outcome;
+    }
+    let kept = |_: &str, id: u64| !deleting.contains(&id);
+    let verified = match crate::verify::after_apply(client, scope, before, kept, &containers).await
+    {
+        Ok(report) => {
+            eprintln!(
+                "verify: {} touched packages listed again ({} API requests), {} kept versions checked: {}",
+                report.packages,
+                report.requests,
+                report.images,
+                verdict(&report)
+            );
+            warn_unknown(&report);
+            print_findings(&report.findings);
+            self::outcome(&report)
+        }
+        Err(e) => Err(Failure::partial(format!(
+            "error: cannot verify the kept images: {e}\n  help: run `retention verify --policy P` once the API answers"
+        ))),
+    };
+    match (outcome, verified) {
+        (Ok(()), v) => v,
+        (Err(f), Ok(())) => Err(f),
+        (Err(f), Err(v)) => Err(Failure {
+            code: f.code,
+            message: format!("{}\n{}", f.message, v.message),
+        }),
+    }
+}
+
+/// Kept versions whose manifest is unknown: what they list could not be checked.
+fn warn_unknown(report: &Report) {
+    if report.unknown_manifests > 0 {
+        eprintln!(
+            "warning: {} kept versions have no readable manifest: the parts they list were not checked",
+            report.unknown_manifests
+        );
+    }
+}
+
+fn verdict(report: &Report) -> String {
+    match report.findings.len() {
+        0 => "every kept image is whole".to_string(),
+        1 => "1 kept image is not whole".to_string(),
+        n => format!("{n} kept images are not whole"),
+    }
+}
+
+/// One `error:` line per finding on stderr, and an `::error` annotation in a runner.
+fn print_findings(findings: &[Finding]) {
+    let runner = crate::actions::Runner::detect();
+    for f in findings {
+        eprintln!("error: {f}");
+        if runner.is_some() {
+            eprint!(
+                "{}",
+                crate::actions::command(
+                    "error",
+                    &[("title", "retention: a kept image is not whole")],
+                    &f.to_string()
+                )
+            );
+        }
+    }
+}
+
+fn outcome(report: &Report) -> Outcome {
+    if report.findings.is_empty() {
+        return Ok(());
+    }
+    Err(Failure::partial(format!(
+        "error: {} (listed above)\n  help: GitHub keeps deleted versions 30 days: `retention restore --journal FILE` restores what a run deleted; a part that the registry removed by itself is restored by its id (POST …/versions/ID/restore)",
+        verdict(report)
+    )))
+}

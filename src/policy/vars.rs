@@ -1,0 +1,385 @@
+//! Variables in policy strings: `tags: ["pr-${PR_NUMBER}"]`, with values given on the command
+//! line (`--var PR_NUMBER=42`, the action's input `vars`) and from nowhere else.
+//!
+//! Why this shape:
+//! - **Only `--var`, never the environment.** A policy changed in a pull request must not be able
+//!   to print `${GITHUB_TOKEN}` into a report: a name that was not given with `--var` is an
+//!   error naming it, located `FILE:LINE:COL`.
+//! - **Substituted in the parsed tree, not in the file's text.** Only string values of the YAML
+//!   tree are rewritten (never keys), after parsing, so a value cannot add a key, a list item or
+//!   a rule: it can only be part of the string it was written in.
+//! - **Values are plain words** (letters, digits, `.`, `_`, `-`, `/`: what a tag, a package name,
+//!   a number or a duration holds), so a value cannot widen a glob either (`*`, `{a,b}`, `!`).
+//!
+//! Syntax: `${NAME}` where NAME is letters, digits and `_` (not starting with a digit); `$${`
+//! writes a literal `${`; any other `$` is left as it is (a regex's `$` anchor).
+
+use std::collections::BTreeMap;
+
+use saphyr::{MarkedYaml, Marker, Scalar, YamlData};
+
+use super::parse::{Diagnostic, DiagnosticKind};
+
+/// The variables given on the command line, by name.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Vars {
+    values: BTreeMap<String, String>,
+}
+
+/// Whether `name` can be a variable name: `[A-Za-z_][A-Za-z0-9_]*`.
+fn is_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Whether `c` may appear in a value.
+fn is_value_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/')
+}
+
+/// Parse one `--var NAME=VALUE` (clap's value parser).
+pub fn parse_var(arg: &str) -> Result<(String, String), String> {
+    let Some((name, value)) = arg.split_once('=') else {
+        return Err(format!(
+            "`{arg}` is not NAME=VALUE\n  help: write e.g. --var PR_NUMBER=42"
+        ));
+    };
+    if !is_name(name) {
+        return Err(format!(
+            "`{name}` is not a variable name\n  help: a name is letters, digits and _, not starting with a digit (PR_NUMBER)"
+        ));
+    }
+    if value.is_empty() {
+        return Err(format!(
+            "the variable {name} is empty\n  help: give it a value (an empty value usually means the workflow ran on an event that lacks it)"
+        ));
+    }
+    if let Some(bad) = value.chars().find(|c| !is_value_char(*c)) {
+        return Err(format!(
+            "the value of {name} contains {bad:?}\n  help: a value may hold letters, digits, '.', '_', '-' and '/' only, so that it can never widen a glob or a pattern"
+        ));
+    }
+    Ok((name.to_string(), value.to_string()))
+}
+
+impl Vars {
+    /// The variables from `--var` pairs (each already checked by [`parse_var`]); a name given
+    /// twice is an error.
+    pub fn new(pairs: &[(String, String)]) -> Result<Vars, String> {
+        let mut values = BTreeMap::new();
+        for (name, value) in pairs {
+            if let Some(first) = values.insert(name.clone(), value.clone()) {
+                return Err(format!(
+                    "the variable {name} is given twice ({first} and {value})\n  help: give each --var once"
+                ));
+            }
+        }
+        Ok(Vars { values })
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.values.get(name).map(String::as_str)
+    }
+
+    /// The names given, for messages.
+    fn names(&self) -> String {
+        if self.values.is_empty() {
+            "none".to_string()
+        } else {
+            self.values.keys().cloned().collect::<Vec<_>>().join(", ")
+        }
+    }
+}
+
+/// The longest variable name: a longer `${…}` is reported as malformed, shortened.
+const MAX_NAME: usize = 64;
+
+/// A problem with one `${…}` in a string value.
+enum Problem {
+    Unset(String),
+    Malformed(String),
+}
+
+/// Expand the variables of one string. `Ok(None)` when it has none.
+fn expand(s: &str, vars: &Vars) -> Result<Option<String>, Vec<Problem>> {
+    if !s.contains('$') {
+        return Ok(None);
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut problems = Vec::new();
+    let mut changed = false;
+    let mut rest = s;
+    while let Some(pos) = rest.find('$') {
+        out.push_str(&rest[..pos]);
+        let after = &rest[pos..];
+        if let Some(tail) = after.strip_prefix("$${") {
+            out.push_str("${");
+            changed = true;
+            rest = tail;
+        } else if let Some(tail) = after.strip_prefix("${") {
+            changed = true;
+            match tail.find('}') {
+                Some(end) if end <= MAX_NAME && is_name(&tail[..end]) => {
+                    let name = &tail[..end];
+                    match vars.get(name) {
+                        Some(value) => out.push_str(value),
+                        None => problems.push(Problem::Unset(name.to_string())),
+                    }
+                    rest = &tail[end + 1..];
+                }
+                _ => {
+                    let shown: String = after.chars().take(24).collect();
+                    problems.push(Problem::Malformed(shown));
+                    out.push_str("${");
+                    rest = tail;
+                }
+            }
+        } else {
+            out.push('$');
+            rest = &after[1..];
+        }
+    }
+    out.push_str(rest);
+    if problems.is_empty() {
+        Ok(changed.then_some(out))
+    } else {
+        Err(problems)
+    }
+}
+
+/// Replace `${NAME}` in every string value of the tree (keys are left alone); returns a
+/// diagnostic per unset or malformed variable, located at the `${` in `source` when it can be
+/// found there (else at the start of the value).
+pub fn substitute(
+    root: &mut MarkedYaml<'_>,
+    source: &str,
+    vars: &Vars,
+    file: &str,
+) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
+    walk(root, source, vars, file, &mut diags);
+    diags
+}
+
+fn walk(
+    node: &mut MarkedYaml<'_>,
+    source: &str,
+    vars: &Vars,
+    file: &str,
+    diags: &mut Vec<Diagnostic>,
+) {
+    match &mut node.data {
+        YamlData::Value(Scalar::String(s)) => match expand(s, vars) {
+            Ok(Some(expanded)) => *s = expanded.into(),
+            Ok(None) => {}
+            Err(problems) => {
+                for p in problems {
+                    let (needle, message, hint) = match p {
+                        Problem::Unset(name) => (
+                            format!("${{{name}}}"),
+                            format!("the variable `{name}` is not set"),
+                            format!(
+                                "give it with --var {name}=VALUE (the action's input `vars`); variables never come from the environment (given: {})",
+                                vars.names()
+                            ),
+                        ),
+                        Problem::Malformed(text) => (
+                            text.clone(),
+                            format!("`{text}` is not a variable"),
+                            "write ${NAME} (letters, digits and _), or $${ for a literal ${"
+                                .to_string(),
+                        ),
+                    };
+                    let (line, column) = locate(source, node.span.start, node.span.end, &needle);
+                    let diag = Diagnostic {
+                        kind: DiagnosticKind::Variable,
+                        file: file.to_string(),
+                        line,
+                        column,
+                        message,
+                        hint: Some(hint),
+                    };
+                    // `${A}-${A}`: one error is enough.
+                    if !diags.contains(&diag) {
+                        diags.push(diag);
+                    }
+                }
+            }
+        },
+        YamlData::Sequence(items) => {
+            for item in items.iter_mut() {
+                walk(item, source, vars, file, diags);
+            }
+        }
+        YamlData::Mapping(map) => {
+            for (_, value) in map.iter_mut() {
+                walk(value, source, vars, file, diags);
+            }
+        }
+        YamlData::Tagged(_, inner) => walk(inner, source, vars, file, diags),
+        _ => {}
+    }
+}
+
+/// The 1-based line and column of `needle` inside the node's span of `source`; the start of the
+/// node when it is not there (an escape sequence in a double-quoted string).
+fn locate(source: &str, from: Marker, to: Marker, needle: &str) -> (usize, usize) {
+    let start = (from.line().max(1), from.col() + 1);
+    let text: String = source
+        .chars()
+        .skip(from.index())
+        .take(to.index().saturating_sub(from.index()))
+        .collect();
+    let Some(byte) = text.find(needle) else {
+        return start;
+    };
+    let (mut line, mut column) = start;
+    for c in text[..byte].chars() {
+        if c == '\n' {
+            line += 1;
+            column = 1;
+        } else {
+            column += 1;
+        }
+    }
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::parse::parse_policy_with;
+
+    fn vars(pairs: &[(&str, &str)]) -> Vars {
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect();
+        Vars::new(&pairs).unwrap()
+    }
+
+    const PR_POLICY: &str = r#"version: 1
+owner: acme
+packages: { type: container, names: ["api"] }
+rules:
+  - name: the pull request's tag goes
+    delete: { tags: ["pr-${PR_NUMBER}"] }
+"#;
+
+    #[test]
+    fn a_variable_in_a_tag_is_replaced() {
+        let p = parse_policy_with("p.yml", PR_POLICY.as_bytes(), &vars(&[("PR_NUMBER", "42")]))
+            .unwrap();
+        let tags = p.rules[0].selector.tags.as_ref().unwrap();
+        assert_eq!(tags.patterns, vec!["pr-42".to_string()]);
+        assert!(tags.is_match("pr-42"));
+        assert!(!tags.is_match("pr-420"));
+    }
+
+    #[test]
+    fn an_unset_variable_is_an_error_naming_it_at_its_place() {
+        let e = parse_policy_with("p.yml", PR_POLICY.as_bytes(), &Vars::default()).unwrap_err();
+        assert_eq!(e.diagnostics.len(), 1, "{e}");
+        let d = &e.diagnostics[0];
+        // Line 6 `    delete: { tags: ["pr-${PR_NUMBER}"] }`: the `${` is at column 26.
+        assert_eq!((d.line, d.column), (6, 26), "{e}");
+        assert_eq!(d.message, "the variable `PR_NUMBER` is not set");
+        assert!(
+            d.hint.as_deref().unwrap().contains("--var PR_NUMBER=VALUE"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn variables_never_come_from_the_environment() {
+        // PATH is set in every test process; the policy cannot read it.
+        let policy = PR_POLICY.replace("PR_NUMBER", "PATH");
+        let e = parse_policy_with("p.yml", policy.as_bytes(), &vars(&[("PR_NUMBER", "1")]))
+            .unwrap_err();
+        assert_eq!(e.diagnostics[0].message, "the variable `PATH` is not set");
+    }
+
+    #[test]
+    fn a_value_cannot_inject_yaml_or_widen_a_glob() {
+        // Text substitution of `"], keep: {…` would add a key; the tree keeps it in the string,
+        // and such a value is refused before it gets there.
+        assert!(parse_var("PR_NUMBER=42\"] }\n  - name: x").is_err());
+        assert!(parse_var("PR_NUMBER=*").is_err());
+        assert!(parse_var("PR_NUMBER={1,2}").is_err());
+        assert!(parse_var("PR_NUMBER=").is_err());
+        assert!(parse_var("1X=2").is_err());
+        assert!(parse_var("PR_NUMBER").is_err());
+        assert_eq!(
+            parse_var("IMAGE=tools/cli-1.2_x").unwrap(),
+            ("IMAGE".to_string(), "tools/cli-1.2_x".to_string())
+        );
+        // Even a value built by hand (bypassing parse_var) stays inside its string.
+        let evil = vars(&[(
+            "PR_NUMBER",
+            "42\"]\n  - name: everything\n    delete: older_than: 0s",
+        )]);
+        let p = parse_policy_with("p.yml", PR_POLICY.as_bytes(), &evil).unwrap();
+        assert_eq!(p.rules.len(), 1);
+        assert!(p.rules[0].selector.tags.as_ref().unwrap().patterns[0].starts_with("pr-42\"]"));
+    }
+
+    #[test]
+    fn keys_are_not_substituted_and_dollars_stay() {
+        let policy = r#"version: 1
+packages: { type: container, names: ["${IMAGE}"] }
+rules:
+  - name: "builds of $${BRANCH}"
+    delete: { tag_regex: '^build-\d+$' }
+"#;
+        let p = parse_policy_with("p.yml", policy.as_bytes(), &vars(&[("IMAGE", "api")])).unwrap();
+        assert_eq!(p.packages.names.patterns, vec!["api".to_string()]);
+        assert_eq!(p.rules[0].name, "builds of ${BRANCH}");
+        assert_eq!(
+            p.rules[0].selector.tag_regex.as_ref().unwrap().as_str(),
+            r"^build-\d+$"
+        );
+        let keyed = "version: 1\n${K}: 1\n";
+        let e = parse_policy_with("p.yml", keyed.as_bytes(), &vars(&[("K", "owner")])).unwrap_err();
+        assert!(e.to_string().contains("unknown key `${K}`"), "{e}");
+    }
+
+    #[test]
+    fn a_malformed_reference_is_an_error() {
+        let policy = PR_POLICY.replace("${PR_NUMBER}", "${PR NUMBER}");
+        let e = parse_policy_with("p.yml", policy.as_bytes(), &vars(&[("PR_NUMBER", "1")]))
+            .unwrap_err();
+        assert!(
+            e.diagnostics[0].message.contains("is not a variable"),
+            "{e}"
+        );
+        assert_eq!((e.diagnostics[0].line, e.diagnostics[0].column), (6, 26));
+    }
+
+    #[test]
+    fn a_long_reference_is_not_echoed_whole_and_a_repeated_one_is_reported_once() {
+        let long = "A".repeat(100_000);
+        let policy = PR_POLICY.replace("${PR_NUMBER}", &format!("${{{long}}}-${{X}}-${{X}}"));
+        let e = parse_policy_with("p.yml", policy.as_bytes(), &Vars::default()).unwrap_err();
+        let text = e.to_string();
+        assert!(text.len() < 2_000, "{} bytes", text.len());
+        assert!(text.contains("is not a variable"), "{text}");
+        assert_eq!(
+            e.diagnostics
+                .iter()
+                .filter(|d| d.message == "the variable `X` is not set")
+                .count(),
+            1,
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_name_given_twice_is_an_error() {
+        let pairs = vec![
+            ("A".to_string(), "1".to_string()),
+            ("A".to_string(), "2".to_string()),
+        ];
+        assert!(Vars::new(&pairs).unwrap_err().contains("given twice"));
+    }
+}

@@ -1,0 +1,330 @@
+//! The check that every kept image is whole, end to end: after `apply` (one listing per touched
+//! package, measured in the local GitHub server's request log) and `retention verify`.
+//!
+//! The registry is unreachable (`--registry http://127.0.0.1:1`): every manifest comes from the
+//! cache, as in a nightly run, so any manifest read would fail and show.
+
+#[path = "support/github_server.rs"]
+mod github_server;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use github_server::{Config, GithubServer};
+use serde_json::{json, Value};
+
+const TOKEN: &str = "ghp_verifySECRETtoken0123456789";
+const NOW: &str = "2026-11-20T00:00:00Z";
+
+fn sha256(text: &str) -> String {
+    use sha2::Digest;
+    format!(
+        "sha256:{}",
+        hex::encode(sha2::Sha256::digest(text.as_bytes()))
+    )
+}
+
+fn image(n: u64) -> String {
+    format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:{n:064x}","size":2}},"layers":[]}}"#
+    )
+}
+
+fn index(children: &[&str]) -> String {
+    let entries: Vec<String> = children
+        .iter()
+        .map(|c| {
+            format!(
+                r#"{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{}","size":{}}}"#,
+                sha256(c),
+                c.len()
+            )
+        })
+        .collect();
+    format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{}]}}"#,
+        entries.join(",")
+    )
+}
+
+/// Packages, with every manifest in the cache of the returned directory:
+/// - `team/app`: `v1` (index 10 of amd64 11 and arm64 12, cosign signature 14) and `pr-1`
+///   (index 20 of its own platform manifest 21), which the policy deletes;
+/// - `team/big`: 120 images `main-N` and one `pr-2` (id 500): two pages to list;
+/// - `team/quiet`: one release, nothing to delete.
+///
+/// `omit`: version ids left out of the served inventory (a package that is already broken).
+fn fixture(omit: &[u64]) -> (Value, tempfile::TempDir, String) {
+    let mut manifests: Vec<String> = Vec::new();
+    let mut version = |id: u64, text: &str, tags: &[&str], t: &str| {
+        manifests.push(text.to_string());
+        json!({"id": id, "name": sha256(text), "url": "u", "package_html_url": "h",
+               "created_at": t, "updated_at": t,
+               "metadata": {"package_type": "container", "container": {"tags": tags}}})
+    };
+    let (amd, arm, pr_child) = (image(11), image(12), image(21));
+    let v1 = index(&[&amd, &arm]);
+    let pr = index(&[&pr_child]);
+    let sig_tag = format!("sha256-{}.sig", &sha256(&v1)[7..]);
+    let old = "2026-06-01T00:00:00Z";
+    let app: Vec<Value> = vec![
+        version(20, &pr, &["pr-1"], "2026-06-02T00:00:00Z"),
+        version(21, &pr_child, &[], "2026-06-02T00:00:00Z"),
+        version(14, &image(14), &[&sig_tag], "2026-06-01T00:00:01Z"),
+        version(10, &v1, &["v1"], old),
+        version(11, &amd, &[], old),
+        version(12, &arm, &[], old),
+    ];
+    let mut big = vec![version(500, &image(500), &["pr-2"], "2026-06-03T00:00:00Z")];
+    for n in 0..120u64 {
+        let tag = format!("main-{n}");
+        big.push(version(1000 + n, &image(1000 + n), &[&tag], old));
+    }
+    let quiet = vec![version(900, &image(900), &["v9"], old)];
+    let package = |id: u64, name: &str, versions: Vec<Value>| {
+        let versions: Vec<Value> = versions
+            .into_iter()
+            .filter(|v| !omit.contains(&v["id"].as_u64().unwrap_or(0)))
+            .collect();
+        json!({"package": {"id": id, "name": name, "package_type": "container", "visibility": "private",
+                           "url": "u", "html_url": "h", "version_count": versions.len(),
+                           "created_at": NOW, "updated_at": NOW},
+               "versions": versions})
+    };
+    let inventory = json!({"schema": 1, "owner": "acme", "captured_at": NOW, "packages": [
+        package(1, "team/app", app), package(2, "team/big", big), package(3, "team/quiet", quiet)]});
+    let dir = tempfile::tempdir().unwrap();
+    let cache = retention::registry::ManifestCache::open(&dir.path().join("cache")).unwrap();
+    for m in &manifests {
+        cache.put(&sha256(m), m).unwrap();
+    }
+    let policy = dir.path().join("p.yml");
+    std::fs::write(&policy, "version: 1\nowner: acme\npackages: { type: container, names: [\"team/*\"] }\nrules:\n  - name: releases stay\n    keep: { tags: [\"v*\"] }\n  - name: pull requests expire\n    delete: { tags: [\"pr-*\"], older_than: 1d }\nsafety: { keep_newest: 0, min_age: 0s }\n").unwrap();
+    (inventory, dir, policy.display().to_string())
+}
+
+fn retention(server: &GithubServer, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut args = args.to_vec();
+    args.extend(["--registry", "http://127.0.0.1:1"]);
+    retention_without_registry(server, dir, &args, env)
+}
+
+fn retention_without_registry(
+    server: &GithubServer,
+    dir: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_retention"));
+    cmd.args(args)
+        .args(["--now", NOW])
+        .current_dir(dir)
+        .env("GITHUB_API_URL", server.url())
+        .env("GITHUB_TOKEN", TOKEN)
+        .env("RETENTION_TEST_TIME_SCALE", "0.01")
+        .env("RETENTION_CACHE_DIR", dir.join("cache"))
+        .env("NO_COLOR", "1")
+        .env_remove("GITHUB_SERVER_URL")
+        .env_remove("GITHUB_REPOSITORY_OWNER")
+        .env_remove("GITHUB_ACTIONS")
+        .env_remove("RUST_LOG");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("the retention binary runs")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// The requests recorded after the last DELETE, as (method, path without query).
+fn after_last_delete(server: &GithubServer) -> Vec<(String, String)> {
+    let requests = server.requests();
+    let last = requests
+        .iter()
+        .rposition(|r| r.method == "DELETE")
+        .expect("a DELETE was sent");
+    requests[last + 1..]
+        .iter()
+        .map(|r| {
+            (
+                r.method.clone(),
+                r.path.split('?').next().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn apply_checks_the_kept_images_with_one_listing_per_touched_package() {
+    let (inventory, dir, policy) = fixture(&[]);
+    let server = GithubServer::start(&inventory, Config::default());
+    let o = retention(&server, dir.path(), &["apply", "--policy", &policy], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let mut gone: Vec<u64> = server.deleted_ids().into_iter().map(|(_, id)| id).collect();
+    gone.sort();
+    assert_eq!(gone, vec![20, 21, 500]);
+    // The extra requests: team/app listed once (one page), team/big once (121 versions: two
+    // pages), team/quiet (nothing deleted) not at all; no manifest read (the registry is
+    // unreachable and nothing failed).
+    let mut extra = after_last_delete(&server);
+    extra.sort();
+    assert_eq!(
+        extra,
+        vec![
+            (
+                "GET".to_string(),
+                "/orgs/acme/packages/container/team%2Fapp/versions".to_string()
+            ),
+            (
+                "GET".to_string(),
+                "/orgs/acme/packages/container/team%2Fbig/versions".to_string()
+            ),
+            (
+                "GET".to_string(),
+                "/orgs/acme/packages/container/team%2Fbig/versions".to_string()
+            ),
+        ],
+        "{}",
+        text(&o)
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("verify: 2 touched packages listed again (3 API requests), 124 kept versions checked: every kept image is whole"),
+        "{err}"
+    );
+    assert!(err.contains("0 failed"), "{err}");
+}
+
+#[test]
+fn a_kept_image_that_lost_a_part_fails_apply_with_exit_3_and_an_annotation() {
+    let (inventory, dir, policy) = fixture(&[]);
+    let mut config = Config::default();
+    // The registry removes v1's arm64 manifest and its signature along with pr-1's index.
+    config.also_delete.insert(20, vec![12, 14]);
+    let server = GithubServer::start(&inventory, config);
+    let out = dir.path().join("outputs");
+    let summary = dir.path().join("summary.md");
+    let temp = dir.path().join("runner-temp");
+    std::fs::create_dir_all(&temp).unwrap();
+    let o = retention(
+        &server,
+        dir.path(),
+        &["apply", "--policy", &policy],
+        &[
+            ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_OUTPUT", out.to_str().unwrap()),
+            ("GITHUB_STEP_SUMMARY", summary.to_str().unwrap()),
+            ("RUNNER_TEMP", temp.to_str().unwrap()),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    let v1 = inventory["packages"][0]["versions"][3]["name"]
+        .as_str()
+        .unwrap();
+    let line = format!(
+        "error: team/app: kept image {} (v1, id 10) lost 2 parts: ",
+        &v1[..19]
+    );
+    assert!(err.contains(&line), "{err}");
+    assert!(err.contains("(child manifest, id 12)"), "{err}");
+    assert!(err.contains("(signature, id 14)"), "{err}");
+    assert!(
+        err.contains(&format!(
+            "::error title=retention%3A a kept image is not whole::team/app: kept image {}",
+            &v1[..19]
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("error: 1 kept image is not whole (listed above)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("help: GitHub keeps deleted versions 30 days"),
+        "{err}"
+    );
+}
+
+#[test]
+fn verify_finds_a_kept_index_missing_a_platform_manifest_and_deletes_nothing() {
+    // arm64 (12) is not in the package: v1 cannot be pulled on arm64.
+    let (inventory, dir, policy) = fixture(&[12]);
+    let server = GithubServer::start(&inventory, Config::default());
+    let o = retention(&server, dir.path(), &["verify", "--policy", &policy], &[]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains(
+            "verify: 124 kept versions in 3 container packages checked: 1 kept image is not whole"
+        ),
+        "{}",
+        text(&o)
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("(v1, id 10) lost 1 part: "), "{err}");
+    assert!(
+        err.contains("(child manifest, never in the package)"),
+        "{err}"
+    );
+    assert!(
+        !server.requests().iter().any(|r| r.method != "GET"),
+        "verify sends only GETs"
+    );
+
+    // A whole registry: exit 0.
+    let (inventory, dir, policy) = fixture(&[]);
+    let server = GithubServer::start(&inventory, Config::default());
+    let o = retention(&server, dir.path(), &["verify", "--policy", &policy], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("every kept image is whole"),
+        "{}",
+        text(&o)
+    );
+}
+
+#[test]
+fn without_registry_the_registry_of_github_server_url_is_used_and_named() {
+    let (inventory, dir, policy) = fixture(&[]);
+    let server = GithubServer::start(&inventory, Config::default());
+    // Every manifest is in the cache: the derived registry is named, never reached.
+    let o = retention_without_registry(
+        &server,
+        dir.path(),
+        &["plan", "--policy", &policy],
+        &[("GITHUB_SERVER_URL", "https://ghes.example.com")],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("registry: https://containers.ghes.example.com (derived from GITHUB_SERVER_URL https://ghes.example.com)"),
+        "{err}"
+    );
+    let o = retention_without_registry(&server, dir.path(), &["plan", "--policy", &policy], &[]);
+    assert!(
+        String::from_utf8_lossy(&o.stderr)
+            .contains("registry: https://ghcr.io (the default; GITHUB_SERVER_URL is not set)"),
+        "{}",
+        text(&o)
+    );
+    let o = retention_without_registry(
+        &server,
+        dir.path(),
+        &["plan", "--policy", &policy],
+        &[("GITHUB_SERVER_URL", "not a url")],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("help: pass --registry URL"),
+        "{}",
+        text(&o)
+    );
+}
