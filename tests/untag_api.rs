@@ -653,3 +653,23 @@ fn a_placeholder_that_cannot_be_deleted_fails_the_untag_and_restore_undoes_it() 
         ["untag_attempted", "untag_failed", "retagged"]
     );
 }
+
+#[test]
+fn an_artifact_tag_is_never_removed_on_its_own() {
+    let mut fx = fixture();
+    let sig = format!("{}.sig", sha256(&fx.solo).replacen(':', "-", 1));
+    fx.inventory["packages"][0]["versions"][0]["metadata"]["container"]["tags"] =
+        json!(["v1.0", "pr-1", sig]);
+    let server = server(&fx, |_| {});
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_plan(dir.path(), &fx, &[(14, sig.as_str())]);
+    let o = apply_plan(&server, dir.path(), &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("is an artifact tag, which follows its subject"),
+        "{err}"
+    );
+    assert_eq!(tag_digest(&server, &sig), Some(sha256(&fx.index)));
+    assert!(server.requests().iter().all(|r| r.method != "PUT"));
+}

@@ -227,7 +227,11 @@ fn untag_targets(plan: &Plan) -> Vec<UntagTarget> {
                     name: v.name.clone(),
                     tags: v.tags.clone(),
                     tag: tag.clone(),
-                    hold: None,
+                    // A signature, attestation, SBOM or referrers tag follows its subject; it
+                    // is never removed on its own, whatever a (hand-edited) plan says.
+                    hold: crate::graph::tag_subject(tag).map(|_| {
+                        format!("not untagged: {tag} is an artifact tag, which follows its subject")
+                    }),
                 })
             })
         })
