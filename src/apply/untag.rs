@@ -198,7 +198,7 @@ impl Untagger<'_> {
 
     async fn one(&self, t: &UntagTarget, blobs: &mut HashSet<String>) -> Outcome {
         let repo = repository_for(self.scope.owner(), &t.package);
-        // 1. The tag must still name the image the plan saw, and its manifest be at hand.
+        // 1. The tag must still name the image the plan saw.
         match self.registry.tag_digest(&repo, &t.tag).await {
             Ok(Some(d)) if d == t.name => {}
             Ok(Some(d)) => {
