@@ -38,6 +38,11 @@ case "$mode" in
                 || fail "the input 'max-deletions' must be a whole number; got '$INPUT_MAX_DELETIONS'"
             args+=(--max-deletions "$INPUT_MAX_DELETIONS")
         fi
+        if [[ -n "${INPUT_MAX_UNTAGS:-}" ]]; then
+            [[ "$INPUT_MAX_UNTAGS" =~ ^[0-9]+$ ]] \
+                || fail "the input 'max-untags' must be a whole number; got '$INPUT_MAX_UNTAGS'"
+            args+=(--max-untags "$INPUT_MAX_UNTAGS")
+        fi
         echo "journal=$journal" >>"$GITHUB_OUTPUT"
         ;;
     *)

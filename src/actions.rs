@@ -21,7 +21,7 @@
 //!   scans like standard output, so that `retention plan --format json` on stdout stays clean JSON.
 //!
 //! The outputs: `to-delete` (versions the plan deletes), `deleted` and `failed` (counts after
-//! apply; 0 for a dry run), `plan` (path of the plan JSON), `report` (path of the Markdown
+//! apply; 0 for a dry run), `untagged` (tags removed from images that stay; 0 for a dry run), `plan` (path of the plan JSON), `report` (path of the Markdown
 //! report, `$RUNNER_TEMP/retention-plan.md`, for a later step such as a pull-request comment:
 //! each step has its own `GITHUB_STEP_SUMMARY`, so a later step cannot read this one's). The plan JSON is written to
 //! `$RUNNER_TEMP/retention-plan.json`, whatever `--format` and `--output` say: later steps of the
@@ -219,6 +219,7 @@ impl Runner {
         let path = self.report_plan(plan)?;
         self.set_output("deleted", "0")?;
         self.set_output("failed", "0")?;
+        self.set_output("untagged", "0")?;
         Ok(path)
     }
 
@@ -236,6 +237,17 @@ impl Runner {
             );
         }
         self.append_summary(&md)
+    }
+
+    /// After `apply`: the `untagged` output (tags removed from images that stay).
+    pub fn report_untagged(&self, untagged: u64) -> Result<(), Failure> {
+        self.set_output("untagged", &untagged.to_string())?;
+        if untagged > 0 {
+            self.append_summary(&format!(
+                "\n{untagged} tags removed from images that stay.\n"
+            ))?;
+        }
+        Ok(())
     }
 
     /// A path as GitHub wants it in an annotation: relative to the workspace when inside it.

@@ -29,7 +29,8 @@ pub enum Command {
     Plan(PlanArgs),
     /// Plan, then delete what the plan deletes (or carry out a saved plan with --plan).
     Apply(ApplyArgs),
-    /// Restore the versions a journal says were deleted (within GitHub's 30 days).
+    /// Restore the versions a journal says were deleted (within GitHub's 30 days), and put back
+    /// the tags it says were removed.
     Restore(RestoreArgs),
     /// Save the listed inventory (packages, versions, manifests) for offline work.
     Snapshot(SnapshotArgs),
@@ -127,6 +128,10 @@ pub struct ApplyArgs {
     /// Refuse plans that delete more than this (overrides the policy's safety.max_deletions).
     #[arg(long, value_name = "N")]
     pub max_deletions: Option<u64>,
+    /// Refuse plans that remove more than this many tags (overrides the policy's
+    /// safety.max_untags; default 1000).
+    #[arg(long, value_name = "N")]
+    pub max_untags: Option<u64>,
     /// The journal: one JSON line per deletion outcome, appended.
     #[arg(long, value_name = "FILE", default_value = "retention-journal.jsonl")]
     pub journal: PathBuf,
@@ -150,6 +155,14 @@ pub struct RestoreArgs {
     /// The journal an `apply` wrote.
     #[arg(long, value_name = "FILE")]
     pub journal: PathBuf,
+    /// The container registry where removed tags are put back; an http:// URL is allowed for a
+    /// local registry. Default: the registry of the GitHub instance in GITHUB_SERVER_URL
+    /// (ghcr.io for github.com).
+    #[arg(long, value_name = "URL")]
+    pub registry: Option<String>,
+    /// Where manifests are cached (a removed tag is put back from its image's cached manifest).
+    #[arg(long, value_name = "DIR", env = "RETENTION_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
     /// The name of the environment variable that holds the token.
     #[arg(long, value_name = "NAME", default_value = "GITHUB_TOKEN")]
     pub token_env: String,

@@ -3,7 +3,10 @@
 //! `retention restore` can undo it.
 //!
 //! A line: `{"owner","scope","package","type","id","name","tags","outcome","message","time"}`;
-//! `scope` is the API path prefix (`/orgs/acme`, `/users/bob`, `/user`).
+//! `scope` is the API path prefix (`/orgs/acme`, `/users/bob`, `/user`). The lines of a tag
+//! removal (`untag_attempted`, `untagged`, `untag_failed`, then `retagged` or `retag_failed` from
+//! `restore`) name the version that keeps the image (`id`, `name`: its digest) and add
+//! `"untag": {"tag","placeholder","placeholder_id"}` (see [`crate::apply::untag`], [`crate::apply::retag`]).
 
 use std::fs::File;
 use std::io::{BufRead as _, Write};
@@ -31,6 +34,41 @@ pub enum JournalOutcome {
     Failed,
     Restored,
     RestoreFailed,
+    /// Written just before the placeholder is pushed under a tag: a run killed after it may have
+    /// moved the tag (`restore` puts it back, the next `apply` deletes the placeholder).
+    UntagAttempted,
+    /// The tag was removed: the placeholder that took it is deleted.
+    Untagged,
+    /// The tag was not removed, or its placeholder not deleted (the message says which).
+    UntagFailed,
+    /// `restore` put the tag back on the original image.
+    Retagged,
+    RetagFailed,
+}
+
+impl JournalOutcome {
+    /// Whether the line is about a tag removal (and carries [`Entry::untag`]).
+    pub fn is_untag(self) -> bool {
+        matches!(
+            self,
+            JournalOutcome::UntagAttempted
+                | JournalOutcome::Untagged
+                | JournalOutcome::UntagFailed
+                | JournalOutcome::Retagged
+                | JournalOutcome::RetagFailed
+        )
+    }
+}
+
+/// What a tag removal line adds: the tag, and the placeholder manifest pushed under it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UntagRecord {
+    pub tag: String,
+    /// The placeholder's digest.
+    pub placeholder: String,
+    /// The placeholder's package version id, once known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placeholder_id: Option<u64>,
 }
 
 /// One line of the journal.
@@ -49,6 +87,9 @@ pub struct Entry {
     #[serde(default)]
     pub message: String,
     pub time: DateTime<Utc>,
+    /// For a tag removal: which tag, and the placeholder. Absent on deletion lines.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub untag: Option<UntagRecord>,
 }
 
 /// An open journal, appended to by concurrent deletions.
@@ -205,6 +246,7 @@ mod tests {
             outcome: JournalOutcome::AlreadyGone,
             message: "Package version not found.".into(),
             time: Utc::now(),
+            untag: None,
         };
         j.append(&e).unwrap();
         j.append(&e).unwrap();

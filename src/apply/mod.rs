@@ -1,5 +1,6 @@
 //! Carrying out deletions: the executor ([`execute`]), the journal ([`journal`]) and the progress
-//! display ([`progress`]).
+//! display ([`progress`]); removing tags from images that stay: [`untag`], the placeholders a killed
+//! run left: [`leftovers`], putting tags back: [`retag`].
 //!
 //! Outcomes of a DELETE: 204 deleted; 404 "Package version not found." already gone (ghcr.io
 //! removes an index's children itself), which counts as done; 400 refusals (the last tagged
@@ -13,7 +14,10 @@
 //! lets the requests in flight finish and stops, saying what is left and when the budget resets.
 
 pub mod journal;
+pub mod leftovers;
 pub mod progress;
+pub mod retag;
+pub mod untag;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
@@ -548,5 +552,6 @@ fn entry(scope: &Scope, target: &Target, outcome: JournalOutcome, message: Strin
         outcome,
         message,
         time: Utc::now(),
+        untag: None,
     }
 }

@@ -1,5 +1,8 @@
 //! `retention apply`: plan now (`--policy`) or take a saved plan (`--plan`, each version re-read
-//! first), delete what it deletes, journal each outcome, and report.
+//! first), delete what it deletes, then remove the tags it removes from images that stay
+//! ([`crate::apply::untag`]), journal each outcome, and report. With `--policy`, placeholders a
+//! killed run left holding a tag are deleted before the policy is evaluated
+//! ([`crate::apply::leftovers`]).
 //!
 //! Exit codes: 0 when every deletion is done or skipped by GitHub's refusal (reported; a refusal
 //! does not go away by running again), 3 when some failed or the rate budget ran out (the next run
@@ -14,12 +17,13 @@ use std::sync::Arc;
 use super::online::{self, RegistryArgs};
 use super::{Failure, Outcome};
 use crate::apply::journal::Journal;
+use crate::apply::untag::{UntagReport, UntagTarget, Untagger};
 use crate::apply::{ApplyReport, Stop, Target};
 use crate::cli::ApplyArgs;
 use crate::github::{GithubClient, Scope};
 use crate::plan::Plan;
 use crate::policy::Policy;
-use crate::registry::FillScope;
+use crate::registry::{FillScope, ManifestCache, RegistryClient};
 
 /// The counts of an apply run (what the Action writes to `GITHUB_OUTPUT`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -29,9 +33,14 @@ pub struct ApplyResults {
     /// Deleted now, or found already gone.
     pub deleted: u64,
     pub skipped: u64,
+    /// Deletions and tag removals that failed.
     pub failed: u64,
     /// Not attempted (the run stopped).
     pub left: u64,
+    /// Tags the plan removes from images that stay.
+    pub to_untag: u64,
+    /// Tags removed.
+    pub untagged: u64,
 }
 
 pub fn run(args: &ApplyArgs) -> Outcome {
@@ -41,9 +50,16 @@ pub fn run(args: &ApplyArgs) -> Outcome {
         if let Err(f) = runner.report_apply(results.deleted, results.failed) {
             eprintln!("{}", f.message);
         }
+        if let Err(f) = runner.report_untagged(results.untagged) {
+            eprintln!("{}", f.message);
+        }
     }
     outcome
 }
+
+/// The bound on tag removals of `apply --plan` without `--policy` or `--max-untags` (the
+/// default of `safety.max_untags`).
+pub const DEFAULT_MAX_UNTAGS: u64 = 1000;
 
 /// Run `apply`; the counts are returned whatever the outcome (zero when nothing was attempted).
 pub fn execute(args: &ApplyArgs) -> (ApplyResults, Outcome) {
@@ -61,7 +77,7 @@ fn execute_inner(args: &ApplyArgs) -> Result<(ApplyResults, Outcome), Failure> {
         None => None,
     };
     let loaded_policy = match &args.policy {
-        Some(p) => Some(load_policy(p, &args.vars, args.max_deletions)?),
+        Some(p) => Some(load_policy(p, args)?),
         None if loaded_plan.is_none() => {
             return Err(Failure::usage("give --policy FILE or --plan PLAN.json"))
         }
@@ -76,10 +92,14 @@ fn execute_inner(args: &ApplyArgs) -> Result<(ApplyResults, Outcome), Failure> {
     let journal = Arc::new(Journal::open(&args.journal).map_err(Failure::run)?);
     let runtime = online::runtime()?;
     runtime.block_on(async {
+        // Where tags are removed (and placeholders a killed run left are found).
+        let registry = registry_client(args)?;
+        let cache = ManifestCache::resolve(args.cache_dir.as_deref());
+        let sweep = Some((&registry, &cache, &*journal));
         // The inventory the deletions were decided on (with its manifests), for the check after.
         let mut before = None;
         let mut unread = None;
-        let (client, scope, targets) = match (loaded_plan, &args.policy) {
+        let (client, scope, targets, untags) = match (loaded_plan, &args.policy) {
             (Some(plan), _) => {
                 if let Some(runner) = crate::actions::Runner::detect() {
                     runner.report_plan(&plan)?;
@@ -107,13 +127,21 @@ fn execute_inner(args: &ApplyArgs) -> Result<(ApplyResults, Outcome), Failure> {
                     online::connect(args.owner.as_deref(), Some(&plan.owner), &args.token_env)
                         .await?;
                 let mut targets = targets(&plan, true);
+                let mut untags = untag_targets(&plan);
+                let max_untags = loaded_policy
+                    .as_ref()
+                    .map_or(args.max_untags.unwrap_or(DEFAULT_MAX_UNTAGS), |p| {
+                        p.safety.max_untags
+                    });
+                check_max_untags(untags.len() as u64, max_untags)?;
                 if let (Some(policy_path), Some(policy)) = (&args.policy, &loaded_policy) {
                     // Evaluate the policy now: the graph may have changed since the plan (a new
                     // image sharing a platform manifest). Delete only what both delete.
                     if policy.sha256 != plan.policy_sha256 {
                         eprintln!("note: {} is not the policy the plan was made with; only what both delete is deleted", policy_path.display());
                     }
-                    let (inventory, now_plan, _) = plan_now(args, &client, &scope, policy).await?;
+                    let (inventory, now_plan, _) =
+                        plan_now(args, &client, &scope, policy, sweep).await?;
                     let now: std::collections::HashMap<u64, &crate::plan::VersionPlan> =
                         now_plan.packages.iter().flat_map(|p| p.versions.iter()).map(|v| (v.id, v)).collect();
                     for t in &mut targets {
@@ -125,9 +153,19 @@ fn execute_inner(args: &ApplyArgs) -> Result<(ApplyResults, Outcome), Failure> {
                             None => t.hold = Some("not deleted: the policy, evaluated now, does not see it".to_string()),
                         }
                     }
+                    // Likewise a tag is removed only if the policy, now, removes it too.
+                    for u in &mut untags {
+                        match now.get(&u.id) {
+                            Some(v) if v.untag.contains(&u.tag) => {}
+                            Some(v) => {
+                                u.hold = Some(format!("not untagged: the policy, evaluated now, does not remove tag {} ({})", u.tag, v.reasons.join("; ")))
+                            }
+                            None => u.hold = Some("not untagged: the policy, evaluated now, does not see the image".to_string()),
+                        }
+                    }
                     before = Some(inventory);
                 }
-                (client, scope, targets)
+                (client, scope, targets, untags)
             }
             (None, Some(_)) => {
                 let Some(policy) = loaded_policy.as_ref() else {
@@ -136,14 +174,17 @@ fn execute_inner(args: &ApplyArgs) -> Result<(ApplyResults, Outcome), Failure> {
                 let (client, scope) =
                     online::connect(args.owner.as_deref(), policy.owner.as_deref(), &args.token_env)
                         .await?;
-                let (inventory, plan, withheld) = plan_now(args, &client, &scope, policy).await?;
+                let (inventory, plan, withheld) =
+                    plan_now(args, &client, &scope, policy, sweep).await?;
                 if let Some(runner) = crate::actions::Runner::detect() {
                     runner.report_plan(&plan)?;
                 }
                 let targets = targets(&plan, false);
+                let untags = untag_targets(&plan);
+                check_max_untags(untags.len() as u64, policy.safety.max_untags)?;
                 unread = withheld;
                 before = Some(inventory);
-                (client, scope, targets)
+                (client, scope, targets, untags)
             }
             (None, None) => return Err(Failure::usage("give --policy FILE or --plan PLAN.json")),
         };
@@ -160,7 +201,28 @@ fn execute_inner(args: &ApplyArgs) -> Result<(ApplyResults, Outcome), Failure> {
             .map(|t| t.package.clone())
             .collect();
         let report = crate::apply::execute(&client, &scope, targets, Arc::clone(&journal)).await;
-        let (results, outcome) = report_outcome(&report);
+        let untag_report = if untags.is_empty() {
+            UntagReport::default()
+        } else if report.stop.is_some() {
+            // The run stopped (permission, budget, journal): no tag is removed either.
+            UntagReport {
+                total: untags.len() as u64,
+                left: untags.len() as u64,
+                ..UntagReport::default()
+            }
+        } else {
+            eprintln!("removing {} tags from images that stay", untags.len());
+            let untagger = Untagger {
+                client: &client,
+                scope: &scope,
+                registry: &registry,
+                cache: &cache,
+                journal: &journal,
+                run: crate::apply::untag::run_id(),
+            };
+            untagger.run(untags).await
+        };
+        let (results, outcome) = report_outcome_with_untags(&report, &untag_report);
         let outcome = match (unread, outcome) {
             (Some(m), Ok(())) => Err(Failure::partial(format!("warning: {m}"))),
             (Some(m), Err(f)) => {
@@ -184,25 +246,71 @@ fn execute_inner(args: &ApplyArgs) -> Result<(ApplyResults, Outcome), Failure> {
     })
 }
 
-/// Read the policy (annotating its errors in a runner), with --max-deletions applied.
-fn load_policy(
-    path: &std::path::Path,
-    vars: &[(String, String)],
-    max_deletions: Option<u64>,
-) -> Result<Policy, Failure> {
-    let mut policy = super::load_policy(path, vars)?;
-    if let Some(max) = max_deletions {
+/// The registry client for removing tags: `--registry`, else the registry of
+/// GITHUB_SERVER_URL (ghcr.io for github.com).
+fn registry_client(args: &ApplyArgs) -> Result<RegistryClient, Failure> {
+    let choice = crate::registry::origin::resolve_from_env(args.registry.as_deref())
+        .map_err(Failure::usage)?;
+    crate::registry::client_from_env(&choice.url, &args.token_env).map_err(Failure::usage)
+}
+
+/// The tags to remove: one target per tag of each version's `untag`.
+fn untag_targets(plan: &Plan) -> Vec<UntagTarget> {
+    plan.packages
+        .iter()
+        .flat_map(|p| {
+            p.versions.iter().flat_map(move |v| {
+                v.untag.iter().map(move |tag| UntagTarget {
+                    package: p.name.clone(),
+                    package_type: p.package_type,
+                    id: v.id,
+                    name: v.name.clone(),
+                    tags: v.tags.clone(),
+                    tag: tag.clone(),
+                    // A signature, attestation, SBOM or referrers tag follows its subject; it
+                    // is never removed on its own, whatever a (hand-edited) plan says.
+                    hold: crate::graph::tag_subject(tag).map(|_| {
+                        format!("not untagged: {tag} is an artifact tag, which follows its subject")
+                    }),
+                })
+            })
+        })
+        .collect()
+}
+
+/// Refuse a plan removing more tags than allowed (`--max-untags`, else the policy's
+/// `safety.max_untags`, else 1000).
+fn check_max_untags(count: u64, max: u64) -> Result<(), Failure> {
+    if count > max {
+        return Err(Failure::usage(format!(
+            "the plan removes {count} tags, more than max_untags {max}; nothing was deleted or untagged\n  help: raise it with --max-untags {count} (or safety.max_untags) if the plan is right"
+        )));
+    }
+    Ok(())
+}
+
+/// Read the policy (annotating its errors in a runner), with --max-deletions and --max-untags
+/// applied.
+fn load_policy(path: &std::path::Path, args: &ApplyArgs) -> Result<Policy, Failure> {
+    let mut policy = super::load_policy(path, &args.vars)?;
+    if let Some(max) = args.max_deletions {
         policy.safety.max_deletions = max;
+    }
+    if let Some(max) = args.max_untags {
+        policy.safety.max_untags = max;
     }
     Ok(policy)
 }
 
-/// List, read the manifests a decision needs, and evaluate the policy now.
+/// List, read the manifests a decision needs, and evaluate the policy now. With `sweep` (the
+/// registry, the cache and the journal), the placeholders an earlier run left holding a tag are
+/// deleted first and never evaluated.
 async fn plan_now(
     args: &ApplyArgs,
     client: &GithubClient,
     scope: &Scope,
     policy: &Policy,
+    sweep: Option<(&RegistryClient, &ManifestCache, &Journal)>,
 ) -> Result<(crate::inventory::Inventory, Plan, Option<String>), Failure> {
     let now = args.now.unwrap_or_else(chrono::Utc::now);
     let registry = RegistryArgs {
@@ -210,9 +318,22 @@ async fn plan_now(
         cache_dir: args.cache_dir.as_deref(),
         token_env: &args.token_env,
     };
-    let (_, inventory, unreadable) =
+    let (_, mut inventory, unreadable) =
         online::inventory_reporting(client, scope, policy, &registry, now, FillScope::Needed)
             .await?;
+    if let Some((registry, cache, journal)) = sweep {
+        let lines =
+            crate::apply::leftovers::sweep(client, scope, registry, cache, journal, &mut inventory)
+                .await
+                .map_err(|e| {
+                    Failure::run(format!(
+                        "error: deleting a placeholder left by an earlier run: {e}"
+                    ))
+                })?;
+        for line in &lines {
+            eprintln!("placeholder: {line}");
+        }
+    }
     let plan = crate::evaluate::evaluate(policy, &inventory, now)
         .map_err(|e| Failure::usage(e.to_string()))?;
     let withheld = withheld_for_unread_manifests(&plan, &inventory, &unreadable);
@@ -271,14 +392,21 @@ fn targets(plan: &Plan, recheck: bool) -> Vec<Target> {
         .collect()
 }
 
-/// The final reporting of an apply run: summary on stderr, counts on stdout, the exit code.
+/// The final reporting of an apply run that removed no tag.
 pub fn report_outcome(r: &ApplyReport) -> (ApplyResults, Outcome) {
+    report_outcome_with_untags(r, &UntagReport::default())
+}
+
+/// The final reporting of an apply run: summary on stderr, counts on stdout, the exit code.
+pub fn report_outcome_with_untags(r: &ApplyReport, u: &UntagReport) -> (ApplyResults, Outcome) {
     let results = ApplyResults {
         to_delete: r.total,
         deleted: r.done(),
-        skipped: r.skipped.len() as u64,
-        failed: r.failed.len() as u64,
-        left: r.left,
+        skipped: (r.skipped.len() + u.skipped.len()) as u64,
+        failed: (r.failed.len() + u.failed.len()) as u64,
+        left: r.left + u.left,
+        to_untag: u.total,
+        untagged: u.untagged,
     };
     eprintln!(
         "summary: {} deleted ({} now, {} already gone), {} skipped, {} failed, {} left undone",
@@ -315,10 +443,41 @@ pub fn report_outcome(r: &ApplyReport) -> (ApplyResults, Outcome) {
         "API: {} requests for the deletions, {} secondary-limit answers; rate budget: {budget}",
         r.requests, r.secondary_limits
     );
+    if u.total > 0 {
+        eprintln!(
+            "untag: {} of {} tags removed, {} skipped, {} failed, {} left undone ({} API requests)",
+            u.untagged,
+            u.total,
+            u.skipped.len(),
+            u.failed.len(),
+            u.left,
+            u.api_requests
+        );
+        for (package, label, why) in &u.skipped {
+            eprintln!("  skipped {package} {label}: {why}");
+        }
+        for (package, label, why) in &u.failed {
+            eprintln!("  failed {package} {label}: {why}");
+        }
+    }
     println!(
-        "deleted={} skipped={} failed={} left={}",
-        results.deleted, results.skipped, results.failed, results.left
+        "deleted={} skipped={} failed={} left={} untagged={}",
+        results.deleted, results.skipped, results.failed, results.left, results.untagged
     );
+    if let (None, Some(why)) = (&r.stop, &u.stop) {
+        let message = format!(
+            "stopped removing tags: {why}; {} of {} tag removals were left undone",
+            u.left, u.total
+        );
+        return (
+            results,
+            Err(if u.stop_is_budget {
+                Failure::partial(format!("{message}: the next run continues"))
+            } else {
+                Failure::run(format!("error: {message}"))
+            }),
+        );
+    }
     let outcome = match &r.stop {
         Some(Stop::Fatal(e)) => Err(Failure::run(format!(
             "error: stopped: {e}\n{} versions were left undone",
@@ -358,6 +517,10 @@ pub fn report_outcome(r: &ApplyReport) -> (ApplyResults, Outcome) {
         None if !r.failed.is_empty() => Err(Failure::partial(format!(
             "{} deletions failed (listed above); run again to retry them",
             r.failed.len()
+        ))),
+        None if !u.failed.is_empty() => Err(Failure::partial(format!(
+            "{} tag removals failed (listed above); run again to retry them",
+            u.failed.len()
         ))),
         None => Ok(()),
     };

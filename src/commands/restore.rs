@@ -1,6 +1,8 @@
 //! `retention restore --journal FILE`: restore every version the journal says was deleted (or
-//! found already gone: ghcr.io's cascade from a deleted index) and not restored since, and report
-//! what could not be restored and why (GitHub restores within 30 days, and not after a re-push).
+//! found already gone: ghcr.io's cascade from a deleted index) and not restored since, put back
+//! every tag it says was removed (or may have been: an unfinished untag) and not put back since
+//! ([`crate::apply::retag::retag`]), and report what could not be restored and why (GitHub
+//! restores within 30 days, and not after a re-push).
 //! Each outcome is appended to the same journal, so running it twice restores nothing twice.
 //!
 //! A version stays restorable once the journal records its deletion, until a later `restored`
@@ -20,9 +22,10 @@ use crate::github::{self, Done, Scope};
 pub fn run(args: &RestoreArgs) -> Outcome {
     let entries = journal::read(&args.journal).map_err(Failure::usage)?;
     let pending = pending(&entries);
-    if pending.is_empty() {
+    let retags = crate::apply::retag::pending(&entries);
+    if pending.is_empty() && retags.is_empty() {
         eprintln!(
-            "nothing to restore: the journal records no deletion that was not restored since"
+            "nothing to restore: the journal records no deletion or tag removal that was not restored since"
         );
         println!("restored=0 failed=0");
         return Ok(());
@@ -119,8 +122,48 @@ pub fn run(args: &RestoreArgs) -> Outcome {
                 "{still_there} interrupted deletions did not happen (the versions are still there): nothing to restore for them"
             );
         }
+        let restored_versions = restored;
+        if !retags.is_empty() {
+            let registry =
+                online::registry_client(args.registry.as_deref(), &args.token_env)?;
+            let cache = crate::registry::ManifestCache::resolve(args.cache_dir.as_deref());
+            for e in &retags {
+                let tag = e.untag.as_ref().map_or("", |u| u.tag.as_str());
+                let Some(scope) = Scope::from_journal(&e.scope, &e.owner) else {
+                    failed.push(format!(
+                        "{} tag {tag} of {}: unknown scope `{}` in the journal",
+                        e.package, e.name, e.scope
+                    ));
+                    continue;
+                };
+                let (outcome, message) =
+                    match crate::apply::retag::retag(&client, &scope, &registry, &cache, e).await {
+                        Ok(r) => r,
+                        Err(err) if err.is_permission() => {
+                            return Err(Failure::run(format!(
+                                "error: {err}\n{restored} versions and tags were restored before this"
+                            )));
+                        }
+                        Err(err) => (JournalOutcome::RetagFailed, err.to_string()),
+                    };
+                if outcome == JournalOutcome::Retagged {
+                    restored += 1;
+                } else {
+                    failed.push(format!("{} tag {tag} of {}: {message}", e.package, e.name));
+                }
+                out.append(&Entry {
+                    outcome,
+                    message,
+                    time: chrono::Utc::now(),
+                    ..e.clone()
+                })
+                .map_err(Failure::run)?;
+            }
+        }
         eprintln!(
-            "restored {restored} of {to_restore} versions; {} could not be restored",
+            "restored {restored_versions} of {to_restore} versions and {} of {} removed tags; {} could not be restored",
+            restored - restored_versions,
+            retags.len(),
             failed.len()
         );
         for f in &failed {
@@ -180,6 +223,12 @@ pub fn pending(entries: &[Entry]) -> Vec<Pending> {
             JournalOutcome::Restored => *s = State::default(),
             // A failed restore leaves the deletion in place.
             JournalOutcome::RestoreFailed => {}
+            // Tag removals are put back by the retag pass (`crate::apply::retag::pending`).
+            JournalOutcome::UntagAttempted
+            | JournalOutcome::Untagged
+            | JournalOutcome::UntagFailed
+            | JournalOutcome::Retagged
+            | JournalOutcome::RetagFailed => {}
         }
     }
     let mut out: Vec<Pending> = states
@@ -217,6 +266,7 @@ mod tests {
             tags: vec![],
             outcome,
             message: String::new(),
+            untag: None,
             time: chrono::DateTime::from_timestamp(1_800_000_000 + i64::from(minute) * 60, 0)
                 .unwrap_or_default(),
         }

@@ -166,6 +166,36 @@ pub async fn list_versions(
     get_all(client, &first, "GET versions", &context, READ_HINT).await
 }
 
+/// The first page of a package's versions (newest first, 100 of them): where a version pushed
+/// a moment ago is found, for one request.
+pub async fn first_versions_page(
+    client: &GithubClient,
+    scope: &Scope,
+    package_type: &str,
+    name: &str,
+) -> Result<Vec<Value>, ApiError> {
+    let context =
+        format!("listing the newest versions of {package_type} package {name} of {scope}");
+    let url = client.url(&format!(
+        "{}/versions?per_page=100&state=active",
+        scope.package_path(package_type, name)
+    ))?;
+    let resp = client
+        .request(Method::GET, url, "GET versions", 1, &context)
+        .await?;
+    if !resp.status.is_success() {
+        return Err(answer_error(&resp, &context, READ_HINT));
+    }
+    match parse_json(&resp, &context)? {
+        Value::Array(page) => Ok(page),
+        other => Err(ApiError::new(
+            ApiErrorKind::Decode,
+            context,
+            format!("expected a list, got {}", kind_of(&other)),
+        )),
+    }
+}
+
 /// One version; `None` when it is gone (404 "Package version not found.").
 pub async fn get_version(
     client: &GithubClient,

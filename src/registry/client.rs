@@ -27,6 +27,9 @@ pub const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, \
 /// Manifests larger than this are refused (registries limit them to 4 MiB).
 pub const MAX_MANIFEST_BYTES: usize = 4 * 1024 * 1024;
 
+/// What a refused push needs: the token's permission to write packages.
+pub const PUSH_HINT: &str = "removing a tag pushes a placeholder manifest: the token needs write access to the package (`permissions: packages: write` for the workflow token, `write:packages` for a personal token)";
+
 /// The default number of manifest reads in flight.
 pub const DEFAULT_CONCURRENCY: usize = 8;
 
@@ -372,8 +375,23 @@ impl RegistryClient {
         seen: u64,
         challenge: &Challenge,
     ) -> Result<(), ManifestError> {
+        self.authenticate_as(repository, repository, digest, seen, challenge, None)
+            .await
+    }
+
+    /// [`RegistryClient::authenticate`] for the authorization stored under `key`, asking the
+    /// realm for `forced_scope` when given (pushes need `pull,push` whatever the challenge says).
+    async fn authenticate_as(
+        &self,
+        key: &str,
+        repository: &str,
+        digest: &str,
+        seen: u64,
+        challenge: &Challenge,
+        forced_scope: Option<&str>,
+    ) -> Result<(), ManifestError> {
         let mut map = self.inner.auth.lock().await;
-        let current = map.get(repository).map_or(0, |(g, _)| *g);
+        let current = map.get(key).map_or(0, |(g, _)| *g);
         if current != seen {
             return Ok(());
         }
@@ -394,17 +412,78 @@ impl RegistryClient {
                 service,
                 scope,
             } => {
-                let scope = scope
-                    .clone()
-                    .unwrap_or_else(|| format!("repository:{repository}:pull"));
+                let scope = forced_scope.map(str::to_string).unwrap_or_else(|| {
+                    scope
+                        .clone()
+                        .unwrap_or_else(|| format!("repository:{repository}:pull"))
+                });
                 let token = self
                     .fetch_token(repository, digest, realm, service.as_deref(), &scope)
                     .await?;
                 Authorization::Bearer(token)
             }
         };
-        map.insert(repository.to_string(), (current + 1, authz));
+        map.insert(key.to_string(), (current + 1, authz));
         Ok(())
+    }
+
+    /// Send a write (or a read made on a write's behalf) to `repository` with the authorization
+    /// kept for pushes (a token with scope `repository:…:pull,push`), answering one challenge.
+    /// `what` names the request for errors (a digest or `tag pr-42`). The answer is returned
+    /// whatever its status, except 401 after authenticating, 429 and 5xx (retried, then errors).
+    pub(super) async fn send_for_push(
+        &self,
+        repository: &str,
+        what: &str,
+        make: impl Fn() -> reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, ManifestError> {
+        let key = format!("{repository}\u{0}push");
+        let scope = format!("repository:{repository}:pull,push");
+        let mut authenticated_here = false;
+        loop {
+            let (generation, authz) = self.current_auth(&key).await;
+            let response = self
+                .send_with_retry(repository, what, || {
+                    let mut req = make();
+                    if let Some(h) = self.authorization_header(&authz) {
+                        req = req.header(AUTHORIZATION, h);
+                    }
+                    req
+                })
+                .await?;
+            if response.status() != StatusCode::UNAUTHORIZED {
+                return Ok(response);
+            }
+            if authenticated_here {
+                return Err(self.error(
+                    repository,
+                    what,
+                    ErrorKind::Unauthorized,
+                    format!("401 Unauthorized after authenticating; {PUSH_HINT}"),
+                ));
+            }
+            let challenge = response
+                .headers()
+                .get(WWW_AUTHENTICATE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(parse_challenge);
+            let Some(challenge) = challenge else {
+                return Err(self.error(
+                    repository,
+                    what,
+                    ErrorKind::Unauthorized,
+                    "401 Unauthorized without a Bearer or Basic challenge",
+                ));
+            };
+            self.authenticate_as(&key, repository, what, generation, &challenge, Some(&scope))
+                .await?;
+            authenticated_here = true;
+        }
+    }
+
+    /// The HTTP client and base URL, for the write requests of [`super::push`].
+    pub(super) fn http(&self) -> &reqwest::Client {
+        &self.inner.http
     }
 
     async fn fetch_token(

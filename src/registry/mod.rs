@@ -4,7 +4,8 @@
 //! - [`client`]: `GET /v2/<owner>/<image>/manifests/<digest>` with ghcr.io's authentication
 //!   (Bearer token from the realm, or Basic), retries on 429/5xx, and sha256 verification;
 //! - [`cache`]: manifests on disk by digest (temp file + rename; bounded; LRU eviction);
-//! - [`fill`]: [`fill_manifests`] puts the manifests a decision needs into an inventory.
+//! - [`fill`]: [`fill_manifests`] puts the manifests a decision needs into an inventory;
+//! - [`push`]: the writes that remove a tag (a placeholder manifest under it) and put it back.
 //!
 //! What is read and why is written down in docs/registry.md.
 
@@ -13,6 +14,7 @@ pub mod cache;
 pub mod client;
 pub mod fill;
 pub mod origin;
+pub mod push;
 pub mod retry;
 
 pub use auth::{Credentials, Secret};

@@ -32,6 +32,12 @@ else
     ko "action.yml is not valid action metadata"
 fi
 workflows=(examples/workflows/*.yml .github/workflows/*.yml)
+# The ghcr.io ground-truth workflow must be among them.
+if [[ -f .github/workflows/e2e-ghcr.yml ]]; then
+    ok ".github/workflows/e2e-ghcr.yml is present"
+else
+    ko ".github/workflows/e2e-ghcr.yml is missing"
+fi
 if check-jsonschema --builtin-schema vendor.github-workflows "${workflows[@]}"; then
     ok "${#workflows[@]} workflows are valid"
 else
@@ -185,7 +191,8 @@ if run "$ws" INPUT_POLICY=policies/policy.yml INPUT_INVENTORY=inventory.json \
 plan=$ws/temp/retention-plan.json
 report=$ws/temp/retention-plan.md
 deleted=0
-failed=0" ]] && grep -q '^::group::Plan' "$ws/log" && grep -q '^::stop-commands::' "$ws/log" \
+failed=0
+untagged=0" ]] && grep -q '^::group::Plan' "$ws/log" && grep -q '^::stop-commands::' "$ws/log" \
     && [[ -s "$ws/summary" ]]; then
     ok "run.sh plans, writes the outputs and prints the plan in a group"
 else

@@ -7,9 +7,14 @@
 //! manifests), restore and
 //! `state=deleted`, and a mode where listing packages is refused (the workflow token).
 //! Every request is recorded (method, path, whether an Authorization header came).
+//! It is also ghcr.io for its container packages (`/v2/`, `/token`: tests/support/ghcr_face.rs):
+//! a manifest PUT under a tag moves the tag to a new package version, with push-scope tokens.
 //!
 //! Loaded with `#[path = "support/github_server.rs"] mod github_server;`.
 #![allow(dead_code)]
+
+#[path = "ghcr_face.rs"]
+mod ghcr;
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -94,6 +99,10 @@ pub struct Config {
     pub last_tagged_rule: bool,
     /// GitHub's per_page maximum.
     pub max_per_page: usize,
+    /// The ghcr.io side (`/v2/`) forwards to this real registry (else it stores in memory).
+    pub registry_upstream: Option<String>,
+    /// The token realm grants `push` when asked (a token with `packages: write`).
+    pub registry_push: bool,
     /// Versions removed along with a deleted one (id -> ids): a registry that removes more than
     /// expected, which the check after apply must catch.
     pub also_delete: HashMap<u64, Vec<u64>>,
@@ -119,6 +128,8 @@ impl Default for Config {
             refusals: HashMap::new(),
             last_tagged_rule: false,
             max_per_page: 100,
+            registry_upstream: None,
+            registry_push: true,
             also_delete: HashMap::new(),
             list_twice: Vec::new(),
         }
@@ -166,6 +177,7 @@ struct State {
     points: HashMap<String, VecDeque<(Instant, u32)>>,
     violations: u64,
     remaining: u64,
+    ghcr: ghcr::Face,
 }
 
 /// A running server; stops when dropped (with the test's runtime).
@@ -192,7 +204,10 @@ impl GithubServer {
             .map(|ps| ps.iter().map(package_state).collect())
             .unwrap_or_default();
         let remaining = config.rate_remaining;
+        let mut face = ghcr::Face::default();
+        ghcr::seed(&mut face, inventory);
         let state = Arc::new(Mutex::new(State {
+            ghcr: face,
             config,
             owner,
             packages,
@@ -473,6 +488,9 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Body>) -> Response<Body> 
         .get("authorization")
         .and_then(|h| h.to_str().ok())
         .map(str::to_string);
+    if path.starts_with("/v2/") || path == "/token" {
+        return ghcr::handle(&state, req).await;
+    }
     let route = parse_route(&method, &path);
     let cost = if method == Method::GET { 1 } else { 5 };
 
@@ -614,6 +632,7 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Body>) -> Response<Body> 
         Some(r) => r,
         None => answer(&state, &method, &route, &query, &host, &path),
     };
+    ghcr::flush_upstream_deletes(&state).await;
     {
         let s = lock(&state);
         let h = resp.headers_mut();
@@ -815,6 +834,7 @@ fn answer(
                         v.deleted |= also.contains(&v.id);
                     }
                     let digest = pkg.versions[vi].name.clone();
+                    let mut gone_digests = vec![digest.clone()];
                     // ghcr.io removes the untagged children of a deleted index itself, except
                     // those that another index still present lists (a shared platform manifest
                     // stays with the other image).
@@ -839,7 +859,11 @@ fn answer(
                             .collect();
                         for i in gone {
                             pkg.versions[i].deleted = true;
+                            gone_digests.push(pkg.versions[i].name.clone());
                         }
+                    }
+                    for d in gone_digests {
+                        ghcr::version_deleted(&mut s, pi, &d);
                     }
                     empty(StatusCode::NO_CONTENT)
                 }

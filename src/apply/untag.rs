@@ -1,0 +1,409 @@
+//! Removing a tag from an image that stays ("untag"), through the registry.
+//!
+//! The GitHub Packages API deletes versions, never one tag of a version. To remove tag `pr-42`
+//! from an image also tagged `v1.4.0`:
+//! 1. check on the registry (HEAD, which is not a download) that `pr-42` still names the image
+//!    the plan saw (the image stays, so `restore` can read its manifest to put the tag back);
+//! 2. journal `untag_attempted` with the placeholder's digest (fsynced);
+//! 3. push a placeholder manifest under `pr-42` ([`crate::registry::push`]): ghcr.io moves the
+//!    tag to a new package version; the image keeps `v1.4.0`;
+//! 4. find the placeholder's version id by its digest in the first page of the version listing
+//!    (newest first; a few retries while ghcr.io has not listed it yet) and DELETE it, which
+//!    deletes `pr-42` with it;
+//! 5. journal `untagged` (or `untag_failed` with what is left, and why).
+//!
+//! So an untag costs 2 API requests (one listing page, one DELETE) and, on the registry, one
+//! HEAD and one manifest PUT, plus once per repository the empty blob's HEAD (and its upload
+//! when missing) and a push token. When GitHub refuses to delete the placeholder (it holds the
+//! package's last tag), the tag is put back on the image and the now untagged placeholder deleted.
+//!
+//! A run killed between 3 and 5 leaves a placeholder holding the tag: [`super::leftovers`]
+//! recognises it by its annotation and deletes it at the start of the next `apply`.
+//! [`super::retag`] (`retention restore`) puts removed tags back.
+
+use std::collections::HashSet;
+
+use chrono::Utc;
+
+use super::journal::{Entry, Journal, JournalOutcome, UntagRecord};
+use crate::github::packages::{delete_version, first_versions_page};
+use crate::github::{ApiError, Done, GithubClient, Scope};
+use crate::inventory::PackageType;
+use crate::registry::push::{self, placeholder, PushError, OCI_MANIFEST};
+use crate::registry::{repository_for, ManifestCache, RegistryClient};
+
+/// Listing pages read while looking for a just-pushed placeholder (ghcr.io may list a new
+/// version a moment after the push).
+const FIND_ATTEMPTS: u32 = 4;
+
+/// A tag to remove from a version that stays.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UntagTarget {
+    pub package: String,
+    pub package_type: PackageType,
+    /// The version that keeps the image, and its digest.
+    pub id: u64,
+    pub name: String,
+    /// The version's tags when planned.
+    pub tags: Vec<String>,
+    /// The tag to remove.
+    pub tag: String,
+    /// Not to be removed after all, and why (`apply --plan --policy`). No request is sent.
+    pub hold: Option<String>,
+}
+
+impl UntagTarget {
+    fn label(&self) -> String {
+        format!("tag {} of {}", self.tag, self.name)
+    }
+}
+
+/// What became of the untags of a run.
+#[derive(Clone, Debug, Default)]
+pub struct UntagReport {
+    pub total: u64,
+    pub untagged: u64,
+    /// (package, what, why)
+    pub skipped: Vec<(String, String, String)>,
+    pub failed: Vec<(String, String, String)>,
+    /// Not attempted: the run stopped (the token may not push, the journal failed, the rate
+    /// budget ran out).
+    pub left: u64,
+    pub stop: Option<String>,
+    /// The stop is the rate budget running out (the next run continues), not an error.
+    pub stop_is_budget: bool,
+    /// API requests the untags sent (listing pages and DELETEs).
+    pub api_requests: u64,
+}
+
+/// Where and with what the untags run.
+pub struct Untagger<'a> {
+    pub client: &'a GithubClient,
+    pub scope: &'a Scope,
+    pub registry: &'a RegistryClient,
+    pub cache: &'a ManifestCache,
+    pub journal: &'a Journal,
+    /// Names the run in each placeholder's annotation (so each placeholder has its own digest).
+    pub run: String,
+}
+
+/// The run's name for placeholders: the Actions run (`GITHUB_RUN_ID`-`GITHUB_RUN_ATTEMPT`), else
+/// the clock and the process id.
+pub fn run_id() -> String {
+    match std::env::var("GITHUB_RUN_ID") {
+        Ok(id) if !id.is_empty() => format!(
+            "{id}-{}",
+            std::env::var("GITHUB_RUN_ATTEMPT").unwrap_or_else(|_| "1".into())
+        ),
+        _ => format!(
+            "local-{}-{}",
+            Utc::now().format("%Y%m%dT%H%M%S%.3fZ"),
+            std::process::id()
+        ),
+    }
+}
+
+/// How one untag ended.
+enum Outcome {
+    Untagged(String),
+    Skipped(String),
+    Failed(String),
+    /// Nothing more can succeed (the token may not push): stop.
+    Fatal(String),
+}
+
+impl Untagger<'_> {
+    fn entry(
+        &self,
+        t: &UntagTarget,
+        outcome: JournalOutcome,
+        message: String,
+        record: &UntagRecord,
+    ) -> Entry {
+        Entry {
+            owner: self.scope.owner().to_string(),
+            scope: self.scope.journal_name(),
+            package: t.package.clone(),
+            package_type: t.package_type,
+            id: t.id,
+            name: t.name.clone(),
+            tags: t.tags.clone(),
+            outcome,
+            message,
+            time: Utc::now(),
+            untag: Some(record.clone()),
+        }
+    }
+
+    /// Remove every target's tag, one after the other, journaling each.
+    pub async fn run(&self, targets: Vec<UntagTarget>) -> UntagReport {
+        let before = self.client.requests();
+        let mut report = UntagReport {
+            total: targets.len() as u64,
+            ..UntagReport::default()
+        };
+        let mut blobs: HashSet<String> = HashSet::new();
+        // A line every few seconds, so that a long run never looks stuck.
+        let mut last_line = std::time::Instant::now();
+        let mut queue = targets.into_iter();
+        for t in queue.by_ref() {
+            let budget = self.client.budget();
+            if t.hold.is_none()
+                && budget
+                    .remaining
+                    .is_some_and(|r| r < super::BUDGET_RESERVE + 2)
+            {
+                report.left += 1;
+                report.stop_is_budget = true;
+                report.stop = Some(format!(
+                    "the API rate limit is nearly spent ({} requests left{})",
+                    budget.remaining.unwrap_or(0),
+                    budget
+                        .reset
+                        .map(|r| format!(", resets at {}", r.to_rfc3339()))
+                        .unwrap_or_default()
+                ));
+                break;
+            }
+            let outcome = match &t.hold {
+                Some(why) => Outcome::Skipped(why.clone()),
+                None => self.one(&t, &mut blobs).await,
+            };
+            if last_line.elapsed() >= super::progress::line_every() {
+                last_line = std::time::Instant::now();
+                eprintln!(
+                    "retention: {}/{} tags: {} removed, {} skipped, {} failed",
+                    report.untagged + report.skipped.len() as u64 + report.failed.len() as u64,
+                    report.total,
+                    report.untagged,
+                    report.skipped.len(),
+                    report.failed.len()
+                );
+            }
+            match outcome {
+                Outcome::Untagged(_) => report.untagged += 1,
+                Outcome::Skipped(why) => report.skipped.push((t.package.clone(), t.label(), why)),
+                Outcome::Failed(why) => report.failed.push((t.package.clone(), t.label(), why)),
+                Outcome::Fatal(why) => {
+                    report.left += 1;
+                    report.stop = Some(why);
+                    break;
+                }
+            }
+        }
+        report.left += queue.len() as u64;
+        report.api_requests = self.client.requests() - before;
+        report
+    }
+
+    async fn one(&self, t: &UntagTarget, blobs: &mut HashSet<String>) -> Outcome {
+        let repo = repository_for(self.scope.owner(), &t.package);
+        // 1. The tag must still name the image the plan saw.
+        match self.registry.tag_digest(&repo, &t.tag).await {
+            Ok(Some(d)) if d == t.name => {}
+            Ok(Some(d)) => {
+                return Outcome::Skipped(format!(
+                    "not untagged: tag {} names {d} now, not {} (pushed since the plan was made)",
+                    t.tag, t.name
+                ))
+            }
+            Ok(None) => {
+                return Outcome::Skipped(format!("not untagged: tag {} is gone already", t.tag))
+            }
+            Err(e) => return push_failure(e),
+        }
+        // 2. Journal before the tag moves.
+        let p = placeholder(&self.run, &t.tag, &t.name);
+        let mut record = UntagRecord {
+            tag: t.tag.clone(),
+            placeholder: p.digest.clone(),
+            placeholder_id: None,
+        };
+        if let Err(e) = self.journal.append(&self.entry(
+            t,
+            JournalOutcome::UntagAttempted,
+            String::new(),
+            &record,
+        )) {
+            return Outcome::Fatal(e);
+        }
+        let outcome = self.push_and_delete(t, &repo, &p, &mut record, blobs).await;
+        let (line, message) = match &outcome {
+            Outcome::Untagged(m) => (JournalOutcome::Untagged, m.clone()),
+            Outcome::Skipped(m) | Outcome::Failed(m) | Outcome::Fatal(m) => {
+                (JournalOutcome::UntagFailed, m.clone())
+            }
+        };
+        tracing::info!("{} {}: {:?} {}", t.package, t.label(), line, message);
+        if let Err(e) = self.journal.append(&self.entry(t, line, message, &record)) {
+            return Outcome::Fatal(e);
+        }
+        outcome
+    }
+
+    /// 3–5: push the placeholder under the tag, find its version, delete it.
+    async fn push_and_delete(
+        &self,
+        t: &UntagTarget,
+        repo: &str,
+        p: &push::Placeholder,
+        record: &mut UntagRecord,
+        blobs: &mut HashSet<String>,
+    ) -> Outcome {
+        if !blobs.contains(repo) {
+            if let Err(e) = self.registry.ensure_empty_blob(repo).await {
+                return push_failure(e);
+            }
+            blobs.insert(repo.to_string());
+        }
+        if let Err(e) = self
+            .registry
+            .put_manifest(repo, &t.tag, OCI_MANIFEST, &p.bytes)
+            .await
+        {
+            return match push_failure(e) {
+                // The PUT may have reached the registry: say what may be left.
+                Outcome::Failed(m) => Outcome::Failed(format!(
+                    "{m} (if the registry stored the placeholder anyway, the next run deletes it and `retention restore` puts the tag back)"
+                )),
+                other => other,
+            };
+        }
+        let id = match self.find(&t.package, t.package_type, &p.digest).await {
+            Ok(Some(id)) => id,
+            Ok(None) => {
+                return Outcome::Failed(format!(
+                    "the tag moved to placeholder {} but GitHub does not list it yet: the next run deletes it (or `retention restore` puts the tag back)",
+                    p.digest
+                ))
+            }
+            Err(e) => {
+                return Outcome::Failed(format!(
+                    "the tag moved to placeholder {}, which could not be found: {e}; the next run deletes it",
+                    p.digest
+                ))
+            }
+        };
+        record.placeholder_id = Some(id);
+        let label = format!("{} (placeholder for tag {})", p.digest, t.tag);
+        match delete_version(
+            self.client,
+            self.scope,
+            t.package_type.as_str(),
+            &t.package,
+            id,
+            &label,
+            &|| Ok(()),
+        )
+        .await
+        {
+            Ok(Done::Done) | Ok(Done::AlreadyGone(_)) => Outcome::Untagged(String::new()),
+            Ok(Done::Refused(why)) => self.roll_back(t, repo, id, &label, why).await,
+            Err(e) if e.is_permission() => Outcome::Fatal(format!(
+                "the tag moved to placeholder {} (version {id}), which cannot be deleted: {e}",
+                p.digest
+            )),
+            Err(e) => Outcome::Failed(format!(
+                "the tag moved to placeholder {} (version {id}), which could not be deleted: {e}; the next run deletes it",
+                p.digest
+            )),
+        }
+    }
+
+    /// GitHub refused to delete the placeholder (it holds the package's last tag): put the tag
+    /// back on the image, then delete the placeholder, untagged now.
+    async fn roll_back(
+        &self,
+        t: &UntagTarget,
+        repo: &str,
+        id: u64,
+        label: &str,
+        why: String,
+    ) -> Outcome {
+        let back = match original_manifest(self.registry, self.cache, repo, &t.name).await {
+            Ok(bytes) => self
+                .registry
+                .put_manifest(repo, &t.tag, &push::media_type_of(&bytes), &bytes)
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = back {
+            return Outcome::Failed(format!(
+                "GitHub refused to delete the placeholder (version {id}): {why}; putting the tag back failed too: {e}; run `retention restore`"
+            ));
+        }
+        let deleted = delete_version(
+            self.client,
+            self.scope,
+            t.package_type.as_str(),
+            &t.package,
+            id,
+            label,
+            &|| Ok(()),
+        )
+        .await;
+        let left = match deleted {
+            Ok(Done::Done) | Ok(Done::AlreadyGone(_)) => String::new(),
+            Ok(Done::Refused(m)) => format!("; the untagged placeholder (version {id}) stays: {m}"),
+            Err(e) => format!("; the untagged placeholder (version {id}) stays: {e}"),
+        };
+        Outcome::Skipped(format!(
+            "not untagged: GitHub refused to delete the placeholder that took the tag ({why}); the tag is back on the image{left}"
+        ))
+    }
+
+    /// The id of the version named `digest` in the first page of the listing, retried a few
+    /// times with a growing pause while it is not there yet.
+    async fn find(
+        &self,
+        package: &str,
+        package_type: PackageType,
+        digest: &str,
+    ) -> Result<Option<u64>, ApiError> {
+        for attempt in 0..FIND_ATTEMPTS {
+            if attempt > 0 {
+                let pause = std::time::Duration::from_millis(500 << attempt);
+                self.client.pacer().sleep(pause).await;
+            }
+            let page = first_versions_page(self.client, self.scope, package_type.as_str(), package)
+                .await?;
+            if let Some(id) = page
+                .iter()
+                .find(|v| v["name"] == digest)
+                .and_then(|v| v["id"].as_u64())
+            {
+                return Ok(Some(id));
+            }
+        }
+        Ok(None)
+    }
+}
+
+fn push_failure(e: PushError) -> Outcome {
+    if e.denied {
+        Outcome::Fatal(e.to_string())
+    } else {
+        Outcome::Failed(format!("not untagged: {e}"))
+    }
+}
+
+/// The exact bytes of `digest` in `repository`: from the cache, else read (verified) and cached.
+pub async fn original_manifest(
+    registry: &RegistryClient,
+    cache: &ManifestCache,
+    repository: &str,
+    digest: &str,
+) -> Result<String, String> {
+    if let Some(text) = cache.get(digest) {
+        return Ok(text);
+    }
+    let text = registry
+        .get_manifest(repository, digest)
+        .await
+        .map_err(|e| e.to_string())?;
+    if let Err(e) = cache.put(digest, &text) {
+        tracing::warn!("cannot cache manifest {digest}: {e}");
+    }
+    Ok(text)
+}

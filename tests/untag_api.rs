@@ -1,0 +1,675 @@
+//! Removing tags against the local GitHub server and its in-memory ghcr.io face
+//! (tests/support/ghcr_face.rs), for what a real registry cannot stage: a placeholder left by a
+//! killed run (deleted by the next run; finished by `restore`), a token without push scope, GitHub
+//! refusing to delete the placeholder, a tag pushed again since the plan, and `--max-untags`.
+
+#[path = "support/github_server.rs"]
+mod github_server;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use github_server::{Config, GithubServer};
+use retention::registry::push::{placeholder, OCI_MANIFEST};
+use retention::registry::{Credentials, RegistryClient, Secret};
+use serde_json::{json, Value};
+
+const TOKEN: &str = "ghp_untagAPIsecret0123456789";
+const NOW: &str = "2026-11-20T00:00:00Z";
+const REPO: &str = "acme/app";
+
+fn sha256(text: &str) -> String {
+    retention::registry::push::sha256_digest(text.as_bytes())
+}
+
+/// A platform image manifest (its config blob is taken as present by the face).
+fn image(arch: &str) -> String {
+    format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:{}","size":2}},"layers":[],"annotations":{{"arch":"{arch}"}}}}"#,
+        "1".repeat(64)
+    )
+}
+
+struct Fx {
+    inventory: Value,
+    index: String,
+    amd: String,
+    /// The single-tagged image `solo` (tag `pr-9`).
+    solo: String,
+}
+
+/// Package `app`: an index (id 14) tagged `v1.0` and `pr-1` with two platform manifests (13, 12),
+/// and an image (11) tagged `pr-9` only.
+fn fixture() -> Fx {
+    let (amd, arm, solo) = (image("amd64"), image("arm64"), image("solo"));
+    let index = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{}","size":{},"platform":{{"architecture":"amd64","os":"linux"}}}},{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{}","size":{},"platform":{{"architecture":"arm64","os":"linux"}}}}]}}"#,
+        sha256(&amd),
+        amd.len(),
+        sha256(&arm),
+        arm.len()
+    );
+    let v = |id: u64, text: &str, tags: &[&str]| {
+        json!({"id": id, "name": sha256(text), "url": "u", "package_html_url": "h",
+            "created_at": "2026-06-01T00:00:00Z", "updated_at": "2026-06-01T00:00:00Z",
+            "metadata": {"package_type": "container", "container": {"tags": tags}}})
+    };
+    let manifests: serde_json::Map<String, Value> = [&index, &amd, &arm, &solo]
+        .iter()
+        .map(|m| (sha256(m), Value::String((*m).clone())))
+        .collect();
+    let inventory = json!({"schema": 1, "owner": "acme", "captured_at": NOW, "packages": [{
+        "package": {"id": 1, "name": "app", "package_type": "container", "visibility": "private", "url": "u", "html_url": "h", "version_count": 4, "created_at": NOW, "updated_at": NOW},
+        "versions": [
+            v(14, &index, &["v1.0", "pr-1"]),
+            v(13, &amd, &[]),
+            v(12, &arm, &[]),
+            v(11, &solo, &["pr-9"])],
+        "manifests": manifests}]});
+    Fx {
+        inventory,
+        index,
+        amd,
+        solo,
+    }
+}
+
+fn server(fx: &Fx, f: impl FnOnce(&mut Config)) -> GithubServer {
+    let mut config = Config {
+        token: Some(TOKEN.into()),
+        ..Config::default()
+    };
+    f(&mut config);
+    GithubServer::start(&fx.inventory, config)
+}
+
+fn retention(server: &GithubServer, dir: &Path, args: &[&str]) -> Output {
+    retention_env(server, dir, args, &[])
+}
+
+fn retention_env(server: &GithubServer, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let o = Command::new(env!("CARGO_BIN_EXE_retention"))
+        .args(args)
+        .args(["--registry", &server.url()])
+        .current_dir(dir)
+        .env("GITHUB_API_URL", server.url())
+        .env("GITHUB_TOKEN", TOKEN)
+        .env("RETENTION_TEST_TIME_SCALE", "0.01")
+        .env("RETENTION_CACHE_DIR", dir.join("cache"))
+        .env_remove("GITHUB_REPOSITORY_OWNER")
+        .env_remove("GITHUB_ACTIONS")
+        .env_remove("GITHUB_RUN_ID")
+        .env_remove("RUST_LOG")
+        .envs(env.iter().copied())
+        .output()
+        .expect("the retention binary runs");
+    for stream in [&o.stdout, &o.stderr] {
+        assert!(
+            !String::from_utf8_lossy(stream).contains(TOKEN),
+            "token leaked"
+        );
+    }
+    o
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// A plan keeping every version of `fx`, removing `untags` ((version id, tag)).
+fn write_plan(dir: &Path, fx: &Fx, untags: &[(u64, &str)]) {
+    let versions: Vec<Value> = fx.inventory["packages"][0]["versions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|v| {
+            let id = v["id"].as_u64().unwrap_or(0);
+            let tags: Vec<&str> = untags
+                .iter()
+                .filter(|(i, _)| *i == id)
+                .map(|(_, t)| *t)
+                .collect();
+            json!({"id": id, "name": v["name"], "tags": v["metadata"]["container"]["tags"],
+                "created_at": v["created_at"], "updated_at": v["updated_at"], "action": "keep",
+                "reasons": ["releases stay"], "untag": tags})
+        })
+        .collect();
+    let plan = json!({"schema": 1, "owner": "acme", "generated_at": NOW, "policy_sha256": "0",
+        "summary": {"packages": 1, "versions": versions.len(), "delete": 0, "keep": versions.len(), "untag": untags.len()},
+        "packages": [{"name": "app", "type": "container", "versions": versions}]});
+    std::fs::write(dir.join("plan.json"), plan.to_string()).expect("write the plan");
+}
+
+fn apply_plan(server: &GithubServer, dir: &Path, extra: &[&str]) -> Output {
+    let mut args = vec!["apply", "--plan", "plan.json", "--journal", "journal.jsonl"];
+    args.extend_from_slice(extra);
+    retention(server, dir, &args)
+}
+
+fn journal(dir: &Path) -> Vec<Value> {
+    std::fs::read_to_string(dir.join("journal.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+fn outcomes(dir: &Path) -> Vec<String> {
+    journal(dir)
+        .iter()
+        .filter_map(|l| l["outcome"].as_str().map(str::to_string))
+        .collect()
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime")
+}
+
+fn registry(server: &GithubServer) -> RegistryClient {
+    RegistryClient::new(
+        &server.url(),
+        Some(Credentials::new("x", Secret::new(TOKEN))),
+    )
+    .expect("a registry client")
+}
+
+/// The digest `tag` names on the face, or None.
+fn tag_digest(server: &GithubServer, tag: &str) -> Option<String> {
+    rt().block_on(registry(server).tag_digest(REPO, tag))
+        .expect("the face answers")
+}
+
+/// What a run killed after pushing its placeholder leaves: `tag` moved to a placeholder of
+/// `original`. Returns the placeholder's digest.
+fn push_placeholder(server: &GithubServer, tag: &str, original: &str) -> String {
+    let p = placeholder("killed-run", tag, original);
+    let r = registry(server);
+    rt().block_on(async {
+        r.ensure_empty_blob(REPO).await.expect("empty blob");
+        r.put_manifest(REPO, tag, OCI_MANIFEST, &p.bytes)
+            .await
+            .expect("placeholder PUT");
+    });
+    p.digest
+}
+
+fn deletes(server: &GithubServer) -> Vec<String> {
+    server
+        .requests()
+        .iter()
+        .filter(|r| r.method == "DELETE")
+        .map(|r| r.path.clone())
+        .collect()
+}
+
+#[test]
+fn the_face_moves_a_tag_to_a_new_version_and_only_with_push_scope() {
+    let fx = fixture();
+    let server = server(&fx, |_| {});
+    let index = sha256(&fx.index);
+    assert_eq!(tag_digest(&server, "pr-1"), Some(index.clone()));
+    let p = push_placeholder(&server, "pr-1", &index);
+    assert_eq!(tag_digest(&server, "pr-1"), Some(p.clone()));
+    assert_eq!(tag_digest(&server, "v1.0"), Some(index));
+    // The token realm was asked for push.
+    assert!(server
+        .requests()
+        .iter()
+        .any(|r| r.endpoint == "registry GET token" && r.path.contains("push")));
+
+    let read_only = server_with_push(&fx, false);
+    let r = registry(&read_only);
+    let err = rt()
+        .block_on(r.put_manifest(
+            REPO,
+            "pr-1",
+            OCI_MANIFEST,
+            &placeholder("r", "pr-1", "x").bytes,
+        ))
+        .expect_err("a token without push scope");
+    assert!(err.denied, "{err}");
+    assert!(err.to_string().contains("packages: write"), "{err}");
+}
+
+fn server_with_push(fx: &Fx, push: bool) -> GithubServer {
+    server(fx, |c| c.registry_push = push)
+}
+
+#[test]
+fn a_placeholder_left_by_a_killed_run_is_deleted_by_the_next_run() {
+    let fx = fixture();
+    let server = server(&fx, |_| {});
+    let dir = tempfile::tempdir().expect("tempdir");
+    let index = sha256(&fx.index);
+    let left = push_placeholder(&server, "pr-1", &index);
+    std::fs::write(
+        dir.path().join("keep.yml"),
+        "version: 1\nowner: acme\npackages: { type: container, names: [app] }\nrules:\n  - name: releases stay\n    keep: { tags: [\"v*\"] }\n",
+    )
+    .expect("policy");
+    let o = retention(
+        &server,
+        dir.path(),
+        &[
+            "apply",
+            "--policy",
+            "keep.yml",
+            "--now",
+            NOW,
+            "--journal",
+            "journal.jsonl",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(&format!("placeholder: app {left}: placeholder left by an earlier run deleted (run killed-run removes tag pr-1 from {index})")),
+        "{err}"
+    );
+    // Only the placeholder was deleted (it was the newest version: the one id above the rest).
+    assert_eq!(server.deleted_ids(), [("app".to_string(), 15)]);
+    assert_eq!(tag_digest(&server, "pr-1"), None);
+    assert_eq!(tag_digest(&server, "v1.0"), Some(index.clone()));
+    let lines = journal(dir.path());
+    assert_eq!(outcomes(dir.path()), ["untagged"], "{lines:?}");
+    assert_eq!(lines[0]["name"], index.as_str());
+    assert_eq!(lines[0]["id"], 14);
+    assert_eq!(lines[0]["untag"]["placeholder"], left.as_str());
+    // The next run finds nothing more to sweep.
+    let o = retention(
+        &server,
+        dir.path(),
+        &[
+            "apply",
+            "--policy",
+            "keep.yml",
+            "--now",
+            NOW,
+            "--journal",
+            "journal.jsonl",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(!String::from_utf8_lossy(&o.stderr).contains("placeholder:"));
+    assert_eq!(server.deleted_ids().len(), 1);
+}
+
+#[test]
+fn restore_puts_back_a_tag_a_killed_run_moved_and_deletes_its_placeholder() {
+    let fx = fixture();
+    let server = server(&fx, |_| {});
+    let dir = tempfile::tempdir().expect("tempdir");
+    let index = sha256(&fx.index);
+    let left = push_placeholder(&server, "pr-1", &index);
+    // The run was killed after journaling its attempt and pushing: no outcome line.
+    let line = json!({"owner": "acme", "scope": "/orgs/acme", "package": "app", "type": "container",
+        "id": 14, "name": index, "tags": ["v1.0", "pr-1"], "outcome": "untag_attempted",
+        "message": "", "time": "2026-11-20T00:00:00Z",
+        "untag": {"tag": "pr-1", "placeholder": left}});
+    std::fs::write(dir.path().join("journal.jsonl"), format!("{line}\n")).expect("journal");
+    let o = retention(
+        &server,
+        dir.path(),
+        &["restore", "--journal", "journal.jsonl"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("restored=1 failed=0"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(tag_digest(&server, "pr-1"), Some(index));
+    // The placeholder, untagged by the re-tag, is deleted.
+    assert_eq!(server.deleted_ids(), [("app".to_string(), 15)]);
+    assert_eq!(outcomes(dir.path()), ["untag_attempted", "retagged"]);
+}
+
+#[test]
+fn a_token_that_cannot_push_stops_the_untags_and_says_which_permission() {
+    let fx = fixture();
+    let server = server_with_push(&fx, false);
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_plan(dir.path(), &fx, &[(14, "pr-1")]);
+    let o = apply_plan(&server, dir.path(), &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("permissions: packages: write"), "{err}");
+    assert!(deletes(&server).is_empty());
+    assert_eq!(tag_digest(&server, "pr-1"), Some(sha256(&fx.index)));
+    assert_eq!(outcomes(dir.path()), ["untag_attempted", "untag_failed"]);
+}
+
+#[test]
+fn when_github_refuses_to_delete_the_placeholder_the_tag_goes_back() {
+    // The index loses both its tags, then `solo` its only one: the placeholder that takes `pr-9`
+    // holds the package's last tag, which GitHub refuses to delete.
+    let fx = fixture();
+    let server = server(&fx, |c| {
+        c.last_tagged_rule = true;
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_plan(dir.path(), &fx, &[(14, "v1.0"), (14, "pr-1"), (11, "pr-9")]);
+    let o = apply_plan(&server, dir.path(), &[]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        err.contains("GitHub refused to delete the placeholder that took the tag (You cannot delete the last tagged version"),
+        "{err}"
+    );
+    // v1.0 and pr-1 are gone; pr-9, refused, is back on its image; no placeholder is left.
+    assert_eq!(tag_digest(&server, "v1.0"), None);
+    assert_eq!(tag_digest(&server, "pr-1"), None);
+    assert_eq!(tag_digest(&server, "pr-9"), Some(sha256(&fx.solo)));
+    assert_eq!(
+        server.deleted_ids(),
+        [
+            ("app".to_string(), 15),
+            ("app".to_string(), 16),
+            ("app".to_string(), 17)
+        ]
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("untagged=2"),
+        "{}",
+        text(&o)
+    );
+}
+
+#[test]
+fn a_tag_pushed_again_since_the_plan_is_not_taken_away() {
+    let fx = fixture();
+    let server = server(&fx, |_| {});
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_plan(dir.path(), &fx, &[(14, "pr-1")]);
+    // Since the plan, pr-1 was pushed again: it names the amd64 image now.
+    let r = registry(&server);
+    rt().block_on(r.put_manifest(REPO, "pr-1", OCI_MANIFEST, &fx.amd))
+        .expect("push");
+    let o = apply_plan(&server, dir.path(), &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(&format!(
+            "not untagged: tag pr-1 names {} now",
+            sha256(&fx.amd)
+        )),
+        "{err}"
+    );
+    assert_eq!(tag_digest(&server, "pr-1"), Some(sha256(&fx.amd)));
+    assert!(deletes(&server).is_empty());
+    assert!(String::from_utf8_lossy(&o.stdout).contains("untagged=0"));
+}
+
+#[test]
+fn max_untags_refuses_a_larger_plan_before_anything_is_done() {
+    let fx = fixture();
+    let server = server(&fx, |_| {});
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_plan(dir.path(), &fx, &[(14, "pr-1"), (11, "pr-9")]);
+    let o = apply_plan(&server, dir.path(), &["--max-untags", "1"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("the plan removes 2 tags, more than max_untags 1"),
+        "{err}"
+    );
+    assert!(server.requests().iter().all(|r| r.method == "GET"));
+    assert_eq!(tag_digest(&server, "pr-1"), Some(sha256(&fx.index)));
+}
+
+/// The cost of removing tags, measured (bench/untag_requests.sh prints it): API requests and
+/// registry requests per untag, for `UNTAG_N` tags (default 20) of one image, in one run.
+#[test]
+fn requests_per_untag() {
+    let n: usize = std::env::var("UNTAG_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20);
+    let mut fx = fixture();
+    let tags: Vec<String> = (1..=n).map(|i| format!("build-{i}")).collect();
+    let mut all = vec!["v1.0".to_string(), "pr-1".to_string()];
+    all.extend(tags.iter().cloned());
+    fx.inventory["packages"][0]["versions"][0]["metadata"]["container"]["tags"] = json!(all);
+    let server = server(&fx, |_| {});
+    let dir = tempfile::tempdir().expect("tempdir");
+    let untags: Vec<(u64, &str)> = tags.iter().map(|t| (14, t.as_str())).collect();
+    write_plan(dir.path(), &fx, &untags);
+    server.clear_requests();
+    let o = apply_plan(&server, dir.path(), &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains(&format!("untagged={n}")));
+    let requests = server.requests();
+    let count = |f: &dyn Fn(&str) -> bool| requests.iter().filter(|r| f(&r.endpoint)).count();
+    let api = count(&|e| e == "GET versions" || e == "DELETE version");
+    let setup =
+        count(&|e| !e.starts_with("registry") && e != "GET versions" && e != "DELETE version");
+    let registry = count(&|e| e.starts_with("registry"));
+    let tokens = count(&|e| e == "registry GET token");
+    let challenges = requests
+        .iter()
+        .filter(|r| r.endpoint.starts_with("registry") && r.status == 401)
+        .count();
+    let per = |x: usize| x as f64 / n as f64;
+    println!(
+        "untag cost: {n} untags: {api} API requests = {:.2} per untag (a deletion costs 1 DELETE: ratio {:.2}); \
+         registry {registry} requests = {:.2} per untag ({tokens} token requests and {challenges} 401 challenges once per run and repository); \
+         {setup} API requests to find the owner's scope, once per run",
+        per(api),
+        per(api),
+        per(registry)
+    );
+    assert_eq!(api, 2 * n, "2 API requests per untag");
+    // A progress line every few seconds (50 ms at the test time scale).
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains(&format!("/{n} tags: ")), "{err}");
+    assert_eq!(tag_digest(&server, "v1.0"), Some(sha256(&fx.index)));
+    assert_eq!(tag_digest(&server, "pr-1"), Some(sha256(&fx.index)));
+    for t in &tags {
+        assert_eq!(tag_digest(&server, t), None, "{t}");
+    }
+}
+
+#[test]
+fn untags_stop_when_the_rate_budget_runs_out_and_the_next_run_continues() {
+    let mut fx = fixture();
+    fx.inventory["packages"][0]["versions"][0]["metadata"]["container"]["tags"] =
+        json!(["v1.0", "pr-1", "b1", "b2", "b3"]);
+    // One request finds the owner; then 15 left: two untags (2 each) fit above the reserve of 10.
+    let server = server(&fx, |c| c.rate_remaining = 16);
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_plan(dir.path(), &fx, &[(14, "b1"), (14, "b2"), (14, "b3")]);
+    let o = apply_plan(&server, dir.path(), &[]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("stopped removing tags: the API rate limit is nearly spent (11 requests left, resets at"),
+        "{err}"
+    );
+    assert!(
+        err.contains("1 of 3 tag removals were left undone: the next run continues"),
+        "{err}"
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("left=1 untagged=2"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(tag_digest(&server, "b1"), None);
+    assert_eq!(tag_digest(&server, "b2"), None);
+    assert_eq!(tag_digest(&server, "b3"), Some(sha256(&fx.index)));
+}
+
+const PR_POLICY: &str = "version: 1\nowner: acme\npackages: { type: container, names: [app] }\nrules:\n  - name: releases stay\n    keep: { tags: [\"v*\"] }\n  - name: pull requests go\n    delete: { tags: [\"pr-*\"] }\nsafety: { keep_newest: 0, min_age: 0s }\n";
+
+#[test]
+fn apply_with_a_policy_removes_the_tags_the_policy_removes() {
+    let fx = fixture();
+    let server = server(&fx, |_| {});
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("p.yml"), PR_POLICY).expect("policy");
+    // In a runner: the `untagged` output reaches the workflow.
+    let temp = dir.path().join("runner-temp");
+    std::fs::create_dir_all(&temp).expect("temp");
+    let outputs = dir.path().join("outputs");
+    let summary = dir.path().join("summary.md");
+    let o = retention_env(
+        &server,
+        dir.path(),
+        &[
+            "apply",
+            "--policy",
+            "p.yml",
+            "--now",
+            NOW,
+            "--journal",
+            "journal.jsonl",
+        ],
+        &[
+            ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_OUTPUT", &outputs.to_string_lossy()),
+            ("GITHUB_STEP_SUMMARY", &summary.to_string_lossy()),
+            ("RUNNER_TEMP", &temp.to_string_lossy()),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout)
+            .contains("deleted=1 skipped=0 failed=0 left=0 untagged=1"),
+        "{}",
+        text(&o)
+    );
+    let out = std::fs::read_to_string(&outputs).unwrap_or_default();
+    assert!(out.lines().any(|l| l == "untagged=1"), "{out}");
+    assert!(out.lines().any(|l| l == "deleted=1"), "{out}");
+    // The index loses pr-1 and keeps v1.0; solo, whose only tag is pr-9, is deleted.
+    assert_eq!(tag_digest(&server, "pr-1"), None);
+    assert_eq!(tag_digest(&server, "v1.0"), Some(sha256(&fx.index)));
+    assert_eq!(tag_digest(&server, "pr-9"), None);
+    assert_eq!(
+        server.deleted_ids(),
+        [("app".to_string(), 11), ("app".to_string(), 15)],
+        "solo and the placeholder"
+    );
+    assert_eq!(
+        outcomes(dir.path()),
+        ["attempted", "deleted", "untag_attempted", "untagged"]
+    );
+}
+
+#[test]
+fn apply_plan_with_the_policy_removes_only_the_tags_both_remove() {
+    let fx = fixture();
+    let server = server(&fx, |_| {});
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("p.yml"), PR_POLICY).expect("policy");
+    let o = retention(
+        &server,
+        dir.path(),
+        &[
+            "plan",
+            "--policy",
+            "p.yml",
+            "--now",
+            NOW,
+            "--format",
+            "json",
+            "--output",
+            "plan.json",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let plan: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("plan.json")).expect("plan"))
+            .expect("plan JSON");
+    assert_eq!(plan["summary"]["untag"], 1, "{plan}");
+    // Since the plan, the policy came to keep pr-1.
+    std::fs::write(
+        dir.path().join("now.yml"),
+        PR_POLICY.replace("[\"v*\"]", "[\"v*\", \"pr-1\"]"),
+    )
+    .expect("policy");
+    let o = apply_plan(&server, dir.path(), &["--policy", "now.yml", "--now", NOW]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("skipped app tag pr-1 of ")
+            && err.contains("not untagged: the policy, evaluated now, does not remove tag pr-1"),
+        "{err}"
+    );
+    assert_eq!(tag_digest(&server, "pr-1"), Some(sha256(&fx.index)));
+    // solo goes: both delete it.
+    assert_eq!(server.deleted_ids(), [("app".to_string(), 11)]);
+}
+
+#[test]
+fn a_placeholder_that_cannot_be_deleted_fails_the_untag_and_restore_undoes_it() {
+    let fx = fixture();
+    // Every attempt at the first DELETE answers 500 (the client tries 6 times).
+    let server = server(&fx, |c| {
+        c.faults = (0..6)
+            .map(|nth| github_server::Fault {
+                endpoint: "DELETE version".into(),
+                nth,
+                kind: github_server::FaultKind::Status500,
+            })
+            .collect();
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_plan(dir.path(), &fx, &[(14, "pr-1")]);
+    let o = apply_plan(&server, dir.path(), &[]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("1 tag removals failed"), "{err}");
+    assert!(err.contains("which could not be deleted"), "{err}");
+    let lines = journal(dir.path());
+    assert_eq!(outcomes(dir.path()), ["untag_attempted", "untag_failed"]);
+    let placeholder = lines[1]["untag"]["placeholder"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(lines[1]["untag"]["placeholder_id"], 15);
+    // The tag moved to the placeholder, which stays.
+    assert_eq!(tag_digest(&server, "pr-1"), Some(placeholder));
+    assert!(server.deleted_ids().is_empty());
+    // restore puts the tag back and deletes the placeholder by its id.
+    let o = retention(
+        &server,
+        dir.path(),
+        &["restore", "--journal", "journal.jsonl"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(tag_digest(&server, "pr-1"), Some(sha256(&fx.index)));
+    assert_eq!(server.deleted_ids(), [("app".to_string(), 15)]);
+    assert_eq!(
+        outcomes(dir.path()),
+        ["untag_attempted", "untag_failed", "retagged"]
+    );
+}
+
+#[test]
+fn an_artifact_tag_is_never_removed_on_its_own() {
+    let mut fx = fixture();
+    let sig = format!("{}.sig", sha256(&fx.solo).replacen(':', "-", 1));
+    fx.inventory["packages"][0]["versions"][0]["metadata"]["container"]["tags"] =
+        json!(["v1.0", "pr-1", sig]);
+    let server = server(&fx, |_| {});
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_plan(dir.path(), &fx, &[(14, sig.as_str())]);
+    let o = apply_plan(&server, dir.path(), &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("is an artifact tag, which follows its subject"),
+        "{err}"
+    );
+    assert_eq!(tag_digest(&server, &sig), Some(sha256(&fx.index)));
+    assert!(server.requests().iter().all(|r| r.method != "PUT"));
+}
