@@ -187,6 +187,13 @@ fn image_ref(inv: &Inventory, name: &str) -> ImageRef {
     }
 }
 
+/// The version names of the plan's first package, in id order.
+fn inventory_names(plan: &Plan) -> Vec<String> {
+    let mut vs: Vec<&VersionPlan> = plan.packages[0].versions.iter().collect();
+    vs.sort_by_key(|v| v.id);
+    vs.into_iter().map(|v| v.name.clone()).collect()
+}
+
 fn deleted(plan: &Plan) -> Vec<u64> {
     let mut ids: Vec<u64> = plan.deletions().map(|(_, v)| v.id).collect();
     ids.sort();
@@ -519,18 +526,25 @@ fn keep_newest_counts_top_level_images_only() {
         "  - name: all\n    delete: { older_than: 1h }\n",
         "  keep_newest: 2\n  min_age: 0s\n",
     );
-    let plan = plan(&pol, &inventory(vec![p]));
+    let inv = inventory(vec![p]);
+    let plan = plan(&pol, &inv);
     // The children are newer than both images but are not images of their own.
     assert!(deleted(&plan).is_empty());
-    assert!(decision(&plan, &idx).reasons[0].starts_with("safety.keep_newest"));
-    assert!(decision(&plan, &newest).reasons[0].starts_with("safety.keep_newest"));
-    assert!(
-        decision(&plan, &c1)
-            .reasons
-            .iter()
-            .any(|r| r.starts_with("child manifest of kept image sha256:")),
-        "{:?}",
-        decision(&plan, &c1).reasons
+    let guard = Reason::Guard(Guard::KeepNewest { n: 2, images: true });
+    let all = Reason::KeepWins(vec!["all".into()]);
+    assert_eq!(typed(&pol, &inv, &idx), [guard.clone(), all.clone()]);
+    assert_eq!(typed(&pol, &inv, &newest), [guard, all.clone()]);
+    assert_eq!(
+        typed(&pol, &inv, &c1),
+        [
+            Reason::Graph {
+                edge: Edge::Child,
+                kept: true,
+                image: image_ref(&inv, &idx),
+                top: None
+            },
+            all
+        ]
     );
 }
 
@@ -710,12 +724,22 @@ fn cosign_signatures_follow_their_subject() {
     let sig_kept = p.image(3, &[&format!("sha256-{}.sig", hex(&kept))], 100);
     let att_gone = p.image(4, &[&format!("sha256-{}.att", hex(&gone))], 100);
     let sbom_gone = p.image(5, &[&format!("sha256-{}.sbom", hex(&gone))], 100);
-    let plan = plan(
-        &policy("  - name: prs\n    delete: { tags: [\"pr-*\"] }\n  - name: old signatures\n    delete: { tags: [\"sha256-*\"] }\n"),
-        &inventory(vec![p]),
-    );
+    let pol = policy("  - name: prs\n    delete: { tags: [\"pr-*\"] }\n  - name: old signatures\n    delete: { tags: [\"sha256-*\"] }\n");
+    let inv = inventory(vec![p]);
+    let plan = plan(&pol, &inv);
     assert_eq!(deleted(&plan), [2, 4, 5]);
-    assert!(decision(&plan, &sig_kept).reasons[0].starts_with("signature of kept image"));
+    assert_eq!(
+        typed(&pol, &inv, &sig_kept),
+        [
+            Reason::Graph {
+                edge: Edge::Signature,
+                kept: true,
+                image: image_ref(&inv, &kept),
+                top: None
+            },
+            Reason::KeepWins(vec!["old signatures".into()])
+        ]
+    );
     assert_eq!(
         decision(&plan, &att_gone).reasons,
         [
@@ -735,10 +759,31 @@ fn referrers_and_their_fallback_index_follow_the_subject() {
     let r_gone = p.referrer(4, &gone, 100);
     let fallback_tag = format!("sha256-{}", gone.trim_start_matches("sha256:"));
     let fb = p.index(5, &[&fallback_tag], &[(&r_gone, false)], 100);
-    let plan = plan(&policy("  - name: prs\n    delete: { tags: [\"pr-*\"] }\n  - name: untagged\n    delete: { untagged: true }\n"), &inventory(vec![p]));
+    let pol = policy("  - name: prs\n    delete: { tags: [\"pr-*\"] }\n  - name: untagged\n    delete: { untagged: true }\n");
+    let inv = inventory(vec![p]);
+    let plan = plan(&pol, &inv);
     assert_eq!(deleted(&plan), [2, 4, 5]);
-    assert!(decision(&plan, &r_kept).reasons[0].starts_with("referrer of kept image"));
-    assert!(decision(&plan, &fb).reasons[0].starts_with("referrers index of deleted image"));
+    assert_eq!(
+        typed(&pol, &inv, &r_kept),
+        [
+            Reason::Graph {
+                edge: Edge::Referrer,
+                kept: true,
+                image: image_ref(&inv, &kept),
+                top: None
+            },
+            Reason::KeepWins(vec!["untagged".into()])
+        ]
+    );
+    assert_eq!(
+        typed(&pol, &inv, &fb),
+        [Reason::Graph {
+            edge: Edge::ReferrersIndex,
+            kept: false,
+            image: image_ref(&inv, &gone),
+            top: None
+        }]
+    );
 }
 
 #[test]
@@ -766,15 +811,32 @@ fn missing_manifests_keep_untagged_versions_and_say_why() {
     let pr = p.image(3, &["pr-1"], 100);
     let orphan = p.image(4, &[], 100);
     p.manifests.remove(&idx);
-    let plan = plan(&policy("  - name: prs\n    delete: { tags: [\"pr-*\"] }\n  - name: untagged\n    delete: { untagged: true }\n"), &inventory(vec![p]));
+    let pol = policy("  - name: prs\n    delete: { tags: [\"pr-*\"] }\n  - name: untagged\n    delete: { untagged: true }\n");
+    let inv = inventory(vec![p]);
+    let plan = plan(&pol, &inv);
     assert_eq!(
         deleted(&plan),
         [3],
         "tagged deletions go ahead; untagged are withheld"
     );
     for d in [&child, &orphan] {
-        assert!(decision(&plan, d).reasons[0].starts_with("untagged and its parents are unknown: 1 manifest of this package could not be read"), "{:?}", decision(&plan, d).reasons);
+        assert_eq!(
+            typed(&pol, &inv, d),
+            [
+                Reason::Guard(Guard::ParentsUnknown {
+                    unknown: vec![idx.clone()]
+                }),
+                Reason::KeepWins(vec!["untagged".into()])
+            ]
+        );
     }
+    assert!(
+        decision(&plan, &child).reasons[0].starts_with(
+            "untagged and its parents are unknown: 1 manifest of this package could not be read"
+        ),
+        "{:?}",
+        decision(&plan, &child).reasons
+    );
     assert_eq!(plan.packages[0].warnings.len(), 1);
     assert!(plan.packages[0].warnings[0].starts_with(
         "2 versions selected for deletion are kept: 1 manifest of this package could not be read"
@@ -797,6 +859,15 @@ fn a_child_of_a_deleted_index_stays_when_another_manifest_is_unknown() {
     // index that would take it with it.
     assert!(deleted(&plan).is_empty());
     assert!(decision(&plan, &child).reasons[0].starts_with("untagged and its parents are unknown"));
+    let pr = &inventory_names(&plan)[1];
+    assert!(
+        decision(&plan, pr)
+            .reasons
+            .iter()
+            .any(|r| r.starts_with("withheld: deleting it would let the registry remove")),
+        "{:?}",
+        decision(&plan, pr).reasons
+    );
 }
 
 #[test]
