@@ -361,6 +361,11 @@ fn guards(policy: &Policy, ctx: &Ctx, sel: &[Selected]) -> Vec<Vec<Guard>> {
             // It may be an index: deleting it would let the registry remove its untagged
             // children, which a kept image may share or a guard may protect.
             guard.push(Guard::ManifestNotRead);
+        } else if graph.manifest[i] == ManifestState::Missing
+            && ctx.is_image
+            && !sel[i].tags_to_remove(ctx.versions[i].tags()).is_empty()
+        {
+            guard.push(Guard::ManifestNotReadForUntag);
         }
     }
     guards
@@ -411,10 +416,11 @@ fn propagate_deletions(
 /// ghcr.io removes a deleted index's untagged children that no other index lists, and spares
 /// the ones another index lists. So an index may go while a kept index shares its child (the
 /// child stays, kept by that index). An index listing an untagged version that stays for
-/// another reason (a keep rule or a guard of its own, or as the referrer of a kept image) is
-/// withheld, and what it needs kept with it, until nothing changes: the registry could take
+/// another reason (a keep rule or a guard of its own, as the referrer of a kept subject, or
+/// because it is a withheld index itself) is withheld, and what it needs kept with it, until nothing changes: the registry could take
 /// that version with it. (Withholding there even when a kept index also lists the version keeps
-/// the law that adding a keep rule never adds a deletion.) Returns, per version, the
+/// the law that adding a keep rule never adds a deletion: the condition only grows with what
+/// is kept.) Returns, per version, the
 /// kept image that needed it and, for a withheld index, the child it was withheld for.
 fn protect_needed(
     ctx: &Ctx,
@@ -431,30 +437,33 @@ fn protect_needed(
 
     let mut withheld_for: Vec<Option<usize>> = vec![None; n];
     loop {
-        let withheld: Vec<usize> = ctx
+        let withheld: Vec<(usize, usize)> = ctx
             .order
             .iter()
             .copied()
             .filter(|&d| deleted[d])
             .filter_map(|d| {
                 let c = graph.listed[d].iter().copied().find(|&c| {
-                    let listed_by_keeper = kept_via[c]
-                        .is_some_and(|v| matches!(v.edge, Edge::Child | Edge::Attestation));
+                    // Needed by a kept version that does not list it: its subject.
+                    let needed_unlisted = graph.parents[c]
+                        .iter()
+                        .any(|&(p, _)| !deleted[p] && !graph.listed[p].contains(&c));
                     !deleted[c]
                         && ctx.versions[c].tags().is_empty()
-                        && (protected(c) || !listed_by_keeper)
+                        && (protected(c) || needed_unlisted || withheld_for[c].is_some())
                 })?;
-                withheld_for[d] = Some(c);
-                Some(d)
+                Some((d, c))
             })
             .collect();
         if withheld.is_empty() {
             break;
         }
-        for &d in &withheld {
+        for &(d, c) in &withheld {
             deleted[d] = false;
+            withheld_for[d] = Some(c);
         }
-        keep_needed(ctx, withheld, deleted, &mut kept_via, protected);
+        let start = withheld.iter().map(|&(d, _)| d).collect();
+        keep_needed(ctx, start, deleted, &mut kept_via, protected);
     }
     (kept_via, withheld_for)
 }

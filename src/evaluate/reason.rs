@@ -23,6 +23,9 @@ pub enum Guard {
     ParentsUnknown { unknown: Vec<String> },
     /// Selected for deletion, but its own manifest was not read: it may be an index.
     ManifestNotRead,
+    /// Some of its tags are selected for removal, but its manifest was not read: a removed tag
+    /// could not be restored without it, so its tags stay.
+    ManifestNotReadForUntag,
 }
 
 /// One reason of a decision.

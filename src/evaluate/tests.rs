@@ -1211,6 +1211,23 @@ fn a_young_image_keeps_its_tags() {
 }
 
 #[test]
+fn tags_of_an_image_whose_manifest_was_not_read_stay_and_the_plan_says_why() {
+    let mut p = container("api");
+    let d = p.image(1, &["v1", "pr-1"], 100);
+    p.manifests.remove(&d);
+    let pol = policy("  - name: prs\n    delete: { tags: [\"pr-*\"] }\n");
+    let inv = inventory(vec![p]);
+    assert!(decision(&plan(&pol, &inv), &d).untag.is_empty());
+    assert_eq!(
+        typed(&pol, &inv, &d),
+        [
+            Reason::Guard(Guard::ManifestNotReadForUntag),
+            Reason::TagsStay(vec!["v1".into()])
+        ]
+    );
+}
+
+#[test]
 fn a_tagged_part_no_delete_rule_names_stays_when_its_index_goes() {
     let mut p = container("api");
     let named = p.image(1, &["amd64-build"], 100);

@@ -60,6 +60,10 @@ pub fn guard(g: &Guard) -> String {
         Guard::ManifestNotRead => {
             "manifest not read: it may be an index whose children a kept image shares".to_string()
         }
+        Guard::ManifestNotReadForUntag => {
+            "manifest not read: its tags are not removed (restoring a tag needs the manifest)"
+                .to_string()
+        }
     }
 }
 
