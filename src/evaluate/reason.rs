@@ -43,8 +43,9 @@ pub enum Reason {
         image: ImageRef,
         top: Option<ImageRef>,
     },
-    /// An index selected for deletion that stays: the registry would remove `child` with it,
-    /// an untagged version that stays and that no index that stays lists.
+    /// An index selected for deletion that stays: the registry could remove `child` with it, an
+    /// untagged version that stays for a reason of its own (a keep rule, a guard, a kept subject
+    /// it refers to, or withheld itself).
     Withheld { child: ImageRef },
     /// Kept although these delete rules select it (and every tag of it).
     KeepWins(Vec<String>),

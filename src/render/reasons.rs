@@ -86,7 +86,7 @@ pub fn words(r: &Reason) -> String {
             s
         }
         Reason::Withheld { child } => format!(
-            "withheld: deleting it would let the registry remove {} with it, which stays and which no index that stays lists",
+            "withheld: deleting it would let the registry remove {} with it, which stays for a reason of its own",
             image(child)
         ),
         Reason::KeepWins(rules) => format!("keep wins over delete rule {}", quoted(rules)),
