@@ -293,15 +293,8 @@ pub(crate) fn decide_package(
         ));
     }
     let broken = broken_images(&ctx);
-    let by_id: std::collections::HashMap<u64, usize> = ctx
-        .versions
-        .iter()
-        .enumerate()
-        .map(|(i, v)| (v.id, i))
-        .collect();
-    let kept = broken
-        .iter()
-        .filter(|b| by_id.get(&b.id).is_some_and(|&i| !deleted[i]))
+    let kept = (0..ctx.versions.len())
+        .filter(|&i| ctx.graph.broken[i].is_some() && !deleted[i])
         .count();
     if let Some(w) = broken_warning(&broken, kept) {
         warnings.push(w);
@@ -338,20 +331,25 @@ fn guards(policy: &Policy, ctx: &Ctx, sel: &[Selected]) -> Vec<Vec<Guard>> {
             });
         }
     }
-    let unknown: Vec<String> = ctx
+    // The unknown manifests, counted, and the first few named (each untagged version's
+    // guard carries them: never the whole list, which can be as long as the package).
+    let unknown = ctx
         .versions
         .iter()
         .zip(&graph.manifest)
-        .filter(|(_, m)| **m != ManifestState::Known)
-        .map(|(v, _)| v.name.clone())
-        .collect();
+        .filter(|(_, m)| **m != ManifestState::Known);
+    let (count, sample): (usize, Vec<String>) = (
+        unknown.clone().count(),
+        unknown.take(3).map(|(v, _)| v.name.clone()).collect(),
+    );
     for (i, guard) in guards.iter_mut().enumerate() {
         if let ManifestState::Corrupt(why) = &graph.manifest[i] {
             guard.push(Guard::ManifestUnusable(why.clone()));
         }
         if graph.parents_unknown[i] {
             guard.push(Guard::ParentsUnknown {
-                unknown: unknown.clone(),
+                count,
+                sample: sample.clone(),
             });
         } else if graph.manifest[i] == ManifestState::Missing
             && guard.is_empty()

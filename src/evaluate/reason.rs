@@ -19,8 +19,9 @@ pub enum Guard {
     KeepNewest { n: usize, images: bool },
     /// Its manifest does not match its digest, or is not a manifest.
     ManifestUnusable(String),
-    /// Untagged, and some manifest of the package could not be read: it may be part of it.
-    ParentsUnknown { unknown: Vec<String> },
+    /// Untagged, and `count` manifests of the package could not be read (the first few in
+    /// `sample`): it may be part of one of them.
+    ParentsUnknown { count: usize, sample: Vec<String> },
     /// Selected for deletion, but its own manifest was not read: it may be an index.
     ManifestNotRead,
     /// Some of its tags are selected for removal, but its manifest was not read: a removed tag

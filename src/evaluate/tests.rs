@@ -824,7 +824,8 @@ fn missing_manifests_keep_untagged_versions_and_say_why() {
             typed(&pol, &inv, d),
             [
                 Reason::Guard(Guard::ParentsUnknown {
-                    unknown: vec![idx.clone()]
+                    count: 1,
+                    sample: vec![idx.clone()]
                 }),
                 Reason::KeepWins(vec!["untagged".into()])
             ]

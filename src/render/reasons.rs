@@ -29,16 +29,6 @@ fn plural(n: usize, one: &str, many: &str) -> String {
     }
 }
 
-/// Up to three items, then "and N more".
-pub fn short_list(items: &[String]) -> String {
-    let shown: Vec<&str> = items.iter().take(3).map(String::as_str).collect();
-    if items.len() > 3 {
-        format!("{} and {} more", shown.join(", "), items.len() - 3)
-    } else {
-        shown.join(", ")
-    }
-}
-
 /// A guard, in words.
 pub fn guard(g: &Guard) -> String {
     match g {
@@ -51,12 +41,19 @@ pub fn guard(g: &Guard) -> String {
             if *images { "images" } else { "versions" }
         ),
         Guard::ManifestUnusable(why) => format!("manifest unusable: {why}"),
-        Guard::ParentsUnknown { unknown } => format!(
-            "untagged and its parents are unknown: {} {} of this package could not be read ({})",
-            unknown.len(),
-            plural(unknown.len(), "manifest", "manifests"),
-            short_list(unknown)
-        ),
+        Guard::ParentsUnknown { count, sample } => {
+            let more = count.saturating_sub(sample.len());
+            format!(
+                "untagged and its parents are unknown: {count} {} of this package could not be read ({}{})",
+                plural(*count, "manifest", "manifests"),
+                sample.join(", "),
+                if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                }
+            )
+        }
         Guard::ManifestNotRead => {
             "manifest not read: it may be an index whose children a kept image shares".to_string()
         }
