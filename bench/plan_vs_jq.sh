@@ -63,12 +63,13 @@ rss_kb=$(/usr/bin/time -v "$BIN" plan --policy bench/policy.yml --inventory "$FI
   | awk -F': ' '/Maximum resident set size/ {print $2}')
 size=$(stat -c %s "$FILE")
 deletions=$(jq '.summary.delete' "$PLAN")
+untags=$(jq '.summary.untag // 0' "$PLAN")
 
 calc() { awk "BEGIN { print $1 }"; }
 ratio=$(calc "$plan_s / $jq_s")
 rss_ratio=$(calc "$rss_kb * 1024 / $size")
 printf 'inventory       %s (%d versions, %d packages, %.1f MB)\n' "$FILE" "$VERSIONS" "$PACKAGES" "$(calc "$size / 1000000")"
-printf 'plan            %d deletions\n' "$deletions"
+printf 'plan            %d deletions, %d tags removed\n' "$deletions" "$untags"
 printf 'jq -c .         %ss (best of %d)\n' "$jq_s" "$RUNS"
 printf 'retention plan  %ss (best of %d)\n' "$plan_s" "$RUNS"
 printf 'ratio           %.2f  (retention / jq; target <= 1.0)\n' "$ratio"
