@@ -26,7 +26,7 @@ use std::collections::VecDeque;
 
 use chrono::{DateTime, Utc};
 
-use crate::graph::{Edge, ManifestState};
+use crate::graph::{tag_subject, Edge, ManifestState};
 use crate::inventory::{Inventory, PackageEntry};
 use crate::plan::{
     Action, BrokenImage, BrokenKind, PackagePlan, PartOf, Plan, Summary, VersionPlan, SCHEMA,
@@ -143,11 +143,11 @@ struct Via {
 
 /// The decision for one version, with typed reasons.
 #[derive(Clone, Debug)]
-pub(crate) struct Decision {
+pub(crate) struct Decision<'a> {
     /// Position in the package's `versions`.
     pub index: usize,
     pub action: Action,
-    pub reasons: Vec<Reason>,
+    pub reasons: Vec<Reason<'a>>,
     pub untag: Vec<String>,
     pub withheld: bool,
     pub after: Vec<u64>,
@@ -155,8 +155,8 @@ pub(crate) struct Decision {
 }
 
 /// The decisions for one package, newest first, and what the user should know of it.
-pub(crate) struct PackageDecisions {
-    pub decisions: Vec<Decision>,
+pub(crate) struct PackageDecisions<'a> {
+    pub decisions: Vec<Decision<'a>>,
     pub warnings: Vec<String>,
     pub broken: Vec<BrokenImage>,
 }
@@ -205,11 +205,11 @@ struct Outcome<'p> {
 }
 
 /// Decide every version of one package.
-pub(crate) fn decide_package(
-    policy: &Policy,
-    entry: &PackageEntry,
+pub(crate) fn decide_package<'a>(
+    policy: &'a Policy,
+    entry: &'a PackageEntry,
     now: DateTime<Utc>,
-) -> PackageDecisions {
+) -> PackageDecisions<'a> {
     let ctx = Ctx::new(policy, entry, now);
     let sel = ctx.rule_selections(policy);
     let guards = guards(policy, &ctx, &sel);
@@ -390,9 +390,9 @@ fn propagate_deletions(
     }
     while let Some(d) = queue.pop_front() {
         for &(c, edge) in &ctx.graph.dependants[d] {
-            let named = !sel[c]
-                .tags_no_delete_rule_selects(ctx.versions[c].tags())
-                .is_empty();
+            let tags = ctx.versions[c].tags();
+            let named = (0..tags.len())
+                .any(|j| sel[c].delete_tags[j].is_empty() && tag_subject(&tags[j]).is_none());
             if protected(c) || named {
                 continue;
             }
@@ -518,11 +518,12 @@ fn tags_to_remove(
 }
 
 /// Phase 6: the reasons of one version's decision.
-fn reasons(policy: &Policy, ctx: &Ctx, o: &Outcome, i: usize) -> Vec<Reason> {
+fn reasons<'a>(policy: &Policy, ctx: &Ctx<'a>, o: &Outcome<'a>, i: usize) -> Vec<Reason<'a>> {
     let s = &o.sel[i];
+    let versions: &'a [crate::inventory::Version] = ctx.versions;
     let image = |j: usize| ImageRef {
-        digest: ctx.versions[j].name.clone(),
-        tags: ctx.versions[j].tags().to_vec(),
+        digest: versions[j].name.as_str(),
+        tags: versions[j].tags(),
     };
     let graph = |via: Via, kept: bool| Reason::Graph {
         edge: via.edge,
@@ -530,25 +531,25 @@ fn reasons(policy: &Policy, ctx: &Ctx, o: &Outcome, i: usize) -> Vec<Reason> {
         image: image(via.by),
         top: (via.root != via.by).then(|| image(via.root)),
     };
-    let names = |rules: &[&Rule]| -> Vec<String> {
-        let mut out: Vec<String> = Vec::new();
+    let names = |rules: &[&'a Rule]| -> Vec<&'a str> {
+        let mut out: Vec<&'a str> = Vec::new();
         for r in rules {
-            if !out.contains(&r.name) {
-                out.push(r.name.clone());
+            if !out.contains(&r.name.as_str()) {
+                out.push(r.name.as_str());
             }
         }
         out
     };
-    let tags = ctx.versions[i].tags();
+    let tags = versions[i].tags();
     let mut out = Vec::new();
     if o.deleted[i] {
-        out.extend(s.delete.iter().map(|r| Reason::Rule(r.name.clone())));
+        out.extend(s.delete.iter().map(|r| Reason::Rule(r.name.as_str())));
         if let Some(via) = o.deleted_via[i] {
             out.push(graph(via, false));
         }
         return out;
     }
-    out.extend(s.keep.iter().map(|r| Reason::Rule(r.name.clone())));
+    out.extend(s.keep.iter().map(|r| Reason::Rule(r.name.as_str())));
     out.extend(o.guards[i].iter().cloned().map(Reason::Guard));
     if let Some(via) = o.kept_via[i] {
         out.push(graph(via, true));
@@ -557,11 +558,11 @@ fn reasons(policy: &Policy, ctx: &Ctx, o: &Outcome, i: usize) -> Vec<Reason> {
         out.push(Reason::Withheld { child: image(c) });
     }
     if let Some(removed) = &o.removed[i] {
-        let rules: Vec<&Rule> = removed
+        let rules: Vec<&'a Rule> = removed
             .iter()
             .flat_map(|&j| s.untag_tags[j].iter().copied())
             .collect();
-        let tags: Vec<String> = removed.iter().map(|&j| tags[j].clone()).collect();
+        let tags: Vec<&'a str> = removed.iter().map(|&j| tags[j].as_str()).collect();
         out.push(if policy.safety.untag {
             Reason::Untag {
                 tags,
@@ -578,7 +579,7 @@ fn reasons(policy: &Policy, ctx: &Ctx, o: &Outcome, i: usize) -> Vec<Reason> {
     let part_of_deleted = ctx.graph.parents[i].iter().any(|&(p, _)| o.deleted[p]);
     if s.keep.is_empty() && !unselected.is_empty() && (!s.delete.is_empty() || part_of_deleted) {
         out.push(Reason::TagsStay(
-            unselected.iter().map(|&j| tags[j].clone()).collect(),
+            unselected.iter().map(|&j| tags[j].as_str()).collect(),
         ));
     }
     if out.is_empty() {

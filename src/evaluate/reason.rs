@@ -4,10 +4,10 @@
 use crate::graph::Edge;
 
 /// A version named in a reason: its digest and tags.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ImageRef {
-    pub digest: String,
-    pub tags: Vec<String>,
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ImageRef<'a> {
+    pub digest: &'a str,
+    pub tags: &'a [String],
 }
 
 /// A safety guard that protects a version whatever the rules say.
@@ -31,9 +31,9 @@ pub enum Guard {
 
 /// One reason of a decision.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Reason {
+pub enum Reason<'a> {
     /// A rule (keep or delete) that selects the version, by name.
-    Rule(String),
+    Rule(&'a str),
     /// A guard that protects it.
     Guard(Guard),
     /// It follows an image through the graph: `edge` says what it is of `image`, `kept` whether
@@ -41,28 +41,28 @@ pub enum Reason {
     Graph {
         edge: Edge,
         kept: bool,
-        image: ImageRef,
-        top: Option<ImageRef>,
+        image: ImageRef<'a>,
+        top: Option<ImageRef<'a>>,
     },
     /// An index selected for deletion that stays: the registry could remove `child` with it, an
     /// untagged version that stays for a reason of its own (a keep rule, a guard, a kept subject
     /// it refers to, or withheld itself).
-    Withheld { child: ImageRef },
+    Withheld { child: ImageRef<'a> },
     /// Kept although these delete rules select it (and every tag of it).
-    KeepWins(Vec<String>),
+    KeepWins(Vec<&'a str>),
     /// These tags are removed from the image, which stays under its other tags; `rules` are the
     /// delete rules that select them.
     Untag {
-        tags: Vec<String>,
-        rules: Vec<String>,
+        tags: Vec<&'a str>,
+        rules: Vec<&'a str>,
     },
     /// These tags are selected for deletion but stay: `safety.untag` is false.
     UntagOff {
-        tags: Vec<String>,
-        rules: Vec<String>,
+        tags: Vec<&'a str>,
+        rules: Vec<&'a str>,
     },
     /// Delete rules select some tags of the image, but not these, so the image stays.
-    TagsStay(Vec<String>),
+    TagsStay(Vec<&'a str>),
     /// No rule selects it.
     NoRule,
 }

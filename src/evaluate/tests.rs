@@ -161,7 +161,7 @@ fn decision<'a>(plan: &'a Plan, name: &str) -> &'a VersionPlan {
 }
 
 /// The typed reasons of one version's decision.
-fn typed(policy: &Policy, inv: &Inventory, name: &str) -> Vec<Reason> {
+fn typed<'a>(policy: &'a Policy, inv: &'a Inventory, name: &str) -> Vec<Reason<'a>> {
     for entry in &inv.packages {
         if let Some(i) = entry.versions.iter().position(|v| v.name == name) {
             let decided = decide_package(policy, entry, now());
@@ -174,7 +174,7 @@ fn typed(policy: &Policy, inv: &Inventory, name: &str) -> Vec<Reason> {
 }
 
 /// How a reason names a version.
-fn image_ref(inv: &Inventory, name: &str) -> ImageRef {
+fn image_ref<'a>(inv: &'a Inventory, name: &str) -> ImageRef<'a> {
     let v = inv
         .packages
         .iter()
@@ -182,8 +182,8 @@ fn image_ref(inv: &Inventory, name: &str) -> ImageRef {
         .find(|v| v.name == name)
         .unwrap_or_else(|| panic!("{name} not in the inventory"));
     ImageRef {
-        digest: v.name.clone(),
-        tags: v.tags().to_vec(),
+        digest: &v.name,
+        tags: v.tags(),
     }
 }
 

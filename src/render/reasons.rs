@@ -7,7 +7,7 @@ use crate::evaluate::reason::{Guard, ImageRef, Reason};
 pub fn image(r: &ImageRef) -> String {
     let short = match r.digest.strip_prefix("sha256:") {
         Some(hex) if hex.len() > 12 => format!("sha256:{}", &hex[..12]),
-        _ => r.digest.clone(),
+        _ => r.digest.to_string(),
     };
     if r.tags.is_empty() {
         format!("{short} (untagged)")
@@ -16,7 +16,7 @@ pub fn image(r: &ImageRef) -> String {
     }
 }
 
-fn quoted(names: &[String]) -> String {
+fn quoted(names: &[&str]) -> String {
     let q: Vec<String> = names.iter().map(|n| format!("'{n}'")).collect();
     q.join(", ")
 }
@@ -67,7 +67,7 @@ pub fn guard(g: &Guard) -> String {
 /// A reason, in words.
 pub fn words(r: &Reason) -> String {
     match r {
-        Reason::Rule(name) => name.clone(),
+        Reason::Rule(name) => name.to_string(),
         Reason::Guard(g) => guard(g),
         Reason::Graph {
             edge,
