@@ -464,10 +464,7 @@ fn keep_wins_and_says_so() {
     );
     assert_eq!(
         typed(&pol, &inv, &d),
-        [
-            Reason::Rule("releases".into()),
-            Reason::KeepWins(vec!["old".into()])
-        ]
+        [Reason::Rule("releases"), Reason::KeepWins(vec!["old"])]
     );
 }
 
@@ -531,7 +528,7 @@ fn keep_newest_counts_top_level_images_only() {
     // The children are newer than both images but are not images of their own.
     assert!(deleted(&plan).is_empty());
     let guard = Reason::Guard(Guard::KeepNewest { n: 2, images: true });
-    let all = Reason::KeepWins(vec!["all".into()]);
+    let all = Reason::KeepWins(vec!["all"]);
     assert_eq!(typed(&pol, &inv, &idx), [guard.clone(), all.clone()]);
     assert_eq!(typed(&pol, &inv, &newest), [guard, all.clone()]);
     assert_eq!(
@@ -670,7 +667,7 @@ fn an_index_that_would_take_a_child_kept_for_itself_is_withheld() {
             Reason::Withheld {
                 child: image_ref(&inv, &young_child)
             },
-            Reason::KeepWins(vec!["prs".into()])
+            Reason::KeepWins(vec!["prs"])
         ]
     );
     assert!(decision(&plan(&pol, &inv), &pr).withheld);
@@ -737,7 +734,7 @@ fn cosign_signatures_follow_their_subject() {
                 image: image_ref(&inv, &kept),
                 top: None
             },
-            Reason::KeepWins(vec!["old signatures".into()])
+            Reason::KeepWins(vec!["old signatures"])
         ]
     );
     assert_eq!(
@@ -772,7 +769,7 @@ fn referrers_and_their_fallback_index_follow_the_subject() {
                 image: image_ref(&inv, &kept),
                 top: None
             },
-            Reason::KeepWins(vec!["untagged".into()])
+            Reason::KeepWins(vec!["untagged"])
         ]
     );
     assert_eq!(
@@ -827,7 +824,7 @@ fn missing_manifests_keep_untagged_versions_and_say_why() {
                     count: 1,
                     sample: vec![idx.clone()]
                 }),
-                Reason::KeepWins(vec!["untagged".into()])
+                Reason::KeepWins(vec!["untagged"])
             ]
         );
     }
@@ -969,8 +966,8 @@ fn newest_untagged_counts_images_not_their_platform_manifests() {
     assert_eq!(
         typed(&pol, &inv, &new),
         [
-            Reason::Rule("two untagged images".into()),
-            Reason::KeepWins(vec!["untagged".into()])
+            Reason::Rule("two untagged images"),
+            Reason::KeepWins(vec!["untagged"])
         ]
     );
     assert_eq!(deleted(&plan).len(), 4);
@@ -1006,7 +1003,7 @@ fn newest_tags_counts_releases_not_their_signatures() {
                 image: image_ref(&inv, &v3),
                 top: None
             },
-            Reason::KeepWins(vec!["the rest".into()])
+            Reason::KeepWins(vec!["the rest"])
         ]
     );
 }
@@ -1055,10 +1052,10 @@ fn peer_case_removing_two_of_three_tags_keeps_the_image() {
         typed(&pol, &inv, &d),
         [
             Reason::Untag {
-                tags: vec!["tag1".into(), "tag2".into()],
-                rules: vec!["two tags".into()]
+                tags: vec!["tag1", "tag2"],
+                rules: vec!["two tags"]
             },
-            Reason::TagsStay(vec!["tag3".into()])
+            Reason::TagsStay(vec!["tag3"])
         ]
     );
     assert!(!decision(&plan, &d).withheld);
@@ -1143,10 +1140,10 @@ fn untag_off_keeps_the_tags_and_says_why() {
         typed(&pol, &inv, &d),
         [
             Reason::UntagOff {
-                tags: vec!["pr-1".into()],
-                rules: vec!["prs".into()]
+                tags: vec!["pr-1"],
+                rules: vec!["prs"]
             },
-            Reason::TagsStay(vec!["v1".into()])
+            Reason::TagsStay(vec!["v1"])
         ]
     );
     assert_eq!(
@@ -1223,7 +1220,7 @@ fn tags_of_an_image_whose_manifest_was_not_read_stay_and_the_plan_says_why() {
         typed(&pol, &inv, &d),
         [
             Reason::Guard(Guard::ManifestNotReadForUntag),
-            Reason::TagsStay(vec!["v1".into()])
+            Reason::TagsStay(vec!["v1"])
         ]
     );
 }
@@ -1240,7 +1237,7 @@ fn a_tagged_part_no_delete_rule_names_stays_when_its_index_goes() {
     assert_eq!(deleted(&plan), [2, 3]);
     assert_eq!(
         typed(&pol, &inv, &named),
-        [Reason::TagsStay(vec!["amd64-build".into()])]
+        [Reason::TagsStay(vec!["amd64-build"])]
     );
     let _ = idx;
 }
