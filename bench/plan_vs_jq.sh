@@ -9,7 +9,9 @@
 # jq, cargo and GNU time (/usr/bin/time; `apt-get install -y time`).
 #
 # Measured 2026 on a shared 2-core machine: 267.2 MB inventory, 98,300 deletions; jq 6.04 s,
-# retention 1.34 s (ratio 0.22); peak RSS 485 MB = 1.86 x the file size.
+# retention 1.34 s (ratio 0.22); peak RSS 485 MB = 1.86 x the file size. Again 2026-11-25, after
+# tags got their own fate (70,700 deletions, 9,200 tags removed): jq 5.99 s, retention 1.84 s
+# (ratio 0.31, a busier machine: bench/plan_vs_commit.sh puts it at 1.01-1.04x the code before).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
