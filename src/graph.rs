@@ -7,6 +7,10 @@
 //! `sha256-<hex>`. Deleting "untagged" versions without knowing this breaks images, so the
 //! evaluator asks this graph what each version belongs to.
 //!
+//! The graph also finds broken images: an index none of whose platform manifests is in the
+//! package (ghost), some but not all (partial), and an artifact whose subject is not in the
+//! package (orphaned). Such a part stands on its own: it is a top-level image.
+//!
 //! The graph is built from the manifests stored in the inventory (exact bytes, checked against
 //! their digest). It is pure: no network, no clock.
 
@@ -81,8 +85,8 @@ pub enum ManifestState {
 pub struct ImageGraph {
     /// `dependants[i]`: versions that depend on version `i`, and how.
     pub dependants: Vec<Vec<(usize, Edge)>>,
-    /// `listed[i]`: the versions listed in version `i`'s manifest (when it is an index). A
-    /// registry may remove an index's untagged children with it (ghcr.io does).
+    /// `listed[i]`: the versions listed in version `i`'s manifest (when it is an index). ghcr.io
+    /// removes a deleted index's untagged children that no other index lists.
     pub listed: Vec<Vec<usize>>,
     /// `parents[i]`: versions that version `i` depends on (its index or subject).
     pub parents: Vec<Vec<(usize, Edge)>>,

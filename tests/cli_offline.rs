@@ -144,6 +144,86 @@ fn a_plan_over_max_deletions_fails_naming_the_count() {
     assert!(out.stdout.is_empty());
 }
 
+/// A container inventory of images tagged `v<i>` and `pr-<i>`, with their manifests.
+fn multi_tagged_inventory(n: usize) -> String {
+    use sha2::{Digest, Sha256};
+    let mut versions = Vec::new();
+    let mut manifests = Vec::new();
+    for i in 1..=n {
+        let body = format!(
+            r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"digest":"sha256:{i:064x}"}},"layers":[]}}"#
+        );
+        let digest = format!("sha256:{}", hex::encode(Sha256::digest(body.as_bytes())));
+        versions.push(format!(r#"{{"id":{i},"name":"{digest}","created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z","metadata":{{"package_type":"container","container":{{"tags":["v{i}","pr-{i}"]}}}}}}"#));
+        manifests.push(format!(
+            "{}:{}",
+            serde_json::json!(digest),
+            serde_json::json!(body)
+        ));
+    }
+    format!(
+        r#"{{"schema":1,"owner":"acme","captured_at":"2026-11-20T00:00:00Z","packages":[{{"package":{{"id":1,"name":"api","package_type":"container"}},"versions":[{}],"manifests":{{{}}}}}]}}"#,
+        versions.join(","),
+        manifests.join(",")
+    )
+}
+
+#[test]
+fn a_plan_over_max_untags_fails_naming_the_count_and_untag_false_keeps_the_tags() {
+    let dir = tempdir();
+    let policy = |safety: &str| {
+        format!("version: 1\npackages:\n  type: container\n  names: [\"api\"]\nrules:\n  - name: prs\n    delete: {{ tags: [\"pr-*\"] }}\nsafety: {{ keep_newest: 0, min_age: 0s, {safety} }}\n")
+    };
+    let inv = write(dir.path(), "inv.json", &multi_tagged_inventory(3));
+    let plan = |policy: &Path| {
+        retention(&[
+            "plan",
+            "--policy",
+            policy.to_str().unwrap_or_default(),
+            "--inventory",
+            inv.to_str().unwrap_or_default(),
+            "--now",
+            "2026-11-20T00:00:00Z",
+            "--format",
+            "json",
+        ])
+    };
+    let over = write(dir.path(), "over.yml", &policy("max_untags: 2"));
+    let out = plan(&over);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).starts_with(
+            "the plan removes 3 tags from images that stay, more than max_untags (2); nothing was changed"
+        ),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(out.stdout.is_empty());
+    let fits = write(dir.path(), "fits.yml", &policy("max_untags: 3"));
+    let out = plan(&fits);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    assert_eq!(json["summary"]["untag"], 3);
+    assert_eq!(json["summary"]["delete"], 0);
+    assert_eq!(
+        json["packages"][0]["versions"][0]["untag"],
+        serde_json::json!(["pr-3"])
+    );
+    let off = write(
+        dir.path(),
+        "off.yml",
+        &policy("max_untags: 2, untag: false"),
+    );
+    let out = plan(&off);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    assert_eq!(json["summary"].get("untag"), None);
+    assert_eq!(
+        json["packages"][0]["versions"][0]["reasons"][0],
+        "tag pr-3 selected by delete rule 'prs' stays (safety.untag is false)"
+    );
+}
+
 #[test]
 fn malformed_inventories_name_the_file_and_the_json_path() {
     let dir = tempdir();

@@ -26,7 +26,7 @@ use std::collections::VecDeque;
 
 use chrono::{DateTime, Utc};
 
-use crate::graph::{Edge, ManifestState};
+use crate::graph::{tag_subject, Edge, ManifestState};
 use crate::inventory::{Inventory, PackageEntry};
 use crate::plan::{
     Action, BrokenImage, BrokenKind, PackagePlan, PartOf, Plan, Summary, VersionPlan, SCHEMA,
@@ -144,11 +144,11 @@ struct Via {
 
 /// The decision for one version, with typed reasons.
 #[derive(Clone, Debug)]
-pub(crate) struct Decision {
+pub(crate) struct Decision<'a> {
     /// Position in the package's `versions`.
     pub index: usize,
     pub action: Action,
-    pub reasons: Vec<Reason>,
+    pub reasons: Vec<Reason<'a>>,
     pub untag: Vec<String>,
     pub withheld: bool,
     pub after: Vec<u64>,
@@ -156,8 +156,8 @@ pub(crate) struct Decision {
 }
 
 /// The decisions for one package, newest first, and what the user should know of it.
-pub(crate) struct PackageDecisions {
-    pub decisions: Vec<Decision>,
+pub(crate) struct PackageDecisions<'a> {
+    pub decisions: Vec<Decision<'a>>,
     pub warnings: Vec<String>,
     pub broken: Vec<BrokenImage>,
 }
@@ -206,11 +206,11 @@ struct Outcome<'p> {
 }
 
 /// Decide every version of one package.
-pub(crate) fn decide_package(
-    policy: &Policy,
-    entry: &PackageEntry,
+pub(crate) fn decide_package<'a>(
+    policy: &'a Policy,
+    entry: &'a PackageEntry,
     now: DateTime<Utc>,
-) -> PackageDecisions {
+) -> PackageDecisions<'a> {
     let ctx = Ctx::new(policy, entry, now);
     let sel = ctx.rule_selections(policy);
     let guards = guards(policy, &ctx, &sel);
@@ -293,15 +293,8 @@ pub(crate) fn decide_package(
         ));
     }
     let broken = broken_images(&ctx);
-    let by_id: std::collections::HashMap<u64, usize> = ctx
-        .versions
-        .iter()
-        .enumerate()
-        .map(|(i, v)| (v.id, i))
-        .collect();
-    let kept = broken
-        .iter()
-        .filter(|b| by_id.get(&b.id).is_some_and(|&i| !deleted[i]))
+    let kept = (0..ctx.versions.len())
+        .filter(|&i| ctx.graph.broken[i].is_some() && !deleted[i])
         .count();
     if let Some(w) = broken_warning(&broken, kept) {
         warnings.push(w);
@@ -338,20 +331,25 @@ fn guards(policy: &Policy, ctx: &Ctx, sel: &[Selected]) -> Vec<Vec<Guard>> {
             });
         }
     }
-    let unknown: Vec<String> = ctx
+    // The unknown manifests, counted, and the first few named (each untagged version's
+    // guard carries them: never the whole list, which can be as long as the package).
+    let unknown = ctx
         .versions
         .iter()
         .zip(&graph.manifest)
-        .filter(|(_, m)| **m != ManifestState::Known)
-        .map(|(v, _)| v.name.clone())
-        .collect();
+        .filter(|(_, m)| **m != ManifestState::Known);
+    let (count, sample): (usize, Vec<String>) = (
+        unknown.clone().count(),
+        unknown.take(3).map(|(v, _)| v.name.clone()).collect(),
+    );
     for (i, guard) in guards.iter_mut().enumerate() {
         if let ManifestState::Corrupt(why) = &graph.manifest[i] {
             guard.push(Guard::ManifestUnusable(why.clone()));
         }
         if graph.parents_unknown[i] {
             guard.push(Guard::ParentsUnknown {
-                unknown: unknown.clone(),
+                count,
+                sample: sample.clone(),
             });
         } else if graph.manifest[i] == ManifestState::Missing
             && guard.is_empty()
@@ -361,6 +359,11 @@ fn guards(policy: &Policy, ctx: &Ctx, sel: &[Selected]) -> Vec<Vec<Guard>> {
             // It may be an index: deleting it would let the registry remove its untagged
             // children, which a kept image may share or a guard may protect.
             guard.push(Guard::ManifestNotRead);
+        } else if graph.manifest[i] == ManifestState::Missing
+            && ctx.is_image
+            && !sel[i].tags_to_remove(ctx.versions[i].tags()).is_empty()
+        {
+            guard.push(Guard::ManifestNotReadForUntag);
         }
     }
     guards
@@ -387,9 +390,9 @@ fn propagate_deletions(
     }
     while let Some(d) = queue.pop_front() {
         for &(c, edge) in &ctx.graph.dependants[d] {
-            let named = !sel[c]
-                .tags_no_delete_rule_selects(ctx.versions[c].tags())
-                .is_empty();
+            let tags = ctx.versions[c].tags();
+            let named = (0..tags.len())
+                .any(|j| sel[c].delete_tags[j].is_empty() && tag_subject(&tags[j]).is_none());
             if protected(c) || named {
                 continue;
             }
@@ -411,10 +414,11 @@ fn propagate_deletions(
 /// ghcr.io removes a deleted index's untagged children that no other index lists, and spares
 /// the ones another index lists. So an index may go while a kept index shares its child (the
 /// child stays, kept by that index). An index listing an untagged version that stays for
-/// another reason (a keep rule or a guard of its own, or as the referrer of a kept image) is
-/// withheld, and what it needs kept with it, until nothing changes: the registry could take
+/// another reason (a keep rule or a guard of its own, as the referrer of a kept subject, or
+/// because it is a withheld index itself) is withheld, and what it needs kept with it, until nothing changes: the registry could take
 /// that version with it. (Withholding there even when a kept index also lists the version keeps
-/// the law that adding a keep rule never adds a deletion.) Returns, per version, the
+/// the law that adding a keep rule never adds a deletion: the condition only grows with what
+/// is kept.) Returns, per version, the
 /// kept image that needed it and, for a withheld index, the child it was withheld for.
 fn protect_needed(
     ctx: &Ctx,
@@ -431,30 +435,33 @@ fn protect_needed(
 
     let mut withheld_for: Vec<Option<usize>> = vec![None; n];
     loop {
-        let withheld: Vec<usize> = ctx
+        let withheld: Vec<(usize, usize)> = ctx
             .order
             .iter()
             .copied()
             .filter(|&d| deleted[d])
             .filter_map(|d| {
                 let c = graph.listed[d].iter().copied().find(|&c| {
-                    let listed_by_keeper = kept_via[c]
-                        .is_some_and(|v| matches!(v.edge, Edge::Child | Edge::Attestation));
+                    // Needed by a kept version that does not list it: its subject.
+                    let needed_unlisted = graph.parents[c]
+                        .iter()
+                        .any(|&(p, _)| !deleted[p] && !graph.listed[p].contains(&c));
                     !deleted[c]
                         && ctx.versions[c].tags().is_empty()
-                        && (protected(c) || !listed_by_keeper)
+                        && (protected(c) || needed_unlisted || withheld_for[c].is_some())
                 })?;
-                withheld_for[d] = Some(c);
-                Some(d)
+                Some((d, c))
             })
             .collect();
         if withheld.is_empty() {
             break;
         }
-        for &d in &withheld {
+        for &(d, c) in &withheld {
             deleted[d] = false;
+            withheld_for[d] = Some(c);
         }
-        keep_needed(ctx, withheld, deleted, &mut kept_via, protected);
+        let start = withheld.iter().map(|&(d, _)| d).collect();
+        keep_needed(ctx, start, deleted, &mut kept_via, protected);
     }
     (kept_via, withheld_for)
 }
@@ -511,11 +518,12 @@ fn tags_to_remove(
 }
 
 /// Phase 6: the reasons of one version's decision.
-fn reasons(policy: &Policy, ctx: &Ctx, o: &Outcome, i: usize) -> Vec<Reason> {
+fn reasons<'a>(policy: &Policy, ctx: &Ctx<'a>, o: &Outcome<'a>, i: usize) -> Vec<Reason<'a>> {
     let s = &o.sel[i];
+    let versions: &'a [crate::inventory::Version] = ctx.versions;
     let image = |j: usize| ImageRef {
-        digest: ctx.versions[j].name.clone(),
-        tags: ctx.versions[j].tags().to_vec(),
+        digest: versions[j].name.as_str(),
+        tags: versions[j].tags(),
     };
     let graph = |via: Via, kept: bool| Reason::Graph {
         edge: via.edge,
@@ -523,25 +531,25 @@ fn reasons(policy: &Policy, ctx: &Ctx, o: &Outcome, i: usize) -> Vec<Reason> {
         image: image(via.by),
         top: (via.root != via.by).then(|| image(via.root)),
     };
-    let names = |rules: &[&Rule]| -> Vec<String> {
-        let mut out: Vec<String> = Vec::new();
+    let names = |rules: &[&'a Rule]| -> Vec<&'a str> {
+        let mut out: Vec<&'a str> = Vec::new();
         for r in rules {
-            if !out.contains(&r.name) {
-                out.push(r.name.clone());
+            if !out.contains(&r.name.as_str()) {
+                out.push(r.name.as_str());
             }
         }
         out
     };
-    let tags = ctx.versions[i].tags();
+    let tags = versions[i].tags();
     let mut out = Vec::new();
     if o.deleted[i] {
-        out.extend(s.delete.iter().map(|r| Reason::Rule(r.name.clone())));
+        out.extend(s.delete.iter().map(|r| Reason::Rule(r.name.as_str())));
         if let Some(via) = o.deleted_via[i] {
             out.push(graph(via, false));
         }
         return out;
     }
-    out.extend(s.keep.iter().map(|r| Reason::Rule(r.name.clone())));
+    out.extend(s.keep.iter().map(|r| Reason::Rule(r.name.as_str())));
     out.extend(o.guards[i].iter().cloned().map(Reason::Guard));
     if let Some(via) = o.kept_via[i] {
         out.push(graph(via, true));
@@ -550,11 +558,11 @@ fn reasons(policy: &Policy, ctx: &Ctx, o: &Outcome, i: usize) -> Vec<Reason> {
         out.push(Reason::Withheld { child: image(c) });
     }
     if let Some(removed) = &o.removed[i] {
-        let rules: Vec<&Rule> = removed
+        let rules: Vec<&'a Rule> = removed
             .iter()
             .flat_map(|&j| s.untag_tags[j].iter().copied())
             .collect();
-        let tags: Vec<String> = removed.iter().map(|&j| tags[j].clone()).collect();
+        let tags: Vec<&'a str> = removed.iter().map(|&j| tags[j].as_str()).collect();
         out.push(if policy.safety.untag {
             Reason::Untag {
                 tags,
@@ -571,7 +579,7 @@ fn reasons(policy: &Policy, ctx: &Ctx, o: &Outcome, i: usize) -> Vec<Reason> {
     let part_of_deleted = ctx.graph.parents[i].iter().any(|&(p, _)| o.deleted[p]);
     if s.keep.is_empty() && !unselected.is_empty() && (!s.delete.is_empty() || part_of_deleted) {
         out.push(Reason::TagsStay(
-            unselected.iter().map(|&j| tags[j].clone()).collect(),
+            unselected.iter().map(|&j| tags[j].as_str()).collect(),
         ));
     }
     if out.is_empty() {

@@ -4,10 +4,10 @@
 use crate::graph::Edge;
 
 /// A version named in a reason: its digest and tags.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ImageRef {
-    pub digest: String,
-    pub tags: Vec<String>,
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ImageRef<'a> {
+    pub digest: &'a str,
+    pub tags: &'a [String],
 }
 
 /// A safety guard that protects a version whatever the rules say.
@@ -19,17 +19,21 @@ pub enum Guard {
     KeepNewest { n: usize, images: bool },
     /// Its manifest does not match its digest, or is not a manifest.
     ManifestUnusable(String),
-    /// Untagged, and some manifest of the package could not be read: it may be part of it.
-    ParentsUnknown { unknown: Vec<String> },
+    /// Untagged, and `count` manifests of the package could not be read (the first few in
+    /// `sample`): it may be part of one of them.
+    ParentsUnknown { count: usize, sample: Vec<String> },
     /// Selected for deletion, but its own manifest was not read: it may be an index.
     ManifestNotRead,
+    /// Some of its tags are selected for removal, but its manifest was not read: a removed tag
+    /// could not be restored without it, so its tags stay.
+    ManifestNotReadForUntag,
 }
 
 /// One reason of a decision.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Reason {
+pub enum Reason<'a> {
     /// A rule (keep or delete) that selects the version, by name.
-    Rule(String),
+    Rule(&'a str),
     /// A guard that protects it.
     Guard(Guard),
     /// It follows an image through the graph: `edge` says what it is of `image`, `kept` whether
@@ -37,27 +41,28 @@ pub enum Reason {
     Graph {
         edge: Edge,
         kept: bool,
-        image: ImageRef,
-        top: Option<ImageRef>,
+        image: ImageRef<'a>,
+        top: Option<ImageRef<'a>>,
     },
-    /// An index selected for deletion that stays: the registry would remove `child` with it,
-    /// an untagged version that stays and that no index that stays lists.
-    Withheld { child: ImageRef },
+    /// An index selected for deletion that stays: the registry could remove `child` with it, an
+    /// untagged version that stays for a reason of its own (a keep rule, a guard, a kept subject
+    /// it refers to, or withheld itself).
+    Withheld { child: ImageRef<'a> },
     /// Kept although these delete rules select it (and every tag of it).
-    KeepWins(Vec<String>),
+    KeepWins(Vec<&'a str>),
     /// These tags are removed from the image, which stays under its other tags; `rules` are the
     /// delete rules that select them.
     Untag {
-        tags: Vec<String>,
-        rules: Vec<String>,
+        tags: Vec<&'a str>,
+        rules: Vec<&'a str>,
     },
     /// These tags are selected for deletion but stay: `safety.untag` is false.
     UntagOff {
-        tags: Vec<String>,
-        rules: Vec<String>,
+        tags: Vec<&'a str>,
+        rules: Vec<&'a str>,
     },
     /// Delete rules select some tags of the image, but not these, so the image stays.
-    TagsStay(Vec<String>),
+    TagsStay(Vec<&'a str>),
     /// No rule selects it.
     NoRule,
 }

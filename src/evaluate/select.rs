@@ -121,11 +121,13 @@ impl<'a> Ctx<'a> {
             })
             .collect();
         for rule in &policy.rules {
+            let by_tag = rule.selector.selects_tags();
             for (i, selection) in self.select(&rule.selector) {
                 let s = &mut out[i];
-                let tags: Vec<usize> = match selection {
-                    Selection::Whole => (0..s.keep_tags.len()).collect(),
-                    Selection::Tags(t) => t,
+                let whole = 0..s.keep_tags.len();
+                let tags: &mut dyn Iterator<Item = usize> = match &selection {
+                    Selection::Whole => &mut whole.clone(),
+                    Selection::Tags(t) => &mut t.iter().copied(),
                 };
                 match rule.kind {
                     RuleKind::Keep => {
@@ -138,7 +140,7 @@ impl<'a> Ctx<'a> {
                         s.delete.push(rule);
                         for j in tags {
                             s.delete_tags[j].push(rule);
-                            if rule.selector.selects_tags() {
+                            if by_tag {
                                 s.untag_tags[j].push(rule);
                             }
                         }

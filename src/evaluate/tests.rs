@@ -161,7 +161,7 @@ fn decision<'a>(plan: &'a Plan, name: &str) -> &'a VersionPlan {
 }
 
 /// The typed reasons of one version's decision.
-fn typed(policy: &Policy, inv: &Inventory, name: &str) -> Vec<Reason> {
+fn typed<'a>(policy: &'a Policy, inv: &'a Inventory, name: &str) -> Vec<Reason<'a>> {
     for entry in &inv.packages {
         if let Some(i) = entry.versions.iter().position(|v| v.name == name) {
             let decided = decide_package(policy, entry, now());
@@ -174,7 +174,7 @@ fn typed(policy: &Policy, inv: &Inventory, name: &str) -> Vec<Reason> {
 }
 
 /// How a reason names a version.
-fn image_ref(inv: &Inventory, name: &str) -> ImageRef {
+fn image_ref<'a>(inv: &'a Inventory, name: &str) -> ImageRef<'a> {
     let v = inv
         .packages
         .iter()
@@ -182,9 +182,16 @@ fn image_ref(inv: &Inventory, name: &str) -> ImageRef {
         .find(|v| v.name == name)
         .unwrap_or_else(|| panic!("{name} not in the inventory"));
     ImageRef {
-        digest: v.name.clone(),
-        tags: v.tags().to_vec(),
+        digest: &v.name,
+        tags: v.tags(),
     }
+}
+
+/// The version names of the plan's first package, in id order.
+fn inventory_names(plan: &Plan) -> Vec<String> {
+    let mut vs: Vec<&VersionPlan> = plan.packages[0].versions.iter().collect();
+    vs.sort_by_key(|v| v.id);
+    vs.into_iter().map(|v| v.name.clone()).collect()
 }
 
 fn deleted(plan: &Plan) -> Vec<u64> {
@@ -457,10 +464,7 @@ fn keep_wins_and_says_so() {
     );
     assert_eq!(
         typed(&pol, &inv, &d),
-        [
-            Reason::Rule("releases".into()),
-            Reason::KeepWins(vec!["old".into()])
-        ]
+        [Reason::Rule("releases"), Reason::KeepWins(vec!["old"])]
     );
 }
 
@@ -519,18 +523,25 @@ fn keep_newest_counts_top_level_images_only() {
         "  - name: all\n    delete: { older_than: 1h }\n",
         "  keep_newest: 2\n  min_age: 0s\n",
     );
-    let plan = plan(&pol, &inventory(vec![p]));
+    let inv = inventory(vec![p]);
+    let plan = plan(&pol, &inv);
     // The children are newer than both images but are not images of their own.
     assert!(deleted(&plan).is_empty());
-    assert!(decision(&plan, &idx).reasons[0].starts_with("safety.keep_newest"));
-    assert!(decision(&plan, &newest).reasons[0].starts_with("safety.keep_newest"));
-    assert!(
-        decision(&plan, &c1)
-            .reasons
-            .iter()
-            .any(|r| r.starts_with("child manifest of kept image sha256:")),
-        "{:?}",
-        decision(&plan, &c1).reasons
+    let guard = Reason::Guard(Guard::KeepNewest { n: 2, images: true });
+    let all = Reason::KeepWins(vec!["all"]);
+    assert_eq!(typed(&pol, &inv, &idx), [guard.clone(), all.clone()]);
+    assert_eq!(typed(&pol, &inv, &newest), [guard, all.clone()]);
+    assert_eq!(
+        typed(&pol, &inv, &c1),
+        [
+            Reason::Graph {
+                edge: Edge::Child,
+                kept: true,
+                image: image_ref(&inv, &idx),
+                top: None
+            },
+            all
+        ]
     );
 }
 
@@ -656,7 +667,7 @@ fn an_index_that_would_take_a_child_kept_for_itself_is_withheld() {
             Reason::Withheld {
                 child: image_ref(&inv, &young_child)
             },
-            Reason::KeepWins(vec!["prs".into()])
+            Reason::KeepWins(vec!["prs"])
         ]
     );
     assert!(decision(&plan(&pol, &inv), &pr).withheld);
@@ -710,12 +721,22 @@ fn cosign_signatures_follow_their_subject() {
     let sig_kept = p.image(3, &[&format!("sha256-{}.sig", hex(&kept))], 100);
     let att_gone = p.image(4, &[&format!("sha256-{}.att", hex(&gone))], 100);
     let sbom_gone = p.image(5, &[&format!("sha256-{}.sbom", hex(&gone))], 100);
-    let plan = plan(
-        &policy("  - name: prs\n    delete: { tags: [\"pr-*\"] }\n  - name: old signatures\n    delete: { tags: [\"sha256-*\"] }\n"),
-        &inventory(vec![p]),
-    );
+    let pol = policy("  - name: prs\n    delete: { tags: [\"pr-*\"] }\n  - name: old signatures\n    delete: { tags: [\"sha256-*\"] }\n");
+    let inv = inventory(vec![p]);
+    let plan = plan(&pol, &inv);
     assert_eq!(deleted(&plan), [2, 4, 5]);
-    assert!(decision(&plan, &sig_kept).reasons[0].starts_with("signature of kept image"));
+    assert_eq!(
+        typed(&pol, &inv, &sig_kept),
+        [
+            Reason::Graph {
+                edge: Edge::Signature,
+                kept: true,
+                image: image_ref(&inv, &kept),
+                top: None
+            },
+            Reason::KeepWins(vec!["old signatures"])
+        ]
+    );
     assert_eq!(
         decision(&plan, &att_gone).reasons,
         [
@@ -735,10 +756,31 @@ fn referrers_and_their_fallback_index_follow_the_subject() {
     let r_gone = p.referrer(4, &gone, 100);
     let fallback_tag = format!("sha256-{}", gone.trim_start_matches("sha256:"));
     let fb = p.index(5, &[&fallback_tag], &[(&r_gone, false)], 100);
-    let plan = plan(&policy("  - name: prs\n    delete: { tags: [\"pr-*\"] }\n  - name: untagged\n    delete: { untagged: true }\n"), &inventory(vec![p]));
+    let pol = policy("  - name: prs\n    delete: { tags: [\"pr-*\"] }\n  - name: untagged\n    delete: { untagged: true }\n");
+    let inv = inventory(vec![p]);
+    let plan = plan(&pol, &inv);
     assert_eq!(deleted(&plan), [2, 4, 5]);
-    assert!(decision(&plan, &r_kept).reasons[0].starts_with("referrer of kept image"));
-    assert!(decision(&plan, &fb).reasons[0].starts_with("referrers index of deleted image"));
+    assert_eq!(
+        typed(&pol, &inv, &r_kept),
+        [
+            Reason::Graph {
+                edge: Edge::Referrer,
+                kept: true,
+                image: image_ref(&inv, &kept),
+                top: None
+            },
+            Reason::KeepWins(vec!["untagged"])
+        ]
+    );
+    assert_eq!(
+        typed(&pol, &inv, &fb),
+        [Reason::Graph {
+            edge: Edge::ReferrersIndex,
+            kept: false,
+            image: image_ref(&inv, &gone),
+            top: None
+        }]
+    );
 }
 
 #[test]
@@ -766,15 +808,33 @@ fn missing_manifests_keep_untagged_versions_and_say_why() {
     let pr = p.image(3, &["pr-1"], 100);
     let orphan = p.image(4, &[], 100);
     p.manifests.remove(&idx);
-    let plan = plan(&policy("  - name: prs\n    delete: { tags: [\"pr-*\"] }\n  - name: untagged\n    delete: { untagged: true }\n"), &inventory(vec![p]));
+    let pol = policy("  - name: prs\n    delete: { tags: [\"pr-*\"] }\n  - name: untagged\n    delete: { untagged: true }\n");
+    let inv = inventory(vec![p]);
+    let plan = plan(&pol, &inv);
     assert_eq!(
         deleted(&plan),
         [3],
         "tagged deletions go ahead; untagged are withheld"
     );
     for d in [&child, &orphan] {
-        assert!(decision(&plan, d).reasons[0].starts_with("untagged and its parents are unknown: 1 manifest of this package could not be read"), "{:?}", decision(&plan, d).reasons);
+        assert_eq!(
+            typed(&pol, &inv, d),
+            [
+                Reason::Guard(Guard::ParentsUnknown {
+                    count: 1,
+                    sample: vec![idx.clone()]
+                }),
+                Reason::KeepWins(vec!["untagged"])
+            ]
+        );
     }
+    assert!(
+        decision(&plan, &child).reasons[0].starts_with(
+            "untagged and its parents are unknown: 1 manifest of this package could not be read"
+        ),
+        "{:?}",
+        decision(&plan, &child).reasons
+    );
     assert_eq!(plan.packages[0].warnings.len(), 1);
     assert!(plan.packages[0].warnings[0].starts_with(
         "2 versions selected for deletion are kept: 1 manifest of this package could not be read"
@@ -797,6 +857,15 @@ fn a_child_of_a_deleted_index_stays_when_another_manifest_is_unknown() {
     // index that would take it with it.
     assert!(deleted(&plan).is_empty());
     assert!(decision(&plan, &child).reasons[0].starts_with("untagged and its parents are unknown"));
+    let pr = &inventory_names(&plan)[1];
+    assert!(
+        decision(&plan, pr)
+            .reasons
+            .iter()
+            .any(|r| r.starts_with("withheld: deleting it would let the registry remove")),
+        "{:?}",
+        decision(&plan, pr).reasons
+    );
 }
 
 #[test]
@@ -897,8 +966,8 @@ fn newest_untagged_counts_images_not_their_platform_manifests() {
     assert_eq!(
         typed(&pol, &inv, &new),
         [
-            Reason::Rule("two untagged images".into()),
-            Reason::KeepWins(vec!["untagged".into()])
+            Reason::Rule("two untagged images"),
+            Reason::KeepWins(vec!["untagged"])
         ]
     );
     assert_eq!(deleted(&plan).len(), 4);
@@ -934,7 +1003,7 @@ fn newest_tags_counts_releases_not_their_signatures() {
                 image: image_ref(&inv, &v3),
                 top: None
             },
-            Reason::KeepWins(vec!["the rest".into()])
+            Reason::KeepWins(vec!["the rest"])
         ]
     );
 }
@@ -983,10 +1052,10 @@ fn peer_case_removing_two_of_three_tags_keeps_the_image() {
         typed(&pol, &inv, &d),
         [
             Reason::Untag {
-                tags: vec!["tag1".into(), "tag2".into()],
-                rules: vec!["two tags".into()]
+                tags: vec!["tag1", "tag2"],
+                rules: vec!["two tags"]
             },
-            Reason::TagsStay(vec!["tag3".into()])
+            Reason::TagsStay(vec!["tag3"])
         ]
     );
     assert!(!decision(&plan, &d).withheld);
@@ -1071,10 +1140,10 @@ fn untag_off_keeps_the_tags_and_says_why() {
         typed(&pol, &inv, &d),
         [
             Reason::UntagOff {
-                tags: vec!["pr-1".into()],
-                rules: vec!["prs".into()]
+                tags: vec!["pr-1"],
+                rules: vec!["prs"]
             },
-            Reason::TagsStay(vec!["v1".into()])
+            Reason::TagsStay(vec!["v1"])
         ]
     );
     assert_eq!(
@@ -1140,6 +1209,23 @@ fn a_young_image_keeps_its_tags() {
 }
 
 #[test]
+fn tags_of_an_image_whose_manifest_was_not_read_stay_and_the_plan_says_why() {
+    let mut p = container("api");
+    let d = p.image(1, &["v1", "pr-1"], 100);
+    p.manifests.remove(&d);
+    let pol = policy("  - name: prs\n    delete: { tags: [\"pr-*\"] }\n");
+    let inv = inventory(vec![p]);
+    assert!(decision(&plan(&pol, &inv), &d).untag.is_empty());
+    assert_eq!(
+        typed(&pol, &inv, &d),
+        [
+            Reason::Guard(Guard::ManifestNotReadForUntag),
+            Reason::TagsStay(vec!["v1"])
+        ]
+    );
+}
+
+#[test]
 fn a_tagged_part_no_delete_rule_names_stays_when_its_index_goes() {
     let mut p = container("api");
     let named = p.image(1, &["amd64-build"], 100);
@@ -1151,7 +1237,7 @@ fn a_tagged_part_no_delete_rule_names_stays_when_its_index_goes() {
     assert_eq!(deleted(&plan), [2, 3]);
     assert_eq!(
         typed(&pol, &inv, &named),
-        [Reason::TagsStay(vec!["amd64-build".into()])]
+        [Reason::TagsStay(vec!["amd64-build"])]
     );
     let _ = idx;
 }

@@ -7,7 +7,7 @@ use crate::evaluate::reason::{Guard, ImageRef, Reason};
 pub fn image(r: &ImageRef) -> String {
     let short = match r.digest.strip_prefix("sha256:") {
         Some(hex) if hex.len() > 12 => format!("sha256:{}", &hex[..12]),
-        _ => r.digest.clone(),
+        _ => r.digest.to_string(),
     };
     if r.tags.is_empty() {
         format!("{short} (untagged)")
@@ -16,7 +16,7 @@ pub fn image(r: &ImageRef) -> String {
     }
 }
 
-fn quoted(names: &[String]) -> String {
+fn quoted(names: &[&str]) -> String {
     let q: Vec<String> = names.iter().map(|n| format!("'{n}'")).collect();
     q.join(", ")
 }
@@ -26,16 +26,6 @@ fn plural(n: usize, one: &str, many: &str) -> String {
         one.to_string()
     } else {
         many.to_string()
-    }
-}
-
-/// Up to three items, then "and N more".
-pub fn short_list(items: &[String]) -> String {
-    let shown: Vec<&str> = items.iter().take(3).map(String::as_str).collect();
-    if items.len() > 3 {
-        format!("{} and {} more", shown.join(", "), items.len() - 3)
-    } else {
-        shown.join(", ")
     }
 }
 
@@ -51,14 +41,25 @@ pub fn guard(g: &Guard) -> String {
             if *images { "images" } else { "versions" }
         ),
         Guard::ManifestUnusable(why) => format!("manifest unusable: {why}"),
-        Guard::ParentsUnknown { unknown } => format!(
-            "untagged and its parents are unknown: {} {} of this package could not be read ({})",
-            unknown.len(),
-            plural(unknown.len(), "manifest", "manifests"),
-            short_list(unknown)
-        ),
+        Guard::ParentsUnknown { count, sample } => {
+            let more = count.saturating_sub(sample.len());
+            format!(
+                "untagged and its parents are unknown: {count} {} of this package could not be read ({}{})",
+                plural(*count, "manifest", "manifests"),
+                sample.join(", "),
+                if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                }
+            )
+        }
         Guard::ManifestNotRead => {
             "manifest not read: it may be an index whose children a kept image shares".to_string()
+        }
+        Guard::ManifestNotReadForUntag => {
+            "manifest not read: its tags are not removed (restoring a tag needs the manifest)"
+                .to_string()
         }
     }
 }
@@ -66,7 +67,7 @@ pub fn guard(g: &Guard) -> String {
 /// A reason, in words.
 pub fn words(r: &Reason) -> String {
     match r {
-        Reason::Rule(name) => name.clone(),
+        Reason::Rule(name) => name.to_string(),
         Reason::Guard(g) => guard(g),
         Reason::Graph {
             edge,
@@ -82,7 +83,7 @@ pub fn words(r: &Reason) -> String {
             s
         }
         Reason::Withheld { child } => format!(
-            "withheld: deleting it would let the registry remove {} with it, which stays and which no index that stays lists",
+            "withheld: deleting it would let the registry remove {} with it, which stays for a reason of its own",
             image(child)
         ),
         Reason::KeepWins(rules) => format!("keep wins over delete rule {}", quoted(rules)),
