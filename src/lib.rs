@@ -28,3 +28,4 @@ pub mod plan;
 pub mod policy;
 pub mod registry;
 pub mod render;
+pub mod space;

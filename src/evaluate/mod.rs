@@ -40,7 +40,11 @@ pub fn evaluate(
         .packages
         .iter()
         .filter(|p| governs(policy, p))
-        .map(|p| evaluate_package(policy, p, now))
+        .map(|p| {
+            let mut plan = evaluate_package(policy, p, now);
+            plan.bytes_freed = crate::space::package_bytes_freed(p, &plan);
+            plan
+        })
         .collect();
     packages.sort_by(|a, b| a.name.cmp(&b.name));
     let mut summary = Summary {
@@ -48,6 +52,9 @@ pub fn evaluate(
         ..Summary::default()
     };
     for p in &packages {
+        if let Some(b) = p.bytes_freed {
+            summary.bytes_freed = Some(summary.bytes_freed.unwrap_or(0) + b);
+        }
         for v in &p.versions {
             summary.versions += 1;
             match v.action {
@@ -474,10 +481,12 @@ fn evaluate_package(policy: &Policy, entry: &PackageEntry, now: DateTime<Utc>) -
             VersionPlan {
                 after,
                 untag: Vec::new(),
-                part_of: graph.part_of(i, |j| versions[j].id).map(|(top, edge)| PartOf {
-                    image: versions[top].id,
-                    kind: edge.part_kind(),
-                }),
+                part_of: graph
+                    .part_of(i, |j| versions[j].id)
+                    .map(|(top, edge)| PartOf {
+                        image: versions[top].id,
+                        kind: edge.part_kind(),
+                    }),
                 withheld: action == Action::Keep
                     && !delete_by[i].is_empty()
                     && keep_by[i].is_empty()
