@@ -20,6 +20,7 @@ pub mod actions;
 pub mod apply;
 pub mod cli;
 pub mod commands;
+pub mod diff;
 pub mod evaluate;
 pub mod github;
 pub mod graph;
