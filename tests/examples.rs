@@ -339,16 +339,25 @@ fn nightly_text_and_markdown_render() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let s = text(&out.stdout);
     assert!(!s.contains('\x1b'), "no colour when writing to a pipe");
+    let last: Vec<&str> = s.trim_end().lines().rev().take(2).collect();
+    assert_eq!(
+        last[1], "46 of 174 versions would be deleted in 3 packages",
+        "{s}"
+    );
     assert!(
-        s.trim_end()
-            .ends_with("46 of 174 versions would be deleted in 3 packages"),
+        last[0].starts_with("space freed: about 452 MiB (an estimate"),
+        "{s}"
+    );
+    // One row per image: the platform manifests and attestation of pr-41 are counted, not listed.
+    assert!(
+        s.contains("pull-request images expire  + 2 platform manifests, 1 attestation"),
         "{s}"
     );
     let out = retention(&args("markdown"));
     assert!(out.status.success(), "{}", text(&out.stderr));
     let md = text(&out.stdout);
     assert!(
-        md.contains("| Package | Versions | Delete | Keep |"),
+        md.contains("| Package | Versions | Delete | Keep | Space freed |"),
         "{md}"
     );
     assert!(

@@ -123,24 +123,24 @@ fn online_inventory(
         let fill = crate::registry::FillScope::Needed;
         let (_, mut typed) =
             super::online::inventory(&client, &scope, policy, &registry, now, fill).await?;
+        let images = typed
+            .packages
+            .iter()
+            .any(|p| p.package.package_type.is_image());
         match base {
             None => {}
+            // The same packages, no image among them: nothing more to read.
+            Some(base) if same_selection(policy, base) && !images => {}
             Some(base) if same_selection(policy, base) => {
                 // The same packages: read only the manifests the base policy needs in addition.
-                if typed
-                    .packages
-                    .iter()
-                    .any(|p| p.package.package_type.is_image())
-                {
-                    let reg = crate::registry::client_from_env(&eval.registry, &eval.token_env)
-                        .map_err(Failure::usage)?;
-                    let cache = crate::registry::ManifestCache::resolve(eval.cache_dir.as_deref());
-                    let report = crate::registry::fill_manifests_scoped(
-                        &reg, &cache, base, &mut typed, now, fill,
-                    )
-                    .await;
-                    eprintln!("base policy: {}", report.summary());
-                }
+                let reg = crate::registry::client_from_env(&eval.registry, &eval.token_env)
+                    .map_err(Failure::usage)?;
+                let cache = crate::registry::ManifestCache::resolve(eval.cache_dir.as_deref());
+                let report = crate::registry::fill_manifests_scoped(
+                    &reg, &cache, base, &mut typed, now, fill,
+                )
+                .await;
+                eprintln!("base policy: {}", report.summary());
             }
             Some(base) => {
                 // The base policy governs other packages: list those too.
