@@ -100,12 +100,26 @@ fn execute_inner(args: &ApplyArgs) -> Result<(ApplyResults, Outcome), Failure> {
                 let (client, scope) =
                     online::connect(args.owner.as_deref(), policy.owner.as_deref(), &args.token_env)
                         .await?;
-                let plan = plan_now(args, &client, &scope, &policy).await?;
-                if let Some(runner) = crate::actions::Runner::detect() {
-                    runner.report_plan(&plan)?;
-                }
-                let targets = targets(&plan, false);
-                (client, scope, targets)
+                // Read, decide and delete package by package: deleting starts before every
+                // manifest is read (commands/pipeline.rs).
+                let registry = RegistryArgs {
+                    registry: &args.registry,
+                    cache_dir: args.cache_dir.as_deref(),
+                    token_env: &args.token_env,
+                };
+                let now = args.now.unwrap_or_else(chrono::Utc::now);
+                eprintln!("journal: {}", args.journal.display());
+                let report = super::pipeline::apply_streamed(
+                    &client,
+                    &scope,
+                    &policy,
+                    &registry,
+                    now,
+                    Arc::clone(&journal),
+                    |plan| targets(plan, false),
+                )
+                .await?;
+                return Ok(report_outcome(&report));
             }
             (None, None) => return Err(Failure::usage("give --policy FILE or --plan PLAN.json")),
         };

@@ -81,6 +81,8 @@ pub struct Config {
     pub last_tagged_rule: bool,
     /// GitHub's per_page maximum.
     pub max_per_page: usize,
+    /// Every answer comes this long after the request (the network's and GitHub's latency).
+    pub latency: Duration,
 }
 
 impl Default for Config {
@@ -100,6 +102,7 @@ impl Default for Config {
             refusals: HashMap::new(),
             last_tagged_rule: false,
             max_per_page: 100,
+            latency: Duration::ZERO,
         }
     }
 }
@@ -454,6 +457,10 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Body>) -> Response<Body> 
         .map(str::to_string);
     let route = parse_route(&method, &path);
     let cost = if method == Method::GET { 1 } else { 5 };
+    let latency = lock(&state).config.latency;
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
 
     // Faults, points and the rate limit, decided under the lock.
     let (fault, mut response) = {
