@@ -27,8 +27,10 @@ pub const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, \
 /// Manifests larger than this are refused (registries limit them to 4 MiB).
 pub const MAX_MANIFEST_BYTES: usize = 4 * 1024 * 1024;
 
-/// The default number of manifest reads in flight.
-pub const DEFAULT_CONCURRENCY: usize = 8;
+/// The default number of manifest reads in flight. Reads are not paced like the API's deletions,
+/// so reading wider only shortens the time before the first DELETE; a 429 is retried with
+/// backoff (honouring `retry-after`).
+pub const DEFAULT_CONCURRENCY: usize = 32;
 
 /// What went wrong reading one manifest.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
