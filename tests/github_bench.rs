@@ -6,6 +6,8 @@
 //! `apply_cold_cache`: the same with container images whose manifests come from a stand-in
 //! registry, both answering after 100 ms (scaled), run with a warm manifest cache and then a
 //! cold one: the cold run must stay close to the warm one (reads overlap the paced deletions).
+//! `deletions_start_before_the_last_package_is_read` (a plain test, not ignored) checks that
+//! overlap on a small fixture.
 
 #[path = "support/github_server.rs"]
 mod github_server;
@@ -114,6 +116,8 @@ fn apply_throughput() {
 struct ManifestServer {
     url: String,
     reads: Arc<std::sync::atomic::AtomicU64>,
+    /// When each manifest read was answered.
+    times: Arc<std::sync::Mutex<Vec<Instant>>>,
     _runtime: tokio::runtime::Runtime,
 }
 
@@ -130,9 +134,12 @@ fn manifest_server(manifests: HashMap<String, String>, latency: Duration) -> Man
     let manifests = Arc::new(manifests);
     let reads = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let counter = Arc::clone(&reads);
+    let times = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let answered = Arc::clone(&times);
     let app = axum::Router::new().fallback(move |uri: axum::http::Uri| {
         let manifests = Arc::clone(&manifests);
         let counter = Arc::clone(&counter);
+        let answered = Arc::clone(&answered);
         async move {
             tokio::time::sleep(latency).await;
             let path = uri.path().to_string();
@@ -140,6 +147,9 @@ fn manifest_server(manifests: HashMap<String, String>, latency: Duration) -> Man
             match manifests.get(&digest) {
                 Some(body) if path.starts_with("/v2/") && path.contains("/manifests/") => {
                     counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if let Ok(mut t) = answered.lock() {
+                        t.push(Instant::now());
+                    }
                     axum::http::Response::builder()
                         .status(200)
                         .header("content-type", "application/vnd.oci.image.manifest.v1+json")
@@ -160,6 +170,7 @@ fn manifest_server(manifests: HashMap<String, String>, latency: Duration) -> Man
     ManifestServer {
         url: format!("http://{addr}"),
         reads,
+        times,
         _runtime: runtime,
     }
 }
@@ -214,6 +225,56 @@ fn image_fixture(packages: usize, per_package: usize) -> (Value, HashMap<String,
     )
 }
 
+const IMAGE_POLICY: &str = "version: 1\nowner: acme\npackages: { type: container, names: [\"app*\"] }\nrules:\n  - name: releases stay\n    keep: { tags: [\"v*\"] }\n  - name: pull requests go\n    delete: { tags: [\"pr-*\"], older_than: 1d }\nsafety: { keep_newest: 1, min_age: 0s, max_deletions: 1000000 }\n";
+
+/// Not a benchmark: `apply --policy` deletes the first package's versions while the next
+/// packages' manifests are still being read (without the pipeline, every read comes first).
+#[test]
+fn deletions_start_before_the_last_package_is_read() {
+    let latency = Duration::from_millis(20);
+    let (inventory, manifests) = image_fixture(4, 8);
+    let registry = manifest_server(manifests, latency);
+    let server = GithubServer::start(
+        &inventory,
+        Config {
+            latency,
+            ..Config::default()
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("p.yml");
+    std::fs::write(&policy, IMAGE_POLICY).unwrap();
+    let o = run_apply(
+        &policy,
+        dir.path(),
+        &server,
+        &registry.url,
+        &dir.path().join("cache"),
+        0.05,
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(server.deleted_ids().len(), 4 * 7);
+    let first_delete = server
+        .requests()
+        .iter()
+        .find(|r| r.method == "DELETE")
+        .map(|r| r.at)
+        .unwrap();
+    let reads = registry.times.lock().unwrap().clone();
+    assert_eq!(reads.len(), 4 * 8);
+    let last_read = reads.iter().max().copied().unwrap();
+    assert!(
+        first_delete < last_read,
+        "the first DELETE came {:?} after the last manifest read",
+        first_delete.duration_since(last_read)
+    );
+}
+
 /// One apply run of the image fixture; `warm`: the manifest cache holds every manifest.
 fn image_run(packages: usize, per_package: usize, scale: f64, warm: bool) -> (f64, f64, u64) {
     let latency = Duration::from_secs_f64(0.1 * scale);
@@ -238,7 +299,7 @@ fn image_run(packages: usize, per_package: usize, scale: f64, warm: bool) -> (f6
         }
     }
     let policy = dir.path().join("p.yml");
-    std::fs::write(&policy, "version: 1\nowner: acme\npackages: { type: container, names: [\"app*\"] }\nrules:\n  - name: releases stay\n    keep: { tags: [\"v*\"] }\n  - name: pull requests go\n    delete: { tags: [\"pr-*\"], older_than: 1d }\nsafety: { keep_newest: 1, min_age: 0s, max_deletions: 1000000 }\n").unwrap();
+    std::fs::write(&policy, IMAGE_POLICY).unwrap();
     let start = Instant::now();
     let o = run_apply(&policy, dir.path(), &server, &registry.url, &cache, scale);
     let elapsed = start.elapsed();
