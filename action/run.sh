@@ -28,9 +28,14 @@ case "$mode" in
         if [[ -n "${INPUT_INVENTORY:-}" ]]; then
             args+=(--inventory "$INPUT_INVENTORY")
         fi
+        if [[ -n "${INPUT_BASE_POLICY:-}" ]]; then
+            [[ -f "$INPUT_BASE_POLICY" ]] || fail "base-policy file '$INPUT_BASE_POLICY' not found in $(pwd)"
+            args+=(--base "$INPUT_BASE_POLICY")
+        fi
         ;;
     apply)
         [[ -z "${INPUT_INVENTORY:-}" ]] || fail "the input 'inventory' is for plan mode only: apply always lists the packages afresh"
+        [[ -z "${INPUT_BASE_POLICY:-}" ]] || fail "the input 'base-policy' is for plan mode only (the policy diff of a pull request)"
         journal="${INPUT_JOURNAL:-${RUNNER_TEMP:-.}/retention-journal.jsonl}"
         args=(apply --policy "$policy" --journal "$journal")
         if [[ -n "${INPUT_MAX_DELETIONS:-}" ]]; then

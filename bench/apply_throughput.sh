@@ -1,8 +1,13 @@
 #!/bin/sh
-# The apply throughput benchmark: N deletions (BENCH_N, default 1000) against the local GitHub
+# The apply throughput benchmarks: N deletions (BENCH_N, default 1000) against the local GitHub
 # server enforcing 900 points a minute per endpoint, time compressed by BENCH_SCALE (default 0.05:
 # a minute lasts 3 s). Prints elapsed vs the floor N/180 minutes, secondary-limit answers, and
 # requests used vs the minimum.
+#
+# apply_cold_cache: container images whose manifests come from a stand-in registry, the API and
+# the registry answering after 100 ms (scaled), with a warm then a cold manifest cache
+# (BENCH_PACKAGES packages, default 1). Prints each run's ratio to the floor.
 set -eu
 cd "$(dirname "$0")/.."
-exec cargo test --release --test github_bench -- --ignored --nocapture apply_throughput
+cargo test --release --test github_bench -- --ignored --nocapture --test-threads 1 apply_throughput
+cargo test --release --test github_bench -- --ignored --nocapture --test-threads 1 apply_cold_cache

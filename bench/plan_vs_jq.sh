@@ -5,9 +5,12 @@
 #   VERSIONS=20000 PACKAGES=10 bench/plan_vs_jq.sh
 #
 # Targets (issue 2): plan wall time <= jq wall time (ratio <= 1.0, measured in the same run), and
-# retention's peak RSS < 4x the inventory's size. Each time is the best of 3 runs. Needs python3,
+# retention's peak RSS < 4x the inventory's size. Issue 11: `plan --base bench/policy-base.yml`
+# (two policies evaluated on the inventory read once, and the diff) under 2x `plan`. Each time is the best of 3 runs. Needs python3,
 # jq, cargo and GNU time (/usr/bin/time; `apt-get install -y time`).
 #
+# Issue 11, same machine under load: plan 2.86 s, plan --base 4.45 s (1.56 x; 6,400 versions
+# newly deleted by bench/policy.yml against bench/policy-base.yml).
 # Measured 2026 on a shared 2-core machine: 267.2 MB inventory, 98,300 deletions; jq 6.04 s,
 # retention 1.34 s (ratio 0.22); peak RSS 485 MB = 1.86 x the file size. Again 2026-11-25, after
 # tags got their own fate (70,700 deletions, 9,200 tags removed): jq 5.99 s, retention 1.84 s
@@ -55,11 +58,17 @@ run_plan() {
     --format json --output "$PLAN"
 }
 
+run_base() {
+  "$BIN" plan --policy bench/policy.yml --base bench/policy-base.yml --inventory "$FILE" \
+    --now 2026-11-20T00:00:00Z --format json --output "$DIR/diff.json"
+}
+
 # Warm the page cache once for both.
 cat "$FILE" >/dev/null
 
 jq_s=$(best_of run_jq)
 plan_s=$(best_of run_plan)
+base_s=$(best_of run_base)
 rss_kb=$(/usr/bin/time -v "$BIN" plan --policy bench/policy.yml --inventory "$FILE" \
   --now 2026-11-20T00:00:00Z --format json --output "$PLAN" 2>&1 >/dev/null \
   | awk -F': ' '/Maximum resident set size/ {print $2}')
@@ -75,4 +84,5 @@ printf 'plan            %d deletions, %d tags removed\n' "$deletions" "$untags"
 printf 'jq -c .         %ss (best of %d)\n' "$jq_s" "$RUNS"
 printf 'retention plan  %ss (best of %d)\n' "$plan_s" "$RUNS"
 printf 'ratio           %.2f  (retention / jq; target <= 1.0)\n' "$ratio"
+printf 'plan --base     %ss (best of %d): %.2f x plan (target < 2); %s versions newly deleted\n' "$base_s" "$RUNS" "$(calc "$base_s / $plan_s")" "$(jq '.diff.summary.newly_deleted' "$DIR/diff.json")"
 printf 'peak RSS        %.1f MB = %.2f x file size (target < 4)\n' "$(calc "$rss_kb / 1000")" "$rss_ratio"

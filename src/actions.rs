@@ -154,6 +154,11 @@ impl Runner {
 
     /// Write the plan JSON (schema 1) to [`Runner::plan_path`] and return that path.
     pub fn write_plan(&self, plan: &Plan) -> Result<PathBuf, Failure> {
+        self.write_plan_json(&crate::render::json(plan))
+    }
+
+    /// Write a plan already rendered as JSON (a plan, or a plan with its `diff`).
+    fn write_plan_json(&self, json: &str) -> Result<PathBuf, Failure> {
         let path = self.plan_path();
         if let Err(e) = std::fs::create_dir_all(&self.temp_dir) {
             return Err(Failure::run(format!(
@@ -161,7 +166,7 @@ impl Runner {
                 self.temp_dir.display()
             )));
         }
-        std::fs::write(&path, crate::render::json(plan)).map_err(|e| {
+        std::fs::write(&path, json).map_err(|e| {
             Failure::run(format!(
                 "cannot write the plan to {}: {e}\n  help: RUNNER_TEMP must name a writable directory",
                 path.display()
@@ -177,10 +182,44 @@ impl Runner {
     /// `apply` calls this before deleting, then [`Runner::report_apply`]; `plan` calls
     /// [`Runner::report_dry_run`].
     pub fn report_plan(&self, plan: &Plan) -> Result<PathBuf, Failure> {
-        let path = self.write_plan(plan)?;
+        let markdown = crate::render::render(plan, crate::cli::Format::Markdown, false);
+        self.report_rendered(plan, &crate::render::json(plan), markdown)
+    }
+
+    /// `retention plan --base`: report the new policy's plan with its diff (the JSON plan has
+    /// the `diff` object; the report is the diff's), and `deleted=0`, `failed=0`.
+    pub fn report_diff(&self, doc: &crate::diff::DiffDocument) -> Result<PathBuf, Failure> {
+        let json = crate::render::render_diff(
+            doc,
+            crate::cli::Format::Json,
+            crate::render::Options::default(),
+        );
+        let markdown = crate::render::render_diff(
+            doc,
+            crate::cli::Format::Markdown,
+            crate::render::Options::default(),
+        );
+        let path = self.report_rendered(&doc.plan, &json, markdown)?;
+        self.set_output("deleted", "0")?;
+        self.set_output("failed", "0")?;
+        Ok(path)
+    }
+
+    /// What [`Runner::report_plan`] does, with the JSON and Markdown already rendered.
+    fn report_rendered(
+        &self,
+        plan: &Plan,
+        json: &str,
+        mut markdown: String,
+    ) -> Result<PathBuf, Failure> {
+        let path = self.write_plan_json(json)?;
         let to_delete = plan.deletions().count();
         self.set_output("to-delete", &to_delete.to_string())?;
         self.set_output("plan", &path.to_string_lossy())?;
+        // Estimated bytes freed by the plan's deletions; not set (empty) when unknown.
+        if let Some(b) = plan.summary.bytes_freed {
+            self.set_output("bytes-freed", &b.to_string())?;
+        }
 
         for p in &plan.packages {
             for w in &p.warnings {
@@ -193,7 +232,6 @@ impl Runner {
                 &deletion_listing(plan),
             );
         }
-        let mut markdown = crate::render::render(plan, crate::cli::Format::Markdown, false);
         if !markdown.ends_with('\n') {
             markdown.push('\n');
         }

@@ -102,6 +102,14 @@ pub struct PlanArgs {
     /// Write the plan to this file instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Report what changes from this policy (the current one, `-` for standard input) to
+    /// --policy, on the same inventory: newly deleted, no longer deleted, newly untagged.
+    #[arg(long, value_name = "FILE")]
+    pub base: Option<PathBuf>,
+    /// List the parts of each image (platform manifests, attestations, signatures) as rows of
+    /// their own instead of only counting them.
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
 }
 
 #[derive(Debug, Args)]

@@ -78,7 +78,7 @@ fn plan_writes_outputs_summary_and_plan_file() {
     assert_eq!(
         runner.read("output"),
         format!(
-            "to-delete=2\nplan={}\nreport={}\ndeleted=0\nfailed=0\nuntagged=0\n",
+            "to-delete=2\nplan={}\nbytes-freed=496\nreport={}\ndeleted=0\nfailed=0\nuntagged=0\n",
             plan_path.display(),
             report_path.display()
         )

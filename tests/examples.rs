@@ -363,17 +363,27 @@ fn nightly_text_and_markdown_render() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let s = text(&out.stdout);
     assert!(!s.contains('\x1b'), "no colour when writing to a pipe");
+    let last: Vec<&str> = s.trim_end().lines().rev().take(3).collect();
+    assert_eq!(
+        last[2], "51 of 179 versions would be deleted in 3 packages",
+        "{s}"
+    );
+    assert_eq!(last[1], "1 tag would be removed from 1 image that stays", "{s}");
     assert!(
-        s.trim_end().ends_with(
-            "\n51 of 179 versions would be deleted in 3 packages\n1 tag would be removed from 1 image that stays"
-        ),
+        last[0].starts_with("space freed: about "),
+        "{s}"
+    );
+    assert!(last[0].contains("(an estimate"), "{s}");
+    // One row per image: the platform manifests and attestation of pr-41 are counted, not listed.
+    assert!(
+        s.contains("pull-request images expire  + 2 platform manifests, 1 attestation"),
         "{s}"
     );
     let out = retention(&args("markdown"));
     assert!(out.status.success(), "{}", text(&out.stderr));
     let md = text(&out.stdout);
     assert!(
-        md.contains("| Package | Versions | Delete | Keep |"),
+        md.contains("| Package | Versions | Delete | Keep | Space freed |"),
         "{md}"
     );
     assert!(

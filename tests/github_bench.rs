@@ -1,13 +1,24 @@
-//! The apply throughput benchmark (not a timed test; run by bench/apply_throughput.sh):
+//! The apply throughput benchmarks (not timed tests; run by bench/apply_throughput.sh):
 //! N deletions against the local GitHub server enforcing 900 points a minute per endpoint, with
 //! time compressed by RETENTION_TEST_TIME_SCALE. Prints elapsed time against the floor GitHub
 //! allows (N/180 minutes), secondary-limit answers, and requests used against the minimum.
+//!
+//! `apply_cold_cache`: the same with container images whose manifests come from a stand-in
+//! registry, both answering after 100 ms (scaled), run with a warm manifest cache and then a
+//! cold one: the cold run must stay close to the warm one (reads overlap the paced deletions).
+//! `deletions_start_before_the_last_package_is_read` (a plain test, not ignored) checks that
+//! overlap on a small fixture.
 
 #[path = "support/github_server.rs"]
 mod github_server;
 
+use std::collections::HashMap;
+use std::path::Path;
 use std::process::Command;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
 
 use github_server::{Config, Fixture, GithubServer};
 
@@ -98,4 +109,273 @@ fn apply_throughput() {
         n + version_pages + 2
     );
     assert_eq!(server.deleted_ids().len(), n);
+}
+
+/// A registry stand-in: `GET /v2/<repository>/manifests/<digest>` from a map, after `latency`,
+/// anonymous. Counts the reads.
+struct ManifestServer {
+    url: String,
+    reads: Arc<std::sync::atomic::AtomicU64>,
+    /// When each manifest read was answered.
+    times: Arc<std::sync::Mutex<Vec<Instant>>>,
+    _runtime: tokio::runtime::Runtime,
+}
+
+fn manifest_server(manifests: HashMap<String, String>, latency: Duration) -> ManifestServer {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let manifests = Arc::new(manifests);
+    let reads = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let counter = Arc::clone(&reads);
+    let times = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let answered = Arc::clone(&times);
+    let app = axum::Router::new().fallback(move |uri: axum::http::Uri| {
+        let manifests = Arc::clone(&manifests);
+        let counter = Arc::clone(&counter);
+        let answered = Arc::clone(&answered);
+        async move {
+            tokio::time::sleep(latency).await;
+            let path = uri.path().to_string();
+            let digest = path.rsplit('/').next().unwrap_or_default().to_string();
+            match manifests.get(&digest) {
+                Some(body) if path.starts_with("/v2/") && path.contains("/manifests/") => {
+                    counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if let Ok(mut t) = answered.lock() {
+                        t.push(Instant::now());
+                    }
+                    axum::http::Response::builder()
+                        .status(200)
+                        .header("content-type", "application/vnd.oci.image.manifest.v1+json")
+                        .header("docker-content-digest", digest)
+                        .body(axum::body::Body::from(body.clone()))
+                        .unwrap()
+                }
+                _ => axum::http::Response::builder()
+                    .status(if path == "/v2/" { 200 } else { 404 })
+                    .body(axum::body::Body::from("{}"))
+                    .unwrap(),
+            }
+        }
+    });
+    runtime.spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    ManifestServer {
+        url: format!("http://{addr}"),
+        reads,
+        times,
+        _runtime: runtime,
+    }
+}
+
+fn digest_of(body: &str) -> String {
+    use sha2::Digest as _;
+    format!(
+        "sha256:{}",
+        hex::encode(sha2::Sha256::digest(body.as_bytes()))
+    )
+}
+
+/// `packages` container packages of `per_package` single-platform images each: one `v1`
+/// (kept) and pull-request images (deleted). Returns the inventory and the manifests.
+fn image_fixture(packages: usize, per_package: usize) -> (Value, HashMap<String, String>) {
+    let mut manifests = HashMap::new();
+    let mut pkgs = Vec::new();
+    let mut id = 1u64;
+    for p in 0..packages {
+        let mut versions = Vec::new();
+        for i in 0..per_package {
+            let body = format!(
+                r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:{:064x}","size":1000}},"layers":[{{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"sha256:{:064x}","size":1000000}}]}}"#,
+                id,
+                id + 1_000_000
+            );
+            let digest = digest_of(&body);
+            manifests.insert(digest.clone(), body);
+            let tag = if i == 0 {
+                "v1".to_string()
+            } else {
+                format!("pr-{i}")
+            };
+            // Newest first, one minute apart, a year old.
+            let t = chrono::DateTime::parse_from_rfc3339("2025-06-01T00:00:00Z").unwrap()
+                - chrono::Duration::minutes(i as i64);
+            versions.push(json!({
+                "id": id, "name": digest,
+                "created_at": t.to_rfc3339(), "updated_at": t.to_rfc3339(),
+                "metadata": {"package_type": "container", "container": {"tags": [tag]}}
+            }));
+            id += 1;
+        }
+        pkgs.push(json!({
+            "package": {"id": 1000 + p, "name": format!("app{p}"), "package_type": "container"},
+            "versions": versions
+        }));
+    }
+    (
+        json!({"schema": 1, "owner": "acme", "captured_at": "2026-11-20T00:00:00Z", "packages": pkgs}),
+        manifests,
+    )
+}
+
+const IMAGE_POLICY: &str = "version: 1\nowner: acme\npackages: { type: container, names: [\"app*\"] }\nrules:\n  - name: releases stay\n    keep: { tags: [\"v*\"] }\n  - name: pull requests go\n    delete: { tags: [\"pr-*\"], older_than: 1d }\nsafety: { keep_newest: 1, min_age: 0s, max_deletions: 1000000 }\n";
+
+/// Not a benchmark: `apply --policy` deletes the first package's versions while the next
+/// packages' manifests are still being read (without the pipeline, every read comes first).
+#[test]
+fn deletions_start_before_the_last_package_is_read() {
+    let latency = Duration::from_millis(20);
+    let (inventory, manifests) = image_fixture(4, 8);
+    let registry = manifest_server(manifests, latency);
+    let server = GithubServer::start(
+        &inventory,
+        Config {
+            latency,
+            ..Config::default()
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("p.yml");
+    std::fs::write(&policy, IMAGE_POLICY).unwrap();
+    let o = run_apply(
+        &policy,
+        dir.path(),
+        &server,
+        &registry.url,
+        &dir.path().join("cache"),
+        0.05,
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(server.deleted_ids().len(), 4 * 7);
+    let first_delete = server
+        .requests()
+        .iter()
+        .find(|r| r.method == "DELETE")
+        .map(|r| r.at)
+        .unwrap();
+    let reads = registry.times.lock().unwrap().clone();
+    assert_eq!(reads.len(), 4 * 8);
+    let last_read = reads.iter().max().copied().unwrap();
+    assert!(
+        first_delete < last_read,
+        "the first DELETE came {:?} after the last manifest read",
+        first_delete.duration_since(last_read)
+    );
+}
+
+/// One apply run of the image fixture; `warm`: the manifest cache holds every manifest.
+fn image_run(packages: usize, per_package: usize, scale: f64, warm: bool) -> (f64, f64, u64) {
+    let latency = Duration::from_secs_f64(0.1 * scale);
+    let (inventory, manifests) = image_fixture(packages, per_package);
+    let registry = manifest_server(manifests.clone(), latency);
+    let server = GithubServer::start(
+        &inventory,
+        Config {
+            points_per_window: Some(900),
+            window: Duration::from_secs_f64(60.0 * scale),
+            latency,
+            ..Config::default()
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    if warm {
+        let shard = cache.join("manifests/sha256");
+        std::fs::create_dir_all(&shard).unwrap();
+        for (d, body) in &manifests {
+            std::fs::write(shard.join(&d[7..]), body).unwrap();
+        }
+    }
+    let policy = dir.path().join("p.yml");
+    std::fs::write(&policy, IMAGE_POLICY).unwrap();
+    let start = Instant::now();
+    let o = run_apply(&policy, dir.path(), &server, &registry.url, &cache, scale);
+    let elapsed = start.elapsed();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let n = packages * (per_package - 1);
+    assert_eq!(server.deleted_ids().len(), n);
+    let reqs = server.requests();
+    let first_delete = reqs
+        .iter()
+        .find(|r| r.method == "DELETE")
+        .map(|r| r.at.duration_since(reqs[0].at))
+        .unwrap_or_default();
+    (
+        elapsed.as_secs_f64(),
+        first_delete.as_secs_f64(),
+        registry.reads.load(std::sync::atomic::Ordering::Relaxed),
+    )
+}
+
+fn run_apply(
+    policy: &Path,
+    dir: &Path,
+    server: &GithubServer,
+    registry: &str,
+    cache: &Path,
+    scale: f64,
+) -> std::process::Output {
+    // BENCH_BIN: another build to compare with (a baseline), else this one.
+    let bin = std::env::var("BENCH_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_retention").into());
+    Command::new(bin)
+        .args([
+            "apply",
+            "--policy",
+            policy.to_str().unwrap(),
+            "--now",
+            "2026-11-20T00:00:00Z",
+            "--registry",
+            registry,
+            "--cache-dir",
+            cache.to_str().unwrap(),
+        ])
+        .current_dir(dir)
+        .env("GITHUB_API_URL", server.url())
+        .env("GITHUB_TOKEN", "bench-token")
+        .env("RETENTION_TEST_TIME_SCALE", scale.to_string())
+        .env_remove("GITHUB_REPOSITORY_OWNER")
+        .env_remove("GITHUB_ACTIONS")
+        .output()
+        .unwrap()
+}
+
+#[test]
+#[ignore = "a benchmark: bench/apply_throughput.sh"]
+fn apply_cold_cache() {
+    let n: usize = env_or("BENCH_N", 1000);
+    let packages: usize = env_or("BENCH_PACKAGES", 1);
+    let scale: f64 = env_or("BENCH_SCALE", 0.05);
+    let per_package = n / packages;
+    let deletions = packages * (per_package - 1);
+    let floor = deletions as f64 / 180.0 * 60.0 * scale;
+    println!(
+        "{deletions} deletions of container images in {packages} package(s), {} manifests; API and registry answer after 100 ms (scaled); time scale {scale}",
+        packages * per_package
+    );
+    println!("floor N/180 min scaled: {floor:.2}s");
+    for warm in [true, false] {
+        let (elapsed, first, reads) = image_run(packages, per_package, scale, warm);
+        println!(
+            "{}: elapsed {elapsed:.2}s, ratio {:.3} to the floor; first DELETE after {first:.2}s; {reads} manifest reads",
+            if warm { "warm cache" } else { "cold cache" },
+            elapsed / floor
+        );
+    }
 }

@@ -10,6 +10,9 @@
 //! --plan`) each version is read again first and skipped when it is gone, its tags changed or it
 //! was pushed again (`updated_at` changed), or its name (digest) is not the planned one.
 //!
+//! [`execute_stream`] takes more targets while it runs (a batch per package, as soon as its
+//! decisions are known), so that deleting starts before every manifest is read.
+//!
 //! The primary rate limit is watched: when what is left would not cover the rest, the executor
 //! lets the requests in flight finish and stops, saying what is left and when the budget resets.
 
@@ -114,6 +117,8 @@ impl ApplyReport {
 
 struct Shared {
     queue: Mutex<VecDeque<Target>>,
+    /// More targets may still come ([`execute_stream`]): an empty queue is not the end.
+    open: std::sync::atomic::AtomicBool,
     report: Mutex<ApplyReport>,
     stop: Mutex<Option<Stop>>,
     order: Mutex<Order>,
@@ -216,6 +221,18 @@ pub async fn execute(
     targets: Vec<Target>,
     journal: Arc<Journal>,
 ) -> ApplyReport {
+    execute_stream(client, scope, targets, None, journal).await
+}
+
+/// [`execute`], taking more batches of targets from `more` while it runs, until the sender is
+/// dropped. A target's `after` ids must be in its own batch or an earlier one.
+pub async fn execute_stream(
+    client: &GithubClient,
+    scope: &Scope,
+    targets: Vec<Target>,
+    more: Option<tokio::sync::mpsc::Receiver<Vec<Target>>>,
+    journal: Arc<Journal>,
+) -> ApplyReport {
     let total = targets.len() as u64;
     let requests_before = client.requests();
     let secondary_before = client
@@ -246,6 +263,7 @@ pub async fn execute(
     };
     let shared = Arc::new(Shared {
         order: Mutex::new(order),
+        open: std::sync::atomic::AtomicBool::new(more.is_some()),
         queue: Mutex::new(targets.into()),
         report: Mutex::new(ApplyReport {
             total,
@@ -254,6 +272,27 @@ pub async fn execute(
         stop: Mutex::new(None),
     });
     let progress = Arc::new(Progress::new(total));
+    // Batches that arrive while the workers run join the queue.
+    let feeder = more.map(|mut rx| {
+        let shared = Arc::clone(&shared);
+        tokio::spawn(async move {
+            while let Some(batch) = rx.recv().await {
+                if lock(&shared.stop).is_some() {
+                    // The run stopped: what comes now is left, like the rest of the queue.
+                    lock(&shared.report).total += batch.len() as u64;
+                    lock(&shared.queue).extend(batch);
+                    continue;
+                }
+                let mut order = lock(&shared.order);
+                order.unfinished.extend(batch.iter().map(|t| t.id));
+                lock(&shared.report).total += batch.len() as u64;
+                lock(&shared.queue).extend(batch);
+            }
+            shared
+                .open
+                .store(false, std::sync::atomic::Ordering::SeqCst);
+        })
+    });
     let mut workers = tokio::task::JoinSet::new();
     for _ in 0..WORKERS {
         let client = client.clone();
@@ -278,6 +317,10 @@ pub async fn execute(
         })
     };
     while workers.join_next().await.is_some() {}
+    if let Some(feeder) = feeder {
+        // The workers stopped early (a stop): take what is still coming, as left.
+        let _ = feeder.await;
+    }
     ticker.abort();
     progress.finish();
     let mut report = lock(&shared.report).clone();
@@ -340,7 +383,14 @@ async fn worker(
                 tokio::time::sleep(std::time::Duration::from_millis(20)).await;
                 continue;
             }
-            Next::Empty => return,
+            Next::Empty if shared.open.load(std::sync::atomic::Ordering::SeqCst) => {
+                // More targets are coming (the next package's decisions).
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                continue;
+            }
+            // Closed after its last batch was queued: an empty queue now is the end.
+            Next::Empty if lock(&shared.queue).is_empty() => return,
+            Next::Empty => continue,
         };
         // `attempted` is journaled when the DELETE is about to be sent (not while it waits for
         // the pacer), so that a kill leaves an open attempt only for a request that may have

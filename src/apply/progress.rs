@@ -27,7 +27,7 @@ pub struct Progress {
 
 impl Progress {
     pub fn new(total: u64) -> Progress {
-        let bar = (std::io::stderr().is_terminal() && total > 0).then(|| {
+        let bar = std::io::stderr().is_terminal().then(|| {
             let bar = ProgressBar::new(total);
             if let Ok(style) =
                 ProgressStyle::with_template("{bar:30} {pos}/{len} versions · {msg} · ETA {eta}")
@@ -54,7 +54,10 @@ impl Progress {
             r.skipped.len(),
             r.failed.len()
         );
+        // A streamed run learns of more targets as it goes (`r.total` grows).
+        let total = r.total.max(self.total);
         if let Some(bar) = &self.bar {
+            bar.set_length(total);
             bar.set_position(handled);
             bar.set_message(msg);
             return;
@@ -67,12 +70,12 @@ impl Progress {
             *last = Instant::now();
             let elapsed = self.started.elapsed().as_secs_f64();
             let eta = if handled > 0 {
-                let left = self.total.saturating_sub(handled) as f64;
+                let left = total.saturating_sub(handled) as f64;
                 format!(", about {:.0}s left", elapsed / handled as f64 * left)
             } else {
                 String::new()
             };
-            eprintln!("retention: {handled}/{} versions: {msg}{eta}", self.total);
+            eprintln!("retention: {handled}/{total} versions: {msg}{eta}");
         }
     }
 

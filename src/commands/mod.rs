@@ -6,6 +6,7 @@
 pub mod apply;
 mod check;
 mod online;
+mod pipeline;
 mod plan;
 mod restore;
 mod snapshot;

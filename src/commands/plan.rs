@@ -1,4 +1,13 @@
 //! `retention plan`: evaluate a policy and print the plan. Never deletes anything.
+//!
+//! With `--base OLD` (a file, or `-` for standard input) the inventory is listed (or loaded)
+//! once, both policies are evaluated on it, and the report is the diff ([`crate::diff`]): what
+//! the change to the policy newly deletes, no longer deletes and newly untags.
+
+use std::io::Read as _;
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
 
 use super::{write_output, Failure, Outcome};
 use crate::cli::PlanArgs;
@@ -7,36 +16,116 @@ use crate::policy::Policy;
 
 pub fn run(args: &PlanArgs) -> Outcome {
     let policy = super::load_policy(&args.eval.policy, &args.eval.vars)?;
+    let base = args
+        .base
+        .as_deref()
+        .map(|b| load_base(b, &args.eval.vars))
+        .transpose()?;
     let now = args.eval.now.unwrap_or_else(chrono::Utc::now);
     let inventory = match &args.inventory {
         Some(path) => {
             let mut inventory = Inventory::load(path).map_err(|e| Failure::usage(e.to_string()))?;
             if args.read_manifests {
                 read_manifests(args, &policy, &mut inventory, now)?;
+                if let Some(base) = &base {
+                    read_manifests(args, base, &mut inventory, now)?;
+                }
             }
             inventory
         }
-        None => online_inventory(&args.eval, &policy, now)?,
+        None => online_inventory(&args.eval, &policy, base.as_ref(), now)?,
     };
-    let plan = crate::evaluate::evaluate(&policy, &inventory, now)
-        .map_err(|e| Failure::usage(e.to_string()))?;
+    // With a base, both policies are evaluated at once, each on its own thread (the same
+    // inventory, read once): `plan --base` must cost well under twice `plan`.
+    let (plan, base_plan) = std::thread::scope(|scope| {
+        let base_plan = base.as_ref().map(|base| {
+            let inventory = &inventory;
+            scope.spawn(move || crate::evaluate::evaluate(base, inventory, now))
+        });
+        let plan = crate::evaluate::evaluate(&policy, &inventory, now);
+        let base_plan = base_plan.map(|h| {
+            h.join()
+                .map_err(|_| Failure::run("the evaluation of the base policy panicked"))
+        });
+        (plan, base_plan)
+    });
+    let plan = plan.map_err(|e| Failure::usage(e.to_string()))?;
+    let options = crate::render::Options {
+        color: crate::render::color_for(args.output.as_deref()),
+        verbose: args.verbose,
+    };
+    let Some(base_plan) = base_plan else {
+        if let Some(runner) = crate::actions::Runner::detect() {
+            runner.report_dry_run(&plan)?;
+        }
+        let text = crate::render::render_with(&plan, args.format, options);
+        return write_output(args.output.as_deref(), &text);
+    };
+    let base_plan = base_plan?.map_err(|e| {
+        Failure::usage(format!(
+            "the base policy {}: {e}",
+            base_display(args.base.as_deref())
+        ))
+    })?;
+    let doc = crate::diff::DiffDocument {
+        diff: crate::diff::diff(&base_plan, &plan),
+        plan,
+    };
     if let Some(runner) = crate::actions::Runner::detect() {
-        runner.report_dry_run(&plan)?;
+        runner.report_diff(&doc)?;
     }
-    let text = crate::render::render(
-        &plan,
-        args.format,
-        crate::render::color_for(args.output.as_deref()),
-    );
+    let text = crate::render::render_diff(&doc, args.format, options);
     write_output(args.output.as_deref(), &text)
 }
 
-/// Online: list the owner's packages through the API and read the manifests decisions need.
-/// Sends no DELETE.
+fn base_display(path: Option<&Path>) -> String {
+    match path {
+        Some(p) if p == Path::new("-") => "(standard input)".to_string(),
+        Some(p) => p.display().to_string(),
+        None => String::new(),
+    }
+}
+
+/// Read the base policy from a file, or from standard input when the path is `-` (so that a
+/// workflow can pipe `git show origin/main:policies/x.yml`).
+fn load_base(path: &Path, vars: &[(String, String)]) -> Result<Policy, Failure> {
+    let vars =
+        crate::policy::Vars::new(vars).map_err(|e| Failure::usage(format!("error: {e}")))?;
+    let result = if path == Path::new("-") {
+        // Bounded like a policy file: one byte past the limit is enough to refuse it.
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .take(crate::policy::MAX_POLICY_BYTES as u64 + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| {
+                Failure::usage(format!(
+                    "cannot read the base policy from standard input: {e}"
+                ))
+            })?;
+        crate::policy::parse_policy_with("(base policy on standard input)", &bytes, &vars)
+    } else {
+        Policy::load_with(path, &vars)
+    };
+    result.map_err(|e| {
+        Failure::usage(format!(
+            "{e}\nhelp: --base names the current policy the change is compared with; fix it there, or plan without --base"
+        ))
+    })
+}
+
+/// Whether two policies govern the same packages (the same listing serves both).
+fn same_selection(a: &Policy, b: &Policy) -> bool {
+    a.packages.package_type == b.packages.package_type
+        && a.packages.names.patterns == b.packages.names.patterns
+}
+
+/// Online: list the owner's packages through the API and read the manifests decisions need
+/// (of both policies with a base). Sends no DELETE.
 fn online_inventory(
     eval: &crate::cli::EvalArgs,
     policy: &Policy,
-    now: chrono::DateTime<chrono::Utc>,
+    base: Option<&Policy>,
+    now: DateTime<Utc>,
 ) -> Result<Inventory, Failure> {
     let runtime = super::online::runtime()?;
     runtime.block_on(async {
@@ -51,17 +140,55 @@ fn online_inventory(
             cache_dir: eval.cache_dir.as_deref(),
             token_env: &eval.token_env,
         };
-        let (_, typed) = super::online::inventory(
-            &client,
-            &scope,
-            policy,
-            &registry,
-            now,
-            crate::registry::FillScope::Needed,
-        )
-        .await?;
+        let fill = crate::registry::FillScope::Needed;
+        let (_, mut typed) =
+            super::online::inventory(&client, &scope, policy, &registry, now, fill).await?;
+        let images = typed
+            .packages
+            .iter()
+            .any(|p| p.package.package_type.is_image());
+        match base {
+            None => {}
+            // The same packages, no image among them: nothing more to read.
+            Some(base) if same_selection(policy, base) && !images => {}
+            Some(base) if same_selection(policy, base) => {
+                // The same packages: read only the manifests the base policy needs in addition.
+                let reg =
+                    super::online::registry_client(eval.registry.as_deref(), &eval.token_env)?;
+                let cache = crate::registry::ManifestCache::resolve(eval.cache_dir.as_deref());
+                let report = crate::registry::fill_manifests_scoped(
+                    &reg, &cache, base, &mut typed, now, fill,
+                )
+                .await;
+                eprintln!("base policy: {}", report.summary());
+            }
+            Some(base) => {
+                // The base policy governs other packages: list those too.
+                let (_, other) =
+                    super::online::inventory(&client, &scope, base, &registry, now, fill).await?;
+                merge(&mut typed, other);
+            }
+        }
         Ok(typed)
     })
+}
+
+/// Add `other`'s packages to `into`; for a package in both, add the manifests `into` lacks.
+fn merge(into: &mut Inventory, other: Inventory) {
+    for entry in other.packages {
+        let same = into.packages.iter_mut().find(|p| {
+            p.package.name == entry.package.name
+                && p.package.package_type == entry.package.package_type
+        });
+        match same {
+            Some(p) => {
+                for (digest, text) in entry.manifests {
+                    p.manifests.entry(digest).or_insert(text);
+                }
+            }
+            None => into.packages.push(entry),
+        }
+    }
 }
 
 /// `--read-manifests`: fill the inventory's missing manifests from the registry (cached).
@@ -69,7 +196,7 @@ fn read_manifests(
     args: &PlanArgs,
     policy: &Policy,
     inventory: &mut Inventory,
-    now: chrono::DateTime<chrono::Utc>,
+    now: DateTime<Utc>,
 ) -> Outcome {
     let client =
         super::online::registry_client(args.eval.registry.as_deref(), &args.eval.token_env)?;

@@ -56,7 +56,11 @@ pub fn evaluate(
         .packages
         .iter()
         .filter(|p| governs(policy, p))
-        .map(|p| evaluate_package(policy, p, now))
+        .map(|p| {
+            let mut plan = evaluate_package(policy, p, now);
+            plan.bytes_freed = crate::space::package_bytes_freed(p, &plan);
+            plan
+        })
         .collect();
     packages.sort_by(|a, b| a.name.cmp(&b.name));
     let mut summary = Summary {
@@ -65,6 +69,9 @@ pub fn evaluate(
     };
     for p in &packages {
         summary.broken += p.broken.len() as u64;
+        if let Some(b) = p.bytes_freed {
+            summary.bytes_freed = Some(summary.bytes_freed.unwrap_or(0) + b);
+        }
         for v in &p.versions {
             summary.versions += 1;
             summary.untag += v.untag.len() as u64;

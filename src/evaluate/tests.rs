@@ -484,6 +484,8 @@ fn a_version_no_rule_selects_is_kept() {
             versions: 1,
             delete: 0,
             keep: 1,
+            // Nothing deleted: nothing freed.
+            bytes_freed: Some(0),
             ..Summary::default()
         }
     );

@@ -30,8 +30,10 @@ pub const MAX_MANIFEST_BYTES: usize = 4 * 1024 * 1024;
 /// What a refused push needs: the token's permission to write packages.
 pub const PUSH_HINT: &str = "removing a tag pushes a placeholder manifest: the token needs write access to the package (`permissions: packages: write` for the workflow token, `write:packages` for a personal token)";
 
-/// The default number of manifest reads in flight.
-pub const DEFAULT_CONCURRENCY: usize = 8;
+/// The default number of manifest reads in flight. Reads are not paced like the API's deletions,
+/// so reading wider only shortens the time before the first DELETE; a 429 is retried with
+/// backoff (honouring `retry-after`).
+pub const DEFAULT_CONCURRENCY: usize = 32;
 
 /// What went wrong reading one manifest.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

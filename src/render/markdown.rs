@@ -1,14 +1,19 @@
 //! The `markdown` rendering: a plan as it should read on a pull request or in a job summary.
 //!
-//! A title, one summary table with a row per package, the warnings as a GitHub `[!WARNING]`
-//! alert, then the deletions with their reasons in a collapsible `<details>` section per package.
+//! A title, one summary table with a row per package (versions, and the estimated space freed),
+//! a small chart of the space freed (or the deletions) per package where there are several
+//! packages to compare ([`chart`]), the warnings as a GitHub `[!WARNING]` alert, then the
+//! deletions with their reasons in a collapsible `<details>` section per package, one row per
+//! image with its parts counted (listed too in the verbose report).
 //! At most [`MAX_ROWS`] deletion rows are shown in total (GitHub truncates long comments and job
 //! summaries); the rest is counted and pointed at the JSON plan. Everything that comes from the
 //! inventory or the policy is escaped, so a tag cannot break a table or inject HTML.
 
 use std::fmt::Write as _;
 
-use super::text::{is_digest, short_digest, total_line};
+use super::group::{parts_label, rows};
+use super::text::{freed_label, is_digest, short_digest, total_line, COUNTS_NOTE, ESTIMATE_NOTE};
+use super::Options;
 use crate::plan::{Plan, VersionPlan};
 
 /// Deletion rows shown in total across all packages.
@@ -39,16 +44,63 @@ fn version_cell(v: &VersionPlan) -> String {
     }
 }
 
+/// A small chart where it says more than the table: a `mermaid` pie of the space freed per
+/// package (or, when sizes are unknown, of the versions deleted per package), only when at least
+/// two packages free something. GitHub renders `mermaid` blocks in comments and job summaries;
+/// the table above it carries the same figures for any other reader.
+pub fn chart(plan: &Plan) -> Option<String> {
+    let label = |name: &str| name.replace(['"', '\n', '\r'], "'");
+    let by_size: Vec<(&str, u64)> = plan
+        .packages
+        .iter()
+        .filter_map(|p| Some((p.name.as_str(), p.bytes_freed.filter(|&b| b > 0)?)))
+        .collect();
+    let sizes_known = plan
+        .packages
+        .iter()
+        .all(|p| p.bytes_freed.is_some() || p.deletions().next().is_none());
+    let (title, slices): (&str, Vec<(&str, u64)>) = if sizes_known && by_size.len() >= 2 {
+        ("Space freed per package", by_size)
+    } else {
+        let by_count: Vec<(&str, u64)> = plan
+            .packages
+            .iter()
+            .map(|p| (p.name.as_str(), p.deletions().count() as u64))
+            .filter(|&(_, n)| n > 0)
+            .collect();
+        ("Versions deleted per package", by_count)
+    };
+    if slices.len() < 2 {
+        return None;
+    }
+    let mut out = format!("```mermaid\npie title {title}\n");
+    for (name, value) in slices {
+        let _ = writeln!(out, "    \"{}\" : {value}", label(name));
+    }
+    out.push_str("```\n");
+    Some(out)
+}
+
 /// Render the plan as GitHub-flavoured Markdown.
 pub fn render(plan: &Plan) -> String {
+    render_with(plan, Options::default())
+}
+
+/// Render the plan as GitHub-flavoured Markdown, with the parts of each image listed when
+/// `options.verbose`.
+pub fn render_with(plan: &Plan, options: Options) -> String {
     // Tags and names are written by whoever can push: their control characters are escaped.
     let plan = &*super::printable_plan(plan);
     let mut out = String::new();
     let sha = plan.policy_sha256.get(..12).unwrap_or(&plan.policy_sha256);
     let _ = writeln!(out, "## Retention plan for {}\n", escape(&plan.owner));
+    let freed = match plan.summary.bytes_freed {
+        Some(b) if plan.summary.delete > 0 => format!(", {} freed", freed_label(Some(b))),
+        _ => String::new(),
+    };
     let _ = writeln!(
         out,
-        "**{}** · generated {} · policy `{}`\n",
+        "**{}{freed}** · generated {} · policy `{}`\n",
         escape(&total_line(plan)),
         plan.generated_at.format("%Y-%m-%d %H:%M UTC"),
         escape(sha),
@@ -58,25 +110,52 @@ pub fn render(plan: &Plan) -> String {
     if plan.packages.is_empty() {
         out.push_str("The policy selects no package.\n");
     } else {
-        out.push_str("| Package | Versions | Delete | Keep |\n");
-        out.push_str("| --- | ---: | ---: | ---: |\n");
+        // The space freed column only where sizes are known (container packages).
+        let sizes = plan.summary.bytes_freed.is_some();
+        let freed = |b: Option<u64>, bold: bool| match (sizes, bold) {
+            (false, _) => String::new(),
+            (true, false) => format!(" {} |", freed_label(b)),
+            (true, true) => format!(" **{}** |", freed_label(b)),
+        };
+        out.push_str("| Package | Versions | Delete | Keep |");
+        out.push_str(if sizes { " Space freed |\n" } else { "\n" });
+        out.push_str("| --- | ---: | ---: | ---: |");
+        out.push_str(if sizes { " ---: |\n" } else { "\n" });
         for p in &plan.packages {
             let delete = p.deletions().count();
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} |",
+                "| {} | {} | {} | {} |{}",
                 escape(&p.name),
                 p.versions.len(),
                 delete,
-                p.versions.len() - delete
+                p.versions.len() - delete,
+                freed(p.bytes_freed, false),
             );
         }
         if plan.packages.len() > 1 {
             let _ = writeln!(
                 out,
-                "| **Total** | **{}** | **{}** | **{}** |",
-                plan.summary.versions, plan.summary.delete, plan.summary.keep
+                "| **Total** | **{}** | **{}** | **{}** |{}",
+                plan.summary.versions,
+                plan.summary.delete,
+                plan.summary.keep,
+                freed(plan.summary.bytes_freed, true),
             );
+        }
+        let _ = writeln!(
+            out,
+            "\n_{}{}._",
+            upper_first(COUNTS_NOTE),
+            if sizes && plan.summary.delete > 0 {
+                format!("; space freed is {ESTIMATE_NOTE}")
+            } else {
+                String::new()
+            }
+        );
+        if let Some(chart) = chart(plan) {
+            out.push('\n');
+            out.push_str(&chart);
         }
     }
 
@@ -117,19 +196,26 @@ pub fn render(plan: &Plan) -> String {
             escape(&p.name),
             deleted.len()
         );
-        total += deleted.len();
-        let shown = deleted.len().min(budget);
+        total += image_rows(&deleted, options.verbose).len();
+        let lines = image_rows(&deleted, options.verbose);
+        let shown = lines.len().min(budget);
+        // The parts column only where an image has parts.
+        let with_parts = lines
+            .iter()
+            .any(|(_, parts, part)| *part || !parts.is_empty());
         if shown > 0 {
-            out.push_str("| Version | Tags | Updated | Reasons |\n");
-            out.push_str("| --- | --- | --- | --- |\n");
-            for v in &deleted[..shown] {
-                row(&mut out, v);
+            out.push_str("| Version | Tags | Updated | Reasons |");
+            out.push_str(if with_parts { " Parts |\n" } else { "\n" });
+            out.push_str("| --- | --- | --- | --- |");
+            out.push_str(if with_parts { " --- |\n" } else { "\n" });
+            for (v, parts, part) in &lines[..shown] {
+                row(&mut out, v, with_parts.then_some(parts.as_str()), *part);
             }
         }
-        if shown < deleted.len() {
-            let rest = deleted.len() - shown;
+        if shown < lines.len() {
+            let rest = lines.len() - shown;
             hidden += rest;
-            let _ = writeln!(out, "\n… and {rest} more in {}", escape(&p.name));
+            let _ = writeln!(out, "\n… and {rest} more rows in {}", escape(&p.name));
         }
         budget -= shown;
         out.push_str("\n</details>\n");
@@ -137,7 +223,7 @@ pub fn render(plan: &Plan) -> String {
     if hidden > 0 {
         let _ = writeln!(
             out,
-            "\nShowing {} of {} deletions. … and {hidden} more (see the JSON plan).",
+            "\nShowing {} of {} rows. … and {hidden} more (see the JSON plan).",
             total - hidden,
             total
         );
@@ -169,7 +255,7 @@ pub fn render(plan: &Plan) -> String {
         out.push_str("| --- | --- | --- | --- | --- |\n");
         for (name, v) in withheld.iter().take(MAX_ROWS) {
             let _ = write!(out, "| {} ", escape(name));
-            row(&mut out, v);
+            row(&mut out, v, None, false);
         }
         if withheld.len() > MAX_ROWS {
             let _ = writeln!(
@@ -185,8 +271,35 @@ pub fn render(plan: &Plan) -> String {
     out
 }
 
-/// One table row: version, tags, date, reasons.
-fn row(out: &mut String, v: &VersionPlan) {
+/// "Counts are…" from "counts are…".
+pub(crate) fn upper_first(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+/// The rows of a list of versions: one per image with its parts counted, and with `verbose` a
+/// row for each part after its image. (version, parts label, is a part row)
+pub(crate) fn image_rows<'a>(
+    versions: &[&'a VersionPlan],
+    verbose: bool,
+) -> Vec<(&'a VersionPlan, String, bool)> {
+    let mut out = Vec::new();
+    for r in rows(versions, |v| v.id, |v| v.part_of) {
+        let label = parts_label(r.parts.iter().filter_map(|v| v.part_of).map(|p| p.kind));
+        out.push((r.head, label, false));
+        if verbose {
+            out.extend(r.parts.iter().map(|p| (*p, String::new(), true)));
+        }
+    }
+    out
+}
+
+/// One table row: version, tags, date, reasons, and the parts counted when the table has that
+/// column. A part row (verbose) starts with `↳`.
+pub(crate) fn row(out: &mut String, v: &VersionPlan, parts: Option<&str>, part: bool) {
     let reasons: Vec<String> = v.reasons.iter().map(|r| escape(r)).collect();
     let tags = if !v.tags.is_empty() {
         escape(&v.tags.join(", "))
@@ -197,10 +310,14 @@ fn row(out: &mut String, v: &VersionPlan) {
     };
     let _ = writeln!(
         out,
-        "| {} | {} | {} | {} |",
+        "| {}{} | {} | {} | {} |{}",
+        if part { "↳ " } else { "" },
         version_cell(v),
         tags,
         v.updated_at.format("%Y-%m-%d"),
         reasons.join("<br>"),
+        parts
+            .map(|p| format!(" {} |", escape(p)))
+            .unwrap_or_default(),
     );
 }

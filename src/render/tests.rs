@@ -59,13 +59,23 @@ fn with_summary(owner: &str, packages: Vec<PackagePlan>) -> Plan {
             versions,
             delete,
             keep: versions - delete,
+            bytes_freed: packages
+                .iter()
+                .filter_map(|p| p.bytes_freed)
+                .reduce(|a, b| a + b),
             ..Summary::default()
         },
         packages,
     }
 }
 
+fn part(mut v: VersionPlan, image: u64, kind: crate::plan::PartKind) -> VersionPlan {
+    v.part_of = Some(crate::plan::PartOf { image, kind });
+    v
+}
+
 fn small_plan() -> Plan {
+    use crate::plan::PartKind::{PlatformManifest, Signature};
     use Action::{Delete, Keep};
     let api = PackagePlan {
         name: "api".into(),
@@ -74,7 +84,7 @@ fn small_plan() -> Plan {
             "manifest sha256:0f0f0f0f0f0f is missing: its untagged children are kept".into(),
         ],
         broken: vec![],
-        bytes_freed: None,
+        bytes_freed: Some(1_503_238_553),
         versions: vec![
             v(
                 110,
@@ -84,21 +94,29 @@ fn small_plan() -> Plan {
                 Keep,
                 &["releases stay"],
             ),
-            v(
-                109,
-                &digest(2),
-                &[],
-                1,
-                Keep,
-                &["platform manifest of kept image sha256:010101010101 (v2.1.0, latest)"],
+            part(
+                v(
+                    109,
+                    &digest(2),
+                    &[],
+                    1,
+                    Keep,
+                    &["platform manifest of kept image sha256:010101010101 (v2.1.0, latest)"],
+                ),
+                110,
+                PlatformManifest,
             ),
-            v(
-                108,
-                &digest(3),
-                &["sha256-0101.sig"],
-                1,
-                Keep,
-                &["signature of kept image sha256:010101010101 (v2.1.0, latest)"],
+            part(
+                v(
+                    108,
+                    &digest(3),
+                    &["sha256-0101.sig"],
+                    1,
+                    Keep,
+                    &["signature of kept image sha256:010101010101 (v2.1.0, latest)"],
+                ),
+                110,
+                Signature,
             ),
             v(
                 107,
@@ -108,13 +126,29 @@ fn small_plan() -> Plan {
                 Delete,
                 &["pull-request images expire"],
             ),
-            v(
-                106,
-                &digest(5),
-                &[],
-                20,
-                Delete,
-                &["platform manifest of deleted image sha256:040404040404 (pr-41)"],
+            part(
+                v(
+                    106,
+                    &digest(5),
+                    &[],
+                    20,
+                    Delete,
+                    &["platform manifest of deleted image sha256:040404040404 (pr-41)"],
+                ),
+                107,
+                PlatformManifest,
+            ),
+            part(
+                v(
+                    104,
+                    &digest(9),
+                    &["sha256-0404.sig"],
+                    20,
+                    Delete,
+                    &["signature of deleted image sha256:040404040404 (pr-41)"],
+                ),
+                107,
+                Signature,
             ),
             v(105, &digest(6), &[], 9, Delete, &["untagged leftovers"]),
         ],
@@ -124,7 +158,7 @@ fn small_plan() -> Plan {
         package_type: PackageType::Container,
         warnings: vec![],
         broken: vec![],
-        bytes_freed: None,
+        bytes_freed: Some(52_428_800),
         versions: vec![
             v(
                 202,
@@ -169,6 +203,58 @@ fn markdown_snapshot() {
 }
 
 #[test]
+fn verbose_snapshots_list_the_parts_under_their_image() {
+    let verbose = Options {
+        verbose: true,
+        ..Options::default()
+    };
+    insta::assert_snapshot!(render_with(&small_plan(), Format::Text, verbose));
+    insta::assert_snapshot!(render_with(&small_plan(), Format::Markdown, verbose));
+}
+
+#[test]
+fn parts_are_counted_under_their_image_not_listed() {
+    let text = render(&small_plan(), Format::Text, false);
+    let line = text
+        .lines()
+        .find(|l| l.contains("pr-41"))
+        .unwrap_or_default();
+    assert!(
+        line.ends_with("pull-request images expire  + 1 platform manifest, 1 signature"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("platform manifest of deleted image"),
+        "{text}"
+    );
+    let md = render(&small_plan(), Format::Markdown, false);
+    assert!(!md.contains("platform manifest of deleted image"), "{md}");
+    assert!(
+        md.contains("| + 1 platform manifest, 1 signature |"),
+        "{md}"
+    );
+    // The JSON keeps every version.
+    let json = render(&small_plan(), Format::Json, false);
+    assert!(json.contains("platform manifest of deleted image"));
+}
+
+#[test]
+fn space_freed_per_package_and_in_total() {
+    let text = render(&small_plan(), Format::Text, false);
+    assert!(
+        text.contains("space freed: about 1.4 GiB (an estimate"),
+        "{text}"
+    );
+    let md = render(&small_plan(), Format::Markdown, false);
+    assert!(md.contains("| api | 7 | 4 | 3 | about 1.4 GiB |"), "{md}");
+    assert!(md.contains("| sdk | 2 | 1 | 1 | unknown |"), "{md}");
+    assert!(
+        md.contains("pie title Versions deleted per package"),
+        "{md}"
+    );
+}
+
+#[test]
 fn json_snapshot() {
     insta::assert_snapshot!(render(&small_plan(), Format::Json, false));
 }
@@ -201,11 +287,12 @@ fn ansi_codes_only_with_color() {
 #[test]
 fn text_ends_with_total_line() {
     let s = render(&small_plan(), Format::Text, false);
-    assert!(
-        s.trim_end()
-            .ends_with("5 of 10 versions would be deleted in 3 packages"),
+    let last: Vec<&str> = s.trim_end().lines().rev().take(2).collect();
+    assert_eq!(
+        last[1], "6 of 11 versions would be deleted in 3 packages",
         "{s}"
     );
+    assert!(last[0].starts_with("space freed: about 1.4 GiB"), "{s}");
 }
 
 #[test]
@@ -219,7 +306,7 @@ fn nothing_to_delete() {
     plan = with_summary("acme", plan.packages);
     let s = render(&plan, Format::Text, false);
     assert!(
-        s.contains("nothing to delete: all 10 versions in 3 packages are kept"),
+        s.contains("nothing to delete: all 11 versions in 3 packages are kept"),
         "{s}"
     );
     let md = render(&plan, Format::Markdown, false);
@@ -263,10 +350,10 @@ fn markdown_truncates_at_300_rows_and_states_the_total() {
     let md = render(&plan, Format::Markdown, false);
     let rows = md.lines().filter(|l| l.contains(" | _untagged_ |")).count();
     assert_eq!(rows, 300, "{md}");
-    assert!(md.contains("… and 100 more in b"), "{md}");
-    assert!(md.contains("… and 20 more in c"), "{md}");
+    assert!(md.contains("… and 100 more rows in b"), "{md}");
+    assert!(md.contains("… and 20 more rows in c"), "{md}");
     assert!(
-        md.contains("Showing 300 of 420 deletions. … and 120 more (see the JSON plan)."),
+        md.contains("Showing 300 of 420 rows. … and 120 more (see the JSON plan)."),
         "{md}"
     );
     assert!(

@@ -1,11 +1,15 @@
 //! The `text` rendering: a plan for a person at a terminal.
 //!
-//! A header (owner, time, policy), the counts per package in aligned columns, the deletions per
-//! package (tags, short digest, date, reasons), the warnings, and a total line. ANSI colour only
-//! when asked (`render::color_for` decides: a terminal and no `NO_COLOR`).
+//! A header (owner, time, policy), the counts per package in aligned columns (versions, and the
+//! estimated space freed), the deletions per package, one row per image (tags, short digest,
+//! date, reasons, its parts counted; the parts listed too with `--verbose`), the warnings, and a
+//! total line. ANSI colour only when asked (`render::color_for` decides: a terminal and no
+//! `NO_COLOR`).
 
 use std::fmt::Write as _;
 
+use super::group::{parts_label, rows};
+use super::Options;
 use crate::plan::{PackagePlan, Plan, VersionPlan};
 
 /// Widest tags column before it is cut with an ellipsis.
@@ -141,11 +145,27 @@ fn counts(p: &PackagePlan) -> (usize, usize) {
     (delete, p.versions.len() - delete)
 }
 
+/// "about 1.4 GiB", or "unknown" when the manifests needed are not known.
+pub(crate) fn freed_label(bytes: Option<u64>) -> String {
+    match bytes {
+        Some(0) => "0 B".to_string(),
+        Some(b) => format!("about {}", crate::space::human(b)),
+        None => "unknown".to_string(),
+    }
+}
+
+/// The estimate, said plainly: shared with the Markdown rendering.
+pub(crate) const ESTIMATE_NOTE: &str = "an estimate from the manifests: the config and layers no kept image of the same package references, plus the manifests; a layer shared with another package is counted in each";
+
+/// The note under the counts table: the counts are package versions, not images.
+pub(crate) const COUNTS_NOTE: &str =
+    "counts are package versions: each platform manifest, attestation and signature of an image is one";
+
 /// Render the plan for a terminal.
-pub fn render(plan: &Plan, color: bool) -> String {
+pub fn render(plan: &Plan, options: Options) -> String {
     // Tags and names are written by whoever can push: their control characters are escaped.
     let plan = &*super::printable_plan(plan);
-    let paint = Paint { on: color };
+    let paint = Paint { on: options.color };
     let mut out = String::new();
 
     // Header.
@@ -171,7 +191,7 @@ pub fn render(plan: &Plan, color: bool) -> String {
         .max()
         .unwrap_or(7);
     let num_w = |n: &str, min: usize| chars(n).max(min);
-    let rows: Vec<(String, String, String, String)> = plan
+    let rows: Vec<(String, String, String, String, String)> = plan
         .packages
         .iter()
         .map(|p| {
@@ -181,43 +201,70 @@ pub fn render(plan: &Plan, color: bool) -> String {
                 p.versions.len().to_string(),
                 d.to_string(),
                 k.to_string(),
+                match p.bytes_freed {
+                    Some(0) => "-".to_string(),
+                    Some(b) => crate::space::human(b),
+                    None => "?".to_string(),
+                },
             )
         })
         .collect();
     let ver_w = rows.iter().map(|r| num_w(&r.1, 8)).max().unwrap_or(8);
     let del_w = rows.iter().map(|r| num_w(&r.2, 6)).max().unwrap_or(6);
     let keep_w = rows.iter().map(|r| num_w(&r.3, 4)).max().unwrap_or(4);
+    // The space freed column only where sizes are known (container packages).
+    let sizes = plan.summary.bytes_freed.is_some();
+    let freed_w = rows.iter().map(|r| num_w(&r.4, 5)).max().unwrap_or(5);
+    let freed_col = |painted: &str, width: usize| {
+        if sizes {
+            format!("  {}", pad(painted, width, freed_w, true))
+        } else {
+            String::new()
+        }
+    };
     let _ = writeln!(
         out,
-        "  {}  {}  {}  {}",
+        "  {}  {}  {}  {}{}",
         paint.dim(&pad("package", 7, name_w, false)),
         paint.dim(&pad("versions", 8, ver_w, true)),
         paint.dim(&pad("delete", 6, del_w, true)),
         paint.dim(&pad("keep", 4, keep_w, true)),
+        freed_col(&paint.dim("freed"), 5),
     );
-    for (name, versions, delete, keep) in &rows {
+    for (name, versions, delete, keep, freed) in &rows {
         let del_painted = if delete == "0" {
             paint.dim(delete)
         } else {
             paint.red(delete)
         };
         let line = format!(
-            "  {}  {}  {}  {}",
+            "  {}  {}  {}  {}{}",
             pad(&paint.bold(name), chars(name), name_w, false),
             pad(versions, chars(versions), ver_w, true),
             pad(&del_painted, chars(delete), del_w, true),
             pad(&paint.green(keep), chars(keep), keep_w, true),
+            freed_col(freed, chars(freed)),
         );
         let _ = writeln!(out, "{}", line.trim_end());
     }
     if plan.packages.is_empty() {
         let _ = writeln!(out, "  {}", paint.dim("(the policy selects no package)"));
+    } else {
+        let _ = writeln!(out, "  {}", paint.dim(&format!("({COUNTS_NOTE})")));
     }
 
     // Deletions per package, then what a guard or the image graph withheld.
     for p in &plan.packages {
         let deleted: Vec<&VersionPlan> = p.deletions().collect();
-        list(&mut out, &paint, &paint.red("Delete"), &p.name, &deleted);
+        let verbose = options.verbose;
+        list(
+            &mut out,
+            &paint,
+            &paint.red("Delete"),
+            &p.name,
+            &deleted,
+            verbose,
+        );
         let withheld: Vec<&VersionPlan> = p.versions.iter().filter(|v| v.withheld).collect();
         list(
             &mut out,
@@ -225,6 +272,7 @@ pub fn render(plan: &Plan, color: bool) -> String {
             &paint.yellow("Withheld"),
             &p.name,
             &withheld,
+            verbose,
         );
         let name = paint.bold(&p.name);
         super::sections::untag_text(&mut out, &paint.cyan("Untag"), &name, p);
@@ -263,29 +311,75 @@ pub fn render(plan: &Plan, color: bool) -> String {
     if let Some(untag) = super::sections::untag_total(plan) {
         let _ = writeln!(out, "{}", paint.bold(&untag));
     }
+    if let (Some(b), true) = (plan.summary.bytes_freed, plan.summary.delete > 0) {
+        let _ = writeln!(
+            out,
+            "space freed: {} {}",
+            paint.bold(&freed_label(Some(b))),
+            paint.dim(&format!("({ESTIMATE_NOTE})"))
+        );
+    }
     out
 }
 
-/// One section of versions (deleted, or withheld) of a package, in aligned columns.
-fn list(out: &mut String, paint: &Paint, title: &str, name: &str, deleted: &[&VersionPlan]) {
-    if deleted.is_empty() {
+/// One section of versions (deleted, or withheld) of a package, in aligned columns: one row
+/// per image with its parts counted, and with `verbose` the parts below it.
+fn list(
+    out: &mut String,
+    paint: &Paint,
+    title: &str,
+    name: &str,
+    versions: &[&VersionPlan],
+    verbose: bool,
+) {
+    if versions.is_empty() {
         return;
     }
     out.push('\n');
+    let grouped = rows(versions, |v| v.id, |v| v.part_of);
     let _ = writeln!(
         out,
         "{} {} {}",
         title,
         paint.bold(name),
-        paint.dim(&format!("({})", deleted.len())),
+        paint.dim(&if grouped.len() == versions.len() {
+            format!("({})", versions.len())
+        } else {
+            format!(
+                "({} versions: {} {})",
+                versions.len(),
+                grouped.len(),
+                if grouped.len() == 1 { "row" } else { "rows" }
+            )
+        }),
     );
-    let labels: Vec<String> = deleted
+    // (indent, version, what follows the date)
+    let mut lines: Vec<(bool, &VersionPlan, String)> = Vec::new();
+    for row in &grouped {
+        let parts = parts_label(row.parts.iter().filter_map(|v| v.part_of).map(|p| p.kind));
+        let mut why = row.head.reasons.join("; ");
+        if !parts.is_empty() {
+            why = format!("{why}  {parts}");
+        }
+        lines.push((false, row.head, why));
+        if verbose {
+            for part in &row.parts {
+                lines.push((true, part, part.reasons.join("; ")));
+            }
+        }
+    }
+    let label_of = |indent: bool, v: &VersionPlan| {
+        let label = cut(&tags_label(v), MAX_TAGS_WIDTH);
+        if indent {
+            format!("  └ {label}")
+        } else {
+            label
+        }
+    };
+    let labels: Vec<String> = lines.iter().map(|(i, v, _)| label_of(*i, v)).collect();
+    let ids: Vec<String> = lines
         .iter()
-        .map(|v| cut(&tags_label(v), MAX_TAGS_WIDTH))
-        .collect();
-    let ids: Vec<String> = deleted
-        .iter()
-        .map(|v| {
+        .map(|(_, v, _)| {
             if is_digest(v) {
                 short_digest(&v.name)
             } else if v.tags.is_empty() {
@@ -297,7 +391,7 @@ fn list(out: &mut String, paint: &Paint, title: &str, name: &str, deleted: &[&Ve
         .collect();
     let tag_w = labels.iter().map(|l| chars(l)).max().unwrap_or(0);
     let id_w = ids.iter().map(|l| chars(l)).max().unwrap_or(0);
-    for ((v, label), id) in deleted.iter().zip(&labels).zip(&ids) {
+    for (((_, v, why), label), id) in lines.iter().zip(&labels).zip(&ids) {
         let painted_label = if v.tags.is_empty() && is_digest(v) {
             paint.dim(label)
         } else {
@@ -312,7 +406,7 @@ fn list(out: &mut String, paint: &Paint, title: &str, name: &str, deleted: &[&Ve
             "  {}  {id_col}{}  {}",
             pad(&painted_label, chars(label), tag_w, false),
             v.updated_at.format("%Y-%m-%d"),
-            v.reasons.join("; "),
+            why,
         );
         let _ = writeln!(out, "{}", line.trim_end());
     }

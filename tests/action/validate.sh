@@ -189,6 +189,7 @@ if run "$ws" INPUT_POLICY=policies/policy.yml INPUT_INVENTORY=inventory.json \
     INPUT_NOW=2026-11-20T00:00:00Z >"$ws/log" 2>&1 \
     && [[ "$(cat "$ws/output")" == "to-delete=2
 plan=$ws/temp/retention-plan.json
+bytes-freed=496
 report=$ws/temp/retention-plan.md
 deleted=0
 failed=0
@@ -197,6 +198,19 @@ untagged=0" ]] && grep -q '^::group::Plan' "$ws/log" && grep -q '^::stop-command
     ok "run.sh plans, writes the outputs and prints the plan in a group"
 else
     ko "run.sh plan: $(cat "$ws/output" "$ws/log")"
+fi
+ws="$tmp/ws1b"
+mkdir -p "$ws/policies"
+cp tests/fixtures/action/policy.yml "$ws/policies/"
+cp tests/fixtures/action/policy.yml "$ws/base.yml"
+cp tests/fixtures/action/inventory.json "$ws/"
+if run "$ws" INPUT_POLICY=policies/policy.yml INPUT_INVENTORY=inventory.json INPUT_BASE_POLICY=base.yml \
+    INPUT_NOW=2026-11-20T00:00:00Z >"$ws/log" 2>&1 \
+    && grep -q 'this change does not change what is deleted' "$ws/temp/retention-plan.md" \
+    && grep -q '"diff"' "$ws/temp/retention-plan.json"; then
+    ok "run.sh with base-policy reports the policy diff"
+else
+    ko "run.sh base-policy: $(cat "$ws/output" "$ws/log")"
 fi
 ws="$tmp/ws2"
 mkdir -p "$ws"

@@ -109,6 +109,8 @@ pub struct Config {
     /// Versions listed twice in a row, as a push during an offset-paginated listing makes
     /// GitHub list a version on two pages.
     pub list_twice: Vec<u64>,
+    /// Every answer comes this long after the request (the network's and GitHub's latency).
+    pub latency: Duration,
 }
 
 impl Default for Config {
@@ -132,6 +134,7 @@ impl Default for Config {
             registry_push: true,
             also_delete: HashMap::new(),
             list_twice: Vec::new(),
+            latency: Duration::ZERO,
         }
     }
 }
@@ -493,6 +496,10 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Body>) -> Response<Body> 
     }
     let route = parse_route(&method, &path);
     let cost = if method == Method::GET { 1 } else { 5 };
+    let latency = lock(&state).config.latency;
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
 
     // Faults, points and the rate limit, decided under the lock.
     let (fault, mut response) = {

@@ -1,0 +1,308 @@
+//! The policy diff: what a policy change does, for the reviewer of a pull request.
+//!
+//! `retention plan --policy NEW --base OLD` lists (or loads) the inventory once, evaluates both
+//! policies on it, and compares the two plans version by version: which versions the change
+//! newly deletes, which it no longer deletes, and which tags it newly removes from an image that
+//! stays, each with the reasons under both policies. Unchanged versions are counted, not listed.
+//! Pure: two plans in, a [`PlanDiff`] out.
+//!
+//! In JSON the diff is the `diff` object of the new policy's plan ([`DiffDocument`]), so the file
+//! is still a plan that `apply --plan` can carry out.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::inventory::PackageType;
+use crate::plan::{Action, PackagePlan, PartOf, Plan, VersionPlan};
+
+/// The new policy's plan with the diff against the base policy's (what `plan --base` writes
+/// as JSON).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DiffDocument {
+    #[serde(flatten)]
+    pub plan: Plan,
+    pub diff: PlanDiff,
+}
+
+/// What changes from the base policy's plan to the new policy's.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlanDiff {
+    /// sha256 of the base policy file.
+    pub base_policy_sha256: String,
+    pub summary: DiffSummary,
+    /// Packages either policy governs, in name order (type first when names repeat).
+    pub packages: Vec<PackageDiff>,
+}
+
+/// The counts of a diff, over all packages.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiffSummary {
+    /// Versions the new policy deletes and the base policy does not.
+    pub newly_deleted: u64,
+    /// Of those, top-level images (not part of another deleted version).
+    pub newly_deleted_images: u64,
+    /// Versions the base policy deletes and the new policy does not.
+    pub no_longer_deleted: u64,
+    /// Of those, top-level images.
+    pub no_longer_deleted_images: u64,
+    /// Tags the new policy removes from images that stay and the base policy does not.
+    pub newly_untagged: u64,
+    /// Versions whose fate is the same under both policies.
+    pub unchanged: u64,
+    /// Estimated bytes freed by the base policy's plan (absent when unknown).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_bytes_freed: Option<u64>,
+    /// Estimated bytes freed by the new policy's plan (absent when unknown).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes_freed: Option<u64>,
+}
+
+impl DiffSummary {
+    /// How many more bytes the new policy frees than the base one (negative: fewer); `None`
+    /// when either is unknown.
+    pub fn bytes_freed_change(&self) -> Option<i128> {
+        Some(i128::from(self.bytes_freed?) - i128::from(self.base_bytes_freed?))
+    }
+}
+
+/// The changes in one package.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PackageDiff {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub package_type: PackageType,
+    pub newly_deleted: Vec<Change>,
+    pub no_longer_deleted: Vec<Change>,
+    pub newly_untagged: Vec<Change>,
+    pub unchanged: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_bytes_freed: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes_freed: Option<u64>,
+}
+
+impl PackageDiff {
+    /// Whether anything changes in this package.
+    pub fn changes(&self) -> bool {
+        !(self.newly_deleted.is_empty()
+            && self.no_longer_deleted.is_empty()
+            && self.newly_untagged.is_empty())
+    }
+}
+
+/// A version whose fate changes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    pub id: u64,
+    pub name: String,
+    pub tags: Vec<String>,
+    pub updated_at: DateTime<Utc>,
+    /// The top-level image it is part of (under the new policy, else the base one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub part_of: Option<PartOf>,
+    /// Its fate under the base policy; absent when the base policy does not govern it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<Fate>,
+    /// Its fate under the new policy; absent when the new policy does not govern it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new: Option<Fate>,
+    /// For `newly_untagged`: the tags the new policy removes and the base one does not.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub untag: Vec<String>,
+}
+
+/// A version's fate under one policy.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Fate {
+    pub action: Action,
+    pub reasons: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub untag: Vec<String>,
+}
+
+impl Fate {
+    fn of(v: &VersionPlan) -> Fate {
+        Fate {
+            action: v.action,
+            reasons: v.reasons.clone(),
+            untag: v.untag.clone(),
+        }
+    }
+
+    /// The reasons on one line, for reports.
+    pub fn why(fate: Option<&Fate>) -> String {
+        match fate {
+            Some(f) => f.reasons.join("; "),
+            None => "the policy does not govern this package".to_string(),
+        }
+    }
+}
+
+fn deletes(v: Option<&VersionPlan>) -> bool {
+    v.is_some_and(|v| v.action == Action::Delete)
+}
+
+fn untags(v: Option<&VersionPlan>) -> BTreeSet<&str> {
+    v.map(|v| v.untag.iter().map(String::as_str).collect())
+        .unwrap_or_default()
+}
+
+/// Compare the base policy's plan with the new policy's, on the same inventory.
+pub fn diff(base: &Plan, new: &Plan) -> PlanDiff {
+    type Key<'a> = (&'a str, PackageType);
+    let mut packages: BTreeMap<Key, (Option<&PackagePlan>, Option<&PackagePlan>)> = BTreeMap::new();
+    for p in &base.packages {
+        packages.entry((&p.name, p.package_type)).or_default().0 = Some(p);
+    }
+    for p in &new.packages {
+        packages.entry((&p.name, p.package_type)).or_default().1 = Some(p);
+    }
+    let mut summary = DiffSummary {
+        base_bytes_freed: base.summary.bytes_freed,
+        bytes_freed: new.summary.bytes_freed,
+        ..DiffSummary::default()
+    };
+    let mut out = Vec::new();
+    for ((name, package_type), (b, n)) in packages {
+        let pd = package_diff(name, package_type, b, n);
+        summary.newly_deleted += pd.newly_deleted.len() as u64;
+        summary.no_longer_deleted += pd.no_longer_deleted.len() as u64;
+        summary.newly_deleted_images += top_level(&pd.newly_deleted);
+        summary.no_longer_deleted_images += top_level(&pd.no_longer_deleted);
+        summary.newly_untagged += pd
+            .newly_untagged
+            .iter()
+            .map(|c| c.untag.len() as u64)
+            .sum::<u64>();
+        summary.unchanged += pd.unchanged;
+        out.push(pd);
+    }
+    PlanDiff {
+        base_policy_sha256: base.policy_sha256.clone(),
+        summary,
+        packages: out,
+    }
+}
+
+/// How many of the changes are top-level images: not part of another version in the list.
+fn top_level(changes: &[Change]) -> u64 {
+    let ids: BTreeSet<u64> = changes.iter().map(|c| c.id).collect();
+    changes
+        .iter()
+        .filter(|c| c.part_of.is_none_or(|p| !ids.contains(&p.image)))
+        .count() as u64
+}
+
+fn by_id(p: Option<&PackagePlan>) -> HashMap<u64, &VersionPlan> {
+    p.map(|p| p.versions.iter().map(|v| (v.id, v)).collect())
+        .unwrap_or_default()
+}
+
+fn package_diff(
+    name: &str,
+    package_type: PackageType,
+    base: Option<&PackagePlan>,
+    new: Option<&PackagePlan>,
+) -> PackageDiff {
+    let (b, n) = (by_id(base), by_id(new));
+    // Versions in the new plan's order (newest first), then those only the base plan lists.
+    let mut order: Vec<&VersionPlan> = new.map(|p| p.versions.iter().collect()).unwrap_or_default();
+    if let Some(base) = base {
+        order.extend(base.versions.iter().filter(|v| !n.contains_key(&v.id)));
+    }
+    let mut pd = PackageDiff {
+        name: name.to_string(),
+        package_type,
+        newly_deleted: Vec::new(),
+        no_longer_deleted: Vec::new(),
+        newly_untagged: Vec::new(),
+        unchanged: 0,
+        base_bytes_freed: base.and_then(|p| p.bytes_freed),
+        bytes_freed: new.and_then(|p| p.bytes_freed),
+    };
+    for v in order {
+        let (bv, nv) = (b.get(&v.id).copied(), n.get(&v.id).copied());
+        let change = |untag: Vec<String>| Change {
+            id: v.id,
+            name: v.name.clone(),
+            tags: v.tags.clone(),
+            updated_at: v.updated_at,
+            part_of: nv.and_then(|x| x.part_of).or(bv.and_then(|x| x.part_of)),
+            base: bv.map(Fate::of),
+            new: nv.map(Fate::of),
+            untag,
+        };
+        let newly_untagged: Vec<String> = if deletes(nv) {
+            Vec::new()
+        } else {
+            let before = untags(bv);
+            untags(nv)
+                .into_iter()
+                .filter(|t| !before.contains(t))
+                .map(str::to_string)
+                .collect()
+        };
+        match (deletes(bv), deletes(nv)) {
+            (false, true) => pd.newly_deleted.push(change(Vec::new())),
+            (true, false) => pd.no_longer_deleted.push(change(newly_untagged)),
+            _ if !newly_untagged.is_empty() => pd.newly_untagged.push(change(newly_untagged)),
+            _ => pd.unchanged += 1,
+        }
+    }
+    pd
+}
+
+/// The line a reviewer can act on: "this change deletes 12 more versions (3 images, about
+/// 1.4 GiB) and keeps 2 that the current policy deletes".
+pub fn headline(d: &PlanDiff) -> String {
+    let s = &d.summary;
+    let versions = |n: u64| if n == 1 { "version" } else { "versions" };
+    let mut parts = Vec::new();
+    if s.newly_deleted > 0 {
+        let images = if s.newly_deleted_images == 1 {
+            "1 image".to_string()
+        } else {
+            format!("{} images", s.newly_deleted_images)
+        };
+        let size = match s.bytes_freed_change() {
+            Some(b) if b > 0 => format!(", about {}", crate::space::human(b as u64)),
+            _ => String::new(),
+        };
+        parts.push(format!(
+            "deletes {} more {} ({images}{size})",
+            s.newly_deleted,
+            versions(s.newly_deleted)
+        ));
+    }
+    if s.no_longer_deleted > 0 {
+        parts.push(format!(
+            "keeps {} that the current policy deletes",
+            s.no_longer_deleted
+        ));
+    }
+    if s.newly_untagged > 0 {
+        parts.push(format!(
+            "removes {} more {} from images that stay",
+            s.newly_untagged,
+            if s.newly_untagged == 1 { "tag" } else { "tags" }
+        ));
+    }
+    let unchanged = format!("{} {} unchanged", s.unchanged, versions(s.unchanged));
+    match parts.len() {
+        0 => format!("this change does not change what is deleted ({unchanged})"),
+        _ => {
+            let last = parts.pop().unwrap_or_default();
+            let head = if parts.is_empty() {
+                last
+            } else {
+                format!("{} and {last}", parts.join(", "))
+            };
+            format!("this change {head}; {unchanged}")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,114 @@
+//! `retention plan --base`: the policy diff through the binary, offline, on the example
+//! inventory (`examples/policy-change/nightly-ghcr.yml` against `policies/nightly-ghcr.yml`).
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Run `retention plan` on the example inventory, with `stdin` fed to it.
+fn plan(args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_retention"))
+        .arg("plan")
+        .args(args)
+        .args(["--inventory", "examples/inventory.json"])
+        .args(["--now", "2026-11-20T00:00:00Z"])
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .env_remove("GITHUB_ACTIONS")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run retention: {e}"));
+    if let Some(mut input) = child.stdin.take() {
+        input
+            .write_all(stdin.as_bytes())
+            .unwrap_or_else(|e| panic!("stdin: {e}"));
+    }
+    child
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("retention: {e}"))
+}
+
+fn stdout(o: &Output) -> String {
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+const NEW: &str = "examples/policy-change/nightly-ghcr.yml";
+const BASE: &str = "policies/nightly-ghcr.yml";
+
+#[test]
+fn the_markdown_opens_with_the_line_a_reviewer_acts_on() {
+    let md = stdout(&plan(
+        &["--policy", NEW, "--base", BASE, "--format", "markdown"],
+        "",
+    ));
+    insta::assert_snapshot!("example_diff_markdown", md);
+    let second = md.lines().nth(2).unwrap_or_default();
+    assert!(
+        second.starts_with("**this change deletes 15 more versions (4 images, about 122 MiB); 159 versions unchanged**"),
+        "{md}"
+    );
+    // Unchanged versions are counted, not listed: the releases are nowhere in the report.
+    assert!(!md.contains("v1.0.0"), "{md}");
+}
+
+#[test]
+fn the_text_report_and_the_base_from_standard_input() {
+    let base = std::fs::read_to_string(root().join(BASE)).unwrap_or_default();
+    let from_stdin = stdout(&plan(&["--policy", NEW, "--base", "-"], &base));
+    let from_file = stdout(&plan(&["--policy", NEW, "--base", BASE], ""));
+    assert_eq!(from_stdin, from_file);
+    insta::assert_snapshot!("example_diff_text", from_file);
+    // The same policy on both sides changes nothing.
+    let same = stdout(&plan(&["--policy", BASE, "--base", BASE], ""));
+    assert!(
+        same.contains("this change does not change what is deleted (174 versions unchanged)"),
+        "{same}"
+    );
+}
+
+#[test]
+fn the_json_is_a_plan_with_its_diff() {
+    let json = stdout(&plan(
+        &["--policy", NEW, "--base", BASE, "--format", "json"],
+        "",
+    ));
+    let doc: serde_json::Value =
+        serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}\n{json}"));
+    assert_eq!(doc["diff"]["summary"]["newly_deleted"], 15);
+    assert_eq!(doc["diff"]["summary"]["newly_deleted_images"], 4);
+    assert_eq!(doc["diff"]["summary"]["no_longer_deleted"], 0);
+    assert_eq!(doc["diff"]["summary"]["unchanged"], 159);
+    let change = &doc["diff"]["packages"][0]["newly_deleted"][0];
+    assert_eq!(change["new"]["action"], "delete");
+    assert_eq!(change["base"]["action"], "keep");
+    // Still a plan: `apply --plan` reads it (the new policy's decisions).
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.path().join("plan.json");
+    std::fs::write(&path, &json).unwrap_or_else(|e| panic!("{e}"));
+    let plan = retention::plan::Plan::load(&path).unwrap_or_else(|e| panic!("{e:#}"));
+    assert_eq!(plan.summary.delete, 46 + 15);
+}
+
+#[test]
+fn a_bad_base_policy_is_a_usage_error_that_names_it() {
+    let o = plan(&["--policy", NEW, "--base", "-"], "version: 1\nrules: [\n");
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("(base policy on standard input)"), "{err}");
+    assert!(
+        err.contains("help: --base names the current policy"),
+        "{err}"
+    );
+}
