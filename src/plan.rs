@@ -271,7 +271,10 @@ mod tests {
         let (_dir, path, loaded) = load_text(r#"{"schema": 1, "owner": 5}"#);
         let err = loaded.expect_err("owner is not a string").to_string();
         assert!(
-            err.starts_with(&format!("{}: not a valid plan: at `owner`: ", path.display())),
+            err.starts_with(&format!(
+                "{}: not a valid plan: at `owner`: ",
+                path.display()
+            )),
             "{err}"
         );
         assert!(
