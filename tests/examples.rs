@@ -599,7 +599,7 @@ fn verify_offline_finds_the_example_registry_whole_and_a_lost_platform_manifest(
         "{err}"
     );
     assert!(err.contains("error: 1 kept image is not whole"), "{err}");
-    assert!(!err.contains(&short(&release.name)), "{err}");
+    assert!(!err.contains(short(&release.name)), "{err}");
 
     // Remove one platform manifest of the kept release v2.1.0 from the inventory.
     let child = plan.children("api", &release.name)[0].clone();
