@@ -595,7 +595,10 @@ fn verify_offline_finds_the_example_registry_whole_and_a_lost_platform_manifest(
     assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
     let err = text(&out.stderr);
     assert!(
-        err.contains(&format!("error: api: kept image {} (v0.9.0", short(&partial.name))),
+        err.contains(&format!(
+            "error: api: kept image {} (v0.9.0",
+            short(&partial.name)
+        )),
         "{err}"
     );
     assert!(err.contains("error: 1 kept image is not whole"), "{err}");
