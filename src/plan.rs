@@ -4,7 +4,7 @@
 //! report. Versions appear newest first within a package; packages in name order, so the same
 //! input always gives byte-identical JSON.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -179,26 +179,121 @@ impl Plan {
     }
 
     /// Read a plan written by `retention plan --format json`.
-    pub fn load(path: &Path) -> anyhow::Result<Plan> {
-        use anyhow::Context;
-        let bytes =
-            std::fs::read(path).with_context(|| format!("cannot read plan {}", path.display()))?;
+    pub fn load(path: &Path) -> Result<Plan, LoadError> {
+        let bytes = std::fs::read(path).map_err(|error| LoadError::Read {
+            path: path.to_path_buf(),
+            error,
+        })?;
         let de = &mut serde_json::Deserializer::from_slice(&bytes);
-        let plan: Plan = serde_path_to_error::deserialize(de).map_err(|e| {
-            anyhow::anyhow!(
-                "{}: not a valid plan: at `{}`: {}\n  hint: a plan is what `retention plan --format json` writes",
-                path.display(),
-                e.path(),
-                e.inner()
-            )
+        let plan: Plan = serde_path_to_error::deserialize(de).map_err(|e| LoadError::Invalid {
+            path: path.to_path_buf(),
+            at: e.path().to_string(),
+            error: e.into_inner(),
         })?;
         if plan.schema != SCHEMA {
-            anyhow::bail!(
-                "{}: plan schema {} is not supported (this build reads schema {SCHEMA})",
-                path.display(),
-                plan.schema
-            );
+            return Err(LoadError::Schema {
+                path: path.to_path_buf(),
+                found: plan.schema,
+            });
         }
         Ok(plan)
+    }
+}
+
+/// Why [`Plan::load`] refused a file. The message names the file and says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("cannot read plan {}: {error}", path.display())]
+    Read {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    #[error(
+        "{}: not a valid plan: at `{at}`: {error}\n  hint: a plan is what `retention plan --format json` writes",
+        path.display()
+    )]
+    Invalid {
+        path: PathBuf,
+        at: String,
+        error: serde_json::Error,
+    },
+    #[error(
+        "{}: plan schema {found} is not supported (this build reads schema {SCHEMA})",
+        path.display()
+    )]
+    Schema { path: PathBuf, found: u32 },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn empty_plan(schema: u32) -> Plan {
+        Plan {
+            schema,
+            owner: "acme".into(),
+            generated_at: DateTime::UNIX_EPOCH,
+            policy_sha256: String::new(),
+            max_deletions: None,
+            summary: Summary::default(),
+            packages: vec![],
+        }
+    }
+
+    fn load_text(text: &str) -> (tempfile::TempDir, PathBuf, Result<Plan, LoadError>) {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let path = dir.path().join("plan.json");
+        std::fs::write(&path, text).expect("the plan is written");
+        let loaded = Plan::load(&path);
+        (dir, path, loaded)
+    }
+
+    #[test]
+    fn load_reads_what_plan_writes() {
+        let plan = empty_plan(SCHEMA);
+        let json = serde_json::to_string(&plan).expect("a plan serializes");
+        let (_dir, _path, loaded) = load_text(&json);
+        assert_eq!(loaded.expect("a valid plan"), plan);
+    }
+
+    #[test]
+    fn load_names_a_missing_file() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let path = dir.path().join("absent.json");
+        let err = Plan::load(&path).expect_err("no such file").to_string();
+        let expected = format!("cannot read plan {}: ", path.display());
+        assert!(err.starts_with(&expected), "{err}");
+        assert!(err.len() > expected.len(), "the OS error follows: {err}");
+    }
+
+    #[test]
+    fn load_says_where_a_plan_is_invalid() {
+        let (_dir, path, loaded) = load_text(r#"{"schema": 1, "owner": 5}"#);
+        let err = loaded.expect_err("owner is not a string").to_string();
+        assert!(
+            err.starts_with(&format!(
+                "{}: not a valid plan: at `owner`: ",
+                path.display()
+            )),
+            "{err}"
+        );
+        assert!(
+            err.ends_with("\n  hint: a plan is what `retention plan --format json` writes"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn load_refuses_another_schema() {
+        let json = serde_json::to_string(&empty_plan(SCHEMA + 1)).expect("a plan serializes");
+        let (_dir, path, loaded) = load_text(&json);
+        assert_eq!(
+            loaded.expect_err("schema 2").to_string(),
+            format!(
+                "{}: plan schema {} is not supported (this build reads schema {SCHEMA})",
+                path.display(),
+                SCHEMA + 1
+            )
+        );
     }
 }

@@ -73,7 +73,7 @@ fn execute_inner(args: &ApplyArgs) -> Result<(ApplyResults, Outcome), Failure> {
     // Everything that can be refused is checked before the journal is created or anything is
     // sent: the plan or policy, and the token (deleting needs one).
     let loaded_plan = match &args.plan {
-        Some(p) => Some(Plan::load(p).map_err(|e| Failure::usage(format!("{e:#}")))?),
+        Some(p) => Some(Plan::load(p).map_err(|e| Failure::usage(e.to_string()))?),
         None => None,
     };
     let loaded_policy = match &args.policy {

@@ -49,12 +49,6 @@ impl Failure {
     }
 }
 
-impl From<anyhow::Error> for Failure {
-    fn from(e: anyhow::Error) -> Failure {
-        Failure::run(format!("{e:#}"))
-    }
-}
-
 pub type Outcome = Result<(), Failure>;
 
 /// Parse the command line, run the command, return its exit code.

@@ -277,9 +277,9 @@ pub(crate) fn decide_package<'a>(
                     && outcome.kept_via[i].is_none(),
                 after,
                 part_of: parts_of[i].map(|(top, edge)| PartOf {
-                        image: ctx.versions[top].id,
-                        kind: edge.part_kind(),
-                    }),
+                    image: ctx.versions[top].id,
+                    kind: edge.part_kind(),
+                }),
             }
         })
         .collect();

@@ -557,7 +557,7 @@ pub fn parse_policy_with(
             Some("a policy is a short YAML file; check the path given to --policy".into()),
         ));
     }
-    let sha256 = hex::encode(Sha256::digest(bytes));
+    let sha256 = format!("{:x}", Sha256::digest(bytes));
     let text = match std::str::from_utf8(bytes) {
         Ok(t) => t,
         Err(e) => {

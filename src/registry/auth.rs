@@ -8,8 +8,6 @@
 
 use std::collections::BTreeMap;
 
-use base64::Engine;
-
 /// A secret string (a token or password). Its `Debug` and `Display` never show it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -52,13 +50,10 @@ impl Credentials {
         }
     }
 
-    /// The value of an `Authorization: Basic …` header.
-    pub fn basic_header(&self) -> String {
-        let raw = format!("{}:{}", self.username, self.secret.expose());
-        format!(
-            "Basic {}",
-            base64::engine::general_purpose::STANDARD.encode(raw)
-        )
+    /// `request` with `Authorization: Basic …` for these credentials (reqwest encodes the pair and
+    /// marks the header sensitive).
+    pub fn basic_auth(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        request.basic_auth(&self.username, Some(self.secret.expose()))
     }
 }
 
@@ -210,6 +205,18 @@ mod tests {
         let c = Credentials::new("u", Secret::new("ghp_supersecret"));
         let shown = format!("{c:?} {}", c.secret);
         assert!(!shown.contains("supersecret"), "{shown}");
-        assert_eq!(c.basic_header(), "Basic dTpnaHBfc3VwZXJzZWNyZXQ=");
+    }
+
+    #[test]
+    fn basic_auth_sends_the_pair_in_base64_and_hides_it() -> Result<(), reqwest::Error> {
+        let c = Credentials::new("u", Secret::new("ghp_supersecret"));
+        let request = c
+            .basic_auth(reqwest::Client::new().get("http://127.0.0.1:1/v2/"))
+            .build()?;
+        let header = &request.headers()[reqwest::header::AUTHORIZATION];
+        // base64("u:ghp_supersecret")
+        assert_eq!(header, "Basic dTpnaHBfc3VwZXJzZWNyZXQ=");
+        assert!(header.is_sensitive());
+        Ok(())
     }
 }

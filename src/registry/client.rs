@@ -243,15 +243,12 @@ impl RegistryClient {
             let response = self
                 .send_with_retry(repository, digest, || {
                     self.inner.manifest_requests.fetch_add(1, Ordering::Relaxed);
-                    let mut req = self
+                    let req = self
                         .inner
                         .http
                         .get(url.clone())
                         .header(ACCEPT, MANIFEST_ACCEPT);
-                    if let Some(h) = self.authorization_header(&authz) {
-                        req = req.header(AUTHORIZATION, h);
-                    }
-                    req
+                    self.authorize(req, &authz)
                 })
                 .await?;
             let status = response.status();
@@ -357,15 +354,29 @@ impl RegistryClient {
             .unwrap_or((0, Authorization::Anonymous))
     }
 
-    fn authorization_header(&self, authz: &Authorization) -> Option<HeaderValue> {
-        let value = match authz {
-            Authorization::Anonymous => return None,
-            Authorization::Basic => self.inner.credentials.as_ref()?.basic_header(),
-            Authorization::Bearer(t) => format!("Bearer {}", t.expose()),
-        };
-        let mut h = HeaderValue::from_str(&value).ok()?;
-        h.set_sensitive(true);
-        Some(h)
+    /// `request` with the authorization `authz`: Basic with the credentials, or the bearer token,
+    /// in a header marked sensitive. No header when anonymous (or the token is not header text).
+    fn authorize(
+        &self,
+        request: reqwest::RequestBuilder,
+        authz: &Authorization,
+    ) -> reqwest::RequestBuilder {
+        match authz {
+            Authorization::Anonymous => request,
+            Authorization::Basic => match &self.inner.credentials {
+                Some(c) => c.basic_auth(request),
+                None => request,
+            },
+            Authorization::Bearer(t) => {
+                match HeaderValue::from_str(&format!("Bearer {}", t.expose())) {
+                    Ok(mut h) => {
+                        h.set_sensitive(true);
+                        request.header(AUTHORIZATION, h)
+                    }
+                    Err(_) => request,
+                }
+            }
+        }
     }
 
     /// Answer a challenge for `repository`. When another request already did so since this one
@@ -445,13 +456,7 @@ impl RegistryClient {
         loop {
             let (generation, authz) = self.current_auth(&key).await;
             let response = self
-                .send_with_retry(repository, what, || {
-                    let mut req = make();
-                    if let Some(h) = self.authorization_header(&authz) {
-                        req = req.header(AUTHORIZATION, h);
-                    }
-                    req
-                })
+                .send_with_retry(repository, what, || self.authorize(make(), &authz))
                 .await?;
             if response.status() != StatusCode::UNAUTHORIZED {
                 return Ok(response);
@@ -533,20 +538,11 @@ impl RegistryClient {
         let response = self
             .send_with_retry(repository, digest, || {
                 self.inner.token_requests.fetch_add(1, Ordering::Relaxed);
-                let mut req = self.inner.http.get(url.clone());
-                if send_credentials {
-                    if let Some(h) = self
-                        .inner
-                        .credentials
-                        .as_ref()
-                        .and_then(|c| HeaderValue::from_str(&c.basic_header()).ok())
-                    {
-                        let mut h = h;
-                        h.set_sensitive(true);
-                        req = req.header(AUTHORIZATION, h);
-                    }
+                let req = self.inner.http.get(url.clone());
+                match &self.inner.credentials {
+                    Some(c) if send_credentials => c.basic_auth(req),
+                    _ => req,
                 }
-                req
             })
             .await?;
         let status = response.status();

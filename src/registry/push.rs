@@ -32,7 +32,7 @@ pub const PLACEHOLDER_ANNOTATION: &str = "dev.retention.placeholder";
 /// `sha256:<hex>` of `bytes`.
 pub fn sha256_digest(bytes: &[u8]) -> String {
     use sha2::Digest;
-    format!("sha256:{}", hex::encode(sha2::Sha256::digest(bytes)))
+    format!("sha256:{:x}", sha2::Sha256::digest(bytes))
 }
 
 /// A placeholder manifest: its exact bytes and digest.

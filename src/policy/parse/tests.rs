@@ -33,11 +33,8 @@ fn with_rules(rules: &str) -> String {
 
 #[test]
 fn a_valid_policy_parses_with_defaults() {
-    let p = parse_policy(
-        "p.yml",
-        with_rules("  - name: r\n    delete: { untagged: true }\n").as_bytes(),
-    )
-    .unwrap();
+    let text = with_rules("  - name: r\n    delete: { untagged: true }\n");
+    let p = parse_policy("p.yml", text.as_bytes()).unwrap();
     assert_eq!(p.safety, Safety::DEFAULT);
     assert_eq!(p.timestamp, Timestamp::UpdatedAt);
     assert_eq!(p.rules.len(), 1);
@@ -46,7 +43,7 @@ fn a_valid_policy_parses_with_defaults() {
         p.packages.names.exact_names(),
         Some(&["api".to_string()][..])
     );
-    assert_eq!(p.sha256.len(), 64);
+    assert_eq!(p.sha256, hex::encode(Sha256::digest(text.as_bytes())));
 }
 
 #[test]
