@@ -1684,3 +1684,42 @@ mod laws {
         }
     }
 }
+
+/// `apply --policy` plans package by package and assembles (commands/pipeline.rs): the plan,
+/// summary included (untags, broken images, space freed), must be the one `evaluate` makes.
+#[test]
+fn package_by_package_and_assembled_is_the_plan_evaluate_makes() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let inventory = Inventory::load(&root.join("examples/inventory.json")).expect("the example");
+    let vars = crate::policy::vars::Vars::new(&[("PR_NUMBER".into(), "101".into())]).expect("vars");
+    let now = Utc.with_ymd_and_hms(2026, 11, 20, 0, 0, 0).unwrap();
+    let mut untags = 0;
+    for name in [
+        "nightly-ghcr",
+        "pull-requests",
+        "pr-closed",
+        "newest-per-major",
+    ] {
+        let mut policy = Policy::load_with(&root.join(format!("policies/{name}.yml")), &vars)
+            .expect("the example policy");
+        policy.safety.max_deletions = u64::MAX;
+        policy.safety.max_untags = u64::MAX;
+        let whole = evaluate(&policy, &inventory, now).expect("a plan");
+        let packages = inventory
+            .packages
+            .iter()
+            .rev()
+            .filter(|p| governs(&policy, p))
+            .map(|p| plan_package(&policy, p, now))
+            .collect();
+        let assembled = assemble(&policy, &inventory.owner, now, packages);
+        assert_eq!(
+            serde_json::to_value(&assembled).expect("json"),
+            serde_json::to_value(&whole).expect("json"),
+            "{name}"
+        );
+        untags += whole.summary.untag;
+    }
+    // The comparison covers untags (the example inventory has some for nightly-ghcr).
+    assert!(untags > 0);
+}
