@@ -690,7 +690,7 @@ fn broken_warning(broken: &[BrokenImage], kept: usize) -> Option<String> {
         )
     } else {
         format!(
-            "{found}; the plan keeps {kept}\n  help: delete them with a rule such as `delete: {{ ghost: true }}`, `{{ partial: true }}` or `{{ orphaned: true }}`"
+            "{found}; the plan keeps {kept} (help: delete them with a rule such as `delete: {{ ghost: true }}`, `{{ partial: true }}` or `{{ orphaned: true }}`)"
         )
     })
 }
