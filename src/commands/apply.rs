@@ -470,11 +470,6 @@ fn targets(plan: &Plan, recheck: bool) -> Vec<Target> {
         .collect()
 }
 
-/// The final reporting of an apply run that removed no tag.
-pub fn report_outcome(r: &ApplyReport) -> (ApplyResults, Outcome) {
-    report_outcome_with_untags(r, &UntagReport::default())
-}
-
 /// The final reporting of an apply run: summary on stderr, counts on stdout, the exit code.
 pub fn report_outcome_with_untags(r: &ApplyReport, u: &UntagReport) -> (ApplyResults, Outcome) {
     let results = ApplyResults {

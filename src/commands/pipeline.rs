@@ -60,7 +60,7 @@ pub struct Streamed {
 
 /// Upper bounds of what `policy` deletes and untags in `inventory`, known before any manifest
 /// is read.
-pub fn bounds(policy: &Policy, inventory: &Inventory, now: DateTime<Utc>) -> (u64, u64) {
+fn bounds(policy: &Policy, inventory: &Inventory, now: DateTime<Utc>) -> (u64, u64) {
     let (mut deletions, mut untags) = (0u64, 0u64);
     for entry in &inventory.packages {
         if !crate::evaluate::governs(policy, entry) {
@@ -100,7 +100,7 @@ fn add(total: &mut FillReport, r: FillReport) {
 }
 
 /// Read the manifests the decisions on `inventory` need, as `plan` does
-/// ([`super::online::inventory_reporting`]): a digest GitHub listed under two ids of a package
+/// ([`super::online::inventory`]): a digest GitHub listed under two ids of a package
 /// loses its manifest (both versions are then kept by the evaluator's guards).
 async fn read_manifests(
     reader: &(RegistryClient, ManifestCache),
