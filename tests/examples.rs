@@ -571,7 +571,7 @@ fn pr_closed_without_the_number_runs_nothing() {
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
     assert!(
-        err.contains("policies/pr-closed.yml:11:26: the variable `PR_NUMBER` is not set"),
+        err.contains("policies/pr-closed.yml:12:26: the variable `PR_NUMBER` is not set"),
         "{err}"
     );
     assert!(
