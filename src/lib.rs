@@ -29,5 +29,5 @@ pub mod plan;
 pub mod policy;
 pub mod registry;
 pub mod render;
-pub mod verify;
 pub mod space;
+pub mod verify;

@@ -368,11 +368,11 @@ fn nightly_text_and_markdown_render() {
         last[2], "51 of 179 versions would be deleted in 3 packages",
         "{s}"
     );
-    assert_eq!(last[1], "1 tag would be removed from 1 image that stays", "{s}");
-    assert!(
-        last[0].starts_with("space freed: about "),
+    assert_eq!(
+        last[1], "1 tag would be removed from 1 image that stays",
         "{s}"
     );
+    assert!(last[0].starts_with("space freed: about "), "{s}");
     assert!(last[0].contains("(an estimate"), "{s}");
     // One row per image: the platform manifests and attestation of pr-41 are counted, not listed.
     assert!(
@@ -571,7 +571,7 @@ fn pr_closed_without_the_number_runs_nothing() {
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
     assert!(
-        err.contains("policies/pr-closed.yml:11:26: the variable `PR_NUMBER` is not set"),
+        err.contains("policies/pr-closed.yml:12:26: the variable `PR_NUMBER` is not set"),
         "{err}"
     );
     assert!(

@@ -216,7 +216,14 @@ fn plans_and_diffs_the_binary_writes_validate_against_the_plan_schema() {
             "policies/{}",
             f.file_name().unwrap_or_default().to_string_lossy()
         );
-        let plan = plan_json(&policy, &[]);
+        // policies/pr-closed.yml takes the pull request's number as a variable.
+        let text = std::fs::read_to_string(&f).unwrap_or_default();
+        let vars: &[&str] = if text.contains("${PR_NUMBER}") {
+            &["--var", "PR_NUMBER=42"]
+        } else {
+            &[]
+        };
+        let plan = plan_json(&policy, vars);
         assert_eq!(errors(&v, &plan), Vec::<String>::new(), "{policy}");
     }
     let diff = plan_json(

@@ -425,6 +425,81 @@ fn max_untags_refuses_a_larger_plan_before_anything_is_done() {
     assert_eq!(tag_digest(&server, "pr-1"), Some(sha256(&fx.index)));
 }
 
+/// `apply --policy` on the fixture with `v1.0`, `pr-1` and `latest` on the index (two tags
+/// that might go before the manifests are read; the plan removes one: `pr-1`) and the policy
+/// "releases stay, pull requests go", with `extra` flags.
+fn apply_policy_with_latest(extra: &[&str]) -> (GithubServer, Fx, Output) {
+    let mut fx = fixture();
+    fx.inventory["packages"][0]["versions"][0]["metadata"]["container"]["tags"] =
+        json!(["v1.0", "pr-1", "latest"]);
+    let server = server(&fx, |_| {});
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("p.yml"),
+        "version: 1\nowner: acme\npackages: { type: container, names: [app] }\nrules:\n  - name: releases stay\n    keep: { tags: [\"v*\", latest] }\n  - name: pull requests go\n    delete: { tags: [\"pr-*\"], older_than: 1d }\nsafety: { keep_newest: 0, min_age: 0s }\n",
+    )
+    .expect("policy");
+    let mut args = vec![
+        "apply",
+        "--policy",
+        "p.yml",
+        "--now",
+        NOW,
+        "--journal",
+        "journal.jsonl",
+    ];
+    args.extend_from_slice(extra);
+    let o = retention(&server, dir.path(), &args);
+    (server, fx, o)
+}
+
+/// `apply --policy` deletes while it reads (the pipeline) only when the tag removals known
+/// possible before any manifest is read fit max_untags: a plan over it deletes nothing either.
+#[test]
+fn apply_policy_over_max_untags_deletes_nothing() {
+    let (server, fx, o) = apply_policy_with_latest(&["--max-untags", "0"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("the plan removes 1 tags from images that stay, more than max_untags (0); nothing was changed"),
+        "{err}"
+    );
+    assert!(deletes(&server).is_empty(), "{}", text(&o));
+    assert_eq!(tag_digest(&server, "pr-1"), Some(sha256(&fx.index)));
+}
+
+/// Over the bound but within max_untags: every manifest is read first, then the plan is carried
+/// out whole (the deletion of `pr-9`, the removal of `pr-1`).
+#[test]
+fn apply_policy_within_max_untags_but_over_the_bound_reads_first_and_applies() {
+    let (server, fx, o) = apply_policy_with_latest(&["--max-untags", "1"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!err.contains("package by package"), "{err}");
+    // 11, then the placeholder (15) that took `pr-1` away from the index.
+    let deleted = [("app".to_string(), 11), ("app".to_string(), 15)];
+    assert_eq!(server.deleted_ids(), deleted);
+    assert_eq!(tag_digest(&server, "pr-1"), None);
+    assert_eq!(tag_digest(&server, "latest"), Some(sha256(&fx.index)));
+    assert!(
+        String::from_utf8_lossy(&o.stdout)
+            .contains("deleted=1 skipped=0 failed=0 left=0 untagged=1"),
+        "{}",
+        text(&o)
+    );
+    // Within the bound: deleted package by package, with the same outcome.
+    let (server, fx, o) = apply_policy_with_latest(&[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("package by package"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(server.deleted_ids(), deleted);
+    assert_eq!(tag_digest(&server, "pr-1"), None);
+    assert_eq!(tag_digest(&server, "v1.0"), Some(sha256(&fx.index)));
+}
+
 /// The cost of removing tags, measured (bench/untag_requests.sh prints it): API requests and
 /// registry requests per untag, for `UNTAG_N` tags (default 20) of one image, in one run.
 #[test]

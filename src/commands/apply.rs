@@ -98,7 +98,6 @@ fn execute_inner(args: &ApplyArgs) -> Result<(ApplyResults, Outcome), Failure> {
         let sweep = Some((&registry, &cache, &*journal));
         // The inventory the deletions were decided on (with its manifests), for the check after.
         let mut before = None;
-        let mut unread = None;
         let (client, scope, targets, untags) = match (loaded_plan, &args.policy) {
             (Some(plan), _) => {
                 if let Some(runner) = crate::actions::Runner::detect() {
@@ -140,7 +139,7 @@ fn execute_inner(args: &ApplyArgs) -> Result<(ApplyResults, Outcome), Failure> {
                     if policy.sha256 != plan.policy_sha256 {
                         eprintln!("note: {} is not the policy the plan was made with; only what both delete is deleted", policy_path.display());
                     }
-                    let (inventory, now_plan, _) =
+                    let (inventory, now_plan) =
                         plan_now(args, &client, &scope, policy, sweep).await?;
                     let now: std::collections::HashMap<u64, &crate::plan::VersionPlan> =
                         now_plan.packages.iter().flat_map(|p| p.versions.iter()).map(|v| (v.id, v)).collect();
@@ -174,17 +173,80 @@ fn execute_inner(args: &ApplyArgs) -> Result<(ApplyResults, Outcome), Failure> {
                 let (client, scope) =
                     online::connect(args.owner.as_deref(), policy.owner.as_deref(), &args.token_env)
                         .await?;
-                let (inventory, plan, withheld) =
-                    plan_now(args, &client, &scope, policy, sweep).await?;
-                if let Some(runner) = crate::actions::Runner::detect() {
-                    runner.report_plan(&plan)?;
+                // Read, decide and delete package by package: deleting starts before every
+                // manifest is read (commands/pipeline.rs). Tags are removed after, below.
+                let reading = RegistryArgs {
+                    registry: args.registry.as_deref(),
+                    cache_dir: args.cache_dir.as_deref(),
+                    token_env: &args.token_env,
+                };
+                let placeholders = super::pipeline::Sweep {
+                    registry: &registry,
+                    cache: &cache,
+                    journal: &journal,
+                };
+                eprintln!("journal: {}", args.journal.display());
+                let streamed = super::pipeline::apply_streamed(
+                    &client,
+                    &scope,
+                    policy,
+                    &reading,
+                    &placeholders,
+                    args.now.unwrap_or_else(chrono::Utc::now),
+                    Arc::clone(&journal),
+                    |plan| targets(plan, false),
+                )
+                .await?;
+                let plan = &streamed.plan;
+                let untags = untag_targets(plan);
+                // The deletions are done; no tag has been removed yet.
+                let refused = check_max_untags(untags.len() as u64, policy.safety.max_untags)
+                    .err()
+                    .map(|_| untags.len() as u64);
+                let unread = withheld_for_unread_manifests(
+                    plan,
+                    &streamed.inventory,
+                    &streamed.unreadable,
+                );
+                let deleting: std::collections::HashSet<u64> =
+                    plan.deletions().map(|(_, v)| v.id).collect();
+                let report = streamed.report;
+                let untag_report = match refused {
+                    Some(count) => UntagReport {
+                        total: count,
+                        left: count,
+                        ..UntagReport::default()
+                    },
+                    None => {
+                        remove_tags(&client, &scope, &registry, &cache, &journal, &report, untags)
+                            .await
+                    }
+                };
+                let (results, mut outcome) = report_outcome_with_untags(&report, &untag_report);
+                if let Some(count) = refused {
+                    let message = format!(
+                        "error: the plan removes {count} tags, more than max_untags {}; the deletions were done, no tag was removed\n  help: raise it with --max-untags {count} (or safety.max_untags) if the plan is right",
+                        policy.safety.max_untags
+                    );
+                    outcome = match outcome {
+                        Ok(()) => Err(Failure::usage(message)),
+                        Err(f) => {
+                            eprintln!("{message}");
+                            Err(f)
+                        }
+                    };
                 }
-                let targets = targets(&plan, false);
-                let untags = untag_targets(&plan);
-                check_max_untags(untags.len() as u64, policy.safety.max_untags)?;
-                unread = withheld;
-                before = Some(inventory);
-                (client, scope, targets, untags)
+                let outcome = join_unread(unread, outcome);
+                let outcome = super::verify::after_apply(
+                    &client,
+                    &scope,
+                    &streamed.inventory,
+                    &deleting,
+                    &report.touched,
+                    outcome,
+                )
+                .await;
+                return Ok((results, outcome));
             }
             (None, None) => return Err(Failure::usage("give --policy FILE or --plan PLAN.json")),
         };
@@ -201,36 +263,9 @@ fn execute_inner(args: &ApplyArgs) -> Result<(ApplyResults, Outcome), Failure> {
             .map(|t| t.package.clone())
             .collect();
         let report = crate::apply::execute(&client, &scope, targets, Arc::clone(&journal)).await;
-        let untag_report = if untags.is_empty() {
-            UntagReport::default()
-        } else if report.stop.is_some() {
-            // The run stopped (permission, budget, journal): no tag is removed either.
-            UntagReport {
-                total: untags.len() as u64,
-                left: untags.len() as u64,
-                ..UntagReport::default()
-            }
-        } else {
-            eprintln!("removing {} tags from images that stay", untags.len());
-            let untagger = Untagger {
-                client: &client,
-                scope: &scope,
-                registry: &registry,
-                cache: &cache,
-                journal: &journal,
-                run: crate::apply::untag::run_id(),
-            };
-            untagger.run(untags).await
-        };
+        let untag_report =
+            remove_tags(&client, &scope, &registry, &cache, &journal, &report, untags).await;
         let (results, outcome) = report_outcome_with_untags(&report, &untag_report);
-        let outcome = match (unread, outcome) {
-            (Some(m), Ok(())) => Err(Failure::partial(format!("warning: {m}"))),
-            (Some(m), Err(f)) => {
-                eprintln!("warning: {m}");
-                Err(f)
-            }
-            (None, outcome) => outcome,
-        };
         let outcome = match &before {
             Some(before) => {
                 super::verify::after_apply(&client, &scope, before, &deleting, &report.touched, outcome)
@@ -244,6 +279,51 @@ fn execute_inner(args: &ApplyArgs) -> Result<(ApplyResults, Outcome), Failure> {
         };
         Ok((results, outcome))
     })
+}
+
+/// Remove the tags of `untags` from images that stay, after the deletions (`report`): none when
+/// the run stopped (permission, budget, journal).
+async fn remove_tags(
+    client: &GithubClient,
+    scope: &Scope,
+    registry: &RegistryClient,
+    cache: &ManifestCache,
+    journal: &Journal,
+    report: &ApplyReport,
+    untags: Vec<UntagTarget>,
+) -> UntagReport {
+    if untags.is_empty() {
+        UntagReport::default()
+    } else if report.stop.is_some() {
+        UntagReport {
+            total: untags.len() as u64,
+            left: untags.len() as u64,
+            ..UntagReport::default()
+        }
+    } else {
+        eprintln!("removing {} tags from images that stay", untags.len());
+        let untagger = Untagger {
+            client,
+            scope,
+            registry,
+            cache,
+            journal,
+            run: crate::apply::untag::run_id(),
+        };
+        untagger.run(untags).await
+    }
+}
+
+/// A run whose deletions were withheld for unread manifests (`unread`: the message) exits 3.
+fn join_unread(unread: Option<String>, outcome: Outcome) -> Outcome {
+    match (unread, outcome) {
+        (Some(m), Ok(())) => Err(Failure::partial(format!("warning: {m}"))),
+        (Some(m), Err(f)) => {
+            eprintln!("warning: {m}");
+            Err(f)
+        }
+        (None, outcome) => outcome,
+    }
 }
 
 /// The registry client for removing tags: `--registry`, else the registry of
@@ -311,16 +391,15 @@ async fn plan_now(
     scope: &Scope,
     policy: &Policy,
     sweep: Option<(&RegistryClient, &ManifestCache, &Journal)>,
-) -> Result<(crate::inventory::Inventory, Plan, Option<String>), Failure> {
+) -> Result<(crate::inventory::Inventory, Plan), Failure> {
     let now = args.now.unwrap_or_else(chrono::Utc::now);
     let registry = RegistryArgs {
         registry: args.registry.as_deref(),
         cache_dir: args.cache_dir.as_deref(),
         token_env: &args.token_env,
     };
-    let (_, mut inventory, unreadable) =
-        online::inventory_reporting(client, scope, policy, &registry, now, FillScope::Needed)
-            .await?;
+    let (_, mut inventory) =
+        online::inventory(client, scope, policy, &registry, now, FillScope::Needed).await?;
     if let Some((registry, cache, journal)) = sweep {
         let lines =
             crate::apply::leftovers::sweep(client, scope, registry, cache, journal, &mut inventory)
@@ -336,8 +415,7 @@ async fn plan_now(
     }
     let plan = crate::evaluate::evaluate(policy, &inventory, now)
         .map_err(|e| Failure::usage(e.to_string()))?;
-    let withheld = withheld_for_unread_manifests(&plan, &inventory, &unreadable);
-    Ok((inventory, plan, withheld))
+    Ok((inventory, plan))
 }
 
 /// When manifests could not be read: how many deletions that withheld, tagged and untagged, as
@@ -390,11 +468,6 @@ fn targets(plan: &Plan, recheck: bool) -> Vec<Target> {
             hold: None,
         })
         .collect()
-}
-
-/// The final reporting of an apply run that removed no tag.
-pub fn report_outcome(r: &ApplyReport) -> (ApplyResults, Outcome) {
-    report_outcome_with_untags(r, &UntagReport::default())
 }
 
 /// The final reporting of an apply run: summary on stderr, counts on stdout, the exit code.

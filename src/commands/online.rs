@@ -66,21 +66,6 @@ pub async fn inventory(
     now: DateTime<Utc>,
     fill: FillScope,
 ) -> Result<(RawInventory, Inventory), Failure> {
-    inventory_reporting(client, scope, policy, registry, now, fill)
-        .await
-        .map(|(raw, typed, _)| (raw, typed))
-}
-
-/// [`inventory`], with the names of the packages some of whose manifests could not be read.
-pub async fn inventory_reporting(
-    client: &GithubClient,
-    scope: &Scope,
-    policy: &Policy,
-    registry: &RegistryArgs<'_>,
-    now: DateTime<Utc>,
-    fill: FillScope,
-) -> Result<(RawInventory, Inventory, Vec<String>), Failure> {
-    let mut unreadable = Vec::new();
     let mut raw = github::fetch_inventory(client, scope, policy, Utc::now())
         .await
         .map_err(|e| api_failure(&e))?;
@@ -98,7 +83,6 @@ pub async fn inventory_reporting(
             crate::registry::fill_manifests_scoped(&reg, &cache, policy, &mut typed, now, fill)
                 .await;
         eprintln!("{}", report.summary());
-        unreadable = report.failed_packages.clone();
         for s in &shared {
             // Without the manifest both versions are kept by the evaluator's guards (a version
             // selected for deletion whose manifest is unknown is kept, and so is every untagged
@@ -118,7 +102,7 @@ pub async fn inventory_reporting(
             .sum::<usize>(),
         client.requests()
     );
-    Ok((raw, typed, unreadable))
+    Ok((raw, typed))
 }
 
 /// The registry client: `--registry`, else the registry of GITHUB_SERVER_URL (ghcr.io for

@@ -7,11 +7,20 @@
 //! package's manifests are read. Evaluating package by package gives the same plan as
 //! evaluating the whole inventory (each package is decided on its own).
 //!
-//! `max_deletions` must still refuse a plan that is too big before anything is deleted: the
-//! pipeline runs only when an upper bound of the deletions known before any manifest is read
-//! (every version of an image package whose decisions depend on manifests, the exact count for
-//! other packages) is within the limit. Otherwise every manifest is read first and the whole
-//! plan is checked, as without the pipeline.
+//! Before a package is evaluated, the placeholders an earlier run left in it are deleted
+//! ([`crate::apply::leftovers`]), as `apply` does for the whole inventory otherwise.
+//!
+//! `max_deletions` and `max_untags` must still refuse a plan that is too big before anything is
+//! deleted: the pipeline runs only when upper bounds known before any manifest is read are
+//! within the limits (deletions: every version of an image package whose decisions depend on
+//! manifests, the exact count for other packages; tag removals:
+//! [`crate::evaluate::untag_bound`]). Otherwise every manifest is read first and the whole plan
+//! is checked, as without the pipeline.
+//!
+//! Either way the caller gets the executor's report, the plan as [`crate::evaluate::evaluate`]
+//! makes it (the Action's plan report is written once every package is decided), the inventory
+//! with the manifests that were read (for the check after apply) and the packages whose
+//! manifests could not all be read; tags are removed afterwards by the caller.
 
 use std::sync::Arc;
 
@@ -23,90 +32,55 @@ use crate::apply::journal::Journal;
 use crate::apply::{ApplyReport, Target};
 use crate::github::{GithubClient, Scope};
 use crate::inventory::{Inventory, PackageEntry};
-use crate::plan::{Action, PackagePlan, Plan, Summary, SCHEMA};
+use crate::plan::Plan;
 use crate::policy::Policy;
 use crate::registry::{FillReport, FillScope, ManifestCache, RegistryClient};
 
 /// Batches of targets waiting for the executor (a package each).
 const BATCHES_AHEAD: usize = 4;
 
-/// An upper bound of what `policy` deletes in `inventory`, known before any manifest is read.
-pub fn deletion_bound(
-    policy: &Policy,
-    inventory: &Inventory,
-    now: DateTime<Utc>,
-) -> Result<u64, Failure> {
-    let mut bound = 0u64;
+/// Where placeholders left by an earlier run are found and journaled.
+pub struct Sweep<'a> {
+    pub registry: &'a RegistryClient,
+    pub cache: &'a ManifestCache,
+    pub journal: &'a Journal,
+}
+
+/// What [`apply_streamed`] did.
+pub struct Streamed {
+    /// The executor's report of the deletions.
+    pub report: ApplyReport,
+    /// The plan the deletions came from.
+    pub plan: Plan,
+    /// The governed packages with the manifests read for the decisions.
+    pub inventory: Inventory,
+    /// Packages some of whose manifests could not be read.
+    pub unreadable: Vec<String>,
+}
+
+/// Upper bounds of what `policy` deletes and untags in `inventory`, known before any manifest
+/// is read.
+fn bounds(policy: &Policy, inventory: &Inventory, now: DateTime<Utc>) -> (u64, u64) {
+    let (mut deletions, mut untags) = (0u64, 0u64);
     for entry in &inventory.packages {
         if !crate::evaluate::governs(policy, entry) {
             continue;
         }
         if entry.package.package_type.is_image() {
             if crate::evaluate::needs_manifests(policy, entry, now) {
-                bound += entry.versions.len() as u64;
+                deletions += entry.versions.len() as u64;
             }
+            untags += crate::evaluate::untag_bound(policy, entry, now);
         } else {
-            let plan = evaluate_one(policy, &inventory.owner, entry.clone(), now)?;
-            bound += plan.deletions().count() as u64;
+            let plan = crate::evaluate::plan_package(policy, entry, now);
+            deletions += plan
+                .versions
+                .iter()
+                .filter(|v| v.action == crate::plan::Action::Delete)
+                .count() as u64;
         }
     }
-    Ok(bound)
-}
-
-/// Evaluate one package on its own.
-fn evaluate_one(
-    policy: &Policy,
-    owner: &str,
-    entry: PackageEntry,
-    now: DateTime<Utc>,
-) -> Result<PackagePlan, Failure> {
-    let name = entry.package.name.clone();
-    let single = Inventory {
-        schema: crate::inventory::SCHEMA,
-        owner: owner.to_string(),
-        captured_at: now,
-        packages: vec![entry],
-    };
-    let mut plan = crate::evaluate::evaluate(policy, &single, now)
-        .map_err(|e| Failure::usage(format!("{name}: {e}")))?;
-    plan.packages
-        .pop()
-        .ok_or_else(|| Failure::run(format!("{name}: the policy does not govern it")))
-}
-
-/// The plan of the packages evaluated one by one, as `evaluate` would make it at once.
-fn assemble(
-    policy: &Policy,
-    owner: &str,
-    now: DateTime<Utc>,
-    mut packages: Vec<PackagePlan>,
-) -> Plan {
-    packages.sort_by(|a, b| a.name.cmp(&b.name));
-    let mut summary = Summary {
-        packages: packages.len() as u64,
-        ..Summary::default()
-    };
-    for p in &packages {
-        if let Some(b) = p.bytes_freed {
-            summary.bytes_freed = Some(summary.bytes_freed.unwrap_or(0) + b);
-        }
-        for v in &p.versions {
-            summary.versions += 1;
-            match v.action {
-                Action::Delete => summary.delete += 1,
-                Action::Keep => summary.keep += 1,
-            }
-        }
-    }
-    Plan {
-        schema: SCHEMA,
-        owner: owner.to_string(),
-        generated_at: now,
-        policy_sha256: policy.sha256.clone(),
-        max_deletions: Some(policy.safety.max_deletions),
-        summary,
-        packages,
-    }
+    (deletions, untags)
 }
 
 fn add(total: &mut FillReport, r: FillReport) {
@@ -118,24 +92,86 @@ fn add(total: &mut FillReport, r: FillReport) {
     total.from_network += r.from_network;
     total.failed += r.failed;
     total.warnings.extend(r.warnings);
+    for p in r.failed_packages {
+        if !total.failed_packages.contains(&p) {
+            total.failed_packages.push(p);
+        }
+    }
 }
 
-/// List, then read, evaluate and delete package by package (see the module doc). Returns the
-/// executor's report; `None` when the bound is over `max_deletions` and the caller must plan the
-/// whole inventory first (the listed inventory is handed back for that).
+/// Read the manifests the decisions on `inventory` need, as `plan` does
+/// ([`super::online::inventory`]): a digest GitHub listed under two ids of a package
+/// loses its manifest (both versions are then kept by the evaluator's guards).
+async fn read_manifests(
+    reader: &(RegistryClient, ManifestCache),
+    policy: &Policy,
+    inventory: &mut Inventory,
+    now: DateTime<Utc>,
+) -> FillReport {
+    let shared = inventory.shared_digests();
+    let report = crate::registry::fill_manifests_scoped(
+        &reader.0,
+        &reader.1,
+        policy,
+        inventory,
+        now,
+        FillScope::Needed,
+    )
+    .await;
+    for s in &shared {
+        inventory.packages[s.package_index]
+            .manifests
+            .remove(&s.digest);
+        eprintln!("warning: {s} (GitHub listed one image under two ids): both are kept, and the package's untagged versions with them");
+    }
+    report
+}
+
+/// Delete the placeholders an earlier run left in `inventory` and drop them from it.
+async fn sweep(
+    client: &GithubClient,
+    scope: &Scope,
+    sweep: &Sweep<'_>,
+    inventory: &mut Inventory,
+) -> Result<(), Failure> {
+    let lines = crate::apply::leftovers::sweep(
+        client,
+        scope,
+        sweep.registry,
+        sweep.cache,
+        sweep.journal,
+        inventory,
+    )
+    .await
+    .map_err(|e| {
+        Failure::run(format!(
+            "error: deleting a placeholder left by an earlier run: {e}"
+        ))
+    })?;
+    for line in &lines {
+        eprintln!("placeholder: {line}");
+    }
+    Ok(())
+}
+
+/// List, then read, evaluate and delete package by package (see the module doc); when the
+/// bounds are over the limits, read every manifest and check the whole plan first.
+#[allow(clippy::too_many_arguments)]
 pub async fn apply_streamed(
     client: &GithubClient,
     scope: &Scope,
     policy: &Policy,
     registry: &RegistryArgs<'_>,
+    placeholders: &Sweep<'_>,
     now: DateTime<Utc>,
     journal: Arc<Journal>,
     to_targets: fn(&Plan) -> Vec<Target>,
-) -> Result<ApplyReport, Failure> {
+) -> Result<Streamed, Failure> {
     let raw = crate::github::fetch_inventory(client, scope, policy, Utc::now())
         .await
         .map_err(|e| api_failure(&e))?;
     let mut inventory = raw.typed().map_err(|e| api_failure(&e))?;
+    inventory.drop_repeated_ids();
     eprintln!(
         "listed {} packages, {} versions of {scope} ({} API requests)",
         inventory.packages.len(),
@@ -157,25 +193,20 @@ pub async fn apply_streamed(
         None
     };
 
-    let bound = deletion_bound(policy, &inventory, now)?;
-    if bound > policy.safety.max_deletions {
-        // The whole plan first, so that a plan over the limit deletes nothing.
+    let (deletions, untags) = bounds(policy, &inventory, now);
+    let (max_deletions, max_untags) = (policy.safety.max_deletions, policy.safety.max_untags);
+    if deletions > max_deletions || untags > max_untags {
+        // The whole plan first, so that a plan over a limit deletes nothing.
         tracing::info!(
-            "up to {bound} deletions before the manifests are read, over max_deletions {}: reading every manifest first",
-            policy.safety.max_deletions
+            "up to {deletions} deletions and {untags} tag removals before the manifests are read (max_deletions {max_deletions}, max_untags {max_untags}): reading every manifest first"
         );
-        if let Some((reg, cache)) = &reader {
-            let report = crate::registry::fill_manifests_scoped(
-                reg,
-                cache,
-                policy,
-                &mut inventory,
-                now,
-                FillScope::Needed,
-            )
-            .await;
+        let mut unreadable = Vec::new();
+        if let Some(reader) = &reader {
+            let report = read_manifests(reader, policy, &mut inventory, now).await;
             eprintln!("{}", report.summary());
+            unreadable = report.failed_packages;
         }
+        sweep(client, scope, placeholders, &mut inventory).await?;
         let plan = crate::evaluate::evaluate(policy, &inventory, now)
             .map_err(|e| Failure::usage(e.to_string()))?;
         if let Some(runner) = crate::actions::Runner::detect() {
@@ -183,13 +214,20 @@ pub async fn apply_streamed(
         }
         let targets = to_targets(&plan);
         eprintln!("deleting {} versions of {scope}", targets.len());
-        return Ok(crate::apply::execute(client, scope, targets, journal).await);
+        let report = crate::apply::execute(client, scope, targets, journal).await;
+        return Ok(Streamed {
+            report,
+            plan,
+            inventory,
+            unreadable,
+        });
     }
 
     let (tx, rx) = tokio::sync::mpsc::channel::<Vec<Target>>(BATCHES_AHEAD);
     let owner = inventory.owner.clone();
     let producer = async {
         let mut plans = Vec::new();
+        let mut read: Vec<PackageEntry> = Vec::new();
         let mut fill = FillReport::default();
         for entry in std::mem::take(&mut inventory.packages) {
             if !crate::evaluate::governs(policy, &entry) {
@@ -201,27 +239,26 @@ pub async fn apply_streamed(
                 captured_at: now,
                 packages: vec![entry],
             };
-            if let Some((reg, cache)) = &reader {
+            if let Some(reader) = &reader {
                 if single.packages[0].package.package_type.is_image() {
-                    let r = crate::registry::fill_manifests_scoped(
-                        reg,
-                        cache,
-                        policy,
-                        &mut single,
-                        now,
-                        FillScope::Needed,
-                    )
-                    .await;
+                    let r = read_manifests(reader, policy, &mut single, now).await;
                     add(&mut fill, r);
+                    sweep(client, scope, placeholders, &mut single).await?;
                 }
             }
             let Some(entry) = single.packages.pop() else {
                 continue;
             };
-            let package = evaluate_one(policy, &owner, entry, now)?;
-            let batch = to_targets(&assemble(policy, &owner, now, vec![package.clone()]));
+            let package = crate::evaluate::plan_package(policy, &entry, now);
+            let batch = to_targets(&crate::evaluate::assemble(
+                policy,
+                &owner,
+                now,
+                vec![package.clone()],
+            ));
             tracing::info!("{}: {} deletions decided", package.name, batch.len());
             plans.push(package);
+            read.push(entry);
             if !batch.is_empty() && tx.send(batch).await.is_err() {
                 // The executor is gone (it cannot be before the sender is dropped).
                 break;
@@ -231,18 +268,25 @@ pub async fn apply_streamed(
         if reader.is_some() {
             eprintln!("{}", fill.summary());
         }
-        Ok::<Vec<PackagePlan>, Failure>(plans)
+        Ok::<_, Failure>((plans, read, fill.failed_packages))
     };
     eprintln!(
-        "deleting package by package as their decisions are known (at most {bound} versions of {scope})"
+        "deleting package by package as their decisions are known (at most {deletions} versions of {scope})"
     );
-    let (plans, report) = tokio::join!(
+    let (produced, report) = tokio::join!(
         producer,
         crate::apply::execute_stream(client, scope, Vec::new(), Some(rx), journal)
     );
-    let plan = assemble(policy, &owner, now, plans?);
+    let (plans, read, unreadable) = produced?;
+    let plan = crate::evaluate::assemble(policy, &owner, now, plans);
+    inventory.packages = read;
     if let Some(runner) = crate::actions::Runner::detect() {
         runner.report_plan(&plan)?;
     }
-    Ok(report)
+    Ok(Streamed {
+        report,
+        plan,
+        inventory,
+        unreadable,
+    })
 }

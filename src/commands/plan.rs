@@ -89,8 +89,7 @@ fn base_display(path: Option<&Path>) -> String {
 /// Read the base policy from a file, or from standard input when the path is `-` (so that a
 /// workflow can pipe `git show origin/main:policies/x.yml`).
 fn load_base(path: &Path, vars: &[(String, String)]) -> Result<Policy, Failure> {
-    let vars =
-        crate::policy::Vars::new(vars).map_err(|e| Failure::usage(format!("error: {e}")))?;
+    let vars = crate::policy::Vars::new(vars).map_err(|e| Failure::usage(format!("error: {e}")))?;
     let result = if path == Path::new("-") {
         // Bounded like a policy file: one byte past the limit is enough to refuse it.
         let mut bytes = Vec::new();

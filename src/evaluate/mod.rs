@@ -46,22 +46,42 @@ pub enum EvaluateError {
     TooManyUntags { count: u64, max: u64 },
 }
 
-/// Evaluate `policy` against `inventory` as of `now`.
+/// Evaluate `policy` against `inventory` as of `now`: every governed package
+/// ([`plan_package`]), the plan with its summary ([`assemble`]), then the safety limits
+/// ([`check_limits`]).
 pub fn evaluate(
     policy: &Policy,
     inventory: &Inventory,
     now: DateTime<Utc>,
 ) -> Result<Plan, EvaluateError> {
-    let mut packages: Vec<PackagePlan> = inventory
+    let packages: Vec<PackagePlan> = inventory
         .packages
         .iter()
         .filter(|p| governs(policy, p))
-        .map(|p| {
-            let mut plan = evaluate_package(policy, p, now);
-            plan.bytes_freed = crate::space::package_bytes_freed(p, &plan);
-            plan
-        })
+        .map(|p| plan_package(policy, p, now))
         .collect();
+    let plan = assemble(policy, &inventory.owner, now, packages);
+    check_limits(policy, &plan)?;
+    Ok(plan)
+}
+
+/// The plan of one governed package, with the space its deletions free. Each package is decided
+/// on its own, so evaluating package by package (`apply --policy` does, to delete sooner) and
+/// [`assemble`]-ing gives the plan [`evaluate`] makes at once.
+pub fn plan_package(policy: &Policy, entry: &PackageEntry, now: DateTime<Utc>) -> PackagePlan {
+    let mut plan = evaluate_package(policy, entry, now);
+    plan.bytes_freed = crate::space::package_bytes_freed(entry, &plan);
+    plan
+}
+
+/// The plan of the given package plans: sorted by name, with its summary (counts, untags,
+/// broken images, space freed). The one place a plan's summary is computed.
+pub fn assemble(
+    policy: &Policy,
+    owner: &str,
+    now: DateTime<Utc>,
+    mut packages: Vec<PackagePlan>,
+) -> Plan {
     packages.sort_by(|a, b| a.name.cmp(&b.name));
     let mut summary = Summary {
         packages: packages.len() as u64,
@@ -81,6 +101,20 @@ pub fn evaluate(
             }
         }
     }
+    Plan {
+        schema: SCHEMA,
+        owner: owner.to_string(),
+        generated_at: now,
+        policy_sha256: policy.sha256.clone(),
+        max_deletions: Some(policy.safety.max_deletions),
+        summary,
+        packages,
+    }
+}
+
+/// Refuse a plan over `safety.max_deletions` or `safety.max_untags`.
+pub fn check_limits(policy: &Policy, plan: &Plan) -> Result<(), EvaluateError> {
+    let summary = &plan.summary;
     if summary.delete > policy.safety.max_deletions {
         return Err(EvaluateError::TooManyDeletions {
             count: summary.delete,
@@ -93,15 +127,7 @@ pub fn evaluate(
             max: policy.safety.max_untags,
         });
     }
-    Ok(Plan {
-        schema: SCHEMA,
-        owner: inventory.owner.clone(),
-        generated_at: now,
-        policy_sha256: policy.sha256.clone(),
-        max_deletions: Some(policy.safety.max_deletions),
-        summary,
-        packages,
-    })
+    Ok(())
 }
 
 /// Whether the policy governs this package (type and name globs).
@@ -137,6 +163,25 @@ pub fn needs_manifests(policy: &Policy, entry: &PackageEntry, now: DateTime<Utc>
                 || (policy.safety.untag
                     && !sel[i].tags_to_remove(entry.versions[i].tags()).is_empty()))
     })
+}
+
+/// An upper bound of the tags the plan removes from this package's images, known before any
+/// manifest is read: none when tags are not removed (`safety.untag: false`) or nothing in the
+/// package depends on its manifests ([`needs_manifests`]); otherwise every tag that may be
+/// removed at all (an image keeps one tag, artifact tags follow their subject).
+pub fn untag_bound(policy: &Policy, entry: &PackageEntry, now: DateTime<Utc>) -> u64 {
+    if !policy.safety.untag || !needs_manifests(policy, entry, now) {
+        return 0;
+    }
+    entry
+        .versions
+        .iter()
+        .map(|v| {
+            let tags = v.tags();
+            let own = tags.iter().filter(|t| tag_subject(t).is_none()).count();
+            own.min(tags.len().saturating_sub(1)) as u64
+        })
+        .sum()
 }
 
 /// Why a version is deleted or kept through the graph.
@@ -645,7 +690,7 @@ fn broken_warning(broken: &[BrokenImage], kept: usize) -> Option<String> {
         )
     } else {
         format!(
-            "{found}; the plan keeps {kept}\n  help: delete them with a rule such as `delete: {{ ghost: true }}`, `{{ partial: true }}` or `{{ orphaned: true }}`"
+            "{found}; the plan keeps {kept} (help: delete them with a rule such as `delete: {{ ghost: true }}`, `{{ partial: true }}` or `{{ orphaned: true }}`)"
         )
     })
 }

@@ -1307,7 +1307,7 @@ fn broken_images_are_reported_even_when_no_rule_selects_them() {
         plan.packages[0]
             .warnings
             .iter()
-            .any(|w| w == "5 broken images (1 ghost, 1 partial, 3 orphaned) cannot be pulled whole; the plan keeps 5\n  help: delete them with a rule such as `delete: { ghost: true }`, `{ partial: true }` or `{ orphaned: true }`"),
+            .any(|w| w == "5 broken images (1 ghost, 1 partial, 3 orphaned) cannot be pulled whole; the plan keeps 5 (help: delete them with a rule such as `delete: { ghost: true }`, `{ partial: true }` or `{ orphaned: true }`)"),
         "{:?}",
         plan.packages[0].warnings
     );
@@ -1682,5 +1682,63 @@ mod laws {
             prop_assert!(bare.iter().all(|&id| id < 1000), "only images are counted: {:?}", bare);
             prop_assert_eq!(bare, selected(build(true)));
         }
+    }
+}
+
+/// `apply --policy` plans package by package and assembles (commands/pipeline.rs): the plan,
+/// summary included (untags, broken images, space freed), must be the one `evaluate` makes.
+#[test]
+fn package_by_package_and_assembled_is_the_plan_evaluate_makes() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let inventory = Inventory::load(&root.join("examples/inventory.json")).expect("the example");
+    let vars = crate::policy::vars::Vars::new(&[("PR_NUMBER".into(), "101".into())]).expect("vars");
+    let now = Utc.with_ymd_and_hms(2026, 11, 20, 0, 0, 0).unwrap();
+    let mut untags = 0;
+    for name in [
+        "nightly-ghcr",
+        "pull-requests",
+        "pr-closed",
+        "newest-per-major",
+    ] {
+        let mut policy = Policy::load_with(&root.join(format!("policies/{name}.yml")), &vars)
+            .expect("the example policy");
+        policy.safety.max_deletions = u64::MAX;
+        policy.safety.max_untags = u64::MAX;
+        let whole = evaluate(&policy, &inventory, now).expect("a plan");
+        let packages = inventory
+            .packages
+            .iter()
+            .rev()
+            .filter(|p| governs(&policy, p))
+            .map(|p| plan_package(&policy, p, now))
+            .collect();
+        let assembled = assemble(&policy, &inventory.owner, now, packages);
+        assert_eq!(
+            serde_json::to_value(&assembled).expect("json"),
+            serde_json::to_value(&whole).expect("json"),
+            "{name}"
+        );
+        untags += whole.summary.untag;
+    }
+    // The comparison covers untags (the example inventory has some for nightly-ghcr).
+    assert!(untags > 0);
+}
+
+/// A warning is one line: the renderers escape control characters in plan texts (a newline in a
+/// warning would print as `\n`), so the help of a warning stays on its line.
+#[test]
+fn warnings_of_the_example_plans_are_one_line() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let inventory = Inventory::load(&root.join("examples/inventory.json")).expect("the example");
+    let policy = Policy::load(&root.join("policies/nightly-ghcr.yml")).expect("the policy");
+    let now = Utc.with_ymd_and_hms(2026, 11, 20, 0, 0, 0).unwrap();
+    let plan = evaluate(&policy, &inventory, now).expect("a plan");
+    let warnings: Vec<&String> = plan.packages.iter().flat_map(|p| &p.warnings).collect();
+    assert!(
+        warnings.iter().any(|w| w.contains("help: delete them")),
+        "{warnings:?}"
+    );
+    for w in warnings {
+        assert!(!w.contains('\n'), "{w}");
     }
 }
