@@ -93,9 +93,11 @@ buildah run \
 
 expected="to-delete=2
 plan=/github/workspace/temp/retention-plan.json
+bytes-freed=496
 report=/github/workspace/temp/retention-plan.md
 deleted=0
-failed=0"
+failed=0
+untagged=0"
 if [[ "$(cat "$work/output")" != "$expected" ]]; then
     echo "error: unexpected GITHUB_OUTPUT from the image:" >&2
     cat "$work/output" >&2
