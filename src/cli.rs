@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
+
+pub use crate::render::Format;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -76,13 +78,6 @@ pub struct EvalArgs {
     /// The name of the environment variable that holds the token.
     #[arg(long, value_name = "NAME", default_value = "GITHUB_TOKEN")]
     pub token_env: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Text,
-    Markdown,
-    Json,
 }
 
 #[derive(Debug, Args)]

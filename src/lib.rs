@@ -18,10 +18,13 @@
 
 pub mod actions;
 pub mod apply;
+pub mod backoff;
 pub mod cli;
 pub mod commands;
 pub mod diff;
+pub mod digest;
 pub mod evaluate;
+pub mod fill;
 pub mod github;
 pub mod graph;
 pub mod inventory;
@@ -29,5 +32,6 @@ pub mod plan;
 pub mod policy;
 pub mod registry;
 pub mod render;
+pub mod secret;
 pub mod space;
 pub mod verify;

@@ -20,8 +20,9 @@ use registry_proxy::{Proxy, ProxyAuth};
 use registry_support::{Pushed, Registry};
 use retention::inventory::Inventory;
 use retention::plan::{Action, Plan};
+use retention::fill::fill_manifests;
 use retention::registry::{
-    fill_manifests, Credentials, ErrorKind, ManifestCache, RegistryClient, RetryPolicy, Secret,
+    Credentials, ErrorKind, ManifestCache, RegistryClient, RetryPolicy, Secret,
 };
 
 const OWNER: &str = "acme";
@@ -939,13 +940,13 @@ async fn concurrent_reads_behind_a_bearer_realm_share_one_token() {
     );
     assert_eq!(proxy.reads(), f.versions.len());
     // A snapshot for offline work can read every governed package instead.
-    let report = retention::registry::fill_manifests_scoped(
+    let report = retention::fill::fill_manifests_scoped(
         &c,
         &ManifestCache::disabled(),
         &policy(),
         &mut inv,
         now(),
-        retention::registry::FillScope::AllGoverned,
+        retention::fill::FillScope::AllGoverned,
     )
     .await;
     assert_eq!(

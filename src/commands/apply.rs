@@ -23,7 +23,8 @@ use crate::cli::ApplyArgs;
 use crate::github::{GithubClient, Scope};
 use crate::plan::Plan;
 use crate::policy::Policy;
-use crate::registry::{FillScope, ManifestCache, RegistryClient};
+use crate::fill::FillScope;
+use crate::registry::{ManifestCache, RegistryClient};
 
 /// The counts of an apply run (what the Action writes to `GITHUB_OUTPUT`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -48,10 +49,10 @@ pub fn run(args: &ApplyArgs) -> Outcome {
     // In a runner, the counts reach the workflow whatever happened (zero when nothing ran).
     if let Some(runner) = crate::actions::Runner::detect() {
         if let Err(f) = runner.report_apply(results.deleted, results.failed) {
-            eprintln!("{}", f.message);
+            eprintln!("{}", f);
         }
         if let Err(f) = runner.report_untagged(results.untagged) {
-            eprintln!("{}", f.message);
+            eprintln!("{}", f);
         }
     }
     outcome

@@ -49,6 +49,12 @@ impl Failure {
     }
 }
 
+impl From<crate::actions::RunnerError> for Failure {
+    fn from(e: crate::actions::RunnerError) -> Failure {
+        Failure::run(e.0)
+    }
+}
+
 pub type Outcome = Result<(), Failure>;
 
 /// Parse the command line, run the command, return its exit code.

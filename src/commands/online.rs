@@ -8,7 +8,7 @@ use super::Failure;
 use crate::github::{self, ApiError, ApiErrorKind, GithubClient, RawInventory, Scope};
 use crate::inventory::Inventory;
 use crate::policy::Policy;
-use crate::registry::FillScope;
+use crate::fill::FillScope;
 
 /// A small multi-threaded runtime for one command.
 pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
@@ -80,7 +80,7 @@ pub async fn inventory(
         let reg = registry_client(registry.registry, registry.token_env)?;
         let cache = crate::registry::ManifestCache::resolve(registry.cache_dir);
         let report =
-            crate::registry::fill_manifests_scoped(&reg, &cache, policy, &mut typed, now, fill)
+            crate::fill::fill_manifests_scoped(&reg, &cache, policy, &mut typed, now, fill)
                 .await;
         eprintln!("{}", report.summary());
         for s in &shared {

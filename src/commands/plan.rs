@@ -139,7 +139,7 @@ fn online_inventory(
             cache_dir: eval.cache_dir.as_deref(),
             token_env: &eval.token_env,
         };
-        let fill = crate::registry::FillScope::Needed;
+        let fill = crate::fill::FillScope::Needed;
         let (_, mut typed) =
             super::online::inventory(&client, &scope, policy, &registry, now, fill).await?;
         let images = typed
@@ -155,7 +155,7 @@ fn online_inventory(
                 let reg =
                     super::online::registry_client(eval.registry.as_deref(), &eval.token_env)?;
                 let cache = crate::registry::ManifestCache::resolve(eval.cache_dir.as_deref());
-                let report = crate::registry::fill_manifests_scoped(
+                let report = crate::fill::fill_manifests_scoped(
                     &reg, &cache, base, &mut typed, now, fill,
                 )
                 .await;
@@ -205,7 +205,7 @@ fn read_manifests(
         .enable_all()
         .build()
         .map_err(|e| Failure::run(format!("cannot start the async runtime: {e}")))?;
-    let report = runtime.block_on(crate::registry::fill_manifests(
+    let report = runtime.block_on(crate::fill::fill_manifests(
         &client, &cache, policy, inventory, now,
     ));
     eprintln!("{}", report.summary());

@@ -4,7 +4,7 @@
 use super::online::{self, RegistryArgs};
 use super::{write_output, Failure, Outcome};
 use crate::cli::SnapshotArgs;
-use crate::registry::FillScope;
+use crate::fill::FillScope;
 
 pub fn run(args: &SnapshotArgs) -> Outcome {
     let policy = super::load_policy(&args.eval.policy, &args.eval.vars)?;

@@ -14,7 +14,7 @@ use crate::cli::VerifyArgs;
 use crate::github::{GithubClient, Scope};
 use crate::inventory::Inventory;
 use crate::plan::Action;
-use crate::registry::FillScope;
+use crate::fill::FillScope;
 use crate::verify::{Finding, Report};
 
 pub fn run(args: &VerifyArgs) -> Outcome {
