@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::inventory::PackageType;
 
+pub mod recheck;
+
 /// The plan schema number this build reads and writes.
 pub const SCHEMA: u32 = 1;
 

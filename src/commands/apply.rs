@@ -142,25 +142,16 @@ fn execute_inner(args: &ApplyArgs) -> Result<(ApplyResults, Outcome), Failure> {
                     }
                     let (inventory, now_plan) =
                         plan_now(args, &client, &scope, policy, sweep).await?;
-                    let now: std::collections::HashMap<u64, &crate::plan::VersionPlan> =
-                        now_plan.packages.iter().flat_map(|p| p.versions.iter()).map(|v| (v.id, v)).collect();
+                    let recheck = crate::plan::recheck::Recheck::new(&now_plan);
                     for t in &mut targets {
-                        match now.get(&t.id) {
-                            Some(v) if v.action == crate::plan::Action::Delete => {}
-                            Some(v) => {
-                                t.hold = Some(format!("not deleted: the policy, evaluated now, keeps it ({})", v.reasons.join("; ")))
-                            }
-                            None => t.hold = Some("not deleted: the policy, evaluated now, does not see it".to_string()),
+                        if let Some(hold) = recheck.deletion_hold(t.id) {
+                            t.hold = Some(hold);
                         }
                     }
                     // Likewise a tag is removed only if the policy, now, removes it too.
                     for u in &mut untags {
-                        match now.get(&u.id) {
-                            Some(v) if v.untag.contains(&u.tag) => {}
-                            Some(v) => {
-                                u.hold = Some(format!("not untagged: the policy, evaluated now, does not remove tag {} ({})", u.tag, v.reasons.join("; ")))
-                            }
-                            None => u.hold = Some("not untagged: the policy, evaluated now, does not see the image".to_string()),
+                        if let Some(hold) = recheck.untag_hold(u.id, &u.tag) {
+                            u.hold = Some(hold);
                         }
                     }
                     before = Some(inventory);
