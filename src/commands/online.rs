@@ -56,6 +56,17 @@ pub struct RegistryArgs<'a> {
     pub token_env: &'a str,
 }
 
+impl<'a> RegistryArgs<'a> {
+    /// From the shared flags (`--registry`, `--cache-dir`, `--token-env`).
+    pub fn of(ctx: &'a crate::cli::Context) -> RegistryArgs<'a> {
+        RegistryArgs {
+            registry: ctx.registry.as_deref(),
+            cache_dir: ctx.cache_dir.as_deref(),
+            token_env: &ctx.token_env,
+        }
+    }
+}
+
 /// List the governed packages and versions, and fill the manifests decisions need (or, for a
 /// snapshot, every governed container package's).
 pub async fn inventory(
