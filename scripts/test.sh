@@ -48,6 +48,9 @@ else
   echo "test.sh: skipping cargo fmt --check: rustfmt is not installed (rustup component add rustfmt)" >&2
 fi
 
+echo "== module map (ARCHITECTURE.md): no cycle, no upward arrow" >&2
+python3 scripts/module_map.py
+
 echo "== cargo clippy --all-targets -- -D warnings" >&2
 if cargo clippy --version >/dev/null 2>&1; then
   cargo clippy --locked --all-targets -- -D warnings
