@@ -10,10 +10,8 @@
 //! version nor a manifest); after `restore`, `pr-42` names the same digest again. The requests the
 //! untag cost are counted and printed.
 
-#[path = "support/github_server.rs"]
-mod github_server;
-#[path = "support/registry.rs"]
-mod registry_support;
+use crate::support::github_server;
+use crate::support::registry as registry_support;
 
 use std::collections::BTreeMap;
 use std::path::Path;

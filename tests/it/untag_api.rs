@@ -3,8 +3,7 @@
 //! killed run (deleted by the next run; finished by `restore`), a token without push scope, GitHub
 //! refusing to delete the placeholder, a tag pushed again since the plan, and `--max-untags`.
 
-#[path = "support/github_server.rs"]
-mod github_server;
+use crate::support::github_server;
 
 use std::path::Path;
 use std::process::{Command, Output};

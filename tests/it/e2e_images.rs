@@ -6,12 +6,9 @@
 //! package version, the deleted digests are deleted from the registry, and every kept image must
 //! still be pullable: its index, all its children and its tags.
 
-#[path = "support/github_server.rs"]
-mod github_server;
-#[path = "support/image_fixture.rs"]
-mod image_fixture;
-#[path = "support/registry.rs"]
-mod registry_support;
+use crate::support::github_server;
+use crate::support::image_fixture;
+use crate::support::registry as registry_support;
 
 use std::collections::BTreeMap;
 use std::path::Path;

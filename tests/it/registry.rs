@@ -5,12 +5,9 @@
 //! `fill_manifests`' minimal reads, and the graph decisions on the live graph, down to "every
 //! kept image is still pullable after the plan's deletions".
 
-#[path = "support/image_fixture.rs"]
-mod image_fixture;
-#[path = "support/registry_proxy.rs"]
-mod registry_proxy;
-#[path = "support/registry.rs"]
-mod registry_support;
+use crate::support::image_fixture;
+use crate::support::registry_proxy;
+use crate::support::registry as registry_support;
 
 use std::time::Duration;
 

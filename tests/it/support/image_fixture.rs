@@ -7,7 +7,7 @@
 
 #![allow(dead_code)]
 
-use crate::registry_support::{Pushed, Pusher};
+use super::registry::{Pushed, Pusher};
 
 /// The repository (owner/image) the fixture is pushed to.
 pub const REPO: &str = "acme/app";
