@@ -1,5 +1,5 @@
 //! End-to-end tests of the online commands: the real binary against a local server that behaves
-//! like the GitHub Packages API (tests/support/github_server.rs).
+//! like the GitHub Packages API (tests/it/support/github_server.rs).
 
 use crate::support::github_server;
 

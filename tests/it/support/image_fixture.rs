@@ -2,8 +2,7 @@
 //! of image graph ghcr.io holds, pushed for real into a registry, and the check that an image is
 //! still pullable (its manifest and, for an index, every manifest it lists, recursively).
 //!
-//! Loaded with `#[path = "support/image_fixture.rs"] mod image_fixture;` next to
-//! `#[path = "support/registry.rs"] mod registry_support;`.
+//! Uses [`super::registry`] to push.
 
 #![allow(dead_code)]
 
