@@ -21,10 +21,10 @@ use chrono::{DateTime, Utc};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use crate::registry::{repository_for, ManifestCache, ManifestError, RegistryClient};
 use crate::evaluate::{governs, needs_manifests};
 use crate::inventory::Inventory;
 use crate::policy::Policy;
+use crate::registry::{repository_for, ManifestCache, ManifestError, RegistryClient};
 
 /// What [`fill_manifests`] did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

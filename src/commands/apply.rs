@@ -20,10 +20,10 @@ use crate::apply::journal::Journal;
 use crate::apply::untag::{UntagReport, UntagTarget, Untagger};
 use crate::apply::{ApplyReport, Stop, Target};
 use crate::cli::ApplyArgs;
+use crate::fill::FillScope;
 use crate::github::{GithubClient, Scope};
 use crate::plan::Plan;
 use crate::policy::Policy;
-use crate::fill::FillScope;
 use crate::registry::{ManifestCache, RegistryClient};
 
 /// The counts of an apply run (what the Action writes to `GITHUB_OUTPUT`).

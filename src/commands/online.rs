@@ -5,10 +5,10 @@
 use chrono::{DateTime, Utc};
 
 use super::Failure;
+use crate::fill::FillScope;
 use crate::github::{self, ApiError, ApiErrorKind, GithubClient, RawInventory, Scope};
 use crate::inventory::Inventory;
 use crate::policy::Policy;
-use crate::fill::FillScope;
 
 /// A small multi-threaded runtime for one command.
 pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
@@ -91,8 +91,7 @@ pub async fn inventory(
         let reg = registry_client(registry.registry, registry.token_env)?;
         let cache = crate::registry::ManifestCache::resolve(registry.cache_dir);
         let report =
-            crate::fill::fill_manifests_scoped(&reg, &cache, policy, &mut typed, now, fill)
-                .await;
+            crate::fill::fill_manifests_scoped(&reg, &cache, policy, &mut typed, now, fill).await;
         eprintln!("{}", report.summary());
         for s in &shared {
             // Without the manifest both versions are kept by the evaluator's guards (a version

@@ -30,11 +30,11 @@ use super::online::{api_failure, RegistryArgs};
 use super::Failure;
 use crate::apply::journal::Journal;
 use crate::apply::{ApplyReport, Target};
+use crate::fill::{FillReport, FillScope};
 use crate::github::{GithubClient, Scope};
 use crate::inventory::{Inventory, PackageEntry};
 use crate::plan::Plan;
 use crate::policy::Policy;
-use crate::fill::{FillReport, FillScope};
 use crate::registry::{ManifestCache, RegistryClient};
 
 /// Batches of targets waiting for the executor (a package each).

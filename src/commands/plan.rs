@@ -148,13 +148,14 @@ fn online_inventory(
             Some(base) if same_selection(policy, base) && !images => {}
             Some(base) if same_selection(policy, base) => {
                 // The same packages: read only the manifests the base policy needs in addition.
-                let reg =
-                    super::online::registry_client(eval.ctx.registry.as_deref(), &eval.ctx.token_env)?;
+                let reg = super::online::registry_client(
+                    eval.ctx.registry.as_deref(),
+                    &eval.ctx.token_env,
+                )?;
                 let cache = crate::registry::ManifestCache::resolve(eval.ctx.cache_dir.as_deref());
-                let report = crate::fill::fill_manifests_scoped(
-                    &reg, &cache, base, &mut typed, now, fill,
-                )
-                .await;
+                let report =
+                    crate::fill::fill_manifests_scoped(&reg, &cache, base, &mut typed, now, fill)
+                        .await;
                 eprintln!("base policy: {}", report.summary());
             }
             Some(base) => {
@@ -193,8 +194,10 @@ fn read_manifests(
     inventory: &mut Inventory,
     now: DateTime<Utc>,
 ) -> Outcome {
-    let client =
-        super::online::registry_client(args.eval.ctx.registry.as_deref(), &args.eval.ctx.token_env)?;
+    let client = super::online::registry_client(
+        args.eval.ctx.registry.as_deref(),
+        &args.eval.ctx.token_env,
+    )?;
     let cache = crate::registry::ManifestCache::resolve(args.eval.ctx.cache_dir.as_deref());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -11,10 +11,10 @@ use std::collections::{BTreeSet, HashSet};
 use super::online::{self, RegistryArgs};
 use super::{Failure, Outcome};
 use crate::cli::VerifyArgs;
+use crate::fill::FillScope;
 use crate::github::{GithubClient, Scope};
 use crate::inventory::Inventory;
 use crate::plan::Action;
-use crate::fill::FillScope;
 use crate::verify::{Finding, Report};
 
 pub fn run(args: &VerifyArgs) -> Outcome {

@@ -20,8 +20,8 @@
 //!    it through the graph, keep-wins, untags) that only [`words`] turns into words (the strings of the plan).
 
 pub mod reason;
-pub mod words;
 mod select;
+pub mod words;
 
 use std::collections::VecDeque;
 

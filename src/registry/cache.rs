@@ -12,7 +12,6 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-
 /// The default bound on entries (a manifest is typically 0.5-5 KiB).
 pub const DEFAULT_MAX_ENTRIES: usize = 100_000;
 /// The default bound on bytes.

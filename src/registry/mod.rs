@@ -14,11 +14,11 @@ pub mod client;
 pub mod origin;
 pub mod push;
 
-pub use auth::Credentials;
+pub use crate::backoff::RetryPolicy;
 pub use crate::secret::Secret;
+pub use auth::Credentials;
 pub use cache::ManifestCache;
 pub use client::{repository_for, ErrorKind, ManifestError, RegistryClient};
-pub use crate::backoff::RetryPolicy;
 
 /// The user name sent with the token when the registry asks for credentials: `RETENTION_REGISTRY_USER`,
 /// else `GITHUB_ACTOR`, else `retention` (ghcr.io accepts any user name with a token).
@@ -32,7 +32,7 @@ pub fn registry_username() -> String {
 /// A client for `registry` with the token from the environment variable `token_env` (none when
 /// unset or empty: anonymous access, which works for public images).
 pub fn client_from_env(registry: &str, token_env: &str) -> Result<RegistryClient, String> {
-    let credentials = crate::secret::token_from_env(token_env)
-        .map(|t| Credentials::new(registry_username(), t));
+    let credentials =
+        crate::secret::token_from_env(token_env).map(|t| Credentials::new(registry_username(), t));
     RegistryClient::new(registry, credentials)
 }

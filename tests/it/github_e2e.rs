@@ -558,8 +558,10 @@ fn apply_plan_rechecks_each_version_and_skips_what_changed() {
 
 #[test]
 fn the_servers_objects_have_the_openapi_required_fields() {
-    let spec: Value =
-        serde_json::from_str(include_str!("../fixtures/github-packages-openapi-subset.json")).unwrap();
+    let spec: Value = serde_json::from_str(include_str!(
+        "../fixtures/github-packages-openapi-subset.json"
+    ))
+    .unwrap();
     let server = GithubServer::start(&fixture().json(), Config::default());
     let get = |path: &str| fetch(&server, path);
     let check = |schema: &str, obj: &Value| {

@@ -6,8 +6,8 @@
 //! kept image is still pullable after the plan's deletions".
 
 use crate::support::image_fixture;
-use crate::support::registry_proxy;
 use crate::support::registry as registry_support;
+use crate::support::registry_proxy;
 
 use std::time::Duration;
 
@@ -15,9 +15,9 @@ use chrono::{DateTime, Utc};
 use image_fixture::{assert_pullable, push_fixture, Fixture, REPO};
 use registry_proxy::{Proxy, ProxyAuth};
 use registry_support::{Pushed, Registry};
+use retention::fill::fill_manifests;
 use retention::inventory::Inventory;
 use retention::plan::{Action, Plan};
-use retention::fill::fill_manifests;
 use retention::registry::{
     Credentials, ErrorKind, ManifestCache, RegistryClient, RetryPolicy, Secret,
 };
