@@ -158,11 +158,6 @@ impl Runner {
         self.temp_dir.join(PLAN_FILE_NAME)
     }
 
-    /// Write the plan JSON (schema 1) to [`Runner::plan_path`] and return that path.
-    pub fn write_plan(&self, plan: &Plan) -> Result<PathBuf, RunnerError> {
-        self.write_plan_json(&crate::render::json(plan))
-    }
-
     /// Write a plan already rendered as JSON (a plan, or a plan with its `diff`).
     fn write_plan_json(&self, json: &str) -> Result<PathBuf, RunnerError> {
         let path = self.plan_path();

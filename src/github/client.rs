@@ -153,11 +153,6 @@ impl GithubClient {
         })
     }
 
-    /// The base URL (no trailing slash).
-    pub fn base(&self) -> &Url {
-        &self.base
-    }
-
     pub fn pacer(&self) -> &Pacer {
         &self.pacer
     }

@@ -57,10 +57,6 @@ impl Pacer {
         }
     }
 
-    pub fn scale(&self) -> f64 {
-        self.scale
-    }
-
     /// Sleep for `d` (scaled).
     pub async fn sleep(&self, d: Duration) {
         tokio::time::sleep(scaled(d, self.scale)).await;
