@@ -5,7 +5,7 @@ use super::reason::{Guard, ImageRef, Reason};
 
 /// `sha256:0123456789ab (v1.2, latest)`, or `(untagged)`.
 pub fn image(r: &ImageRef) -> String {
-    let short = crate::digest::short(&r.digest);
+    let short = crate::digest::short(r.digest);
     if r.tags.is_empty() {
         format!("{short} (untagged)")
     } else {
