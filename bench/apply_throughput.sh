@@ -9,5 +9,5 @@
 # (BENCH_PACKAGES packages, default 1). Prints each run's ratio to the floor.
 set -eu
 cd "$(dirname "$0")/.."
-cargo test --release --test github_bench -- --ignored --nocapture --test-threads 1 apply_throughput
-cargo test --release --test github_bench -- --ignored --nocapture --test-threads 1 apply_cold_cache
+cargo test --release --test it -- --ignored --nocapture --test-threads 1 github_bench::apply_throughput
+cargo test --release --test it -- --ignored --nocapture --test-threads 1 github_bench::apply_cold_cache

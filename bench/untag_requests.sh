@@ -6,4 +6,4 @@
 # once per run and repository).
 set -eu
 cd "$(dirname "$0")/.."
-cargo test --test untag_api requests_per_untag -- --nocapture 2>&1 | grep '^untag cost'
+cargo test --test it untag_api::requests_per_untag -- --nocapture 2>&1 | grep '^untag cost'

@@ -32,9 +32,15 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use crate::commands::Failure;
 use crate::plan::Plan;
 use crate::policy::PolicyErrors;
+
+/// A runner file (`GITHUB_OUTPUT`, the job summary, the plan or report file under
+/// `RUNNER_TEMP`) that could not be written; the message names the file and says how to fix it.
+/// The commands turn it into a run error (exit 2).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct RunnerError(pub String);
 
 /// The file name of the plan JSON inside `RUNNER_TEMP`.
 pub const PLAN_FILE_NAME: &str = "retention-plan.json";
@@ -124,7 +130,7 @@ impl Runner {
 
     /// Append one output to `GITHUB_OUTPUT`. Without the variable (a runner from before the
     /// file commands), warn once per output and carry on: the run itself did not fail.
-    pub fn set_output(&self, name: &str, value: &str) -> Result<(), Failure> {
+    pub fn set_output(&self, name: &str, value: &str) -> Result<(), RunnerError> {
         let Some(path) = &self.output_file else {
             self.warning(
                 "retention cannot set outputs",
@@ -136,7 +142,7 @@ impl Runner {
     }
 
     /// Append Markdown to the job summary (`GITHUB_STEP_SUMMARY`), cut to GitHub's limit.
-    pub fn append_summary(&self, markdown: &str) -> Result<(), Failure> {
+    pub fn append_summary(&self, markdown: &str) -> Result<(), RunnerError> {
         let Some(path) = &self.summary_file else {
             return Ok(());
         };
@@ -152,22 +158,17 @@ impl Runner {
         self.temp_dir.join(PLAN_FILE_NAME)
     }
 
-    /// Write the plan JSON (schema 1) to [`Runner::plan_path`] and return that path.
-    pub fn write_plan(&self, plan: &Plan) -> Result<PathBuf, Failure> {
-        self.write_plan_json(&crate::render::json(plan))
-    }
-
     /// Write a plan already rendered as JSON (a plan, or a plan with its `diff`).
-    fn write_plan_json(&self, json: &str) -> Result<PathBuf, Failure> {
+    fn write_plan_json(&self, json: &str) -> Result<PathBuf, RunnerError> {
         let path = self.plan_path();
         if let Err(e) = std::fs::create_dir_all(&self.temp_dir) {
-            return Err(Failure::run(format!(
+            return Err(RunnerError(format!(
                 "cannot create {} for the plan file: {e}\n  help: RUNNER_TEMP must name a writable directory",
                 self.temp_dir.display()
             )));
         }
         std::fs::write(&path, json).map_err(|e| {
-            Failure::run(format!(
+            RunnerError(format!(
                 "cannot write the plan to {}: {e}\n  help: RUNNER_TEMP must name a writable directory",
                 path.display()
             ))
@@ -181,22 +182,22 @@ impl Runner {
     ///
     /// `apply` calls this before deleting, then [`Runner::report_apply`]; `plan` calls
     /// [`Runner::report_dry_run`].
-    pub fn report_plan(&self, plan: &Plan) -> Result<PathBuf, Failure> {
-        let markdown = crate::render::render(plan, crate::cli::Format::Markdown, false);
+    pub fn report_plan(&self, plan: &Plan) -> Result<PathBuf, RunnerError> {
+        let markdown = crate::render::render(plan, crate::render::Format::Markdown, false);
         self.report_rendered(plan, &crate::render::json(plan), markdown)
     }
 
     /// `retention plan --base`: report the new policy's plan with its diff (the JSON plan has
     /// the `diff` object; the report is the diff's), and `deleted=0`, `failed=0`.
-    pub fn report_diff(&self, doc: &crate::diff::DiffDocument) -> Result<PathBuf, Failure> {
+    pub fn report_diff(&self, doc: &crate::diff::DiffDocument) -> Result<PathBuf, RunnerError> {
         let json = crate::render::render_diff(
             doc,
-            crate::cli::Format::Json,
+            crate::render::Format::Json,
             crate::render::Options::default(),
         );
         let markdown = crate::render::render_diff(
             doc,
-            crate::cli::Format::Markdown,
+            crate::render::Format::Markdown,
             crate::render::Options::default(),
         );
         let path = self.report_rendered(&doc.plan, &json, markdown)?;
@@ -211,7 +212,7 @@ impl Runner {
         plan: &Plan,
         json: &str,
         mut markdown: String,
-    ) -> Result<PathBuf, Failure> {
+    ) -> Result<PathBuf, RunnerError> {
         let path = self.write_plan_json(json)?;
         let to_delete = plan.deletions().count();
         self.set_output("to-delete", &to_delete.to_string())?;
@@ -237,7 +238,7 @@ impl Runner {
         }
         let report = self.temp_dir.join(REPORT_FILE_NAME);
         std::fs::write(&report, &markdown).map_err(|e| {
-            Failure::run(format!(
+            RunnerError(format!(
                 "cannot write the report to {}: {e}\n  help: RUNNER_TEMP must name a writable directory",
                 report.display()
             ))
@@ -253,7 +254,7 @@ impl Runner {
     }
 
     /// `retention plan`: report the plan, and `deleted=0`, `failed=0` since nothing was deleted.
-    pub fn report_dry_run(&self, plan: &Plan) -> Result<PathBuf, Failure> {
+    pub fn report_dry_run(&self, plan: &Plan) -> Result<PathBuf, RunnerError> {
         let path = self.report_plan(plan)?;
         self.set_output("deleted", "0")?;
         self.set_output("failed", "0")?;
@@ -263,7 +264,7 @@ impl Runner {
 
     /// After `apply`: set the `deleted` and `failed` outputs and add the result to the summary.
     /// Call it also when apply stops early (rate limit, run error) with the counts so far.
-    pub fn report_apply(&self, deleted: u64, failed: u64) -> Result<(), Failure> {
+    pub fn report_apply(&self, deleted: u64, failed: u64) -> Result<(), RunnerError> {
         self.set_output("deleted", &deleted.to_string())?;
         self.set_output("failed", &failed.to_string())?;
         let mut md = format!("\n### Applied\n\n{deleted} versions deleted, {failed} failed.\n");
@@ -278,7 +279,7 @@ impl Runner {
     }
 
     /// After `apply`: the `untagged` output (tags removed from images that stay).
-    pub fn report_untagged(&self, untagged: u64) -> Result<(), Failure> {
+    pub fn report_untagged(&self, untagged: u64) -> Result<(), RunnerError> {
         self.set_output("untagged", &untagged.to_string())?;
         if untagged > 0 {
             self.append_summary(&format!(
@@ -410,14 +411,14 @@ fn deletion_listing(plan: &Plan) -> String {
 }
 
 /// Append text to a runner file (each step's files are created by the runner).
-fn append(path: &Path, text: &str, what: &str) -> Result<(), Failure> {
+fn append(path: &Path, text: &str, what: &str) -> Result<(), RunnerError> {
     let result = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(path)
         .and_then(|mut f| f.write_all(text.as_bytes()).and_then(|()| f.flush()));
     result.map_err(|e| {
-        Failure::run(format!(
+        RunnerError(format!(
             "cannot append to {what} ({}): {e}\n  help: the runner sets {what} to a writable file; when running in a container, mount it",
             path.display()
         ))
@@ -529,10 +530,10 @@ mod tests {
             summary: crate::plan::Summary::default(),
             packages: vec![],
         };
-        let path = r.report_plan(&plan).map_err(|f| f.message)?;
+        let path = r.report_plan(&plan).map_err(|f| f.0)?;
         assert_eq!(path, dir.path().join("temp").join(PLAN_FILE_NAME));
         assert_eq!(Plan::load(&path)?, plan);
-        r.report_apply(3, 1).map_err(|f| f.message)?;
+        r.report_apply(3, 1).map_err(|f| f.0)?;
         assert_eq!(
             std::fs::read_to_string(dir.path().join("output"))?,
             format!(

@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
+
+pub use crate::render::Format;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -50,16 +52,10 @@ pub struct CheckArgs {
     pub vars: Vec<(String, String)>,
 }
 
-/// Flags shared by every command that evaluates a policy.
+/// Where and as of when a command works: the flags shared by every command that reads the
+/// GitHub API or the registry (`plan`, `snapshot`, `verify`, `apply`).
 #[derive(Debug, Args, Clone)]
-pub struct EvalArgs {
-    /// The policy file.
-    #[arg(long, short = 'p', value_name = "FILE")]
-    pub policy: PathBuf,
-    /// A policy variable: `${NAME}` in the policy's strings becomes VALUE (letters, digits, . _ - /).
-    /// Repeatable. Variables never come from the environment.
-    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = crate::policy::vars::parse_var)]
-    pub vars: Vec<(String, String)>,
+pub struct Context {
     /// The owner (organisation or user); default the policy's `owner`, then GITHUB_REPOSITORY_OWNER.
     #[arg(long, value_name = "OWNER")]
     pub owner: Option<String>,
@@ -78,11 +74,26 @@ pub struct EvalArgs {
     pub token_env: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Text,
-    Markdown,
-    Json,
+impl Context {
+    /// `--now`, else the clock: read once per run, so that every decision of a run is made as
+    /// of the same instant.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.now.unwrap_or_else(Utc::now)
+    }
+}
+
+/// Flags shared by every command that evaluates a policy.
+#[derive(Debug, Args, Clone)]
+pub struct EvalArgs {
+    /// The policy file.
+    #[arg(long, short = 'p', value_name = "FILE")]
+    pub policy: PathBuf,
+    /// A policy variable: `${NAME}` in the policy's strings becomes VALUE (letters, digits, . _ - /).
+    /// Repeatable. Variables never come from the environment.
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = crate::policy::vars::parse_var)]
+    pub vars: Vec<(String, String)>,
+    #[command(flatten)]
+    pub ctx: Context,
 }
 
 #[derive(Debug, Args)]
@@ -130,9 +141,8 @@ pub struct ApplyArgs {
     /// Carry out a saved plan (JSON) instead of planning now; each version is re-checked first.
     #[arg(long, value_name = "PLAN.json")]
     pub plan: Option<PathBuf>,
-    /// The owner (organisation or user); default the policy's `owner`, then GITHUB_REPOSITORY_OWNER.
-    #[arg(long, value_name = "OWNER")]
-    pub owner: Option<String>,
+    #[command(flatten)]
+    pub ctx: Context,
     /// Refuse plans that delete more than this (overrides the policy's safety.max_deletions).
     #[arg(long, value_name = "N")]
     pub max_deletions: Option<u64>,
@@ -143,19 +153,6 @@ pub struct ApplyArgs {
     /// The journal: one JSON line per deletion outcome, appended.
     #[arg(long, value_name = "FILE", default_value = "retention-journal.jsonl")]
     pub journal: PathBuf,
-    /// Evaluate as if it were this time (RFC 3339); default the clock.
-    #[arg(long, value_name = "RFC3339")]
-    pub now: Option<DateTime<Utc>>,
-    /// The container registry; an http:// URL is allowed for a local registry. Default: the
-    /// one of GITHUB_SERVER_URL (github.com: ghcr.io; GHES and GHE.com: containers.HOST).
-    #[arg(long, value_name = "URL")]
-    pub registry: Option<String>,
-    /// Where manifests are cached (immutable by digest).
-    #[arg(long, value_name = "DIR", env = "RETENTION_CACHE_DIR")]
-    pub cache_dir: Option<PathBuf>,
-    /// The name of the environment variable that holds the token.
-    #[arg(long, value_name = "NAME", default_value = "GITHUB_TOKEN")]
-    pub token_env: String,
 }
 
 #[derive(Debug, Args)]

@@ -150,13 +150,13 @@ pub enum InventoryError {
         path: String,
         source: std::io::Error,
     },
-    #[error("{path}: not a valid inventory: at `{json_path}`: {message}\n  hint: an inventory is the JSON that `retention snapshot` writes (schema 1, described in the README)")]
+    #[error("{path}: not a valid inventory: at `{json_path}`: {message}\n  help: an inventory is the JSON that `retention snapshot` writes (schema 1, described in the README)")]
     Invalid {
         path: String,
         json_path: String,
         message: String,
     },
-    #[error("{path}: inventory schema {found} is not supported (this build reads schema {SCHEMA})\n  hint: write it again with `retention snapshot` from this version")]
+    #[error("{path}: inventory schema {found} is not supported (this build reads schema {SCHEMA})\n  help: write it again with `retention snapshot` from this version")]
     Schema { path: String, found: u64 },
 }
 
@@ -359,7 +359,7 @@ mod tests {
         let e = err(&inv(&format!("{V2},{other}")));
         assert_eq!(
             e,
-            "inv.json: not a valid inventory: at `packages[0].versions`: versions 2, 3 of package api have the same digest sha256:aa\n  hint: an inventory is the JSON that `retention snapshot` writes (schema 1, described in the README)"
+            "inv.json: not a valid inventory: at `packages[0].versions`: versions 2, 3 of package api have the same digest sha256:aa\n  help: an inventory is the JSON that `retention snapshot` writes (schema 1, described in the README)"
         );
     }
 

@@ -12,22 +12,30 @@
 //! Plan --apply-->  deletions, journal                 (apply/)
 //! ```
 //!
+//! ARCHITECTURE.md has the module map (no cycle, no upward arrow: `scripts/module_map.py`).
+//! Modules are `pub(crate)` unless the integration tests (tests/it) use them, so that the
+//! dead-code lint sees what nothing calls.
+//!
 //! `actions` reports to a GitHub Actions runner (outputs, job summary, annotations).
 //! `cli` parses the command line and `commands` wires the stages together; `main.rs` only calls
 //! [`commands::main`].
 
-pub mod actions;
-pub mod apply;
-pub mod cli;
+pub(crate) mod actions;
+pub(crate) mod apply;
+pub(crate) mod backoff;
+pub(crate) mod cli;
 pub mod commands;
-pub mod diff;
+pub(crate) mod diff;
+pub(crate) mod digest;
 pub mod evaluate;
-pub mod github;
-pub mod graph;
+pub mod fill;
+pub(crate) mod github;
+pub(crate) mod graph;
 pub mod inventory;
 pub mod plan;
 pub mod policy;
 pub mod registry;
 pub mod render;
-pub mod space;
-pub mod verify;
+pub(crate) mod secret;
+pub(crate) mod space;
+pub(crate) mod verify;

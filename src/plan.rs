@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::inventory::PackageType;
 
+pub mod recheck;
+
 /// The plan schema number this build reads and writes.
 pub const SCHEMA: u32 = 1;
 
@@ -209,7 +211,7 @@ pub enum LoadError {
         error: std::io::Error,
     },
     #[error(
-        "{}: not a valid plan: at `{at}`: {error}\n  hint: a plan is what `retention plan --format json` writes",
+        "{}: not a valid plan: at `{at}`: {error}\n  help: a plan is what `retention plan --format json` writes",
         path.display()
     )]
     Invalid {
@@ -278,7 +280,7 @@ mod tests {
             "{err}"
         );
         assert!(
-            err.ends_with("\n  hint: a plan is what `retention plan --format json` writes"),
+            err.ends_with("\n  help: a plan is what `retention plan --format json` writes"),
             "{err}"
         );
     }

@@ -122,10 +122,6 @@ impl Journal {
         })
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// Append one line and flush it to the disk before returning.
     pub fn append(&self, entry: &Entry) -> Result<(), String> {
         let mut line = serde_json::to_string(entry)

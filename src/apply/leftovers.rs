@@ -154,7 +154,7 @@ pub async fn sweep(
         )
         .await;
         let (outcome, message) = match result {
-            Ok(Done::Done) | Ok(Done::AlreadyGone(_)) => (
+            Ok(Done::Now) | Ok(Done::AlreadyGone(_)) => (
                 JournalOutcome::Untagged,
                 format!("placeholder left by an earlier run deleted ({})", l.note),
             ),

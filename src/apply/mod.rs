@@ -583,7 +583,7 @@ async fn run_one(
         }
     }
     match delete_version(client, scope, ty, &t.package, t.id, &t.label(), before_send).await? {
-        Done::Done => Ok((JournalOutcome::Deleted, String::new())),
+        Done::Now => Ok((JournalOutcome::Deleted, String::new())),
         Done::AlreadyGone(m) => Ok((JournalOutcome::AlreadyGone, m)),
         Done::Refused(m) => Ok((JournalOutcome::Skipped, m)),
     }

@@ -15,7 +15,7 @@ const LINE_EVERY: Duration = Duration::from_secs(5);
 /// [`LINE_EVERY`], compressed by the test time scale (RETENTION_TEST_TIME_SCALE) like every
 /// other wait, so that tests can see the lines.
 pub(crate) fn line_every() -> Duration {
-    crate::github::pacer::scaled(LINE_EVERY, crate::github::pacer::time_scale())
+    crate::backoff::scaled(LINE_EVERY, crate::backoff::time_scale())
 }
 
 pub struct Progress {

@@ -120,7 +120,7 @@ pub async fn retag(
         )
         .await?
         {
-            Done::Done => message = format!("placeholder {} (version {id}) deleted", u.placeholder),
+            Done::Now => message = format!("placeholder {} (version {id}) deleted", u.placeholder),
             Done::AlreadyGone(_) => {}
             Done::Refused(m) => {
                 message = format!("placeholder {} (version {id}) stays: {m}", u.placeholder)

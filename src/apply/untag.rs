@@ -297,7 +297,7 @@ impl Untagger<'_> {
         )
         .await
         {
-            Ok(Done::Done) | Ok(Done::AlreadyGone(_)) => Outcome::Untagged(String::new()),
+            Ok(Done::Now) | Ok(Done::AlreadyGone(_)) => Outcome::Untagged(String::new()),
             Ok(Done::Refused(why)) => self.roll_back(t, repo, id, &label, why).await,
             Err(e) if e.is_permission() => Outcome::Fatal(format!(
                 "the tag moved to placeholder {} (version {id}), which cannot be deleted: {e}",
@@ -344,7 +344,7 @@ impl Untagger<'_> {
         )
         .await;
         let left = match deleted {
-            Ok(Done::Done) | Ok(Done::AlreadyGone(_)) => String::new(),
+            Ok(Done::Now) | Ok(Done::AlreadyGone(_)) => String::new(),
             Ok(Done::Refused(m)) => format!("; the untagged placeholder (version {id}) stays: {m}"),
             Err(e) => format!("; the untagged placeholder (version {id}) stays: {e}"),
         };

@@ -20,10 +20,11 @@ use crate::apply::journal::Journal;
 use crate::apply::untag::{UntagReport, UntagTarget, Untagger};
 use crate::apply::{ApplyReport, Stop, Target};
 use crate::cli::ApplyArgs;
+use crate::fill::FillScope;
 use crate::github::{GithubClient, Scope};
 use crate::plan::Plan;
 use crate::policy::Policy;
-use crate::registry::{FillScope, ManifestCache, RegistryClient};
+use crate::registry::{ManifestCache, RegistryClient};
 
 /// The counts of an apply run (what the Action writes to `GITHUB_OUTPUT`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -48,10 +49,10 @@ pub fn run(args: &ApplyArgs) -> Outcome {
     // In a runner, the counts reach the workflow whatever happened (zero when nothing ran).
     if let Some(runner) = crate::actions::Runner::detect() {
         if let Err(f) = runner.report_apply(results.deleted, results.failed) {
-            eprintln!("{}", f.message);
+            eprintln!("{}", f);
         }
         if let Err(f) = runner.report_untagged(results.untagged) {
-            eprintln!("{}", f.message);
+            eprintln!("{}", f);
         }
     }
     outcome
@@ -83,10 +84,10 @@ fn execute_inner(args: &ApplyArgs) -> Result<(ApplyResults, Outcome), Failure> {
         }
         None => None,
     };
-    if std::env::var(&args.token_env).map_or(true, |t| t.trim().is_empty()) {
+    if std::env::var(&args.ctx.token_env).map_or(true, |t| t.trim().is_empty()) {
         return Err(Failure::usage(format!(
             "error: apply needs a token, and the environment variable {} is not set\n  help: set it to a token that may delete packages (in a workflow: `GITHUB_TOKEN: ${{{{ secrets.GITHUB_TOKEN }}}}` with `permissions: packages: write`), or name another variable with --token-env",
-            args.token_env
+            args.ctx.token_env
         )));
     }
     let journal = Arc::new(Journal::open(&args.journal).map_err(Failure::run)?);
@@ -94,7 +95,7 @@ fn execute_inner(args: &ApplyArgs) -> Result<(ApplyResults, Outcome), Failure> {
     runtime.block_on(async {
         // Where tags are removed (and placeholders a killed run left are found).
         let registry = registry_client(args)?;
-        let cache = ManifestCache::resolve(args.cache_dir.as_deref());
+        let cache = ManifestCache::resolve(args.ctx.cache_dir.as_deref());
         let sweep = Some((&registry, &cache, &*journal));
         // The inventory the deletions were decided on (with its manifests), for the check after.
         let mut before = None;
@@ -117,13 +118,13 @@ fn execute_inner(args: &ApplyArgs) -> Result<(ApplyResults, Outcome), Failure> {
                         )));
                     }
                 }
-                if let Some(owner) = args.owner.as_deref() {
+                if let Some(owner) = args.ctx.owner.as_deref() {
                     if !owner.eq_ignore_ascii_case(&plan.owner) {
                         eprintln!("warning: --owner {owner} is not the owner the plan was made for ({}): its version ids are looked up under {owner}", plan.owner);
                     }
                 }
                 let (client, scope) =
-                    online::connect(args.owner.as_deref(), Some(&plan.owner), &args.token_env)
+                    online::connect(args.ctx.owner.as_deref(), Some(&plan.owner), &args.ctx.token_env)
                         .await?;
                 let mut targets = targets(&plan, true);
                 let mut untags = untag_targets(&plan);
@@ -141,25 +142,16 @@ fn execute_inner(args: &ApplyArgs) -> Result<(ApplyResults, Outcome), Failure> {
                     }
                     let (inventory, now_plan) =
                         plan_now(args, &client, &scope, policy, sweep).await?;
-                    let now: std::collections::HashMap<u64, &crate::plan::VersionPlan> =
-                        now_plan.packages.iter().flat_map(|p| p.versions.iter()).map(|v| (v.id, v)).collect();
+                    let recheck = crate::plan::recheck::Recheck::new(&now_plan);
                     for t in &mut targets {
-                        match now.get(&t.id) {
-                            Some(v) if v.action == crate::plan::Action::Delete => {}
-                            Some(v) => {
-                                t.hold = Some(format!("not deleted: the policy, evaluated now, keeps it ({})", v.reasons.join("; ")))
-                            }
-                            None => t.hold = Some("not deleted: the policy, evaluated now, does not see it".to_string()),
+                        if let Some(hold) = recheck.deletion_hold(t.id) {
+                            t.hold = Some(hold);
                         }
                     }
                     // Likewise a tag is removed only if the policy, now, removes it too.
                     for u in &mut untags {
-                        match now.get(&u.id) {
-                            Some(v) if v.untag.contains(&u.tag) => {}
-                            Some(v) => {
-                                u.hold = Some(format!("not untagged: the policy, evaluated now, does not remove tag {} ({})", u.tag, v.reasons.join("; ")))
-                            }
-                            None => u.hold = Some("not untagged: the policy, evaluated now, does not see the image".to_string()),
+                        if let Some(hold) = recheck.untag_hold(u.id, &u.tag) {
+                            u.hold = Some(hold);
                         }
                     }
                     before = Some(inventory);
@@ -171,15 +163,11 @@ fn execute_inner(args: &ApplyArgs) -> Result<(ApplyResults, Outcome), Failure> {
                     return Err(Failure::usage("give --policy FILE or --plan PLAN.json"));
                 };
                 let (client, scope) =
-                    online::connect(args.owner.as_deref(), policy.owner.as_deref(), &args.token_env)
+                    online::connect(args.ctx.owner.as_deref(), policy.owner.as_deref(), &args.ctx.token_env)
                         .await?;
                 // Read, decide and delete package by package: deleting starts before every
                 // manifest is read (commands/pipeline.rs). Tags are removed after, below.
-                let reading = RegistryArgs {
-                    registry: args.registry.as_deref(),
-                    cache_dir: args.cache_dir.as_deref(),
-                    token_env: &args.token_env,
-                };
+                let reading = RegistryArgs::of(&args.ctx);
                 let placeholders = super::pipeline::Sweep {
                     registry: &registry,
                     cache: &cache,
@@ -192,7 +180,7 @@ fn execute_inner(args: &ApplyArgs) -> Result<(ApplyResults, Outcome), Failure> {
                     policy,
                     &reading,
                     &placeholders,
-                    args.now.unwrap_or_else(chrono::Utc::now),
+                    args.ctx.now(),
                     Arc::clone(&journal),
                     |plan| targets(plan, false),
                 )
@@ -329,9 +317,9 @@ fn join_unread(unread: Option<String>, outcome: Outcome) -> Outcome {
 /// The registry client for removing tags: `--registry`, else the registry of
 /// GITHUB_SERVER_URL (ghcr.io for github.com).
 fn registry_client(args: &ApplyArgs) -> Result<RegistryClient, Failure> {
-    let choice = crate::registry::origin::resolve_from_env(args.registry.as_deref())
+    let choice = crate::registry::origin::resolve_from_env(args.ctx.registry.as_deref())
         .map_err(Failure::usage)?;
-    crate::registry::client_from_env(&choice.url, &args.token_env).map_err(Failure::usage)
+    crate::registry::client_from_env(&choice.url, &args.ctx.token_env).map_err(Failure::usage)
 }
 
 /// The tags to remove: one target per tag of each version's `untag`.
@@ -392,12 +380,8 @@ async fn plan_now(
     policy: &Policy,
     sweep: Option<(&RegistryClient, &ManifestCache, &Journal)>,
 ) -> Result<(crate::inventory::Inventory, Plan), Failure> {
-    let now = args.now.unwrap_or_else(chrono::Utc::now);
-    let registry = RegistryArgs {
-        registry: args.registry.as_deref(),
-        cache_dir: args.cache_dir.as_deref(),
-        token_env: &args.token_env,
-    };
+    let now = args.ctx.now();
+    let registry = RegistryArgs::of(&args.ctx);
     let (_, mut inventory) =
         online::inventory(client, scope, policy, &registry, now, FillScope::Needed).await?;
     if let Some((registry, cache, journal)) = sweep {

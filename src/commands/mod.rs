@@ -3,7 +3,7 @@
 //! Exit codes (README, "Command line"): 0 success, 1 policy or usage error, 2 run error (API failure),
 //! 3 partial (some deletions failed or were left for the next run).
 
-pub mod apply;
+pub(crate) mod apply;
 mod check;
 mod online;
 mod pipeline;
@@ -46,6 +46,12 @@ impl Failure {
             code: 3,
             message: message.into(),
         }
+    }
+}
+
+impl From<crate::actions::RunnerError> for Failure {
+    fn from(e: crate::actions::RunnerError) -> Failure {
+        Failure::run(e.0)
     }
 }
 

@@ -5,10 +5,10 @@
 use chrono::{DateTime, Utc};
 
 use super::Failure;
+use crate::fill::FillScope;
 use crate::github::{self, ApiError, ApiErrorKind, GithubClient, RawInventory, Scope};
 use crate::inventory::Inventory;
 use crate::policy::Policy;
-use crate::registry::FillScope;
 
 /// A small multi-threaded runtime for one command.
 pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
@@ -56,6 +56,17 @@ pub struct RegistryArgs<'a> {
     pub token_env: &'a str,
 }
 
+impl<'a> RegistryArgs<'a> {
+    /// From the shared flags (`--registry`, `--cache-dir`, `--token-env`).
+    pub fn of(ctx: &'a crate::cli::Context) -> RegistryArgs<'a> {
+        RegistryArgs {
+            registry: ctx.registry.as_deref(),
+            cache_dir: ctx.cache_dir.as_deref(),
+            token_env: &ctx.token_env,
+        }
+    }
+}
+
 /// List the governed packages and versions, and fill the manifests decisions need (or, for a
 /// snapshot, every governed container package's).
 pub async fn inventory(
@@ -80,8 +91,7 @@ pub async fn inventory(
         let reg = registry_client(registry.registry, registry.token_env)?;
         let cache = crate::registry::ManifestCache::resolve(registry.cache_dir);
         let report =
-            crate::registry::fill_manifests_scoped(&reg, &cache, policy, &mut typed, now, fill)
-                .await;
+            crate::fill::fill_manifests_scoped(&reg, &cache, policy, &mut typed, now, fill).await;
         eprintln!("{}", report.summary());
         for s in &shared {
             // Without the manifest both versions are kept by the evaluator's guards (a version

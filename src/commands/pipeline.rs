@@ -30,11 +30,12 @@ use super::online::{api_failure, RegistryArgs};
 use super::Failure;
 use crate::apply::journal::Journal;
 use crate::apply::{ApplyReport, Target};
+use crate::fill::{FillReport, FillScope};
 use crate::github::{GithubClient, Scope};
 use crate::inventory::{Inventory, PackageEntry};
 use crate::plan::Plan;
 use crate::policy::Policy;
-use crate::registry::{FillReport, FillScope, ManifestCache, RegistryClient};
+use crate::registry::{ManifestCache, RegistryClient};
 
 /// Batches of targets waiting for the executor (a package each).
 const BATCHES_AHEAD: usize = 4;
@@ -109,7 +110,7 @@ async fn read_manifests(
     now: DateTime<Utc>,
 ) -> FillReport {
     let shared = inventory.shared_digests();
-    let report = crate::registry::fill_manifests_scoped(
+    let report = crate::fill::fill_manifests_scoped(
         &reader.0,
         &reader.1,
         policy,

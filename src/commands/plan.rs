@@ -21,7 +21,7 @@ pub fn run(args: &PlanArgs) -> Outcome {
         .as_deref()
         .map(|b| load_base(b, &args.eval.vars))
         .transpose()?;
-    let now = args.eval.now.unwrap_or_else(chrono::Utc::now);
+    let now = args.eval.ctx.now();
     let inventory = match &args.inventory {
         Some(path) => {
             let mut inventory = Inventory::load(path).map_err(|e| Failure::usage(e.to_string()))?;
@@ -129,17 +129,13 @@ fn online_inventory(
     let runtime = super::online::runtime()?;
     runtime.block_on(async {
         let (client, scope) = super::online::connect(
-            eval.owner.as_deref(),
+            eval.ctx.owner.as_deref(),
             policy.owner.as_deref(),
-            &eval.token_env,
+            &eval.ctx.token_env,
         )
         .await?;
-        let registry = super::online::RegistryArgs {
-            registry: eval.registry.as_deref(),
-            cache_dir: eval.cache_dir.as_deref(),
-            token_env: &eval.token_env,
-        };
-        let fill = crate::registry::FillScope::Needed;
+        let registry = super::online::RegistryArgs::of(&eval.ctx);
+        let fill = crate::fill::FillScope::Needed;
         let (_, mut typed) =
             super::online::inventory(&client, &scope, policy, &registry, now, fill).await?;
         let images = typed
@@ -152,13 +148,14 @@ fn online_inventory(
             Some(base) if same_selection(policy, base) && !images => {}
             Some(base) if same_selection(policy, base) => {
                 // The same packages: read only the manifests the base policy needs in addition.
-                let reg =
-                    super::online::registry_client(eval.registry.as_deref(), &eval.token_env)?;
-                let cache = crate::registry::ManifestCache::resolve(eval.cache_dir.as_deref());
-                let report = crate::registry::fill_manifests_scoped(
-                    &reg, &cache, base, &mut typed, now, fill,
-                )
-                .await;
+                let reg = super::online::registry_client(
+                    eval.ctx.registry.as_deref(),
+                    &eval.ctx.token_env,
+                )?;
+                let cache = crate::registry::ManifestCache::resolve(eval.ctx.cache_dir.as_deref());
+                let report =
+                    crate::fill::fill_manifests_scoped(&reg, &cache, base, &mut typed, now, fill)
+                        .await;
                 eprintln!("base policy: {}", report.summary());
             }
             Some(base) => {
@@ -197,15 +194,17 @@ fn read_manifests(
     inventory: &mut Inventory,
     now: DateTime<Utc>,
 ) -> Outcome {
-    let client =
-        super::online::registry_client(args.eval.registry.as_deref(), &args.eval.token_env)?;
-    let cache = crate::registry::ManifestCache::resolve(args.eval.cache_dir.as_deref());
+    let client = super::online::registry_client(
+        args.eval.ctx.registry.as_deref(),
+        &args.eval.ctx.token_env,
+    )?;
+    let cache = crate::registry::ManifestCache::resolve(args.eval.ctx.cache_dir.as_deref());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .map_err(|e| Failure::run(format!("cannot start the async runtime: {e}")))?;
-    let report = runtime.block_on(crate::registry::fill_manifests(
+    let report = runtime.block_on(crate::fill::fill_manifests(
         &client, &cache, policy, inventory, now,
     ));
     eprintln!("{}", report.summary());

@@ -93,7 +93,7 @@ pub fn run(args: &RestoreArgs) -> Outcome {
             )
             .await;
             let (outcome, message) = match result {
-                Ok(Done::Done) => (JournalOutcome::Restored, String::new()),
+                Ok(Done::Now) => (JournalOutcome::Restored, String::new()),
                 Ok(Done::AlreadyGone(m)) | Ok(Done::Refused(m)) => {
                     (JournalOutcome::RestoreFailed, m)
                 }

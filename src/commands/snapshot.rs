@@ -4,24 +4,20 @@
 use super::online::{self, RegistryArgs};
 use super::{write_output, Failure, Outcome};
 use crate::cli::SnapshotArgs;
-use crate::registry::FillScope;
+use crate::fill::FillScope;
 
 pub fn run(args: &SnapshotArgs) -> Outcome {
     let policy = super::load_policy(&args.eval.policy, &args.eval.vars)?;
-    let now = args.eval.now.unwrap_or_else(chrono::Utc::now);
+    let now = args.eval.ctx.now();
     let runtime = online::runtime()?;
     let raw = runtime.block_on(async {
         let (client, scope) = online::connect(
-            args.eval.owner.as_deref(),
+            args.eval.ctx.owner.as_deref(),
             policy.owner.as_deref(),
-            &args.eval.token_env,
+            &args.eval.ctx.token_env,
         )
         .await?;
-        let registry = RegistryArgs {
-            registry: args.eval.registry.as_deref(),
-            cache_dir: args.eval.cache_dir.as_deref(),
-            token_env: &args.eval.token_env,
-        };
+        let registry = RegistryArgs::of(&args.eval.ctx);
         let (raw, _) = online::inventory(
             &client,
             &scope,

@@ -11,31 +11,27 @@ use std::collections::{BTreeSet, HashSet};
 use super::online::{self, RegistryArgs};
 use super::{Failure, Outcome};
 use crate::cli::VerifyArgs;
+use crate::fill::FillScope;
 use crate::github::{GithubClient, Scope};
 use crate::inventory::Inventory;
 use crate::plan::Action;
-use crate::registry::FillScope;
 use crate::verify::{Finding, Report};
 
 pub fn run(args: &VerifyArgs) -> Outcome {
     let policy = super::load_policy(&args.eval.policy, &args.eval.vars)?;
-    let now = args.eval.now.unwrap_or_else(chrono::Utc::now);
+    let now = args.eval.ctx.now();
     let inventory = match &args.inventory {
         Some(path) => Inventory::load(path).map_err(|e| Failure::usage(e.to_string()))?,
         None => {
             let runtime = online::runtime()?;
             runtime.block_on(async {
                 let (client, scope) = online::connect(
-                    args.eval.owner.as_deref(),
+                    args.eval.ctx.owner.as_deref(),
                     policy.owner.as_deref(),
-                    &args.eval.token_env,
+                    &args.eval.ctx.token_env,
                 )
                 .await?;
-                let registry = RegistryArgs {
-                    registry: args.eval.registry.as_deref(),
-                    cache_dir: args.eval.cache_dir.as_deref(),
-                    token_env: &args.eval.token_env,
-                };
+                let registry = RegistryArgs::of(&args.eval.ctx);
                 let (_, typed) = online::inventory(
                     &client,
                     &scope,

@@ -197,7 +197,7 @@ fn diff_snapshots() {
         diff: diff(&base, &new),
         plan: new,
     };
-    use crate::cli::Format;
+    use crate::render::Format;
     use crate::render::{render_diff, Options};
     insta::assert_snapshot!(
         "diff_text",

@@ -17,10 +17,11 @@
 //! 5. [`tags_to_remove`]: an image that stays loses the tags a delete rule selects and no keep
 //!    rule does ("untag"), unless that would leave it with no tag;
 //! 6. [`reasons`]: every decision carries typed [`Reason`]s (rules, guards, the image that decided
-//!    it through the graph, keep-wins, untags) that only `render::reasons` turns into words.
+//!    it through the graph, keep-wins, untags) that only [`words`] turns into words (the strings of the plan).
 
 pub mod reason;
 mod select;
+pub mod words;
 
 use std::collections::VecDeque;
 
@@ -32,7 +33,7 @@ use crate::plan::{
     Action, BrokenImage, BrokenKind, PackagePlan, PartOf, Plan, Summary, VersionPlan, SCHEMA,
 };
 use crate::policy::{Policy, Rule};
-use crate::render::reasons::words;
+use words::words;
 
 use reason::{Guard, ImageRef, Reason};
 use select::{chrono_duration, Ctx, Selected};

@@ -1,5 +1,5 @@
 //! Why a version is deleted or kept, as values: the evaluator decides with these, tests compare
-//! them, and only `render::reasons` turns them into the words of the plan and the reports.
+//! them, and only [`super::words`] turns them into the words of the plan and the reports.
 
 use crate::graph::Edge;
 

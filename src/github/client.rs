@@ -27,7 +27,8 @@ use reqwest::{Method, StatusCode, Url};
 
 use super::error::{ApiError, ApiErrorKind};
 use super::pacer::Pacer;
-use crate::registry::Secret;
+use crate::backoff::RetryPolicy;
+use crate::secret::Secret;
 
 /// The API version this client speaks.
 pub const API_VERSION: &str = "2022-11-28";
@@ -38,9 +39,12 @@ pub const DEFAULT_API_URL: &str = "https://api.github.com";
 const ATTEMPTS: u32 = 6;
 /// Waits for secondary limits before giving up.
 const SECONDARY_WAITS: u32 = 8;
-/// First backoff delay (doubled at each retry, capped at [`MAX_BACKOFF`]).
-const BACKOFF_BASE: Duration = Duration::from_millis(1000);
-const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// The backoff for 5xx and network failures: 1 s doubled at each retry, at most a minute.
+const BACKOFF: RetryPolicy = RetryPolicy {
+    attempts: ATTEMPTS,
+    base: Duration::from_millis(1000),
+    max_delay: Duration::from_secs(60),
+};
 /// A secondary limit without `retry-after`: wait at least this (GitHub: "at least a minute").
 const SECONDARY_DEFAULT_WAIT: Duration = Duration::from_secs(60);
 /// The longest wait a secondary limit may impose; a longer `retry-after` stops the run.
@@ -147,11 +151,6 @@ impl GithubClient {
             stats: Arc::new(Stats::default()),
             budget: Arc::new(Mutex::new(RateBudget::default())),
         })
-    }
-
-    /// The base URL (no trailing slash).
-    pub fn base(&self) -> &Url {
-        &self.base
     }
 
     pub fn pacer(&self) -> &Pacer {
@@ -287,7 +286,7 @@ impl GithubClient {
                     }
                     tracing::warn!("{context}: {what}; retrying");
                     self.stats.retries.fetch_add(1, Ordering::Relaxed);
-                    self.pacer.sleep(backoff(failures)).await;
+                    self.pacer.sleep(BACKOFF.delay(failures, None)).await;
                     continue;
                 }
             };
@@ -389,7 +388,7 @@ impl GithubClient {
                 }
                 tracing::warn!("{context}: HTTP {}; retrying", status.as_u16());
                 self.stats.retries.fetch_add(1, Ordering::Relaxed);
-                self.pacer.sleep(backoff(failures)).await;
+                self.pacer.sleep(BACKOFF.delay(failures, None)).await;
                 continue;
             }
             let next = match link_next(&headers) {
@@ -464,16 +463,6 @@ fn origin(u: &Url) -> String {
         Some(p) => format!("{}://{}:{p}", u.scheme(), u.host_str().unwrap_or("")),
         None => format!("{}://{}", u.scheme(), u.host_str().unwrap_or("")),
     }
-}
-
-/// The backoff before retry number `n` (1-based): `base * 2^(n-1)`, jittered in its upper half.
-fn backoff(n: u32) -> Duration {
-    let exp = BACKOFF_BASE
-        .saturating_mul(1u32 << n.saturating_sub(1).min(10))
-        .min(MAX_BACKOFF);
-    let half = exp / 2;
-    let jitter = u64::try_from(half.as_millis()).unwrap_or(0);
-    half + Duration::from_millis(fastrand::u64(0..=jitter))
 }
 
 fn header_u64(headers: &HeaderMap, name: &str) -> Option<u64> {

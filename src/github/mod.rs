@@ -20,12 +20,10 @@ pub mod scope;
 
 pub use client::{GithubClient, RateBudget, DEFAULT_API_URL};
 pub use error::{ApiError, ApiErrorKind};
-pub use fetch::{fetch_inventory, RawInventory, RawPackage};
+pub use fetch::{fetch_inventory, RawInventory};
 pub use pacer::Pacer;
 pub use packages::Done;
 pub use scope::{discover, Scope};
-
-use crate::registry::Secret;
 
 /// The API base: `GITHUB_API_URL`, else `https://api.github.com`.
 pub fn api_url_from_env() -> String {
@@ -38,10 +36,7 @@ pub fn api_url_from_env() -> String {
 /// A client for the API base from the environment, with the token from the variable `token_env`
 /// (none when unset or empty: the API then answers 401 for what needs one).
 pub fn client_from_env(token_env: &str) -> Result<GithubClient, ApiError> {
-    let token = std::env::var(token_env)
-        .ok()
-        .filter(|t| !t.trim().is_empty())
-        .map(|t| Secret::new(t.trim().to_string()));
+    let token = crate::secret::token_from_env(token_env);
     if token.is_none() {
         tracing::warn!("the environment variable {token_env} is not set: calling the GitHub API without a token");
     }

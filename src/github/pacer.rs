@@ -6,8 +6,7 @@
 //! the next free slot and moves it on by `c * 60s / points`), at a few percent under the limit so
 //! that network jitter cannot push a minute over it, and bounds the requests in flight.
 //!
-//! Time can be compressed for tests: `RETENTION_TEST_TIME_SCALE=0.01` multiplies every pacing,
-//! backoff and `retry-after` sleep by 0.01 (a test knob; never set it against the real GitHub).
+//! Time can be compressed for tests ([`crate::backoff::time_scale`]).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -16,26 +15,14 @@ use std::time::Duration;
 use tokio::sync::{Semaphore, SemaphorePermit};
 use tokio::time::Instant;
 
+use crate::backoff::{scaled, time_scale};
+
 /// GitHub's secondary limit: points per minute per endpoint.
 pub const POINTS_PER_MINUTE: f64 = 900.0;
 /// The share of the limit used: 3% of headroom absorbs jitter between sending and arrival.
 pub const HEADROOM: f64 = 0.97;
 /// Requests in flight at once (GitHub allows 100; far fewer suffice at 180 deletions a minute).
 pub const CONCURRENCY: usize = 6;
-
-/// The test knob: a factor applied to every sleep (pacing, backoff, `retry-after`).
-pub fn time_scale() -> f64 {
-    std::env::var("RETENTION_TEST_TIME_SCALE")
-        .ok()
-        .and_then(|s| s.trim().parse::<f64>().ok())
-        .filter(|f| f.is_finite() && *f > 0.0)
-        .unwrap_or(1.0)
-}
-
-/// `d` multiplied by the time scale.
-pub fn scaled(d: Duration, scale: f64) -> Duration {
-    Duration::from_secs_f64((d.as_secs_f64() * scale).max(0.0))
-}
 
 /// Spaces requests per endpoint and bounds concurrency; shared by every request of a run.
 pub struct Pacer {
@@ -68,10 +55,6 @@ impl Pacer {
             next_free: Mutex::new(HashMap::new()),
             in_flight: Semaphore::new(concurrency.max(1)),
         }
-    }
-
-    pub fn scale(&self) -> f64 {
-        self.scale
     }
 
     /// Sleep for `d` (scaled).

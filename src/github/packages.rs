@@ -15,7 +15,7 @@ use super::scope::Scope;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Done {
     /// 204 (or 200): done now.
-    Done,
+    Now,
     /// 404 "Package version not found.": already gone (ghcr.io removes an index's children).
     AlreadyGone(String),
     /// 400/409/422: GitHub refuses, with its message (last tagged version, over 5,000 downloads,
@@ -251,7 +251,7 @@ pub async fn delete_version(
         )
         .await?;
     match resp.status {
-        StatusCode::NO_CONTENT => Ok(Done::Done),
+        StatusCode::NO_CONTENT => Ok(Done::Now),
         StatusCode::NOT_FOUND if is_version_not_found(&resp) => {
             Ok(Done::AlreadyGone(resp.message()))
         }
@@ -281,7 +281,7 @@ pub async fn restore_version(
         .request(Method::POST, url, "POST restore", 5, &context)
         .await?;
     match resp.status {
-        StatusCode::NO_CONTENT => Ok(Done::Done),
+        StatusCode::NO_CONTENT => Ok(Done::Now),
         StatusCode::BAD_REQUEST | StatusCode::CONFLICT | StatusCode::UNPROCESSABLE_ENTITY => {
             Ok(Done::Refused(resp.message()))
         }

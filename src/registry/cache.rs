@@ -12,8 +12,6 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use super::client::is_sha256_digest;
-
 /// The default bound on entries (a manifest is typically 0.5-5 KiB).
 pub const DEFAULT_MAX_ENTRIES: usize = 100_000;
 /// The default bound on bytes.
@@ -104,7 +102,7 @@ impl ManifestCache {
     }
 
     fn path(&self, digest: &str) -> Option<PathBuf> {
-        if !is_sha256_digest(digest) {
+        if !crate::digest::is_sha256(digest) {
             return None;
         }
         let hex = digest.strip_prefix("sha256:")?;
@@ -115,7 +113,7 @@ impl ManifestCache {
     pub fn get(&self, digest: &str) -> Option<String> {
         let path = self.path(digest)?;
         let bytes = std::fs::read(&path).ok()?;
-        if let Err(e) = crate::graph::verify_digest(digest, &bytes) {
+        if let Err(e) = crate::digest::verify(digest, &bytes) {
             tracing::warn!(
                 "manifest cache: removing damaged entry {}: {e}",
                 path.display()
@@ -136,7 +134,7 @@ impl ManifestCache {
         let (Some(path), Some(shard)) = (self.path(digest), self.shard()) else {
             return Ok(());
         };
-        if let Err(e) = crate::graph::verify_digest(digest, text.as_bytes()) {
+        if let Err(e) = crate::digest::verify(digest, text.as_bytes()) {
             return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, e));
         }
         std::fs::create_dir_all(&shard)?;

@@ -15,7 +15,7 @@ use reqwest::{StatusCode, Url};
 use tokio::sync::Mutex;
 
 use super::auth::{parse_challenge, Challenge, Credentials, Secret, TokenResponse};
-use super::retry::{parse_retry_after, RetryPolicy};
+use crate::backoff::{parse_retry_after, RetryPolicy};
 
 /// The four manifest types, all accepted (without the OCI index type ghcr.io answers
 /// `MANIFEST_UNKNOWN` for an index).
@@ -129,15 +129,6 @@ pub fn repository_for(owner: &str, package: &str) -> String {
     format!("{owner}/{package}").to_lowercase()
 }
 
-/// Whether `digest` is `sha256:` and 64 lower-case hex digits (all this tool reads or caches).
-pub fn is_sha256_digest(digest: &str) -> bool {
-    digest.strip_prefix("sha256:").is_some_and(|h| {
-        h.len() == 64
-            && h.bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    })
-}
-
 impl RegistryClient {
     /// A client for `registry` (see [`parse_registry_url`]), with optional credentials.
     pub fn new(registry: &str, credentials: Option<Credentials>) -> Result<RegistryClient, String> {
@@ -224,7 +215,7 @@ impl RegistryClient {
         repository: &str,
         digest: &str,
     ) -> Result<String, ManifestError> {
-        if !is_sha256_digest(digest) {
+        if !crate::digest::is_sha256(digest) {
             return Err(self.error(
                 repository,
                 digest,
@@ -326,7 +317,7 @@ impl RegistryClient {
                     "manifest larger than 4 MiB",
                 ));
             }
-            crate::graph::verify_digest(digest, &bytes)
+            crate::digest::verify(digest, &bytes)
                 .map_err(|e| self.error(repository, digest, ErrorKind::DigestMismatch, e))?;
             return String::from_utf8(bytes).map_err(|_| {
                 self.error(
@@ -690,14 +681,6 @@ mod tests {
     #[test]
     fn repositories_are_lower_case_with_slashes() {
         assert_eq!(repository_for("Acme", "Tools/CLI"), "acme/tools/cli");
-    }
-
-    #[test]
-    fn digests() {
-        assert!(is_sha256_digest(&format!("sha256:{}", "0".repeat(64))));
-        assert!(!is_sha256_digest(&format!("sha256:{}", "A".repeat(64))));
-        assert!(!is_sha256_digest("sha256:../../etc/passwd"));
-        assert!(!is_sha256_digest("1.0.0"));
     }
 
     #[test]

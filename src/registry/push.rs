@@ -15,7 +15,7 @@
 use reqwest::header::{CONTENT_TYPE, LOCATION};
 use reqwest::{StatusCode, Url};
 
-use super::client::{is_sha256_digest, ErrorKind, RegistryClient, MANIFEST_ACCEPT, PUSH_HINT};
+use super::client::{ErrorKind, RegistryClient, MANIFEST_ACCEPT, PUSH_HINT};
 
 /// The OCI empty descriptor's media type, digest and content (`{}`).
 pub const EMPTY_MEDIA_TYPE: &str = "application/vnd.oci.empty.v1+json";
@@ -29,11 +29,7 @@ pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 /// The annotation that marks a placeholder; its value says which run pushed it and why.
 pub const PLACEHOLDER_ANNOTATION: &str = "dev.retention.placeholder";
 
-/// `sha256:<hex>` of `bytes`.
-pub fn sha256_digest(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    format!("sha256:{:x}", sha2::Sha256::digest(bytes))
-}
+pub use crate::digest::of as sha256_digest;
 
 /// A placeholder manifest: its exact bytes and digest.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -281,7 +277,7 @@ impl RegistryClient {
                 .headers()
                 .get("docker-content-digest")
                 .and_then(|v| v.to_str().ok())
-                .filter(|d| is_sha256_digest(d))
+                .filter(|d| crate::digest::is_sha256(d))
                 .map(str::to_string);
             if let Some(d) = header {
                 return Ok(Some(d));

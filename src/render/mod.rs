@@ -4,7 +4,6 @@
 pub mod diff;
 pub mod group;
 pub mod markdown;
-pub mod reasons;
 mod sections;
 pub mod text;
 
@@ -14,9 +13,16 @@ mod tests;
 use std::io::IsTerminal;
 use std::path::Path;
 
-use crate::cli::Format;
 use crate::diff::DiffDocument;
 use crate::plan::Plan;
+
+/// The output format (`--format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Markdown,
+    Json,
+}
 
 /// How to render, beyond the format.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -73,13 +73,7 @@ fn cut(s: &str, max: usize) -> String {
     out
 }
 
-/// `sha256:0123456789ab` from a full digest; other names as they are.
-pub(crate) fn short_digest(name: &str) -> String {
-    match name.split_once(':') {
-        Some((algo, hex)) if hex.len() > 12 => format!("{algo}:{}", &hex[..12]),
-        _ => name.to_string(),
-    }
-}
+pub(crate) use crate::digest::short as short_digest;
 
 /// A tag for display: a cosign or referrers tag (`sha256-<64 hex>.sig`) is shortened to
 /// `sha256-<12 hex>….sig`; the JSON plan has it in full.

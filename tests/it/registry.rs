@@ -5,12 +5,9 @@
 //! `fill_manifests`' minimal reads, and the graph decisions on the live graph, down to "every
 //! kept image is still pullable after the plan's deletions".
 
-#[path = "support/image_fixture.rs"]
-mod image_fixture;
-#[path = "support/registry_proxy.rs"]
-mod registry_proxy;
-#[path = "support/registry.rs"]
-mod registry_support;
+use crate::support::image_fixture;
+use crate::support::registry as registry_support;
+use crate::support::registry_proxy;
 
 use std::time::Duration;
 
@@ -18,10 +15,11 @@ use chrono::{DateTime, Utc};
 use image_fixture::{assert_pullable, push_fixture, Fixture, REPO};
 use registry_proxy::{Proxy, ProxyAuth};
 use registry_support::{Pushed, Registry};
+use retention::fill::fill_manifests;
 use retention::inventory::Inventory;
 use retention::plan::{Action, Plan};
 use retention::registry::{
-    fill_manifests, Credentials, ErrorKind, ManifestCache, RegistryClient, RetryPolicy, Secret,
+    Credentials, ErrorKind, ManifestCache, RegistryClient, RetryPolicy, Secret,
 };
 
 const OWNER: &str = "acme";
@@ -99,6 +97,7 @@ fn action_of(plan: &Plan, digest: &str) -> (Action, Vec<String>) {
 // ---------------------------------------------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs docker-registry"]
 async fn reads_and_verifies_every_shape_of_manifest() {
     let Some(reg) = Registry::start() else { return };
     let f = push_fixture(&reg.pusher()).await;
@@ -134,6 +133,7 @@ async fn reads_and_verifies_every_shape_of_manifest() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs docker-registry"]
 async fn tampered_content_is_detected() {
     let Some(reg) = Registry::start() else { return };
     let p = reg.pusher();
@@ -154,6 +154,7 @@ async fn tampered_content_is_detected() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs docker-registry"]
 async fn htpasswd_basic_auth() {
     let Some(reg) = Registry::start_htpasswd("ci-user", "s3cret-pass") else {
         return;
@@ -192,6 +193,7 @@ async fn htpasswd_basic_auth() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs docker-registry"]
 async fn bearer_realm_like_ghcr_with_refresh_on_401() {
     let Some(reg) = Registry::start() else { return };
     let p = reg.pusher();
@@ -259,6 +261,7 @@ async fn bearer_realm_like_ghcr_with_refresh_on_401() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs docker-registry"]
 async fn anonymous_bearer_and_no_token_to_other_hosts() {
     let Some(reg) = Registry::start() else { return };
     let a = reg.pusher().image(REPO, "amd64", "a", None).await;
@@ -310,6 +313,7 @@ async fn anonymous_bearer_and_no_token_to_other_hosts() {
 /// Issue 10.9: a realm on another port of the registry's host is another origin: it never gets
 /// the Basic credentials (before: the hosts were compared, and it did).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs docker-registry"]
 async fn no_token_to_a_realm_on_another_port() {
     let Some(reg) = Registry::start() else { return };
     let a = reg.pusher().image(REPO, "amd64", "a", None).await;
@@ -346,6 +350,7 @@ async fn no_token_to_a_realm_on_another_port() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs docker-registry"]
 async fn retries_429_and_5xx_then_gives_up() {
     let Some(reg) = Registry::start() else { return };
     let a = reg.pusher().image(REPO, "amd64", "a", None).await;
@@ -379,6 +384,7 @@ async fn retries_429_and_5xx_then_gives_up() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs docker-registry"]
 async fn fill_reads_what_decisions_need_once_then_from_cache() {
     let Some(reg) = Registry::start() else { return };
     let p = reg.pusher();
@@ -448,6 +454,7 @@ async fn fill_reads_what_decisions_need_once_then_from_cache() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs docker-registry"]
 async fn graph_decisions_on_the_live_graph_and_kept_images_stay_pullable() {
     let Some(reg) = Registry::start() else { return };
     let p = reg.pusher();
@@ -566,6 +573,7 @@ async fn graph_decisions_on_the_live_graph_and_kept_images_stay_pullable() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs docker-registry"]
 async fn unreadable_manifest_withholds_that_packages_untagged_deletions() {
     let Some(reg) = Registry::start() else { return };
     let p = reg.pusher();
@@ -617,6 +625,7 @@ async fn unreadable_manifest_withholds_that_packages_untagged_deletions() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs docker-registry"]
 async fn nothing_is_read_for_a_package_whose_versions_are_all_kept() {
     let Some(reg) = Registry::start() else { return };
     let p = reg.pusher();
@@ -750,6 +759,7 @@ fn cache_eviction_keeps_the_most_recently_used_within_bounds() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs docker-registry"]
 async fn binary_plan_reads_manifests_of_a_saved_inventory_through_the_cache() {
     let Some(reg) = Registry::start_htpasswd("ci-user", "ghp_fake_for_test") else {
         return;
@@ -833,6 +843,7 @@ async fn binary_plan_reads_manifests_of_a_saved_inventory_through_the_cache() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs docker-registry"]
 async fn docker_manifest_lists_are_read_and_their_children_kept() {
     let Some(reg) = Registry::start() else { return };
     let p = reg.pusher();
@@ -905,6 +916,7 @@ async fn docker_manifest_lists_are_read_and_their_children_kept() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs docker-registry"]
 async fn concurrent_reads_behind_a_bearer_realm_share_one_token() {
     let Some(reg) = Registry::start() else { return };
     let p = reg.pusher();
@@ -939,13 +951,13 @@ async fn concurrent_reads_behind_a_bearer_realm_share_one_token() {
     );
     assert_eq!(proxy.reads(), f.versions.len());
     // A snapshot for offline work can read every governed package instead.
-    let report = retention::registry::fill_manifests_scoped(
+    let report = retention::fill::fill_manifests_scoped(
         &c,
         &ManifestCache::disabled(),
         &policy(),
         &mut inv,
         now(),
-        retention::registry::FillScope::AllGoverned,
+        retention::fill::FillScope::AllGoverned,
     )
     .await;
     assert_eq!(

@@ -9,8 +9,7 @@
 //! `deletions_start_before_the_last_package_is_read` (a plain test, not ignored) checks that
 //! overlap on a small fixture.
 
-#[path = "support/github_server.rs"]
-mod github_server;
+use crate::support::github_server;
 
 use std::collections::HashMap;
 use std::path::Path;

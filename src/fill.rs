@@ -1,5 +1,8 @@
 //! Filling an inventory's manifests: read exactly the manifests a decision can depend on.
 //!
+//! It sits above both the registry client (which reads) and the evaluator (which says what a
+//! decision needs), so that the registry layer does not depend on the policy's meaning.
+//!
 //! The rule (also in docs/registry.md):
 //! - packages the policy does not govern, and packages that are not container images: none;
 //! - packages where no version is selected by a delete rule and by no keep rule
@@ -18,11 +21,10 @@ use chrono::{DateTime, Utc};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use super::cache::ManifestCache;
-use super::client::{repository_for, ManifestError, RegistryClient};
 use crate::evaluate::{governs, needs_manifests};
 use crate::inventory::Inventory;
 use crate::policy::Policy;
+use crate::registry::{repository_for, ManifestCache, ManifestError, RegistryClient};
 
 /// What [`fill_manifests`] did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -120,7 +122,7 @@ pub async fn fill_manifests_scoped(
         // A stored manifest that does not match its digest is read again.
         entry
             .manifests
-            .retain(|d, text| crate::graph::verify_digest(d, text.as_bytes()).is_ok());
+            .retain(|d, text| crate::digest::verify(d, text.as_bytes()).is_ok());
         let repository = repository_for(&inventory.owner, &entry.package.name);
         let digests: BTreeSet<&str> = entry.versions.iter().map(|v| v.name.as_str()).collect();
         for digest in digests {
@@ -228,7 +230,7 @@ async fn read_all(
                     registry: client.registry().as_str().to_string(),
                     repository: job.repository.clone(),
                     digest: job.digest.clone(),
-                    kind: super::client::ErrorKind::Network,
+                    kind: crate::registry::ErrorKind::Network,
                     message: "the read was interrupted".into(),
                 })
             });

@@ -1,8 +1,7 @@
 //! End-to-end tests of the online commands: the real binary against a local server that behaves
-//! like the GitHub Packages API (tests/support/github_server.rs).
+//! like the GitHub Packages API (tests/it/support/github_server.rs).
 
-#[path = "support/github_server.rs"]
-mod github_server;
+use crate::support::github_server;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -559,8 +558,10 @@ fn apply_plan_rechecks_each_version_and_skips_what_changed() {
 
 #[test]
 fn the_servers_objects_have_the_openapi_required_fields() {
-    let spec: Value =
-        serde_json::from_str(include_str!("fixtures/github-packages-openapi-subset.json")).unwrap();
+    let spec: Value = serde_json::from_str(include_str!(
+        "../fixtures/github-packages-openapi-subset.json"
+    ))
+    .unwrap();
     let server = GithubServer::start(&fixture().json(), Config::default());
     let get = |path: &str| fetch(&server, path);
     let check = |schema: &str, obj: &Value| {

@@ -1,4 +1,9 @@
-//! Bounded retries with exponential backoff and jitter, for 429, 5xx and network errors.
+//! Bounded retries with exponential backoff and jitter, for 429, 5xx and network errors: the one
+//! backoff of both HTTP clients (the GitHub API's and the registry's), and the test knob that
+//! compresses every wait.
+//!
+//! Time can be compressed for tests: `RETENTION_TEST_TIME_SCALE=0.01` multiplies every pacing,
+//! backoff and `retry-after` sleep by 0.01 (a test knob; never set it against the real GitHub).
 
 use std::time::Duration;
 
@@ -41,6 +46,20 @@ impl RetryPolicy {
         };
         d.min(self.max_delay)
     }
+}
+
+/// The test knob: a factor applied to every sleep (pacing, backoff, `retry-after`).
+pub fn time_scale() -> f64 {
+    std::env::var("RETENTION_TEST_TIME_SCALE")
+        .ok()
+        .and_then(|s| s.trim().parse::<f64>().ok())
+        .filter(|f| f.is_finite() && *f > 0.0)
+        .unwrap_or(1.0)
+}
+
+/// `d` multiplied by the time scale.
+pub fn scaled(d: Duration, scale: f64) -> Duration {
+    Duration::from_secs_f64((d.as_secs_f64() * scale).max(0.0))
 }
 
 /// `Retry-After` as delta-seconds (the HTTP-date form is ignored: backoff applies then).

@@ -1,14 +1,11 @@
 //! The words of a decision's reasons: the one place where the evaluator's typed reasons become
 //! the strings of the plan (`reasons: [string]`) and of every report.
 
-use crate::evaluate::reason::{Guard, ImageRef, Reason};
+use super::reason::{Guard, ImageRef, Reason};
 
 /// `sha256:0123456789ab (v1.2, latest)`, or `(untagged)`.
 pub fn image(r: &ImageRef) -> String {
-    let short = match r.digest.strip_prefix("sha256:") {
-        Some(hex) if hex.len() > 12 => format!("sha256:{}", &hex[..12]),
-        _ => r.digest.to_string(),
-    };
+    let short = crate::digest::short(r.digest);
     if r.tags.is_empty() {
         format!("{short} (untagged)")
     } else {

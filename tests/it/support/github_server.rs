@@ -7,10 +7,10 @@
 //! manifests), restore and
 //! `state=deleted`, and a mode where listing packages is refused (the workflow token).
 //! Every request is recorded (method, path, whether an Authorization header came).
-//! It is also ghcr.io for its container packages (`/v2/`, `/token`: tests/support/ghcr_face.rs):
+//! It is also ghcr.io for its container packages (`/v2/`, `/token`: tests/it/support/ghcr_face.rs):
 //! a manifest PUT under a tag moves the tag to a new package version, with push-scope tokens.
 //!
-//! Loaded with `#[path = "support/github_server.rs"] mod github_server;`.
+//! Part of the `support` module of the integration tests (tests/it/support/mod.rs).
 #![allow(dead_code)]
 
 #[path = "ghcr_face.rs"]

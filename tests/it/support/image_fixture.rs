@@ -2,12 +2,11 @@
 //! of image graph ghcr.io holds, pushed for real into a registry, and the check that an image is
 //! still pullable (its manifest and, for an index, every manifest it lists, recursively).
 //!
-//! Loaded with `#[path = "support/image_fixture.rs"] mod image_fixture;` next to
-//! `#[path = "support/registry.rs"] mod registry_support;`.
+//! Uses [`super::registry`] to push.
 
 #![allow(dead_code)]
 
-use crate::registry_support::{Pushed, Pusher};
+use super::registry::{Pushed, Pusher};
 
 /// The repository (owner/image) the fixture is pushed to.
 pub const REPO: &str = "acme/app";

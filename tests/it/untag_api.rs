@@ -1,10 +1,9 @@
 //! Removing tags against the local GitHub server and its in-memory ghcr.io face
-//! (tests/support/ghcr_face.rs), for what a real registry cannot stage: a placeholder left by a
+//! (tests/it/support/ghcr_face.rs), for what a real registry cannot stage: a placeholder left by a
 //! killed run (deleted by the next run; finished by `restore`), a token without push scope, GitHub
 //! refusing to delete the placeholder, a tag pushed again since the plan, and `--max-untags`.
 
-#[path = "support/github_server.rs"]
-mod github_server;
+use crate::support::github_server;
 
 use std::path::Path;
 use std::process::{Command, Output};

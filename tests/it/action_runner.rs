@@ -96,7 +96,7 @@ fn plan_writes_outputs_summary_and_plan_file() {
 
     // The summary is the Markdown report, then where the plan file is.
     let summary = runner.read("summary");
-    let markdown = retention::render::render(&loaded, retention::cli::Format::Markdown, false);
+    let markdown = retention::render::render(&loaded, retention::render::Format::Markdown, false);
     assert!(
         summary.starts_with(markdown.trim_end()),
         "summary:\n{summary}"

@@ -3,8 +3,7 @@
 //! tests (those a schema can see); what the binary writes (plans, diffs, inventories) validates
 //! against the plan and inventory schemas.
 
-#[path = "support/github_server.rs"]
-mod github_server;
+use crate::support::github_server;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

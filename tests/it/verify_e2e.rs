@@ -4,8 +4,7 @@
 //! The registry is unreachable (`--registry http://127.0.0.1:1`): every manifest comes from the
 //! cache, as in a nightly run, so any manifest read would fail and show.
 
-#[path = "support/github_server.rs"]
-mod github_server;
+use crate::support::github_server;
 
 use std::path::Path;
 use std::process::{Command, Output};

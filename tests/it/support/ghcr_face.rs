@@ -1,4 +1,4 @@
-//! The ghcr.io side of the local GitHub server (tests/support/github_server.rs): the OCI
+//! The ghcr.io side of the local GitHub server (tests/it/support/github_server.rs): the OCI
 //! distribution API under `/v2/` and its token realm `/token`, sharing the server's packages, so
 //! that a manifest PUT under a tag does what it does on ghcr.io: it moves the tag to the package
 //! version of the pushed digest (a new version, listed first, when the digest is new), and the
