@@ -115,6 +115,34 @@ pub async fn inventory(
     Ok((raw, typed))
 }
 
+/// Connect, list every package the policy governs and read all their manifests (through the
+/// cache): what `snapshot` saves and `verify` checks. Returns GitHub's objects as they came and
+/// the typed inventory.
+pub fn inventory_of_everything_governed(
+    ctx: &crate::cli::Context,
+    policy: &Policy,
+    now: DateTime<Utc>,
+) -> Result<(RawInventory, Inventory), Failure> {
+    runtime()?.block_on(async {
+        let (client, scope) = connect(
+            ctx.owner.as_deref(),
+            policy.owner.as_deref(),
+            &ctx.token_env,
+        )
+        .await?;
+        let registry = RegistryArgs::of(ctx);
+        inventory(
+            &client,
+            &scope,
+            policy,
+            &registry,
+            now,
+            FillScope::AllGoverned,
+        )
+        .await
+    })
+}
+
 /// The registry client: `--registry`, else the registry of GITHUB_SERVER_URL (ghcr.io for
 /// github.com). Says which one is used and why.
 pub fn registry_client(

@@ -8,10 +8,9 @@
 
 use std::collections::{BTreeSet, HashSet};
 
-use super::online::{self, RegistryArgs};
+use super::online;
 use super::{Failure, Outcome};
 use crate::cli::VerifyArgs;
-use crate::fill::FillScope;
 use crate::github::{GithubClient, Scope};
 use crate::inventory::Inventory;
 use crate::plan::Action;
@@ -22,28 +21,7 @@ pub fn run(args: &VerifyArgs) -> Outcome {
     let now = args.eval.ctx.now();
     let inventory = match &args.inventory {
         Some(path) => Inventory::load(path).map_err(|e| Failure::usage(e.to_string()))?,
-        None => {
-            let runtime = online::runtime()?;
-            runtime.block_on(async {
-                let (client, scope) = online::connect(
-                    args.eval.ctx.owner.as_deref(),
-                    policy.owner.as_deref(),
-                    &args.eval.ctx.token_env,
-                )
-                .await?;
-                let registry = RegistryArgs::of(&args.eval.ctx);
-                let (_, typed) = online::inventory(
-                    &client,
-                    &scope,
-                    &policy,
-                    &registry,
-                    now,
-                    FillScope::AllGoverned,
-                )
-                .await?;
-                Ok::<_, Failure>(typed)
-            })?
-        }
+        None => online::inventory_of_everything_governed(&args.eval.ctx, &policy, now)?.1,
     };
     let plan = crate::evaluate::evaluate(&policy, &inventory, now)
         .map_err(|e| Failure::usage(e.to_string()))?;
