@@ -36,6 +36,29 @@ pub fn escape(s: &str) -> String {
     out
 }
 
+/// Escape prose that quotes code between backticks (a warning's `help:`): each balanced pair of
+/// backticks stays a code span, whose text GitHub shows literally (no HTML, no entities), and the
+/// rest is [`escape`]d. Unbalanced or empty backticks are escaped like any other character.
+pub fn escape_prose(s: &str) -> String {
+    let parts: Vec<&str> = s.split('`').collect();
+    let balanced = parts.len() % 2 == 1;
+    let spans_ok = parts.iter().skip(1).step_by(2).all(|code| !code.trim().is_empty());
+    if !balanced || !spans_ok {
+        return escape(s);
+    }
+    let mut out = String::with_capacity(s.len());
+    for (i, part) in parts.iter().enumerate() {
+        if i % 2 == 0 {
+            out.push_str(&escape(part));
+        } else {
+            out.push('`');
+            out.push_str(&part.replace(['\n', '\r'], " "));
+            out.push('`');
+        }
+    }
+    out
+}
+
 fn version_cell(v: &VersionPlan) -> String {
     if is_digest(v) {
         format!("`{}`", short_digest(&v.name))
@@ -166,7 +189,7 @@ pub fn render_with(plan: &Plan, options: Options) -> String {
         .flat_map(|p| {
             p.warnings
                 .iter()
-                .map(move |w| format!("**{}**: {}", escape(&p.name), escape(w)))
+                .map(move |w| format!("**{}**: {}", escape(&p.name), escape_prose(w)))
         })
         .collect();
     if !warnings.is_empty() {

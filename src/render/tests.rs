@@ -542,3 +542,21 @@ fn control_characters_in_tags_and_names_are_escaped() {
         "{out:?}"
     );
 }
+
+#[test]
+fn a_warnings_code_stays_code_and_the_rest_is_escaped() {
+    use super::markdown::escape_prose;
+    assert_eq!(
+        escape_prose("help: delete them with `delete: { ghost: true }` or `{ partial: true }`"),
+        "help: delete them with `delete: { ghost: true }` or `{ partial: true }`"
+    );
+    // Outside the code spans, HTML and table pipes are escaped; inside, GitHub shows text as is.
+    assert_eq!(
+        escape_prose("<b>x</b> | `<img src=y>`"),
+        "&lt;b&gt;x&lt;/b&gt; \\| `<img src=y>`"
+    );
+    // An odd backtick cannot open a span that swallows the rest of the comment.
+    assert_eq!(escape_prose("a `b"), "a &#96;b");
+    assert_eq!(escape_prose("a `` b"), "a &#96;&#96; b");
+    assert_eq!(escape_prose("`a\nb`"), "`a b`");
+}
