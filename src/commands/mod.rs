@@ -199,3 +199,83 @@ pub(crate) fn write_output(path: Option<&std::path::Path>, text: &str) -> Outcom
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+    use std::sync::Arc;
+
+    use super::Failure;
+    use crate::apply::journal::JournalError;
+    use crate::github::{ApiError, ApiErrorKind};
+
+    fn code(f: impl Into<Failure>) -> (u8, String) {
+        let f = f.into();
+        (f.code, f.message)
+    }
+
+    #[test]
+    fn api_errors_keep_their_exit_codes() {
+        let api = |kind| ApiError::new(kind, "listing the packages of acme", "boom");
+        assert_eq!(
+            code(api(ApiErrorKind::Config)),
+            (1, "listing the packages of acme: boom".to_string())
+        );
+        assert_eq!(
+            code(api(ApiErrorKind::SecondaryLimited { until: None })).0,
+            3
+        );
+        assert_eq!(
+            code(api(ApiErrorKind::Forbidden)),
+            (2, "error: listing the packages of acme: boom".to_string())
+        );
+    }
+
+    #[test]
+    fn a_journal_that_is_not_one_is_a_usage_error_and_one_that_cannot_be_written_a_run_error() {
+        let path = PathBuf::from("j.jsonl");
+        let io = || Arc::new(std::io::Error::other("disk full"));
+        assert_eq!(
+            code(JournalError::LineTooLong {
+                path: path.clone(),
+                line: 3
+            })
+            .0,
+            1
+        );
+        assert_eq!(
+            code(JournalError::Read {
+                path: path.clone(),
+                source: io()
+            }),
+            (1, "cannot read the journal j.jsonl: disk full".to_string())
+        );
+        assert_eq!(
+            code(JournalError::Write {
+                path: path.clone(),
+                source: io()
+            }),
+            (2, "cannot write the journal j.jsonl: disk full".to_string())
+        );
+        assert_eq!(code(JournalError::InUse { path }).0, 2);
+    }
+
+    #[test]
+    fn registry_and_variable_errors_are_usage_errors_that_say_error() {
+        let e = crate::registry::client::parse_registry_url("ftp://x").unwrap_err();
+        let (c, m) = code(e);
+        assert_eq!(c, 1);
+        assert!(
+            m.starts_with("error: invalid registry URL `ftp://x`: "),
+            "{m}"
+        );
+        let e = crate::policy::vars::parse_var("PR").unwrap_err();
+        assert_eq!(
+            code(e),
+            (
+                1,
+                "error: `PR` is not NAME=VALUE\n  help: write e.g. --var PR_NUMBER=42".to_string()
+            )
+        );
+    }
+}

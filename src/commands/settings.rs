@@ -312,6 +312,25 @@ mod tests {
     }
 
     #[test]
+    fn the_cache_is_opened_once_and_only_when_used() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache_dir = dir.path().join("cache");
+        let s = settings(
+            &Context {
+                cache_dir: Some(cache_dir.clone()),
+                ..ctx()
+            },
+            &[],
+        );
+        // `plan --inventory` and `check` never create a cache directory.
+        assert!(!cache_dir.exists());
+        let first: *const ManifestCache = s.cache();
+        assert_eq!(s.cache().dir(), Some(cache_dir.as_path()));
+        assert!(cache_dir.join("manifests").is_dir());
+        assert!(std::ptr::eq(first, s.cache()));
+    }
+
+    #[test]
     fn the_token_is_never_shown_by_the_clients_it_builds() {
         let s = settings(&ctx(), &[("GITHUB_TOKEN", "ghp_supersecret\n")]);
         let registry = s.registry_client().map(|c| format!("{c:?}"));
