@@ -438,6 +438,7 @@ async fn worker(
             Ok(r) => r,
             Err(e) => {
                 let stop_with = match &e.kind {
+                    // Only the journal aborts a request; were it anything else, stop all the same.
                     ApiErrorKind::Aborted => match lock(&unjournaled).take() {
                         Some(j) => Stop::Journal(j),
                         None => Stop::Fatal(e.clone()),
