@@ -53,7 +53,8 @@ pub struct CheckArgs {
 }
 
 /// Where and as of when a command works: the flags shared by every command that reads the
-/// GitHub API or the registry (`plan`, `snapshot`, `verify`, `apply`).
+/// GitHub API or the registry (`plan`, `snapshot`, `verify`, `apply`). `commands::settings`
+/// resolves them, with the environment, once per run.
 #[derive(Debug, Args, Clone)]
 pub struct Context {
     /// The owner (organisation or user); default the policy's `owner`, then GITHUB_REPOSITORY_OWNER.
@@ -72,14 +73,6 @@ pub struct Context {
     /// The name of the environment variable that holds the token.
     #[arg(long, value_name = "NAME", default_value = "GITHUB_TOKEN")]
     pub token_env: String,
-}
-
-impl Context {
-    /// `--now`, else the clock: read once per run, so that every decision of a run is made as
-    /// of the same instant.
-    pub fn now(&self) -> DateTime<Utc> {
-        self.now.unwrap_or_else(Utc::now)
-    }
 }
 
 /// Flags shared by every command that evaluates a policy.
@@ -171,6 +164,20 @@ pub struct RestoreArgs {
     /// The name of the environment variable that holds the token.
     #[arg(long, value_name = "NAME", default_value = "GITHUB_TOKEN")]
     pub token_env: String,
+}
+
+impl RestoreArgs {
+    /// The shared settings' flags of `restore`: the registry, the cache and the token; the
+    /// owners come from the journal, and nothing is decided as of a time.
+    pub fn context(&self) -> Context {
+        Context {
+            owner: None,
+            now: None,
+            registry: self.registry.clone(),
+            cache_dir: self.cache_dir.clone(),
+            token_env: self.token_env.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Args)]

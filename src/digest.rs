@@ -10,20 +10,32 @@ pub fn of(bytes: &[u8]) -> String {
     format!("sha256:{:x}", Sha256::digest(bytes))
 }
 
+/// A digest that does not check out.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DigestError {
+    /// Not `sha256:`: nothing else is supported.
+    #[error("cannot verify digest {digest}: only sha256 is supported")]
+    Unsupported { digest: String },
+    /// The bytes hash to another digest.
+    #[error("manifest of {digest} does not match its digest (its bytes hash to sha256:{actual})")]
+    Mismatch { digest: String, actual: String },
+}
+
 /// Check that `bytes` hash to `digest`.
-pub fn verify(digest: &str, bytes: &[u8]) -> Result<(), String> {
+pub fn verify(digest: &str, bytes: &[u8]) -> Result<(), DigestError> {
     let Some(expected) = digest.strip_prefix("sha256:") else {
-        return Err(format!(
-            "cannot verify digest {digest}: only sha256 is supported"
-        ));
+        return Err(DigestError::Unsupported {
+            digest: digest.to_string(),
+        });
     };
     let actual = format!("{:x}", Sha256::digest(bytes));
     if actual == expected {
         Ok(())
     } else {
-        Err(format!(
-            "manifest of {digest} does not match its digest (its bytes hash to sha256:{actual})"
-        ))
+        Err(DigestError::Mismatch {
+            digest: digest.to_string(),
+            actual,
+        })
     }
 }
 
@@ -59,12 +71,19 @@ mod tests {
         assert!(verify(&good, body).is_ok());
         let x = "sha256:2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881";
         assert!(verify(x, b"x").is_ok());
-        assert!(verify(&good, b"{ }")
-            .unwrap_err()
-            .contains("does not match"));
-        assert!(verify("sha512:abc", body)
-            .unwrap_err()
-            .contains("only sha256"));
+        let e = verify(&good, b"{ }").unwrap_err();
+        assert!(matches!(e, DigestError::Mismatch { .. }), "{e:?}");
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "manifest of {good} does not match its digest (its bytes hash to sha256:{})",
+                hex::encode(Sha256::digest(b"{ }"))
+            )
+        );
+        assert_eq!(
+            verify("sha512:abc", body).unwrap_err().to_string(),
+            "cannot verify digest sha512:abc: only sha256 is supported"
+        );
     }
 
     #[test]

@@ -169,7 +169,7 @@ impl ImageGraph {
             };
             if let Err(e) = crate::digest::verify(&v.name, text.as_bytes()) {
                 g.warnings.push(format!("{e}; the version is kept"));
-                g.manifest[i] = ManifestState::Corrupt(e);
+                g.manifest[i] = ManifestState::Corrupt(e.to_string());
                 continue;
             }
             let raw: RawManifest = match serde_json::from_str(text) {

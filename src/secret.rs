@@ -1,7 +1,7 @@
-//! The token: a [`Secret`] that never shows itself, and the one way to read it from the
-//! environment ([`token_from_env`]), shared by the GitHub API client and the registry client so
-//! that both see the same token (a trailing newline, as `gh auth token > file` leaves, is trimmed
-//! for both).
+//! The token: a [`Secret`] that never shows itself, and the one way to read it from the value of
+//! its environment variable ([`token_from_value`]; the variable is read once per run, by
+//! `commands::settings`), so that the GitHub API client and the registry client see the same
+//! token (a trailing newline, as `gh auth token > file` leaves, is trimmed for both).
 
 /// A secret string (a token or password). Its `Debug` and `Display` never show it.
 #[derive(Clone, PartialEq, Eq)]
@@ -29,14 +29,9 @@ impl std::fmt::Display for Secret {
     }
 }
 
-/// The token in the environment variable `var`, without surrounding white space; `None` when
-/// the variable is unset, empty or only white space.
-pub fn token_from_env(var: &str) -> Option<Secret> {
-    token_from_value(std::env::var(var).ok())
-}
-
-/// [`token_from_env`] on a value already read (testable without touching the environment).
-fn token_from_value(value: Option<String>) -> Option<Secret> {
+/// The token in `value` (an environment variable's), without surrounding white space; `None`
+/// when the variable is unset, empty or only white space.
+pub fn token_from_value(value: Option<String>) -> Option<Secret> {
     value
         .map(|t| t.trim().to_string())
         .filter(|t| !t.is_empty())

@@ -11,7 +11,7 @@
 use std::fs::File;
 use std::io::{BufRead as _, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -92,6 +92,61 @@ pub struct Entry {
     pub untag: Option<UntagRecord>,
 }
 
+/// The journal cannot be opened, written or read: names the file (and the line). Cheap to clone
+/// (the executor's report keeps it as the reason a run stopped).
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum JournalError {
+    #[error("cannot open the journal {}: {source}", path.display())]
+    Open {
+        path: PathBuf,
+        source: Arc<std::io::Error>,
+    },
+    #[error("cannot lock the journal {}: {source}", path.display())]
+    Lock {
+        path: PathBuf,
+        source: Arc<std::io::Error>,
+    },
+    /// Another process holds the lock.
+    #[error("the journal {} is in use by another `retention apply` or `restore`; nothing was done\n  help: wait for that run to finish (in GitHub Actions, give the workflow a `concurrency:` group so that runs queue)", path.display())]
+    InUse { path: PathBuf },
+    #[error("cannot write the journal {}: {source}", path.display())]
+    Encode {
+        path: PathBuf,
+        source: Arc<serde_json::Error>,
+    },
+    #[error("cannot write the journal {}: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        source: Arc<std::io::Error>,
+    },
+    #[error("cannot read the journal {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: Arc<std::io::Error>,
+    },
+    #[error("{}:{line}: not a journal line: longer than {} KB\n  help: the journal is what `apply` writes; give the file it wrote (--journal)", path.display(), MAX_LINE_BYTES / 1024)]
+    LineTooLong { path: PathBuf, line: usize },
+    #[error("{}:{line}: not a journal line: {source}", path.display())]
+    BadLine {
+        path: PathBuf,
+        line: usize,
+        source: Arc<serde_json::Error>,
+    },
+}
+
+impl JournalError {
+    /// Whether the file given is not a journal or cannot be read (the user's to fix), rather
+    /// than one that cannot be opened for writing, locked or written.
+    pub fn is_unreadable(&self) -> bool {
+        matches!(
+            self,
+            JournalError::Read { .. }
+                | JournalError::LineTooLong { .. }
+                | JournalError::BadLine { .. }
+        )
+    }
+}
+
 /// An open journal, appended to by concurrent deletions.
 #[derive(Debug)]
 pub struct Journal {
@@ -103,18 +158,23 @@ impl Journal {
     /// Open `path` for appending (created when missing), locked for this process: a second
     /// `apply` or `restore` on the same journal is refused while this one runs (two runs would
     /// both delete, and interleave their lines).
-    pub fn open(path: &Path) -> Result<Journal, String> {
+    pub fn open(path: &Path) -> Result<Journal, JournalError> {
         let file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(path)
-            .map_err(|e| format!("cannot open the journal {}: {e}", path.display()))?;
+            .map_err(|e| JournalError::Open {
+                path: path.to_path_buf(),
+                source: Arc::new(e),
+            })?;
         lock_exclusive(&file).map_err(|e| match e {
-            Some(e) => format!("cannot lock the journal {}: {e}", path.display()),
-            None => format!(
-                "the journal {} is in use by another `retention apply` or `restore`; nothing was done\n  help: wait for that run to finish (in GitHub Actions, give the workflow a `concurrency:` group so that runs queue)",
-                path.display()
-            ),
+            Some(e) => JournalError::Lock {
+                path: path.to_path_buf(),
+                source: Arc::new(e),
+            },
+            None => JournalError::InUse {
+                path: path.to_path_buf(),
+            },
         })?;
         Ok(Journal {
             path: path.to_path_buf(),
@@ -123,9 +183,11 @@ impl Journal {
     }
 
     /// Append one line and flush it to the disk before returning.
-    pub fn append(&self, entry: &Entry) -> Result<(), String> {
-        let mut line = serde_json::to_string(entry)
-            .map_err(|e| format!("cannot write the journal {}: {e}", self.path.display()))?;
+    pub fn append(&self, entry: &Entry) -> Result<(), JournalError> {
+        let mut line = serde_json::to_string(entry).map_err(|e| JournalError::Encode {
+            path: self.path.clone(),
+            source: Arc::new(e),
+        })?;
         line.push('\n');
         let mut file = match self.file.lock() {
             Ok(f) => f,
@@ -133,7 +195,10 @@ impl Journal {
         };
         file.write_all(line.as_bytes())
             .and_then(|()| file.sync_data())
-            .map_err(|e| format!("cannot write the journal {}: {e}", self.path.display()))
+            .map_err(|e| JournalError::Write {
+                path: self.path.clone(),
+                source: Arc::new(e),
+            })
     }
 }
 
@@ -167,10 +232,13 @@ pub const MAX_LINE_BYTES: usize = 64 * 1024;
 /// Read every line of a journal; a line that does not parse is an error naming its number
 /// (except a last line cut short by a kill, which is skipped with a warning). A line longer
 /// than [`MAX_LINE_BYTES`] is an error, found without reading it whole.
-pub fn read(path: &Path) -> Result<Vec<Entry>, String> {
+pub fn read(path: &Path) -> Result<Vec<Entry>, JournalError> {
     use std::io::Read as _;
-    let file =
-        File::open(path).map_err(|e| format!("cannot read the journal {}: {e}", path.display()))?;
+    let unreadable = |e: std::io::Error| JournalError::Read {
+        path: path.to_path_buf(),
+        source: Arc::new(e),
+    };
+    let file = File::open(path).map_err(unreadable)?;
     let mut reader = std::io::BufReader::new(file);
     let mut lines: Vec<String> = Vec::new();
     loop {
@@ -178,17 +246,15 @@ pub fn read(path: &Path) -> Result<Vec<Entry>, String> {
         let n = (&mut reader)
             .take(MAX_LINE_BYTES as u64 + 1)
             .read_until(b'\n', &mut buf)
-            .map_err(|e| format!("cannot read the journal {}: {e}", path.display()))?;
+            .map_err(unreadable)?;
         if n == 0 {
             break;
         }
         if buf.len() > MAX_LINE_BYTES {
-            return Err(format!(
-                "{}:{}: not a journal line: longer than {} KB\n  help: the journal is what `apply` writes; give the file it wrote (--journal)",
-                path.display(),
-                lines.len() + 1,
-                MAX_LINE_BYTES / 1024
-            ));
+            return Err(JournalError::LineTooLong {
+                path: path.to_path_buf(),
+                line: lines.len() + 1,
+            });
         }
         if buf.last() == Some(&b'\n') {
             buf.pop();
@@ -211,11 +277,11 @@ pub fn read(path: &Path) -> Result<Vec<Entry>, String> {
                 );
             }
             Err(e) => {
-                return Err(format!(
-                    "{}:{}: not a journal line: {e}",
-                    path.display(),
-                    i + 1
-                ))
+                return Err(JournalError::BadLine {
+                    path: path.to_path_buf(),
+                    line: i + 1,
+                    source: Arc::new(e),
+                })
             }
         }
     }
@@ -265,8 +331,10 @@ mod tests {
         let path = dir.path().join("j.jsonl");
         let first = Journal::open(&path).unwrap();
         let e = Journal::open(&path).unwrap_err();
+        assert!(matches!(e, JournalError::InUse { .. }), "{e:?}");
         assert!(
-            e.contains("is in use by another `retention apply` or `restore`"),
+            e.to_string()
+                .contains("is in use by another `retention apply` or `restore`"),
             "{e}"
         );
         drop(first);
@@ -279,6 +347,8 @@ mod tests {
         let path = dir.path().join("j.jsonl");
         std::fs::write(&path, vec![b'x'; 3 << 20]).unwrap();
         let e = read(&path).unwrap_err();
+        assert!(e.is_unreadable());
+        let e = e.to_string();
         assert!(e.ends_with(":1: not a journal line: longer than 64 KB\n  help: the journal is what `apply` writes; give the file it wrote (--journal)"), "{e}");
     }
 }

@@ -129,7 +129,7 @@ pub async fn sweep(
     cache: &ManifestCache,
     journal: &Journal,
     inventory: &mut Inventory,
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>, super::ApplyError> {
     let leftovers = find_leftovers(registry, cache, inventory).await;
     let mut lines = Vec::new();
     let mut gone: BTreeMap<String, HashSet<u64>> = BTreeMap::new();
@@ -165,7 +165,7 @@ pub async fn sweep(
                     l.note
                 ),
             ),
-            Err(e) if e.is_permission() => return Err(e.to_string()),
+            Err(e) if e.is_permission() => return Err(e.into()),
             Err(e) => (
                 JournalOutcome::UntagFailed,
                 format!(

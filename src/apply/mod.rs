@@ -31,8 +31,18 @@ use chrono::{DateTime, Utc};
 use crate::github::packages::{delete_version, get_version};
 use crate::github::{ApiError, ApiErrorKind, Done, GithubClient, RateBudget, Scope};
 use crate::inventory::{PackageType, Version};
-use journal::{Entry, Journal, JournalOutcome};
+use journal::{Entry, Journal, JournalError, JournalOutcome};
 use progress::Progress;
+
+/// What stops a step of `apply` that is not the executor (which reports per target, [`Stop`]):
+/// GitHub refused for good (a permission), or the journal failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+}
 
 /// Requests kept in reserve: the executor stops when the primary budget falls to this.
 pub const BUDGET_RESERVE: u64 = 10;
@@ -85,7 +95,7 @@ pub enum Stop {
     /// A permission or configuration problem: nothing more can succeed.
     Fatal(ApiError),
     /// The journal could not be written: deleting on would leave deletions unrecorded.
-    Journal(String),
+    Journal(JournalError),
 }
 
 /// What happened to each target.
@@ -127,11 +137,18 @@ struct Shared {
 /// What the executor knows of the targets' progress, to honour [`Target::after`].
 #[derive(Default)]
 struct Order {
-    /// Finished targets: `Ok` when the version is gone, `Err(why)` when it is not.
-    finished: HashMap<u64, Result<(), String>>,
+    /// Finished targets: whether the version is gone.
+    finished: HashMap<u64, Finished>,
     /// Targets not finished yet (queued or in flight).
     unfinished: HashSet<u64>,
     in_flight: usize,
+}
+
+/// How a target ended, for the targets that wait on it.
+enum Finished {
+    Gone,
+    /// Still there, and why (refused, failed, held).
+    Stays(String),
 }
 
 /// What a worker does next.
@@ -157,8 +174,8 @@ fn next_target(shared: &Shared) -> Next {
         let mut blocked = t.hold.clone();
         for a in t.after.iter().filter(|_| t.hold.is_none()) {
             match order.finished.get(a) {
-                Some(Ok(())) => {}
-                Some(Err(why)) => {
+                Some(Finished::Gone) => {}
+                Some(Finished::Stays(why)) => {
                     blocked = Some(format!(
                         "not deleted: version {a}, which it is part of, was not deleted ({why})"
                     ));
@@ -200,8 +217,8 @@ fn finished(shared: &Shared, id: u64, outcome: Option<(JournalOutcome, &str)>) {
     if let Some((outcome, message)) = outcome {
         order.unfinished.remove(&id);
         let result = match outcome {
-            JournalOutcome::Deleted | JournalOutcome::AlreadyGone => Ok(()),
-            _ => Err(message.to_string()),
+            JournalOutcome::Deleted | JournalOutcome::AlreadyGone => Finished::Gone,
+            _ => Finished::Stays(message.to_string()),
         };
         order.finished.insert(id, result);
     }
@@ -364,7 +381,7 @@ async fn worker(
         let target = match next_target(shared) {
             Next::Go(t) => t,
             Next::Blocked(t, why) => {
-                if record(
+                let recorded = record(
                     shared,
                     journal,
                     scope,
@@ -372,9 +389,9 @@ async fn worker(
                     &t,
                     JournalOutcome::Skipped,
                     why,
-                )
-                .is_err()
-                {
+                );
+                if let Err(e) = recorded {
+                    stop(shared, Stop::Journal(e));
                     return;
                 }
                 continue;
@@ -396,15 +413,24 @@ async fn worker(
         // the pacer), so that a kill leaves an open attempt only for a request that may have
         // reached GitHub. Without a journal nothing may be deleted.
         let attempted = AtomicBool::new(false);
-        let announce = || {
-            journal
-                .append(&entry(
-                    scope,
-                    &target,
-                    JournalOutcome::Attempted,
-                    String::new(),
-                ))
-                .map(|()| attempted.store(true, AtomicOrdering::SeqCst))
+        // Why the request was not sent, when the `attempted` line could not be written.
+        let unjournaled: Mutex<Option<JournalError>> = Mutex::new(None);
+        let announce = || -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+            match journal.append(&entry(
+                scope,
+                &target,
+                JournalOutcome::Attempted,
+                String::new(),
+            )) {
+                Ok(()) => {
+                    attempted.store(true, AtomicOrdering::SeqCst);
+                    Ok(())
+                }
+                Err(e) => {
+                    *lock(&unjournaled) = Some(e.clone());
+                    Err(Box::new(e))
+                }
+            }
         };
         let result = run_one(client, scope, &target, &announce).await;
         let attempted = attempted.load(AtomicOrdering::SeqCst);
@@ -412,7 +438,11 @@ async fn worker(
             Ok(r) => r,
             Err(e) => {
                 let stop_with = match &e.kind {
-                    ApiErrorKind::Aborted => Stop::Journal(e.message.clone()),
+                    // Only the journal aborts a request; were it anything else, stop all the same.
+                    ApiErrorKind::Aborted => match lock(&unjournaled).take() {
+                        Some(j) => Stop::Journal(j),
+                        None => Stop::Fatal(e.clone()),
+                    },
                     ApiErrorKind::RateLimited { reset } => Stop::Budget {
                         remaining: Some(0),
                         reset: *reset,
@@ -427,7 +457,7 @@ async fn worker(
                     | ApiErrorKind::Redirected
                     | ApiErrorKind::Config => Stop::Fatal(e.clone()),
                     _ => {
-                        if record(
+                        let recorded = record(
                             shared,
                             journal,
                             scope,
@@ -435,9 +465,9 @@ async fn worker(
                             &target,
                             JournalOutcome::Failed,
                             e.to_string(),
-                        )
-                        .is_err()
-                        {
+                        );
+                        if let Err(e) = recorded {
+                            stop(shared, Stop::Journal(e));
                             return;
                         }
                         continue;
@@ -456,23 +486,33 @@ async fn worker(
                 };
                 finished(shared, target.id, None);
                 lock(&shared.queue).push_front(target);
-                let mut stop = lock(&shared.stop);
-                if stop.is_none() {
-                    *stop = Some(match closed {
+                stop(
+                    shared,
+                    match closed {
                         Ok(()) => stop_with,
                         Err(j) => Stop::Journal(j),
-                    });
-                }
+                    },
+                );
                 return;
             }
         };
-        if record(shared, journal, scope, progress, &target, outcome, message).is_err() {
+        if let Err(e) = record(shared, journal, scope, progress, &target, outcome, message) {
+            stop(shared, Stop::Journal(e));
             return;
         }
     }
 }
 
-/// Journal, count and show one outcome; an error means the journal failed and the run stops.
+/// Stop the run for `why`, unless it is already stopping (the first reason stands).
+fn stop(shared: &Shared, why: Stop) {
+    let mut stop = lock(&shared.stop);
+    if stop.is_none() {
+        *stop = Some(why);
+    }
+}
+
+/// Journal, count and show one outcome. The outcome is counted either way; an error is the
+/// journal's, and the run must stop (deleting on would leave deletions unrecorded).
 fn record(
     shared: &Shared,
     journal: &Journal,
@@ -481,7 +521,7 @@ fn record(
     target: &Target,
     outcome: JournalOutcome,
     message: String,
-) -> Result<(), ()> {
+) -> Result<(), JournalError> {
     let written = journal.append(&entry(scope, target, outcome, message.clone()));
     finished(shared, target.id, Some((outcome, &message)));
     {
@@ -512,14 +552,7 @@ fn record(
         outcome,
         message
     );
-    if let Err(e) = written {
-        let mut stop = lock(&shared.stop);
-        if stop.is_none() {
-            *stop = Some(Stop::Journal(e));
-        }
-        return Err(());
-    }
-    Ok(())
+    written
 }
 
 /// Re-check (with `recheck`) and delete one version.
@@ -527,7 +560,7 @@ async fn run_one(
     client: &GithubClient,
     scope: &Scope,
     t: &Target,
-    before_send: &(dyn Fn() -> Result<(), String> + Sync),
+    before_send: &crate::github::client::BeforeSend<'_>,
 ) -> Result<(JournalOutcome, String), ApiError> {
     let ty = t.package_type.as_str();
     if let Some(planned_updated_at) = t.recheck {

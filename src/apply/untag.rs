@@ -30,7 +30,7 @@ use crate::github::packages::{delete_version, first_versions_page};
 use crate::github::{ApiError, Done, GithubClient, Scope};
 use crate::inventory::PackageType;
 use crate::registry::push::{self, placeholder, PushError, OCI_MANIFEST};
-use crate::registry::{repository_for, ManifestCache, RegistryClient};
+use crate::registry::{repository_for, ManifestCache, ManifestError, RegistryClient};
 
 /// Listing pages read while looking for a just-pushed placeholder (ghcr.io may list a new
 /// version a moment after the push).
@@ -225,7 +225,7 @@ impl Untagger<'_> {
             String::new(),
             &record,
         )) {
-            return Outcome::Fatal(e);
+            return Outcome::Fatal(e.to_string());
         }
         let outcome = self.push_and_delete(t, &repo, &p, &mut record, blobs).await;
         let (line, message) = match &outcome {
@@ -236,7 +236,7 @@ impl Untagger<'_> {
         };
         tracing::info!("{} {}: {:?} {}", t.package, t.label(), line, message);
         if let Err(e) = self.journal.append(&self.entry(t, line, message, &record)) {
-            return Outcome::Fatal(e);
+            return Outcome::Fatal(e.to_string());
         }
         outcome
     }
@@ -320,15 +320,16 @@ impl Untagger<'_> {
         label: &str,
         why: String,
     ) -> Outcome {
-        let back = match original_manifest(self.registry, self.cache, repo, &t.name).await {
+        let not_back = match original_manifest(self.registry, self.cache, repo, &t.name).await {
             Ok(bytes) => self
                 .registry
                 .put_manifest(repo, &t.tag, &push::media_type_of(&bytes), &bytes)
                 .await
-                .map_err(|e| e.to_string()),
-            Err(e) => Err(e),
+                .err()
+                .map(|e| e.to_string()),
+            Err(e) => Some(e.to_string()),
         };
-        if let Err(e) = back {
+        if let Some(e) = not_back {
             return Outcome::Failed(format!(
                 "GitHub refused to delete the placeholder (version {id}): {why}; putting the tag back failed too: {e}; run `retention restore`"
             ));
@@ -394,14 +395,11 @@ pub async fn original_manifest(
     cache: &ManifestCache,
     repository: &str,
     digest: &str,
-) -> Result<String, String> {
+) -> Result<String, ManifestError> {
     if let Some(text) = cache.get(digest) {
         return Ok(text);
     }
-    let text = registry
-        .get_manifest(repository, digest)
-        .await
-        .map_err(|e| e.to_string())?;
+    let text = registry.get_manifest(repository, digest).await?;
     if let Err(e) = cache.put(digest, &text) {
         tracing::warn!("cannot cache manifest {digest}: {e}");
     }

@@ -14,7 +14,8 @@
 
 use std::sync::Arc;
 
-use super::online::{self, RegistryArgs};
+use super::online;
+use super::settings::Settings;
 use super::{Failure, Outcome};
 use crate::apply::journal::Journal;
 use crate::apply::untag::{UntagReport, UntagTarget, Untagger};
@@ -44,8 +45,8 @@ pub struct ApplyResults {
     pub untagged: u64,
 }
 
-pub fn run(args: &ApplyArgs) -> Outcome {
-    let (results, outcome) = execute(args);
+pub fn run(args: &ApplyArgs, settings: &Settings) -> Outcome {
+    let (results, outcome) = execute(args, settings);
     // In a runner, the counts reach the workflow whatever happened (zero when nothing ran).
     if let Some(runner) = crate::actions::Runner::detect() {
         if let Err(f) = runner.report_apply(results.deleted, results.failed) {
@@ -63,18 +64,21 @@ pub fn run(args: &ApplyArgs) -> Outcome {
 pub const DEFAULT_MAX_UNTAGS: u64 = 1000;
 
 /// Run `apply`; the counts are returned whatever the outcome (zero when nothing was attempted).
-pub fn execute(args: &ApplyArgs) -> (ApplyResults, Outcome) {
-    match execute_inner(args) {
+pub fn execute(args: &ApplyArgs, settings: &Settings) -> (ApplyResults, Outcome) {
+    match execute_inner(args, settings) {
         Ok((results, outcome)) => (results, outcome),
         Err(f) => (ApplyResults::default(), Err(f)),
     }
 }
 
-fn execute_inner(args: &ApplyArgs) -> Result<(ApplyResults, Outcome), Failure> {
+fn execute_inner(
+    args: &ApplyArgs,
+    settings: &Settings,
+) -> Result<(ApplyResults, Outcome), Failure> {
     // Everything that can be refused is checked before the journal is created or anything is
     // sent: the plan or policy, and the token (deleting needs one).
     let loaded_plan = match &args.plan {
-        Some(p) => Some(Plan::load(p).map_err(|e| Failure::usage(e.to_string()))?),
+        Some(p) => Some(Plan::load(p)?),
         None => None,
     };
     let loaded_policy = match &args.policy {
@@ -84,19 +88,14 @@ fn execute_inner(args: &ApplyArgs) -> Result<(ApplyResults, Outcome), Failure> {
         }
         None => None,
     };
-    if std::env::var(&args.ctx.token_env).map_or(true, |t| t.trim().is_empty()) {
-        return Err(Failure::usage(format!(
-            "error: apply needs a token, and the environment variable {} is not set\n  help: set it to a token that may delete packages (in a workflow: `GITHUB_TOKEN: ${{{{ secrets.GITHUB_TOKEN }}}}` with `permissions: packages: write`), or name another variable with --token-env",
-            args.ctx.token_env
-        )));
-    }
-    let journal = Arc::new(Journal::open(&args.journal).map_err(Failure::run)?);
+    settings.require_token_to_delete()?;
+    let journal = Arc::new(Journal::open(&args.journal)?);
     let runtime = online::runtime()?;
     runtime.block_on(async {
         // Where tags are removed (and placeholders a killed run left are found).
-        let registry = registry_client(args)?;
-        let cache = ManifestCache::resolve(args.ctx.cache_dir.as_deref());
-        let sweep = Some((&registry, &cache, &*journal));
+        let registry = settings.registry_client()?;
+        let cache = settings.cache();
+        let sweep = Some((&registry, cache, &*journal));
         // The inventory the deletions were decided on (with its manifests), for the check after.
         let mut before = None;
         let (client, scope, targets, untags) = match (loaded_plan, &args.policy) {
@@ -118,14 +117,12 @@ fn execute_inner(args: &ApplyArgs) -> Result<(ApplyResults, Outcome), Failure> {
                         )));
                     }
                 }
-                if let Some(owner) = args.ctx.owner.as_deref() {
+                if let Some(owner) = settings.owner_flag() {
                     if !owner.eq_ignore_ascii_case(&plan.owner) {
                         eprintln!("warning: --owner {owner} is not the owner the plan was made for ({}): its version ids are looked up under {owner}", plan.owner);
                     }
                 }
-                let (client, scope) =
-                    online::connect(args.ctx.owner.as_deref(), Some(&plan.owner), &args.ctx.token_env)
-                        .await?;
+                let (client, scope) = online::connect(settings, Some(&plan.owner)).await?;
                 let mut targets = targets(&plan, true);
                 let mut untags = untag_targets(&plan);
                 let max_untags = loaded_policy
@@ -141,7 +138,7 @@ fn execute_inner(args: &ApplyArgs) -> Result<(ApplyResults, Outcome), Failure> {
                         eprintln!("note: {} is not the policy the plan was made with; only what both delete is deleted", policy_path.display());
                     }
                     let (inventory, now_plan) =
-                        plan_now(args, &client, &scope, policy, sweep).await?;
+                        plan_now(settings, &client, &scope, policy, sweep).await?;
                     let recheck = crate::plan::recheck::Recheck::new(&now_plan);
                     for t in &mut targets {
                         if let Some(hold) = recheck.deletion_hold(t.id) {
@@ -162,25 +159,21 @@ fn execute_inner(args: &ApplyArgs) -> Result<(ApplyResults, Outcome), Failure> {
                 let Some(policy) = loaded_policy.as_ref() else {
                     return Err(Failure::usage("give --policy FILE or --plan PLAN.json"));
                 };
-                let (client, scope) =
-                    online::connect(args.ctx.owner.as_deref(), policy.owner.as_deref(), &args.ctx.token_env)
-                        .await?;
+                let (client, scope) = online::connect(settings, policy.owner.as_deref()).await?;
                 // Read, decide and delete package by package: deleting starts before every
                 // manifest is read (commands/pipeline.rs). Tags are removed after, below.
-                let reading = RegistryArgs::of(&args.ctx);
                 let placeholders = super::pipeline::Sweep {
                     registry: &registry,
-                    cache: &cache,
+                    cache,
                     journal: &journal,
                 };
                 eprintln!("journal: {}", args.journal.display());
                 let streamed = super::pipeline::apply_streamed(
+                    settings,
                     &client,
                     &scope,
                     policy,
-                    &reading,
                     &placeholders,
-                    args.ctx.now(),
                     Arc::clone(&journal),
                     |plan| targets(plan, false),
                 )
@@ -206,7 +199,7 @@ fn execute_inner(args: &ApplyArgs) -> Result<(ApplyResults, Outcome), Failure> {
                         ..UntagReport::default()
                     },
                     None => {
-                        remove_tags(&client, &scope, &registry, &cache, &journal, &report, untags)
+                        remove_tags(&client, &scope, &registry, cache, &journal, &report, untags)
                             .await
                     }
                 };
@@ -252,7 +245,7 @@ fn execute_inner(args: &ApplyArgs) -> Result<(ApplyResults, Outcome), Failure> {
             .collect();
         let report = crate::apply::execute(&client, &scope, targets, Arc::clone(&journal)).await;
         let untag_report =
-            remove_tags(&client, &scope, &registry, &cache, &journal, &report, untags).await;
+            remove_tags(&client, &scope, &registry, cache, &journal, &report, untags).await;
         let (results, outcome) = report_outcome_with_untags(&report, &untag_report);
         let outcome = match &before {
             Some(before) => {
@@ -314,14 +307,6 @@ fn join_unread(unread: Option<String>, outcome: Outcome) -> Outcome {
     }
 }
 
-/// The registry client for removing tags: `--registry`, else the registry of
-/// GITHUB_SERVER_URL (ghcr.io for github.com).
-fn registry_client(args: &ApplyArgs) -> Result<RegistryClient, Failure> {
-    let choice = crate::registry::origin::resolve_from_env(args.ctx.registry.as_deref())
-        .map_err(Failure::usage)?;
-    crate::registry::client_from_env(&choice.url, &args.ctx.token_env).map_err(Failure::usage)
-}
-
 /// The tags to remove: one target per tag of each version's `untag`.
 fn untag_targets(plan: &Plan) -> Vec<UntagTarget> {
     plan.packages
@@ -374,16 +359,14 @@ fn load_policy(path: &std::path::Path, args: &ApplyArgs) -> Result<Policy, Failu
 /// registry, the cache and the journal), the placeholders an earlier run left holding a tag are
 /// deleted first and never evaluated.
 async fn plan_now(
-    args: &ApplyArgs,
+    settings: &Settings,
     client: &GithubClient,
     scope: &Scope,
     policy: &Policy,
     sweep: Option<(&RegistryClient, &ManifestCache, &Journal)>,
 ) -> Result<(crate::inventory::Inventory, Plan), Failure> {
-    let now = args.ctx.now();
-    let registry = RegistryArgs::of(&args.ctx);
     let (_, mut inventory) =
-        online::inventory(client, scope, policy, &registry, now, FillScope::Needed).await?;
+        online::inventory(settings, client, scope, policy, FillScope::Needed).await?;
     if let Some((registry, cache, journal)) = sweep {
         let lines =
             crate::apply::leftovers::sweep(client, scope, registry, cache, journal, &mut inventory)
@@ -397,8 +380,7 @@ async fn plan_now(
             eprintln!("placeholder: {line}");
         }
     }
-    let plan = crate::evaluate::evaluate(policy, &inventory, now)
-        .map_err(|e| Failure::usage(e.to_string()))?;
+    let plan = crate::evaluate::evaluate(policy, &inventory, settings.now())?;
     Ok((inventory, plan))
 }
 

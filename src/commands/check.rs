@@ -5,8 +5,7 @@ use crate::cli::CheckArgs;
 use crate::policy::Policy;
 
 pub fn run(args: &CheckArgs) -> Outcome {
-    let vars =
-        crate::policy::Vars::new(&args.vars).map_err(|e| Failure::usage(format!("error: {e}")))?;
+    let vars = crate::policy::Vars::new(&args.vars)?;
     let mut errors = 0usize;
     for path in &args.policies {
         match Policy::load_with(path, &vars) {

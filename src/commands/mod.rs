@@ -1,7 +1,11 @@
 //! Wiring: each subcommand runs the pipeline stages it needs and maps failures to exit codes.
 //!
+//! Each online command gets its [`settings::Settings`] (owner, now, registry, cache, token),
+//! resolved once here from the shared flags and the environment.
+//!
 //! Exit codes (README, "Command line"): 0 success, 1 policy or usage error, 2 run error (API failure),
-//! 3 partial (some deletions failed or were left for the next run).
+//! 3 partial (some deletions failed or were left for the next run). The library layers' errors
+//! become a [`Failure`] with its code through `From` (ARCHITECTURE.md, "Errors").
 
 pub(crate) mod apply;
 mod check;
@@ -9,6 +13,7 @@ mod online;
 mod pipeline;
 mod plan;
 mod restore;
+mod settings;
 mod snapshot;
 mod verify;
 
@@ -17,6 +22,7 @@ use std::process::ExitCode;
 use clap::Parser as _;
 
 use crate::cli::{Cli, Command};
+use settings::Settings;
 
 /// A failure with the exit code it deserves. The message is printed to stderr as is.
 #[derive(Debug)]
@@ -55,6 +61,66 @@ impl From<crate::actions::RunnerError> for Failure {
     }
 }
 
+/// Configuration is a usage error (1); a secondary rate limit that outlasts the run is partial
+/// (3: nothing is wrong, it is too early); the rest are run errors (2).
+impl From<crate::github::ApiError> for Failure {
+    fn from(e: crate::github::ApiError) -> Failure {
+        use crate::github::ApiErrorKind;
+        match e.kind {
+            ApiErrorKind::Config => Failure::usage(e.to_string()),
+            ApiErrorKind::SecondaryLimited { .. } => Failure::partial(format!("error: {e}")),
+            _ => Failure::run(format!("error: {e}")),
+        }
+    }
+}
+
+/// Which registry, or its client, cannot be used as configured: a usage error (1).
+impl From<crate::registry::RegistryError> for Failure {
+    fn from(e: crate::registry::RegistryError) -> Failure {
+        Failure::usage(format!("error: {e}"))
+    }
+}
+
+/// A journal given to read that is not one is a usage error (1); one that cannot be opened,
+/// locked or written is a run error (2).
+impl From<crate::apply::journal::JournalError> for Failure {
+    fn from(e: crate::apply::journal::JournalError) -> Failure {
+        if e.is_unreadable() {
+            Failure::usage(e.to_string())
+        } else {
+            Failure::run(e.to_string())
+        }
+    }
+}
+
+/// A bad `--var`: a usage error (1).
+impl From<crate::policy::VarError> for Failure {
+    fn from(e: crate::policy::VarError) -> Failure {
+        Failure::usage(format!("error: {e}"))
+    }
+}
+
+/// A saved inventory that cannot be read: a usage error (1).
+impl From<crate::inventory::InventoryError> for Failure {
+    fn from(e: crate::inventory::InventoryError) -> Failure {
+        Failure::usage(e.to_string())
+    }
+}
+
+/// A saved plan that cannot be read: a usage error (1).
+impl From<crate::plan::LoadError> for Failure {
+    fn from(e: crate::plan::LoadError) -> Failure {
+        Failure::usage(e.to_string())
+    }
+}
+
+/// A policy that cannot be evaluated: a usage error (1).
+impl From<crate::evaluate::EvaluateError> for Failure {
+    fn from(e: crate::evaluate::EvaluateError) -> Failure {
+        Failure::usage(e.to_string())
+    }
+}
+
 pub type Outcome = Result<(), Failure>;
 
 /// Parse the command line, run the command, return its exit code.
@@ -71,11 +137,11 @@ pub fn main() -> ExitCode {
     init_logging();
     let result = match cli.command {
         Command::Check(args) => check::run(&args),
-        Command::Plan(args) => plan::run(&args),
-        Command::Apply(args) => apply::run(&args),
-        Command::Restore(args) => restore::run(&args),
-        Command::Snapshot(args) => snapshot::run(&args),
-        Command::Verify(args) => verify::run(&args),
+        Command::Plan(args) => plan::run(&args, &Settings::from_env(&args.eval.ctx)),
+        Command::Apply(args) => apply::run(&args, &Settings::from_env(&args.ctx)),
+        Command::Restore(args) => restore::run(&args, &Settings::from_env(&args.context())),
+        Command::Snapshot(args) => snapshot::run(&args, &Settings::from_env(&args.eval.ctx)),
+        Command::Verify(args) => verify::run(&args, &Settings::from_env(&args.eval.ctx)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -107,7 +173,7 @@ pub(crate) fn load_policy(
     path: &std::path::Path,
     vars: &[(String, String)],
 ) -> Result<crate::policy::Policy, Failure> {
-    let vars = crate::policy::Vars::new(vars).map_err(|e| Failure::usage(format!("error: {e}")))?;
+    let vars = crate::policy::Vars::new(vars)?;
     crate::policy::Policy::load_with(path, &vars).map_err(|e| {
         crate::actions::annotate(&e);
         Failure::usage(e.to_string())
@@ -131,5 +197,85 @@ pub(crate) fn write_output(path: Option<&std::path::Path>, text: &str) -> Outcom
                 ))),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+    use std::sync::Arc;
+
+    use super::Failure;
+    use crate::apply::journal::JournalError;
+    use crate::github::{ApiError, ApiErrorKind};
+
+    fn code(f: impl Into<Failure>) -> (u8, String) {
+        let f = f.into();
+        (f.code, f.message)
+    }
+
+    #[test]
+    fn api_errors_keep_their_exit_codes() {
+        let api = |kind| ApiError::new(kind, "listing the packages of acme", "boom");
+        assert_eq!(
+            code(api(ApiErrorKind::Config)),
+            (1, "listing the packages of acme: boom".to_string())
+        );
+        assert_eq!(
+            code(api(ApiErrorKind::SecondaryLimited { until: None })).0,
+            3
+        );
+        assert_eq!(
+            code(api(ApiErrorKind::Forbidden)),
+            (2, "error: listing the packages of acme: boom".to_string())
+        );
+    }
+
+    #[test]
+    fn a_journal_that_is_not_one_is_a_usage_error_and_one_that_cannot_be_written_a_run_error() {
+        let path = PathBuf::from("j.jsonl");
+        let io = || Arc::new(std::io::Error::other("disk full"));
+        assert_eq!(
+            code(JournalError::LineTooLong {
+                path: path.clone(),
+                line: 3
+            })
+            .0,
+            1
+        );
+        assert_eq!(
+            code(JournalError::Read {
+                path: path.clone(),
+                source: io()
+            }),
+            (1, "cannot read the journal j.jsonl: disk full".to_string())
+        );
+        assert_eq!(
+            code(JournalError::Write {
+                path: path.clone(),
+                source: io()
+            }),
+            (2, "cannot write the journal j.jsonl: disk full".to_string())
+        );
+        assert_eq!(code(JournalError::InUse { path }).0, 2);
+    }
+
+    #[test]
+    fn registry_and_variable_errors_are_usage_errors_that_say_error() {
+        let e = crate::registry::client::parse_registry_url("ftp://x").unwrap_err();
+        let (c, m) = code(e);
+        assert_eq!(c, 1);
+        assert!(
+            m.starts_with("error: invalid registry URL `ftp://x`: "),
+            "{m}"
+        );
+        let e = crate::policy::vars::parse_var("PR").unwrap_err();
+        assert_eq!(
+            code(e),
+            (
+                1,
+                "error: `PR` is not NAME=VALUE\n  help: write e.g. --var PR_NUMBER=42".to_string()
+            )
+        );
     }
 }

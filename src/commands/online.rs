@@ -1,12 +1,13 @@
 //! What the online commands (`plan` without `--inventory`, `snapshot`, `apply`, `restore`) share:
 //! the async runtime, the GitHub client and owner scope, and listing an inventory with its
-//! manifests.
+//! manifests. Who, where and as of when come from the run's [`Settings`].
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 
+use super::settings::Settings;
 use super::Failure;
 use crate::fill::FillScope;
-use crate::github::{self, ApiError, ApiErrorKind, GithubClient, RawInventory, Scope};
+use crate::github::{self, GithubClient, RawInventory, Scope};
 use crate::inventory::Inventory;
 use crate::policy::Policy;
 
@@ -19,68 +20,31 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
         .map_err(|e| Failure::run(format!("cannot start the async runtime: {e}")))
 }
 
-/// The exit code an API error deserves: configuration is a usage error (1), the rest run errors (2).
-pub fn api_failure(e: &ApiError) -> Failure {
-    match e.kind {
-        ApiErrorKind::Config => Failure::usage(e.to_string()),
-        // As for the rate budget in `apply`: nothing is wrong, it is too early.
-        ApiErrorKind::SecondaryLimited { .. } => Failure::partial(format!("error: {e}")),
-        _ => Failure::run(format!("error: {e}")),
-    }
-}
-
-/// The client (token from `token_env`, base from GITHUB_API_URL) and the owner's scope.
+/// The client and the scope of the owner: `--owner`, else `policy_owner` (the policy's, or the
+/// plan's), else GITHUB_REPOSITORY_OWNER ([`Settings::owner_for`]).
 pub async fn connect(
-    owner_flag: Option<&str>,
+    settings: &Settings,
     policy_owner: Option<&str>,
-    token_env: &str,
 ) -> Result<(GithubClient, Scope), Failure> {
-    let owner = github::resolve_owner(owner_flag, policy_owner).ok_or_else(|| {
-        Failure::usage(
-            "no owner: pass --owner, set `owner:` in the policy, or set GITHUB_REPOSITORY_OWNER",
-        )
-    })?;
-    let client = github::client_from_env(token_env).map_err(|e| api_failure(&e))?;
-    let scope = github::discover(&client, &owner)
-        .await
-        .map_err(|e| api_failure(&e))?;
+    let owner = settings.owner_for(policy_owner)?;
+    let client = settings.github_client()?;
+    let scope = github::discover(&client, &owner).await?;
     tracing::info!("packages of {scope} at {}", scope.prefix());
     Ok((client, scope))
-}
-
-/// Where manifests come from.
-pub struct RegistryArgs<'a> {
-    /// `--registry`; `None`: derived from GITHUB_SERVER_URL.
-    pub registry: Option<&'a str>,
-    pub cache_dir: Option<&'a std::path::Path>,
-    pub token_env: &'a str,
-}
-
-impl<'a> RegistryArgs<'a> {
-    /// From the shared flags (`--registry`, `--cache-dir`, `--token-env`).
-    pub fn of(ctx: &'a crate::cli::Context) -> RegistryArgs<'a> {
-        RegistryArgs {
-            registry: ctx.registry.as_deref(),
-            cache_dir: ctx.cache_dir.as_deref(),
-            token_env: &ctx.token_env,
-        }
-    }
 }
 
 /// List the governed packages and versions, and fill the manifests decisions need (or, for a
 /// snapshot, every governed container package's).
 pub async fn inventory(
+    settings: &Settings,
     client: &GithubClient,
     scope: &Scope,
     policy: &Policy,
-    registry: &RegistryArgs<'_>,
-    now: DateTime<Utc>,
     fill: FillScope,
 ) -> Result<(RawInventory, Inventory), Failure> {
-    let mut raw = github::fetch_inventory(client, scope, policy, Utc::now())
-        .await
-        .map_err(|e| api_failure(&e))?;
-    let mut typed = raw.typed().map_err(|e| api_failure(&e))?;
+    let now = settings.now();
+    let mut raw = github::fetch_inventory(client, scope, policy, Utc::now()).await?;
+    let mut typed = raw.typed()?;
     typed.drop_repeated_ids();
     let shared = typed.shared_digests();
     if typed
@@ -88,10 +52,16 @@ pub async fn inventory(
         .iter()
         .any(|p| p.package.package_type.is_image())
     {
-        let reg = registry_client(registry.registry, registry.token_env)?;
-        let cache = crate::registry::ManifestCache::resolve(registry.cache_dir);
-        let report =
-            crate::fill::fill_manifests_scoped(&reg, &cache, policy, &mut typed, now, fill).await;
+        let reg = registry_client(settings)?;
+        let report = crate::fill::fill_manifests_scoped(
+            &reg,
+            settings.cache(),
+            policy,
+            &mut typed,
+            now,
+            fill,
+        )
+        .await;
         eprintln!("{}", report.summary());
         for s in &shared {
             // Without the manifest both versions are kept by the evaluator's guards (a version
@@ -119,37 +89,19 @@ pub async fn inventory(
 /// cache): what `snapshot` saves and `verify` checks. Returns GitHub's objects as they came and
 /// the typed inventory.
 pub fn inventory_of_everything_governed(
-    ctx: &crate::cli::Context,
+    settings: &Settings,
     policy: &Policy,
-    now: DateTime<Utc>,
 ) -> Result<(RawInventory, Inventory), Failure> {
     runtime()?.block_on(async {
-        let (client, scope) = connect(
-            ctx.owner.as_deref(),
-            policy.owner.as_deref(),
-            &ctx.token_env,
-        )
-        .await?;
-        let registry = RegistryArgs::of(ctx);
-        inventory(
-            &client,
-            &scope,
-            policy,
-            &registry,
-            now,
-            FillScope::AllGoverned,
-        )
-        .await
+        let (client, scope) = connect(settings, policy.owner.as_deref()).await?;
+        inventory(settings, &client, &scope, policy, FillScope::AllGoverned).await
     })
 }
 
-/// The registry client: `--registry`, else the registry of GITHUB_SERVER_URL (ghcr.io for
-/// github.com). Says which one is used and why.
-pub fn registry_client(
-    flag: Option<&str>,
-    token_env: &str,
-) -> Result<crate::registry::RegistryClient, Failure> {
-    let choice = crate::registry::origin::resolve_from_env(flag).map_err(Failure::usage)?;
+/// The registry client that reads manifests: `--registry`, else the registry of
+/// GITHUB_SERVER_URL (ghcr.io for github.com). Says which one is used and why.
+pub fn registry_client(settings: &Settings) -> Result<crate::registry::RegistryClient, Failure> {
+    let choice = settings.registry()?;
     eprintln!("registry: {} ({})", choice.url, choice.source);
-    crate::registry::client_from_env(&choice.url, token_env).map_err(Failure::usage)
+    settings.registry_client()
 }

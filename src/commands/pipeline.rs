@@ -26,7 +26,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use super::online::{api_failure, RegistryArgs};
+use super::settings::Settings;
 use super::Failure;
 use crate::apply::journal::Journal;
 use crate::apply::{ApplyReport, Target};
@@ -159,19 +159,17 @@ async fn sweep(
 /// bounds are over the limits, read every manifest and check the whole plan first.
 #[allow(clippy::too_many_arguments)]
 pub async fn apply_streamed(
+    settings: &Settings,
     client: &GithubClient,
     scope: &Scope,
     policy: &Policy,
-    registry: &RegistryArgs<'_>,
     placeholders: &Sweep<'_>,
-    now: DateTime<Utc>,
     journal: Arc<Journal>,
     to_targets: fn(&Plan) -> Vec<Target>,
 ) -> Result<Streamed, Failure> {
-    let raw = crate::github::fetch_inventory(client, scope, policy, Utc::now())
-        .await
-        .map_err(|e| api_failure(&e))?;
-    let mut inventory = raw.typed().map_err(|e| api_failure(&e))?;
+    let now = settings.now();
+    let raw = crate::github::fetch_inventory(client, scope, policy, Utc::now()).await?;
+    let mut inventory = raw.typed()?;
     inventory.drop_repeated_ids();
     eprintln!(
         "listed {} packages, {} versions of {scope} ({} API requests)",
@@ -188,8 +186,8 @@ pub async fn apply_streamed(
         .iter()
         .any(|p| p.package.package_type.is_image());
     let reader: Option<(RegistryClient, ManifestCache)> = if images {
-        let reg = super::online::registry_client(registry.registry, registry.token_env)?;
-        Some((reg, ManifestCache::resolve(registry.cache_dir)))
+        let reg = super::online::registry_client(settings)?;
+        Some((reg, settings.cache().clone()))
     } else {
         None
     };
@@ -208,8 +206,7 @@ pub async fn apply_streamed(
             unreadable = report.failed_packages;
         }
         sweep(client, scope, placeholders, &mut inventory).await?;
-        let plan = crate::evaluate::evaluate(policy, &inventory, now)
-            .map_err(|e| Failure::usage(e.to_string()))?;
+        let plan = crate::evaluate::evaluate(policy, &inventory, now)?;
         if let Some(runner) = crate::actions::Runner::detect() {
             runner.report_plan(&plan)?;
         }

@@ -7,33 +7,32 @@
 use std::io::Read as _;
 use std::path::Path;
 
-use chrono::{DateTime, Utc};
-
+use super::settings::Settings;
 use super::{write_output, Failure, Outcome};
 use crate::cli::PlanArgs;
 use crate::inventory::Inventory;
 use crate::policy::Policy;
 
-pub fn run(args: &PlanArgs) -> Outcome {
+pub fn run(args: &PlanArgs, settings: &Settings) -> Outcome {
     let policy = super::load_policy(&args.eval.policy, &args.eval.vars)?;
     let base = args
         .base
         .as_deref()
         .map(|b| load_base(b, &args.eval.vars))
         .transpose()?;
-    let now = args.eval.ctx.now();
+    let now = settings.now();
     let inventory = match &args.inventory {
         Some(path) => {
-            let mut inventory = Inventory::load(path).map_err(|e| Failure::usage(e.to_string()))?;
+            let mut inventory = Inventory::load(path)?;
             if args.read_manifests {
-                read_manifests(args, &policy, &mut inventory, now)?;
+                read_manifests(settings, &policy, &mut inventory)?;
                 if let Some(base) = &base {
-                    read_manifests(args, base, &mut inventory, now)?;
+                    read_manifests(settings, base, &mut inventory)?;
                 }
             }
             inventory
         }
-        None => online_inventory(&args.eval, &policy, base.as_ref(), now)?,
+        None => online_inventory(settings, &policy, base.as_ref())?,
     };
     // With a base, both policies are evaluated at once, each on its own thread (the same
     // inventory, read once): `plan --base` must cost well under twice `plan`.
@@ -49,7 +48,7 @@ pub fn run(args: &PlanArgs) -> Outcome {
         });
         (plan, base_plan)
     });
-    let plan = plan.map_err(|e| Failure::usage(e.to_string()))?;
+    let plan = plan?;
     let options = crate::render::Options {
         color: crate::render::color_for(args.output.as_deref()),
         verbose: args.verbose,
@@ -89,7 +88,7 @@ fn base_display(path: Option<&Path>) -> String {
 /// Read the base policy from a file, or from standard input when the path is `-` (so that a
 /// workflow can pipe `git show origin/main:policies/x.yml`).
 fn load_base(path: &Path, vars: &[(String, String)]) -> Result<Policy, Failure> {
-    let vars = crate::policy::Vars::new(vars).map_err(|e| Failure::usage(format!("error: {e}")))?;
+    let vars = crate::policy::Vars::new(vars)?;
     let result = if path == Path::new("-") {
         // Bounded like a policy file: one byte past the limit is enough to refuse it.
         let mut bytes = Vec::new();
@@ -121,23 +120,16 @@ fn same_selection(a: &Policy, b: &Policy) -> bool {
 /// Online: list the owner's packages through the API and read the manifests decisions need
 /// (of both policies with a base). Sends no DELETE.
 fn online_inventory(
-    eval: &crate::cli::EvalArgs,
+    settings: &Settings,
     policy: &Policy,
     base: Option<&Policy>,
-    now: DateTime<Utc>,
 ) -> Result<Inventory, Failure> {
     let runtime = super::online::runtime()?;
     runtime.block_on(async {
-        let (client, scope) = super::online::connect(
-            eval.ctx.owner.as_deref(),
-            policy.owner.as_deref(),
-            &eval.ctx.token_env,
-        )
-        .await?;
-        let registry = super::online::RegistryArgs::of(&eval.ctx);
+        let (client, scope) = super::online::connect(settings, policy.owner.as_deref()).await?;
         let fill = crate::fill::FillScope::Needed;
         let (_, mut typed) =
-            super::online::inventory(&client, &scope, policy, &registry, now, fill).await?;
+            super::online::inventory(settings, &client, &scope, policy, fill).await?;
         let images = typed
             .packages
             .iter()
@@ -148,20 +140,22 @@ fn online_inventory(
             Some(base) if same_selection(policy, base) && !images => {}
             Some(base) if same_selection(policy, base) => {
                 // The same packages: read only the manifests the base policy needs in addition.
-                let reg = super::online::registry_client(
-                    eval.ctx.registry.as_deref(),
-                    &eval.ctx.token_env,
-                )?;
-                let cache = crate::registry::ManifestCache::resolve(eval.ctx.cache_dir.as_deref());
-                let report =
-                    crate::fill::fill_manifests_scoped(&reg, &cache, base, &mut typed, now, fill)
-                        .await;
+                let reg = super::online::registry_client(settings)?;
+                let report = crate::fill::fill_manifests_scoped(
+                    &reg,
+                    settings.cache(),
+                    base,
+                    &mut typed,
+                    settings.now(),
+                    fill,
+                )
+                .await;
                 eprintln!("base policy: {}", report.summary());
             }
             Some(base) => {
                 // The base policy governs other packages: list those too.
                 let (_, other) =
-                    super::online::inventory(&client, &scope, base, &registry, now, fill).await?;
+                    super::online::inventory(settings, &client, &scope, base, fill).await?;
                 merge(&mut typed, other);
             }
         }
@@ -188,24 +182,15 @@ fn merge(into: &mut Inventory, other: Inventory) {
 }
 
 /// `--read-manifests`: fill the inventory's missing manifests from the registry (cached).
-fn read_manifests(
-    args: &PlanArgs,
-    policy: &Policy,
-    inventory: &mut Inventory,
-    now: DateTime<Utc>,
-) -> Outcome {
-    let client = super::online::registry_client(
-        args.eval.ctx.registry.as_deref(),
-        &args.eval.ctx.token_env,
-    )?;
-    let cache = crate::registry::ManifestCache::resolve(args.eval.ctx.cache_dir.as_deref());
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| Failure::run(format!("cannot start the async runtime: {e}")))?;
+fn read_manifests(settings: &Settings, policy: &Policy, inventory: &mut Inventory) -> Outcome {
+    let client = super::online::registry_client(settings)?;
+    let runtime = super::online::runtime()?;
     let report = runtime.block_on(crate::fill::fill_manifests(
-        &client, &cache, policy, inventory, now,
+        &client,
+        settings.cache(),
+        policy,
+        inventory,
+        settings.now(),
     ));
     eprintln!("{}", report.summary());
     Ok(())

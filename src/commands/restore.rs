@@ -13,14 +13,15 @@
 use std::collections::BTreeMap;
 
 use super::online;
+use super::settings::Settings;
 use super::{Failure, Outcome};
 use crate::apply::journal::{self, Entry, Journal, JournalOutcome};
 use crate::cli::RestoreArgs;
 use crate::github::packages::{get_version, restore_version};
-use crate::github::{self, Done, Scope};
+use crate::github::{Done, Scope};
 
-pub fn run(args: &RestoreArgs) -> Outcome {
-    let entries = journal::read(&args.journal).map_err(Failure::usage)?;
+pub fn run(args: &RestoreArgs, settings: &Settings) -> Outcome {
+    let entries = journal::read(&args.journal)?;
     let pending = pending(&entries);
     let retags = crate::apply::retag::pending(&entries);
     if pending.is_empty() && retags.is_empty() {
@@ -30,11 +31,10 @@ pub fn run(args: &RestoreArgs) -> Outcome {
         println!("restored=0 failed=0");
         return Ok(());
     }
-    let out = Journal::open(&args.journal).map_err(Failure::run)?;
+    let out = Journal::open(&args.journal)?;
     let runtime = online::runtime()?;
     runtime.block_on(async {
-        let client =
-            github::client_from_env(&args.token_env).map_err(|e| online::api_failure(&e))?;
+        let client = settings.github_client()?;
         let mut restored = 0u64;
         let mut failed: Vec<String> = Vec::new();
         let mut still_there = 0u64;
@@ -63,8 +63,7 @@ pub fn run(args: &RestoreArgs) -> Outcome {
                             message: "still there when restore checked: the interrupted deletion did not happen".into(),
                             time: chrono::Utc::now(),
                             ..e.clone()
-                        })
-                        .map_err(Failure::run)?;
+                        })?;
                         continue;
                     }
                     Ok(None) => {}
@@ -114,8 +113,7 @@ pub fn run(args: &RestoreArgs) -> Outcome {
                 message,
                 time: chrono::Utc::now(),
                 ..e.clone()
-            })
-            .map_err(Failure::run)?;
+            })?;
         }
         if still_there > 0 {
             eprintln!(
@@ -124,9 +122,8 @@ pub fn run(args: &RestoreArgs) -> Outcome {
         }
         let restored_versions = restored;
         if !retags.is_empty() {
-            let registry =
-                online::registry_client(args.registry.as_deref(), &args.token_env)?;
-            let cache = crate::registry::ManifestCache::resolve(args.cache_dir.as_deref());
+            let registry = online::registry_client(settings)?;
+            let cache = settings.cache();
             for e in &retags {
                 let tag = e.untag.as_ref().map_or("", |u| u.tag.as_str());
                 let Some(scope) = Scope::from_journal(&e.scope, &e.owner) else {
@@ -137,7 +134,7 @@ pub fn run(args: &RestoreArgs) -> Outcome {
                     continue;
                 };
                 let (outcome, message) =
-                    match crate::apply::retag::retag(&client, &scope, &registry, &cache, e).await {
+                    match crate::apply::retag::retag(&client, &scope, &registry, cache, e).await {
                         Ok(r) => r,
                         Err(err) if err.is_permission() => {
                             return Err(Failure::run(format!(
@@ -156,8 +153,7 @@ pub fn run(args: &RestoreArgs) -> Outcome {
                     message,
                     time: chrono::Utc::now(),
                     ..e.clone()
-                })
-                .map_err(Failure::run)?;
+                })?;
             }
         }
         eprintln!(

@@ -2,14 +2,14 @@
 //! of every governed container package) so that anyone can reproduce a run offline.
 
 use super::online;
+use super::settings::Settings;
 use super::{write_output, Outcome};
 use crate::cli::SnapshotArgs;
 
-pub fn run(args: &SnapshotArgs) -> Outcome {
+pub fn run(args: &SnapshotArgs, settings: &Settings) -> Outcome {
     let policy = super::load_policy(&args.eval.policy, &args.eval.vars)?;
-    let now = args.eval.ctx.now();
-    let (raw, _) = online::inventory_of_everything_governed(&args.eval.ctx, &policy, now)?;
-    let text = raw.to_json().map_err(|e| online::api_failure(&e))?;
+    let (raw, _) = online::inventory_of_everything_governed(settings, &policy)?;
+    let text = raw.to_json()?;
     write_output(Some(&args.output), &text)?;
     eprintln!("wrote {}", args.output.display());
     Ok(())

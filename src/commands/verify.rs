@@ -9,6 +9,7 @@
 use std::collections::{BTreeSet, HashSet};
 
 use super::online;
+use super::settings::Settings;
 use super::{Failure, Outcome};
 use crate::cli::VerifyArgs;
 use crate::github::{GithubClient, Scope};
@@ -16,15 +17,13 @@ use crate::inventory::Inventory;
 use crate::plan::Action;
 use crate::verify::{Finding, Report};
 
-pub fn run(args: &VerifyArgs) -> Outcome {
+pub fn run(args: &VerifyArgs, settings: &Settings) -> Outcome {
     let policy = super::load_policy(&args.eval.policy, &args.eval.vars)?;
-    let now = args.eval.ctx.now();
     let inventory = match &args.inventory {
-        Some(path) => Inventory::load(path).map_err(|e| Failure::usage(e.to_string()))?,
-        None => online::inventory_of_everything_governed(&args.eval.ctx, &policy, now)?.1,
+        Some(path) => Inventory::load(path)?,
+        None => online::inventory_of_everything_governed(settings, &policy)?.1,
     };
-    let plan = crate::evaluate::evaluate(&policy, &inventory, now)
-        .map_err(|e| Failure::usage(e.to_string()))?;
+    let plan = crate::evaluate::evaluate(&policy, &inventory, settings.now())?;
     let kept: HashSet<(&str, u64)> = plan
         .packages
         .iter()

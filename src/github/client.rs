@@ -99,6 +99,12 @@ pub fn github_message(body: &[u8]) -> String {
     }
 }
 
+/// What runs just before a request goes out ([`GithubClient::request_then`]): the executor
+/// journals `attempted` there. Its error (the executor's journal failure, whatever its type)
+/// aborts the request unsent.
+pub type BeforeSend<'a> =
+    dyn Fn() -> Result<(), Box<dyn std::error::Error + Send + Sync>> + Sync + 'a;
+
 /// A client for the GitHub REST API. Cheap to clone; clones share pacing, counters and budget.
 #[derive(Clone)]
 pub struct GithubClient {
@@ -221,7 +227,7 @@ impl GithubClient {
         endpoint: &str,
         cost: u32,
         context: &str,
-        before_send: &(dyn Fn() -> Result<(), String> + Sync),
+        before_send: &BeforeSend<'_>,
     ) -> Result<ApiResponse, ApiError> {
         let mut announced = false;
         if !self.same_origin(&url) {
@@ -251,7 +257,7 @@ impl GithubClient {
             if !announced {
                 announced = true;
                 if let Err(e) = before_send() {
-                    return Err(ApiError::new(ApiErrorKind::Aborted, context, e));
+                    return Err(ApiError::new(ApiErrorKind::Aborted, context, e.to_string()));
                 }
             }
             self.stats.requests.fetch_add(1, Ordering::Relaxed);

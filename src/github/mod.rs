@@ -9,7 +9,8 @@
 //!
 //! The token comes from an environment variable (`--token-env`, default `GITHUB_TOKEN`) and the
 //! base URL from `GITHUB_API_URL` (default `https://api.github.com`; GitHub Enterprise Server
-//! works the same way). The token is sent only to the base's origin and never logged.
+//! works the same way), both read once per run by `commands::settings`. The token is sent only
+//! to the base's origin and never logged.
 
 pub mod client;
 pub mod error;
@@ -24,30 +25,3 @@ pub use fetch::{fetch_inventory, RawInventory};
 pub use pacer::Pacer;
 pub use packages::Done;
 pub use scope::{discover, Scope};
-
-/// The API base: `GITHUB_API_URL`, else `https://api.github.com`.
-pub fn api_url_from_env() -> String {
-    std::env::var("GITHUB_API_URL")
-        .ok()
-        .filter(|s| !s.trim().is_empty())
-        .unwrap_or_else(|| DEFAULT_API_URL.to_string())
-}
-
-/// A client for the API base from the environment, with the token from the variable `token_env`
-/// (none when unset or empty: the API then answers 401 for what needs one).
-pub fn client_from_env(token_env: &str) -> Result<GithubClient, ApiError> {
-    let token = crate::secret::token_from_env(token_env);
-    if token.is_none() {
-        tracing::warn!("the environment variable {token_env} is not set: calling the GitHub API without a token");
-    }
-    GithubClient::new(&api_url_from_env(), token, Pacer::github())
-}
-
-/// The owner: `--owner`, else the policy's `owner`, else `GITHUB_REPOSITORY_OWNER`.
-pub fn resolve_owner(flag: Option<&str>, policy_owner: Option<&str>) -> Option<String> {
-    flag.map(str::to_string)
-        .or_else(|| policy_owner.map(str::to_string))
-        .or_else(|| std::env::var("GITHUB_REPOSITORY_OWNER").ok())
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-}

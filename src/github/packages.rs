@@ -235,7 +235,7 @@ pub async fn delete_version(
     name: &str,
     id: u64,
     label: &str,
-    before_send: &(dyn Fn() -> Result<(), String> + Sync),
+    before_send: &crate::github::client::BeforeSend<'_>,
 ) -> Result<Done, ApiError> {
     let context =
         format!("deleting version {label} (id {id}) of {package_type} package {name} of {scope}");

@@ -17,7 +17,7 @@ use semver::VersionReq;
 pub use parse::{
     parse_policy, parse_policy_with, Diagnostic, DiagnosticKind, PolicyErrors, MAX_POLICY_BYTES,
 };
-pub use vars::Vars;
+pub use vars::{VarError, Vars};
 
 use crate::inventory::PackageType;
 
@@ -163,14 +163,14 @@ pub struct Globs {
 }
 
 impl Globs {
-    /// Compile patterns; on error, the index of the bad pattern and the reason, or
-    /// [`Globs::WHOLE_SET`] when each pattern compiles but together they are too large.
-    pub fn new(patterns: &[String]) -> Result<Globs, (usize, String)> {
+    /// Compile patterns; on error, which pattern is bad and why, or that each pattern compiles
+    /// but together they are too large.
+    pub fn new(patterns: &[String]) -> Result<Globs, GlobError> {
         let mut include = globset::GlobSetBuilder::new();
         let mut exclude = globset::GlobSetBuilder::new();
         let mut exact = Some(Vec::new());
         for (i, p) in patterns.iter().enumerate() {
-            let (negated, body, glob) = compile_glob(p).map_err(|e| (i, e))?;
+            let (negated, body, glob) = compile_glob(i, p)?;
             if negated {
                 exact = None;
                 exclude.add(glob);
@@ -185,8 +185,9 @@ impl Globs {
             }
         }
         let build = |b: globset::GlobSetBuilder| {
-            b.build()
-                .map_err(|e| (Globs::WHOLE_SET, e.kind().to_string()))
+            b.build().map_err(|e| GlobError::TooLarge {
+                reason: e.kind().to_string(),
+            })
         };
         Ok(Globs {
             patterns: patterns.to_vec(),
@@ -195,9 +196,6 @@ impl Globs {
             exact,
         })
     }
-
-    /// The error index of [`Globs::new`] that blames no single pattern.
-    pub const WHOLE_SET: usize = usize::MAX;
 
     pub fn is_match(&self, s: &str) -> bool {
         self.include.is_match(s) && !self.exclude.is_match(s)
@@ -209,14 +207,26 @@ impl Globs {
     }
 }
 
-/// Compile one pattern of a [`Globs`] list: whether it is an exclusion, its body, its glob.
-fn compile_glob(p: &str) -> Result<(bool, &str, globset::Glob), String> {
+/// A glob list that does not compile.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum GlobError {
+    /// The pattern at `index` of the list is not a glob; `reason` says why.
+    #[error("{reason}")]
+    Pattern { index: usize, reason: String },
+    /// Each pattern compiles, but together they are too large.
+    #[error("{reason}")]
+    TooLarge { reason: String },
+}
+
+/// Compile pattern `index` of a [`Globs`] list: whether it is an exclusion, its body, its glob.
+fn compile_glob(index: usize, p: &str) -> Result<(bool, &str, globset::Glob), GlobError> {
+    let bad = |reason: String| GlobError::Pattern { index, reason };
     let (negated, body) = match p.strip_prefix('!') {
         Some(rest) => (true, rest),
         None => (false, p),
     };
     if body.is_empty() {
-        return Err("an empty pattern matches nothing".into());
+        return Err(bad("an empty pattern matches nothing".into()));
     }
     let glob = globset::GlobBuilder::new(body)
         .literal_separator(false)
@@ -224,14 +234,14 @@ fn compile_glob(p: &str) -> Result<(bool, &str, globset::Glob), String> {
         .backslash_escape(true)
         .empty_alternates(true)
         .build()
-        .map_err(|e| e.kind().to_string())?;
+        .map_err(|e| bad(e.kind().to_string()))?;
     Ok((negated, body, glob))
 }
 
-/// Whether one pattern of a [`Globs`] list compiles; the reason when not. The parser checks every
+/// Whether one pattern of a [`Globs`] list compiles; why when not. The parser checks every
 /// pattern of a list with it, so that all bad patterns are reported at once.
-pub(crate) fn check_glob(p: &str) -> Result<(), String> {
-    compile_glob(p).map(|_| ())
+pub(crate) fn check_glob(p: &str) -> Result<(), GlobError> {
+    compile_glob(0, p).map(|_| ())
 }
 
 /// Parse a version string as semver, allowing a leading `v` (`v1.2.3`).

@@ -447,7 +447,7 @@ impl Ctx {
         }
         match Globs::new(&patterns) {
             Ok(g) => Some(g),
-            Err((Globs::WHOLE_SET, reason)) => {
+            Err(super::GlobError::TooLarge { reason }) => {
                 self.report(
                     DiagnosticKind::TooLarge,
                     node,
@@ -459,7 +459,7 @@ impl Ctx {
                 );
                 None
             }
-            Err((i, reason)) => {
+            Err(super::GlobError::Pattern { index: i, reason }) => {
                 self.at(
                     node_of(i),
                     format!("`{what}`: bad glob `{}`: {reason}", quote(&patterns[i])),

@@ -38,27 +38,49 @@ fn is_value_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/')
 }
 
+/// A `--var` that cannot be used. The texts end with a `help:` line.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum VarError {
+    #[error("`{arg}` is not NAME=VALUE\n  help: write e.g. --var PR_NUMBER=42")]
+    NotAPair { arg: String },
+    #[error("`{name}` is not a variable name\n  help: a name is letters, digits and _, not starting with a digit (PR_NUMBER)")]
+    BadName { name: String },
+    #[error("the variable {name} is empty\n  help: give it a value (an empty value usually means the workflow ran on an event that lacks it)")]
+    Empty { name: String },
+    #[error("the value of {name} contains {bad:?}\n  help: a value may hold letters, digits, '.', '_', '-' and '/' only, so that it can never widen a glob or a pattern")]
+    BadValue { name: String, bad: char },
+    #[error(
+        "the variable {name} is given twice ({first} and {second})\n  help: give each --var once"
+    )]
+    Twice {
+        name: String,
+        first: String,
+        second: String,
+    },
+}
+
 /// Parse one `--var NAME=VALUE` (clap's value parser).
-pub fn parse_var(arg: &str) -> Result<(String, String), String> {
+pub fn parse_var(arg: &str) -> Result<(String, String), VarError> {
     let Some((name, value)) = arg.split_once('=') else {
-        return Err(format!(
-            "`{arg}` is not NAME=VALUE\n  help: write e.g. --var PR_NUMBER=42"
-        ));
+        return Err(VarError::NotAPair {
+            arg: arg.to_string(),
+        });
     };
     if !is_name(name) {
-        return Err(format!(
-            "`{name}` is not a variable name\n  help: a name is letters, digits and _, not starting with a digit (PR_NUMBER)"
-        ));
+        return Err(VarError::BadName {
+            name: name.to_string(),
+        });
     }
     if value.is_empty() {
-        return Err(format!(
-            "the variable {name} is empty\n  help: give it a value (an empty value usually means the workflow ran on an event that lacks it)"
-        ));
+        return Err(VarError::Empty {
+            name: name.to_string(),
+        });
     }
     if let Some(bad) = value.chars().find(|c| !is_value_char(*c)) {
-        return Err(format!(
-            "the value of {name} contains {bad:?}\n  help: a value may hold letters, digits, '.', '_', '-' and '/' only, so that it can never widen a glob or a pattern"
-        ));
+        return Err(VarError::BadValue {
+            name: name.to_string(),
+            bad,
+        });
     }
     Ok((name.to_string(), value.to_string()))
 }
@@ -66,13 +88,15 @@ pub fn parse_var(arg: &str) -> Result<(String, String), String> {
 impl Vars {
     /// The variables from `--var` pairs (each already checked by [`parse_var`]); a name given
     /// twice is an error.
-    pub fn new(pairs: &[(String, String)]) -> Result<Vars, String> {
+    pub fn new(pairs: &[(String, String)]) -> Result<Vars, VarError> {
         let mut values = BTreeMap::new();
         for (name, value) in pairs {
             if let Some(first) = values.insert(name.clone(), value.clone()) {
-                return Err(format!(
-                    "the variable {name} is given twice ({first} and {value})\n  help: give each --var once"
-                ));
+                return Err(VarError::Twice {
+                    name: name.clone(),
+                    first,
+                    second: value.clone(),
+                });
             }
         }
         Ok(Vars { values })
@@ -380,6 +404,9 @@ rules:
             ("A".to_string(), "1".to_string()),
             ("A".to_string(), "2".to_string()),
         ];
-        assert!(Vars::new(&pairs).unwrap_err().contains("given twice"));
+        assert_eq!(
+            Vars::new(&pairs).unwrap_err().to_string(),
+            "the variable A is given twice (1 and 2)\n  help: give each --var once"
+        );
     }
 }

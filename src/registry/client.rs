@@ -15,6 +15,7 @@ use reqwest::{StatusCode, Url};
 use tokio::sync::Mutex;
 
 use super::auth::{parse_challenge, Challenge, Credentials, Secret, TokenResponse};
+use super::RegistryError;
 use crate::backoff::{parse_retry_after, RetryPolicy};
 
 /// The four manifest types, all accepted (without the OCI index type ghcr.io answers
@@ -99,21 +100,24 @@ impl std::fmt::Debug for RegistryClient {
 }
 
 /// Parse `--registry`: `https://ghcr.io`, `http://127.0.0.1:5000`, or a bare host (https).
-pub fn parse_registry_url(s: &str) -> Result<Url, String> {
+pub fn parse_registry_url(s: &str) -> Result<Url, RegistryError> {
+    let bad = |reason: String| RegistryError::BadUrl {
+        url: s.to_string(),
+        reason,
+    };
     let with_scheme = if s.contains("://") {
         s.to_string()
     } else {
         format!("https://{s}")
     };
-    let mut url =
-        Url::parse(&with_scheme).map_err(|e| format!("invalid registry URL `{s}`: {e}"))?;
+    let mut url = Url::parse(&with_scheme).map_err(|e| bad(e.to_string()))?;
     if url.scheme() != "https" && url.scheme() != "http" {
-        return Err(format!(
-            "invalid registry URL `{s}`: only https:// (or http:// for a local registry) is supported"
+        return Err(bad(
+            "only https:// (or http:// for a local registry) is supported".to_string(),
         ));
     }
     if url.host_str().is_none() {
-        return Err(format!("invalid registry URL `{s}`: no host"));
+        return Err(bad("no host".to_string()));
     }
     if !url.path().ends_with('/') {
         let p = format!("{}/", url.path());
@@ -131,7 +135,10 @@ pub fn repository_for(owner: &str, package: &str) -> String {
 
 impl RegistryClient {
     /// A client for `registry` (see [`parse_registry_url`]), with optional credentials.
-    pub fn new(registry: &str, credentials: Option<Credentials>) -> Result<RegistryClient, String> {
+    pub fn new(
+        registry: &str,
+        credentials: Option<Credentials>,
+    ) -> Result<RegistryClient, RegistryError> {
         RegistryClient::with_options(
             registry,
             credentials,
@@ -146,14 +153,16 @@ impl RegistryClient {
         credentials: Option<Credentials>,
         retry: RetryPolicy,
         concurrency: usize,
-    ) -> Result<RegistryClient, String> {
+    ) -> Result<RegistryClient, RegistryError> {
         let base = parse_registry_url(registry)?;
         let http = reqwest::Client::builder()
             .user_agent(concat!("retention/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(15))
             .timeout(Duration::from_secs(60))
             .build()
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+            .map_err(|e| RegistryError::HttpClient {
+                reason: e.to_string(),
+            })?;
         Ok(RegistryClient {
             inner: Arc::new(Inner {
                 http,
@@ -317,8 +326,9 @@ impl RegistryClient {
                     "manifest larger than 4 MiB",
                 ));
             }
-            crate::digest::verify(digest, &bytes)
-                .map_err(|e| self.error(repository, digest, ErrorKind::DigestMismatch, e))?;
+            crate::digest::verify(digest, &bytes).map_err(|e| {
+                self.error(repository, digest, ErrorKind::DigestMismatch, e.to_string())
+            })?;
             return String::from_utf8(bytes).map_err(|_| {
                 self.error(
                     repository,
@@ -675,7 +685,19 @@ mod tests {
                 .as_str(),
             "http://127.0.0.1:5000/"
         );
-        assert!(parse_registry_url("ftp://x").is_err());
+        let e = parse_registry_url("ftp://x").unwrap_err();
+        assert_eq!(
+            e,
+            RegistryError::BadUrl {
+                url: "ftp://x".into(),
+                reason: "only https:// (or http:// for a local registry) is supported".into()
+            }
+        );
+        assert!(
+            e.to_string()
+                .contains("\n  help: pass --registry as https://HOST"),
+            "{e}"
+        );
     }
 
     #[test]

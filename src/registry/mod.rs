@@ -19,20 +19,22 @@ pub use crate::secret::Secret;
 pub use auth::Credentials;
 pub use cache::ManifestCache;
 pub use client::{repository_for, ErrorKind, ManifestError, RegistryClient};
+pub use origin::RegistryChoice;
 
-/// The user name sent with the token when the registry asks for credentials: `RETENTION_REGISTRY_USER`,
-/// else `GITHUB_ACTOR`, else `retention` (ghcr.io accepts any user name with a token).
-pub fn registry_username() -> String {
-    ["RETENTION_REGISTRY_USER", "GITHUB_ACTOR"]
-        .iter()
-        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
-        .unwrap_or_else(|| "retention".to_string())
-}
-
-/// A client for `registry` with the token from the environment variable `token_env` (none when
-/// unset or empty: anonymous access, which works for public images).
-pub fn client_from_env(registry: &str, token_env: &str) -> Result<RegistryClient, String> {
-    let credentials =
-        crate::secret::token_from_env(token_env).map(|t| Credentials::new(registry_username(), t));
-    RegistryClient::new(registry, credentials)
+/// The registry cannot be used as configured: which one to use, or its client. What a read or
+/// a write of one manifest fails with is [`ManifestError`] and [`push::PushError`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RegistryError {
+    /// `--registry` (or the URL derived for it) is not a registry URL.
+    #[error("invalid registry URL `{url}`: {reason}\n  help: pass --registry as https://HOST (ghcr.io for github.com), or http://HOST:PORT for a local registry")]
+    BadUrl { url: String, reason: String },
+    /// `GITHUB_SERVER_URL` does not parse as a URL.
+    #[error("GITHUB_SERVER_URL `{server}` is not a URL ({reason}), so the container registry cannot be derived from it\n  help: pass --registry URL (ghcr.io for github.com, https://containers.HOST for GitHub Enterprise Server)")]
+    ServerNotAUrl { server: String, reason: String },
+    /// `GITHUB_SERVER_URL` is a URL, but not http(s) with a host.
+    #[error("GITHUB_SERVER_URL `{server}` is not an http(s) URL with a host, so the container registry cannot be derived from it\n  help: pass --registry URL")]
+    ServerNotHttp { server: String },
+    /// The HTTP client could not be built (TLS set-up).
+    #[error("cannot build the HTTP client: {reason}")]
+    HttpClient { reason: String },
 }

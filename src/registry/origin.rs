@@ -9,6 +9,8 @@
 
 use reqwest::Url;
 
+use super::RegistryError;
+
 /// The registry of github.com.
 pub const GHCR: &str = "https://ghcr.io";
 
@@ -21,7 +23,10 @@ pub struct RegistryChoice {
 
 /// `--registry` when given; else derived from `server_url` (the value of `GITHUB_SERVER_URL`);
 /// else ghcr.io.
-pub fn resolve(flag: Option<&str>, server_url: Option<&str>) -> Result<RegistryChoice, String> {
+pub fn resolve(
+    flag: Option<&str>,
+    server_url: Option<&str>,
+) -> Result<RegistryChoice, RegistryError> {
     if let Some(flag) = flag.map(str::trim).filter(|f| !f.is_empty()) {
         return Ok(RegistryChoice {
             url: flag.to_string(),
@@ -34,17 +39,16 @@ pub fn resolve(flag: Option<&str>, server_url: Option<&str>) -> Result<RegistryC
             source: "the default; GITHUB_SERVER_URL is not set".to_string(),
         });
     };
-    let url = Url::parse(server).map_err(|e| {
-        format!(
-            "error: GITHUB_SERVER_URL `{server}` is not a URL ({e}), so the container registry cannot be derived from it\n  help: pass --registry URL (ghcr.io for github.com, https://containers.HOST for GitHub Enterprise Server)"
-        )
+    let url = Url::parse(server).map_err(|e| RegistryError::ServerNotAUrl {
+        server: server.to_string(),
+        reason: e.to_string(),
     })?;
     let host = match (url.scheme(), url.host_str()) {
         ("https" | "http", Some(host)) => host.to_ascii_lowercase(),
         _ => {
-            return Err(format!(
-                "error: GITHUB_SERVER_URL `{server}` is not an http(s) URL with a host, so the container registry cannot be derived from it\n  help: pass --registry URL"
-            ))
+            return Err(RegistryError::ServerNotHttp {
+                server: server.to_string(),
+            })
         }
     };
     let source = format!("derived from GITHUB_SERVER_URL {server}");
@@ -60,11 +64,6 @@ pub fn resolve(flag: Option<&str>, server_url: Option<&str>) -> Result<RegistryC
         url: format!("{}://containers.{host}{port}", url.scheme()),
         source,
     })
-}
-
-/// [`resolve`] with `GITHUB_SERVER_URL` from the environment.
-pub fn resolve_from_env(flag: Option<&str>) -> Result<RegistryChoice, String> {
-    resolve(flag, std::env::var("GITHUB_SERVER_URL").ok().as_deref())
 }
 
 #[cfg(test)]
@@ -133,7 +132,7 @@ mod tests {
     fn a_bad_server_url_is_an_error_with_help() {
         let e = url(None, Some("not a url"));
         assert!(
-            e.starts_with("ERR error: GITHUB_SERVER_URL `not a url`"),
+            e.starts_with("ERR GITHUB_SERVER_URL `not a url` is not a URL"),
             "{e}"
         );
         assert!(e.contains("help: pass --registry"), "{e}");
