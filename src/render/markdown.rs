@@ -42,7 +42,11 @@ pub fn escape(s: &str) -> String {
 pub fn escape_prose(s: &str) -> String {
     let parts: Vec<&str> = s.split('`').collect();
     let balanced = parts.len() % 2 == 1;
-    let spans_ok = parts.iter().skip(1).step_by(2).all(|code| !code.trim().is_empty());
+    let spans_ok = parts
+        .iter()
+        .skip(1)
+        .step_by(2)
+        .all(|code| !code.trim().is_empty());
     if !balanced || !spans_ok {
         return escape(s);
     }
