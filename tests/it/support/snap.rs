@@ -9,8 +9,14 @@
 //! - a temporary directory (`tempfile`'s `<tmp>/.tmpXXXXXX`) -> `[TMP]`;
 //! - the local stand-ins' origins, which have a random port: the GitHub stand-in -> `[API]`, the
 //!   registry (or its proxy) -> `[REGISTRY]`, given to [`Filters::api`] and [`Filters::registry`];
-//! - elapsed times (`in 1.2s`, `0.35s`, `1m 2s`) -> `[ELAPSED]`, only where the binary prints
-//!   an elapsed time ([`Filters::elapsed`]), never a duration of the policy.
+//!   with the API, the rate budget left at the end of a run, which concurrency makes vary;
+//! - the progress lines of `apply` (`retention: 12/138 versions: ...`, `retention: 3/9 tags:
+//!   ...`) are removed: one is printed every few seconds, so how many there are and what they
+//!   count depends on the machine's speed (a test whose point is progress counts them itself).
+//!
+//! Where concurrent workers make the order of some lines vary (the `skipped`/`failed` lines of
+//! an apply summary, retry warnings), a test sorts those lines with [`Run::sort_stderr_lines`],
+//! saying why.
 //!
 //! A test binds the filters for its scope, then snapshots each run:
 //!
@@ -73,6 +79,32 @@ impl Run {
         )
     }
 
+    /// Sorts the lines of stderr for which `pick` holds among themselves, each sorted line
+    /// taking the place of one picked line: for lines whose order depends on which concurrent
+    /// worker finished first. The other lines stay where they are.
+    pub fn sort_stderr_lines(self, pick: impl Fn(&str) -> bool) -> Run {
+        self.sort_stderr_lines_by_key(pick, str::to_string)
+    }
+
+    /// [`Run::sort_stderr_lines`] by a key of each line: for lines that also name what varies
+    /// (a filter then hides it; the key must not depend on it, or the order would still vary).
+    pub fn sort_stderr_lines_by_key(
+        mut self,
+        pick: impl Fn(&str) -> bool,
+        key: impl Fn(&str) -> String,
+    ) -> Run {
+        let text = String::from_utf8_lossy(&self.output.stderr).into_owned();
+        let mut lines: Vec<&str> = text.split_inclusive('\n').collect();
+        let at: Vec<usize> = (0..lines.len()).filter(|&i| pick(lines[i])).collect();
+        let mut picked: Vec<&str> = at.iter().map(|&i| lines[i]).collect();
+        picked.sort_by_cached_key(|l| (key(l), l.to_string()));
+        for (&i, line) in at.iter().zip(picked) {
+            lines[i] = line;
+        }
+        self.output.stderr = lines.concat().into_bytes();
+        self
+    }
+
     pub fn stdout(&self) -> String {
         String::from_utf8_lossy(&self.output.stdout).into_owned()
     }
@@ -129,12 +161,19 @@ impl Filters {
             &format!(r"(?:/private)?{tmp}/\.tmp[A-Za-z0-9]{{6}}"),
             "[TMP]",
         );
+        // Progress lines (module doc).
+        settings.add_filter(r"(?m)^retention: \d+/\d+ (?:versions|tags): [^\n]*\n", "");
         Filters { settings }
     }
 
-    /// The GitHub stand-in at `url` (`http://127.0.0.1:PORT`) -> `[API]`.
+    /// The GitHub stand-in at `url` (`http://127.0.0.1:PORT`) -> `[API]`; and the rate budget
+    /// a run reports at its end (`rate budget: 4852 requests left`) -> `[B]`: it is the
+    /// `x-ratelimit-remaining` of whichever concurrent answer came last.
     pub fn api(self, url: &str) -> Filters {
-        self.origin(url, "[API]")
+        self.origin(url, "[API]").add(
+            r"rate budget: \d+ requests left",
+            "rate budget: [B] requests left",
+        )
     }
 
     /// The registry (or the proxy in front of it) at `url` -> `[REGISTRY]`.
