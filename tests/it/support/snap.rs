@@ -6,7 +6,8 @@
 //! What varies from run to run is replaced by a placeholder, with filters as narrow as possible
 //! (a filter that also hid a digest, a count or a version id would make the test unable to fail):
 //!
-//! - a temporary directory (`tempfile`'s `<tmp>/.tmpXXXXXX`) -> `[TMP]`;
+//! - a temporary directory (`tempfile`'s `<tmp>/.tmpXXXXXX`) -> `[TMP]`; the crate's directory
+//!   (fixtures) -> `[CRATE]`;
 //! - the local stand-ins' origins, which have a random port: the GitHub stand-in -> `[API]`, the
 //!   registry (or its proxy) -> `[REGISTRY]`, given to [`Filters::api`] and [`Filters::registry`];
 //!   with the API, the rate budget left at the end of a run, which concurrency makes vary;
@@ -161,6 +162,8 @@ impl Filters {
             &format!(r"(?:/private)?{tmp}/\.tmp[A-Za-z0-9]{{6}}"),
             "[TMP]",
         );
+        // The crate's directory (fixtures are read from it): each checkout has its own.
+        settings.add_filter(&regex::escape(env!("CARGO_MANIFEST_DIR")), "[CRATE]");
         // Progress lines (module doc).
         settings.add_filter(r"(?m)^retention: \d+/\d+ (?:versions|tags): [^\n]*\n", "");
         Filters { settings }
