@@ -175,6 +175,10 @@ fn online_plan_equals_offline_plan_and_sends_no_delete() {
         &[],
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    {
+        let _filters = filters(&server);
+        insta::assert_snapshot!(o.transcript());
+    }
     let offline = plan_json(&server, dir.path(), &policy, &["--inventory", &inv]);
     assert_eq!(online, offline);
     assert_eq!(deletions(&online).len(), 128 + 10);
@@ -969,6 +973,7 @@ fn restore_after_applying_a_plan_twice_restores_every_deletion() {
     let mut f = Fixture::new("acme");
     f.npm("api", 6, "2026-01-01T00:00:00Z");
     let server = GithubServer::start(&f.json(), Config::default());
+    let _filters = filters(&server);
     let dir = tempfile::tempdir().unwrap();
     let policy = write(dir.path(), "p.yml", &delete_policy("acme", "[\"api\"]"));
     let plan = plan_json(&server, dir.path(), &policy, &[]);
@@ -981,6 +986,7 @@ fn restore_after_applying_a_plan_twice_restores_every_deletion() {
     assert_eq!(deleted, deletions(&plan));
     let o = restore(&server, dir.path());
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    insta::assert_snapshot!(o.transcript());
     assert!(server.deleted_ids().is_empty(), "{}", text(&o));
     assert_eq!(
         journal_ids(&journal_lines(dir.path()), &["restored"]),
@@ -1337,8 +1343,10 @@ fn a_version_listed_twice_is_decided_once_and_a_kept_images_child_stays() {
         "a version twice in the plan: {ids:?}"
     );
     assert!(deletions(&plan).is_empty(), "{:?}", deletions(&plan));
+    let _filters = filters(&server);
     let o = apply(&server, dir.path(), &policy, &[]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    insta::assert_snapshot!(o.transcript());
     assert!(
         server.deleted_ids().is_empty(),
         "{:?}",
