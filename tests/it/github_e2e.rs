@@ -68,6 +68,10 @@ fn stopped_run_filters(server: &GithubServer) -> insta::internals::SettingsBindD
         .add(r"rate budget: \d+ requests left", "rate budget: [B] requests left")
         .add(r"\b\d+ requests are left\)", "[B] requests are left)")
         .add(
+            r"nearly spent \(\d+ requests left\)",
+            "nearly spent ([B] requests left)",
+        )
+        .add(
             r"\b\d+ of (\d+) deletions are left undone",
             "[L] of $1 deletions are left undone",
         )
