@@ -179,6 +179,37 @@ fn short(digest: &str) -> &str {
     digest.get(..19).unwrap_or(digest)
 }
 
+/// The dry run a user sees for each example policy besides nightly-ghcr (whose text and Markdown
+/// plans `nightly_text_and_markdown_render` snapshots) on the example inventory: the whole text
+/// plan, one snapshot per policy.
+#[test]
+fn the_text_plan_of_each_other_policy() {
+    for (policy, vars) in [
+        ("newest-per-major", &[][..]),
+        ("npm-prereleases", &[][..]),
+        ("pr-closed", &["--var", "PR_NUMBER=42"][..]),
+        ("pull-requests", &[][..]),
+    ] {
+        let path = format!("policies/{policy}.yml");
+        let mut args = vec![
+            "plan",
+            "--policy",
+            &path,
+            "--inventory",
+            "examples/inventory.json",
+            "--now",
+            NOW,
+        ];
+        args.extend_from_slice(vars);
+        let out = retention(&args);
+        assert!(out.status.success(), "{policy}: {}", text(&out.stderr));
+        insta::assert_snapshot!(
+            format!("text_plan_{}", policy.replace('-', "_")),
+            out.transcript()
+        );
+    }
+}
+
 #[test]
 fn every_policy_passes_check() {
     let mut policies: Vec<String> = std::fs::read_dir(root().join("policies"))
