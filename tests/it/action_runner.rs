@@ -3,7 +3,9 @@
 //! content of the files the runner reads and the annotations it turns into pull-request comments.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
+
+use crate::support::snap::{self, Filters, Run};
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/action");
 
@@ -30,19 +32,19 @@ impl FakeRunner {
     fn read(&self, name: &str) -> String {
         std::fs::read_to_string(self.path(name)).expect("a runner file")
     }
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_retention"))
-            .args(args)
-            .current_dir(self.workspace())
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("GITHUB_ACTIONS", "true")
-            .env("GITHUB_OUTPUT", self.path("output"))
-            .env("GITHUB_STEP_SUMMARY", self.path("summary"))
-            .env("RUNNER_TEMP", self.path("temp"))
-            .env("GITHUB_WORKSPACE", self.workspace())
-            .output()
-            .expect("the retention binary runs")
+    fn run(&self, args: &[&str]) -> Run {
+        snap::run(
+            Command::new(env!("CARGO_BIN_EXE_retention"))
+                .args(args)
+                .current_dir(self.workspace())
+                .env_clear()
+                .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+                .env("GITHUB_ACTIONS", "true")
+                .env("GITHUB_OUTPUT", self.path("output"))
+                .env("GITHUB_STEP_SUMMARY", self.path("summary"))
+                .env("RUNNER_TEMP", self.path("temp"))
+                .env("GITHUB_WORKSPACE", self.workspace()),
+        )
     }
 }
 
@@ -58,6 +60,7 @@ fn text(bytes: &[u8]) -> String {
 
 #[test]
 fn plan_writes_outputs_summary_and_plan_file() {
+    let _filters = Filters::new().bind();
     let runner = FakeRunner::new();
     let policy = copy_fixture("policy.yml", &runner.workspace());
     let inventory = Path::new(FIXTURES).join("inventory.json");
@@ -72,6 +75,8 @@ fn plan_writes_outputs_summary_and_plan_file() {
     ]);
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert!(out.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    // The deletions are listed in a collapsed group of the log.
+    insta::assert_snapshot!(out.transcript());
 
     let plan_path = runner.path("temp").join("retention-plan.json");
     let report_path = runner.path("temp").join("retention-plan.md");
@@ -105,18 +110,11 @@ fn plan_writes_outputs_summary_and_plan_file() {
     // The same report in a file, for a later step (each step has its own summary file).
     let report = std::fs::read_to_string(&report_path).expect("the report file");
     assert_eq!(report.trim_end(), markdown.trim_end());
-
-    // The deletions are listed in a collapsed group of the log.
-    assert!(
-        stderr.contains("::group::retention: 2 versions to delete\n"),
-        "{stderr}"
-    );
-    assert!(stderr.contains("api  102  sha256:"), "{stderr}");
-    assert!(stderr.contains("::endgroup::\n"), "{stderr}");
 }
 
 #[test]
 fn a_second_step_appends_to_the_runner_files() {
+    let _filters = Filters::new().bind();
     let runner = FakeRunner::new();
     std::fs::write(runner.path("output"), "earlier=1\n").expect("seed");
     let policy = copy_fixture("policy.yml", &runner.workspace());
@@ -133,6 +131,7 @@ fn a_second_step_appends_to_the_runner_files() {
         "json",
     ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
+    insta::assert_snapshot!(out.transcript());
     assert!(runner
         .read("output")
         .starts_with("earlier=1\nto-delete=2\n"));
@@ -144,6 +143,7 @@ fn a_second_step_appends_to_the_runner_files() {
 
 #[test]
 fn check_annotates_policy_errors_on_their_line() {
+    let _filters = Filters::new().bind();
     let runner = FakeRunner::new();
     std::fs::create_dir(runner.workspace().join("policies")).expect("mkdir");
     copy_fixture("bad-policy.yml", &runner.workspace().join("policies"));
@@ -154,27 +154,16 @@ fn check_annotates_policy_errors_on_their_line() {
         Some(1),
         "stdout:\n{stdout}\nstderr:\n{stderr}"
     );
-    let all = format!("{stdout}{stderr}");
-    // `older_than: fortnight` on line 8, column 43; the unknown key `tagz` on line 10, column 13.
-    assert!(
-        all.contains("::error file=policies/bad-policy.yml,line=8,col=43,title=Invalid retention policy::`older_than`: `fortnight` is not a duration"),
-        "{all}"
-    );
-    assert!(
-        all.contains("::error file=policies/bad-policy.yml,line=10,col=13,title=Invalid retention policy::unknown key `tagz` in `keep`%0Ahelp: did you mean `tags`?"),
-        "{all}"
-    );
-    // The plain FILE:LINE:COL form is still there for people reading the log.
-    assert!(
-        all.contains("policies/bad-policy.yml:10:13: unknown key `tagz`"),
-        "{all}"
-    );
+    // `older_than: fortnight` on line 8, column 43; the unknown key `tagz` on line 10, column 13:
+    // each an `::error` annotation, and in the plain FILE:LINE:COL form for people reading the log.
+    insta::assert_snapshot!(out.transcript());
     // Nothing was planned, so no outputs.
     assert_eq!(runner.read("output"), "");
 }
 
 #[test]
 fn an_absolute_policy_path_inside_the_workspace_is_made_relative() {
+    let _filters = Filters::new().bind();
     let runner = FakeRunner::new();
     let policy = copy_fixture("bad-policy.yml", &runner.workspace());
     let out = runner.run(&[
@@ -185,29 +174,30 @@ fn an_absolute_policy_path_inside_the_workspace_is_made_relative() {
         &Path::new(FIXTURES).join("inventory.json").to_string_lossy(),
     ]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stderr).contains("::error file=bad-policy.yml,line=8,col=43,"),
-        "{}",
-        text(&out.stderr)
-    );
+    // `::error file=bad-policy.yml,...`: relative to the workspace.
+    insta::assert_snapshot!(out.transcript());
 }
 
 #[test]
 fn outside_a_runner_nothing_is_written() {
+    let _filters = Filters::new().bind();
     let runner = FakeRunner::new();
     let policy = copy_fixture("policy.yml", &runner.workspace());
-    let out = Command::new(env!("CARGO_BIN_EXE_retention"))
-        .args(["plan", "--policy"])
-        .arg(&policy)
-        .arg("--inventory")
-        .arg(Path::new(FIXTURES).join("inventory.json"))
-        .env_remove("GITHUB_ACTIONS")
-        .env("GITHUB_OUTPUT", runner.path("output"))
-        .env("GITHUB_STEP_SUMMARY", runner.path("summary"))
-        .env("RUNNER_TEMP", runner.path("temp"))
-        .output()
-        .expect("the retention binary runs");
+    let out = snap::run(
+        Command::new(env!("CARGO_BIN_EXE_retention"))
+            .args(["plan", "--policy"])
+            .arg(&policy)
+            .arg("--inventory")
+            .arg(Path::new(FIXTURES).join("inventory.json"))
+            .args(["--now", "2026-11-20T00:00:00Z"])
+            .env("NO_COLOR", "1")
+            .env_remove("GITHUB_ACTIONS")
+            .env("GITHUB_OUTPUT", runner.path("output"))
+            .env("GITHUB_STEP_SUMMARY", runner.path("summary"))
+            .env("RUNNER_TEMP", runner.path("temp")),
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
+    insta::assert_snapshot!(out.transcript());
     assert_eq!(runner.read("output"), "");
     assert_eq!(runner.read("summary"), "");
     assert!(!text(&out.stderr).contains("::"));

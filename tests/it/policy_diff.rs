@@ -3,19 +3,26 @@
 
 use std::io::Write as _;
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
+
+use crate::support::snap::{self, Run};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 /// Run `retention plan` on the example inventory, with `stdin` fed to it.
-fn plan(args: &[&str], stdin: &str) -> Output {
+fn plan(args: &[&str], stdin: &str) -> Run {
+    let mut all = vec!["plan"];
+    all.extend_from_slice(args);
+    all.extend([
+        "--inventory",
+        "examples/inventory.json",
+        "--now",
+        "2026-11-20T00:00:00Z",
+    ]);
     let mut child = Command::new(env!("CARGO_BIN_EXE_retention"))
-        .arg("plan")
-        .args(args)
-        .args(["--inventory", "examples/inventory.json"])
-        .args(["--now", "2026-11-20T00:00:00Z"])
+        .args(&all)
         .current_dir(root())
         .env("NO_COLOR", "1")
         .env_remove("GITHUB_ACTIONS")
@@ -29,19 +36,15 @@ fn plan(args: &[&str], stdin: &str) -> Output {
             .write_all(stdin.as_bytes())
             .unwrap_or_else(|e| panic!("stdin: {e}"));
     }
-    child
+    let output = child
         .wait_with_output()
-        .unwrap_or_else(|e| panic!("retention: {e}"))
+        .unwrap_or_else(|e| panic!("retention: {e}"));
+    snap::of(&all, output)
 }
 
-fn stdout(o: &Output) -> String {
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
+fn stdout(o: &Run) -> String {
+    assert_eq!(o.status.code(), Some(0), "{}", o.stderr());
+    o.stdout()
 }
 
 const NEW: &str = "examples/policy-change/nightly-ghcr.yml";
@@ -49,11 +52,12 @@ const BASE: &str = "policies/nightly-ghcr.yml";
 
 #[test]
 fn the_markdown_opens_with_the_line_a_reviewer_acts_on() {
-    let md = stdout(&plan(
+    let o = plan(
         &["--policy", NEW, "--base", BASE, "--format", "markdown"],
         "",
-    ));
-    insta::assert_snapshot!("example_diff_markdown", md);
+    );
+    let md = stdout(&o);
+    insta::assert_snapshot!("example_diff_markdown", o.transcript());
     let second = md.lines().nth(2).unwrap_or_default();
     assert!(
         second.starts_with("**this change deletes 12 more versions (4 images, about 104 MiB); 167 versions unchanged**"),
@@ -67,15 +71,12 @@ fn the_markdown_opens_with_the_line_a_reviewer_acts_on() {
 fn the_text_report_and_the_base_from_standard_input() {
     let base = std::fs::read_to_string(root().join(BASE)).unwrap_or_default();
     let from_stdin = stdout(&plan(&["--policy", NEW, "--base", "-"], &base));
-    let from_file = stdout(&plan(&["--policy", NEW, "--base", BASE], ""));
-    assert_eq!(from_stdin, from_file);
-    insta::assert_snapshot!("example_diff_text", from_file);
+    let o = plan(&["--policy", NEW, "--base", BASE], "");
+    assert_eq!(from_stdin, stdout(&o));
+    insta::assert_snapshot!("example_diff_text", o.transcript());
     // The same policy on both sides changes nothing.
-    let same = stdout(&plan(&["--policy", BASE, "--base", BASE], ""));
-    assert!(
-        same.contains("this change does not change what is deleted (179 versions unchanged)"),
-        "{same}"
-    );
+    let o = plan(&["--policy", BASE, "--base", BASE], "");
+    insta::assert_snapshot!(o.transcript());
 }
 
 #[test]
@@ -105,10 +106,5 @@ fn the_json_is_a_plan_with_its_diff() {
 fn a_bad_base_policy_is_a_usage_error_that_names_it() {
     let o = plan(&["--policy", NEW, "--base", "-"], "version: 1\nrules: [\n");
     assert_eq!(o.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("(base policy on standard input)"), "{err}");
-    assert!(
-        err.contains("help: --base names the current policy"),
-        "{err}"
-    );
+    insta::assert_snapshot!(o.transcript());
 }

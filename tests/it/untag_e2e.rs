@@ -15,7 +15,9 @@ use crate::support::registry as registry_support;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
+
+use crate::support::snap::{self, Filters, Run};
 
 use github_server::{Config, GithubServer};
 use registry_support::{Pushed, Registry, OCI_INDEX};
@@ -36,34 +38,39 @@ fn version(id: u64, digest: &str, tags: &[&str]) -> Value {
     })
 }
 
-fn retention(server: &GithubServer, dir: &Path, args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_retention"))
-        .args(args)
-        .current_dir(dir)
-        .env("GITHUB_API_URL", server.url())
-        .env("GITHUB_TOKEN", TOKEN)
-        .env("RETENTION_TEST_TIME_SCALE", "0.01")
-        .env("RETENTION_CACHE_DIR", dir.join("cache"))
-        .env("RUST_LOG", "retention=debug")
-        .env_remove("GITHUB_ACTIONS")
-        .env_remove("GITHUB_REPOSITORY_OWNER")
-        .env_remove("GITHUB_RUN_ID")
-        .output();
-    match out {
-        Ok(o) => {
-            for stream in [&o.stdout, &o.stderr] {
-                assert!(
-                    !String::from_utf8_lossy(stream).contains(TOKEN),
-                    "the token leaked into the output"
-                );
-            }
-            o
-        }
-        Err(e) => panic!("cannot run retention: {e}"),
+fn retention(server: &GithubServer, dir: &Path, args: &[&str]) -> Run {
+    let o = snap::run(
+        Command::new(env!("CARGO_BIN_EXE_retention"))
+            .args(args)
+            .current_dir(dir)
+            .env("GITHUB_API_URL", server.url())
+            .env("GITHUB_TOKEN", TOKEN)
+            .env("RETENTION_TEST_TIME_SCALE", "0.01")
+            .env("RETENTION_CACHE_DIR", dir.join("cache"))
+            .env("RUST_LOG", "retention=debug")
+            .env_remove("GITHUB_ACTIONS")
+            .env_remove("GITHUB_REPOSITORY_OWNER")
+            .env_remove("GITHUB_RUN_ID"),
+    );
+    for stream in [&o.stdout, &o.stderr] {
+        assert!(
+            !String::from_utf8_lossy(stream).contains(TOKEN),
+            "the token leaked into the output"
+        );
     }
+    o
 }
 
-fn text(o: &Output) -> String {
+/// The snapshot filters of a test of `s`: the GitHub server (and its ghcr.io face) and the
+/// registry behind it.
+fn filters(s: &Setup) -> insta::internals::SettingsBindDropGuard {
+    Filters::new()
+        .api(&s.server.url())
+        .registry(&s.reg.url())
+        .bind()
+}
+
+fn text(o: &Run) -> String {
     format!(
         "status {:?}\nstdout:\n{}\nstderr:\n{}",
         o.status.code(),
@@ -260,6 +267,7 @@ fn untag_a_multi_platform_image_on_a_real_registry_and_restore_it() {
     let Some(s) = setup(&["pr-42", "latest"]) else {
         return;
     };
+    let _filters = filters(&s);
     let (reg, rt, server, index) = (&s.reg, &s.rt, &s.server, &s.index);
     let d = s.dir.path();
     write(
@@ -319,11 +327,7 @@ fn untag_a_multi_platform_image_on_a_real_registry_and_restore_it() {
         ],
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    assert!(
-        String::from_utf8_lossy(&o.stdout).contains("untagged=1"),
-        "{}",
-        text(&o)
-    );
+    insta::assert_snapshot!(o.transcript());
     let requests = server.requests();
     let api: Vec<String> = requests
         .iter()
@@ -400,11 +404,7 @@ fn untag_a_multi_platform_image_on_a_real_registry_and_restore_it() {
         ],
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    assert!(
-        String::from_utf8_lossy(&o.stdout).contains("restored=1 failed=0"),
-        "{}",
-        text(&o)
-    );
+    insta::assert_snapshot!(o.transcript());
     rt.block_on(async {
         let (status, digest, _) = get(reg, "pr-42").await;
         assert_eq!(
@@ -435,7 +435,7 @@ fn untag_a_multi_platform_image_on_a_real_registry_and_restore_it() {
         ],
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("nothing to restore"));
+    insta::assert_snapshot!(o.transcript());
 }
 
 /// The peer case through `apply --policy`: a multi-platform image tagged `v1.4.0`,
@@ -446,6 +446,7 @@ fn apply_policy_removes_the_pr_tags_of_a_multi_platform_image_which_stays_whole(
     let Some(s) = setup(&["pr-42", "pr-43"]) else {
         return;
     };
+    let _filters = filters(&s);
     let d = s.dir.path();
     write(
         d,
@@ -469,12 +470,7 @@ fn apply_policy_removes_the_pr_tags_of_a_multi_platform_image_which_stays_whole(
         ],
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    assert!(
-        String::from_utf8_lossy(&o.stdout)
-            .contains("deleted=0 skipped=0 failed=0 left=0 untagged=2"),
-        "{}",
-        text(&o)
-    );
+    insta::assert_snapshot!(o.transcript());
     s.rt.block_on(async {
         for t in ["pr-42", "pr-43"] {
             assert_eq!(get(&s.reg, t).await.0, 404, "{t} is still there");
