@@ -16,7 +16,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent / "src"
 
 # Lower layers first: a module may only use modules listed before it (ARCHITECTURE.md).
 LAYERS = [
-    "secret", "digest", "backoff",
+    "secret", "digest", "backoff", "plural",
     "inventory", "policy", "plan", "graph", "space",
     "evaluate", "diff", "render",
     "registry", "github", "fill", "verify", "apply",

@@ -229,7 +229,10 @@ impl Runner {
         }
         if to_delete > 0 {
             self.group(
-                &format!("retention: {to_delete} versions to delete"),
+                &format!(
+                    "retention: {} to delete",
+                    crate::plural::count(to_delete, "version", "versions")
+                ),
                 &deletion_listing(plan),
             );
         }
@@ -272,7 +275,10 @@ impl Runner {
             md.push_str("\nSee the step's log for each failure; the journal lists what was deleted (`retention restore --journal FILE` undoes it).\n");
             self.warning(
                 "Some deletions failed",
-                &format!("{failed} deletions failed and {deleted} succeeded; see the log"),
+                &format!(
+                    "{} failed and {deleted} succeeded; see the log",
+                    crate::plural::count(failed, "deletion", "deletions")
+                ),
             );
         }
         self.append_summary(&md)

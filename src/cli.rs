@@ -16,7 +16,7 @@ pub use crate::render::Format;
         retention lists an owner's packages and versions, reads container manifests so that \
         multi-platform images, signatures and attestations are never broken, decides the fate of \
         every version with a reason, and prints the plan or carries it out.",
-    after_help = "Start offline: retention plan --policy policies/nightly-ghcr.yml --inventory examples/inventory.json --now 2026-11-20T00:00:00Z"
+    after_help = "Start offline, on the example inventory:\n  retention plan --policy policies/nightly-ghcr.yml \\\n    --inventory examples/inventory.json --now 2026-11-20T00:00:00Z"
 )]
 pub struct Cli {
     #[command(subcommand)]

@@ -145,7 +145,7 @@ impl Version {
 /// Why an inventory could not be read: always names the file and, for content errors, the JSON path.
 #[derive(Debug, thiserror::Error)]
 pub enum InventoryError {
-    #[error("cannot read inventory {path}: {source}")]
+    #[error("cannot read inventory {path}: {source}\n  help: give the path of an inventory that `retention snapshot` wrote, or drop --inventory to list from the API")]
     Io {
         path: String,
         source: std::io::Error,

@@ -33,6 +33,7 @@ pub(crate) mod github;
 pub(crate) mod graph;
 pub mod inventory;
 pub mod plan;
+pub(crate) mod plural;
 pub mod policy;
 pub mod registry;
 pub mod render;

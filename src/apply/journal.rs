@@ -47,6 +47,35 @@ pub enum JournalOutcome {
 }
 
 impl JournalOutcome {
+    /// The outcome in words, for the log.
+    pub fn word(self) -> &'static str {
+        use JournalOutcome::*;
+        match self {
+            Attempted => "attempted",
+            NotSent => "not sent",
+            Deleted => "deleted",
+            AlreadyGone => "already gone",
+            Skipped => "skipped",
+            Failed => "failed",
+            Restored => "restored",
+            RestoreFailed => "restore failed",
+            UntagAttempted => "untag attempted",
+            Untagged => "untagged",
+            UntagFailed => "untag failed",
+            Retagged => "retagged",
+            RetagFailed => "retag failed",
+        }
+    }
+
+    /// Log one outcome (info level): "app sha256:…: already gone: Package version not found."
+    pub fn log(self, package: &str, label: &str, message: &str) {
+        if message.is_empty() {
+            tracing::info!("{package} {label}: {}", self.word());
+        } else {
+            tracing::info!("{package} {label}: {}: {message}", self.word());
+        }
+    }
+
     /// Whether the line is about a tag removal (and carries [`Entry::untag`]).
     pub fn is_untag(self) -> bool {
         matches!(

@@ -545,13 +545,7 @@ fn record(
         }
         progress.update(&r);
     }
-    tracing::info!(
-        "{} {}: {:?} {}",
-        target.package,
-        target.label(),
-        outcome,
-        message
-    );
+    outcome.log(&target.package, &target.label(), &message);
     written
 }
 

@@ -234,7 +234,7 @@ impl Untagger<'_> {
                 (JournalOutcome::UntagFailed, m.clone())
             }
         };
-        tracing::info!("{} {}: {:?} {}", t.package, t.label(), line, message);
+        line.log(&t.package, &t.label(), &message);
         if let Err(e) = self.journal.append(&self.entry(t, line, message, &record)) {
             return Outcome::Fatal(e.to_string());
         }

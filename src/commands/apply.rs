@@ -107,13 +107,14 @@ fn execute_inner(
                 // --max-deletions overrides the policy's value the plan recorded.
                 let limit = match (args.max_deletions, plan.max_deletions) {
                     (Some(max), _) => Some((max, "--max-deletions")),
-                    (None, Some(max)) => Some((max, "the policy's safety.max_deletions (recorded in the plan)")),
+                    (None, Some(max)) => Some((max, "the policy's safety.max_deletions, recorded in the plan")),
                     (None, None) => None,
                 };
                 if let Some((max, source)) = limit {
                     if count > max {
                         return Err(Failure::usage(format!(
-                            "error: the plan deletes {count} versions, more than {max} ({source}); nothing was deleted\n  help: check the plan; if it is right, pass --max-deletions {count}"
+                            "error: the plan deletes {}, more than {max} ({source}); nothing was deleted\n  help: check the plan; if it is right, pass --max-deletions {count}",
+                            crate::plural::count(count, "version", "versions")
                         )));
                     }
                 }
@@ -205,14 +206,15 @@ fn execute_inner(
                 };
                 let (results, mut outcome) = report_outcome_with_untags(&report, &untag_report);
                 if let Some(count) = refused {
-                    let message = format!(
-                        "error: the plan removes {count} tags, more than max_untags {}; the deletions were done, no tag was removed\n  help: raise it with --max-untags {count} (or safety.max_untags) if the plan is right",
-                        policy.safety.max_untags
+                    let message = over_max_untags(
+                        count,
+                        policy.safety.max_untags,
+                        "the deletions were done, no tag was removed",
                     );
                     outcome = match outcome {
                         Ok(()) => Err(Failure::usage(message)),
                         Err(f) => {
-                            eprintln!("{message}");
+                            eprintln!("{}", super::labelled(&message));
                             Err(f)
                         }
                     };
@@ -282,7 +284,10 @@ async fn remove_tags(
             ..UntagReport::default()
         }
     } else {
-        eprintln!("removing {} tags from images that stay", untags.len());
+        eprintln!(
+            "removing {} from images that stay",
+            crate::plural::count(untags.len(), "tag", "tags")
+        );
         let untagger = Untagger {
             client,
             scope,
@@ -335,11 +340,21 @@ fn untag_targets(plan: &Plan) -> Vec<UntagTarget> {
 /// `safety.max_untags`, else 1000).
 fn check_max_untags(count: u64, max: u64) -> Result<(), Failure> {
     if count > max {
-        return Err(Failure::usage(format!(
-            "the plan removes {count} tags, more than max_untags {max}; nothing was deleted or untagged\n  help: raise it with --max-untags {count} (or safety.max_untags) if the plan is right"
+        return Err(Failure::usage(over_max_untags(
+            count,
+            max,
+            "nothing was deleted or untagged",
         )));
     }
     Ok(())
+}
+
+/// The refusal of a plan that removes more tags than allowed, and what was done anyway.
+fn over_max_untags(count: u64, max: u64, done: &str) -> String {
+    format!(
+        "error: the plan removes {} from images that stay, more than max_untags ({max}); {done}\n  help: raise it with --max-untags {count} (or safety.max_untags) if the plan is right",
+        crate::plural::count(count, "tag", "tags")
+    )
 }
 
 /// Read the policy (annotating its errors in a runner), with --max-deletions and --max-untags
@@ -457,7 +472,13 @@ pub fn report_outcome_with_untags(r: &ApplyReport, u: &UntagReport) -> (ApplyRes
         r.left
     );
     use crate::render::printable;
-    for (package, label, why) in &r.skipped {
+    // Workers finish in any order: the lists are printed sorted, so two runs read the same.
+    let sorted = |list: &[(String, String, String)]| {
+        let mut list: Vec<(String, String, String)> = list.to_vec();
+        list.sort();
+        list
+    };
+    for (package, label, why) in &sorted(&r.skipped) {
         eprintln!(
             "  skipped {} {}: {}",
             printable(package),
@@ -465,7 +486,7 @@ pub fn report_outcome_with_untags(r: &ApplyReport, u: &UntagReport) -> (ApplyRes
             printable(why)
         );
     }
-    for (package, label, why) in &r.failed {
+    for (package, label, why) in &sorted(&r.failed) {
         eprintln!(
             "  failed {} {}: {}",
             printable(package),
@@ -484,19 +505,29 @@ pub fn report_outcome_with_untags(r: &ApplyReport, u: &UntagReport) -> (ApplyRes
     );
     if u.total > 0 {
         eprintln!(
-            "untag: {} of {} tags removed, {} skipped, {} failed, {} left undone ({} API requests)",
+            "untag: {} of {} removed, {} skipped, {} failed, {} left undone ({})",
             u.untagged,
-            u.total,
+            crate::plural::count(u.total, "tag", "tags"),
             u.skipped.len(),
             u.failed.len(),
             u.left,
-            u.api_requests
+            crate::plural::count(u.api_requests, "API request", "API requests")
         );
-        for (package, label, why) in &u.skipped {
-            eprintln!("  skipped {package} {label}: {why}");
+        for (package, label, why) in &sorted(&u.skipped) {
+            eprintln!(
+                "  skipped {} {}: {}",
+                printable(package),
+                printable(label),
+                printable(why)
+            );
         }
-        for (package, label, why) in &u.failed {
-            eprintln!("  failed {package} {label}: {why}");
+        for (package, label, why) in &sorted(&u.failed) {
+            eprintln!(
+                "  failed {} {}: {}",
+                printable(package),
+                printable(label),
+                printable(why)
+            );
         }
     }
     println!(
@@ -532,7 +563,12 @@ pub fn report_outcome_with_untags(r: &ApplyReport, u: &UntagReport) -> (ApplyRes
                 .unwrap_or_else(|| "its reset time is unknown".to_string());
             Err(Failure::partial(format!(
                 "stopped: the API rate limit is nearly spent ({} requests left); {} of {} deletions are left undone; {reset}: run again then (a scheduled run continues where this one stopped)",
-                remaining.map(|n| n.to_string()).unwrap_or_else(|| "?".into()),
+                // The last count GitHub gave, which answers still in flight at the stop lowered.
+                r.budget
+                    .remaining
+                    .or(*remaining)
+                    .map(|n| n.to_string())
+                    .unwrap_or_else(|| "?".into()),
                 r.left,
                 r.total
             )))
@@ -554,12 +590,12 @@ pub fn report_outcome_with_untags(r: &ApplyReport, u: &UntagReport) -> (ApplyRes
             )))
         }
         None if !r.failed.is_empty() => Err(Failure::partial(format!(
-            "{} deletions failed (listed above); run again to retry them",
-            r.failed.len()
+            "{} failed (listed above); run again to retry them",
+            crate::plural::count(r.failed.len(), "deletion", "deletions")
         ))),
         None if !u.failed.is_empty() => Err(Failure::partial(format!(
-            "{} tag removals failed (listed above); run again to retry them",
-            u.failed.len()
+            "{} failed (listed above); run again to retry them",
+            crate::plural::count(u.failed.len(), "tag removal", "tag removals")
         ))),
         None => Ok(()),
     };

@@ -18,9 +18,9 @@ pub fn run(args: &CheckArgs) -> Outcome {
         }
     }
     if errors > 0 {
-        let s = if errors == 1 { "" } else { "s" };
         return Err(Failure::usage(format!(
-            "error: {errors} problem{s} found; nothing was run"
+            "error: {} found; nothing was run",
+            crate::plural::count(errors, "problem", "problems")
         )));
     }
     Ok(())

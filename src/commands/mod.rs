@@ -55,6 +55,16 @@ impl Failure {
     }
 }
 
+/// A message as printed: it starts with its label, `error:` unless it already says `error:` or
+/// `warning:` (a run that stops with work left says `warning:` when nothing went wrong).
+pub(crate) fn labelled(message: &str) -> std::borrow::Cow<'_, str> {
+    if message.starts_with("error:") || message.starts_with("warning:") {
+        message.into()
+    } else {
+        format!("error: {message}").into()
+    }
+}
+
 impl From<crate::actions::RunnerError> for Failure {
     fn from(e: crate::actions::RunnerError) -> Failure {
         Failure::run(e.0)
@@ -147,7 +157,7 @@ pub fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {
             if !f.message.is_empty() {
-                eprintln!("{}", f.message);
+                eprintln!("{}", labelled(&f.message));
             }
             ExitCode::from(f.code)
         }
@@ -176,8 +186,23 @@ pub(crate) fn load_policy(
     let vars = crate::policy::Vars::new(vars)?;
     crate::policy::Policy::load_with(path, &vars).map_err(|e| {
         crate::actions::annotate(&e);
-        Failure::usage(e.to_string())
+        policy_failure(&e, "the policy", None)
     })
+}
+
+/// Print a policy's problems, each located, then fail with one line that counts them, as
+/// `retention check` does (`which`: "the policy", "the base policy"; `help`: an extra line).
+pub(crate) fn policy_failure(
+    e: &crate::policy::PolicyErrors,
+    which: &str,
+    help: Option<&str>,
+) -> Failure {
+    eprintln!("{e}");
+    let problems = crate::plural::count(e.diagnostics.len(), "problem", "problems");
+    let help = help.map(|h| format!("\n  help: {h}")).unwrap_or_default();
+    Failure::usage(format!(
+        "error: {problems} found in {which}; nothing was run{help}"
+    ))
 }
 
 /// Write `text` to a file, or to standard output when no file is given.
@@ -212,6 +237,25 @@ mod tests {
     fn code(f: impl Into<Failure>) -> (u8, String) {
         let f = f.into();
         (f.code, f.message)
+    }
+
+    #[test]
+    fn every_printed_failure_starts_with_its_label() {
+        use super::labelled;
+        assert_eq!(
+            labelled("the plan removes 3 tags"),
+            "error: the plan removes 3 tags"
+        );
+        assert_eq!(labelled("error: no token"), "error: no token");
+        assert_eq!(
+            labelled("warning: 2 versions withheld"),
+            "warning: 2 versions withheld"
+        );
+        // A label is a prefix, not a word found later in the message.
+        assert_eq!(
+            labelled("stopped: see the error: above"),
+            "error: stopped: see the error: above"
+        );
     }
 
     #[test]

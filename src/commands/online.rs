@@ -72,17 +72,21 @@ pub async fn inventory(
         }
         raw.take_manifests(&typed);
     }
-    eprintln!(
-        "listed {} packages, {} versions of {scope} ({} API requests)",
-        typed.packages.len(),
-        typed
-            .packages
-            .iter()
-            .map(|p| p.versions.len())
-            .sum::<usize>(),
-        client.requests()
-    );
+    say_listed(&typed, scope, client.requests());
     Ok((raw, typed))
+}
+
+/// The line that says what was listed: "listed 2 packages, 311 versions of the user acme (4 API
+/// requests)".
+pub fn say_listed(inventory: &Inventory, scope: &impl std::fmt::Display, requests: u64) {
+    use crate::plural::count;
+    let versions: usize = inventory.packages.iter().map(|p| p.versions.len()).sum();
+    eprintln!(
+        "listed {}, {} of {scope} ({})",
+        count(inventory.packages.len(), "package", "packages"),
+        count(versions, "version", "versions"),
+        count(requests, "API request", "API requests")
+    );
 }
 
 /// Connect, list every package the policy governs and read all their manifests (through the

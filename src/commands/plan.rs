@@ -105,9 +105,11 @@ fn load_base(path: &Path, vars: &[(String, String)]) -> Result<Policy, Failure> 
         Policy::load_with(path, &vars)
     };
     result.map_err(|e| {
-        Failure::usage(format!(
-            "{e}\nhelp: --base names the current policy the change is compared with; fix it there, or plan without --base"
-        ))
+        super::policy_failure(
+            &e,
+            "the base policy",
+            Some("--base names the current policy the change is compared with; fix it there, or plan without --base"),
+        )
     })
 }
 

@@ -37,9 +37,9 @@ pub fn run(args: &VerifyArgs, settings: &Settings) -> Outcome {
     let report = crate::verify::listed(&inventory, |p, id| kept.contains(&(p, id)));
     warn_unknown(&report);
     println!(
-        "verify: {} kept versions in {} container packages checked: {}",
-        report.images,
-        report.packages,
+        "verify: {} in {} checked: {}",
+        crate::plural::count(report.images, "kept version", "kept versions"),
+        crate::plural::count(report.packages, "container package", "container packages"),
         verdict(&report)
     );
     print_findings(&report.findings);
@@ -71,10 +71,10 @@ pub async fn after_apply(
     {
         Ok(report) => {
             eprintln!(
-                "verify: {} touched packages listed again ({} API requests), {} kept versions checked: {}",
-                report.packages,
-                report.requests,
-                report.images,
+                "verify: {} listed again ({}), {} checked: {}",
+                crate::plural::count(report.packages, "touched package", "touched packages"),
+                crate::plural::count(report.requests, "API request", "API requests"),
+                crate::plural::count(report.images, "kept version", "kept versions"),
                 verdict(&report)
             );
             warn_unknown(&report);
@@ -99,8 +99,12 @@ pub async fn after_apply(
 fn warn_unknown(report: &Report) {
     if report.unknown_manifests > 0 {
         eprintln!(
-            "warning: {} kept versions have no readable manifest: the parts they list were not checked",
-            report.unknown_manifests
+            "warning: {} no readable manifest: the parts they list were not checked",
+            crate::plural::count(
+                report.unknown_manifests,
+                "kept version has",
+                "kept versions have"
+            )
         );
     }
 }

@@ -18,13 +18,7 @@ fn quoted(names: &[&str]) -> String {
     q.join(", ")
 }
 
-fn plural(n: usize, one: &str, many: &str) -> String {
-    if n == 1 {
-        one.to_string()
-    } else {
-        many.to_string()
-    }
-}
+use crate::plural::word as plural;
 
 /// A guard, in words.
 pub fn guard(g: &Guard) -> String {

@@ -77,7 +77,7 @@ impl PolicyErrors {
             file,
             (1, 1),
             format!("cannot read policy: {e}"),
-            Some("check the path given to --policy".into()),
+            Some("check the path of the policy file".into()),
         )
     }
 
@@ -342,7 +342,10 @@ impl Ctx {
             Err(e) => {
                 self.at(
                     node,
-                    format!("`{what}`: `{text}` is not a duration: {e}"),
+                    format!(
+                        "`{what}`: `{text}` is not a duration ({})",
+                        duration_problem(&e)
+                    ),
                     Some("write a duration such as 90m, 36h, 14d or 2w".into()),
                 );
                 None
@@ -497,6 +500,20 @@ impl Ctx {
 }
 
 /// What a node is, for messages.
+/// What is wrong with a duration, in words (humantime says "expected number at 0").
+fn duration_problem(e: &humantime::DurationError) -> String {
+    use humantime::DurationError as E;
+    match e {
+        E::InvalidCharacter(at) => {
+            format!("a character at {} is neither a digit nor a unit", at + 1)
+        }
+        E::NumberExpected(_) => "each unit needs a number before it".to_string(),
+        E::UnknownUnit { unit, .. } => format!("`{unit}` is not a unit"),
+        E::NumberOverflow => "it is too large".to_string(),
+        E::Empty => "it is empty".to_string(),
+    }
+}
+
 fn kind(node: &Node) -> &'static str {
     match &node.data {
         YamlData::Value(Scalar::Null) => "nothing (null)",
@@ -554,7 +571,7 @@ pub fn parse_policy_with(
             file,
             (1, 1),
             format!("the policy is larger than {} KB", MAX_POLICY_BYTES / 1024),
-            Some("a policy is a short YAML file; check the path given to --policy".into()),
+            Some("a policy is a short YAML file; check the path of the policy file".into()),
         ));
     }
     let sha256 = format!("{:x}", Sha256::digest(bytes));

@@ -10,9 +10,7 @@ use super::markdown::{escape, MAX_ROWS};
 use super::text::{short_digest, short_tag, tags_label};
 use crate::plan::{Action, BrokenImage, BrokenKind, PackagePlan, Plan, VersionPlan};
 
-fn plural(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
+use crate::plural::count as plural;
 
 /// The versions of a package that lose tags.
 fn untagged(p: &PackagePlan) -> Vec<&VersionPlan> {
