@@ -30,7 +30,7 @@ use super::online::{api_failure, RegistryArgs};
 use super::Failure;
 use crate::apply::journal::Journal;
 use crate::apply::{ApplyReport, Target};
-use crate::fill::{FillReport, FillScope};
+use crate::fill::{FillReport, FillScope, ReadAhead};
 use crate::github::{GithubClient, Scope};
 use crate::inventory::{Inventory, PackageEntry};
 use crate::plan::Plan;
@@ -84,6 +84,68 @@ fn bounds(policy: &Policy, inventory: &Inventory, now: DateTime<Utc>) -> (u64, u
     (deletions, untags)
 }
 
+/// Which listed packages have their manifests read while they are still being listed.
+#[derive(Default)]
+struct ReadEarly {
+    /// Packages whose every listed version's manifest is being read.
+    reading: std::collections::HashSet<String>,
+}
+
+impl ReadEarly {
+    /// A page of `package`'s versions arrived (`versions`: all so far, the page from `start`):
+    /// start reading its manifests when the package is sure to need them
+    /// ([`crate::evaluate::needs_manifests_known_early`]); the fill waits for these reads.
+    /// Nothing is decided here: every decision still waits for every manifest of its package.
+    #[allow(clippy::too_many_arguments)]
+    fn page(
+        &mut self,
+        ahead: &mut ReadAhead,
+        policy: &Policy,
+        owner: &str,
+        now: DateTime<Utc>,
+        package: &serde_json::Value,
+        versions: &[serde_json::Value],
+        start: usize,
+    ) {
+        let Some(name) = package.get("name").and_then(|n| n.as_str()) else {
+            return;
+        };
+        let from = if self.reading.contains(name) {
+            start
+        } else {
+            let partial = crate::github::RawInventory {
+                schema: crate::inventory::SCHEMA,
+                owner: owner.to_string(),
+                captured_at: now,
+                packages: vec![crate::github::fetch::RawPackage {
+                    package: package.clone(),
+                    versions: versions.to_vec(),
+                    manifests: Default::default(),
+                }],
+            };
+            // An object that does not read is reported by the listing's own reading, later.
+            let Ok(typed) = partial.typed() else { return };
+            let Some(entry) = typed.packages.first() else {
+                return;
+            };
+            if !entry.package.package_type.is_image()
+                || !crate::evaluate::needs_manifests_known_early(policy, entry, now)
+            {
+                return;
+            }
+            tracing::debug!("{name}: reading manifests while the listing goes on");
+            self.reading.insert(name.to_string());
+            0
+        };
+        let repository = crate::registry::repository_for(owner, name);
+        for v in versions.iter().skip(from) {
+            if let Some(digest) = v.get("name").and_then(|n| n.as_str()) {
+                ahead.start(&repository, digest);
+            }
+        }
+    }
+}
+
 fn add(total: &mut FillReport, r: FillReport) {
     total.packages_needing += r.packages_needing;
     total.packages_skipped += r.packages_skipped;
@@ -104,21 +166,13 @@ fn add(total: &mut FillReport, r: FillReport) {
 /// ([`super::online::inventory`]): a digest GitHub listed under two ids of a package
 /// loses its manifest (both versions are then kept by the evaluator's guards).
 async fn read_manifests(
-    reader: &(RegistryClient, ManifestCache),
+    reader: &mut ReadAhead,
     policy: &Policy,
     inventory: &mut Inventory,
     now: DateTime<Utc>,
 ) -> FillReport {
     let shared = inventory.shared_digests();
-    let report = crate::fill::fill_manifests_scoped(
-        &reader.0,
-        &reader.1,
-        policy,
-        inventory,
-        now,
-        FillScope::Needed,
-    )
-    .await;
+    let report = crate::fill::fill_with(reader, policy, inventory, now, FillScope::Needed).await;
     for s in &shared {
         inventory.packages[s.package_index]
             .manifests
@@ -168,9 +222,28 @@ pub async fn apply_streamed(
     journal: Arc<Journal>,
     to_targets: fn(&Plan) -> Vec<Target>,
 ) -> Result<Streamed, Failure> {
-    let raw = crate::github::fetch_inventory(client, scope, policy, Utc::now())
-        .await
-        .map_err(|e| api_failure(&e))?;
+    // The registry client comes first, so that a listing page's manifests are read while the
+    // next page is listed (when the package is sure to need them: see `read_early`).
+    let mut reader: Option<ReadAhead> = if policy.packages.package_type.is_image() {
+        let reg = super::online::registry_client(registry.registry, registry.token_env)?;
+        Some(ReadAhead::new(&reg, &ManifestCache::resolve(registry.cache_dir)))
+    } else {
+        None
+    };
+    let mut early = ReadEarly::default();
+    let raw = crate::github::fetch_inventory_paged(
+        client,
+        scope,
+        policy,
+        Utc::now(),
+        &mut |package, versions, start| {
+            if let Some(ahead) = &mut reader {
+                early.page(ahead, policy, scope.owner(), now, package, versions, start);
+            }
+        },
+    )
+    .await
+    .map_err(|e| api_failure(&e))?;
     let mut inventory = raw.typed().map_err(|e| api_failure(&e))?;
     inventory.drop_repeated_ids();
     eprintln!(
@@ -183,16 +256,6 @@ pub async fn apply_streamed(
             .sum::<usize>(),
         client.requests()
     );
-    let images = inventory
-        .packages
-        .iter()
-        .any(|p| p.package.package_type.is_image());
-    let reader: Option<(RegistryClient, ManifestCache)> = if images {
-        let reg = super::online::registry_client(registry.registry, registry.token_env)?;
-        Some((reg, ManifestCache::resolve(registry.cache_dir)))
-    } else {
-        None
-    };
 
     let (deletions, untags) = bounds(policy, &inventory, now);
     let (max_deletions, max_untags) = (policy.safety.max_deletions, policy.safety.max_untags);
@@ -202,9 +265,12 @@ pub async fn apply_streamed(
             "up to {deletions} deletions and {untags} tag removals before the manifests are read (max_deletions {max_deletions}, max_untags {max_untags}): reading every manifest first"
         );
         let mut unreadable = Vec::new();
-        if let Some(reader) = &reader {
-            let report = read_manifests(reader, policy, &mut inventory, now).await;
+        if let Some(ahead) = &mut reader {
+            let report = read_manifests(ahead, policy, &mut inventory, now).await;
             eprintln!("{}", report.summary());
+            if report.from_network > 0 {
+                ahead.evict();
+            }
             unreadable = report.failed_packages;
         }
         sweep(client, scope, placeholders, &mut inventory).await?;
@@ -240,9 +306,9 @@ pub async fn apply_streamed(
                 captured_at: now,
                 packages: vec![entry],
             };
-            if let Some(reader) = &reader {
+            if let Some(ahead) = &mut reader {
                 if single.packages[0].package.package_type.is_image() {
-                    let r = read_manifests(reader, policy, &mut single, now).await;
+                    let r = read_manifests(ahead, policy, &mut single, now).await;
                     add(&mut fill, r);
                     sweep(client, scope, placeholders, &mut single).await?;
                 }
@@ -266,8 +332,11 @@ pub async fn apply_streamed(
             }
         }
         drop(tx);
-        if reader.is_some() {
+        if let Some(ahead) = &reader {
             eprintln!("{}", fill.summary());
+            if fill.from_network > 0 {
+                ahead.evict();
+            }
         }
         Ok::<_, Failure>((plans, read, fill.failed_packages))
     };

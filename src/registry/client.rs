@@ -13,6 +13,7 @@ use std::time::Duration;
 use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION, RETRY_AFTER, WWW_AUTHENTICATE};
 use reqwest::{StatusCode, Url};
 use tokio::sync::Mutex;
+use tokio::time::Instant;
 
 use super::auth::{parse_challenge, Challenge, Credentials, Secret, TokenResponse};
 use crate::backoff::{parse_retry_after, RetryPolicy};
@@ -80,6 +81,9 @@ struct Inner {
     auth: Mutex<HashMap<String, (u64, Authorization)>>,
     manifest_requests: AtomicU64,
     token_requests: AtomicU64,
+    /// The shared pause: no request to this registry is sent before this instant. Set by a 429
+    /// (or a 5xx with `retry-after`), so that every reader waits, not only the one answered.
+    paused_until: std::sync::Mutex<Option<Instant>>,
 }
 
 #[derive(Clone)]
@@ -164,6 +168,7 @@ impl RegistryClient {
                 auth: Mutex::new(HashMap::new()),
                 manifest_requests: AtomicU64::new(0),
                 token_requests: AtomicU64::new(0),
+                paused_until: std::sync::Mutex::new(None),
             }),
         })
     }
@@ -569,7 +574,32 @@ impl RegistryClient {
             })
     }
 
-    /// Send a request, retrying network errors, 429 and 5xx with backoff (bounded).
+    /// Wait while the registry asked every request to (see [`Inner::paused_until`]).
+    async fn wait_for_pause(&self) {
+        loop {
+            let until = *lock(&self.inner.paused_until);
+            match until {
+                Some(t) if t > Instant::now() => tokio::time::sleep_until(t).await,
+                _ => return,
+            }
+        }
+    }
+
+    /// Hold back every request to this registry for `wait` from now (a pause already longer
+    /// stays). Returns whether the pause was extended.
+    fn pause_all(&self, wait: Duration) -> bool {
+        let until = Instant::now() + wait;
+        let mut paused = lock(&self.inner.paused_until);
+        if paused.is_some_and(|p| p >= until) {
+            return false;
+        }
+        *paused = Some(until);
+        true
+    }
+
+    /// Send a request, retrying network errors, 429 and 5xx with backoff (bounded). A 429, or a
+    /// 5xx with `retry-after`, pauses every request to the registry (not only this one) for the
+    /// wait: the registry is asking the client, not one request, to slow down.
     async fn send_with_retry(
         &self,
         repository: &str,
@@ -580,6 +610,7 @@ impl RegistryClient {
         let attempts = policy.attempts.max(1);
         let mut attempt = 1;
         loop {
+            self.wait_for_pause().await;
             let (retry_after, why) = match make().send().await {
                 Ok(r) => {
                     let s = r.status();
@@ -596,10 +627,20 @@ impl RegistryClient {
                                 ),
                             ));
                         }
-                        (
-                            parse_retry_after(r.headers().get(RETRY_AFTER)),
-                            format!("HTTP {s}"),
-                        )
+                        let retry_after = parse_retry_after(r.headers().get(RETRY_AFTER));
+                        if s == StatusCode::TOO_MANY_REQUESTS || retry_after.is_some() {
+                            let wait = policy.delay(attempt, retry_after);
+                            if self.pause_all(wait) {
+                                tracing::info!(
+                                    "{}: HTTP {s}; every read of this registry waits {} ms",
+                                    self.registry_display(),
+                                    wait.as_millis()
+                                );
+                            }
+                            attempt += 1;
+                            continue;
+                        }
+                        (retry_after, format!("HTTP {s}"))
                     } else {
                         return Ok(r);
                     }
@@ -625,6 +666,11 @@ impl RegistryClient {
             attempt += 1;
         }
     }
+}
+
+/// A std mutex's guard, even if a holder panicked (the value is a plain instant).
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Read at most `limit` bytes of a body (stops early; the rest is dropped).
