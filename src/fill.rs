@@ -142,12 +142,6 @@ impl ReadAhead {
         self.reads.insert(key, task);
     }
 
-    /// Whether `digest` of `repository` was started.
-    pub fn started(&self, repository: &str, digest: &str) -> bool {
-        self.reads
-            .contains_key(&(repository.to_string(), digest.to_string()))
-    }
-
     /// The result of a read started before (and forgotten here), or `None` if none was.
     async fn finish(&mut self, repository: &str, digest: &str) -> Option<Read> {
         let task = self

@@ -226,7 +226,10 @@ pub async fn apply_streamed(
     // next page is listed (when the package is sure to need them: see `read_early`).
     let mut reader: Option<ReadAhead> = if policy.packages.package_type.is_image() {
         let reg = super::online::registry_client(registry.registry, registry.token_env)?;
-        Some(ReadAhead::new(&reg, &ManifestCache::resolve(registry.cache_dir)))
+        Some(ReadAhead::new(
+            &reg,
+            &ManifestCache::resolve(registry.cache_dir),
+        ))
     } else {
         None
     };

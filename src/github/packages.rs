@@ -70,7 +70,15 @@ async fn get_all(
     context: &str,
     permission_hint: &str,
 ) -> Result<Vec<Value>, ApiError> {
-    get_all_with(client, first, endpoint, context, permission_hint, &mut |_, _| {}).await
+    get_all_with(
+        client,
+        first,
+        endpoint,
+        context,
+        permission_hint,
+        &mut |_, _| {},
+    )
+    .await
 }
 
 /// [`get_all`], calling `on_page(items so far, where this page starts)` after each page.

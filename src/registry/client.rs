@@ -32,9 +32,11 @@ pub const MAX_MANIFEST_BYTES: usize = 4 * 1024 * 1024;
 pub const PUSH_HINT: &str = "removing a tag pushes a placeholder manifest: the token needs write access to the package (`permissions: packages: write` for the workflow token, `write:packages` for a personal token)";
 
 /// The default number of manifest reads in flight. Reads are not paced like the API's deletions,
-/// so reading wider only shortens the time before the first DELETE; a 429 is retried with
-/// backoff (honouring `retry-after`).
-pub const DEFAULT_CONCURRENCY: usize = 32;
+/// so reading wider shortens the time before the first DELETE: with 64, reading a 100-version
+/// listing page's manifests takes about as long as listing the next page, so the reads end soon
+/// after the listing. Politeness comes from the registry: a 429 (or a 5xx with `retry-after`)
+/// pauses every read of the registry until the wait has passed, then each read is retried.
+pub const DEFAULT_CONCURRENCY: usize = 64;
 
 /// What went wrong reading one manifest.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

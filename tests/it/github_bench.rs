@@ -6,8 +6,11 @@
 //! `apply_cold_cache`: the same with container images whose manifests come from a stand-in
 //! registry, both answering after 100 ms (scaled), run with a warm manifest cache and then a
 //! cold one: the cold run must stay close to the warm one (reads overlap the paced deletions).
-//! `deletions_start_before_the_last_package_is_read` (a plain test, not ignored) checks that
-//! overlap on a small fixture.
+//! The plain tests (not ignored) check the overlaps on small fixtures:
+//! `deletions_start_before_the_last_package_is_read` (deleting one package while reading the
+//! next), `manifest_reads_start_before_the_listing_ends` (reading one listing page's manifests
+//! while listing the next), and `a_429_pauses_every_manifest_read` (the registry's 429 holds back
+//! every reader, not only the one answered).
 
 use crate::support::github_server;
 
@@ -178,7 +181,9 @@ fn manifest_server_with(
                 return axum::http::Response::builder()
                     .status(429)
                     .header("retry-after", t.retry_after.to_string())
-                    .body(axum::body::Body::from("{\"errors\":[{\"code\":\"TOOMANYREQUESTS\"}]}"))
+                    .body(axum::body::Body::from(
+                        "{\"errors\":[{\"code\":\"TOOMANYREQUESTS\"}]}",
+                    ))
                     .unwrap();
             }
             match manifests.get(&digest) {
@@ -269,6 +274,8 @@ const IMAGE_POLICY: &str = "version: 1\nowner: acme\npackages: { type: container
 
 /// Not a benchmark: `apply --policy` deletes the first package's versions while the next
 /// packages' manifests are still being read (without the pipeline, every read comes first).
+/// The policy counts `newest`, so that no manifest is read during the listing (which would read
+/// this small fixture's every manifest before the first decision).
 #[test]
 fn deletions_start_before_the_last_package_is_read() {
     let latency = Duration::from_millis(20);
@@ -283,7 +290,14 @@ fn deletions_start_before_the_last_package_is_read() {
     );
     let dir = tempfile::tempdir().unwrap();
     let policy = dir.path().join("p.yml");
-    std::fs::write(&policy, IMAGE_POLICY).unwrap();
+    std::fs::write(
+        &policy,
+        IMAGE_POLICY.replace(
+            "rules:\n",
+            "rules:\n  - name: the newest stays\n    keep: { newest: 1 }\n",
+        ),
+    )
+    .unwrap();
     let o = run_apply(
         &policy,
         dir.path(),
@@ -312,6 +326,56 @@ fn deletions_start_before_the_last_package_is_read() {
         first_delete < last_read,
         "the first DELETE came {:?} after the last manifest read",
         first_delete.duration_since(last_read)
+    );
+}
+
+/// Not a benchmark: a listing page's manifests are read while the next pages are listed (the
+/// package is sure to need them: its rules count no `newest`), not after the whole listing.
+#[test]
+fn manifest_reads_start_before_the_listing_ends() {
+    let latency = Duration::from_millis(50);
+    let (inventory, manifests) = image_fixture(1, 400);
+    let registry = manifest_server(manifests, latency);
+    let server = GithubServer::start(
+        &inventory,
+        Config {
+            latency,
+            ..Config::default()
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("p.yml");
+    std::fs::write(&policy, IMAGE_POLICY).unwrap();
+    let o = run_apply(
+        &policy,
+        dir.path(),
+        &server,
+        &registry.url,
+        &dir.path().join("cache"),
+        0.01,
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(server.deleted_ids().len(), 399);
+    let reqs = server.requests();
+    let first_delete = reqs.iter().find(|r| r.method == "DELETE").unwrap().at;
+    let pages: Vec<Instant> = reqs
+        .iter()
+        .filter(|r| r.method == "GET" && r.path.contains("/versions") && r.at < first_delete)
+        .map(|r| r.at)
+        .collect();
+    assert_eq!(pages.len(), 4);
+    let reads = registry.times.lock().unwrap().clone();
+    assert_eq!(reads.len(), 400, "each manifest read once");
+    let first_read = reads.iter().min().copied().unwrap();
+    assert!(
+        first_read < pages[3],
+        "the first manifest read was answered {:?} after the last listing page was asked for",
+        first_read.duration_since(pages[3])
     );
 }
 
