@@ -7,6 +7,12 @@
 //! package's manifests are read. Evaluating package by package gives the same plan as
 //! evaluating the whole inventory (each package is decided on its own).
 //!
+//! Reading starts during the listing ([`ReadEarly`]): once the versions listed so far show that a
+//! package needs its manifests and no page still to come can change that
+//! ([`crate::evaluate::needs_manifests_known_early`]), each page's manifests are read (through one
+//! [`ReadAhead`] for the whole run) while the next page is listed; the package's fill then waits
+//! for those reads. Decisions still wait for every manifest of their package.
+//!
 //! Before a package is evaluated, the placeholders an earlier run left in it are deleted
 //! ([`crate::apply::leftovers`]), as `apply` does for the whole inventory otherwise.
 //!

@@ -1,5 +1,6 @@
 //! The OCI distribution API client: `GET /v2/<name>/manifests/<digest>`, verified, with
-//! registry authentication and bounded retries.
+//! registry authentication and bounded retries (a 429, or a 5xx with `retry-after`, pauses every
+//! request of the client: one registry asking to slow down is asked once, not by each read).
 //!
 //! One client serves one registry. It sends credentials only to that registry's origin and to a
 //! token realm of the same origin (scheme, host and port); redirects to other hosts lose the `Authorization` header
