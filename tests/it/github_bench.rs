@@ -384,13 +384,13 @@ fn manifest_reads_start_before_the_listing_ends() {
 /// run still completes with every manifest read and every deletion made.
 #[test]
 fn a_429_pauses_every_manifest_read() {
-    let latency = Duration::from_millis(50);
-    let (inventory, manifests) = image_fixture(1, 400);
-    // Requests 40..45 get 429 with retry-after: 1 (real seconds: registry waits are not scaled).
+    let latency = Duration::from_millis(100);
+    let (inventory, manifests) = image_fixture(1, 600);
+    // Requests 40..45 get 429 with retry-after: 2 (real seconds: registry waits are not scaled).
     let throttle = Throttle {
         after: 40,
         count: 5,
-        retry_after: 1,
+        retry_after: 2,
     };
     let registry = manifest_server_with(manifests, latency, Some(throttle));
     let server = GithubServer::start(&inventory, Config::default());
@@ -411,10 +411,10 @@ fn a_429_pauses_every_manifest_read() {
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
-    assert_eq!(server.deleted_ids().len(), 399);
+    assert_eq!(server.deleted_ids().len(), 599);
     assert_eq!(
         registry.reads.load(std::sync::atomic::Ordering::Relaxed),
-        400
+        600
     );
     let log = registry.log.lock().unwrap().clone();
     assert_eq!(log.iter().filter(|r| r.2 == 429).count(), 5);
@@ -426,7 +426,8 @@ fn a_429_pauses_every_manifest_read() {
         .map(|r| r.1)
         .min()
         .unwrap();
-    let grace = Duration::from_millis(100);
+    // Without the shared pause, the other readers go on: some 550 reads in the next second.
+    let grace = Duration::from_millis(300);
     let pause = Duration::from_secs(throttle.retry_after);
     let during: Vec<Duration> = log
         .iter()
