@@ -102,6 +102,8 @@ impl ReadEarly {
     /// start reading its manifests when the package is sure to need them
     /// ([`crate::evaluate::needs_manifests_known_early`]); the fill waits for these reads.
     /// Nothing is decided here: every decision still waits for every manifest of its package.
+    /// Only the new page is looked at (where the answer can be known early, a version needs the
+    /// manifests on its own), so a long listing costs no more than once over its versions.
     #[allow(clippy::too_many_arguments)]
     fn page(
         &mut self,
@@ -119,18 +121,21 @@ impl ReadEarly {
         let from = if self.reading.contains(name) {
             start
         } else {
-            let partial = crate::github::RawInventory {
+            if !crate::evaluate::needs_knowable_early(policy, name) {
+                return;
+            }
+            let page = crate::github::RawInventory {
                 schema: crate::inventory::SCHEMA,
                 owner: owner.to_string(),
                 captured_at: now,
                 packages: vec![crate::github::fetch::RawPackage {
                     package: package.clone(),
-                    versions: versions.to_vec(),
+                    versions: versions.get(start..).unwrap_or_default().to_vec(),
                     manifests: Default::default(),
                 }],
             };
             // An object that does not read is reported by the listing's own reading, later.
-            let Ok(typed) = partial.typed() else { return };
+            let Ok(typed) = page.typed() else { return };
             let Some(entry) = typed.packages.first() else {
                 return;
             };

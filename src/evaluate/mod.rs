@@ -176,17 +176,25 @@ fn looks_for_broken(policy: &Policy, package: &str) -> bool {
 ///
 /// Sure when a rule looks for broken images, or when no rule counts `newest`: every other
 /// condition (tags, age, name, semver, untagged) is a condition on one version alone, so a
-/// version that makes the manifests needed among some versions makes them needed among all.
-/// With `newest`, a version's selection depends on the versions not listed yet: not sure, and
-/// the reads wait for the whole listing.
+/// version that makes the manifests needed among some versions makes them needed among all
+/// (and `partial` may hold any of them, e.g. one listing page). With `newest`, a version's
+/// selection depends on the versions not listed yet: not sure, and the reads wait for the whole
+/// listing ([`needs_knowable_early`] says so without looking at any version).
 pub fn needs_manifests_known_early(
     policy: &Policy,
     partial: &PackageEntry,
     now: DateTime<Utc>,
 ) -> bool {
+    needs_knowable_early(policy, &partial.package.name)
+        && governs(policy, partial)
+        && needs_manifests(policy, partial, now)
+}
+
+/// Whether [`needs_manifests_known_early`] can ever be true for the package `package`: a rule
+/// looks for broken images in it, or no rule counts `newest`.
+pub fn needs_knowable_early(policy: &Policy, package: &str) -> bool {
     let counts_newest = policy.rules.iter().any(|r| r.selector.newest.is_some());
-    let sure = !counts_newest || looks_for_broken(policy, &partial.package.name);
-    sure && governs(policy, partial) && needs_manifests(policy, partial, now)
+    !counts_newest || looks_for_broken(policy, package)
 }
 
 /// An upper bound of the tags the plan removes from this package's images, known before any

@@ -948,6 +948,7 @@ fn manifests_are_known_to_be_needed_early_only_without_newest() {
     assert!(needs_manifests(&newest, &prefix, now()));
     assert!(!needs_manifests(&newest, &whole, now()));
     assert!(!needs_manifests_known_early(&newest, &prefix, now()));
+    assert!(!needs_knowable_early(&newest, "api"));
     // Without `newest`, each version is selected on its own: needed among some is needed among all.
     let prs = policy("  - name: recent\n    keep: { newer_than: 3d }\n  - name: pull requests\n    delete: { tags: [\"pr-*\"] }\n");
     assert!(needs_manifests_known_early(&prs, &prefix, now()));
@@ -955,6 +956,7 @@ fn manifests_are_known_to_be_needed_early_only_without_newest() {
     // Looking for broken images needs every manifest, `newest` or not.
     let ghosts = policy("  - name: ghosts\n    delete: { ghost: true }\n  - name: the newest pull request\n    delete: { tags: [\"pr-*\"], newest: 1 }\n");
     assert!(needs_manifests_known_early(&ghosts, &prefix, now()));
+    assert!(needs_knowable_early(&ghosts, "api"));
     // Nothing to delete among the versions listed so far: not known yet.
     let keep_only = policy("  - name: kept\n    keep: { tags: [\"pr-*\"] }\n");
     assert!(!needs_manifests_known_early(&keep_only, &prefix, now()));
