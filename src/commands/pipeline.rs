@@ -234,7 +234,7 @@ pub async fn apply_streamed(
     to_targets: fn(&Plan) -> Vec<Target>,
 ) -> Result<Streamed, Failure> {
     // The registry client comes first, so that a listing page's manifests are read while the
-    // next page is listed (when the package is sure to need them: see `read_early`).
+    // next page is listed (when the package is sure to need them: see `ReadEarly`).
     let mut reader: Option<ReadAhead> = if policy.packages.package_type.is_image() {
         let reg = super::online::registry_client(registry.registry, registry.token_env)?;
         Some(ReadAhead::new(
