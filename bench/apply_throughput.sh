@@ -6,7 +6,11 @@
 #
 # apply_cold_cache: container images whose manifests come from a stand-in registry, the API and
 # the registry answering after 100 ms (scaled), with a warm then a cold manifest cache
-# (BENCH_PACKAGES packages, default 1). Prints each run's ratio to the floor.
+# (BENCH_PACKAGES packages, default 1). Prints each run's ratio to the floor, the pacing-alone
+# ratio, and a timeline (listing done, first and last manifest read, first and last DELETE, exit).
+# BENCH_BIN=path/to/retention runs another build (a baseline) under the same harness. The
+# issue's run is BENCH_SCALE=1 BENCH_PACKAGES=1 (about 12 minutes, mostly sleeping); at
+# BENCH_SCALE=0.2 the unscaled CPU time weighs 5x more.
 set -eu
 cd "$(dirname "$0")/.."
 cargo test --release --test it -- --ignored --nocapture --test-threads 1 github_bench::apply_throughput

@@ -12,14 +12,16 @@
 //!   the evaluator withholds a package's untagged deletions while any of its manifests is unknown.
 //!
 //! Manifests already in the inventory (and matching their digest) are not read again; the rest
-//! come from the cache, then from the registry, [`RegistryClient::concurrency`] at a time.
+//! come from the cache, then from the registry, [`RegistryClient::concurrency`] at a time
+//! ([`ReadAhead`], which also lets `apply --policy` start a package's reads while it is still
+//! being listed).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
+use tokio::task::JoinHandle;
 
 use crate::evaluate::{governs, needs_manifests};
 use crate::inventory::Inventory;
@@ -81,6 +83,106 @@ pub enum FillScope {
     AllGoverned,
 }
 
+/// Manifest reads under way, shared by the fills of a run: at most
+/// [`RegistryClient::concurrency`] reads at once, each read looking in the cache first and
+/// storing what it read there (in the read's own task, off the path to the decisions).
+///
+/// A read can be started before its package is filled ([`ReadAhead::start`]: `apply --policy`
+/// starts a listing page's reads while the next page is listed); the fill then waits for that
+/// read instead of sending another one.
+pub struct ReadAhead {
+    client: RegistryClient,
+    cache: ManifestCache,
+    permits: Arc<Semaphore>,
+    reads: HashMap<(String, String), JoinHandle<Read>>,
+}
+
+/// A manifest from the cache or the registry, or why it could not be read.
+type Read = Result<(Source, String), ManifestError>;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Source {
+    Cache,
+    Network,
+}
+
+impl ReadAhead {
+    pub fn new(client: &RegistryClient, cache: &ManifestCache) -> ReadAhead {
+        ReadAhead {
+            client: client.clone(),
+            cache: cache.clone(),
+            permits: Arc::new(Semaphore::new(client.concurrency())),
+            reads: HashMap::new(),
+        }
+    }
+
+    /// Start reading `digest` of `repository` (once: a digest already started is left alone).
+    /// Reads start in the order asked.
+    pub fn start(&mut self, repository: &str, digest: &str) {
+        let key = (repository.to_string(), digest.to_string());
+        if self.reads.contains_key(&key) {
+            return;
+        }
+        let client = self.client.clone();
+        let cache = self.cache.clone();
+        let permits = Arc::clone(&self.permits);
+        let (repo, dig) = key.clone();
+        let task = tokio::spawn(async move {
+            if let Some(text) = cache.get(&dig) {
+                return Ok((Source::Cache, text));
+            }
+            // The semaphore is never closed, so acquiring only fails if it were.
+            let _permit = permits.acquire_owned().await.ok();
+            let text = client.get_manifest(&repo, &dig).await?;
+            if let Err(e) = cache.put(&dig, &text) {
+                tracing::warn!("manifest cache: cannot store {dig}: {e}");
+            }
+            Ok((Source::Network, text))
+        });
+        self.reads.insert(key, task);
+    }
+
+    /// The result of a read started before (and forgotten here), or `None` if none was.
+    async fn finish(&mut self, repository: &str, digest: &str) -> Option<Read> {
+        let task = self
+            .reads
+            .remove(&(repository.to_string(), digest.to_string()))?;
+        Some(match task.await {
+            Ok(read) => read,
+            Err(e) => Err(ManifestError {
+                registry: self.client.registry().as_str().to_string(),
+                repository: repository.to_string(),
+                digest: digest.to_string(),
+                kind: crate::registry::ErrorKind::Network,
+                message: format!("the read was interrupted: {e}"),
+            }),
+        })
+    }
+
+    /// Remove the least recently used cache entries beyond the bounds (after reads stored some).
+    pub fn evict(&self) {
+        match self.cache.evict() {
+            Ok(ev) if ev.removed > 0 => tracing::debug!(
+                "manifest cache: evicted {} entries; {} remain ({} bytes)",
+                ev.removed,
+                ev.entries,
+                ev.bytes
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::warn!("manifest cache: eviction failed: {e}"),
+        }
+    }
+}
+
+impl Drop for ReadAhead {
+    fn drop(&mut self) {
+        // Reads nobody waits for any more (a run that stopped early) stop with it.
+        for task in self.reads.values() {
+            task.abort();
+        }
+    }
+}
+
 /// Put into `inventory` every manifest that a decision of `policy` as of `now` can depend on and
 /// that is not there yet, from `cache` or else from the registry (stored in the cache after).
 /// A manifest that cannot be read is left out, with a warning: the evaluator then withholds that
@@ -99,6 +201,23 @@ pub async fn fill_manifests(
 pub async fn fill_manifests_scoped(
     client: &RegistryClient,
     cache: &ManifestCache,
+    policy: &Policy,
+    inventory: &mut Inventory,
+    now: DateTime<Utc>,
+    scope: FillScope,
+) -> FillReport {
+    let mut ahead = ReadAhead::new(client, cache);
+    let report = fill_with(&mut ahead, policy, inventory, now, scope).await;
+    if report.from_network > 0 {
+        ahead.evict();
+    }
+    report
+}
+
+/// [`fill_manifests_scoped`] through `ahead`: reads it already started are waited for, not sent
+/// again. The cache is not evicted here ([`ReadAhead::evict`], once the run's reads are done).
+pub async fn fill_with(
+    ahead: &mut ReadAhead,
     policy: &Policy,
     inventory: &mut Inventory,
     now: DateTime<Utc>,
@@ -129,10 +248,8 @@ pub async fn fill_manifests_scoped(
             report.needed += 1;
             if entry.manifests.contains_key(digest) {
                 report.from_inventory += 1;
-            } else if let Some(text) = cache.get(digest) {
-                report.from_cache += 1;
-                entry.manifests.insert(digest.to_string(), text);
             } else {
+                ahead.start(&repository, digest);
                 jobs.push(Job {
                     package: p,
                     repository: repository.clone(),
@@ -142,28 +259,27 @@ pub async fn fill_manifests_scoped(
         }
     }
 
-    let results = read_all(client, jobs).await;
-    let mut wrote = false;
     let mut failed_packages = BTreeSet::new();
-    for (job, result) in results {
+    for job in jobs {
+        let result = ahead.finish(&job.repository, &job.digest).await;
         let entry = &mut inventory.packages[job.package];
         match result {
-            Ok(text) => {
-                report.from_network += 1;
-                if let Err(e) = cache.put(&job.digest, &text) {
-                    tracing::warn!("manifest cache: cannot store {}: {e}", job.digest);
-                } else {
-                    wrote = true;
+            Some(Ok((source, text))) => {
+                match source {
+                    Source::Cache => report.from_cache += 1,
+                    Source::Network => report.from_network += 1,
                 }
                 entry.manifests.insert(job.digest, text);
             }
-            Err(e) => {
+            Some(Err(e)) => {
                 report.failed += 1;
                 failed_packages.insert(job.package);
                 let line = format!("{}: {e}", entry.package.name);
                 tracing::warn!("{line}");
                 report.warnings.push(line);
             }
+            // Started just above: cannot be missing.
+            None => {}
         }
     }
     for p in failed_packages {
@@ -181,60 +297,6 @@ pub async fn fill_manifests_scoped(
         tracing::warn!("{line}");
         report.warnings.push(line);
     }
-    if wrote {
-        match cache.evict() {
-            Ok(ev) if ev.removed > 0 => tracing::debug!(
-                "manifest cache: evicted {} entries; {} remain ({} bytes)",
-                ev.removed,
-                ev.entries,
-                ev.bytes
-            ),
-            Ok(_) => {}
-            Err(e) => tracing::warn!("manifest cache: eviction failed: {e}"),
-        }
-    }
     tracing::info!("{}", report.summary());
     report
-}
-
-/// Read every job's manifest, `client.concurrency()` at a time; results in job order.
-async fn read_all(
-    client: &RegistryClient,
-    jobs: Vec<Job>,
-) -> Vec<(Job, Result<String, ManifestError>)> {
-    let semaphore = Arc::new(Semaphore::new(client.concurrency()));
-    let mut set = JoinSet::new();
-    for (i, job) in jobs.iter().enumerate() {
-        let client = client.clone();
-        let semaphore = Arc::clone(&semaphore);
-        let repository = job.repository.clone();
-        let digest = job.digest.clone();
-        set.spawn(async move {
-            // The semaphore is never closed, so acquiring only fails if it were.
-            let _permit = semaphore.acquire_owned().await.ok();
-            (i, client.get_manifest(&repository, &digest).await)
-        });
-    }
-    let mut results: Vec<Option<Result<String, ManifestError>>> = vec![None; jobs.len()];
-    while let Some(joined) = set.join_next().await {
-        match joined {
-            Ok((i, r)) => results[i] = Some(r),
-            Err(e) => tracing::warn!("a manifest read task failed: {e}"),
-        }
-    }
-    jobs.into_iter()
-        .zip(results)
-        .map(|(job, r)| {
-            let r = r.unwrap_or_else(|| {
-                Err(ManifestError {
-                    registry: client.registry().as_str().to_string(),
-                    repository: job.repository.clone(),
-                    digest: job.digest.clone(),
-                    kind: crate::registry::ErrorKind::Network,
-                    message: "the read was interrupted".into(),
-                })
-            });
-            (job, r)
-        })
-        .collect()
 }

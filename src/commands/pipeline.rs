@@ -7,6 +7,12 @@
 //! package's manifests are read. Evaluating package by package gives the same plan as
 //! evaluating the whole inventory (each package is decided on its own).
 //!
+//! Reading starts during the listing ([`ReadEarly`]): once the versions listed so far show that a
+//! package needs its manifests and no page still to come can change that
+//! ([`crate::evaluate::needs_manifests_known_early`]), each page's manifests are read (through one
+//! [`ReadAhead`] for the whole run) while the next page is listed; the package's fill then waits
+//! for those reads. Decisions still wait for every manifest of their package.
+//!
 //! Before a package is evaluated, the placeholders an earlier run left in it are deleted
 //! ([`crate::apply::leftovers`]), as `apply` does for the whole inventory otherwise.
 //!
@@ -30,7 +36,7 @@ use super::settings::Settings;
 use super::Failure;
 use crate::apply::journal::Journal;
 use crate::apply::{ApplyReport, Target};
-use crate::fill::{FillReport, FillScope};
+use crate::fill::{FillReport, FillScope, ReadAhead};
 use crate::github::{GithubClient, Scope};
 use crate::inventory::{Inventory, PackageEntry};
 use crate::plan::Plan;
@@ -84,6 +90,73 @@ fn bounds(policy: &Policy, inventory: &Inventory, now: DateTime<Utc>) -> (u64, u
     (deletions, untags)
 }
 
+/// Which listed packages have their manifests read while they are still being listed.
+#[derive(Default)]
+struct ReadEarly {
+    /// Packages whose every listed version's manifest is being read.
+    reading: std::collections::HashSet<String>,
+}
+
+impl ReadEarly {
+    /// A page of `package`'s versions arrived (`versions`: all so far, the page from `start`):
+    /// start reading its manifests when the package is sure to need them
+    /// ([`crate::evaluate::needs_manifests_known_early`]); the fill waits for these reads.
+    /// Nothing is decided here: every decision still waits for every manifest of its package.
+    /// Only the new page is looked at (where the answer can be known early, a version needs the
+    /// manifests on its own), so a long listing costs no more than once over its versions.
+    #[allow(clippy::too_many_arguments)]
+    fn page(
+        &mut self,
+        ahead: &mut ReadAhead,
+        policy: &Policy,
+        owner: &str,
+        now: DateTime<Utc>,
+        package: &serde_json::Value,
+        versions: &[serde_json::Value],
+        start: usize,
+    ) {
+        let Some(name) = package.get("name").and_then(|n| n.as_str()) else {
+            return;
+        };
+        let from = if self.reading.contains(name) {
+            start
+        } else {
+            if !crate::evaluate::needs_knowable_early(policy, name) {
+                return;
+            }
+            let page = crate::github::RawInventory {
+                schema: crate::inventory::SCHEMA,
+                owner: owner.to_string(),
+                captured_at: now,
+                packages: vec![crate::github::fetch::RawPackage {
+                    package: package.clone(),
+                    versions: versions.get(start..).unwrap_or_default().to_vec(),
+                    manifests: Default::default(),
+                }],
+            };
+            // An object that does not read is reported by the listing's own reading, later.
+            let Ok(typed) = page.typed() else { return };
+            let Some(entry) = typed.packages.first() else {
+                return;
+            };
+            if !entry.package.package_type.is_image()
+                || !crate::evaluate::needs_manifests_known_early(policy, entry, now)
+            {
+                return;
+            }
+            tracing::debug!("{name}: reading manifests while the listing goes on");
+            self.reading.insert(name.to_string());
+            0
+        };
+        let repository = crate::registry::repository_for(owner, name);
+        for v in versions.iter().skip(from) {
+            if let Some(digest) = v.get("name").and_then(|n| n.as_str()) {
+                ahead.start(&repository, digest);
+            }
+        }
+    }
+}
+
 fn add(total: &mut FillReport, r: FillReport) {
     total.packages_needing += r.packages_needing;
     total.packages_skipped += r.packages_skipped;
@@ -104,21 +177,13 @@ fn add(total: &mut FillReport, r: FillReport) {
 /// ([`super::online::inventory`]): a digest GitHub listed under two ids of a package
 /// loses its manifest (both versions are then kept by the evaluator's guards).
 async fn read_manifests(
-    reader: &(RegistryClient, ManifestCache),
+    reader: &mut ReadAhead,
     policy: &Policy,
     inventory: &mut Inventory,
     now: DateTime<Utc>,
 ) -> FillReport {
     let shared = inventory.shared_digests();
-    let report = crate::fill::fill_manifests_scoped(
-        &reader.0,
-        &reader.1,
-        policy,
-        inventory,
-        now,
-        FillScope::Needed,
-    )
-    .await;
+    let report = crate::fill::fill_with(reader, policy, inventory, now, FillScope::Needed).await;
     for s in &shared {
         inventory.packages[s.package_index]
             .manifests
@@ -168,29 +233,30 @@ pub async fn apply_streamed(
     to_targets: fn(&Plan) -> Vec<Target>,
 ) -> Result<Streamed, Failure> {
     let now = settings.now();
-    let raw = crate::github::fetch_inventory(client, scope, policy, Utc::now()).await?;
-    let mut inventory = raw.typed()?;
-    inventory.drop_repeated_ids();
-    eprintln!(
-        "listed {} packages, {} versions of {scope} ({} API requests)",
-        inventory.packages.len(),
-        inventory
-            .packages
-            .iter()
-            .map(|p| p.versions.len())
-            .sum::<usize>(),
-        client.requests()
-    );
-    let images = inventory
-        .packages
-        .iter()
-        .any(|p| p.package.package_type.is_image());
-    let reader: Option<(RegistryClient, ManifestCache)> = if images {
+    // The registry client comes first, so that a listing page's manifests are read while the
+    // next page is listed (when the package is sure to need them: see `ReadEarly`).
+    let mut reader: Option<ReadAhead> = if policy.packages.package_type.is_image() {
         let reg = super::online::registry_client(settings)?;
-        Some((reg, settings.cache().clone()))
+        Some(ReadAhead::new(&reg, settings.cache()))
     } else {
         None
     };
+    let mut early = ReadEarly::default();
+    let raw = crate::github::fetch_inventory_paged(
+        client,
+        scope,
+        policy,
+        Utc::now(),
+        &mut |package, versions, start| {
+            if let Some(ahead) = &mut reader {
+                early.page(ahead, policy, scope.owner(), now, package, versions, start);
+            }
+        },
+    )
+    .await?;
+    let mut inventory = raw.typed()?;
+    inventory.drop_repeated_ids();
+    super::online::say_listed(&inventory, scope, client.requests());
 
     let (deletions, untags) = bounds(policy, &inventory, now);
     let (max_deletions, max_untags) = (policy.safety.max_deletions, policy.safety.max_untags);
@@ -200,9 +266,12 @@ pub async fn apply_streamed(
             "up to {deletions} deletions and {untags} tag removals before the manifests are read (max_deletions {max_deletions}, max_untags {max_untags}): reading every manifest first"
         );
         let mut unreadable = Vec::new();
-        if let Some(reader) = &reader {
-            let report = read_manifests(reader, policy, &mut inventory, now).await;
+        if let Some(ahead) = &mut reader {
+            let report = read_manifests(ahead, policy, &mut inventory, now).await;
             eprintln!("{}", report.summary());
+            if report.from_network > 0 {
+                ahead.evict();
+            }
             unreadable = report.failed_packages;
         }
         sweep(client, scope, placeholders, &mut inventory).await?;
@@ -237,9 +306,9 @@ pub async fn apply_streamed(
                 captured_at: now,
                 packages: vec![entry],
             };
-            if let Some(reader) = &reader {
+            if let Some(ahead) = &mut reader {
                 if single.packages[0].package.package_type.is_image() {
-                    let r = read_manifests(reader, policy, &mut single, now).await;
+                    let r = read_manifests(ahead, policy, &mut single, now).await;
                     add(&mut fill, r);
                     sweep(client, scope, placeholders, &mut single).await?;
                 }
@@ -263,8 +332,11 @@ pub async fn apply_streamed(
             }
         }
         drop(tx);
-        if reader.is_some() {
+        if let Some(ahead) = &reader {
             eprintln!("{}", fill.summary());
+            if fill.from_network > 0 {
+                ahead.evict();
+            }
         }
         Ok::<_, Failure>((plans, read, fill.failed_packages))
     };

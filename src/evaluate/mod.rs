@@ -147,15 +147,10 @@ pub fn needs_manifests(policy: &Policy, entry: &PackageEntry, now: DateTime<Utc>
     if !entry.package.package_type.is_image() {
         return false;
     }
-    let ctx = Ctx::new(policy, entry, now);
-    let looks_for_broken = policy.rules.iter().any(|r| {
-        let s = &r.selector;
-        (s.ghost.is_some() || s.partial.is_some() || s.orphaned.is_some())
-            && s.packages.as_ref().is_none_or(|p| p.is_match(ctx.package))
-    });
-    if looks_for_broken {
+    if looks_for_broken(policy, &entry.package.name) {
         return true;
     }
+    let ctx = Ctx::new(policy, entry, now);
     let sel = ctx.rule_selections(policy);
     let min_age = chrono_duration(policy.safety.min_age);
     (0..entry.versions.len()).any(|i| {
@@ -164,6 +159,42 @@ pub fn needs_manifests(policy: &Policy, entry: &PackageEntry, now: DateTime<Utc>
                 || (policy.safety.untag
                     && !sel[i].tags_to_remove(entry.versions[i].tags()).is_empty()))
     })
+}
+
+/// Whether a rule for `package` looks for broken images (`ghost`, `partial`, `orphaned`).
+fn looks_for_broken(policy: &Policy, package: &str) -> bool {
+    policy.rules.iter().any(|r| {
+        let s = &r.selector;
+        (s.ghost.is_some() || s.partial.is_some() || s.orphaned.is_some())
+            && s.packages.as_ref().is_none_or(|p| p.is_match(package))
+    })
+}
+
+/// Whether [`needs_manifests`] is sure to hold for the whole package when `partial` holds only
+/// some of its versions (a listing still under way): then the manifests can be read before the
+/// listing ends, and none is read that the whole package would not need.
+///
+/// Sure when a rule looks for broken images, or when no rule counts `newest`: every other
+/// condition (tags, age, name, semver, untagged) is a condition on one version alone, so a
+/// version that makes the manifests needed among some versions makes them needed among all
+/// (and `partial` may hold any of them, e.g. one listing page). With `newest`, a version's
+/// selection depends on the versions not listed yet: not sure, and the reads wait for the whole
+/// listing ([`needs_knowable_early`] says so without looking at any version).
+pub fn needs_manifests_known_early(
+    policy: &Policy,
+    partial: &PackageEntry,
+    now: DateTime<Utc>,
+) -> bool {
+    needs_knowable_early(policy, &partial.package.name)
+        && governs(policy, partial)
+        && needs_manifests(policy, partial, now)
+}
+
+/// Whether [`needs_manifests_known_early`] can ever be true for the package `package`: a rule
+/// looks for broken images in it, or no rule counts `newest`.
+pub fn needs_knowable_early(policy: &Policy, package: &str) -> bool {
+    let counts_newest = policy.rules.iter().any(|r| r.selector.newest.is_some());
+    !counts_newest || looks_for_broken(policy, package)
 }
 
 /// An upper bound of the tags the plan removes from this package's images, known before any

@@ -930,6 +930,38 @@ fn needs_manifests_only_where_something_could_be_deleted() {
     assert!(needs_manifests(&prs, &inv.packages[0], now()));
 }
 
+/// While a package is still being listed, its manifests are read early only when the whole
+/// package is sure to need them: with `newest`, a version selected among the versions listed
+/// so far may not be selected among all of them.
+#[test]
+fn manifests_are_known_to_be_needed_early_only_without_newest() {
+    // Listed so far: an older pull-request image. Listed later: a newer one, kept as recent.
+    let mut prefix = container("api");
+    prefix.image(1, &["pr-1"], 100);
+    let mut whole = prefix.clone();
+    whole.image(2, &["pr-2"], 50);
+    let (prefix, whole) = (
+        inventory(vec![prefix]).packages.remove(0),
+        inventory(vec![whole]).packages.remove(0),
+    );
+    let newest = policy("  - name: recent\n    keep: { newer_than: 3d }\n  - name: the newest pull request\n    delete: { tags: [\"pr-*\"], newest: 1 }\n");
+    assert!(needs_manifests(&newest, &prefix, now()));
+    assert!(!needs_manifests(&newest, &whole, now()));
+    assert!(!needs_manifests_known_early(&newest, &prefix, now()));
+    assert!(!needs_knowable_early(&newest, "api"));
+    // Without `newest`, each version is selected on its own: needed among some is needed among all.
+    let prs = policy("  - name: recent\n    keep: { newer_than: 3d }\n  - name: pull requests\n    delete: { tags: [\"pr-*\"] }\n");
+    assert!(needs_manifests_known_early(&prs, &prefix, now()));
+    assert!(needs_manifests(&prs, &whole, now()));
+    // Looking for broken images needs every manifest, `newest` or not.
+    let ghosts = policy("  - name: ghosts\n    delete: { ghost: true }\n  - name: the newest pull request\n    delete: { tags: [\"pr-*\"], newest: 1 }\n");
+    assert!(needs_manifests_known_early(&ghosts, &prefix, now()));
+    assert!(needs_knowable_early(&ghosts, "api"));
+    // Nothing to delete among the versions listed so far: not known yet.
+    let keep_only = policy("  - name: kept\n    keep: { tags: [\"pr-*\"] }\n");
+    assert!(!needs_manifests_known_early(&keep_only, &prefix, now()));
+}
+
 // ---- newest counts images -----------------------------------------------------------------
 
 /// A multi-platform image: an index over two platform manifests and an attestation, all of

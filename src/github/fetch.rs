@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use super::client::GithubClient;
 use super::error::{ApiError, ApiErrorKind};
-use super::packages::{get_package, list_packages, list_versions};
+use super::packages::{get_package, list_packages, list_versions_paged};
 use super::scope::Scope;
 use crate::inventory::{Inventory, SCHEMA};
 use crate::policy::Policy;
@@ -86,6 +86,18 @@ pub async fn fetch_inventory(
     policy: &Policy,
     captured_at: DateTime<Utc>,
 ) -> Result<RawInventory, ApiError> {
+    fetch_inventory_paged(client, scope, policy, captured_at, &mut |_, _, _| {}).await
+}
+
+/// [`fetch_inventory`], calling `on_page(package, versions listed so far, where the new page
+/// starts)` after each page of versions (GitHub's objects as they came, not yet de-duplicated).
+pub async fn fetch_inventory_paged(
+    client: &GithubClient,
+    scope: &Scope,
+    policy: &Policy,
+    captured_at: DateTime<Utc>,
+    on_page: &mut (dyn FnMut(&Value, &[Value], usize) + Send),
+) -> Result<RawInventory, ApiError> {
     let package_type = policy.packages.package_type.as_str();
     let packages: Vec<Value> = match policy.packages.names.exact_names() {
         Some(names) => {
@@ -107,7 +119,10 @@ pub async fn fetch_inventory(
         let Some(name) = package_name(&package).map(str::to_string) else {
             return Err(decode("a package without a name".to_string()));
         };
-        let mut versions = list_versions(client, scope, package_type, &name).await?;
+        let mut versions = list_versions_paged(client, scope, package_type, &name, &mut |v, at| {
+            on_page(&package, v, at)
+        })
+        .await?;
         // A push during the listing (offset pages, newest first) lists a version on two pages:
         // keep one copy, so that each version is decided once.
         let mut seen = std::collections::HashSet::new();

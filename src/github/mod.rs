@@ -21,7 +21,7 @@ pub mod scope;
 
 pub use client::{GithubClient, RateBudget, DEFAULT_API_URL};
 pub use error::{ApiError, ApiErrorKind};
-pub use fetch::{fetch_inventory, RawInventory};
+pub use fetch::{fetch_inventory, fetch_inventory_paged, RawInventory};
 pub use pacer::Pacer;
 pub use packages::Done;
 pub use scope::{discover, Scope};

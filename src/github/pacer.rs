@@ -6,6 +6,13 @@
 //! the next free slot and moves it on by `c * 60s / points`), at a few percent under the limit so
 //! that network jitter cannot push a minute over it, and bounds the requests in flight.
 //!
+//! There is no burst allowance. In any 60 s window the bucket sends at most `0.97 * 900 + c`
+//! points (`c`: one request's cost, for the request at the window's edge), which leaves 22 points
+//! (4 deletions) of margin for requests that arrive later or earlier than sent; a burst of `b`
+//! points would add `b` to every window that holds it and eat that margin (a burst of 4 deletions
+//! leaves 2 points). The burst would save at most 4 intervals (1.4 s) of a run, and how GitHub
+//! counts its minutes is not documented, so the margin is kept.
+//!
 //! Time can be compressed for tests ([`crate::backoff::time_scale`]).
 
 use std::collections::HashMap;

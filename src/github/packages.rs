@@ -70,6 +70,26 @@ async fn get_all(
     context: &str,
     permission_hint: &str,
 ) -> Result<Vec<Value>, ApiError> {
+    get_all_with(
+        client,
+        first,
+        endpoint,
+        context,
+        permission_hint,
+        &mut |_, _| {},
+    )
+    .await
+}
+
+/// [`get_all`], calling `on_page(items so far, where this page starts)` after each page.
+async fn get_all_with(
+    client: &GithubClient,
+    first: &str,
+    endpoint: &str,
+    context: &str,
+    permission_hint: &str,
+    on_page: &mut (dyn FnMut(&[Value], usize) + Send),
+) -> Result<Vec<Value>, ApiError> {
     let mut url = client.url(first)?;
     let mut items = Vec::new();
     loop {
@@ -80,7 +100,11 @@ async fn get_all(
             return Err(answer_error(&resp, context, permission_hint));
         }
         match parse_json(&resp, context)? {
-            Value::Array(page) => items.extend(page),
+            Value::Array(page) => {
+                let start = items.len();
+                items.extend(page);
+                on_page(&items, start);
+            }
             other => {
                 return Err(ApiError::new(
                     ApiErrorKind::Decode,
@@ -158,12 +182,24 @@ pub async fn list_versions(
     package_type: &str,
     name: &str,
 ) -> Result<Vec<Value>, ApiError> {
+    list_versions_paged(client, scope, package_type, name, &mut |_, _| {}).await
+}
+
+/// [`list_versions`], calling `on_page(versions so far, where this page starts)` after each
+/// page, so that a caller can start work on a page while the next one is listed.
+pub async fn list_versions_paged(
+    client: &GithubClient,
+    scope: &Scope,
+    package_type: &str,
+    name: &str,
+    on_page: &mut (dyn FnMut(&[Value], usize) + Send),
+) -> Result<Vec<Value>, ApiError> {
     let context = format!("listing the versions of {package_type} package {name} of {scope}");
     let first = format!(
         "{}/versions?per_page=100&state=active",
         scope.package_path(package_type, name)
     );
-    get_all(client, &first, "GET versions", &context, READ_HINT).await
+    get_all_with(client, &first, "GET versions", &context, READ_HINT, on_page).await
 }
 
 /// The first page of a package's versions (newest first, 100 of them): where a version pushed

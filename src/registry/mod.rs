@@ -2,7 +2,8 @@
 //! cached on disk (which ones a decision needs is [`crate::fill`]'s business).
 //!
 //! - [`client`]: `GET /v2/<owner>/<image>/manifests/<digest>` with ghcr.io's authentication
-//!   (Bearer token from the realm, or Basic), retries on 429/5xx, and sha256 verification;
+//!   (Bearer token from the realm, or Basic), retries on 429/5xx (a 429 pauses every request to
+//!   the registry, not only the one answered), and sha256 verification;
 //! - [`cache`]: manifests on disk by digest (temp file + rename; bounded; LRU eviction);
 //! - [`push`]: the writes that remove a tag (a placeholder manifest under it) and put it back.
 //!

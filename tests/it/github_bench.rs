@@ -6,8 +6,11 @@
 //! `apply_cold_cache`: the same with container images whose manifests come from a stand-in
 //! registry, both answering after 100 ms (scaled), run with a warm manifest cache and then a
 //! cold one: the cold run must stay close to the warm one (reads overlap the paced deletions).
-//! `deletions_start_before_the_last_package_is_read` (a plain test, not ignored) checks that
-//! overlap on a small fixture.
+//! The plain tests (not ignored) check the overlaps on small fixtures:
+//! `deletions_start_before_the_last_package_is_read` (deleting one package while reading the
+//! next), `manifest_reads_start_before_the_listing_ends` (reading one listing page's manifests
+//! while listing the next), and `a_429_pauses_every_manifest_read` (the registry's 429 holds back
+//! every reader, not only the one answered).
 
 use crate::support::github_server;
 
@@ -111,16 +114,35 @@ fn apply_throughput() {
 }
 
 /// A registry stand-in: `GET /v2/<repository>/manifests/<digest>` from a map, after `latency`,
-/// anonymous. Counts the reads.
+/// anonymous. Counts the reads; with a [`Throttle`], answers 429 to some requests.
 struct ManifestServer {
     url: String,
     reads: Arc<std::sync::atomic::AtomicU64>,
     /// When each manifest read was answered.
     times: Arc<std::sync::Mutex<Vec<Instant>>>,
+    /// Every manifest request: when it arrived, when it was answered, and the status.
+    log: Arc<std::sync::Mutex<Vec<(Instant, Instant, u16)>>>,
     _runtime: tokio::runtime::Runtime,
 }
 
+/// Answer 429 with `retry-after: retry_after` (seconds) to requests `after..after + count`
+/// (counted from 0 in arrival order).
+#[derive(Clone, Copy)]
+struct Throttle {
+    after: u64,
+    count: u64,
+    retry_after: u64,
+}
+
 fn manifest_server(manifests: HashMap<String, String>, latency: Duration) -> ManifestServer {
+    manifest_server_with(manifests, latency, None)
+}
+
+fn manifest_server_with(
+    manifests: HashMap<String, String>,
+    latency: Duration,
+    throttle: Option<Throttle>,
+) -> ManifestServer {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -133,22 +155,45 @@ fn manifest_server(manifests: HashMap<String, String>, latency: Duration) -> Man
     let manifests = Arc::new(manifests);
     let reads = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let counter = Arc::clone(&reads);
+    let arrivals = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let times = Arc::new(std::sync::Mutex::new(Vec::new()));
     let answered = Arc::clone(&times);
+    let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let logged = Arc::clone(&log);
     let app = axum::Router::new().fallback(move |uri: axum::http::Uri| {
         let manifests = Arc::clone(&manifests);
         let counter = Arc::clone(&counter);
         let answered = Arc::clone(&answered);
+        let logged = Arc::clone(&logged);
+        let arrival = Instant::now();
+        let path = uri.path().to_string();
+        let is_manifest = path.starts_with("/v2/") && path.contains("/manifests/");
+        let nth = if is_manifest {
+            arrivals.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        } else {
+            u64::MAX
+        };
         async move {
             tokio::time::sleep(latency).await;
-            let path = uri.path().to_string();
             let digest = path.rsplit('/').next().unwrap_or_default().to_string();
+            if let Some(t) = throttle.filter(|t| (t.after..t.after + t.count).contains(&nth)) {
+                logged.lock().unwrap().push((arrival, Instant::now(), 429));
+                return axum::http::Response::builder()
+                    .status(429)
+                    .header("retry-after", t.retry_after.to_string())
+                    .body(axum::body::Body::from(
+                        "{\"errors\":[{\"code\":\"TOOMANYREQUESTS\"}]}",
+                    ))
+                    .unwrap();
+            }
             match manifests.get(&digest) {
-                Some(body) if path.starts_with("/v2/") && path.contains("/manifests/") => {
+                Some(body) if is_manifest => {
                     counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let now = Instant::now();
                     if let Ok(mut t) = answered.lock() {
-                        t.push(Instant::now());
+                        t.push(now);
                     }
+                    logged.lock().unwrap().push((arrival, now, 200));
                     axum::http::Response::builder()
                         .status(200)
                         .header("content-type", "application/vnd.oci.image.manifest.v1+json")
@@ -170,6 +215,7 @@ fn manifest_server(manifests: HashMap<String, String>, latency: Duration) -> Man
         url: format!("http://{addr}"),
         reads,
         times,
+        log,
         _runtime: runtime,
     }
 }
@@ -228,6 +274,8 @@ const IMAGE_POLICY: &str = "version: 1\nowner: acme\npackages: { type: container
 
 /// Not a benchmark: `apply --policy` deletes the first package's versions while the next
 /// packages' manifests are still being read (without the pipeline, every read comes first).
+/// The policy counts `newest`, so that no manifest is read during the listing (which would read
+/// this small fixture's every manifest before the first decision).
 #[test]
 fn deletions_start_before_the_last_package_is_read() {
     let latency = Duration::from_millis(20);
@@ -242,7 +290,14 @@ fn deletions_start_before_the_last_package_is_read() {
     );
     let dir = tempfile::tempdir().unwrap();
     let policy = dir.path().join("p.yml");
-    std::fs::write(&policy, IMAGE_POLICY).unwrap();
+    std::fs::write(
+        &policy,
+        IMAGE_POLICY.replace(
+            "rules:\n",
+            "rules:\n  - name: the newest stays\n    keep: { newest: 1 }\n",
+        ),
+    )
+    .unwrap();
     let o = run_apply(
         &policy,
         dir.path(),
@@ -274,8 +329,139 @@ fn deletions_start_before_the_last_package_is_read() {
     );
 }
 
+/// Not a benchmark: a listing page's manifests are read while the next pages are listed (the
+/// package is sure to need them: its rules count no `newest`), not after the whole listing.
+#[test]
+fn manifest_reads_start_before_the_listing_ends() {
+    let latency = Duration::from_millis(50);
+    let (inventory, manifests) = image_fixture(1, 400);
+    let registry = manifest_server(manifests, latency);
+    let server = GithubServer::start(
+        &inventory,
+        Config {
+            latency,
+            ..Config::default()
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("p.yml");
+    std::fs::write(&policy, IMAGE_POLICY).unwrap();
+    let o = run_apply(
+        &policy,
+        dir.path(),
+        &server,
+        &registry.url,
+        &dir.path().join("cache"),
+        0.01,
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(server.deleted_ids().len(), 399);
+    let reqs = server.requests();
+    let first_delete = reqs.iter().find(|r| r.method == "DELETE").unwrap().at;
+    let pages: Vec<Instant> = reqs
+        .iter()
+        .filter(|r| r.method == "GET" && r.path.contains("/versions") && r.at < first_delete)
+        .map(|r| r.at)
+        .collect();
+    assert_eq!(pages.len(), 4);
+    let reads = registry.times.lock().unwrap().clone();
+    assert_eq!(reads.len(), 400, "each manifest read once");
+    let first_read = reads.iter().min().copied().unwrap();
+    assert!(
+        first_read < pages[3],
+        "the first manifest read was answered {:?} after the last listing page was asked for",
+        first_read.duration_since(pages[3])
+    );
+}
+
+/// Not a benchmark: a 429 from the registry pauses every manifest read until its `retry-after`
+/// has passed (one pause shared by the readers, not each reader backing off alone), and the
+/// run still completes with every manifest read and every deletion made.
+#[test]
+fn a_429_pauses_every_manifest_read() {
+    let latency = Duration::from_millis(100);
+    let (inventory, manifests) = image_fixture(1, 600);
+    // Requests 40..45 get 429 with retry-after: 2 (real seconds: registry waits are not scaled).
+    let throttle = Throttle {
+        after: 40,
+        count: 5,
+        retry_after: 2,
+    };
+    let registry = manifest_server_with(manifests, latency, Some(throttle));
+    let server = GithubServer::start(&inventory, Config::default());
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("p.yml");
+    std::fs::write(&policy, IMAGE_POLICY).unwrap();
+    let o = run_apply(
+        &policy,
+        dir.path(),
+        &server,
+        &registry.url,
+        &dir.path().join("cache"),
+        0.01,
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(server.deleted_ids().len(), 599);
+    assert_eq!(
+        registry.reads.load(std::sync::atomic::Ordering::Relaxed),
+        600
+    );
+    let log = registry.log.lock().unwrap().clone();
+    assert_eq!(log.iter().filter(|r| r.2 == 429).count(), 5);
+    // The first 429 answered: from then until its retry-after has passed, no read may arrive
+    // (a read already on its way when the 429 was sent may, hence the grace).
+    let first_429 = log
+        .iter()
+        .filter(|r| r.2 == 429)
+        .map(|r| r.1)
+        .min()
+        .unwrap();
+    // Without the shared pause, the other readers go on: some 550 reads in the next second.
+    let grace = Duration::from_millis(300);
+    let pause = Duration::from_secs(throttle.retry_after);
+    let during: Vec<Duration> = log
+        .iter()
+        .map(|r| r.0)
+        .filter(|&a| a > first_429 + grace && a < first_429 + pause - grace)
+        .map(|a| a.duration_since(first_429))
+        .collect();
+    assert!(
+        during.is_empty(),
+        "{} reads were sent during the pause, the first {:?} after the 429",
+        during.len(),
+        during.first()
+    );
+    // And reading went on after the pause.
+    assert!(log.iter().any(|r| r.0 >= first_429 + pause - grace));
+}
+
 /// One apply run of the image fixture; `warm`: the manifest cache holds every manifest.
-fn image_run(packages: usize, per_package: usize, scale: f64, warm: bool) -> (f64, f64, u64) {
+/// Where one apply run's time went, in seconds from the start of the process.
+struct Timeline {
+    elapsed: f64,
+    /// The last version page answered (the end of the listing).
+    listed: f64,
+    /// The first and last manifest read answered (none on a warm cache).
+    first_read: Option<f64>,
+    last_read: Option<f64>,
+    first_delete: f64,
+    last_delete: f64,
+    reads: u64,
+    /// Secondary-limit answers (more than 900 points in a window).
+    violations: u64,
+}
+
+fn image_run(packages: usize, per_package: usize, scale: f64, warm: bool) -> Timeline {
     let latency = Duration::from_secs_f64(0.1 * scale);
     let (inventory, manifests) = image_fixture(packages, per_package);
     let registry = manifest_server(manifests.clone(), latency);
@@ -311,16 +497,30 @@ fn image_run(packages: usize, per_package: usize, scale: f64, warm: bool) -> (f6
     let n = packages * (per_package - 1);
     assert_eq!(server.deleted_ids().len(), n);
     let reqs = server.requests();
-    let first_delete = reqs
+    let since = |t: Instant| t.duration_since(start).as_secs_f64();
+    let deletes: Vec<Instant> = reqs
         .iter()
-        .find(|r| r.method == "DELETE")
-        .map(|r| r.at.duration_since(reqs[0].at))
-        .unwrap_or_default();
-    (
-        elapsed.as_secs_f64(),
-        first_delete.as_secs_f64(),
-        registry.reads.load(std::sync::atomic::Ordering::Relaxed),
-    )
+        .filter(|r| r.method == "DELETE")
+        .map(|r| r.at)
+        .collect();
+    // The listing's last page (the check after apply lists a page again: not counted).
+    let listed = reqs
+        .iter()
+        .filter(|r| r.method == "GET" && r.path.contains("/versions"))
+        .map(|r| r.at)
+        .filter(|&t| deletes.first().is_none_or(|&d| t < d))
+        .max();
+    let reads = registry.times.lock().unwrap().clone();
+    Timeline {
+        elapsed: elapsed.as_secs_f64(),
+        listed: listed.map(since).unwrap_or_default(),
+        first_read: reads.iter().min().copied().map(since),
+        last_read: reads.iter().max().copied().map(since),
+        first_delete: deletes.first().copied().map(since).unwrap_or_default(),
+        last_delete: deletes.last().copied().map(since).unwrap_or_default(),
+        reads: registry.reads.load(std::sync::atomic::Ordering::Relaxed),
+        violations: server.violations(),
+    }
 }
 
 fn run_apply(
@@ -369,12 +569,35 @@ fn apply_cold_cache() {
         packages * per_package
     );
     println!("floor N/180 min scaled: {floor:.2}s");
+    // The pacer alone: N-1 intervals at HEADROOM 0.97 of 900 points a minute.
+    let paced = (deletions.saturating_sub(1)) as f64 / (0.97 * 180.0) * 60.0 * scale;
+    println!(
+        "pacing alone (first to last DELETE at 0.97 of the limit): {paced:.2}s, ratio {:.3}",
+        paced / floor
+    );
     for warm in [true, false] {
-        let (elapsed, first, reads) = image_run(packages, per_package, scale, warm);
+        let t = image_run(packages, per_package, scale, warm);
+        let opt = |x: Option<f64>| x.map_or("-".to_string(), |x| format!("{x:.2}s"));
         println!(
-            "{}: elapsed {elapsed:.2}s, ratio {:.3} to the floor; first DELETE after {first:.2}s; {reads} manifest reads",
+            "{}: elapsed {:.2}s, ratio {:.3} to the floor; first DELETE after {:.2}s; {} manifest reads; {} secondary-limit answers",
             if warm { "warm cache" } else { "cold cache" },
-            elapsed / floor
+            t.elapsed,
+            t.elapsed / floor,
+            t.first_delete,
+            t.reads,
+            t.violations
+        );
+        println!(
+            "  timeline (s from start): listing done {:.2}; manifest reads {} .. {}; DELETEs {:.2} .. {:.2} (phase {:.2}, ratio {:.3}); exit {:.2} (tail {:.2})",
+            t.listed,
+            opt(t.first_read),
+            opt(t.last_read),
+            t.first_delete,
+            t.last_delete,
+            t.last_delete - t.first_delete,
+            (t.last_delete - t.first_delete) / floor,
+            t.elapsed,
+            t.elapsed - t.last_delete
         );
     }
 }
