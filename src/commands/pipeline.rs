@@ -124,23 +124,16 @@ impl ReadEarly {
             if !crate::evaluate::needs_knowable_early(policy, name) {
                 return;
             }
-            let page = crate::github::RawInventory {
-                schema: crate::inventory::SCHEMA,
-                owner: owner.to_string(),
-                captured_at: now,
-                packages: vec![crate::github::fetch::RawPackage {
-                    package: package.clone(),
-                    versions: versions.get(start..).unwrap_or_default().to_vec(),
-                    manifests: Default::default(),
-                }],
-            };
             // An object that does not read is reported by the listing's own reading, later.
-            let Ok(typed) = page.typed() else { return };
-            let Some(entry) = typed.packages.first() else {
+            let Ok(entry) = crate::github::fetch::typed_page(
+                package,
+                versions.get(start..).unwrap_or_default(),
+                0,
+            ) else {
                 return;
             };
             if !entry.package.package_type.is_image()
-                || !crate::evaluate::needs_manifests_known_early(policy, entry, now)
+                || !crate::evaluate::needs_manifests_known_early(policy, &entry, now)
             {
                 return;
             }

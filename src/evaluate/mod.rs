@@ -41,9 +41,9 @@ use select::{chrono_duration, Ctx, Selected};
 /// Evaluation refuses to produce a plan.
 #[derive(Debug, thiserror::Error)]
 pub enum EvaluateError {
-    #[error("the plan deletes {count} versions, more than max_deletions ({max}); nothing was deleted\n  help: check the rules with `retention plan`; if the plan is right, raise safety.max_deletions in the policy or pass --max-deletions {count}")]
+    #[error("the plan deletes {}, more than max_deletions ({max}); nothing was deleted\n  help: check the rules with `retention plan`; if the plan is right, raise safety.max_deletions in the policy or pass --max-deletions {count}", crate::plural::count(*count, "version", "versions"))]
     TooManyDeletions { count: u64, max: u64 },
-    #[error("the plan removes {count} tags from images that stay, more than max_untags ({max}); nothing was changed\n  help: check the rules with `retention plan` (a `tags` rule removes the tags it selects from images that keep other tags); if the plan is right, raise safety.max_untags in the policy, or set safety.untag: false to keep such tags")]
+    #[error("the plan removes {} from images that stay, more than max_untags ({max}); nothing was changed\n  help: check the rules with `retention plan` (a `tags` rule removes the tags it selects from images that keep other tags); if the plan is right, raise safety.max_untags in the policy, or set safety.untag: false to keep such tags", crate::plural::count(*count, "tag", "tags"))]
     TooManyUntags { count: u64, max: u64 },
 }
 

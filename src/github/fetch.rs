@@ -15,7 +15,7 @@ use super::client::GithubClient;
 use super::error::{ApiError, ApiErrorKind};
 use super::packages::{get_package, list_packages, list_versions_paged};
 use super::scope::Scope;
-use crate::inventory::{Inventory, SCHEMA};
+use crate::inventory::{Inventory, PackageEntry, SCHEMA};
 use crate::policy::Policy;
 
 /// An inventory with GitHub's objects unchanged (schema 1).
@@ -36,15 +36,24 @@ pub struct RawPackage {
 }
 
 impl RawInventory {
-    /// The typed inventory (what evaluation reads).
+    /// The typed inventory (what evaluation reads), read object by object from GitHub's (no
+    /// copy of the whole inventory on the way).
     pub fn typed(&self) -> Result<Inventory, ApiError> {
-        let value = serde_json::to_value(self).map_err(|e| decode(format!("{e}")))?;
-        serde_path_to_error::deserialize::<_, Inventory>(value).map_err(|e| {
-            decode(format!(
-                "an object GitHub returned does not have the documented fields: at `{}`: {}",
-                e.path(),
-                e.inner()
-            ))
+        let packages = self
+            .packages
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let mut entry = typed_page(&p.package, &p.versions, i)?;
+                entry.manifests = p.manifests.clone();
+                Ok(entry)
+            })
+            .collect::<Result<Vec<_>, ApiError>>()?;
+        Ok(Inventory {
+            schema: self.schema,
+            owner: self.owner.clone(),
+            captured_at: self.captured_at,
+            packages,
         })
     }
 
@@ -64,6 +73,43 @@ impl RawInventory {
             })
             .map_err(|e| decode(format!("{e}")))
     }
+}
+
+/// A package object and (some of) its version objects, typed, without manifests; `index`: the
+/// package's place in the inventory, named in errors (`packages[2].versions[7].created_at`).
+pub fn typed_page(
+    package: &Value,
+    versions: &[Value],
+    index: usize,
+) -> Result<PackageEntry, ApiError> {
+    Ok(PackageEntry {
+        package: read(package, || format!("packages[{index}].package"))?,
+        versions: versions
+            .iter()
+            .enumerate()
+            .map(|(j, v)| read(v, || format!("packages[{index}].versions[{j}]")))
+            .collect::<Result<Vec<_>, ApiError>>()?,
+        manifests: BTreeMap::new(),
+    })
+}
+
+/// One of GitHub's objects read into its type; `at` names where it is, for the error.
+fn read<T: serde::de::DeserializeOwned>(
+    value: &Value,
+    at: impl Fn() -> String,
+) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let inner = e.path().to_string();
+        let path = if inner == "." {
+            at()
+        } else {
+            format!("{}.{inner}", at())
+        };
+        decode(format!(
+            "an object GitHub returned does not have the documented fields: at `{path}`: {}",
+            e.inner()
+        ))
+    })
 }
 
 fn decode(message: String) -> ApiError {
@@ -152,4 +198,46 @@ pub async fn fetch_inventory_paged(
         captured_at,
         packages: entries,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn example() -> RawInventory {
+        let text = include_str!("../../examples/inventory.json");
+        serde_json::from_str(text).unwrap_or_else(|e| panic!("examples/inventory.json: {e}"))
+    }
+
+    #[test]
+    fn typed_object_by_object_is_the_inventory_serde_reads_whole() {
+        let raw = example();
+        let typed = raw.typed().unwrap_or_else(|e| panic!("{e}"));
+        let whole: Inventory = serde_json::from_str(include_str!("../../examples/inventory.json"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let as_json = |i: &Inventory| serde_json::to_value(i).unwrap_or_default();
+        assert_eq!(as_json(&typed), as_json(&whole));
+        assert!(typed.packages.iter().any(|p| !p.manifests.is_empty()));
+    }
+
+    #[test]
+    fn an_object_without_a_documented_field_is_named_by_its_place() {
+        let mut raw = example();
+        let Some(Value::Object(v)) = raw.packages.get_mut(1).and_then(|p| p.versions.get_mut(2))
+        else {
+            panic!("the example has a second package with three versions");
+        };
+        v.insert("created_at".into(), Value::String("yesterday".into()));
+        let e = raw.typed().err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(e.contains("at `packages[1].versions[2].created_at`"), "{e}");
+        let mut raw = example();
+        if let Some(Value::Object(p)) = raw.packages.first_mut().map(|p| &mut p.package) {
+            p.remove("id");
+        }
+        let e = raw.typed().err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            e.contains("at `packages[0].package`: missing field `id`"),
+            "{e}"
+        );
+    }
 }
