@@ -31,6 +31,10 @@ pub struct DiffDocument {
 pub struct PlanDiff {
     /// sha256 of the base policy file.
     pub base_policy_sha256: String,
+    /// Set when the base policy's plan is over its own safety limits: why `apply` refuses it
+    /// today (its runs change nothing). The diff then compares with what it decides without them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_refused: Option<String>,
     pub summary: DiffSummary,
     /// Packages either policy governs, in name order (type first when names repeat).
     pub packages: Vec<PackageDiff>,
@@ -181,6 +185,7 @@ pub fn diff(base: &Plan, new: &Plan) -> PlanDiff {
     }
     PlanDiff {
         base_policy_sha256: base.policy_sha256.clone(),
+        base_refused: None,
         summary,
         packages: out,
     }

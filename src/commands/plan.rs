@@ -39,7 +39,11 @@ pub fn run(args: &PlanArgs, settings: &Settings) -> Outcome {
     let (plan, base_plan) = std::thread::scope(|scope| {
         let base_plan = base.as_ref().map(|base| {
             let inventory = &inventory;
-            scope.spawn(move || crate::evaluate::evaluate(base, inventory, now))
+            scope.spawn(move || {
+                let plan = crate::evaluate::evaluate_unchecked(base, inventory, now);
+                let refused = crate::evaluate::check_limits(base, &plan).err();
+                (plan, refused)
+            })
         });
         let plan = crate::evaluate::evaluate(&policy, &inventory, now);
         let base_plan = base_plan.map(|h| {
@@ -60,16 +64,23 @@ pub fn run(args: &PlanArgs, settings: &Settings) -> Outcome {
         let text = crate::render::render_with(&plan, args.format, options);
         return write_output(args.output.as_deref(), &text);
     };
-    let base_plan = base_plan?.map_err(|e| {
-        Failure::usage(format!(
-            "the base policy {}: {e}",
+    let (base_plan, refused) = base_plan?;
+    let mut diff = crate::diff::diff(&base_plan, &plan);
+    if let Some(e) = refused {
+        // What the limit refuses, without what follows (the help is for a policy under review).
+        let why = e.to_string();
+        let why = why
+            .split([';', '\n'])
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        eprintln!(
+            "warning: the base policy {} is over its own limits, so its runs change nothing today: {why}; the diff compares with what it decides without them",
             base_display(args.base.as_deref())
-        ))
-    })?;
-    let doc = crate::diff::DiffDocument {
-        diff: crate::diff::diff(&base_plan, &plan),
-        plan,
-    };
+        );
+        diff.base_refused = Some(why);
+    }
+    let doc = crate::diff::DiffDocument { diff, plan };
     if let Some(runner) = crate::actions::Runner::detect() {
         runner.report_diff(&doc)?;
     }

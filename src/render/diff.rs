@@ -9,7 +9,7 @@
 use std::fmt::Write as _;
 
 use super::group::{parts_label, rows};
-use super::markdown::{escape, upper_first, MAX_ROWS};
+use super::markdown::{escape, escape_prose, upper_first, MAX_ROWS};
 use super::text::{freed_label, short_digest, short_tag, COUNTS_NOTE, ESTIMATE_NOTE};
 use super::Options;
 use crate::diff::{headline, Change, DiffDocument, Fate, PackageDiff};
@@ -59,6 +59,11 @@ fn freed_pair(base: Option<u64>, new: Option<u64>) -> String {
 }
 
 /// The diff for a terminal.
+/// The note of a base policy over its own limits.
+fn base_refused(why: &str) -> String {
+    format!("the current policy is over its own limits, so its runs change nothing today ({why}); this report compares with what it decides without them")
+}
+
 pub fn text(doc: &DiffDocument, options: Options) -> String {
     let (plan, diff) = (&doc.plan, &doc.diff);
     let mut out = String::new();
@@ -71,6 +76,9 @@ pub fn text(doc: &DiffDocument, options: Options) -> String {
         sha(&diff.base_policy_sha256),
     );
     let _ = writeln!(out, "{}\n", headline(diff));
+    if let Some(why) = &diff.base_refused {
+        let _ = writeln!(out, "note: {}\n", base_refused(why));
+    }
 
     let header = [
         "package",
@@ -193,6 +201,13 @@ pub fn markdown(doc: &DiffDocument, options: Options) -> String {
         escape(sha(&plan.policy_sha256)),
         escape(sha(&diff.base_policy_sha256)),
     );
+    if let Some(why) = &diff.base_refused {
+        let _ = writeln!(
+            out,
+            "> [!NOTE]\n> {}\n",
+            escape_prose(&upper_first(&base_refused(why)))
+        );
+    }
     if diff.packages.is_empty() {
         out.push_str("Neither policy selects a package.\n");
         return out;

@@ -108,3 +108,21 @@ fn a_bad_base_policy_is_a_usage_error_that_names_it() {
     assert_eq!(o.status.code(), Some(1));
     insta::assert_snapshot!(o.transcript());
 }
+
+#[test]
+fn a_base_policy_over_its_own_limits_is_compared_and_the_report_says_so() {
+    // The nightly run of such a policy changes nothing today, and the change under review may be
+    // the fix: the report compares with what the base decides without its limits, and says so.
+    let base = std::fs::read_to_string(root().join(BASE)).unwrap_or_else(|e| panic!("{e}"));
+    let base = base.replace("max_deletions: 500", "max_deletions: 5");
+    let o = plan(
+        &["--policy", NEW, "--base", "-", "--format", "markdown"],
+        &base,
+    );
+    let md = stdout(&o);
+    assert!(
+        md.contains("> [!NOTE]\n> The current policy is over its own limits"),
+        "{md}"
+    );
+    insta::assert_snapshot!(o.transcript());
+}

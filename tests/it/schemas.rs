@@ -235,6 +235,25 @@ fn plans_and_diffs_the_binary_writes_validate_against_the_plan_schema() {
     );
     assert!(diff["summary"]["bytes_freed"].as_u64() > Some(0), "{diff}");
     assert_eq!(errors(&v, &diff), Vec::<String>::new());
+    // A base policy over its own limits: the diff still comes, and says so.
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let base = dir.path().join("base.yml");
+    let text = read(&root().join("policies/nightly-ghcr.yml"));
+    std::fs::write(
+        &base,
+        text.replace("max_deletions: 500", "max_deletions: 5"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let refused = plan_json(
+        "examples/policy-change/nightly-ghcr.yml",
+        &["--base", &base.to_string_lossy()],
+    );
+    assert_eq!(
+        refused["diff"]["base_refused"],
+        "the plan deletes 51 versions, more than max_deletions (5)"
+    );
+    assert_eq!(errors(&v, &refused), Vec::<String>::new());
+    assert_eq!(diff["diff"].get("base_refused"), None);
     // The schema is strict: a field it does not describe is an error (so it cannot drift).
     let mut extra = diff.clone();
     extra["packages"][0]["versions"][0]["surprise"] = Value::Bool(true);
