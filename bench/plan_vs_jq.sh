@@ -10,7 +10,8 @@
 # jq, cargo and GNU time (/usr/bin/time; `apt-get install -y time`).
 #
 # Issue 11, same machine under load: plan 2.86 s, plan --base 4.45 s (1.56 x; 6,400 versions
-# newly deleted by bench/policy.yml against bench/policy-base.yml).
+# newly deleted by bench/policy.yml against bench/policy-base.yml). Again 2026-11-25, quieter:
+# jq 5.36 s, plan 2.09 s (ratio 0.39), plan --base 2.19 s (1.05 x plan).
 # Measured 2026 on a shared 2-core machine: 267.2 MB inventory, 98,300 deletions; jq 6.04 s,
 # retention 1.34 s (ratio 0.22); peak RSS 485 MB = 1.86 x the file size. Again 2026-11-25, after
 # tags got their own fate (70,700 deletions, 9,200 tags removed): jq 5.99 s, retention 1.84 s
