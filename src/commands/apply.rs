@@ -383,17 +383,12 @@ async fn plan_now(
     let (_, mut inventory) =
         online::inventory(settings, client, scope, policy, FillScope::Needed).await?;
     if let Some((registry, cache, journal)) = sweep {
-        let lines =
-            crate::apply::leftovers::sweep(client, scope, registry, cache, journal, &mut inventory)
-                .await
-                .map_err(|e| {
-                    Failure::run(format!(
-                        "error: deleting a placeholder left by an earlier run: {e}"
-                    ))
-                })?;
-        for line in &lines {
-            eprintln!("placeholder: {line}");
-        }
+        let placeholders = super::pipeline::Sweep {
+            registry,
+            cache,
+            journal,
+        };
+        super::pipeline::sweep(client, scope, &placeholders, &mut inventory).await?;
     }
     let plan = crate::evaluate::evaluate(policy, &inventory, settings.now())?;
     Ok((inventory, plan))

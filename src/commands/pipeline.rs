@@ -187,7 +187,7 @@ async fn read_manifests(
 }
 
 /// Delete the placeholders an earlier run left in `inventory` and drop them from it.
-async fn sweep(
+pub(super) async fn sweep(
     client: &GithubClient,
     scope: &Scope,
     sweep: &Sweep<'_>,
