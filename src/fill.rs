@@ -278,8 +278,12 @@ pub async fn fill_with(
                 tracing::warn!("{line}");
                 report.warnings.push(line);
             }
-            // Started just above: cannot be missing.
-            None => {}
+            // Started just above, so not expected; were it missing (two packages whose names
+            // differ only in case share a repository), the manifest is missing: say so.
+            None => {
+                report.failed += 1;
+                failed_packages.insert(job.package);
+            }
         }
     }
     for p in failed_packages {

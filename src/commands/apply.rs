@@ -422,8 +422,9 @@ fn withheld_for_unread_manifests(
     }
     (tagged + untagged > 0).then(|| {
         format!(
-            "{} deletions ({tagged} tagged, {untagged} untagged) were withheld because manifests of {} could not be read; run again when the registry answers",
-            tagged + untagged,
+            "{} ({tagged} tagged, {untagged} untagged) {} withheld because manifests of {} could not be read; run again when the registry answers",
+            crate::plural::count(tagged + untagged, "deletion", "deletions"),
+            crate::plural::word(tagged + untagged, "was", "were"),
             unreadable.join(", ")
         )
     })
@@ -537,7 +538,7 @@ pub fn report_outcome_with_untags(r: &ApplyReport, u: &UntagReport) -> (ApplyRes
         return (
             results,
             Err(if u.stop_is_budget {
-                Failure::partial(format!("{message}: the next run continues"))
+                Failure::partial(format!("warning: {message}: the next run continues"))
             } else {
                 Failure::run(format!("error: {message}"))
             }),
@@ -557,7 +558,7 @@ pub fn report_outcome_with_untags(r: &ApplyReport, u: &UntagReport) -> (ApplyRes
                 .map(|t| format!("it resets at {}", t.to_rfc3339()))
                 .unwrap_or_else(|| "its reset time is unknown".to_string());
             Err(Failure::partial(format!(
-                "stopped: the API rate limit is nearly spent ({} requests left); {} of {} deletions are left undone; {reset}: run again then (a scheduled run continues where this one stopped)",
+                "warning: stopped: the API rate limit is nearly spent ({} requests left); {} of {} deletions are left undone; {reset}: run again then (a scheduled run continues where this one stopped)",
                 // The last count GitHub gave, which answers still in flight at the stop lowered.
                 r.budget
                     .remaining
@@ -578,7 +579,7 @@ pub fn report_outcome_with_untags(r: &ApplyReport, u: &UntagReport) -> (ApplyRes
                 })
                 .unwrap_or_else(|| "run again in an hour or so".to_string());
             Err(Failure::partial(format!(
-                "stopped: GitHub's secondary rate limit (too many requests in a short time, not the hourly budget: {} requests are left): {message}\n{} of {} deletions are left undone; {when} (a scheduled run continues where this one stopped)",
+                "warning: stopped: GitHub's secondary rate limit (too many requests in a short time, not the hourly budget: {} requests are left): {message}\n{} of {} deletions are left undone; {when} (a scheduled run continues where this one stopped)",
                 r.budget.remaining.map(|n| n.to_string()).unwrap_or_else(|| "?".into()),
                 r.left,
                 r.total

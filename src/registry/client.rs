@@ -587,12 +587,18 @@ impl RegistryClient {
             })
     }
 
-    /// Wait while the registry asked every request to (see [`Inner::paused_until`]).
+    /// Wait while the registry asked every request to (see [`Inner::paused_until`]). The
+    /// requests held back come back spread over the retry policy's `base`, not all at the same
+    /// instant, so that the registry that asked them to wait does not get them in one burst.
     async fn wait_for_pause(&self) {
         loop {
             let until = *lock(&self.inner.paused_until);
             match until {
-                Some(t) if t > Instant::now() => tokio::time::sleep_until(t).await,
+                Some(t) if t > Instant::now() => {
+                    tokio::time::sleep_until(t).await;
+                    let spread = u64::try_from(self.inner.retry.base.as_millis()).unwrap_or(0);
+                    tokio::time::sleep(Duration::from_millis(fastrand::u64(0..=spread))).await;
+                }
                 _ => return,
             }
         }

@@ -58,12 +58,12 @@ fn freed_pair(base: Option<u64>, new: Option<u64>) -> String {
     format!("{} → {}", freed_label(base), freed_label(new))
 }
 
-/// The diff for a terminal.
 /// The note of a base policy over its own limits.
 fn base_refused(why: &str) -> String {
     format!("the current policy is over its own limits, so its runs change nothing today ({why}); this report compares with what it decides without them")
 }
 
+/// The diff for a terminal.
 pub fn text(doc: &DiffDocument, options: Options) -> String {
     let (plan, diff) = (&doc.plan, &doc.diff);
     let mut out = String::new();
