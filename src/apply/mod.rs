@@ -162,6 +162,7 @@ enum Next {
 }
 
 /// Take the first target whose dependencies are all gone, or one that can no longer go.
+/// Locks the queue, then the order: the only place that holds two of [`Shared`]'s locks at once.
 fn next_target(shared: &Shared) -> Next {
     let mut queue = lock(&shared.queue);
     if queue.is_empty() {
@@ -208,6 +209,19 @@ fn next_target(shared: &Shared) -> Next {
         Some(why) => Next::Blocked(target, why),
         None => Next::Go(target),
     }
+}
+
+/// Targets decided while the workers run (a streamed package) join the queue.
+fn add_batch(shared: &Shared, batch: Vec<Target>) {
+    // One lock at a time: `next_target` holds the queue while it takes the order, so holding the
+    // order here while taking the queue could deadlock the two (it did, now and then). The
+    // batch's ids are unfinished before its targets join the queue, so a target that waits on
+    // one of them waits, as it should.
+    lock(&shared.order)
+        .unfinished
+        .extend(batch.iter().map(|t| t.id));
+    lock(&shared.report).total += batch.len() as u64;
+    lock(&shared.queue).extend(batch);
 }
 
 /// A target's outcome is known (or it was put back): update the order state.
@@ -300,10 +314,7 @@ pub async fn execute_stream(
                     lock(&shared.queue).extend(batch);
                     continue;
                 }
-                let mut order = lock(&shared.order);
-                order.unfinished.extend(batch.iter().map(|t| t.id));
-                lock(&shared.report).total += batch.len() as u64;
-                lock(&shared.queue).extend(batch);
+                add_batch(&shared, batch);
             }
             shared
                 .open
@@ -630,5 +641,81 @@ fn entry(scope: &Scope, target: &Target, outcome: JournalOutcome, message: Strin
         message,
         time: Utc::now(),
         untag: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(id: u64, after: Vec<u64>) -> Target {
+        Target {
+            package: "app".into(),
+            package_type: PackageType::Container,
+            id,
+            name: format!("sha256:{id:064x}"),
+            tags: Vec::new(),
+            recheck: None,
+            after,
+            hold: None,
+        }
+    }
+
+    /// Batches joining the queue while workers take targets from it never deadlock the two
+    /// (the feeder once held the order while taking the queue, and `next_target` the reverse:
+    /// a streamed apply hung now and then).
+    #[test]
+    fn batches_join_while_workers_take_targets_without_deadlock() {
+        let shared = Arc::new(Shared {
+            queue: Mutex::new(VecDeque::new()),
+            open: std::sync::atomic::AtomicBool::new(true),
+            report: Mutex::new(ApplyReport::default()),
+            stop: Mutex::new(None),
+            order: Mutex::new(Order::default()),
+        });
+        const BATCHES: u64 = 20_000;
+        let (done, finished_all) = std::sync::mpsc::channel();
+        let feeder = {
+            let shared = Arc::clone(&shared);
+            let done = done.clone();
+            std::thread::spawn(move || {
+                for b in 0..BATCHES {
+                    // Each batch: an index and a child that waits on it.
+                    add_batch(
+                        &shared,
+                        vec![target(2 * b, Vec::new()), target(2 * b + 1, vec![2 * b])],
+                    );
+                }
+                let _ = done.send(());
+            })
+        };
+        let worker = {
+            let shared = Arc::clone(&shared);
+            std::thread::spawn(move || {
+                let mut taken = 0u64;
+                while taken < 2 * BATCHES {
+                    match next_target(&shared) {
+                        Next::Go(t) | Next::Blocked(t, _) => {
+                            finished(&shared, t.id, Some((JournalOutcome::Deleted, "")));
+                            taken += 1;
+                        }
+                        Next::Wait | Next::Empty => std::thread::yield_now(),
+                    }
+                }
+                let _ = done.send(());
+            })
+        };
+        for _ in 0..2 {
+            assert!(
+                finished_all
+                    .recv_timeout(std::time::Duration::from_secs(20))
+                    .is_ok(),
+                "the feeder and the worker deadlocked"
+            );
+        }
+        let _ = (feeder.join(), worker.join());
+        let order = lock(&shared.order);
+        assert_eq!(order.finished.len() as u64, 2 * BATCHES);
+        assert!(order.unfinished.is_empty());
     }
 }
