@@ -5,9 +5,9 @@ use crate::support::github_server;
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
-use crate::support::snap::{self, Filters, Run};
+use crate::support::snap::{self, api_filters as filters, text, Filters, Run};
 use std::time::Duration;
 
 use github_server::{Config, Fault, FaultKind, Fixture, GithubServer, OwnerKind};
@@ -31,20 +31,6 @@ fn retention(server: &GithubServer, dir: &Path, args: &[&str], env: &[(&str, &st
         cmd.env(k, v);
     }
     snap::run(&mut cmd)
-}
-
-/// The snapshot filters of a test against `server`.
-fn filters(server: &GithubServer) -> insta::internals::SettingsBindDropGuard {
-    Filters::new().api(&server.url()).bind()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 /// The snapshot filters of a run that stops part way (a rate limit, a redirect): how far the

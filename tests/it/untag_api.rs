@@ -8,7 +8,8 @@ use crate::support::github_server;
 use std::path::Path;
 use std::process::Command;
 
-use crate::support::snap::{self, Filters, Run};
+// The API and the registry are one origin here: the API filters cover both.
+use crate::support::snap::{self, api_filters as filters, text, Filters, Run};
 
 use github_server::{Config, GithubServer};
 use retention::registry::push::{placeholder, OCI_MANIFEST};
@@ -111,20 +112,6 @@ fn retention_env(server: &GithubServer, dir: &Path, args: &[&str], env: &[(&str,
         );
     }
     o
-}
-
-/// The snapshot filters of a test against `server` (the API and the registry: one origin).
-fn filters(server: &GithubServer) -> insta::internals::SettingsBindDropGuard {
-    Filters::new().api(&server.url()).bind()
-}
-
-fn text(o: &Run) -> String {
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 /// A plan keeping every version of `fx`, removing `untags` ((version id, tag)).

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
-use crate::support::snap::{self, Filters, Run};
+use crate::support::snap::{self, text, Filters, Run};
 
 use github_server::{Config, GithubServer};
 use registry_support::{Pushed, Registry, OCI_INDEX};
@@ -68,15 +68,6 @@ fn filters(s: &Setup) -> insta::internals::SettingsBindDropGuard {
         .api(&s.server.url())
         .registry(&s.reg.url())
         .bind()
-}
-
-fn text(o: &Run) -> String {
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 /// PUT the exact bytes of `m` under `tag` on the registry.

@@ -9,7 +9,7 @@ use crate::support::github_server;
 use std::path::Path;
 use std::process::Command;
 
-use crate::support::snap::{self, Filters, Run};
+use crate::support::snap::{self, api_filters as filters, text, Run};
 
 use github_server::{Config, GithubServer};
 use serde_json::{json, Value};
@@ -133,20 +133,6 @@ fn retention_without_registry(
         cmd.env(k, v);
     }
     snap::run(&mut cmd)
-}
-
-/// The snapshot filters of a test against `server`.
-fn filters(server: &GithubServer) -> insta::internals::SettingsBindDropGuard {
-    Filters::new().api(&server.url()).bind()
-}
-
-fn text(o: &Run) -> String {
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 /// The requests recorded after the last DELETE, as (method, path without query).

@@ -209,3 +209,21 @@ impl Filters {
         self.settings.bind_to_scope()
     }
 }
+
+/// The snapshot filters of a test against the GitHub stand-in `server`, bound for the test's
+/// scope (the registry, when a test has one, is added with [`Filters::registry`]).
+pub fn api_filters(
+    server: &super::github_server::GithubServer,
+) -> insta::internals::SettingsBindDropGuard {
+    Filters::new().api(&server.url()).bind()
+}
+
+/// A run's exit status and both outputs, for an assert's failure message.
+pub fn text(o: &Output) -> String {
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
