@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 
 use super::group::{parts_label, rows};
 use super::markdown::{escape, escape_prose, upper_first, MAX_ROWS};
-use super::text::{freed_label, short_digest, short_tag, COUNTS_NOTE, ESTIMATE_NOTE};
+use super::text::{freed_label, short_digest, tags_label_of, COUNTS_NOTE, ESTIMATE_NOTE};
 use super::Options;
 use crate::diff::{headline, Change, DiffDocument, Fate, PackageDiff};
 
@@ -38,16 +38,7 @@ fn change_rows(changes: &[Change], verbose: bool) -> Vec<(&Change, String, bool)
 }
 
 fn tags_label(c: &Change) -> String {
-    if c.tags.is_empty() {
-        if c.name.starts_with("sha256:") {
-            "untagged".to_string()
-        } else {
-            c.name.clone()
-        }
-    } else {
-        let tags: Vec<String> = c.tags.iter().map(|t| short_tag(t)).collect();
-        tags.join(", ")
-    }
+    tags_label_of(&c.name, &c.tags)
 }
 
 fn sha(s: &str) -> &str {

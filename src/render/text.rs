@@ -94,21 +94,30 @@ pub(crate) fn short_tag(tag: &str) -> String {
 /// A version's tags for display: `v1.2, latest`, `untagged` for a container version without
 /// tags, or the version name for other package types (npm, maven…), which carry no tags.
 pub(crate) fn tags_label(v: &VersionPlan) -> String {
-    if v.tags.is_empty() {
-        if is_digest(v) {
+    tags_label_of(&v.name, &v.tags)
+}
+
+/// [`tags_label`] of a version given by its name and tags (a plan's version, a diff's change).
+pub(crate) fn tags_label_of(name: &str, tags: &[String]) -> String {
+    if tags.is_empty() {
+        if name_is_digest(name) {
             "untagged".to_string()
         } else {
-            v.name.clone()
+            name.to_string()
         }
     } else {
-        let tags: Vec<String> = v.tags.iter().map(|t| short_tag(t)).collect();
+        let tags: Vec<String> = tags.iter().map(|t| short_tag(t)).collect();
         tags.join(", ")
     }
 }
 
 /// For container packages the version name is a digest; for npm and friends it is the version.
 pub(crate) fn is_digest(v: &VersionPlan) -> bool {
-    v.name.starts_with("sha256:") || v.name.starts_with("sha512:")
+    name_is_digest(&v.name)
+}
+
+fn name_is_digest(name: &str) -> bool {
+    name.starts_with("sha256:") || name.starts_with("sha512:")
 }
 
 /// "12 of 40 versions would be deleted in 2 packages", shared with the Markdown rendering.
