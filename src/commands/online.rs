@@ -63,17 +63,24 @@ pub async fn inventory(
         )
         .await;
         eprintln!("{}", report.summary());
-        for s in &shared {
-            // Without the manifest both versions are kept by the evaluator's guards (a version
-            // selected for deletion whose manifest is unknown is kept, and so is every untagged
-            // version of the package): which of the two the graph means cannot be told.
-            typed.packages[s.package_index].manifests.remove(&s.digest);
-            eprintln!("warning: {s} (GitHub listed one image under two ids): both are kept, and the package's untagged versions with them");
-        }
+        forget_shared(&mut typed, &shared);
         raw.take_manifests(&typed);
     }
     say_listed(&typed, scope, client.requests());
     Ok((raw, typed))
+}
+
+/// Drop the manifest of each digest GitHub listed under two ids of a package, with a warning.
+/// Without it both versions are kept by the evaluator's guards (a version selected for deletion
+/// whose manifest is unknown is kept, and so is every untagged version of the package): which of
+/// the two the graph means cannot be told.
+pub fn forget_shared(inventory: &mut Inventory, shared: &[crate::inventory::SharedDigest]) {
+    for s in shared {
+        inventory.packages[s.package_index]
+            .manifests
+            .remove(&s.digest);
+        eprintln!("warning: {s} (GitHub listed one image under two ids): both are kept, and the package's untagged versions with them");
+    }
 }
 
 /// The line that says what was listed: "listed 2 packages, 311 versions of the user acme (4 API

@@ -177,12 +177,7 @@ async fn read_manifests(
 ) -> FillReport {
     let shared = inventory.shared_digests();
     let report = crate::fill::fill_with(reader, policy, inventory, now, FillScope::Needed).await;
-    for s in &shared {
-        inventory.packages[s.package_index]
-            .manifests
-            .remove(&s.digest);
-        eprintln!("warning: {s} (GitHub listed one image under two ids): both are kept, and the package's untagged versions with them");
-    }
+    super::online::forget_shared(inventory, &shared);
     report
 }
 
