@@ -16,7 +16,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent / "src"
 
 # Lower layers first: a module may only use modules listed before it (ARCHITECTURE.md).
 LAYERS = [
-    "secret", "digest", "backoff", "plural",
+    "secret", "digest", "backoff", "plural", "sync",
     "inventory", "policy", "plan", "graph", "space",
     "evaluate", "diff", "render",
     "registry", "github", "fill", "verify", "apply",

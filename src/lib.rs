@@ -39,4 +39,5 @@ pub mod registry;
 pub mod render;
 pub(crate) mod secret;
 pub(crate) mod space;
+pub(crate) mod sync;
 pub(crate) mod verify;

@@ -218,10 +218,7 @@ impl Journal {
             source: Arc::new(e),
         })?;
         line.push('\n');
-        let mut file = match self.file.lock() {
-            Ok(f) => f,
-            Err(p) => p.into_inner(),
-        };
+        let mut file = crate::sync::lock(&self.file);
         file.write_all(line.as_bytes())
             .and_then(|()| file.sync_data())
             .map_err(|e| JournalError::Write {

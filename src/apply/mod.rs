@@ -31,6 +31,7 @@ use chrono::{DateTime, Utc};
 use crate::github::packages::{delete_version, get_version};
 use crate::github::{ApiError, ApiErrorKind, Done, GithubClient, RateBudget, Scope};
 use crate::inventory::{PackageType, Version};
+use crate::sync::lock;
 use journal::{Entry, Journal, JournalError, JournalOutcome};
 use progress::Progress;
 
@@ -235,13 +236,6 @@ fn finished(shared: &Shared, id: u64, outcome: Option<(JournalOutcome, &str)>) {
             _ => Finished::Stays(message.to_string()),
         };
         order.finished.insert(id, result);
-    }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    match m.lock() {
-        Ok(g) => g,
-        Err(p) => p.into_inner(),
     }
 }
 

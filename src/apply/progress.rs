@@ -62,10 +62,7 @@ impl Progress {
             bar.set_message(msg);
             return;
         }
-        let mut last = match self.last_line.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
+        let mut last = crate::sync::lock(&self.last_line);
         if last.elapsed() >= line_every() {
             *last = Instant::now();
             let elapsed = self.started.elapsed().as_secs_f64();

@@ -419,10 +419,7 @@ impl GithubClient {
         if remaining.is_none() {
             return;
         }
-        let mut b = match self.budget.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
+        let mut b = crate::sync::lock(&self.budget);
         b.remaining = remaining;
         b.limit = header_u64(headers, "x-ratelimit-limit").or(b.limit);
         if let Some(r) = header_u64(headers, "x-ratelimit-reset")

@@ -76,10 +76,7 @@ impl Pacer {
             Duration::from_secs_f64(self.seconds_per_point * f64::from(cost) * self.scale);
         let at = {
             let now = Instant::now();
-            let mut slots = match self.next_free.lock() {
-                Ok(g) => g,
-                Err(poisoned) => poisoned.into_inner(),
-            };
+            let mut slots = crate::sync::lock(&self.next_free);
             let slot = slots.entry(endpoint.to_string()).or_insert(now);
             let at = (*slot).max(now);
             *slot = at + interval;
@@ -92,10 +89,7 @@ impl Pacer {
     /// Hold back every request of `endpoint` for `d` (scaled): after a secondary-limit answer.
     pub fn pause(&self, endpoint: &str, d: Duration) {
         let until = Instant::now() + scaled(d, self.scale);
-        let mut slots = match self.next_free.lock() {
-            Ok(g) => g,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let mut slots = crate::sync::lock(&self.next_free);
         let slot = slots.entry(endpoint.to_string()).or_insert(until);
         if *slot < until {
             *slot = until;

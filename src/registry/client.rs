@@ -19,6 +19,7 @@ use tokio::time::Instant;
 use super::auth::{parse_challenge, Challenge, Credentials, Secret, TokenResponse};
 use super::RegistryError;
 use crate::backoff::{parse_retry_after, RetryPolicy};
+use crate::sync::lock;
 
 /// The four manifest types, all accepted (without the OCI index type ghcr.io answers
 /// `MANIFEST_UNKNOWN` for an index).
@@ -685,11 +686,6 @@ impl RegistryClient {
             attempt += 1;
         }
     }
-}
-
-/// A std mutex's guard, even if a holder panicked (the value is a plain instant).
-fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Read at most `limit` bytes of a body (stops early; the rest is dropped).
