@@ -115,20 +115,13 @@ fn parse(path: &str) -> Target {
 
 /// Serve a `/v2/` or `/token` request.
 pub(super) async fn handle(state: &Arc<Mutex<State>>, req: Request<Body>) -> Response<Body> {
-    let method = req.method().clone();
-    let path = req.uri().path().to_string();
-    let query = req.uri().query().unwrap_or("").to_string();
-    let host = req
-        .headers()
-        .get("host")
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("127.0.0.1")
-        .to_string();
-    let auth = req
-        .headers()
-        .get("authorization")
-        .and_then(|h| h.to_str().ok())
-        .map(str::to_string);
+    let super::Parts {
+        method,
+        path,
+        query,
+        host,
+        auth,
+    } = super::parts(&req);
     let target = parse(&path);
     let endpoint = format!(
         "registry {method} {}",

@@ -476,24 +476,43 @@ fn parse_route(method: &Method, path: &str) -> Route {
     r
 }
 
+/// What both faces read of a request: method, path, query, host and `authorization`.
+struct Parts {
+    method: Method,
+    path: String,
+    query: String,
+    host: String,
+    auth: Option<String>,
+}
+
+fn parts(req: &Request<Body>) -> Parts {
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_string)
+    };
+    Parts {
+        method: req.method().clone(),
+        path: req.uri().path().to_string(),
+        query: req.uri().query().unwrap_or("").to_string(),
+        host: header("host").unwrap_or_else(|| "127.0.0.1".to_string()),
+        auth: header("authorization"),
+    }
+}
+
 async fn handle(state: Arc<Mutex<State>>, req: Request<Body>) -> Response<Body> {
-    let method = req.method().clone();
-    let path = req.uri().path().to_string();
-    let query = req.uri().query().unwrap_or("").to_string();
-    let host = req
-        .headers()
-        .get("host")
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("127.0.0.1")
-        .to_string();
-    let auth = req
-        .headers()
-        .get("authorization")
-        .and_then(|h| h.to_str().ok())
-        .map(str::to_string);
+    let path = req.uri().path();
     if path.starts_with("/v2/") || path == "/token" {
         return ghcr::handle(&state, req).await;
     }
+    let Parts {
+        method,
+        path,
+        query,
+        host,
+        auth,
+    } = parts(&req);
     let route = parse_route(&method, &path);
     let cost = if method == Method::GET { 1 } else { 5 };
     let latency = lock(&state).config.latency;
