@@ -289,28 +289,16 @@ fn deletions_start_before_the_last_package_is_read() {
         },
     );
     let dir = tempfile::tempdir().unwrap();
-    let policy = dir.path().join("p.yml");
-    std::fs::write(
-        &policy,
-        IMAGE_POLICY.replace(
+    apply_ok(
+        &IMAGE_POLICY.replace(
             "rules:\n",
             "rules:\n  - name: the newest stays\n    keep: { newest: 1 }\n",
         ),
-    )
-    .unwrap();
-    let o = run_apply(
-        &policy,
         dir.path(),
         &server,
         &registry.url,
         &dir.path().join("cache"),
         0.05,
-    );
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
     );
     assert_eq!(server.deleted_ids().len(), 4 * 7);
     let first_delete = server
@@ -344,21 +332,13 @@ fn manifest_reads_start_before_the_listing_ends() {
         },
     );
     let dir = tempfile::tempdir().unwrap();
-    let policy = dir.path().join("p.yml");
-    std::fs::write(&policy, IMAGE_POLICY).unwrap();
-    let o = run_apply(
-        &policy,
+    apply_ok(
+        IMAGE_POLICY,
         dir.path(),
         &server,
         &registry.url,
         &dir.path().join("cache"),
         0.01,
-    );
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
     );
     assert_eq!(server.deleted_ids().len(), 399);
     let reqs = server.requests();
@@ -395,21 +375,13 @@ fn a_429_pauses_every_manifest_read() {
     let registry = manifest_server_with(manifests, latency, Some(throttle));
     let server = GithubServer::start(&inventory, Config::default());
     let dir = tempfile::tempdir().unwrap();
-    let policy = dir.path().join("p.yml");
-    std::fs::write(&policy, IMAGE_POLICY).unwrap();
-    let o = run_apply(
-        &policy,
+    apply_ok(
+        IMAGE_POLICY,
         dir.path(),
         &server,
         &registry.url,
         &dir.path().join("cache"),
         0.01,
-    );
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
     );
     assert_eq!(server.deleted_ids().len(), 599);
     assert_eq!(
@@ -483,17 +455,16 @@ fn image_run(packages: usize, per_package: usize, scale: f64, warm: bool) -> Tim
             std::fs::write(shard.join(&d[7..]), body).unwrap();
         }
     }
-    let policy = dir.path().join("p.yml");
-    std::fs::write(&policy, IMAGE_POLICY).unwrap();
     let start = Instant::now();
-    let o = run_apply(&policy, dir.path(), &server, &registry.url, &cache, scale);
-    let elapsed = start.elapsed();
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
+    apply_ok(
+        IMAGE_POLICY,
+        dir.path(),
+        &server,
+        &registry.url,
+        &cache,
+        scale,
     );
+    let elapsed = start.elapsed();
     let n = packages * (per_package - 1);
     assert_eq!(server.deleted_ids().len(), n);
     let reqs = server.requests();
@@ -521,6 +492,27 @@ fn image_run(packages: usize, per_package: usize, scale: f64, warm: bool) -> Tim
         reads: registry.reads.load(std::sync::atomic::Ordering::Relaxed),
         violations: server.violations(),
     }
+}
+
+/// Write `policy` to `dir`, apply it with [`run_apply`] and assert the run succeeded.
+fn apply_ok(
+    policy: &str,
+    dir: &Path,
+    server: &GithubServer,
+    registry: &str,
+    cache: &Path,
+    scale: f64,
+) -> std::process::Output {
+    let path = dir.join("p.yml");
+    std::fs::write(&path, policy).unwrap();
+    let o = run_apply(&path, dir, server, registry, cache, scale);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o
 }
 
 fn run_apply(
