@@ -2,8 +2,10 @@
 //! display ([`progress`]); removing tags from images that stay: [`untag`], the placeholders a killed
 //! run left: [`leftovers`], putting tags back: [`retag`].
 //!
-//! Outcomes of a DELETE: 204 deleted; 404 "Package version not found." already gone (ghcr.io
-//! removes an index's children itself), which counts as done; 400 refusals (the last tagged
+//! Outcomes of a DELETE: 204 deleted; 404 "Package version not found." already gone (deleted by
+//! someone else meanwhile, or by an earlier run whose answer was lost), which counts as done
+//! (ghcr.io does not remove an index's children itself: each is a target of its own, deleted
+//! after its index); 400 refusals (the last tagged
 //! version, over 5,000 downloads) are skipped with GitHub's message and the run goes on; 401 and
 //! the 403/404 of a missing permission stop the run with an explanation; 5xx and network failures
 //! are retried by the client and count as failed when they persist. With `recheck` (`apply
@@ -15,6 +17,9 @@
 //!
 //! The primary rate limit is watched: when what is left would not cover the rest, the executor
 //! lets the requests in flight finish and stops, saying what is left and when the budget resets.
+//! The pace of the deletions is the client's ([`crate::github::pacer`]): one a second by default,
+//! lowered to what GitHub accepts when it refuses; the run goes on at that pace, and says at the
+//! end what GitHub allowed. `--max-duration` stops it cleanly ([`Stop::Deadline`]).
 
 pub mod journal;
 pub mod leftovers;
@@ -29,7 +34,7 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Utc};
 
 use crate::github::packages::{delete_version, get_version};
-use crate::github::{ApiError, ApiErrorKind, Done, GithubClient, RateBudget, Scope};
+use crate::github::{ApiError, ApiErrorKind, Done, GithubClient, PaceSummary, RateBudget, Scope};
 use crate::inventory::{PackageType, Version};
 use crate::sync::lock;
 use journal::{Entry, Journal, JournalError, JournalOutcome};
@@ -97,6 +102,8 @@ pub enum Stop {
     Fatal(ApiError),
     /// The journal could not be written: deleting on would leave deletions unrecorded.
     Journal(JournalError),
+    /// `--max-duration` passed (how long it was).
+    Deadline(std::time::Duration),
 }
 
 /// What happened to each target.
@@ -117,6 +124,8 @@ pub struct ApplyReport {
     pub budget: RateBudget,
     /// Packages where a DELETE was sent (deleted, already gone or failed): what verify lists.
     pub touched: std::collections::BTreeSet<String>,
+    /// The pace of the deletions: configured, learned, refusals.
+    pub pace: PaceSummary,
 }
 
 impl ApplyReport {
@@ -296,7 +305,11 @@ pub async fn execute_stream(
         }),
         stop: Mutex::new(None),
     });
-    let progress = Arc::new(Progress::new(total));
+    let started = std::time::Instant::now();
+    let progress = Arc::new(Progress::new(total).with_pace({
+        let client = client.clone();
+        move || client.pacer().summary().pace
+    }));
     // Batches that arrive while the workers run join the queue.
     let feeder = more.map(|mut rx| {
         let shared = Arc::clone(&shared);
@@ -355,7 +368,25 @@ pub async fn execute_stream(
         .load(std::sync::atomic::Ordering::Relaxed)
         - secondary_before;
     report.budget = client.budget();
+    report.pace = client.pacer().summary();
+    if let Some(line) = pace_line(&report.pace, report.done(), started.elapsed()) {
+        eprintln!("{line}");
+    }
     report
+}
+
+/// What GitHub allowed, when it refused: "GitHub allowed about 80 deletions a minute
+/// (documented: 180); 249 deleted in 3m 12s" (the time in GitHub's time, unscaled).
+fn pace_line(pace: &PaceSummary, done: u64, elapsed: std::time::Duration) -> Option<String> {
+    let allowed = pace.allowed.filter(|_| pace.refusals > 0)?;
+    let scale = crate::backoff::time_scale();
+    let real = std::time::Duration::from_secs_f64(elapsed.as_secs_f64() / scale);
+    Some(format!(
+        "GitHub allowed about {allowed:.0} deletions a minute (documented: {:.0}); {done} deleted in {}; {} a minute from now on",
+        crate::github::pacer::DOCUMENTED_DELETIONS_PER_MINUTE,
+        progress::minutes_seconds(real),
+        pace.pace.round()
+    ))
 }
 
 async fn worker(
@@ -368,6 +399,10 @@ async fn worker(
 ) {
     loop {
         if lock(&shared.stop).is_some() {
+            return;
+        }
+        if let Some(after) = client.pacer().past_deadline() {
+            stop(shared, Stop::Deadline(after));
             return;
         }
         let budget = client.budget();

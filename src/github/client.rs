@@ -388,13 +388,16 @@ impl GithubClient {
                         .with_status(status.as_u16())
                         .with_hint("another workflow may be using the same token; run again later (a scheduled run continues where this one stopped)"));
                     }
-                    if let Some(pace) = refusal.lowered_to {
+                    if refusal.first {
                         tracing::warn!(
-                            "{context}: GitHub's secondary rate limit (HTTP {}); every deletion waits {}s{}, then goes on at {:.0} a minute",
+                            "{context}: GitHub's secondary rate limit (HTTP {}); every deletion waits {}s{}{}",
                             status.as_u16(),
                             refusal.wait.as_secs(),
                             if retry_after.is_some() { " as told" } else { "" },
-                            pace
+                            refusal
+                                .lowered_to
+                                .map(|p| format!(", then goes on at {p:.0} a minute"))
+                                .unwrap_or_default()
                         );
                     }
                     continue;

@@ -70,6 +70,8 @@ pub struct Pacer {
     mutative: Mutex<Adaptive>,
     /// One mutative request at a time, at paces up to the default (serially, as GitHub asks).
     serial: Semaphore,
+    /// `--max-duration`: when the run stops taking deletions, and the duration given.
+    deadline: Mutex<Option<(Instant, Duration)>>,
 }
 
 impl std::fmt::Debug for Pacer {
@@ -157,6 +159,8 @@ impl Ticket<'_> {
 pub struct Refusal {
     /// The pause (unscaled) from now, for the message.
     pub wait: Duration,
+    /// This refusal paused the class (not a request already on its way when another was refused).
+    pub first: bool,
     /// This refusal lowered the pace (the first of its change of limit), and to what.
     pub lowered_to: Option<f64>,
     /// Nothing was accepted for this long (unscaled) by the end of the pause.
@@ -208,7 +212,19 @@ impl Pacer {
                 first_request: None,
             }),
             serial: Semaphore::new(1),
+            deadline: Mutex::new(None),
         }
+    }
+
+    /// Stop taking deletions `d` (scaled) from now (`--max-duration`).
+    pub fn set_max_duration(&self, d: Duration) {
+        *crate::sync::lock(&self.deadline) = Some((Instant::now() + self.scaled(d), d));
+    }
+
+    /// The `--max-duration` given, once it has passed.
+    pub fn past_deadline(&self) -> Option<Duration> {
+        let deadline = *crate::sync::lock(&self.deadline);
+        deadline.and_then(|(at, d)| (Instant::now() >= at).then_some(d))
     }
 
     /// Configure the mutative pace: at most `per_minute` deletions a minute (made
@@ -381,6 +397,7 @@ impl Pacer {
             let until = m.paused_until.unwrap_or(now).max(now);
             return Refusal {
                 wait: unscale(until - now, self.scale),
+                first: false,
                 lowered_to: None,
                 without_success: since_success(&m, until),
             };
@@ -424,6 +441,7 @@ impl Pacer {
         m.last_raise = None;
         Refusal {
             wait,
+            first: true,
             lowered_to: lowered,
             without_success: since_success(&m, until),
         }
