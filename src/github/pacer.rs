@@ -13,7 +13,8 @@
 //!   made before the refusal is cancelled and taken again after the pause: no request of the
 //!   class leaves during it); the pace drops to 90% of what GitHub accepted in the minute before
 //!   the refusal, and rises again by small steps ([`RAISE_STEP`] of the configured pace a minute)
-//!   only after [`HOLD_AFTER_REFUSAL`] without a refusal. Requests that were already on their way
+//!   only after [`HOLD_AFTER_REFUSAL`] without a refusal, and not above 90% of what GitHub
+//!   accepted until [`PROBE_AFTER`] has passed. Requests that were already on their way
 //!   when the refusal came are answered by the same limit: their refusals count once (the
 //!   booking's `epoch` tells), so a change of the server's limit costs one refusal, not one per
 //!   worker.
@@ -52,6 +53,13 @@ pub const AFTER_REFUSAL: f64 = 0.9;
 pub const HOLD_AFTER_REFUSAL: Duration = Duration::from_secs(120);
 /// A raise, once a minute without refusal: this share of the configured pace.
 pub const RAISE_STEP: f64 = 0.05;
+/// For this long after a refusal (unscaled), raises stop short of what GitHub accepted in the
+/// minute before it ([`PROBE_CEILING`] of it): climbing back to a known limit costs a refusal a
+/// step and gains little. After it, the pace probes up to the configured one.
+pub const PROBE_AFTER: Duration = Duration::from_secs(600);
+/// The share of what GitHub accepted that raises stop at, within [`PROBE_AFTER`]: where the
+/// refusal left the pace (a limit GitHub just showed is not probed again at once).
+pub const PROBE_CEILING: f64 = AFTER_REFUSAL;
 /// A refusal without `retry-after`: wait at least this (GitHub: "at least a minute"), doubled
 /// on each refusal that follows without a success between.
 pub const SECONDARY_DEFAULT_WAIT: Duration = Duration::from_secs(60);
@@ -355,7 +363,13 @@ impl Pacer {
         }
         let due = m.last_raise.map_or(quiet_since, |r| r + minute);
         if now >= due {
-            m.pace = (m.pace + m.configured * RAISE_STEP).min(m.configured);
+            let ceiling = match (m.last_refusal, m.allowed) {
+                (Some(r), Some(allowed)) if now < r + self.scaled(PROBE_AFTER) => {
+                    m.configured.min(allowed * PROBE_CEILING).max(m.pace)
+                }
+                _ => m.configured,
+            };
+            m.pace = (m.pace + m.configured * RAISE_STEP).min(ceiling);
             m.last_raise = Some(now);
         }
     }
