@@ -142,6 +142,8 @@ struct Shared {
     report: Mutex<ApplyReport>,
     stop: Mutex<Option<Stop>>,
     order: Mutex<Order>,
+    /// The budget warning was given ([`warn_budget`]).
+    warned: std::sync::atomic::AtomicBool,
 }
 
 /// What the executor knows of the targets' progress, to honour [`Target::after`].
@@ -169,18 +171,43 @@ enum Next {
     /// Everything left waits on a target in flight.
     Wait,
     Empty,
+    /// The hourly budget pays for no whole image left.
+    OverBudget,
 }
 
 /// Take the first target whose dependencies are all gone, or one that can no longer go.
 /// Locks the queue, then the order: the only place that holds two of [`Shared`]'s locks at once.
-fn next_target(shared: &Shared) -> Next {
+///
+/// `room`: the deletions the hourly budget still pays for (when it is known). An image is started
+/// only when the room holds it whole (itself and the queued targets that wait on it, less what
+/// images already started still need), so that a run stopped by the budget leaves no image
+/// half-deleted; when nothing fits and nothing is in flight, [`Next::OverBudget`].
+fn next_target(shared: &Shared, room: Option<u64>) -> Next {
     let mut queue = lock(&shared.queue);
     if queue.is_empty() {
         return Next::Empty;
     }
     let mut order = lock(&shared.order);
+    // What the room holds for new images: less the requests in flight and the parts of images
+    // already started (queued targets none of whose `after` is still queued).
+    let free = room.map(|room| {
+        let queued: HashSet<u64> = queue.iter().map(|t| t.id).collect();
+        let committed = queue
+            .iter()
+            .filter(|t| !t.after.is_empty() && t.after.iter().all(|a| !queued.contains(a)))
+            .count() as u64;
+        room.saturating_sub(order.in_flight as u64 + committed)
+    });
+    let mut over_budget = false;
     let mut pick = None;
     for (pos, t) in queue.iter().enumerate() {
+        if let (Some(free), true, None) = (free, t.after.is_empty(), &t.hold) {
+            let group = 1 + queue.iter().filter(|o| o.after.contains(&t.id)).count() as u64;
+            if group > free {
+                over_budget = true;
+                continue;
+            }
+        }
         let mut wait = false;
         let mut blocked = t.hold.clone();
         for a in t.after.iter().filter(|_| t.hold.is_none()) {
@@ -205,6 +232,8 @@ fn next_target(shared: &Shared) -> Next {
         Some(p) => p,
         // Everything left waits on something left and nothing is in flight: a cycle, which
         // only a crafted inventory makes. Nothing in it is deleted.
+        None if over_budget && order.in_flight == 0 => return Next::OverBudget,
+        None if over_budget => return Next::Wait,
         None if order.in_flight == 0 => (
             0,
             Some("not deleted: it waits on a version that waits on it".to_string()),
@@ -219,6 +248,47 @@ fn next_target(shared: &Shared) -> Next {
         Some(why) => Next::Blocked(target, why),
         None => Next::Go(target),
     }
+}
+
+/// Say once, as soon as it is known, when the hourly budget left cannot cover the `total`
+/// deletions: "1,000 requests left this hour: about 930 deletions now, the rest next run".
+fn warn_budget(
+    client: &GithubClient,
+    total: u64,
+    per_target: u64,
+    warned: &std::sync::atomic::AtomicBool,
+) {
+    let budget = client.budget();
+    let Some(remaining) = budget.remaining else {
+        return;
+    };
+    let needed = total * per_target;
+    if remaining >= needed + BUDGET_RESERVE || warned.swap(true, AtomicOrdering::SeqCst) {
+        return;
+    }
+    let now = remaining.saturating_sub(BUDGET_RESERVE) / per_target;
+    let reset = budget
+        .reset
+        .map(|r| format!(" (it resets at {})", r.to_rfc3339()))
+        .unwrap_or_default();
+    eprintln!(
+        "warning: {} left this hour{reset}: about {} now, the rest next run; deleting in the plan's order, whole images at a time",
+        crate::plural::count(remaining, "request", "requests").replacen(&remaining.to_string(), &grouped(remaining), 1),
+        crate::plural::count(now, "deletion", "deletions").replacen(&now.to_string(), &grouped(now), 1),
+    );
+}
+
+/// `n` with thousands separated by commas: 1,000.
+fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Targets decided while the workers run (a streamed package) join the queue.
@@ -278,19 +348,8 @@ pub async fn execute_stream(
     } else {
         1
     };
-    if let Some(remaining) = client.budget().remaining {
-        let needed = total * per_target;
-        if remaining < needed + BUDGET_RESERVE {
-            let reset = client
-                .budget()
-                .reset
-                .map(|r| format!(", resets at {}", r.to_rfc3339()))
-                .unwrap_or_default();
-            eprintln!(
-                "warning: the API rate limit has {remaining} requests left{reset}; the {total} deletions need {needed}: this run stops when it runs out and the next run continues"
-            );
-        }
-    }
+    let warned = std::sync::atomic::AtomicBool::new(false);
+    warn_budget(client, total, per_target, &warned);
     let order = Order {
         unfinished: targets.iter().map(|t| t.id).collect(),
         ..Order::default()
@@ -304,6 +363,7 @@ pub async fn execute_stream(
             ..ApplyReport::default()
         }),
         stop: Mutex::new(None),
+        warned,
     });
     let started = std::time::Instant::now();
     let progress = Arc::new(Progress::new(total).with_pace({
@@ -313,6 +373,7 @@ pub async fn execute_stream(
     // Batches that arrive while the workers run join the queue.
     let feeder = more.map(|mut rx| {
         let shared = Arc::clone(&shared);
+        let client = client.clone();
         tokio::spawn(async move {
             while let Some(batch) = rx.recv().await {
                 if lock(&shared.stop).is_some() {
@@ -322,6 +383,8 @@ pub async fn execute_stream(
                     continue;
                 }
                 add_batch(&shared, batch);
+                let total = lock(&shared.report).total;
+                warn_budget(&client, total, per_target, &shared.warned);
             }
             shared
                 .open
@@ -418,8 +481,21 @@ async fn worker(
                 return;
             }
         }
-        let target = match next_target(shared) {
+        let room = budget
+            .remaining
+            .map(|r| r.saturating_sub(BUDGET_RESERVE) / per_target);
+        let target = match next_target(shared, room) {
             Next::Go(t) => t,
+            Next::OverBudget => {
+                stop(
+                    shared,
+                    Stop::Budget {
+                        remaining: budget.remaining,
+                        reset: budget.reset,
+                    },
+                );
+                return;
+            }
             Next::Blocked(t, why) => {
                 let recorded = record(
                     shared,
@@ -690,6 +766,53 @@ mod tests {
         }
     }
 
+    fn shared_with(targets: Vec<Target>) -> Shared {
+        Shared {
+            order: Mutex::new(Order {
+                unfinished: targets.iter().map(|t| t.id).collect(),
+                ..Order::default()
+            }),
+            queue: Mutex::new(targets.into()),
+            open: std::sync::atomic::AtomicBool::new(false),
+            report: Mutex::new(ApplyReport::default()),
+            stop: Mutex::new(None),
+            warned: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    fn id_of(next: Next) -> Option<u64> {
+        match next {
+            Next::Go(t) => Some(t.id),
+            _ => None,
+        }
+    }
+
+    /// Issue 21.3: when the hourly budget is short, an image starts only if the budget holds it
+    /// whole (the index and its parts), so that the stop leaves no image half-deleted.
+    #[test]
+    fn a_short_budget_starts_only_images_it_can_finish() {
+        // Image 1 with parts 2 and 3; image 4 with part 5.
+        let shared = shared_with(vec![
+            target(1, vec![]),
+            target(2, vec![1]),
+            target(3, vec![1]),
+            target(4, vec![]),
+            target(5, vec![4]),
+        ]);
+        // Room for two deletions: image 1 (three) does not fit, image 4 (two) does.
+        assert_eq!(id_of(next_target(&shared, Some(2))), Some(4));
+        // Its part waits for it; image 1 still does not fit.
+        assert!(matches!(next_target(&shared, Some(2)), Next::Wait));
+        finished(&shared, 4, Some((JournalOutcome::Deleted, "")));
+        assert_eq!(id_of(next_target(&shared, Some(1))), Some(5));
+        finished(&shared, 5, Some((JournalOutcome::Deleted, "")));
+        // Nothing whole fits any more: the run stops with image 1 untouched.
+        assert!(matches!(next_target(&shared, Some(2)), Next::OverBudget));
+        assert_eq!(lock(&shared.queue).len(), 3);
+        // With the budget unknown or ample, the plan's order.
+        assert_eq!(id_of(next_target(&shared, None)), Some(1));
+    }
+
     /// Batches joining the queue while workers take targets from it never deadlock the two
     /// (the feeder once held the order while taking the queue, and `next_target` the reverse:
     /// a streamed apply hung now and then).
@@ -701,6 +824,7 @@ mod tests {
             report: Mutex::new(ApplyReport::default()),
             stop: Mutex::new(None),
             order: Mutex::new(Order::default()),
+            warned: std::sync::atomic::AtomicBool::new(false),
         });
         const BATCHES: u64 = 20_000;
         let (done, finished_all) = std::sync::mpsc::channel();
@@ -723,12 +847,12 @@ mod tests {
             std::thread::spawn(move || {
                 let mut taken = 0u64;
                 while taken < 2 * BATCHES {
-                    match next_target(&shared) {
+                    match next_target(&shared, None) {
                         Next::Go(t) | Next::Blocked(t, _) => {
                             finished(&shared, t.id, Some((JournalOutcome::Deleted, "")));
                             taken += 1;
                         }
-                        Next::Wait | Next::Empty => std::thread::yield_now(),
+                        Next::Wait | Next::Empty | Next::OverBudget => std::thread::yield_now(),
                     }
                 }
                 let _ = done.send(());
