@@ -35,8 +35,7 @@ impl Progress {
     pub fn new(total: u64) -> Progress {
         let bar = std::io::stderr().is_terminal().then(|| {
             let bar = ProgressBar::new(total);
-            if let Ok(style) =
-                ProgressStyle::with_template("{bar:30} {pos}/{len} versions · {msg}")
+            if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} versions · {msg}")
             {
                 bar.set_style(style);
             }

@@ -288,7 +288,10 @@ fn pace(
     let configured = args
         .deletions_per_minute
         .or(policy.and_then(|p| p.safety.deletions_per_minute))
-        .map_or(crate::github::pacer::DEFAULT_DELETIONS_PER_MINUTE, f64::from);
+        .map_or(
+            crate::github::pacer::DEFAULT_DELETIONS_PER_MINUTE,
+            f64::from,
+        );
     let memory = settings
         .cache()
         .dir()

@@ -114,7 +114,10 @@ impl PaceMemory {
                 std::fs::create_dir_all(dir)?;
             }
             let tmp = self.path.with_extension("json.tmp");
-            std::fs::write(&tmp, serde_json::to_vec_pretty(&r).map_err(std::io::Error::other)?)?;
+            std::fs::write(
+                &tmp,
+                serde_json::to_vec_pretty(&r).map_err(std::io::Error::other)?,
+            )?;
             std::fs::rename(&tmp, &self.path)
         };
         if let Err(e) = write() {

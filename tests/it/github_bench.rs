@@ -645,15 +645,78 @@ fn apply_pacing() {
     const R60: RetryAfter = RetryAfter::Secs(60);
     const NONE: RetryAfter = RetryAfter::Absent;
     let scenarios = [
-        Scenario { name: "documented 900", points: 900, changes: &[], retry_after: R60, per_minute: None, twice: false },
-        Scenario { name: "documented 900", points: 900, changes: &[], retry_after: R60, per_minute: Some(180), twice: false },
-        Scenario { name: "400 (80/min), ra 60", points: 400, changes: &[], retry_after: R60, per_minute: None, twice: false },
-        Scenario { name: "400 (80/min), ra 60", points: 400, changes: &[], retry_after: R60, per_minute: Some(180), twice: false },
-        Scenario { name: "400 (80/min), no ra", points: 400, changes: &[], retry_after: NONE, per_minute: Some(180), twice: false },
-        Scenario { name: "200 (40/min), ra 60", points: 200, changes: &[], retry_after: R60, per_minute: None, twice: true },
-        Scenario { name: "200 (40/min), no ra", points: 200, changes: &[], retry_after: NONE, per_minute: None, twice: true },
-        Scenario { name: "200 (40/min), ra 60", points: 200, changes: &[], retry_after: R60, per_minute: Some(180), twice: false },
-        Scenario { name: "900>300>900 @0.5,1.5m", points: 900, changes: &[(0.5, 300), (1.5, 900)], retry_after: R60, per_minute: Some(180), twice: false },
+        Scenario {
+            name: "documented 900",
+            points: 900,
+            changes: &[],
+            retry_after: R60,
+            per_minute: None,
+            twice: false,
+        },
+        Scenario {
+            name: "documented 900",
+            points: 900,
+            changes: &[],
+            retry_after: R60,
+            per_minute: Some(180),
+            twice: false,
+        },
+        Scenario {
+            name: "400 (80/min), ra 60",
+            points: 400,
+            changes: &[],
+            retry_after: R60,
+            per_minute: None,
+            twice: false,
+        },
+        Scenario {
+            name: "400 (80/min), ra 60",
+            points: 400,
+            changes: &[],
+            retry_after: R60,
+            per_minute: Some(180),
+            twice: false,
+        },
+        Scenario {
+            name: "400 (80/min), no ra",
+            points: 400,
+            changes: &[],
+            retry_after: NONE,
+            per_minute: Some(180),
+            twice: false,
+        },
+        Scenario {
+            name: "200 (40/min), ra 60",
+            points: 200,
+            changes: &[],
+            retry_after: R60,
+            per_minute: None,
+            twice: true,
+        },
+        Scenario {
+            name: "200 (40/min), no ra",
+            points: 200,
+            changes: &[],
+            retry_after: NONE,
+            per_minute: None,
+            twice: true,
+        },
+        Scenario {
+            name: "200 (40/min), ra 60",
+            points: 200,
+            changes: &[],
+            retry_after: R60,
+            per_minute: Some(180),
+            twice: false,
+        },
+        Scenario {
+            name: "900>300>900 @0.5,3m",
+            points: 900,
+            changes: &[(0.5, 300), (3.0, 900)],
+            retry_after: R60,
+            per_minute: Some(180),
+            twice: false,
+        },
     ];
     println!(
         "{n} deletions, API latency 100 ms; time scale {scale} (1 GitHub minute = {:.1} s); times in GitHub seconds",
@@ -661,9 +724,20 @@ fn apply_pacing() {
     );
     println!(
         "{:<24} {:>5} {:>4} {:>8} {:>8} {:>6} {:>9} {:>8} {:>5}  said",
-        "server limit (points)", "pace", "run", "floor s", "wall s", "ratio", "1st DEL s", "refusals", "left"
+        "server limit (points)",
+        "pace",
+        "run",
+        "floor s",
+        "wall s",
+        "ratio",
+        "1st DEL s",
+        "refusals",
+        "left"
     );
-    for sc in scenarios.iter().filter(|s| only.is_empty() || s.name.contains(&only)) {
+    for sc in scenarios
+        .iter()
+        .filter(|s| only.is_empty() || s.name.contains(&only))
+    {
         let mut f = Fixture::new("acme");
         f.npm("first", n + 2, "2025-01-01T00:00:00Z");
         f.npm("second", n + 2, "2025-01-01T00:00:00Z");
@@ -737,7 +811,12 @@ fn apply_pacing() {
             let refusals: Vec<String> = deletes
                 .iter()
                 .filter(|r| r.status == 403)
-                .map(|r| format!("{:.0}", r.at.duration_since(deletes[0].at).as_secs_f64() / scale))
+                .map(|r| {
+                    format!(
+                        "{:.0}",
+                        r.at.duration_since(deletes[0].at).as_secs_f64() / scale
+                    )
+                })
                 .collect();
             let said = if refusals.is_empty() {
                 said
@@ -759,7 +838,11 @@ fn apply_pacing() {
                 first_delete,
                 server.violations(),
                 left,
-                if o.status.code() == Some(0) { "" } else { "EXIT NOT 0; " },
+                if o.status.code() == Some(0) {
+                    ""
+                } else {
+                    "EXIT NOT 0; "
+                },
                 said
             );
         }

@@ -1748,7 +1748,11 @@ fn a_limit_below_the_documented_one_costs_one_refusal_and_the_next_run_remembers
                     stderr.contains("note: starting at 18 deletions a minute (configured: 60), the pace GitHub allowed the last run"),
                     "{stderr}"
                 );
-                assert_eq!(server.violations(), 0, "{retry_after:?}: the second run\n{stderr}");
+                assert_eq!(
+                    server.violations(),
+                    0,
+                    "{retry_after:?}: the second run\n{stderr}"
+                );
             }
             server.configure(|_| {});
             // The violations counter is the server's: count each run's own.
@@ -1806,10 +1810,15 @@ fn after_a_refusal_no_delete_arrives_until_the_pause_ends() {
     let during: Vec<_> = deletes
         .iter()
         .filter(|r| {
-            r.at > refused + Duration::from_millis(100) && r.at < refused + Duration::from_millis(2900)
+            r.at > refused + Duration::from_millis(100)
+                && r.at < refused + Duration::from_millis(2900)
         })
         .collect();
-    assert!(during.is_empty(), "{} DELETEs during the pause: {during:?}", during.len());
+    assert!(
+        during.is_empty(),
+        "{} DELETEs during the pause: {during:?}",
+        during.len()
+    );
     assert!(server.violations() <= 2, "{} refusals", server.violations());
     assert_eq!(server.deleted_ids().len(), 60);
 }

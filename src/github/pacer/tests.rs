@@ -154,7 +154,10 @@ async fn a_refusal_right_after_a_pause_waits_longer_without_lowering_the_pace() 
     }
     // (At the default pace a ticket holds the one place in flight: dropped after each answer.)
     let t = p.acquire(true, "DELETE version", 5).await;
-    assert_eq!(p.refused(&t, Some(Duration::from_secs(1))).lowered_to, Some(36.0));
+    assert_eq!(
+        p.refused(&t, Some(Duration::from_secs(1))).lowered_to,
+        Some(36.0)
+    );
     drop(t);
     // GitHub still counts the last minute: refused again, at once.
     let t = p.acquire(true, "DELETE version", 5).await;
@@ -171,7 +174,13 @@ async fn a_refusal_right_after_a_pause_waits_longer_without_lowering_the_pace() 
 #[tokio::test(start_paused = true)]
 async fn the_pace_rises_slowly_after_a_quiet_while_never_above_the_configured() {
     let p = pacer();
-    p.configure(180.0, Some(Start { pace: 90.0, may_probe: true }));
+    p.configure(
+        180.0,
+        Some(Start {
+            pace: 90.0,
+            may_probe: true,
+        }),
+    );
     let s = p.summary();
     assert!(s.from_memory && s.started == 90.0);
     let start = Instant::now();
@@ -182,7 +191,13 @@ async fn the_pace_rises_slowly_after_a_quiet_while_never_above_the_configured() 
     assert_eq!(p.summary().pace, 180.0 * HEADROOM);
     // A remembered pace from a refused run is kept, not probed.
     let p = pacer();
-    p.configure(180.0, Some(Start { pace: 90.0, may_probe: false }));
+    p.configure(
+        180.0,
+        Some(Start {
+            pace: 90.0,
+            may_probe: false,
+        }),
+    );
     let start = Instant::now();
     while start.elapsed() < Duration::from_secs(60 * 5) {
         let t = p.acquire(true, "DELETE version", 5).await;
@@ -191,7 +206,13 @@ async fn the_pace_rises_slowly_after_a_quiet_while_never_above_the_configured() 
     assert_eq!(p.summary().pace, 90.0);
     // A remembered pace above the configured one is not used.
     let p = pacer();
-    p.configure(60.0, Some(Start { pace: 90.0, may_probe: true }));
+    p.configure(
+        60.0,
+        Some(Start {
+            pace: 90.0,
+            may_probe: true,
+        }),
+    );
     assert!(!p.summary().from_memory);
     assert_eq!(p.summary().pace, 60.0);
 }
