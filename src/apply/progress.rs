@@ -4,7 +4,6 @@
 //! which a pause would distort.
 
 use std::io::IsTerminal;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -21,14 +20,14 @@ pub(crate) fn line_every() -> Duration {
 }
 
 /// The deletions a minute the run goes at now.
-type PaceNow = Box<dyn Fn() -> f64 + Send + Sync>;
+type PaceNow = Box<dyn Fn() -> f64 + Send>;
 
 pub struct Progress {
     total: u64,
     pace: Option<PaceNow>,
     bar: Option<ProgressBar>,
     started: Instant,
-    last_line: Mutex<Instant>,
+    last_line: Instant,
 }
 
 impl Progress {
@@ -46,12 +45,12 @@ impl Progress {
             pace: None,
             bar,
             started: Instant::now(),
-            last_line: Mutex::new(Instant::now()),
+            last_line: Instant::now(),
         }
     }
 
     /// The ETA from `pace` (deletions a minute now).
-    pub fn with_pace(mut self, pace: impl Fn() -> f64 + Send + Sync + 'static) -> Progress {
+    pub fn with_pace(mut self, pace: impl Fn() -> f64 + Send + 'static) -> Progress {
         self.pace = Some(Box::new(pace));
         self
     }
@@ -75,7 +74,7 @@ impl Progress {
     }
 
     /// Show the counts of `r`.
-    pub fn update(&self, r: &ApplyReport) {
+    pub fn update(&mut self, r: &ApplyReport) {
         let handled = r.deleted + r.already_gone + r.skipped.len() as u64 + r.failed.len() as u64;
         let msg = format!(
             "{} deleted, {} already gone, {} skipped, {} failed",
@@ -96,9 +95,8 @@ impl Progress {
             bar.set_message(format!("{msg}{eta}"));
             return;
         }
-        let mut last = crate::sync::lock(&self.last_line);
-        if last.elapsed() >= line_every() {
-            *last = Instant::now();
+        if self.last_line.elapsed() >= line_every() {
+            self.last_line = Instant::now();
             eprintln!("retention: {handled}/{total} versions: {msg}{eta}");
         }
     }
