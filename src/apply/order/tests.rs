@@ -125,8 +125,9 @@ proptest! {
         choices in proptest::collection::vec(any::<u8>(), 400),
     ) {
         let n = plan.len();
-        // Second-batch targets never wait on... anything: a batch's `after` ids are in its own
-        // batch or an earlier one, so a first-batch target waits only on first-batch ones.
+        // A batch's `after` ids are in its own batch or an earlier one (the executor's contract):
+        // a target goes to the second batch only when asked, and a first-batch target waits
+        // only on first-batch ones.
         let second_batch: Vec<bool> = plan
             .iter()
             .enumerate()
