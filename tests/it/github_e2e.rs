@@ -1866,3 +1866,68 @@ fn max_duration_stops_cleanly_and_the_next_run_continues() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_eq!(server.deleted_ids().len(), 60);
 }
+
+/// Issue 16: a limit that changes during the run (900 points a minute, 300 after 15 s, 900 again
+/// after 4 minutes) at `--deletions-per-minute 180`: at most two refusals for the change (a run
+/// that kept its pace after a refusal would meet one every 80 s), nothing left undone, and the
+/// run says what GitHub allowed.
+#[test]
+fn a_limit_that_drops_mid_run_costs_at_most_two_refusals_and_the_run_finishes() {
+    let mut f = Fixture::new("acme");
+    f.npm("api", 202, "2026-01-01T00:00:00Z");
+    // Time scale 0.03: a minute lasts 1.8 s.
+    let server = GithubServer::start(
+        &f.json(),
+        Config {
+            points_per_window: Some(900),
+            window: Duration::from_millis(1800),
+            retry_after: RetryAfter::Secs(60),
+            limit_changes: vec![
+                (Duration::from_millis(450), 300),
+                (Duration::from_millis(7200), 900),
+            ],
+            ..Config::default()
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let policy = write(dir.path(), "p.yml", &delete_policy("acme", "[\"api\"]"));
+    let o = retention(
+        &server,
+        dir.path(),
+        &[
+            "apply",
+            "--policy",
+            &policy,
+            "--now",
+            NOW,
+            "--registry",
+            "http://127.0.0.1:1",
+            "--deletions-per-minute",
+            "180",
+        ],
+        &[("RETENTION_TEST_TIME_SCALE", "0.03")],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(server.deleted_ids().len(), 200);
+    // Refusal answers: one per change of pace, each perhaps with a request already on its way.
+    let refused: Vec<_> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "DELETE" && r.status == 403)
+        .map(|r| r.at)
+        .collect();
+    let mut events = refused.clone();
+    events.dedup_by(|b, a| b.duration_since(*a) < Duration::from_millis(100));
+    assert!(
+        (1..=2).contains(&events.len()),
+        "{} refusals in {} events\n{}",
+        refused.len(),
+        events.len(),
+        o.stderr()
+    );
+    assert!(
+        o.stderr().contains("GitHub allowed about "),
+        "{}",
+        o.stderr()
+    );
+}
