@@ -542,3 +542,35 @@ fn entry(scope: &Scope, target: &Target, outcome: JournalOutcome, message: Strin
         untag: None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_are_grouped_by_thousands() {
+        assert_eq!(grouped(7), "7");
+        assert_eq!(grouped(930), "930");
+        assert_eq!(grouped(1000), "1,000");
+        assert_eq!(grouped(1234567), "1,234,567");
+    }
+
+    #[test]
+    fn the_pace_line_says_what_github_allowed_only_after_a_refusal() {
+        let mut pace = PaceSummary {
+            configured: 174.6,
+            started: 174.6,
+            pace: 72.0,
+            allowed: Some(80.0),
+            refusals: 1,
+            accepted: 249,
+            ..PaceSummary::default()
+        };
+        assert_eq!(
+            pace_line(&pace, 249, Duration::from_secs(192)).as_deref(),
+            Some("GitHub allowed about 80 deletions a minute (documented: 180); 249 deleted in 3m 12s; 72 a minute from now on")
+        );
+        pace.refusals = 0;
+        assert_eq!(pace_line(&pace, 249, Duration::from_secs(192)), None);
+    }
+}
