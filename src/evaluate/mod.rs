@@ -95,10 +95,14 @@ pub fn assemble(
         packages: packages.len() as u64,
         ..Summary::default()
     };
+    // The sum of the packages' known estimates; unknown once it would overflow.
+    let mut overflowed = false;
     for p in &packages {
         summary.broken += p.broken.len() as u64;
         if let Some(b) = p.bytes_freed {
-            summary.bytes_freed = Some(summary.bytes_freed.unwrap_or(0) + b);
+            let sum = summary.bytes_freed.unwrap_or(0).checked_add(b);
+            overflowed |= sum.is_none();
+            summary.bytes_freed = sum.filter(|_| !overflowed);
         }
         for v in &p.versions {
             summary.versions += 1;
