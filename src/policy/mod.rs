@@ -244,6 +244,15 @@ pub(crate) fn check_glob(p: &str) -> Result<(), GlobError> {
     compile_glob(0, p).map(|_| ())
 }
 
+/// Whether `s` is a path segment that a URL would normalise away (`.`, `..`, or their
+/// percent-encoded forms, which the WHATWG URL parser treats the same): such an owner or package
+/// name would send a request for another path (`names: [".."]` would `GET /orgs/acme/packages/`),
+/// so the policy parser and the owner's lookup refuse it.
+pub fn is_dot_segment(s: &str) -> bool {
+    let lower = s.to_ascii_lowercase().replace("%2e", ".");
+    lower == "." || lower == ".."
+}
+
 /// Parse a version string as semver, allowing a leading `v` (`v1.2.3`).
 pub fn parse_version(s: &str) -> Option<semver::Version> {
     let s = s.strip_prefix('v').unwrap_or(s);

@@ -668,7 +668,18 @@ pub fn parse_policy_with(
                     Some("this build reads policy version 1: write `version: 1`".into()),
                 ),
             },
-            "owner" => owner = cx.string(v, "owner"),
+            "owner" => {
+                owner = cx.string(v, "owner");
+                if let Some(o) = owner.as_deref() {
+                    if o.trim().is_empty() {
+                        cx.at(v, "`owner` is empty", Some("remove `owner:` to use --owner or GITHUB_REPOSITORY_OWNER, or write the owner's login".into()));
+                        owner = None;
+                    } else if super::is_dot_segment(o.trim()) {
+                        cx.at(v, format!("`owner`: `{}` is not a user or organization", quote(o)), Some("`.` and `..` would be dropped from the request's path; write the owner's login".into()));
+                        owner = None;
+                    }
+                }
+            }
             "packages" => {
                 seen_packages = true;
                 packages = parse_packages(&mut cx, v);
@@ -816,6 +827,18 @@ fn parse_packages(cx: &mut Ctx, node: &Node) -> Option<PackageFilter> {
             "names" => {
                 seen_names = true;
                 names = cx.globs(v, "packages.names");
+                let dots = names
+                    .as_ref()
+                    .and_then(|n| n.exact_names())
+                    .and_then(|n| n.iter().find(|n| super::is_dot_segment(n)).cloned());
+                if let Some(dot) = dots {
+                    cx.at(
+                        v,
+                        format!("`packages.names`: `{}` is not a package name", quote(&dot)),
+                        Some("`.` and `..` would be dropped from the request's path and name another one; write the package's name".into()),
+                    );
+                    names = None;
+                }
             }
             _ => {}
         }
