@@ -15,7 +15,8 @@
 //!    deletion would let the registry remove an untagged child that stays and that no index
 //!    that stays lists is withheld;
 //! 5. [`tags_to_remove`]: an image that stays loses the tags a delete rule selects and no keep
-//!    rule does ("untag"), unless that would leave it with no tag;
+//!    rule does ("untag"); its last tag too when it stays only because a kept image needs it
+//!    (a platform manifest of a kept index), never when a keep rule or a guard keeps it;
 //! 6. [`reasons`]: every decision carries typed [`Reason`]s (rules, guards, the image that decided
 //!    it through the graph, keep-wins, untags) that only [`words`] turns into words (the strings of the plan).
 
@@ -211,7 +212,8 @@ pub fn needs_knowable_early(policy: &Policy, package: &str) -> bool {
 /// An upper bound of the tags the plan removes from this package's images, known before any
 /// manifest is read: none when tags are not removed (`safety.untag: false`) or nothing in the
 /// package depends on its manifests ([`needs_manifests`]); otherwise every tag that may be
-/// removed at all (an image keeps one tag, artifact tags follow their subject).
+/// removed at all (every own tag: an image that stays only as a part of a kept image loses
+/// its last one; artifact tags follow their subject).
 pub fn untag_bound(policy: &Policy, entry: &PackageEntry, now: DateTime<Utc>) -> u64 {
     if !policy.safety.untag || !needs_manifests(policy, entry, now) {
         return 0;
@@ -221,8 +223,8 @@ pub fn untag_bound(policy: &Policy, entry: &PackageEntry, now: DateTime<Utc>) ->
         .iter()
         .map(|v| {
             let tags = v.tags();
-            let own = tags.iter().filter(|t| tag_subject(t).is_none()).count();
-            own.min(tags.len().saturating_sub(1)) as u64
+            // Every own tag, when the image stays only as a part of a kept image.
+            tags.iter().filter(|t| tag_subject(t).is_none()).count() as u64
         })
         .sum()
 }
@@ -312,7 +314,7 @@ pub(crate) fn decide_package<'a>(
     let protected = |i: usize| !sel[i].keep.is_empty() || !guards[i].is_empty();
     let (mut deleted, deleted_via) = propagate_deletions(&ctx, &sel, &protected);
     let (kept_via, withheld_for) = protect_needed(&ctx, &mut deleted, &protected);
-    let removed = tags_to_remove(&ctx, &sel, &guards, &deleted);
+    let removed = tags_to_remove(&ctx, &sel, &guards, &deleted, &kept_via, &withheld_for);
     let outcome = Outcome {
         sel,
         guards,
@@ -586,25 +588,34 @@ fn keep_needed(
 }
 
 /// Phase 5: for each version that stays, the tags (indices into its tags) a delete rule selects
-/// and no keep rule does, when they may be removed: never an artifact tag, never every tag of
-/// the image (an image whose every tag goes is deleted, or withheld whole), never on a version
+/// and no keep rule does, when they may be removed: never an artifact tag, never on a version
 /// younger than `min_age` (a push may be in progress) or whose manifest is not known (restoring
-/// the tag needs its bytes). `None` when nothing is removed. With `safety.untag: false` the
-/// result is the same, and the tags stay (the reasons say so).
+/// the tag needs its bytes). Every tag of an image goes only when it stays *only* because a kept
+/// image needs it (a platform manifest of a kept index: the user asked for the tag to go, and
+/// the image must stay for the index): never when a keep rule or a guard keeps it, nor for an
+/// index withheld for its child (otherwise an image whose every tag goes is deleted, or withheld
+/// whole). `None` when nothing is removed. With `safety.untag: false` the result is the same,
+/// and the tags stay (the reasons say so).
 fn tags_to_remove(
     ctx: &Ctx,
     sel: &[Selected],
     guards: &[Vec<Guard>],
     deleted: &[bool],
+    kept_via: &[Option<Via>],
+    withheld_for: &[Option<usize>],
 ) -> Vec<Option<Vec<usize>>> {
     (0..ctx.versions.len())
         .map(|i| {
             let tags = ctx.versions[i].tags();
             let remove = sel[i].tags_to_remove(tags);
             let young = guards[i].iter().any(|g| matches!(g, Guard::MinAge(_)));
+            let only_needed = kept_via[i].is_some()
+                && withheld_for[i].is_none()
+                && sel[i].keep.is_empty()
+                && guards[i].is_empty();
             let ok = !deleted[i]
                 && !remove.is_empty()
-                && remove.len() < tags.len()
+                && (remove.len() < tags.len() || only_needed)
                 && !young
                 && ctx.graph.manifest[i] == ManifestState::Known;
             ok.then_some(remove)
@@ -657,11 +668,16 @@ fn reasons<'a>(policy: &Policy, ctx: &Ctx<'a>, o: &Outcome<'a>, i: usize) -> Vec
             .iter()
             .flat_map(|&j| s.untag_tags[j].iter().copied())
             .collect();
+        // Every tag goes: the image stays only as a part of the kept image that needs it.
+        let stays_as = o.kept_via[i]
+            .filter(|_| removed.len() == tags.len())
+            .map(|via| (via.edge, image(via.by)));
         let tags: Vec<&'a str> = removed.iter().map(|&j| tags[j].as_str()).collect();
         out.push(if policy.safety.untag {
             Reason::Untag {
                 tags,
                 rules: names(&rules),
+                stays_as,
             }
         } else {
             Reason::UntagOff {

@@ -51,10 +51,12 @@ pub enum Reason<'a> {
     /// Kept although these delete rules select it (and every tag of it).
     KeepWins(Vec<&'a str>),
     /// These tags are removed from the image, which stays under its other tags; `rules` are the
-    /// delete rules that select them.
+    /// delete rules that select them. `stays_as`: every tag goes, and the image stays as this
+    /// part (`edge`) of the kept image that needs it.
     Untag {
         tags: Vec<&'a str>,
         rules: Vec<&'a str>,
+        stays_as: Option<(Edge, ImageRef<'a>)>,
     },
     /// These tags are selected for deletion but stay: `safety.untag` is false.
     UntagOff {

@@ -1087,7 +1087,8 @@ fn peer_case_removing_two_of_three_tags_keeps_the_image() {
         [
             Reason::Untag {
                 tags: vec!["tag1", "tag2"],
-                rules: vec!["two tags"]
+                rules: vec!["two tags"],
+                stays_as: None,
             },
             Reason::TagsStay(vec!["tag3"])
         ]
@@ -1773,4 +1774,72 @@ fn warnings_of_the_example_plans_are_one_line() {
     for w in warnings {
         assert!(!w.contains('\n'), "{w}");
     }
+}
+
+/// Issue 17.1: a tag the user asks to delete goes even when it is the image's last, when the
+/// image stays only because a kept index needs it; a keep rule, a guard or an unread manifest
+/// still keeps it.
+#[test]
+fn the_last_tag_goes_when_the_image_stays_only_as_a_part_of_a_kept_image() {
+    let build = || {
+        let mut p = container("api");
+        let a = p.image(1, &["image-a"], 100);
+        let b = p.image(2, &[], 100);
+        let idx = p.index(3, &["multiarch"], &[(&a, false), (&b, false)], 100);
+        (p, a, idx)
+    };
+    let rules = "  - name: image-a goes\n    delete: { tags: [\"image-a\"] }\n";
+    let (p, a, idx) = build();
+    let inv = inventory(vec![p]);
+    let pol = policy(rules);
+    let made = plan(&pol, &inv);
+    assert!(deleted(&made).is_empty());
+    assert_eq!(decision(&made, &a).action, Action::Keep);
+    assert_eq!(decision(&made, &a).untag, ["image-a"]);
+    assert_eq!(made.summary.untag, 1);
+    assert!(typed(&pol, &inv, &a).contains(&Reason::Untag {
+        tags: vec!["image-a"],
+        rules: vec!["image-a goes"],
+        stays_as: Some((Edge::Child, image_ref(&inv, &idx))),
+    }));
+    assert!(decision(&made, &a).reasons.contains(&format!(
+        "untag image-a (delete rule 'image-a goes'): the image stays as a child manifest of kept image {} (multiarch)",
+        &idx[..19]
+    )));
+    // The bound known before the manifests are read covers it.
+    assert!(untag_bound(&pol, &inv.packages[0], now()) >= 1);
+
+    // A keep rule, a guard or an unread manifest keeps the tag.
+    let kept = policy(&format!(
+        "{rules}  - name: a stays\n    keep: {{ tags: [\"image-*\"] }}\n"
+    ));
+    assert!(plan_untags(&kept, &inventory(vec![build().0])).is_empty());
+    let young = policy_with("container", rules, "  keep_newest: 0\n  min_age: 200h\n");
+    assert!(plan_untags(&young, &inventory(vec![build().0])).is_empty());
+    let (mut p, a, _) = build();
+    p.manifests.remove(&a);
+    assert!(plan_untags(&pol, &inventory(vec![p])).is_empty());
+    // Without a kept image that needs it, the image whose every tag goes is deleted whole.
+    let mut alone = container("api");
+    alone.image(1, &["image-a"], 100);
+    alone.image(2, &["other"], 100);
+    let plan_alone = plan(&pol, &inventory(vec![alone]));
+    assert_eq!(deleted(&plan_alone), [1]);
+    // safety.untag: false keeps it and says so.
+    let off = policy_with(
+        "container",
+        rules,
+        "  keep_newest: 0\n  min_age: 0s\n  untag: false\n",
+    );
+    assert!(plan_untags(&off, &inventory(vec![build().0])).is_empty());
+}
+
+/// The (version id, tag) pairs a plan removes.
+fn plan_untags(p: &Policy, inv: &Inventory) -> Vec<(u64, String)> {
+    plan(p, inv)
+        .packages
+        .iter()
+        .flat_map(|p| &p.versions)
+        .flat_map(|v| v.untag.iter().map(move |t| (v.id, t.clone())))
+        .collect()
 }

@@ -19,4 +19,5 @@ mod registry;
 mod schemas;
 mod untag_api;
 mod untag_e2e;
+mod untag_last;
 mod verify_e2e;
