@@ -80,6 +80,20 @@ pub struct PackageEntry {
     pub versions: Vec<Version>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub manifests: BTreeMap<String, String>,
+    /// Set when the listing did not add up, twice: the versions listed are not as many as the
+    /// package's `version_count` (another actor deleted or pushed versions while the pages were
+    /// read, so a version may be missing). Deletions that rest on a version's absence are then
+    /// withheld ([`crate::github::fetch`] lists, the evaluator withholds). An extension of
+    /// schema 1; absent when the listing added up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listing_gap: Option<ListingGap>,
+}
+
+/// A listing that did not add up: how many versions were listed and how many GitHub counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListingGap {
+    pub listed: u64,
+    pub version_count: u64,
 }
 
 /// The fields of GitHub's `package` object that retention uses.

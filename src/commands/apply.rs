@@ -220,6 +220,8 @@ fn execute_inner(
                     };
                 }
                 let outcome = join_unread(unread, outcome);
+                let incomplete = super::plan::incomplete_listings(&streamed.inventory);
+                let outcome = join_unread(incomplete, outcome);
                 let outcome = super::verify::after_apply(
                     &client,
                     &scope,
@@ -300,7 +302,8 @@ async fn remove_tags(
     }
 }
 
-/// A run whose deletions were withheld for unread manifests (`unread`: the message) exits 3.
+/// A run whose deletions were withheld for unread manifests or an incomplete listing
+/// (`unread`: the message) exits 3.
 fn join_unread(unread: Option<String>, outcome: Outcome) -> Outcome {
     match (unread, outcome) {
         (Some(m), Ok(())) => Err(Failure::partial(format!("warning: {m}"))),

@@ -57,12 +57,14 @@ pub fn run(args: &PlanArgs, settings: &Settings) -> Outcome {
         color: crate::render::color_for(args.output.as_deref()),
         verbose: args.verbose,
     };
+    let incomplete = incomplete_listings(&inventory);
     let Some(base_plan) = base_plan else {
         if let Some(runner) = crate::actions::Runner::detect() {
             runner.report_dry_run(&plan)?;
         }
         let text = crate::render::render_with(&plan, args.format, options);
-        return write_output(args.output.as_deref(), &text);
+        write_output(args.output.as_deref(), &text)?;
+        return incomplete.map_or(Ok(()), |m| Err(Failure::partial(format!("warning: {m}"))));
     };
     let (base_plan, refused) = base_plan?;
     let mut diff = crate::diff::diff(&base_plan, &plan);
@@ -85,7 +87,36 @@ pub fn run(args: &PlanArgs, settings: &Settings) -> Outcome {
         runner.report_diff(&doc)?;
     }
     let text = crate::render::render_diff(&doc, args.format, options);
-    write_output(args.output.as_deref(), &text)
+    write_output(args.output.as_deref(), &text)?;
+    incomplete.map_or(Ok(()), |m| Err(Failure::partial(format!("warning: {m}"))))
+}
+
+/// The packages whose listing did not add up, twice ([`crate::inventory::ListingGap`]): their
+/// deletions that rest on a version's absence are withheld, and the run exits 3 with this
+/// message.
+pub(super) fn incomplete_listings(inventory: &Inventory) -> Option<String> {
+    let gaps: Vec<String> = inventory
+        .packages
+        .iter()
+        .filter_map(|p| {
+            let g = p.listing_gap?;
+            Some(format!(
+                "{} ({} listed, GitHub counts {})",
+                p.package.name, g.listed, g.version_count
+            ))
+        })
+        .collect();
+    (!gaps.is_empty()).then(|| {
+        let n = gaps.len();
+        format!(
+            "the {} of {} {} {} not add up, twice: versions were deleted or pushed while {} listed; deletions that would rest on a version's absence (untagged leftovers, ghost, partial, orphaned) were withheld: run again",
+            crate::plural::word(n, "listing", "listings"),
+            crate::plural::word(n, "package", "packages"),
+            gaps.join(", "),
+            crate::plural::word(n, "does", "do"),
+            crate::plural::word(n, "it was", "they were"),
+        )
+    })
 }
 
 fn base_display(path: Option<&Path>) -> String {

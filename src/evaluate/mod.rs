@@ -375,12 +375,29 @@ pub(crate) fn decide_package<'a>(
         .collect();
 
     let mut warnings = ctx.graph.warnings.clone();
+    if let Some(gap) = ctx.listing_gap {
+        let withheld = (0..ctx.versions.len())
+            .filter(|&i| {
+                outcome.guards[i]
+                    .iter()
+                    .any(|g| matches!(g, Guard::ListingIncomplete { .. }))
+            })
+            .filter(|&i| sel[i].every_tag_deleted() && !deleted[i])
+            .count();
+        warnings.push(format!(
+            "the listing is incomplete: {} listed, GitHub counts {} (versions were deleted or pushed while it was listed, twice); {} that would rest on a version's absence (untagged leftovers, ghost, partial, orphaned) {} withheld: run again",
+            crate::plural::count(gap.listed as usize, "version", "versions"),
+            gap.version_count,
+            crate::plural::count(withheld, "deletion", "deletions"),
+            crate::plural::word(withheld, "is", "are"),
+        ));
+    }
+    let unknown = ctx.graph.unknown_manifests();
     let withheld = (0..ctx.versions.len())
         .filter(|&i| ctx.graph.manifest[i] != ManifestState::Known || ctx.graph.parents_unknown[i])
         .filter(|&i| sel[i].every_tag_deleted())
         .count();
-    if withheld > 0 {
-        let unknown = ctx.graph.unknown_manifests();
+    if withheld > 0 && unknown > 0 {
         warnings.push(format!(
             "{withheld} version{} selected for deletion {} kept: {} manifest{} of this package could not be read, so what they are part of is unknown",
             if withheld == 1 { "" } else { "s" },
@@ -443,11 +460,22 @@ fn guards(policy: &Policy, ctx: &Ctx, sel: &[Selected]) -> Vec<Vec<Guard>> {
         if let ManifestState::Corrupt(why) = &graph.manifest[i] {
             guard.push(Guard::ManifestUnusable(why.clone()));
         }
+        let missing = ctx.listing_gap.map(|g| Guard::ListingIncomplete {
+            listed: g.listed,
+            version_count: g.version_count,
+        });
+        if let Some(missing) = &missing {
+            if graph.parents_unknown[i] || graph.broken[i].is_some() {
+                guard.push(missing.clone());
+            }
+        }
         if graph.parents_unknown[i] {
-            guard.push(Guard::ParentsUnknown {
-                count,
-                sample: sample.clone(),
-            });
+            if count > 0 {
+                guard.push(Guard::ParentsUnknown {
+                    count,
+                    sample: sample.clone(),
+                });
+            }
         } else if graph.manifest[i] == ManifestState::Missing
             && guard.is_empty()
             && sel[i].keep.is_empty()

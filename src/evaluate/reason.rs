@@ -27,6 +27,10 @@ pub enum Guard {
     /// Some of its tags are selected for removal, but its manifest was not read: a removed tag
     /// could not be restored without it, so its tags stay.
     ManifestNotReadForUntag,
+    /// The package's listing did not add up (`listed` versions, GitHub counts `version_count`),
+    /// and its deletion would rest on a version's absence: it is untagged (its index may be the
+    /// version missing), or broken (ghost, partial, orphaned: what it lacks may be).
+    ListingIncomplete { listed: u64, version_count: u64 },
 }
 
 /// One reason of a decision.

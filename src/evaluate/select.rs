@@ -26,6 +26,8 @@ pub(super) struct Ctx<'a> {
     pub order: Vec<usize>,
     /// The image graph (isolated versions for packages that are not images).
     pub graph: ImageGraph,
+    /// The listing did not add up: a version may be missing ([`crate::inventory::ListingGap`]).
+    pub listing_gap: Option<crate::inventory::ListingGap>,
 }
 
 /// What a rule selects in one version: all of it, or some of its tags (indices into `tags()`).
@@ -93,11 +95,19 @@ impl<'a> Ctx<'a> {
                 .then(versions[b].id.cmp(&versions[a].id))
         });
         let is_image = entry.package.package_type.is_image();
-        let graph = if is_image {
+        let mut graph = if is_image {
             ImageGraph::build(versions, &entry.manifests)
         } else {
             ImageGraph::isolated(versions.len())
         };
+        let listing_gap = entry.listing_gap.filter(|_| is_image);
+        if listing_gap.is_some() {
+            // A version the listing missed may be the index of any untagged version, as an
+            // unread manifest may: its parents are unknown (and it is no image of its own).
+            for (unknown, v) in graph.parents_unknown.iter_mut().zip(versions) {
+                *unknown |= v.tags().is_empty();
+            }
+        }
         Ctx {
             package: &entry.package.name,
             versions,
@@ -105,6 +115,7 @@ impl<'a> Ctx<'a> {
             age,
             order,
             graph,
+            listing_gap,
         }
     }
 

@@ -119,6 +119,7 @@ impl Pkg {
             },
             versions: self.versions,
             manifests: self.manifests,
+            listing_gap: None,
         }
     }
 }
@@ -1842,4 +1843,48 @@ fn plan_untags(p: &Policy, inv: &Inventory) -> Vec<(u64, String)> {
         .flat_map(|p| &p.versions)
         .flat_map(|v| v.untag.iter().map(move |t| (v.id, t.clone())))
         .collect()
+}
+
+/// Issue 17.2: with a listing that did not add up, nothing whose deletion rests on a version's
+/// absence is deleted (untagged leftovers, ghost, partial, orphaned), each says why, the
+/// package warns; a deletion that rests on what was listed (a tag a rule selects) goes ahead.
+#[test]
+fn an_incomplete_listing_withholds_every_deletion_that_rests_on_absence() {
+    let (mut p, [ghost, partial, present, sig, fallback, referrer, _]) = broken_package();
+    let leftover = p.image(8, &[], 100);
+    let pr = p.image(9, &["pr-1"], 100);
+    let pol = policy("  - name: broken\n    delete: { ghost: true }\n  - name: partial\n    delete: { partial: true }\n  - name: orphaned\n    delete: { orphaned: true }\n  - name: leftovers\n    delete: { untagged: true }\n  - name: prs\n    delete: { tags: [\"pr-*\"] }\n");
+    let mut inv = inventory(vec![p]);
+    let complete = plan(&pol, &inv);
+    for name in [
+        &ghost, &partial, &present, &sig, &fallback, &referrer, &leftover, &pr,
+    ] {
+        assert_eq!(decision(&complete, name).action, Action::Delete, "{name}");
+    }
+    inv.packages[0].listing_gap = Some(crate::inventory::ListingGap {
+        listed: 9,
+        version_count: 10,
+    });
+    let gap = plan(&pol, &inv);
+    assert_eq!(deleted(&gap), [9], "only the tagged pull request goes");
+    let why = "the listing of this package is incomplete (9 versions listed, GitHub counts 10): what it is part of, or lacks, may be the version missing";
+    for name in [
+        &ghost, &partial, &present, &sig, &fallback, &referrer, &leftover,
+    ] {
+        let d = decision(&gap, name);
+        assert_eq!(d.action, Action::Keep, "{name}");
+        assert!(d.withheld, "{name}");
+        assert!(
+            d.reasons.iter().any(|r| r == why),
+            "{name}: {:?}",
+            d.reasons
+        );
+    }
+    assert!(
+        gap.packages[0].warnings.iter().any(|w| w.starts_with(
+            "the listing is incomplete: 9 versions listed, GitHub counts 10 (versions were deleted or pushed while it was listed, twice); 7 deletions that would rest on a version's absence"
+        )),
+        "{:?}",
+        gap.packages[0].warnings
+    );
 }

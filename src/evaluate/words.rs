@@ -48,6 +48,13 @@ pub fn guard(g: &Guard) -> String {
         Guard::ManifestNotRead => {
             "manifest not read: it may be an index whose children a kept image shares".to_string()
         }
+        Guard::ListingIncomplete {
+            listed,
+            version_count,
+        } => format!(
+            "the listing of this package is incomplete ({listed} {} listed, GitHub counts {version_count}): what it is part of, or lacks, may be the version missing",
+            plural(*listed as usize, "version", "versions")
+        ),
         Guard::ManifestNotReadForUntag => {
             "manifest not read: its tags are not removed (restoring a tag needs the manifest)"
                 .to_string()

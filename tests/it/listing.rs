@@ -61,3 +61,172 @@ fn an_owner_of_dots_is_refused_before_any_request() {
         assert!(server.requests().is_empty(), "{:?}", server.requests());
     }
 }
+
+fn sha256(text: &str) -> String {
+    retention::registry::push::sha256_digest(text.as_bytes())
+}
+
+fn image(name: &str) -> String {
+    format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:{}","size":2}},"layers":[],"annotations":{{"name":"{name}"}}}}"#,
+        "1".repeat(64)
+    )
+}
+
+/// Package `app`, newest first: `junk-2` (21), `junk-1` (20), `a` (19), `b` (18), the index
+/// `release` (17) with its two untagged platform manifests (16, 15). Listed 3 to a page, so the
+/// index is the first version of page 2 once a version of page 1 is deleted.
+fn images() -> serde_json::Value {
+    let (c1, c2) = (image("c1"), image("c2"));
+    let index = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{}","size":{},"platform":{{"architecture":"amd64","os":"linux"}}}},{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{}","size":{},"platform":{{"architecture":"arm64","os":"linux"}}}}]}}"#,
+        sha256(&c1),
+        c1.len(),
+        sha256(&c2),
+        c2.len()
+    );
+    let texts = [
+        (21, image("junk-2"), vec!["junk-2"]),
+        (20, image("junk-1"), vec!["junk-1"]),
+        (19, image("a"), vec!["a"]),
+        (18, image("b"), vec!["b"]),
+        (17, index, vec!["release"]),
+        (16, c1, vec![]),
+        (15, c2, vec![]),
+    ];
+    let versions: Vec<serde_json::Value> = texts
+        .iter()
+        .map(|(id, text, tags)| {
+            let t = format!("2026-06-{:02}T00:00:00Z", id - 10);
+            serde_json::json!({"id": id, "name": sha256(text), "url": "u", "package_html_url": "h",
+                "created_at": t, "updated_at": t,
+                "metadata": {"package_type": "container", "container": {"tags": tags}}})
+        })
+        .collect();
+    let manifests: serde_json::Map<String, serde_json::Value> = texts
+        .iter()
+        .map(|(_, text, _)| (sha256(text), serde_json::Value::String(text.clone())))
+        .collect();
+    serde_json::json!({"schema": 1, "owner": "acme", "captured_at": NOW, "packages": [{
+        "package": {"id": 1, "name": "app", "package_type": "container", "visibility": "private",
+            "url": "u", "html_url": "h", "version_count": versions.len(), "created_at": NOW, "updated_at": NOW},
+        "versions": versions, "manifests": manifests}]})
+}
+
+const LEFTOVERS: &str = "version: 1\nowner: acme\npackages: { type: container, names: [app] }\nrules:\n  - name: leftovers go\n    delete: { untagged: true }\nsafety: { keep_newest: 0, min_age: 0s }\n";
+
+fn image_server(delete_while_listing: Vec<(usize, u64)>) -> GithubServer {
+    GithubServer::start(
+        &images(),
+        Config {
+            max_per_page: 3,
+            delete_while_listing,
+            ..Config::default()
+        },
+    )
+}
+
+/// Issue 17.2: a version of page 1 deleted while page 2 is listed makes the listing skip the
+/// index `release`; its platform manifests would look like parentless leftovers. The count does
+/// not add up, so the package is listed again, and the plan keeps them with their index.
+#[test]
+fn a_listing_that_skipped_a_version_is_listed_again() {
+    // The first listing: junk-2 goes before page 1, junk-1 before page 2, which then starts
+    // after the index. The second adds up.
+    let server = image_server(vec![(1, 21), (2, 20)]);
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let policy = write(dir.path(), "p.yml", LEFTOVERS);
+    let registry = server.url();
+    let o = retention(
+        &server,
+        dir.path(),
+        &[
+            "plan",
+            "--policy",
+            &policy,
+            "--now",
+            NOW,
+            "--format",
+            "json",
+            "--registry",
+            &registry,
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        o.stderr().contains(
+            "container package app: 5 versions listed, GitHub counts 7: listing it again"
+        ),
+        "{}",
+        text(&o)
+    );
+    let plan: serde_json::Value = serde_json::from_str(&o.stdout()).expect("a JSON plan");
+    assert_eq!(plan["summary"]["delete"], 0, "{}", text(&o));
+    assert_eq!(plan["summary"]["versions"], 5, "{}", text(&o));
+    assert!(!o.stderr().contains("does not add up"), "{}", text(&o));
+}
+
+/// Issue 17.2: when the second listing does not add up either (another deletion while it was
+/// listed), every deletion that rests on a version's absence is withheld (here the platform
+/// manifests of the index the listing skipped), the plan says so and `apply` exits 3.
+#[test]
+fn a_listing_that_does_not_add_up_twice_withholds_what_rests_on_absence_and_exits_3() {
+    let server = image_server(vec![(2, 21), (2, 20)]);
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let policy = write(dir.path(), "p.yml", LEFTOVERS);
+    let registry = server.url();
+    let o = retention(
+        &server,
+        dir.path(),
+        &[
+            "apply",
+            "--policy",
+            &policy,
+            "--now",
+            NOW,
+            "--registry",
+            &registry,
+            "--journal",
+            "journal.jsonl",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    // The two platform manifests of the kept index stay; only the other actor deleted.
+    let mut deleted = server.deleted_ids();
+    deleted.sort();
+    assert_eq!(
+        deleted,
+        [("app".to_string(), 20), ("app".to_string(), 21)],
+        "{}",
+        text(&o)
+    );
+    assert!(
+        o.stderr().contains(
+            "warning: the listing of package app (5 listed, GitHub counts 6) does not add up, twice: versions were deleted or pushed while it was listed; deletions that would rest on a version's absence (untagged leftovers, ghost, partial, orphaned) were withheld: run again"
+        ),
+        "{}",
+        text(&o)
+    );
+    // `plan` says why each is kept, and exits 3 too.
+    let server = image_server(vec![(2, 21), (2, 20)]);
+    let o = retention(
+        &server,
+        dir.path(),
+        &[
+            "plan",
+            "--policy",
+            &policy,
+            "--now",
+            NOW,
+            "--registry",
+            &registry,
+        ],
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(
+        o.stdout()
+            .contains("the listing is incomplete: 5 versions listed, GitHub counts 6"),
+        "{}",
+        text(&o)
+    );
+}
