@@ -24,7 +24,7 @@ pub mod reason;
 mod select;
 pub mod words;
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 
 use chrono::{DateTime, Utc};
 
@@ -65,20 +65,45 @@ pub fn evaluate(
 /// compares with when the current policy is over its own limits (its runs change nothing today,
 /// and the change under review may be the fix).
 pub fn evaluate_unchecked(policy: &Policy, inventory: &Inventory, now: DateTime<Utc>) -> Plan {
+    let listed = listed_digests(&inventory.packages);
     let packages: Vec<PackagePlan> = inventory
         .packages
         .iter()
         .filter(|p| governs(policy, p))
-        .map(|p| plan_package(policy, p, now))
+        .map(|p| plan_package_in(policy, p, now, &|d| listed.contains(d)))
         .collect();
     assemble(policy, &inventory.owner, now, packages)
 }
 
-/// The plan of one governed package, with the space its deletions free. Each package is decided
-/// on its own, so evaluating package by package (`apply --policy` does, to delete sooner) and
-/// [`assemble`]-ing gives the plan [`evaluate`] makes at once.
+/// The digests of every image version of `packages` (every package listed in a run): where an
+/// artifact's subject is looked up when it is not in the artifact's own package (cosign's
+/// `COSIGN_REPOSITORY` keeps signatures in a package of their own).
+pub fn listed_digests(packages: &[PackageEntry]) -> HashSet<&str> {
+    packages
+        .iter()
+        .filter(|p| p.package.package_type.is_image())
+        .flat_map(|p| p.versions.iter().map(|v| v.name.as_str()))
+        .collect()
+}
+
+/// The plan of one governed package, with the space its deletions free, with no other package
+/// listed ([`plan_package_in`]).
 pub fn plan_package(policy: &Policy, entry: &PackageEntry, now: DateTime<Utc>) -> PackagePlan {
-    let mut plan = evaluate_package(policy, entry, now);
+    plan_package_in(policy, entry, now, &|_| false)
+}
+
+/// The plan of one governed package, with the space its deletions free; `elsewhere(digest)`:
+/// whether a package listed in the run has that digest ([`listed_digests`]). Each package is
+/// decided on its own (with what the run listed elsewhere), so evaluating package by package
+/// (`apply --policy` does, to delete sooner) and [`assemble`]-ing gives the plan [`evaluate`]
+/// makes at once.
+pub fn plan_package_in(
+    policy: &Policy,
+    entry: &PackageEntry,
+    now: DateTime<Utc>,
+    elsewhere: &dyn Fn(&str) -> bool,
+) -> PackagePlan {
+    let mut plan = evaluate_package(policy, entry, now, elsewhere);
     plan.bytes_freed = crate::space::package_bytes_freed(entry, &plan);
     plan
 }
@@ -259,8 +284,13 @@ pub(crate) struct PackageDecisions<'a> {
     pub broken: Vec<BrokenImage>,
 }
 
-fn evaluate_package(policy: &Policy, entry: &PackageEntry, now: DateTime<Utc>) -> PackagePlan {
-    let decided = decide_package(policy, entry, now);
+fn evaluate_package(
+    policy: &Policy,
+    entry: &PackageEntry,
+    now: DateTime<Utc>,
+    elsewhere: &dyn Fn(&str) -> bool,
+) -> PackagePlan {
+    let decided = decide_package_in(policy, entry, now, elsewhere);
     let versions = decided
         .decisions
         .into_iter()
@@ -303,12 +333,23 @@ struct Outcome<'p> {
 }
 
 /// Decide every version of one package.
+#[cfg(test)]
 pub(crate) fn decide_package<'a>(
     policy: &'a Policy,
     entry: &'a PackageEntry,
     now: DateTime<Utc>,
 ) -> PackageDecisions<'a> {
-    let ctx = Ctx::new(policy, entry, now);
+    decide_package_in(policy, entry, now, &|_| false)
+}
+
+/// Decide every version of one package, with what the run listed elsewhere.
+pub(crate) fn decide_package_in<'a>(
+    policy: &'a Policy,
+    entry: &'a PackageEntry,
+    now: DateTime<Utc>,
+    elsewhere: &dyn Fn(&str) -> bool,
+) -> PackageDecisions<'a> {
+    let ctx = Ctx::new_in(policy, entry, now, elsewhere);
     let sel = ctx.rule_selections(policy);
     let guards = guards(policy, &ctx, &sel);
     let protected = |i: usize| !sel[i].keep.is_empty() || !guards[i].is_empty();

@@ -82,6 +82,17 @@ impl Selected<'_> {
 
 impl<'a> Ctx<'a> {
     pub fn new(policy: &Policy, entry: &'a PackageEntry, now: DateTime<Utc>) -> Ctx<'a> {
+        Ctx::new_in(policy, entry, now, &|_| false)
+    }
+
+    /// [`Ctx::new`], where `elsewhere(digest)` says whether another package listed in the run
+    /// has that digest (an artifact's subject there is no orphan: [`ImageGraph::build_in`]).
+    pub fn new_in(
+        policy: &Policy,
+        entry: &'a PackageEntry,
+        now: DateTime<Utc>,
+        elsewhere: &dyn Fn(&str) -> bool,
+    ) -> Ctx<'a> {
         let versions = &entry.versions[..];
         let ts = |v: &Version| match policy.timestamp {
             Timestamp::UpdatedAt => v.updated_at,
@@ -96,7 +107,7 @@ impl<'a> Ctx<'a> {
         });
         let is_image = entry.package.package_type.is_image();
         let mut graph = if is_image {
-            ImageGraph::build(versions, &entry.manifests)
+            ImageGraph::build_in(versions, &entry.manifests, elsewhere)
         } else {
             ImageGraph::isolated(versions.len())
         };

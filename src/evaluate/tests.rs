@@ -1888,3 +1888,45 @@ fn an_incomplete_listing_withholds_every_deletion_that_rests_on_absence() {
         gap.packages[0].warnings
     );
 }
+
+/// Issue 17.7: signatures kept in a package of their own (cosign's COSIGN_REPOSITORY) are not
+/// orphaned while their subject is listed in another package; in a package of artifacts only,
+/// a subject found nowhere may be in a package not listed, so nothing there is orphaned; in a
+/// package of images, an artifact whose subject is nowhere still is.
+#[test]
+fn a_signature_whose_subject_is_in_another_listed_package_is_not_orphaned() {
+    let hex = |d: &str| d.trim_start_matches("sha256:").to_string();
+    let absent = format!("sha256:{}", "0e".repeat(32));
+    let mut app = container("app");
+    let v1 = app.image(1, &["v1"], 100);
+    let app_orphan = app.image(2, &[&format!("sha256-{}.sig", hex(&absent))], 100);
+    let mut sigs = container("sigs");
+    let sig_v1 = sigs.image(11, &[&format!("sha256-{}.sig", hex(&v1))], 100);
+    let att_v1 = sigs.image(12, &[&format!("sha256-{}.att", hex(&v1))], 100);
+    let sig_absent = sigs.image(13, &[&format!("sha256-{}.sig", hex(&absent))], 100);
+    let referrer_v1 = sigs.referrer(14, &v1, 100);
+    let pol = policy("  - name: orphans go\n    delete: { orphaned: true }\n");
+    let inv = inventory(vec![app, sigs]);
+    let made = plan(&pol, &inv);
+    for kept in [&v1, &sig_v1, &att_v1, &sig_absent, &referrer_v1] {
+        assert_eq!(decision(&made, kept).action, Action::Keep, "{kept}");
+    }
+    assert_eq!(decision(&made, &app_orphan).action, Action::Delete);
+    assert_eq!(deleted(&made), [2]);
+    let sigs_plan = &made.packages[1];
+    assert_eq!(sigs_plan.name, "sigs");
+    assert!(sigs_plan.broken.is_empty(), "{:?}", sigs_plan.broken);
+    assert!(
+        sigs_plan
+            .warnings
+            .iter()
+            .any(|w| w
+                .starts_with("1 artifact of this package has no subject in any package listed")),
+        "{:?}",
+        sigs_plan.warnings
+    );
+    // Evaluated alone (its subject's package not listed), the signature store keeps them all.
+    let mut sigs_alone = inv.clone();
+    sigs_alone.packages.remove(0);
+    assert!(deleted(&plan(&pol, &sigs_alone)).is_empty());
+}
