@@ -41,4 +41,6 @@ pub mod render;
 pub(crate) mod secret;
 pub(crate) mod space;
 pub(crate) mod sync;
+#[cfg(test)]
+pub(crate) mod testkit;
 pub(crate) mod verify;
