@@ -4,7 +4,10 @@ use super::*;
 
 const D1: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
 
-fn refs(text: &str) -> Vec<(String, String, Option<String>, Option<String>, usize)> {
+/// owner, package, tag, digest, line
+type Row = (String, String, Option<String>, Option<String>, usize);
+
+fn refs(text: &str) -> Vec<Row> {
     extract("https://ghcr.io", "f", text.as_bytes())
         .unwrap()
         .into_iter()
