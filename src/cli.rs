@@ -85,6 +85,10 @@ pub struct EvalArgs {
     /// Repeatable. Variables never come from the environment.
     #[arg(long = "var", value_name = "NAME=VALUE", value_parser = crate::policy::vars::parse_var)]
     pub vars: Vec<(String, String)>,
+    /// A list of images in use (one reference a line, e.g. written by `kubectl get pods -A -o
+    /// jsonpath='{..imageID}'`), read with the policy's `in_use` sources. Repeatable.
+    #[arg(long = "in-use", value_name = "FILE")]
+    pub in_use: Vec<PathBuf>,
     #[command(flatten)]
     pub ctx: Context,
 }
@@ -131,6 +135,10 @@ pub struct ApplyArgs {
     /// Repeatable. Variables never come from the environment.
     #[arg(long = "var", value_name = "NAME=VALUE", value_parser = crate::policy::vars::parse_var)]
     pub vars: Vec<(String, String)>,
+    /// A list of images in use (one reference a line), read with the policy's `in_use`
+    /// sources. Repeatable.
+    #[arg(long = "in-use", value_name = "FILE")]
+    pub in_use: Vec<PathBuf>,
     /// Carry out a saved plan (JSON) instead of planning now; each version is re-checked first.
     #[arg(long, value_name = "PLAN.json")]
     pub plan: Option<PathBuf>,

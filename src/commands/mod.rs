@@ -9,6 +9,7 @@
 
 pub(crate) mod apply;
 mod check;
+mod in_use;
 mod online;
 mod pipeline;
 mod plan;
