@@ -4,7 +4,7 @@
 //! repository root in a workflow, where actions/checkout puts it).
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::settings::Settings;
@@ -53,18 +53,33 @@ pub(crate) fn attach(
         return Ok(());
     }
     let registry = settings.registry()?.url.clone();
-    let found = crate::inuse::scan(Path::new("."), &sources, &registry)?;
+    let root = std::env::current_dir().map_err(|e| {
+        Failure::run(format!(
+            "error: in_use: cannot read the working directory: {e}"
+        ))
+    })?;
+    let found = crate::inuse::scan(&root, &sources, &registry)?;
     let mine = found.for_owner(owner);
+    let others = found.references.len() - mine.references.len();
+    let mut places = Vec::new();
+    if !sources.files.is_empty() {
+        places.push(count(sources.files.len(), "file pattern", "file patterns"));
+    }
+    if !sources.lists.is_empty() {
+        places.push(count(sources.lists.len(), "list", "lists"));
+    }
     eprintln!(
-        "in use ({which}): {} to {owner}'s images found in {}{} ({} to other owners ignored)",
+        "in use ({which}): {} to {owner}'s images in {}{}",
         count(mine.references.len(), "reference", "references"),
-        count(sources.files.len(), "file pattern", "file patterns"),
-        if sources.lists.is_empty() {
-            String::new()
+        places.join(" and "),
+        if others > 0 {
+            format!(
+                " ({} to other owners' images left out)",
+                count(others, "reference", "references")
+            )
         } else {
-            format!(" and {}", count(sources.lists.len(), "list", "lists"))
+            String::new()
         },
-        found.references.len() - mine.references.len(),
     );
     policy.in_use.found = Some(Arc::new(mine));
     Ok(())
