@@ -39,6 +39,9 @@ pub enum Command {
     /// Check that every image the policy keeps is whole (all its platform manifests present);
     /// exit 3 when one is not. Deletes nothing.
     Verify(VerifyArgs),
+    /// Propose a first policy from the packages' tags (listed, or a saved inventory), and print
+    /// what it would do. Deletes nothing.
+    Init(InitArgs),
 }
 
 #[derive(Debug, Args)]
@@ -204,4 +207,20 @@ pub struct VerifyArgs {
     /// Check a saved inventory (what `snapshot` writes) instead, with no network at all.
     #[arg(long, value_name = "FILE")]
     pub inventory: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Read a saved inventory (what `snapshot` writes) instead of listing the owner's packages.
+    #[arg(long, value_name = "FILE", conflicts_with = "owner")]
+    pub inventory: Option<PathBuf>,
+    /// Write the policy to this file (refused when it exists) instead of standard output.
+    #[arg(long, value_name = "PATH")]
+    pub write: Option<PathBuf>,
+    /// Also write the nightly and pull-request workflows that run the policy into this
+    /// directory (e.g. .github/workflows).
+    #[arg(long, value_name = "DIR")]
+    pub workflows: Option<PathBuf>,
+    #[command(flatten)]
+    pub ctx: Context,
 }

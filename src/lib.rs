@@ -31,6 +31,7 @@ pub mod evaluate;
 pub mod fill;
 pub(crate) mod github;
 pub(crate) mod graph;
+pub mod init;
 pub mod inuse;
 pub mod inventory;
 pub mod plan;
