@@ -54,13 +54,18 @@ pub fn run(args: &InitArgs, settings: &Settings) -> Outcome {
     let summary = summary(&plan, &policy, args, &inventory);
     match &args.write {
         Some(path) => {
+            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent).map_err(|e| {
+                    Failure::run(format!("error: cannot create {}: {e}", parent.display()))
+                })?;
+            }
             write_output(Some(path), &text)?;
             print!("wrote {}: ", path.display());
             print!("{summary}");
         }
         None => {
             write_output(None, &text)?;
-            eprint!("{summary}");
+            eprint!("the policy above: {summary}");
         }
     }
     if let Some(dir) = &args.workflows {
@@ -141,13 +146,18 @@ fn summary(plan: &Plan, policy: &Policy, args: &InitArgs, inventory: &Inventory)
         .map(|p| p.name.chars().count())
         .max()
         .unwrap_or(0);
-    for p in &plan.packages {
+    let versions: Vec<String> = plan
+        .packages
+        .iter()
+        .map(|p| count(p.versions.len(), "version", "versions"))
+        .collect();
+    let vwidth = versions.iter().map(|v| v.len()).max().unwrap_or(0);
+    for (p, v) in plan.packages.iter().zip(&versions) {
         let deleted = p.deletions().count();
         let untags: usize = p.versions.iter().map(|v| v.untag.len()).sum();
         let mut line = format!(
-            "  {:<width$}  {}: delete {deleted}, keep {}",
+            "  {:<width$}  {v:>vwidth$}: delete {deleted}, keep {}",
             p.name,
-            count(p.versions.len(), "version", "versions"),
             p.versions.len() - deleted
         );
         if untags > 0 {

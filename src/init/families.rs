@@ -9,7 +9,6 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use crate::graph::tag_subject;
-use crate::policy::parse_version;
 
 /// What a tag names.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -37,8 +36,9 @@ pub const MOVING: &[&str] = &[
 ];
 
 /// The regex of release tags (the `tag_regex` of the releases rule).
-pub const RELEASE: &str =
-    r"^v?(0|[1-9]\d*)(\.(0|[1-9]\d*)){0,2}(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$";
+/// A full `x.y.z` may carry a prerelease and build; a major or `major.minor` tag may not (so
+/// `2026-03-01` is not release 2026 with prerelease `03-01`).
+pub const RELEASE: &str = r"^v?(0|[1-9]\d*)(\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?|(\.(0|[1-9]\d*))?)$";
 /// The regex of pull-request tags.
 pub const PULL_REQUEST: &str = r"^pr-\d+(-[0-9a-f]+)?$";
 /// The regex of dated tags.
@@ -68,7 +68,7 @@ pub fn classify(tag: &str) -> Family {
         Family::PullRequest
     } else if DATE_RE.is_match(tag) {
         Family::Date
-    } else if RELEASE_RE.is_match(tag) && (parse_version(tag).is_some() || !tag.contains('-')) {
+    } else if RELEASE_RE.is_match(tag) {
         Family::Release
     } else if let Some(branch) = BRANCH_RE.captures(tag).and_then(|c| c.get(1)) {
         Family::Branch(branch.as_str().to_string())
@@ -141,6 +141,7 @@ mod tests {
             assert!(Regex::new(p).is_ok(), "{p}");
         }
         assert!(is_release_tag("v1.2.3-rc.1") && !is_release_tag("main-1234567"));
+        assert!(is_release_tag("1.2") && !is_release_tag("2026-03-01") && !is_release_tag("1-x"));
         assert!(is_pull_request_tag("pr-1-2") && !is_pull_request_tag("pr-x"));
         assert!(is_date_tag("2026-03-01") && !is_date_tag("v2026"));
         let b = Regex::new(&branch_regex(&["main".into(), "a.b".into()])).unwrap();

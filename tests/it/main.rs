@@ -13,6 +13,7 @@ mod e2e_images;
 mod examples;
 mod github_bench;
 mod github_e2e;
+mod init;
 mod inuse;
 mod policy_diff;
 mod registry;
