@@ -82,7 +82,7 @@ fn execute_inner(
         None => None,
     };
     let loaded_policy = match &args.policy {
-        Some(p) => Some(load_policy(p, args)?),
+        Some(p) => Some(load_policy(p, args, settings)?),
         None if loaded_plan.is_none() => {
             return Err(Failure::usage("give --policy FILE or --plan PLAN.json"))
         }
@@ -362,8 +362,14 @@ fn over_max_untags(count: u64, max: u64, done: &str) -> String {
 
 /// Read the policy (annotating its errors in a runner), with --max-deletions and --max-untags
 /// applied.
-fn load_policy(path: &std::path::Path, args: &ApplyArgs) -> Result<Policy, Failure> {
+fn load_policy(
+    path: &std::path::Path,
+    args: &ApplyArgs,
+    settings: &Settings,
+) -> Result<Policy, Failure> {
     let mut policy = super::load_policy(path, &args.vars)?;
+    let owner = settings.owner_for(policy.owner.as_deref())?;
+    super::in_use::attach(&mut policy, &args.in_use, &owner, settings, "the policy")?;
     if let Some(max) = args.max_deletions {
         policy.safety.max_deletions = max;
     }

@@ -9,6 +9,8 @@
 
 pub(crate) mod apply;
 mod check;
+mod in_use;
+mod init;
 mod online;
 mod pipeline;
 mod plan;
@@ -152,6 +154,7 @@ pub fn main() -> ExitCode {
         Command::Restore(args) => restore::run(&args, &Settings::from_env(&args.context())),
         Command::Snapshot(args) => snapshot::run(&args, &Settings::from_env(&args.eval.ctx)),
         Command::Verify(args) => verify::run(&args, &Settings::from_env(&args.eval.ctx)),
+        Command::Init(args) => init::run(&args, &Settings::from_env(&args.ctx)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

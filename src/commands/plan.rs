@@ -14,8 +14,8 @@ use crate::inventory::Inventory;
 use crate::policy::Policy;
 
 pub fn run(args: &PlanArgs, settings: &Settings) -> Outcome {
-    let policy = super::load_policy(&args.eval.policy, &args.eval.vars)?;
-    let base = args
+    let mut policy = super::load_policy(&args.eval.policy, &args.eval.vars)?;
+    let mut base = args
         .base
         .as_deref()
         .map(|b| load_base(b, &args.eval.vars))
@@ -34,6 +34,12 @@ pub fn run(args: &PlanArgs, settings: &Settings) -> Outcome {
         }
         None => online_inventory(settings, &policy, base.as_ref())?,
     };
+    let in_use = &args.eval.in_use;
+    let owner = &inventory.owner;
+    super::in_use::attach(&mut policy, in_use, owner, settings, "the policy")?;
+    if let Some(base) = base.as_mut() {
+        super::in_use::attach(base, in_use, owner, settings, "the base policy")?;
+    }
     // With a base, both policies are evaluated at once, each on its own thread (the same
     // inventory, read once): `plan --base` must cost well under twice `plan`.
     let (plan, base_plan) = std::thread::scope(|scope| {
@@ -67,6 +73,8 @@ pub fn run(args: &PlanArgs, settings: &Settings) -> Outcome {
         return incomplete.map_or(Ok(()), |m| Err(Failure::partial(format!("warning: {m}"))));
     };
     let (base_plan, refused) = base_plan?;
+    let mut plan = plan;
+    super::in_use::warn_deleted_in_base_use(&base_plan, &mut plan);
     let mut diff = crate::diff::diff(&base_plan, &plan);
     if let Some(e) = refused {
         // What the limit refuses, without what follows (the help is for a policy under review).

@@ -18,11 +18,18 @@ use crate::plan::Action;
 use crate::verify::{Finding, Report};
 
 pub fn run(args: &VerifyArgs, settings: &Settings) -> Outcome {
-    let policy = super::load_policy(&args.eval.policy, &args.eval.vars)?;
+    let mut policy = super::load_policy(&args.eval.policy, &args.eval.vars)?;
     let inventory = match &args.inventory {
         Some(path) => Inventory::load(path)?,
         None => online::inventory_of_everything_governed(settings, &policy)?.1,
     };
+    super::in_use::attach(
+        &mut policy,
+        &args.eval.in_use,
+        &inventory.owner,
+        settings,
+        "the policy",
+    )?;
     let plan = crate::evaluate::evaluate(&policy, &inventory, settings.now())?;
     let kept: HashSet<(&str, u64)> = plan
         .packages

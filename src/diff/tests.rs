@@ -22,6 +22,7 @@ fn v(id: u64, tags: &[&str], action: Action, reason: &str) -> VersionPlan {
         after: vec![],
         untag: vec![],
         part_of: None,
+        in_use: Vec::new(),
     }
 }
 

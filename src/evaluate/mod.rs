@@ -20,6 +20,7 @@
 //! 6. [`reasons`]: every decision carries typed [`Reason`]s (rules, guards, the image that decided
 //!    it through the graph, keep-wins, untags) that only [`words`] turns into words (the strings of the plan).
 
+mod in_use;
 pub mod reason;
 mod select;
 pub mod words;
@@ -275,6 +276,8 @@ pub(crate) struct Decision<'a> {
     pub withheld: bool,
     pub after: Vec<u64>,
     pub part_of: Option<PartOf>,
+    /// Where it is used (`file:line`), when a reference found by `in_use` names it.
+    pub in_use: Vec<String>,
 }
 
 /// The decisions for one package, newest first, and what the user should know of it.
@@ -308,6 +311,7 @@ fn evaluate_package(
                 after: d.after,
                 untag: d.untag,
                 part_of: d.part_of,
+                in_use: d.in_use,
             }
         })
         .collect();
@@ -411,6 +415,10 @@ pub(crate) fn decide_package_in<'a>(
                     image: ctx.versions[top].id,
                     kind: edge.part_kind(),
                 }),
+                in_use: ctx.in_use[i]
+                    .as_ref()
+                    .map(|h| h.at.clone())
+                    .unwrap_or_default(),
             }
         })
         .collect();
@@ -434,6 +442,8 @@ pub(crate) fn decide_package_in<'a>(
         ));
     }
     let unknown = ctx.graph.unknown_manifests();
+    warnings.extend(ctx.in_use_missing.iter().cloned());
+    warnings.extend(in_use_deleted(&ctx, deleted));
     let withheld = (0..ctx.versions.len())
         .filter(|&i| ctx.graph.manifest[i] != ManifestState::Known || ctx.graph.parents_unknown[i])
         .filter(|&i| sel[i].every_tag_deleted())
@@ -765,10 +775,34 @@ fn reasons<'a>(policy: &Policy, ctx: &Ctx<'a>, o: &Outcome<'a>, i: usize) -> Vec
     if out.is_empty() {
         out.push(Reason::NoRule);
     }
+    if let Some(hit) = &ctx.in_use[i] {
+        out.push(Reason::InUse(hit.at.clone()));
+    }
     if s.every_tag_deleted() {
         out.push(Reason::KeepWins(names(&s.delete)));
     }
     out
+}
+
+/// A warning per deleted version that a reference found by `in_use` names: no rule keeps what is
+/// in use (or a guard of the graph could not), and a deployment would lose its image.
+fn in_use_deleted(ctx: &Ctx, deleted: &[bool]) -> Vec<String> {
+    ctx.order
+        .iter()
+        .filter(|&&i| deleted[i])
+        .filter_map(|&i| {
+            let hit = ctx.in_use[i].as_ref()?;
+            let v = &ctx.versions[i];
+            Some(format!(
+                "{} is in use ({}) and the plan deletes it (help: keep what is in use with a rule `keep: {{ in_use: true }}`)",
+                words::image(&ImageRef {
+                    digest: &v.name,
+                    tags: v.tags(),
+                }),
+                words::in_use_places(&hit.at)
+            ))
+        })
+        .collect()
 }
 
 /// The broken images of a package (ghost and partial indexes, orphaned artifacts), newest first.

@@ -71,4 +71,6 @@ pub enum Reason<'a> {
     TagsStay(Vec<&'a str>),
     /// No rule selects it.
     NoRule,
+    /// A reference found by `in_use` names it: where (`file:line`).
+    InUse(Vec<String>),
 }

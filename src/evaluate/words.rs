@@ -126,5 +126,21 @@ pub fn words(r: &Reason) -> String {
             plural(tags.len(), "is", "are")
         ),
         Reason::NoRule => "no rule selects it".to_string(),
+        Reason::InUse(at) => format!("in use: {}", in_use_places(at)),
     }
+}
+
+/// The first few places a version is used, `deploy/prod/api.yaml:12, …`, and how many more.
+pub fn in_use_places(at: &[String]) -> String {
+    const SHOWN: usize = 3;
+    let mut s = at
+        .iter()
+        .take(SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if at.len() > SHOWN {
+        s.push_str(&format!(" and {} more", at.len() - SHOWN));
+    }
+    s
 }

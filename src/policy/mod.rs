@@ -33,6 +33,29 @@ pub struct Policy {
     pub timestamp: Timestamp,
     pub rules: Vec<Rule>,
     pub safety: Safety,
+    /// Where references to images in use live (`in_use:`), and what a scan found there.
+    pub in_use: InUse,
+}
+
+/// The `in_use:` section: where the references that `keep: { in_use: true }` reads live, and,
+/// once the commands have scanned them ([`crate::inuse::scan`]), what was found. The evaluator
+/// only reads `found`: it stays pure.
+#[derive(Clone, Debug, Default)]
+pub struct InUse {
+    /// Globs of files, relative to the repository root (`deploy/**/*.yaml`).
+    pub files: Vec<String>,
+    /// Files of references, one a line (`running-images.txt`).
+    pub lists: Vec<String>,
+    /// The references to the run's owner's images, found in `files`, `lists` and the
+    /// `--in-use` lists; `None` until scanned.
+    pub found: Option<std::sync::Arc<crate::inuse::Found>>,
+}
+
+impl Policy {
+    /// Whether a rule selects by `in_use`.
+    pub fn uses_in_use(&self) -> bool {
+        self.rules.iter().any(|r| r.selector.in_use.is_some())
+    }
 }
 
 /// Which packages the policy governs.
@@ -133,6 +156,9 @@ pub struct Selector {
     /// `true`: a cosign artifact, OCI referrer or referrers index whose subject is not in the
     /// package.
     pub orphaned: Option<bool>,
+    /// `true`: an image a reference found by `in_use` names (by digest: that version; by tag:
+    /// the version carrying the tag, and the tag).
+    pub in_use: Option<bool>,
 }
 
 impl Selector {

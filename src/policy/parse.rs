@@ -12,7 +12,9 @@ use std::time::Duration;
 use saphyr::{LoadableYamlNode, MarkedYaml, Scalar, YamlData};
 use sha2::{Digest, Sha256};
 
-use super::{Globs, GroupBy, PackageFilter, Policy, Rule, RuleKind, Safety, Selector, Timestamp};
+use super::{
+    Globs, GroupBy, InUse, PackageFilter, Policy, Rule, RuleKind, Safety, Selector, Timestamp,
+};
 use crate::inventory::PackageType;
 
 /// What kind of problem a diagnostic reports, so that code (the parser's own "do not say it
@@ -147,7 +149,9 @@ const TOP_KEYS: &[&str] = &[
     "timestamp",
     "rules",
     "safety",
+    "in_use",
 ];
+const IN_USE_KEYS: &[&str] = &["files", "lists"];
 const PACKAGES_KEYS: &[&str] = &["type", "names"];
 const RULE_KEYS: &[&str] = &["name", "keep", "delete"];
 const SAFETY_KEYS: &[&str] = &[
@@ -172,6 +176,7 @@ const SELECTOR_KEYS: &[&str] = &[
     "ghost",
     "partial",
     "orphaned",
+    "in_use",
 ];
 
 type Node<'a> = MarkedYaml<'a>;
@@ -645,6 +650,7 @@ pub fn parse_policy_with(
     let mut timestamp = Timestamp::UpdatedAt;
     let mut rules: Option<Vec<Rule>> = None;
     let mut safety = Safety::DEFAULT;
+    let mut in_use = InUse::default();
     let mut seen_packages = false;
     let mut seen_rules = false;
 
@@ -709,6 +715,7 @@ pub fn parse_policy_with(
                     safety = s;
                 }
             }
+            "in_use" => in_use = parse_in_use(&mut cx, v),
             _ => {}
         }
     }
@@ -757,6 +764,7 @@ pub fn parse_policy_with(
             timestamp,
             rules,
             safety,
+            in_use,
         }),
         // Unreachable in practice: a missing part always left a diagnostic.
         _ => Err(PolicyErrors::one(
@@ -855,6 +863,58 @@ fn parse_packages(cx: &mut Ctx, node: &Node) -> Option<PackageFilter> {
         package_type: package_type?,
         names: names?,
     })
+}
+
+/// The `in_use:` section: `files` (globs relative to the repository root) and `lists`.
+fn parse_in_use(cx: &mut Ctx, node: &Node) -> InUse {
+    let mut in_use = InUse::default();
+    for (_k, key, v) in cx.mapping(node, "`in_use`", IN_USE_KEYS) {
+        let what = format!("in_use.{key}");
+        let Some(items) = cx.strings(v, &what) else {
+            continue;
+        };
+        let node_of = |i: usize| match &v.data {
+            YamlData::Sequence(seq) => seq.get(i).unwrap_or(v),
+            _ => v,
+        };
+        for (s, i) in items {
+            if s.trim().is_empty() {
+                cx.at(node_of(i), format!("`{what}`: an empty path"), None);
+            } else if key == "files" {
+                if let Err(reason) = check_path_glob(&s) {
+                    cx.at(
+                        node_of(i),
+                        format!("`{what}`: bad glob `{}`: {reason}", quote(&s)),
+                        Some("globs use * (within a directory), ** (across directories), ? [abc] {a,b}".into()),
+                    );
+                }
+                in_use.files.push(s);
+            } else {
+                in_use.lists.push(s);
+            }
+        }
+    }
+    if matches!(node.data, YamlData::Mapping(_))
+        && in_use.files.is_empty()
+        && in_use.lists.is_empty()
+    {
+        cx.at(
+            node,
+            "`in_use` names no file and no list: it would find nothing in use",
+            Some("add `files: [\"deploy/**/*.yaml\"]` or `lists: [\"running-images.txt\"]`".into()),
+        );
+    }
+    in_use
+}
+
+/// Whether a glob of `in_use.files` compiles (`*` within a path component, `**` across).
+pub(crate) fn check_path_glob(p: &str) -> Result<(), String> {
+    globset::GlobBuilder::new(p)
+        .literal_separator(true)
+        .backslash_escape(true)
+        .build()
+        .map(|_| ())
+        .map_err(|e| e.kind().to_string())
 }
 
 fn parse_safety(cx: &mut Ctx, node: &Node) -> Option<Safety> {
@@ -1088,6 +1148,19 @@ fn parse_selector(
                 };
             }
             "packages" => s.packages = cx.globs(v, "packages"),
+            "in_use" => {
+                if is_image == Some(false) {
+                    cx.at(
+                        k,
+                        "`in_use` finds references to container images",
+                        Some(
+                            "for npm, maven, rubygems and nuget select by `versions` or `semver`"
+                                .into(),
+                        ),
+                    );
+                }
+                s.in_use = cx.bool(v, "in_use");
+            }
             "ghost" | "partial" | "orphaned" => {
                 broken_node = broken_node.or(Some(k));
                 let b = cx.bool(v, &key);

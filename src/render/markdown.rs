@@ -295,6 +295,7 @@ pub fn render_with(plan: &Plan, options: Options) -> String {
     }
     super::sections::untag_markdown(&mut out, plan);
     super::sections::broken_markdown(&mut out, plan);
+    super::in_use::markdown(&mut out, plan);
     out
 }
 

@@ -3,6 +3,7 @@
 
 pub mod diff;
 pub mod group;
+mod in_use;
 pub mod markdown;
 mod sections;
 pub mod text;

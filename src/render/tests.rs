@@ -34,6 +34,7 @@ fn v(
         after: vec![],
         untag: vec![],
         part_of: None,
+        in_use: Vec::new(),
     }
 }
 

@@ -280,6 +280,7 @@ pub fn render(plan: &Plan, options: Options) -> String {
         let name = paint.bold(&p.name);
         super::sections::untag_text(&mut out, &paint.cyan("Untag"), &name, p);
         super::sections::broken_text(&mut out, &paint.yellow("Broken"), &name, p);
+        super::in_use::text(&mut out, &paint.green("In use"), &name, p);
     }
 
     // Warnings.

@@ -13,6 +13,8 @@ mod e2e_images;
 mod examples;
 mod github_bench;
 mod github_e2e;
+mod init;
+mod inuse;
 mod listing;
 mod policy_diff;
 mod registry;

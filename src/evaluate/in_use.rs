@@ -1,0 +1,76 @@
+//! Which versions of a package the references found by `in_use` name, and the references that
+//! name nothing in it: a digest names exactly that version (an index, whose parts the graph then
+//! keeps; a platform manifest alone); a tag names the version that carries it now, and the tag.
+
+use crate::inuse::Reference;
+use crate::inventory::{PackageEntry, Version};
+use crate::policy::Policy;
+
+/// How one version is in use.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(super) struct Hit {
+    /// Named by its digest: the whole version.
+    pub whole: bool,
+    /// Named by these tags (indices into its tags).
+    pub tags: Vec<usize>,
+    /// Where, `file:line`, in the order found, without repeats.
+    pub at: Vec<String>,
+}
+
+/// Per version (indexed like `versions`) how it is in use, and the references to this package
+/// that name no version of it (a deployment that can no longer pull).
+pub(super) fn hits<'p>(
+    policy: &'p Policy,
+    entry: &PackageEntry,
+) -> (Vec<Option<Hit>>, Vec<&'p Reference>) {
+    let versions = &entry.versions;
+    let mut out: Vec<Option<Hit>> = vec![None; versions.len()];
+    let mut missing = Vec::new();
+    let Some(found) = &policy.in_use.found else {
+        return (out, missing);
+    };
+    if !entry.package.package_type.is_image() {
+        return (out, missing);
+    }
+    for r in found.of_package(&entry.package.name) {
+        let named = match (&r.digest, &r.tag) {
+            (Some(d), _) => versions
+                .iter()
+                .position(|v| v.name.eq_ignore_ascii_case(d))
+                .map(|i| (i, None)),
+            (None, Some(t)) => versions
+                .iter()
+                .enumerate()
+                .find_map(|(i, v)| tag_index(v, t).map(|j| (i, Some(j)))),
+            (None, None) => None,
+        };
+        let Some((i, tag)) = named else {
+            missing.push(r);
+            continue;
+        };
+        let hit = out[i].get_or_insert_with(Hit::default);
+        match tag {
+            None => hit.whole = true,
+            Some(j) if !hit.tags.contains(&j) => hit.tags.push(j),
+            Some(_) => {}
+        }
+        let at = r.at.to_string();
+        if !hit.at.contains(&at) {
+            hit.at.push(at);
+        }
+    }
+    (out, missing)
+}
+
+fn tag_index(v: &Version, tag: &str) -> Option<usize> {
+    v.tags().iter().position(|t| t == tag)
+}
+
+/// The warning for a reference that names nothing in the package.
+pub(super) fn missing_warning(r: &Reference) -> String {
+    format!("{} uses {}, which is not in the package", r.at, r.text)
+}
+
+#[cfg(test)]
+#[path = "in_use_tests.rs"]
+mod tests;

@@ -1,0 +1,264 @@
+//! `in_use` through the binary: the example policy keeps what `examples/in-use/deploy/` names
+//! (every rendering says where), `--in-use` lists, the errors that keep a policy from silently
+//! keeping nothing (a pattern that matches no file, an unreadable list, a rule with no source),
+//! `plan --base` against a base whose sources find a deleted version in use, and the schemas.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::support::snap::{self, Filters, Run};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn inventory() -> String {
+    root().join("examples/inventory.json").display().to_string()
+}
+
+/// `retention ARGS` in `dir` (in_use paths are relative to the working directory).
+fn retention(dir: &Path, args: &[&str]) -> Run {
+    snap::run(
+        Command::new(env!("CARGO_BIN_EXE_retention"))
+            .args(args)
+            .current_dir(dir)
+            .env("NO_COLOR", "1")
+            .env_remove("GITHUB_ACTIONS")
+            .env_remove("GITHUB_SERVER_URL")
+            .env_remove("GITHUB_REPOSITORY_OWNER"),
+    )
+}
+
+fn plan_args<'a>(policy: &'a str, inventory: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "plan",
+        "--policy",
+        policy,
+        "--inventory",
+        inventory,
+        "--now",
+        "2026-11-20T00:00:00Z",
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
+fn write(dir: &Path, name: &str, body: &str) {
+    let p = dir.join(name);
+    if let Some(parent) = p.parent() {
+        std::fs::create_dir_all(parent).unwrap_or_else(|e| panic!("{}: {e}", parent.display()));
+    }
+    std::fs::write(&p, body).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+}
+
+fn tempdir() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"))
+}
+
+fn json(run: &Run) -> Value {
+    assert_eq!(run.status.code(), Some(0), "{}", run.stderr());
+    serde_json::from_slice(&run.stdout).unwrap_or_else(|e| panic!("not JSON: {e}"))
+}
+
+/// The version of `package` whose digest starts with `prefix`, in a JSON plan.
+fn version<'a>(plan: &'a Value, package: &str, prefix: &str) -> &'a Value {
+    plan["packages"]
+        .as_array()
+        .and_then(|ps| ps.iter().find(|p| p["name"] == package))
+        .and_then(|p| p["versions"].as_array())
+        .and_then(|vs| {
+            vs.iter()
+                .find(|v| v["name"].as_str().is_some_and(|n| n.starts_with(prefix)))
+        })
+        .unwrap_or_else(|| panic!("no {package} {prefix} in the plan"))
+}
+
+#[test]
+fn the_example_keeps_what_the_deployments_name_and_says_where() {
+    let _filters = Filters::new().bind();
+    let inv = inventory();
+    let run = retention(
+        &root(),
+        &plan_args("examples/in-use/nightly.yml", &inv, &[]),
+    );
+    insta::assert_snapshot!(run.transcript());
+}
+
+#[test]
+fn the_json_plan_says_where_each_kept_version_is_used() {
+    let inv = inventory();
+    let plan = json(&retention(
+        &root(),
+        &plan_args("examples/in-use/nightly.yml", &inv, &["--format", "json"]),
+    ));
+    // Pinned by digest: main-3de6a38, which "older main builds expire" deletes without in_use.
+    let pinned = version(&plan, "api", "sha256:43002744213e");
+    assert_eq!(pinned["action"], "keep");
+    assert_eq!(
+        pinned["in_use"],
+        serde_json::json!(["examples/in-use/deploy/prod/api.yaml:14"])
+    );
+    assert!(pinned["reasons"]
+        .as_array()
+        .is_some_and(|r| r.contains(&Value::from(
+            "in use: examples/in-use/deploy/prod/api.yaml:14"
+        ))));
+    // Its platform manifests stay with it (kept by the graph, not named themselves).
+    let baseline = json(&retention(
+        &root(),
+        &plan_args("policies/nightly-ghcr.yml", &inv, &["--format", "json"]),
+    ));
+    assert_eq!(
+        version(&baseline, "api", "sha256:43002744213e")["action"],
+        "delete"
+    );
+    let validator = plan_validator();
+    let errors: Vec<String> = validator
+        .iter_errors(&plan)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+}
+
+#[test]
+fn an_in_use_list_keeps_a_digest_the_cluster_runs() {
+    let dir = tempdir();
+    let inv = inventory();
+    // What `kubectl get pods -A -o jsonpath='{..imageID}'` prints: one line, space-separated.
+    write(
+        dir.path(),
+        "running-images.txt",
+        "docker-pullable://ghcr.io/acme/api@sha256:3ba597b030763babce94a021e65e9c83351bbc444a45636dced7c632f87f70e4 docker.io/library/redis@sha256:0000000000000000000000000000000000000000000000000000000000000000\n",
+    );
+    write(
+        dir.path(),
+        "policy.yml",
+        &std::fs::read_to_string(root().join("policies/nightly-ghcr.yml"))
+            .unwrap_or_default()
+            .replace(
+                "rules:\n",
+                "rules:\n  - name: what runs stays\n    keep: { in_use: true }\n",
+            ),
+    );
+    let plan = json(&retention(
+        dir.path(),
+        &plan_args(
+            "policy.yml",
+            &inv,
+            &["--in-use", "running-images.txt", "--format", "json"],
+        ),
+    ));
+    let v = version(&plan, "api", "sha256:3ba597b03076");
+    assert_eq!(v["action"], "keep");
+    assert_eq!(v["in_use"], serde_json::json!(["running-images.txt:1"]));
+}
+
+#[test]
+fn sources_that_find_nothing_are_errors() {
+    let _filters = Filters::new().bind();
+    let dir = tempdir();
+    let inv = inventory();
+    write(
+        dir.path(),
+        "deploy/api.yaml",
+        "image: ghcr.io/acme/api:v2.0.1\n",
+    );
+    let policy = |in_use: &str| {
+        format!(
+            "version: 1\nowner: acme\npackages: {{ type: container, names: [\"api\"] }}\n{in_use}rules:\n  - name: what runs stays\n    keep: {{ in_use: true }}\n"
+        )
+    };
+    write(
+        dir.path(),
+        "moved.yml",
+        &policy("in_use: { files: [\"deploy/*.yaml\", \"charts/**/values*.yaml\"] }\n"),
+    );
+    write(dir.path(), "nosource.yml", &policy(""));
+    let moved = retention(dir.path(), &plan_args("moved.yml", &inv, &[]));
+    let list = retention(
+        dir.path(),
+        &plan_args("nosource.yml", &inv, &["--in-use", "running-images.txt"]),
+    );
+    let none = retention(dir.path(), &plan_args("nosource.yml", &inv, &[]));
+    for run in [&moved, &list, &none] {
+        assert_eq!(run.status.code(), Some(1), "{}", run.stderr());
+        assert!(run.stdout.is_empty());
+    }
+    insta::assert_snapshot!(format!(
+        "{}\n{}\n{}",
+        moved.transcript(),
+        list.transcript(),
+        none.transcript()
+    ));
+}
+
+#[test]
+fn check_reports_a_bad_in_use_section_and_selector() {
+    let _filters = Filters::new().bind();
+    let dir = tempdir();
+    write(
+        dir.path(),
+        "bad.yml",
+        "version: 1\npackages: { type: npm, names: [\"lib\"] }\nin_use: { files: [\"deploy/[.yaml\"], list: [\"x\"] }\nrules:\n  - name: r\n    keep: { in_use: true }\n",
+    );
+    write(
+        dir.path(),
+        "empty.yml",
+        "version: 1\npackages: { type: container, names: [\"api\"] }\nin_use: {}\nrules:\n  - name: r\n    keep: { in_use: yes }\n",
+    );
+    let run = retention(dir.path(), &["check", "bad.yml", "empty.yml"]);
+    assert_eq!(run.status.code(), Some(1));
+    insta::assert_snapshot!(run.transcript());
+}
+
+#[test]
+fn plan_base_warns_when_a_change_deletes_what_the_base_finds_in_use() {
+    let inv = inventory();
+    let run = retention(
+        &root(),
+        &plan_args(
+            "policies/nightly-ghcr.yml",
+            &inv,
+            &["--base", "examples/in-use/nightly.yml", "--format", "json"],
+        ),
+    );
+    let doc = json(&run);
+    let stderr = run.stderr();
+    assert!(
+        stderr.contains("warning: api: this change deletes sha256:43002744213e (main-3de6a38), in use under the base policy's sources: examples/in-use/deploy/prod/api.yaml:14"),
+        "{stderr}"
+    );
+    let api = doc["packages"]
+        .as_array()
+        .and_then(|ps| ps.iter().find(|p| p["name"] == "api"))
+        .unwrap_or_else(|| panic!("no api"));
+    assert!(api["warnings"]
+        .as_array()
+        .is_some_and(|w| w.iter().any(|w| w
+            .as_str()
+            .is_some_and(|w| w.starts_with("this change deletes sha256:43002744213e")))));
+    // The same policy as its own base: nothing newly deleted, no such warning.
+    let same = retention(
+        &root(),
+        &plan_args(
+            "examples/in-use/nightly.yml",
+            &inv,
+            &["--base", "examples/in-use/nightly.yml"],
+        ),
+    );
+    assert!(
+        !same.stderr().contains("this change deletes"),
+        "{}",
+        same.stderr()
+    );
+}
+
+fn plan_validator() -> jsonschema::Validator {
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("schema/plan.schema.json")).unwrap_or_default(),
+    )
+    .unwrap_or_else(|e| panic!("plan schema: {e}"));
+    jsonschema::validator_for(&schema).unwrap_or_else(|e| panic!("plan schema: {e}"))
+}
