@@ -188,8 +188,13 @@ impl Runner {
     }
 
     /// `retention plan --base`: report the new policy's plan with its diff (the JSON plan has
-    /// the `diff` object; the report is the diff's), and `deleted=0`, `failed=0`.
-    pub fn report_diff(&self, doc: &crate::diff::DiffDocument) -> Result<PathBuf, RunnerError> {
+    /// the `diff` object; the report is the diff's), and the outputs of a dry run. `refusal`:
+    /// the new policy is over its limits (see [`Runner::report_dry_run`]).
+    pub fn report_diff(
+        &self,
+        doc: &crate::diff::DiffDocument,
+        refusal: Option<&str>,
+    ) -> Result<PathBuf, RunnerError> {
         let json = crate::render::render_diff(
             doc,
             crate::render::Format::Json,
@@ -200,10 +205,23 @@ impl Runner {
             crate::render::Format::Markdown,
             crate::render::Options::default(),
         );
+        let markdown =
+            crate::render::with_refusal(markdown, crate::render::Format::Markdown, refusal);
         let path = self.report_rendered(&doc.plan, &json, markdown)?;
+        self.dry_run_outputs(refusal)?;
+        Ok(path)
+    }
+
+    /// A dry run changed nothing: `deleted`, `failed` and `untagged` are 0. A plan over its
+    /// limits is also an `::error` annotation (the run exits 1).
+    fn dry_run_outputs(&self, refusal: Option<&str>) -> Result<(), RunnerError> {
         self.set_output("deleted", "0")?;
         self.set_output("failed", "0")?;
-        Ok(path)
+        self.set_output("untagged", "0")?;
+        if let Some(refusal) = refusal {
+            self.error("Plan refused", refusal);
+        }
+        Ok(())
     }
 
     /// What [`Runner::report_plan`] does, with the JSON and Markdown already rendered.
@@ -256,23 +274,66 @@ impl Runner {
         Ok(path)
     }
 
-    /// `retention plan`: report the plan, and `deleted=0`, `failed=0` since nothing was deleted.
-    pub fn report_dry_run(&self, plan: &Plan) -> Result<PathBuf, RunnerError> {
-        let path = self.report_plan(plan)?;
-        self.set_output("deleted", "0")?;
-        self.set_output("failed", "0")?;
-        self.set_output("untagged", "0")?;
+    /// `retention plan`: report the plan, and `deleted=0`, `failed=0`, `untagged=0` since
+    /// nothing was changed. `refusal`: the plan is over `max_deletions` or `max_untags` (the
+    /// report opens with it, and it is also an `::error` annotation).
+    pub fn report_dry_run(
+        &self,
+        plan: &Plan,
+        refusal: Option<&str>,
+    ) -> Result<PathBuf, RunnerError> {
+        let markdown = crate::render::render(plan, crate::render::Format::Markdown, false);
+        let markdown =
+            crate::render::with_refusal(markdown, crate::render::Format::Markdown, refusal);
+        let path = self.report_rendered(plan, &crate::render::json(plan), markdown)?;
+        self.dry_run_outputs(refusal)?;
         Ok(path)
     }
 
-    /// After `apply`: set the `deleted` and `failed` outputs and add the result to the summary.
-    /// Call it also when apply stops early (rate limit, run error) with the counts so far.
-    pub fn report_apply(&self, deleted: u64, failed: u64) -> Result<(), RunnerError> {
+    /// After `apply`, whatever happened: the `deleted`, `failed`, `untagged` and `journal`
+    /// outputs, and the result in the summary. A run that failed or stopped says so in the
+    /// summary's heading ("Apply failed: …", "Apply stopped: …") and in an `::error` or
+    /// `::warning` annotation, so that it never reads as a success.
+    pub fn report_apply(&self, result: &ApplyResult<'_>) -> Result<(), RunnerError> {
+        let ApplyResult {
+            deleted,
+            failed,
+            untagged,
+            journal,
+            failure,
+        } = *result;
         self.set_output("deleted", &deleted.to_string())?;
         self.set_output("failed", &failed.to_string())?;
-        let mut md = format!("\n### Applied\n\n{deleted} versions deleted, {failed} failed.\n");
-        if failed > 0 {
-            md.push_str("\nSee the step's log for each failure; the journal lists what was deleted (`retention restore --journal FILE` undoes it).\n");
+        self.set_output("untagged", &untagged.to_string())?;
+        if let Some(journal) = journal {
+            self.set_output("journal", &journal.to_string_lossy())?;
+        }
+        let counts = format!(
+            "{} deleted, {} removed from images that stay, {failed} failed.",
+            crate::plural::count(deleted, "version", "versions"),
+            crate::plural::count(untagged, "tag", "tags"),
+        );
+        let mut md = match failure {
+            None => format!("\n### Applied\n\n{counts}\n"),
+            Some((code, message)) => {
+                let (label, level, text) = apply_failure(code, message);
+                let first = text.lines().next().unwrap_or_default();
+                if level == "warning" {
+                    self.warning(&format!("Apply {label}"), text);
+                } else {
+                    self.error(&format!("Apply {label}"), text);
+                }
+                format!(
+                    "\n### Apply {label}: {}\n\n{counts}\n\n<pre>{}</pre>\n",
+                    html_escape(first),
+                    html_escape(text)
+                )
+            }
+        };
+        if failure.is_some() || failed > 0 {
+            md.push_str("\nThe journal lists what was deleted and untagged: `retention restore --journal FILE` (or the action's `mode: restore`) undoes it.\n");
+        }
+        if failure.is_none() && failed > 0 {
             self.warning(
                 "Some deletions failed",
                 &format!(
@@ -284,15 +345,9 @@ impl Runner {
         self.append_summary(&md)
     }
 
-    /// After `apply`: the `untagged` output (tags removed from images that stay).
-    pub fn report_untagged(&self, untagged: u64) -> Result<(), RunnerError> {
-        self.set_output("untagged", &untagged.to_string())?;
-        if untagged > 0 {
-            self.append_summary(&format!(
-                "\n{untagged} tags removed from images that stay.\n"
-            ))?;
-        }
-        Ok(())
+    /// An `::error::` annotation.
+    pub fn error(&self, title: &str, message: &str) {
+        emit(&command("error", &[("title", title)], message));
     }
 
     /// A path as GitHub wants it in an annotation: relative to the workspace when inside it.
@@ -314,6 +369,43 @@ impl Runner {
             Err(_) => file.to_string(),
         }
     }
+}
+
+/// What an `apply` did, for [`Runner::report_apply`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ApplyResult<'a> {
+    pub deleted: u64,
+    pub failed: u64,
+    /// Tags removed from images that stay.
+    pub untagged: u64,
+    /// The journal, when the run got as far as naming one.
+    pub journal: Option<&'a Path>,
+    /// Why the run did not succeed: its exit code and message.
+    pub failure: Option<(u8, &'a str)>,
+}
+
+/// How a failed run reads: ("failed" | "stopped", "error" | "warning", the message without its
+/// label). A partial run (exit 3) that says `warning:` stopped with work left for the next run;
+/// every other failure failed.
+fn apply_failure(code: u8, message: &str) -> (&'static str, &'static str, &str) {
+    if let Some(rest) = message.strip_prefix("warning:") {
+        if code == 3 {
+            return ("stopped", "warning", rest.trim_start());
+        }
+        return ("failed", "error", rest.trim_start());
+    }
+    let text = message
+        .strip_prefix("error:")
+        .unwrap_or(message)
+        .trim_start();
+    ("failed", "error", text)
+}
+
+/// `&`, `<` and `>` as HTML entities: a message inside `<pre>` in the summary.
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// Annotate policy errors when inside a runner; a no-op elsewhere. For commands that load a
@@ -539,20 +631,150 @@ mod tests {
         let path = r.report_plan(&plan).map_err(|f| f.0)?;
         assert_eq!(path, dir.path().join("temp").join(PLAN_FILE_NAME));
         assert_eq!(Plan::load(&path)?, plan);
-        r.report_apply(3, 1).map_err(|f| f.0)?;
+        let journal = dir.path().join("journal.jsonl");
+        r.report_apply(&ApplyResult {
+            deleted: 3,
+            failed: 1,
+            untagged: 1,
+            journal: Some(&journal),
+            failure: None,
+        })
+        .map_err(|f| f.0)?;
         assert_eq!(
             std::fs::read_to_string(dir.path().join("output"))?,
             format!(
-                "to-delete=0\nplan={}\nreport={}\ndeleted=3\nfailed=1\n",
+                "to-delete=0\nplan={}\nreport={}\ndeleted=3\nfailed=1\nuntagged=1\njournal={}\n",
                 path.display(),
-                dir.path().join("temp").join(REPORT_FILE_NAME).display()
+                dir.path().join("temp").join(REPORT_FILE_NAME).display(),
+                journal.display()
             )
         );
         let summary = std::fs::read_to_string(dir.path().join("summary"))?;
         assert!(
-            summary.contains("3 versions deleted, 1 failed."),
+            summary.contains(
+                "### Applied\n\n3 versions deleted, 1 tag removed from images that stay, 1 failed."
+            ),
             "{summary}"
         );
+        Ok(())
+    }
+
+    fn runner_in(dir: &Path) -> Runner {
+        Runner {
+            output_file: Some(dir.join("output")),
+            summary_file: Some(dir.join("summary")),
+            temp_dir: dir.join("temp"),
+            workspace: None,
+        }
+    }
+
+    #[test]
+    fn a_failed_or_stopped_apply_says_so_in_the_summary() -> Result<(), Box<dyn std::error::Error>>
+    {
+        let dir = tempfile::tempdir()?;
+        let r = runner_in(dir.path());
+        r.report_apply(&ApplyResult {
+            failure: Some((
+                2,
+                "error: deleting api 7: 403 <Forbidden>\n  help: give the token delete:packages",
+            )),
+            ..ApplyResult::default()
+        })
+        .map_err(|f| f.0)?;
+        r.report_apply(&ApplyResult {
+            deleted: 4,
+            failure: Some((
+                3,
+                "warning: the rate budget ran out: the next run continues",
+            )),
+            ..ApplyResult::default()
+        })
+        .map_err(|f| f.0)?;
+        let summary = std::fs::read_to_string(dir.path().join("summary"))?;
+        assert!(
+            summary.contains("### Apply failed: deleting api 7: 403 &lt;Forbidden&gt;\n"),
+            "{summary}"
+        );
+        assert!(
+            summary.contains("  help: give the token delete:packages</pre>"),
+            "{summary}"
+        );
+        assert!(
+            summary.contains("### Apply stopped: the rate budget ran out: the next run continues\n\n4 versions deleted"),
+            "{summary}"
+        );
+        assert!(!summary.contains("### Applied"), "{summary}");
+        assert_eq!(apply_failure(2, "error: x"), ("failed", "error", "x"));
+        assert_eq!(apply_failure(3, "warning: y"), ("stopped", "warning", "y"));
+        assert_eq!(
+            apply_failure(3, "error: 2 deletions failed"),
+            ("failed", "error", "2 deletions failed")
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn a_value_with_a_line_break_cannot_add_an_output() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let r = runner_in(dir.path());
+        let journal = Path::new("/tmp/j\nto-delete=999999\n.jsonl");
+        r.report_apply(&ApplyResult {
+            journal: Some(journal),
+            ..ApplyResult::default()
+        })
+        .map_err(|f| f.0)?;
+        let written = std::fs::read_to_string(dir.path().join("output"))?;
+        // Parse the file as the runner does: `name=value` lines and `name<<DELIMITER` blocks.
+        let mut outputs = Vec::new();
+        let mut lines = written.lines();
+        while let Some(line) = lines.next() {
+            if let Some((name, delimiter)) = line.split_once("<<") {
+                let mut value = Vec::new();
+                for l in lines.by_ref() {
+                    if l == delimiter {
+                        break;
+                    }
+                    value.push(l);
+                }
+                outputs.push((name.to_string(), value.join("\n")));
+            } else if let Some((name, value)) = line.split_once('=') {
+                outputs.push((name.to_string(), value.to_string()));
+            }
+        }
+        let names: Vec<&str> = outputs.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            ["deleted", "failed", "untagged", "journal"],
+            "{written}"
+        );
+        assert_eq!(outputs[3].1, journal.to_string_lossy());
+        Ok(())
+    }
+
+    #[test]
+    fn a_refused_plan_is_reported_whole_with_an_error() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let r = runner_in(dir.path());
+        let plan = Plan {
+            schema: crate::plan::SCHEMA,
+            owner: "acme".into(),
+            generated_at: chrono::DateTime::UNIX_EPOCH,
+            policy_sha256: String::new(),
+            max_deletions: Some(1),
+            summary: crate::plan::Summary::default(),
+            packages: vec![],
+        };
+        r.report_dry_run(&plan, Some("refused: the plan deletes 3 versions, 2 more than safety.max_deletions (1)\n  help: raise it"))
+            .map_err(|f| f.0)?;
+        let report = std::fs::read_to_string(dir.path().join("temp").join(REPORT_FILE_NAME))?;
+        assert!(
+            report.starts_with("> [!CAUTION]\n> **Refused: the plan deletes 3 versions, 2 more than safety.max_deletions (1)**\n> - raise it\n\n## Retention plan for acme"),
+            "{report}"
+        );
+        let summary = std::fs::read_to_string(dir.path().join("summary"))?;
+        assert!(summary.starts_with("> [!CAUTION]"), "{summary}");
+        let outputs = std::fs::read_to_string(dir.path().join("output"))?;
+        assert!(outputs.contains("\nuntagged=0\n"), "{outputs}");
         Ok(())
     }
 

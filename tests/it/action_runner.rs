@@ -202,3 +202,74 @@ fn outside_a_runner_nothing_is_written() {
     assert_eq!(runner.read("summary"), "");
     assert!(!text(&out.stderr).contains("::"));
 }
+
+#[test]
+fn a_plan_over_max_deletions_still_reports_in_the_runner_and_annotates_the_refusal() {
+    let _filters = Filters::new().bind();
+    let runner = FakeRunner::new();
+    let fixture = std::fs::read_to_string(Path::new(FIXTURES).join("policy.yml")).expect("fixture");
+    let policy = runner.workspace().join("over.yml");
+    std::fs::write(
+        &policy,
+        fixture.replace("max_deletions: 100", "max_deletions: 1"),
+    )
+    .expect("write the policy");
+    let inventory = Path::new(FIXTURES).join("inventory.json");
+    let base = copy_fixture("policy.yml", &runner.workspace());
+    for with_base in [false, true] {
+        std::fs::write(runner.path("output"), "").expect("reset GITHUB_OUTPUT");
+        std::fs::write(runner.path("summary"), "").expect("reset GITHUB_STEP_SUMMARY");
+        let mut args = vec![
+            "plan".to_string(),
+            "--policy".into(),
+            policy.to_string_lossy().into_owned(),
+            "--inventory".into(),
+            inventory.to_string_lossy().into_owned(),
+            "--now".into(),
+            "2026-11-20T00:00:00Z".into(),
+        ];
+        if with_base {
+            args.extend(["--base".into(), base.to_string_lossy().into_owned()]);
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = runner.run(&args);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains("::error title=Plan refused::refused: the plan deletes 2 versions, 1 version more than safety.max_deletions (1)"),
+            "{stderr}"
+        );
+        // Every output a dry run sets, `untagged` included (with a base policy too).
+        let outputs = runner.read("output");
+        for name in [
+            "to-delete=2\n",
+            "plan=",
+            "report=",
+            "deleted=0\n",
+            "failed=0\n",
+            "untagged=0\n",
+        ] {
+            assert!(
+                outputs.contains(name),
+                "{name} missing (base: {with_base}):\n{outputs}"
+            );
+        }
+        let summary = runner.read("summary");
+        assert!(
+            summary.starts_with("> [!CAUTION]\n> **Refused: the plan deletes 2 versions"),
+            "{summary}"
+        );
+        let report = std::fs::read_to_string(runner.path("temp").join("retention-plan.md"))
+            .expect("the report file");
+        assert!(report.starts_with("> [!CAUTION]"), "{report}");
+        let heading = if with_base {
+            "## Policy change"
+        } else {
+            "## Retention plan"
+        };
+        assert!(
+            report.contains(heading),
+            "the whole report follows: {report}"
+        );
+    }
+}

@@ -120,7 +120,54 @@ fn a_plan_over_max_deletions_fails_naming_the_count() {
         "2026-11-20T00:00:00Z",
     ]);
     assert_eq!(out.status.code(), Some(1));
+    // The whole report comes, opening with the refusal: which limit, by how much, the two ways
+    // out, and no flag that `plan` does not accept.
     insta::assert_snapshot!(out.transcript());
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.starts_with(
+            "refused: the plan deletes 3 versions, 2 versions more than safety.max_deletions (1)"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Delete api"),
+        "the report follows: {stdout}"
+    );
+    assert!(
+        !text(&out.stderr).contains("--max-deletions"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!stdout.contains("--max-deletions"), "{stdout}");
+    for (format, opening) in [
+        (
+            "markdown",
+            "> [!CAUTION]\n> **Refused: the plan deletes 3 versions",
+        ),
+        ("json", "{"),
+    ] {
+        let out = retention(&[
+            "plan",
+            "--policy",
+            policy.to_str().unwrap_or_default(),
+            "--inventory",
+            inv.to_str().unwrap_or_default(),
+            "--now",
+            "2026-11-20T00:00:00Z",
+            "--format",
+            format,
+        ]);
+        assert_eq!(out.status.code(), Some(1), "{format}");
+        let stdout = text(&out.stdout);
+        assert!(stdout.starts_with(opening), "{format}: {stdout}");
+        if format == "json" {
+            let plan: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_default();
+            assert_eq!(plan["summary"]["delete"], 3, "the whole plan: {stdout}");
+        } else {
+            assert!(stdout.contains("Retention plan for"), "{format}: {stdout}");
+        }
+    }
 }
 
 /// A container inventory of images tagged `v<i>` and `pr-<i>`, with their manifests.
