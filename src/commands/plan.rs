@@ -188,6 +188,10 @@ fn online_inventory(
     let runtime = super::online::runtime()?;
     runtime.block_on(async {
         let (client, scope) = super::online::connect(settings, policy.owner.as_deref()).await?;
+        let _working = super::online::Working::start(
+            format!("listing the packages of {scope} and reading the manifests decisions need"),
+            &client,
+        );
         let fill = crate::fill::FillScope::Needed;
         let (_, mut typed) =
             super::online::inventory(settings, &client, &scope, policy, fill).await?;
@@ -211,7 +215,7 @@ fn online_inventory(
                     fill,
                 )
                 .await;
-                eprintln!("base policy: {}", report.summary());
+                super::online::note(&format!("base policy: {}", report.summary()));
             }
             Some(base) => {
                 // The base policy governs other packages: list those too.
