@@ -49,6 +49,13 @@ pub const PLAN_FILE_NAME: &str = "retention-plan.json";
 /// has its own job-summary file, so a later step (a pull-request comment) reads this one.
 pub const REPORT_FILE_NAME: &str = "retention-plan.md";
 
+/// The file name of the report cut to fit a pull-request comment (the `comment` output).
+pub const COMMENT_FILE_NAME: &str = "retention-comment.md";
+
+/// A pull-request comment holds at most 65,536 characters: the report for one is cut below
+/// that, with room for the workflow's own header.
+pub const COMMENT_LIMIT: usize = 60_000;
+
 /// GitHub refuses a step summary larger than 1 MiB; stay below it with room for the note.
 const SUMMARY_LIMIT: usize = 1000 * 1024;
 
@@ -66,6 +73,9 @@ pub struct Runner {
     pub temp_dir: PathBuf,
     /// `GITHUB_WORKSPACE`: annotation paths are made relative to it, as GitHub expects.
     pub workspace: Option<PathBuf>,
+    /// The run's page (`GITHUB_SERVER_URL/GITHUB_REPOSITORY/actions/runs/GITHUB_RUN_ID`): where
+    /// a cut comment sends the reader for the whole report.
+    pub run_url: Option<String>,
 }
 
 impl Runner {
@@ -86,6 +96,19 @@ impl Runner {
                 .map(PathBuf::from)
                 .unwrap_or_else(std::env::temp_dir),
             workspace: var("GITHUB_WORKSPACE").map(PathBuf::from),
+            run_url: match (
+                var("GITHUB_SERVER_URL"),
+                var("GITHUB_REPOSITORY"),
+                var("GITHUB_RUN_ID"),
+            ) {
+                (Some(server), Some(repo), Some(id)) => Some(format!(
+                    "{}/{}/actions/runs/{}",
+                    server.to_string_lossy().trim_end_matches('/'),
+                    repo.to_string_lossy(),
+                    id.to_string_lossy()
+                )),
+                _ => None,
+            },
         })
     }
 
@@ -265,6 +288,24 @@ impl Runner {
             ))
         })?;
         self.set_output("report", &report.to_string_lossy())?;
+        // The same report cut to fit a pull-request comment, its sections closed before the note.
+        let whole = match &self.run_url {
+            Some(url) => format!("in the [run's job summary]({url}), and the JSON plan in its artifacts when the workflow uploads it"),
+            None => "in the run's job summary, and the JSON plan in its artifacts when the workflow uploads it".to_string(),
+        };
+        let comment = cut_markdown(
+            &markdown,
+            COMMENT_LIMIT,
+            &format!("> [!NOTE]\n> **The report was cut here**: a pull-request comment holds 65,536 characters. The whole report is {whole}."),
+        );
+        let comment_path = self.temp_dir.join(COMMENT_FILE_NAME);
+        std::fs::write(&comment_path, &comment).map_err(|e| {
+            RunnerError(format!(
+                "cannot write the comment to {}: {e}\n  help: RUNNER_TEMP must name a writable directory",
+                comment_path.display()
+            ))
+        })?;
+        self.set_output("comment", &comment_path.to_string_lossy())?;
         let _ = writeln!(
             markdown,
             "\n<sub>Plan JSON: `{}` (the step's `plan` output).</sub>",
@@ -458,11 +499,42 @@ pub fn output_entry(name: &str, value: &str) -> String {
 
 /// Cut `markdown` at a line boundary so that it and a closing note fit in `limit` bytes.
 fn truncate_summary(markdown: &str, limit: usize) -> String {
+    cut_markdown(
+        markdown,
+        limit,
+        "> **The report was cut here**: GitHub limits a job summary to 1 MiB. The whole plan is in the file named by the step's `plan` output.",
+    )
+}
+
+/// Cut `markdown` at a line boundary so that it, what closes the blocks left open (a code
+/// fence, `<details>` sections) and `note` fit in `limit` bytes. The note comes after the
+/// closing tags, so it is never hidden inside a collapsed section. Unchanged when it fits.
+pub fn cut_markdown(markdown: &str, limit: usize, note: &str) -> String {
     if markdown.len() <= limit {
         return markdown.to_string();
     }
-    let note = "\n\n> **The report was cut here**: GitHub limits a job summary to 1 MiB. The whole plan is in the file named by the step's `plan` output.\n";
-    let budget = limit.saturating_sub(note.len());
+    let opened = |head: &str| {
+        let details = head.matches("<details").count();
+        let closed = head.matches("</details>").count();
+        let fences = head
+            .lines()
+            .filter(|l| l.trim_start().starts_with("```"))
+            .count();
+        (details.saturating_sub(closed), fences % 2 == 1)
+    };
+    let closing = |(details, fence): (usize, bool)| {
+        let mut c = String::new();
+        if fence {
+            c.push_str("\n```");
+        }
+        for _ in 0..details {
+            c.push_str("\n\n</details>");
+        }
+        c
+    };
+    // The closing tags depend on where the cut falls: leave room for every section there is.
+    let worst = closing((markdown.matches("<details").count(), true)).len();
+    let budget = limit.saturating_sub(note.len() + worst + 4);
     let mut cut = budget.min(markdown.len());
     while !markdown.is_char_boundary(cut) {
         cut -= 1;
@@ -472,7 +544,7 @@ fn truncate_summary(markdown: &str, limit: usize) -> String {
         Some(i) => &head[..i],
         None => head,
     };
-    format!("{head}{note}")
+    format!("{head}{}\n\n{note}\n", closing(opened(head)))
 }
 
 /// The deletions, one per line: `package  id  name  [tags]  (reasons)`.
@@ -618,6 +690,7 @@ mod tests {
             summary_file: Some(dir.path().join("summary")),
             temp_dir: dir.path().join("temp"),
             workspace: None,
+            run_url: None,
         };
         let plan = Plan {
             schema: crate::plan::SCHEMA,
@@ -643,9 +716,10 @@ mod tests {
         assert_eq!(
             std::fs::read_to_string(dir.path().join("output"))?,
             format!(
-                "to-delete=0\nplan={}\nreport={}\ndeleted=3\nfailed=1\nuntagged=1\njournal={}\n",
+                "to-delete=0\nplan={}\nreport={}\ncomment={}\ndeleted=3\nfailed=1\nuntagged=1\njournal={}\n",
                 path.display(),
                 dir.path().join("temp").join(REPORT_FILE_NAME).display(),
+                dir.path().join("temp").join(COMMENT_FILE_NAME).display(),
                 journal.display()
             )
         );
@@ -665,6 +739,7 @@ mod tests {
             summary_file: Some(dir.join("summary")),
             temp_dir: dir.join("temp"),
             workspace: None,
+            run_url: Some("https://github.com/acme/app/actions/runs/7".into()),
         }
     }
 
@@ -775,6 +850,69 @@ mod tests {
         assert!(summary.starts_with("> [!CAUTION]"), "{summary}");
         let outputs = std::fs::read_to_string(dir.path().join("output"))?;
         assert!(outputs.contains("\nuntagged=0\n"), "{outputs}");
+        Ok(())
+    }
+
+    #[test]
+    fn a_cut_closes_open_sections_and_keeps_its_note_visible() {
+        let mut md = String::from("## Retention plan\n\n| a | b |\n| --- | --- |\n");
+        for p in 0..3 {
+            md.push_str(&format!(
+                "\n<details><summary>pkg-{p}</summary>\n\n| Version | Tags |\n| --- | --- |\n"
+            ));
+            for i in 0..200 {
+                md.push_str(&format!("| `sha256:{i:012}` | pr-{i} |\n"));
+            }
+            md.push_str("\n</details>\n");
+        }
+        md.push_str("```mermaid\npie title x\n    \"a\" : 1\n```\n");
+        let note = "> **cut**";
+        for limit in [300, 2_000, 6_000, md.len() - 20] {
+            let cut = cut_markdown(&md, limit, note);
+            assert!(cut.len() <= limit, "{limit}: {}", cut.len());
+            assert!(cut.ends_with("\n\n> **cut**\n"), "{cut}");
+            // Every section opened is closed before the note; no code block is left open.
+            let head = cut.trim_end_matches("\n\n> **cut**\n");
+            assert_eq!(
+                head.matches("<details").count(),
+                head.matches("</details>").count(),
+                "{limit}: {cut}"
+            );
+            assert_eq!(
+                head.lines().filter(|l| l.starts_with("```")).count() % 2,
+                0,
+                "{cut}"
+            );
+        }
+        assert_eq!(cut_markdown(&md, md.len(), note), md);
+    }
+
+    #[test]
+    fn the_comment_report_is_cut_with_a_link_to_the_run() -> Result<(), Box<dyn std::error::Error>>
+    {
+        let dir = tempfile::tempdir()?;
+        let r = runner_in(dir.path());
+        let plan = Plan {
+            schema: crate::plan::SCHEMA,
+            owner: "acme".into(),
+            generated_at: chrono::DateTime::UNIX_EPOCH,
+            policy_sha256: String::new(),
+            max_deletions: None,
+            summary: crate::plan::Summary::default(),
+            packages: vec![],
+        };
+        let long = format!(
+            "<details><summary>x</summary>\n\n{}",
+            "| row |\n".repeat(20_000)
+        );
+        r.report_rendered(&plan, "{}", long)?;
+        let comment = std::fs::read_to_string(dir.path().join("temp").join(COMMENT_FILE_NAME))?;
+        assert!(comment.len() <= COMMENT_LIMIT, "{}", comment.len());
+        assert!(
+            comment.ends_with("\n\n</details>\n\n> [!NOTE]\n> **The report was cut here**: a pull-request comment holds 65,536 characters. The whole report is in the [run's job summary](https://github.com/acme/app/actions/runs/7), and the JSON plan in its artifacts when the workflow uploads it.\n"),
+            "{}",
+            &comment[comment.len() - 400..]
+        );
         Ok(())
     }
 

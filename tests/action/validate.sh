@@ -191,6 +191,7 @@ if run "$ws" INPUT_POLICY=policies/policy.yml INPUT_INVENTORY=inventory.json \
 plan=$ws/temp/retention-plan.json
 bytes-freed=496
 report=$ws/temp/retention-plan.md
+comment=$ws/temp/retention-comment.md
 deleted=0
 failed=0
 untagged=0" ]] && grep -q '^::group::Plan' "$ws/log" && grep -q '^::stop-commands::' "$ws/log" \

@@ -83,9 +83,10 @@ fn plan_writes_outputs_summary_and_plan_file() {
     assert_eq!(
         runner.read("output"),
         format!(
-            "to-delete=2\nplan={}\nbytes-freed=496\nreport={}\ndeleted=0\nfailed=0\nuntagged=0\n",
+            "to-delete=2\nplan={}\nbytes-freed=496\nreport={}\ncomment={}\ndeleted=0\nfailed=0\nuntagged=0\n",
             plan_path.display(),
-            report_path.display()
+            report_path.display(),
+            runner.path("temp").join("retention-comment.md").display()
         )
     );
 
