@@ -2,7 +2,7 @@
 //! container manifests read from the registry.
 //!
 //! This is the input of evaluation and the file format of `retention snapshot` / `--inventory`
-//! (schema 1, described in the README). Reading is typed and ignores fields GitHub may add; only what a
+//! (schema 1, described in docs/operations.md). Reading is typed and ignores fields GitHub may add; only what a
 //! decision needs is kept in memory, so a 200,000-version inventory stays small.
 
 use std::collections::BTreeMap;
@@ -164,7 +164,7 @@ pub enum InventoryError {
         path: String,
         source: std::io::Error,
     },
-    #[error("{path}: not a valid inventory: at `{json_path}`: {message}\n  help: an inventory is the JSON that `retention snapshot` writes (schema 1, described in the README)")]
+    #[error("{path}: not a valid inventory: at `{json_path}`: {message}\n  help: an inventory is the JSON that `retention snapshot` writes (schema 1, described in docs/operations.md)")]
     Invalid {
         path: String,
         json_path: String,
@@ -373,7 +373,7 @@ mod tests {
         let e = err(&inv(&format!("{V2},{other}")));
         assert_eq!(
             e,
-            "inv.json: not a valid inventory: at `packages[0].versions`: versions 2, 3 of package api have the same digest sha256:aa\n  help: an inventory is the JSON that `retention snapshot` writes (schema 1, described in the README)"
+            "inv.json: not a valid inventory: at `packages[0].versions`: versions 2, 3 of package api have the same digest sha256:aa\n  help: an inventory is the JSON that `retention snapshot` writes (schema 1, described in docs/operations.md)"
         );
     }
 

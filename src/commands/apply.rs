@@ -49,11 +49,16 @@ pub fn run(args: &ApplyArgs, settings: &Settings) -> Outcome {
     let (results, outcome) = execute(args, settings);
     // In a runner, the counts reach the workflow whatever happened (zero when nothing ran).
     if let Some(runner) = crate::actions::Runner::detect() {
-        if let Err(f) = runner.report_apply(results.deleted, results.failed) {
-            eprintln!("{}", f);
-        }
-        if let Err(f) = runner.report_untagged(results.untagged) {
-            eprintln!("{}", f);
+        let failure = outcome.as_ref().err().map(|f| (f.code, f.message.as_str()));
+        let result = crate::actions::ApplyResult {
+            deleted: results.deleted,
+            failed: results.failed,
+            untagged: results.untagged,
+            journal: Some(&args.journal),
+            failure,
+        };
+        if let Err(f) = runner.report_apply(&result) {
+            eprintln!("{}", super::labelled(&f.0));
         }
     }
     outcome

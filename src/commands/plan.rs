@@ -51,14 +51,18 @@ pub fn run(args: &PlanArgs, settings: &Settings) -> Outcome {
                 (plan, refused)
             })
         });
-        let plan = crate::evaluate::evaluate(&policy, &inventory, now);
+        let plan = crate::evaluate::evaluate_unchecked(&policy, &inventory, now);
         let base_plan = base_plan.map(|h| {
             h.join()
                 .map_err(|_| Failure::run("the evaluation of the base policy panicked"))
         });
         (plan, base_plan)
     });
-    let plan = plan?;
+    // Over a limit, the whole report still comes, opening with the refusal; the run exits 1.
+    let refusal = crate::evaluate::check_limits(&policy, &plan)
+        .err()
+        .map(|e| refusal_message(&e));
+    let refusal = refusal.as_deref();
     let options = crate::render::Options {
         color: crate::render::color_for(args.output.as_deref()),
         verbose: args.verbose,
@@ -66,10 +70,12 @@ pub fn run(args: &PlanArgs, settings: &Settings) -> Outcome {
     let incomplete = incomplete_listings(&inventory);
     let Some(base_plan) = base_plan else {
         if let Some(runner) = crate::actions::Runner::detect() {
-            runner.report_dry_run(&plan)?;
+            runner.report_dry_run(&plan, refusal)?;
         }
         let text = crate::render::render_with(&plan, args.format, options);
+        let text = crate::render::with_refusal(text, args.format, refusal);
         write_output(args.output.as_deref(), &text)?;
+        exit_for(refusal)?;
         return incomplete.map_or(Ok(()), |m| Err(Failure::partial(format!("warning: {m}"))));
     };
     let (base_plan, refused) = base_plan?;
@@ -92,10 +98,12 @@ pub fn run(args: &PlanArgs, settings: &Settings) -> Outcome {
     }
     let doc = crate::diff::DiffDocument { diff, plan };
     if let Some(runner) = crate::actions::Runner::detect() {
-        runner.report_diff(&doc)?;
+        runner.report_diff(&doc, refusal)?;
     }
     let text = crate::render::render_diff(&doc, args.format, options);
+    let text = crate::render::with_refusal(text, args.format, refusal);
     write_output(args.output.as_deref(), &text)?;
+    exit_for(refusal)?;
     incomplete.map_or(Ok(()), |m| Err(Failure::partial(format!("warning: {m}"))))
 }
 
@@ -125,6 +133,46 @@ pub(super) fn incomplete_listings(inventory: &Inventory) -> Option<String> {
             crate::plural::word(n, "it was", "they were"),
         )
     })
+}
+
+/// What a plan over a limit says, in `plan`'s words: which limit, by how much, and the two ways
+/// out. `plan` takes no `--max-deletions`, so the help names only the policy and its rules.
+fn refusal_message(e: &crate::evaluate::EvaluateError) -> String {
+    use crate::evaluate::EvaluateError;
+    use crate::plural::count;
+    let (what, over, key, count_of, rules) = match *e {
+        EvaluateError::TooManyDeletions { count: n, max } => (
+            format!("the plan deletes {}", count(n, "version", "versions")),
+            n.saturating_sub(max),
+            "max_deletions",
+            (n, max, "version", "versions"),
+            "so that they select fewer versions",
+        ),
+        EvaluateError::TooManyUntags { count: n, max } => (
+            format!(
+                "the plan removes {} from images that stay",
+                count(n, "tag", "tags")
+            ),
+            n.saturating_sub(max),
+            "max_untags",
+            (n, max, "tag", "tags"),
+            "so that they remove fewer tags (or set safety.untag: false to keep such tags)",
+        ),
+    };
+    let (n, max, one, many) = count_of;
+    format!(
+        "refused: {what}, {} more than safety.{key} ({max}), so `retention apply` would change nothing\n  help: if the plan is right, raise safety.{key} in the policy to {n} or more\n  help: otherwise change the rules {rules}; the report shows what they select",
+        count(over, one, many)
+    )
+}
+
+/// The exit of a plan that was reported: 1 when it is over a limit, with the refusal (the
+/// report, already written, opens with it too).
+fn exit_for(refusal: Option<&str>) -> Outcome {
+    match refusal {
+        None => Ok(()),
+        Some(r) => Err(Failure::usage(format!("error: {r}"))),
+    }
 }
 
 fn base_display(path: Option<&Path>) -> String {
@@ -179,6 +227,10 @@ fn online_inventory(
     let runtime = super::online::runtime()?;
     runtime.block_on(async {
         let (client, scope) = super::online::connect(settings, policy.owner.as_deref()).await?;
+        let _working = super::online::Working::start(
+            format!("listing the packages of {scope} and reading the manifests decisions need"),
+            &client,
+        );
         let fill = crate::fill::FillScope::Needed;
         let (_, mut typed) =
             super::online::inventory(settings, &client, &scope, policy, fill).await?;
@@ -202,7 +254,7 @@ fn online_inventory(
                     fill,
                 )
                 .await;
-                eprintln!("base policy: {}", report.summary());
+                super::online::note(&format!("base policy: {}", report.summary()));
             }
             Some(base) => {
                 // The base policy governs other packages: list those too.

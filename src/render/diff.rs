@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 
 use super::group::{parts_label, rows};
 use super::markdown::{escape, escape_prose, upper_first, MAX_ROWS};
-use super::text::{freed_label, short_digest, tags_label_of, COUNTS_NOTE, ESTIMATE_NOTE};
+use super::text::{freed_label, short_digest, tag_list, tags_label_of, COUNTS_NOTE, ESTIMATE_NOTE};
 use super::Options;
 use crate::diff::{headline, Change, DiffDocument, Fate, PackageDiff};
 
@@ -155,7 +155,7 @@ pub fn text(doc: &DiffDocument, options: Options) -> String {
                     Fate::why(c.base.as_ref())
                 );
                 if !c.untag.is_empty() {
-                    why = format!("removes {} · {why}", c.untag.join(", "));
+                    why = format!("removes {} · {why}", tag_list(&c.untag));
                 }
                 if !parts.is_empty() {
                     why = format!("{why}  {parts}");
@@ -255,13 +255,13 @@ pub fn markdown(doc: &DiffDocument, options: Options) -> String {
                 let tags = if c.tags.is_empty() {
                     "_untagged_".to_string()
                 } else {
-                    escape(&c.tags.join(", "))
+                    escape(&tag_list(&c.tags))
                 };
                 let now = match &c.untag[..] {
                     [] => escape(&Fate::why(c.new.as_ref())),
                     untag => format!(
                         "removes {}<br>{}",
-                        escape(&untag.join(", ")),
+                        escape(&tag_list(untag)),
                         escape(&Fate::why(c.new.as_ref()))
                     ),
                 };

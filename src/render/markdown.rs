@@ -12,7 +12,9 @@
 use std::fmt::Write as _;
 
 use super::group::{parts_label, rows};
-use super::text::{freed_label, is_digest, short_digest, total_line, COUNTS_NOTE, ESTIMATE_NOTE};
+use super::text::{
+    freed_label, is_digest, short_digest, tag_list, total_line, COUNTS_NOTE, ESTIMATE_NOTE,
+};
 use super::Options;
 use crate::plan::{Plan, VersionPlan};
 
@@ -71,12 +73,17 @@ fn version_cell(v: &VersionPlan) -> String {
     }
 }
 
-/// A small chart where it says more than the table: a `mermaid` pie of the space freed per
-/// package (or, when sizes are unknown, of the versions deleted per package), only when at least
-/// two packages free something. GitHub renders `mermaid` blocks in comments and job summaries;
-/// the table above it carries the same figures for any other reader.
+/// Slices of the chart at most: the largest packages, then one "others" slice for the rest.
+pub const CHART_SLICES: usize = 4;
+
+/// A small chart, only where it says more than the table above it: a `mermaid` pie of the space
+/// freed per package (or, when sizes are unknown, of the versions deleted per package), when at
+/// least three packages free something and their shares differ (the largest at least twice the
+/// smallest: near-equal slices say nothing the table does not). The [`CHART_SLICES`] largest
+/// packages, then "others". GitHub renders `mermaid` blocks in comments and job summaries; the
+/// table carries the same figures for any other reader.
 pub fn chart(plan: &Plan) -> Option<String> {
-    let label = |name: &str| name.replace(['"', '\n', '\r'], "'");
+    let label = |name: &str| name.replace(['"', '\n', '\r', '#', ';'], "'");
     let by_size: Vec<(&str, u64)> = plan
         .packages
         .iter()
@@ -86,7 +93,7 @@ pub fn chart(plan: &Plan) -> Option<String> {
         .packages
         .iter()
         .all(|p| p.bytes_freed.is_some() || p.deletions().next().is_none());
-    let (title, slices): (&str, Vec<(&str, u64)>) = if sizes_known && by_size.len() >= 2 {
+    let (title, mut slices): (&str, Vec<(&str, u64)>) = if sizes_known && by_size.len() >= 2 {
         ("Space freed per package", by_size)
     } else {
         let by_count: Vec<(&str, u64)> = plan
@@ -97,12 +104,28 @@ pub fn chart(plan: &Plan) -> Option<String> {
             .collect();
         ("Versions deleted per package", by_count)
     };
-    if slices.len() < 2 {
+    if slices.len() < 3 {
         return None;
     }
+    // Largest first; equal values in name order, so the same plan gives the same chart.
+    slices.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let (largest, smallest) = (slices[0].1, slices[slices.len() - 1].1);
+    if largest < smallest.saturating_mul(2) {
+        return None;
+    }
+    let others: u64 = slices.iter().skip(CHART_SLICES).map(|s| s.1).sum();
+    let rest = slices.len().saturating_sub(CHART_SLICES);
+    slices.truncate(CHART_SLICES);
     let mut out = format!("```mermaid\npie title {title}\n");
     for (name, value) in slices {
         let _ = writeln!(out, "    \"{}\" : {value}", label(name));
+    }
+    if rest > 0 {
+        let _ = writeln!(
+            out,
+            "    \"{}\" : {others}",
+            crate::plural::count(rest, "other package", "other packages")
+        );
     }
     out.push_str("```\n");
     Some(out)
@@ -330,7 +353,7 @@ pub(crate) fn image_rows<'a>(
 pub(crate) fn row(out: &mut String, v: &VersionPlan, parts: Option<&str>, part: bool) {
     let reasons: Vec<String> = v.reasons.iter().map(|r| escape(r)).collect();
     let tags = if !v.tags.is_empty() {
-        escape(&v.tags.join(", "))
+        escape(&tag_list(&v.tags))
     } else if is_digest(v) {
         "_untagged_".to_string()
     } else {
