@@ -189,6 +189,7 @@ pub async fn sweep(
                 tag,
                 placeholder: l.digest.clone(),
                 placeholder_id: Some(l.id),
+                registry: Some(super::untag::registry_name(registry)),
             }),
         })?;
         if outcome == JournalOutcome::Untagged {

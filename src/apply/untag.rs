@@ -218,6 +218,7 @@ impl Untagger<'_> {
             tag: t.tag.clone(),
             placeholder: p.digest.clone(),
             placeholder_id: None,
+            registry: Some(registry_name(self.registry)),
         };
         if let Err(e) = self.journal.append(&self.entry(
             t,
@@ -379,6 +380,15 @@ impl Untagger<'_> {
         }
         Ok(None)
     }
+}
+
+/// How the journal names a registry: its URL without the trailing slash.
+pub fn registry_name(registry: &RegistryClient) -> String {
+    registry
+        .registry()
+        .as_str()
+        .trim_end_matches('/')
+        .to_string()
 }
 
 fn push_failure(e: PushError) -> Outcome {

@@ -698,3 +698,148 @@ fn an_artifact_tag_is_never_removed_on_its_own() {
     assert_eq!(tag_digest(&server, &sig), Some(sha256(&fx.index)));
     assert!(server.requests().iter().all(|r| r.method != "PUT"));
 }
+
+/// Delete version `id` of `app` through the API, as another actor (or the web UI) would.
+fn delete_behind_our_back(server: &GithubServer, id: u64) {
+    let url = format!(
+        "{}/orgs/acme/packages/container/app/versions/{id}",
+        server.url()
+    );
+    let status = rt()
+        .block_on(
+            reqwest::Client::new()
+                .delete(url)
+                .bearer_auth(TOKEN)
+                .header("user-agent", "another-actor")
+                .send(),
+        )
+        .expect("the server answers")
+        .status();
+    assert_eq!(status.as_u16(), 204, "deleting version {id}");
+}
+
+fn manifest_puts(server: &GithubServer) -> Vec<String> {
+    server
+        .requests()
+        .iter()
+        .filter(|r| r.method == "PUT" && r.endpoint == "registry PUT manifest")
+        .map(|r| r.path.clone())
+        .collect()
+}
+
+#[test]
+fn restore_refuses_to_put_a_tag_back_on_an_image_whose_parts_are_gone() {
+    let fx = fixture();
+    let server = server(&fx, |_| {});
+    let _filters = filters(&server);
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_plan(dir.path(), &fx, &[(14, "pr-1")]);
+    let o = apply_plan(&server, dir.path(), &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    // Since, another actor deleted the amd64 platform manifest: the index cannot be pulled.
+    delete_behind_our_back(&server, 13);
+    server.clear_requests();
+    let o = retention(
+        &server,
+        dir.path(),
+        &["restore", "--journal", "journal.jsonl"],
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    insta::assert_snapshot!(o.transcript());
+    assert!(manifest_puts(&server).is_empty(), "nothing is pushed");
+    assert_eq!(tag_digest(&server, "pr-1"), None);
+    assert_eq!(
+        outcomes(dir.path()),
+        ["untag_attempted", "untagged", "retag_failed"]
+    );
+
+    // The index itself deleted: refused too, and it says so.
+    delete_behind_our_back(&server, 14);
+    server.clear_requests();
+    let o = retention(
+        &server,
+        dir.path(),
+        &["restore", "--journal", "journal.jsonl"],
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(
+        o.stderr().contains("is no longer in the registry (deleted since, and not by this journal's run): the tag is not put back on it"),
+        "{}",
+        text(&o)
+    );
+    assert!(manifest_puts(&server).is_empty(), "nothing is pushed");
+    assert_eq!(tag_digest(&server, "pr-1"), None);
+}
+
+#[test]
+fn restore_with_a_token_that_cannot_push_stops_at_the_first_tag_with_exit_2() {
+    let fx = fixture();
+    let server = server(&fx, |_| {});
+    let _filters = filters(&server);
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_plan(dir.path(), &fx, &[(14, "pr-1"), (11, "pr-9")]);
+    let o = apply_plan(&server, dir.path(), &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    // The token may read and delete, not push.
+    server.configure(|c| c.registry_push = false);
+    server.clear_requests();
+    let o = retention(
+        &server,
+        dir.path(),
+        &["restore", "--journal", "journal.jsonl"],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    insta::assert_snapshot!(o.transcript());
+    let err = o.stderr();
+    assert!(!err.contains("\\n"), "no escaped line break: {err}");
+    assert!(!err.contains("1 versions"), "{err}");
+    assert!(
+        err.contains("\n  help: "),
+        "the help is a line of its own: {err}"
+    );
+    assert!(err.contains("tag pr-1"), "speaks of the tag: {err}");
+    // One refusal, then nothing more was tried.
+    assert_eq!(manifest_puts(&server).len(), 1, "{:?}", server.requests());
+    assert_eq!(
+        outcomes(dir.path()),
+        [
+            "untag_attempted",
+            "untagged",
+            "untag_attempted",
+            "untagged",
+            "retag_failed"
+        ]
+    );
+}
+
+#[test]
+fn restore_puts_tags_back_on_the_registry_the_journal_recorded() {
+    let fx = fixture();
+    let server = server(&fx, |_| {});
+    let _filters = filters(&server);
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_plan(dir.path(), &fx, &[(14, "pr-1")]);
+    let o = apply_plan(&server, dir.path(), &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let lines = journal(dir.path());
+    assert_eq!(
+        lines[1]["untag"]["registry"],
+        server.url().trim_end_matches('/')
+    );
+    // No --registry, and a GITHUB_SERVER_URL whose registry does not exist: the journal's wins.
+    let o = snap::run(
+        Command::new(env!("CARGO_BIN_EXE_retention"))
+            .args(["restore", "--journal", "journal.jsonl"])
+            .current_dir(dir.path())
+            .env("GITHUB_API_URL", server.url())
+            .env("GITHUB_SERVER_URL", "https://github.invalid")
+            .env("GITHUB_TOKEN", TOKEN)
+            .env("RETENTION_TEST_TIME_SCALE", "0.01")
+            .env("RETENTION_CACHE_DIR", dir.path().join("cache"))
+            .env_remove("GITHUB_ACTIONS")
+            .env_remove("RUST_LOG"),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    insta::assert_snapshot!(o.transcript());
+    assert_eq!(tag_digest(&server, "pr-1"), Some(sha256(&fx.index)));
+}
