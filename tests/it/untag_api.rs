@@ -843,3 +843,78 @@ fn restore_puts_tags_back_on_the_registry_the_journal_recorded() {
     insta::assert_snapshot!(o.transcript());
     assert_eq!(tag_digest(&server, "pr-1"), Some(sha256(&fx.index)));
 }
+
+#[test]
+fn an_untag_never_leaves_the_image_without_the_tag_the_plan_keeps() {
+    let fx = fixture();
+    let server = server(&fx, |_| {});
+    let _filters = filters(&server);
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The plan removes pr-1 and keeps v1.0 on the index.
+    write_plan(dir.path(), &fx, &[(14, "pr-1")]);
+    // Since the plan, v1.0 was pushed again: it names the amd64 image now.
+    let r = registry(&server);
+    rt().block_on(r.put_manifest(REPO, "v1.0", OCI_MANIFEST, &fx.amd))
+        .expect("push");
+    server.clear_requests();
+    let o = apply_plan(&server, dir.path(), &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    insta::assert_snapshot!(o.transcript());
+    // The index keeps pr-1, its last tag; nothing was pushed or deleted.
+    assert_eq!(tag_digest(&server, "pr-1"), Some(sha256(&fx.index)));
+    assert!(deletes(&server).is_empty());
+    assert!(manifest_puts(&server).is_empty());
+}
+
+#[test]
+fn a_rerun_of_a_killed_apply_plan_finishes_the_removal_its_placeholder_started() {
+    let fx = fixture();
+    let server = server(&fx, |_| {});
+    let _filters = filters(&server);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let index = sha256(&fx.index);
+    write_plan(dir.path(), &fx, &[(14, "pr-1")]);
+    // The first run was killed after pushing its placeholder under pr-1.
+    let left = push_placeholder(&server, "pr-1", &index);
+    let line = json!({"owner": "acme", "scope": "/orgs/acme", "package": "app", "type": "container",
+        "id": 14, "name": index, "tags": ["v1.0", "pr-1"], "outcome": "untag_attempted",
+        "message": "", "time": "2026-11-20T00:00:00Z",
+        "untag": {"tag": "pr-1", "placeholder": left}});
+    std::fs::write(dir.path().join("journal.jsonl"), format!("{line}\n")).expect("journal");
+    let o = apply_plan(&server, dir.path(), &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    insta::assert_snapshot!(o.transcript());
+    // The placeholder (version 15) is deleted, and pr-1 with it; v1.0 stays.
+    assert_eq!(server.deleted_ids(), [("app".to_string(), 15)]);
+    assert_eq!(tag_digest(&server, "pr-1"), None);
+    assert_eq!(tag_digest(&server, "v1.0"), Some(index.clone()));
+    assert!(o.stdout().contains("untagged=1"), "{}", text(&o));
+    assert_eq!(
+        outcomes(dir.path()),
+        ["untag_attempted", "untag_attempted", "untagged"]
+    );
+}
+
+#[test]
+fn a_rerun_rolls_back_a_placeholder_when_the_image_would_keep_no_tag() {
+    let fx = fixture();
+    let server = server(&fx, |_| {});
+    let _filters = filters(&server);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let index = sha256(&fx.index);
+    write_plan(dir.path(), &fx, &[(14, "pr-1")]);
+    let left = push_placeholder(&server, "pr-1", &index);
+    // And v1.0 moved to another image since: the index would be left untagged.
+    let r = registry(&server);
+    rt().block_on(r.put_manifest(REPO, "v1.0", OCI_MANIFEST, &fx.amd))
+        .expect("push");
+    let o = apply_plan(&server, dir.path(), &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let _placeholder = Filters::new()
+        .add(&regex::escape(&left), "[PLACEHOLDER]")
+        .bind();
+    insta::assert_snapshot!(o.transcript());
+    // pr-1 is back on the index, the placeholder deleted.
+    assert_eq!(tag_digest(&server, "pr-1"), Some(index));
+    assert_eq!(server.deleted_ids(), [("app".to_string(), 15)]);
+}
