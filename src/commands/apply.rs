@@ -332,6 +332,12 @@ fn untag_targets(plan: &Plan) -> Vec<UntagTarget> {
                     id: v.id,
                     name: v.name.clone(),
                     tags: v.tags.clone(),
+                    keep: v
+                        .tags
+                        .iter()
+                        .filter(|k| !v.untag.contains(k))
+                        .cloned()
+                        .collect(),
                     tag: tag.clone(),
                     // A signature, attestation, SBOM or referrers tag follows its subject; it
                     // is never removed on its own, whatever a (hand-edited) plan says.
