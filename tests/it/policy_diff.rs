@@ -60,7 +60,7 @@ fn the_markdown_opens_with_the_line_a_reviewer_acts_on() {
     insta::assert_snapshot!("example_diff_markdown", o.transcript());
     let second = md.lines().nth(2).unwrap_or_default();
     assert!(
-        second.starts_with("**this change deletes 12 more versions (4 images, about 104 MiB); 167 versions unchanged**"),
+        second.starts_with("**this change deletes 12 more versions (3 images, about 104 MiB); 167 versions unchanged**"),
         "{md}"
     );
     // Unchanged versions are counted, not listed: the releases are nowhere in the report.
@@ -88,7 +88,9 @@ fn the_json_is_a_plan_with_its_diff() {
     let doc: serde_json::Value =
         serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}\n{json}"));
     assert_eq!(doc["diff"]["summary"]["newly_deleted"], 12);
-    assert_eq!(doc["diff"]["summary"]["newly_deleted_images"], 4);
+    // Three images: the twelfth version is a platform manifest that main-7e78138 shares with
+    // an image that stays deleted under both policies (a part, not an image: issue 17.13).
+    assert_eq!(doc["diff"]["summary"]["newly_deleted_images"], 3);
     assert_eq!(doc["diff"]["summary"]["no_longer_deleted"], 0);
     assert_eq!(doc["diff"]["summary"]["unchanged"], 167);
     let change = &doc["diff"]["packages"][0]["newly_deleted"][0];
@@ -125,4 +127,23 @@ fn a_base_policy_over_its_own_limits_is_compared_and_the_report_says_so() {
         "{md}"
     );
     insta::assert_snapshot!(o.transcript());
+}
+
+/// Issue 17.13: a change of `owner:` is never reported as "does not change what is deleted":
+/// the base policy is evaluated on its own owner's packages, which a saved inventory (one
+/// owner's) does not hold, so `plan --base --inventory` refuses and says what to do.
+#[test]
+fn a_change_of_owner_is_not_compared_on_the_new_owner_s_packages() {
+    let base = std::fs::read_to_string(root().join(BASE)).unwrap_or_else(|e| panic!("{e}"));
+    let base = base.replace("owner: acme", "owner: old-org");
+    let o = plan(&["--policy", BASE, "--base", "-"], &base);
+    assert_eq!(o.status.code(), Some(1), "{}", o.stderr());
+    assert!(
+        o.stderr().contains(
+            "error: the base policy is for owner old-org, this one for acme, and a saved inventory holds one owner's packages"
+        ),
+        "{}",
+        o.stderr()
+    );
+    assert!(!o.stdout().contains("does not change what is deleted"));
 }
