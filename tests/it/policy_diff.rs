@@ -1,5 +1,6 @@
 //! `retention plan --base`: the policy diff through the binary, offline, on the example
-//! inventory (`examples/policy-change/nightly-ghcr.yml` against `policies/nightly-ghcr.yml`).
+//! inventory (`examples/policy-change/nightly-ghcr.yml` against `policies/nightly-ghcr.yml`);
+//! and online, against the local GitHub server, a base policy of another owner.
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -146,4 +147,44 @@ fn a_change_of_owner_is_not_compared_on_the_new_owner_s_packages() {
         o.stderr()
     );
     assert!(!o.stdout().contains("does not change what is deleted"));
+}
+
+/// Issue 17.13: online, a base policy of another owner is evaluated on that owner's packages:
+/// they are looked up (here GitHub knows no such owner, and says so, exit 1), never replaced by
+/// the new owner's.
+#[test]
+fn online_a_base_policy_of_another_owner_is_listed_on_its_own_owner() {
+    use crate::support::github_server::{Config, Fixture, GithubServer};
+    let mut f = Fixture::new("acme");
+    f.npm("api", 3, "2026-01-01T00:00:00Z");
+    let server = GithubServer::start(&f.json(), Config::default());
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let policy = |owner: &str| {
+        format!("version: 1\nowner: {owner}\npackages: {{ type: npm, names: [api] }}\nrules:\n  - name: old go\n    delete: {{ older_than: 1d }}\n")
+    };
+    std::fs::write(dir.path().join("new.yml"), policy("acme")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(dir.path().join("old.yml"), policy("old-org")).unwrap_or_else(|e| panic!("{e}"));
+    let o = snap::run(
+        Command::new(env!("CARGO_BIN_EXE_retention"))
+            .args(["plan", "--policy", "new.yml", "--base", "old.yml", "--now"])
+            .arg("2026-11-20T00:00:00Z")
+            .current_dir(dir.path())
+            .env("GITHUB_API_URL", server.url())
+            .env("GITHUB_TOKEN", "ghp_diffSECRET0123456789")
+            .env("RETENTION_TEST_TIME_SCALE", "0.01")
+            .env("RETENTION_CACHE_DIR", dir.path().join("cache"))
+            .env_remove("GITHUB_REPOSITORY_OWNER")
+            .env_remove("GITHUB_ACTIONS"),
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", o.stderr());
+    assert!(
+        o.stderr()
+            .contains("GitHub knows no user or organization named `old-org`"),
+        "{}",
+        o.stderr()
+    );
+    assert!(server
+        .requests()
+        .iter()
+        .any(|r| r.path.starts_with("/users/old-org")));
 }
