@@ -2,7 +2,12 @@
 //!
 //! With `--base OLD` (a file, or `-` for standard input) the inventory is listed (or loaded)
 //! once, both policies are evaluated on it, and the report is the diff ([`crate::diff`]): what
-//! the change to the policy newly deletes, no longer deletes and newly untags.
+//! the change to the policy newly deletes, no longer deletes, newly untags and no longer untags.
+//!
+//! When the two policies name different owners (`owner:`, with no `--owner` to override both),
+//! the base policy is evaluated on its own owner's packages, listed apart, and the diff names
+//! every package `OWNER/NAME` and says that the owner changes. A saved inventory holds one
+//! owner's packages: with `--inventory` such a change is refused, with what to do instead.
 
 use std::io::Read as _;
 use std::path::Path;
@@ -21,7 +26,22 @@ pub fn run(args: &PlanArgs, settings: &Settings) -> Outcome {
         .map(|b| load_base(b, &args.eval.vars))
         .transpose()?;
     let now = settings.now();
+    // The base policy's owner, when it is not this policy's (and `--owner` does not set both).
+    let owner_change = base.as_ref().and_then(|base| {
+        let (old, new) = (
+            settings.owner_for(base.owner.as_deref()).ok()?,
+            settings.owner_for(policy.owner.as_deref()).ok()?,
+        );
+        (!old.eq_ignore_ascii_case(&new)).then_some((old, new))
+    });
+    let mut base_inventory = None;
     let inventory = match &args.inventory {
+        Some(_) if owner_change.is_some() => {
+            let (old, new) = owner_change.unwrap_or_default();
+            return Err(Failure::usage(format!(
+                "error: the base policy is for owner {old}, this one for {new}, and a saved inventory holds one owner's packages\n  help: plan without --inventory (the base policy is then evaluated on {old}'s packages), or plan each policy on its own owner's inventory"
+            )));
+        }
         Some(path) => {
             let mut inventory = Inventory::load(path)?;
             if args.read_manifests {
@@ -29,6 +49,13 @@ pub fn run(args: &PlanArgs, settings: &Settings) -> Outcome {
                 if let Some(base) = &base {
                     read_manifests(settings, base, &mut inventory)?;
                 }
+            }
+            inventory
+        }
+        None if owner_change.is_some() => {
+            let inventory = online_inventory(settings, &policy, None)?;
+            if let Some(base) = &base {
+                base_inventory = Some(online_inventory(settings, base, None)?);
             }
             inventory
         }
@@ -44,7 +71,7 @@ pub fn run(args: &PlanArgs, settings: &Settings) -> Outcome {
     // inventory, read once): `plan --base` must cost well under twice `plan`.
     let (plan, base_plan) = std::thread::scope(|scope| {
         let base_plan = base.as_ref().map(|base| {
-            let inventory = &inventory;
+            let inventory = base_inventory.as_ref().unwrap_or(&inventory);
             scope.spawn(move || {
                 let plan = crate::evaluate::evaluate_unchecked(base, inventory, now);
                 let refused = crate::evaluate::check_limits(base, &plan).err();
@@ -67,7 +94,8 @@ pub fn run(args: &PlanArgs, settings: &Settings) -> Outcome {
         color: crate::render::color_for(args.output.as_deref()),
         verbose: args.verbose,
     };
-    let incomplete = incomplete_listings(&inventory);
+    let incomplete = incomplete_listings(&inventory)
+        .or_else(|| base_inventory.as_ref().and_then(incomplete_listings));
     let Some(base_plan) = base_plan else {
         if let Some(runner) = crate::actions::Runner::detect() {
             runner.report_dry_run(&plan, refusal)?;
@@ -78,10 +106,28 @@ pub fn run(args: &PlanArgs, settings: &Settings) -> Outcome {
         exit_for(refusal)?;
         return incomplete.map_or(Ok(()), |m| Err(Failure::partial(format!("warning: {m}"))));
     };
-    let (base_plan, refused) = base_plan?;
+    let (mut base_plan, refused) = base_plan?;
     let mut plan = plan;
     super::in_use::warn_deleted_in_base_use(&base_plan, &mut plan);
-    let mut diff = crate::diff::diff(&base_plan, &plan);
+    let mut diff = match &owner_change {
+        None => crate::diff::diff(&base_plan, &plan),
+        Some((old, new)) => {
+            // Two owners' packages: each named by its owner, so that none is taken for the
+            // other's (the plan itself keeps the names `apply --plan` needs).
+            eprintln!(
+                "warning: the owner changes from {old} to {new}: the base policy is evaluated on {old}'s packages"
+            );
+            let mut named = plan.clone();
+            for (p, owner) in [(&mut base_plan, old), (&mut named, new)] {
+                for package in &mut p.packages {
+                    package.name = format!("{owner}/{}", package.name);
+                }
+            }
+            let mut diff = crate::diff::diff(&base_plan, &named);
+            diff.base_owner = Some(old.clone());
+            diff
+        }
+    };
     if let Some(e) = refused {
         // What the limit refuses, without what follows (the help is for a policy under review).
         let why = e.to_string();

@@ -15,7 +15,8 @@ use regex::Regex;
 use semver::VersionReq;
 
 pub use parse::{
-    parse_policy, parse_policy_with, Diagnostic, DiagnosticKind, PolicyErrors, MAX_POLICY_BYTES,
+    parse_policy, parse_policy_with, Diagnostic, DiagnosticKind, PolicyErrors, DURATION_PATTERN,
+    MAX_COUNT, MAX_POLICY_BYTES,
 };
 pub use vars::{VarError, Vars};
 
