@@ -10,7 +10,10 @@
 //! first version of that later page is never seen, and a kept index missing from the listing
 //! makes its platform manifests look like parentless leftovers. So the versions listed (each
 //! once) are compared with the package's `version_count`; on a mismatch the package is got again
-//! and listed once more, and when that does not add up either, the package carries a
+//! and listed once more. Two listings that agree version for version saw nothing move (a version
+//! skipped by the second would have been deleted while it ran, so missing from it and not from
+//! the first): the listing is complete and the count is what is off. When the second listing
+//! differs from the first and does not add up either, the package carries a
 //! [`ListingGap`]: the evaluator then withholds every deletion that rests on a version's absence
 //! and the run exits 3.
 
@@ -157,6 +160,14 @@ fn once_each(versions: &mut Vec<Value>, package_type: &str, name: &str) {
     }
 }
 
+/// The ids of the versions listed, to compare two listings.
+fn ids(versions: &[Value]) -> std::collections::BTreeSet<u64> {
+    versions
+        .iter()
+        .filter_map(|v| v.get("id").and_then(Value::as_u64))
+        .collect()
+}
+
 /// Whether the versions listed (each once) are not as many as the package's `version_count`;
 /// `None` when they are, or when the package object has no count to compare with.
 fn gap(package: &Value, versions: &[Value]) -> Option<ListingGap> {
@@ -222,11 +233,24 @@ pub async fn fetch_inventory_paged(
                 crate::plural::count(first.listed, "version", "versions"),
                 first.version_count
             );
+            let first_ids = ids(&versions);
             package = get_package(client, scope, package_type, &name).await?;
             versions =
                 list_versions_paged(client, scope, package_type, &name, &mut |_, _| {}).await?;
             once_each(&mut versions, package_type, &name);
             listing_gap = gap(&package, &versions);
+            if let Some(second) = listing_gap.filter(|_| ids(&versions) == first_ids) {
+                // Two listings that agree, version for version, saw nothing move: a version
+                // skipped by the second would have been deleted while it ran, so it would be
+                // missing from the second and not from the first. The listing is complete and
+                // the count is what is off (how GitHub counts is not documented).
+                eprintln!(
+                    "warning: {package_type} package {name}: GitHub counts {} but two listings agree on the same {}: the listing is taken as complete",
+                    second.version_count,
+                    crate::plural::count(second.listed, "version", "versions"),
+                );
+                listing_gap = None;
+            }
         }
         tracing::info!("{package_type} package {name}: {} versions", versions.len());
         entries.push(RawPackage {

@@ -115,6 +115,9 @@ pub struct Config {
     /// version is deleted first, as another actor deleting a version of an earlier page while
     /// a later one is listed (the offset listing then skips a version). Each fires once.
     pub delete_while_listing: Vec<(usize, u64)>,
+    /// Added to every package's live `version_count`: a count that includes versions the
+    /// listing never shows (how GitHub counts is not documented).
+    pub version_count_extra: u64,
 }
 
 impl Default for Config {
@@ -140,6 +143,7 @@ impl Default for Config {
             list_twice: Vec::new(),
             latency: Duration::ZERO,
             delete_while_listing: Vec::new(),
+            version_count_extra: 0,
         }
     }
 }
@@ -791,7 +795,7 @@ fn answer(
             .packages
             .iter()
             .filter(|p| p.package_type == t)
-            .map(package_json)
+            .map(|p| package_json(p, s.config.version_count_extra))
             .collect();
         return page(items, query, host, path, s.config.max_per_page);
     }
@@ -806,7 +810,10 @@ fn answer(
         return message(StatusCode::NOT_FOUND, "Package not found.");
     };
     match route.endpoint.as_str() {
-        "GET package" => json_response(StatusCode::OK, &package_json(&s.packages[pi])),
+        "GET package" => json_response(
+            StatusCode::OK,
+            &package_json(&s.packages[pi], s.config.version_count_extra),
+        ),
         "GET versions" => {
             let deleted = query_param(query, "state").as_deref() == Some("deleted");
             delete_while_listing(&mut s, pi, query);
@@ -916,10 +923,10 @@ fn answer(
 
 /// A package object as GitHub answers it now: its `version_count` (when the inventory gave one)
 /// counts the versions not deleted.
-fn package_json(p: &PackageState) -> Value {
+fn package_json(p: &PackageState, extra: u64) -> Value {
     let mut json = p.json.clone();
     if let Some(count) = json.get_mut("version_count") {
-        *count = json!(p.versions.iter().filter(|v| !v.deleted).count());
+        *count = json!(p.versions.iter().filter(|v| !v.deleted).count() as u64 + extra);
     }
     json
 }
