@@ -371,7 +371,7 @@ impl Runner {
                 )
             }
         };
-        if failure.is_some() || failed > 0 {
+        if (failure.is_some() || failed > 0) && deleted + untagged + failed > 0 {
             md.push_str("\nThe journal lists what was deleted and untagged: `retention restore --journal FILE` (or the action's `mode: restore`) undoes it.\n");
         }
         if failure.is_none() && failed > 0 {
