@@ -274,7 +274,7 @@ fn online_inventory(
     runtime.block_on(async {
         let (client, scope) = super::online::connect(settings, policy.owner.as_deref()).await?;
         let _working = super::online::Working::start(
-            format!("listing the packages of {scope} and reading the manifests decisions need"),
+            format!("listing and reading the packages of {scope}"),
             &client,
         );
         let fill = crate::fill::FillScope::Needed;

@@ -297,5 +297,21 @@ else
     ko "run.sh restore without a journal: $(cat "$ws/log")"
 fi
 
+# The journal input reaches GITHUB_OUTPUT through the binary's one writer: a value with a line
+# break is delimited, so it cannot add an output of its own (issue 17, item 14).
+ws="$tmp/ws9"
+mkdir -p "$ws"
+cp tests/fixtures/action/policy.yml "$ws/"
+run "$ws" INPUT_POLICY=policy.yml INPUT_MODE=apply INPUT_JOURNAL="$(printf 'j.jsonl\nto-delete=999')" >"$ws/log" 2>&1
+# The output names as the runner reads them: `name=value` lines and `name<<DELIMITER` blocks.
+names="$(awk 'd != "" { if ($0 == d) d = ""; next } /<</ { split($0, a, "<<"); print a[1]; d = a[2]; next } { split($0, a, "="); print a[1] }' "$ws/output" | tr '\n' ' ')"
+if [[ "$names" == "deleted failed untagged journal " ]] && grep -q "^journal<<ghadelimiter" "$ws/output" \
+    && grep -q "^deleted=0$" "$ws/output" && grep -q "^::error title=Apply failed::" "$ws/log" \
+    && grep -q "^### Apply failed: " "$ws/summary"; then
+    ok "run.sh apply: a journal input with a line break adds no output; a refused apply says 'Apply failed'"
+else
+    ko "run.sh apply with a journal holding a line break: $(cat "$ws/output" "$ws/log")"
+fi
+
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]
