@@ -11,6 +11,7 @@ pub(crate) mod apply;
 mod check;
 mod online;
 mod pipeline;
+mod placeholders;
 mod plan;
 mod restore;
 mod settings;

@@ -21,16 +21,25 @@ pub fn run(args: &PlanArgs, settings: &Settings) -> Outcome {
         .map(|b| load_base(b, &args.eval.vars))
         .transpose()?;
     let now = settings.now();
-    let inventory = match &args.inventory {
+    let (inventory, doubt) = match &args.inventory {
         Some(path) => {
             let mut inventory = Inventory::load(path)?;
-            if args.read_manifests {
+            let runtime = super::online::runtime()?;
+            let doubt = if args.read_manifests {
                 read_manifests(settings, &policy, &mut inventory)?;
                 if let Some(base) = &base {
                     read_manifests(settings, base, &mut inventory)?;
                 }
-            }
-            inventory
+                let reg = settings.registry_client()?;
+                runtime.block_on(super::placeholders::set_aside(
+                    Some((&reg, settings.cache())),
+                    &mut inventory,
+                ))
+            } else {
+                // Offline: placeholders are recognised by the manifests the inventory holds.
+                runtime.block_on(super::placeholders::set_aside(None, &mut inventory))
+            };
+            (inventory, doubt)
         }
         None => online_inventory(settings, &policy, base.as_ref())?,
     };
@@ -38,14 +47,14 @@ pub fn run(args: &PlanArgs, settings: &Settings) -> Outcome {
     // inventory, read once): `plan --base` must cost well under twice `plan`.
     let (plan, base_plan) = std::thread::scope(|scope| {
         let base_plan = base.as_ref().map(|base| {
-            let inventory = &inventory;
+            let (inventory, doubt) = (&inventory, &doubt);
             scope.spawn(move || {
-                let plan = crate::evaluate::evaluate_unchecked(base, inventory, now);
+                let plan = super::placeholders::evaluate_unchecked(base, inventory, now, doubt);
                 let refused = crate::evaluate::check_limits(base, &plan).err();
                 (plan, refused)
             })
         });
-        let plan = crate::evaluate::evaluate(&policy, &inventory, now);
+        let plan = super::placeholders::evaluate(&policy, &inventory, now, &doubt);
         let base_plan = base_plan.map(|h| {
             h.join()
                 .map_err(|_| Failure::run("the evaluation of the base policy panicked"))
@@ -131,12 +140,13 @@ fn same_selection(a: &Policy, b: &Policy) -> bool {
 }
 
 /// Online: list the owner's packages through the API and read the manifests decisions need
-/// (of both policies with a base). Sends no DELETE.
+/// (of both policies with a base), and take out the placeholders a killed tag removal left
+/// ([`super::placeholders`]). Sends no DELETE.
 fn online_inventory(
     settings: &Settings,
     policy: &Policy,
     base: Option<&Policy>,
-) -> Result<Inventory, Failure> {
+) -> Result<(Inventory, super::placeholders::Doubt), Failure> {
     let runtime = super::online::runtime()?;
     runtime.block_on(async {
         let (client, scope) = super::online::connect(settings, policy.owner.as_deref()).await?;
@@ -172,7 +182,13 @@ fn online_inventory(
                 merge(&mut typed, other);
             }
         }
-        Ok(typed)
+        let doubt = if images {
+            let reg = settings.registry_client()?;
+            super::placeholders::set_aside(Some((&reg, settings.cache())), &mut typed).await
+        } else {
+            super::placeholders::Doubt::default()
+        };
+        Ok((typed, doubt))
     })
 }
 

@@ -111,6 +111,9 @@ pub struct Config {
     pub list_twice: Vec<u64>,
     /// Every answer comes this long after the request (the network's and GitHub's latency).
     pub latency: Duration,
+    /// Manifests (by digest) the ghcr.io face answers with 500 to every read, by digest or by a
+    /// tag naming it: a manifest that cannot be read.
+    pub unreadable_manifests: Vec<String>,
 }
 
 impl Default for Config {
@@ -135,6 +138,7 @@ impl Default for Config {
             also_delete: HashMap::new(),
             list_twice: Vec::new(),
             latency: Duration::ZERO,
+            unreadable_manifests: Vec::new(),
         }
     }
 }
