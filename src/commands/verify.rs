@@ -83,14 +83,17 @@ pub fn run(args: &VerifyArgs, settings: &Settings) -> Outcome {
 }
 
 /// After apply: list the touched packages once more and check the kept images. `deleting`: the
-/// ids the run meant to delete (every other version of `before` is meant to stay). The result
-/// joins `outcome`: findings make an `Ok` run exit 3, and are added to a failed run's message.
+/// ids the run meant to delete (every other version of `before` is meant to stay);
+/// `already_broken`: the kept images the plan found broken before the run (labels: the check
+/// cannot call those whole). The result joins `outcome`: findings make an `Ok` run exit 3, and
+/// are added to a failed run's message.
 pub async fn after_apply(
     client: &GithubClient,
     scope: &Scope,
     before: &Inventory,
     deleting: &HashSet<u64>,
     touched: &BTreeSet<String>,
+    already_broken: &[String],
     outcome: Outcome,
 ) -> Outcome {
     let containers: BTreeSet<String> = before
@@ -106,12 +109,21 @@ pub async fn after_apply(
     let verified = match crate::verify::after_apply(client, scope, before, kept, &containers).await
     {
         Ok(report) => {
+            let verdict = match (report.findings.is_empty(), already_broken) {
+                (true, []) => verdict(&report),
+                // Whole as far as this run goes: what was broken before is not called whole.
+                (true, broken) => format!(
+                    "as whole as before the run; {} already broken: {}",
+                    crate::plural::count(broken.len(), "kept image was", "kept images were"),
+                    broken.join("; ")
+                ),
+                (false, _) => verdict(&report),
+            };
             eprintln!(
-                "verify: {} listed again ({}), {} checked: {}",
+                "verify: {} listed again ({}), {} checked: {verdict}",
                 crate::plural::count(report.packages, "touched package", "touched packages"),
                 crate::plural::count(report.requests, "API request", "API requests"),
                 crate::plural::count(report.images, "kept version", "kept versions"),
-                verdict(&report)
             );
             warn_unknown(&report);
             print_findings(&report.findings);
