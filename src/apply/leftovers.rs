@@ -69,12 +69,14 @@ pub fn known_from_journal(entries: &[Entry]) -> HashMap<String, (String, String)
 /// whose manifest carries the placeholder annotation, or whose digest is in `known` (from a
 /// journal). Manifests come from the inventory, the cache, else the registry (when given),
 /// [`RegistryClient::concurrency`] at a time (then cached: each version is read once in its
-/// life); one that cannot be read makes its version doubtful.
+/// life); one that cannot be read makes its version doubtful. Only the packages `only` accepts
+/// are looked at.
 pub async fn find_leftovers(
     registry: Option<&RegistryClient>,
     cache: Option<&ManifestCache>,
     inventory: &Inventory,
     known: &HashMap<String, (String, String)>,
+    only: &dyn Fn(&crate::inventory::PackageEntry) -> bool,
 ) -> Found {
     let concurrency = registry.map_or(1, RegistryClient::concurrency);
     let semaphore = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency));
@@ -82,7 +84,7 @@ pub async fn find_leftovers(
     let mut found: Vec<(usize, usize, String)> = Vec::new();
     let mut unread: Vec<(usize, usize)> = Vec::new();
     for (pi, entry) in inventory.packages.iter().enumerate() {
-        if entry.package.package_type != PackageType::Container {
+        if entry.package.package_type != PackageType::Container || !only(entry) {
             continue;
         }
         let repo = repository_for(&inventory.owner, &entry.package.name);

@@ -25,7 +25,6 @@ use crate::fill::FillScope;
 use crate::github::{GithubClient, Scope};
 use crate::plan::Plan;
 use crate::policy::Policy;
-use crate::registry::{ManifestCache, RegistryClient};
 
 /// The counts of an apply run (what the Action writes to `GITHUB_OUTPUT`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -209,7 +208,7 @@ fn execute_inner(
                         ..UntagReport::default()
                     },
                     None => {
-                        remove_tags(&client, &scope, &registry, cache, &journal, &report, untags)
+                        remove_tags(&client, &scope, &placeholders, &report, untags)
                             .await
                     }
                 };
@@ -258,7 +257,7 @@ fn execute_inner(
             .collect();
         let report = crate::apply::execute(&client, &scope, targets, Arc::clone(&journal)).await;
         let mut untag_report =
-            remove_tags(&client, &scope, &registry, cache, &journal, &report, untags).await;
+            remove_tags(&client, &scope, &placeholders, &report, untags).await;
         untag_report.failed.extend(swept_failed);
         let (results, outcome) = report_outcome_with_untags(&report, &untag_report);
         let outcome = match &before {
@@ -289,9 +288,7 @@ fn execute_inner(
 async fn remove_tags(
     client: &GithubClient,
     scope: &Scope,
-    registry: &RegistryClient,
-    cache: &ManifestCache,
-    journal: &Journal,
+    at: &super::pipeline::Sweep<'_>,
     report: &ApplyReport,
     untags: Vec<UntagTarget>,
 ) -> UntagReport {
@@ -311,10 +308,11 @@ async fn remove_tags(
         let untagger = Untagger {
             client,
             scope,
-            registry,
-            cache,
-            journal,
+            registry: at.registry,
+            cache: at.cache,
+            journal: at.journal,
             run: crate::apply::untag::run_id(),
+            known: &at.known,
         };
         untagger.run(untags).await
     }

@@ -72,13 +72,23 @@ fn say(found: &leftovers::Found, what_next: &str) {
 
 /// `plan`: take the placeholders out of `inventory` (reading manifests through `registry` and
 /// `cache`, when given, else only the inventory's: an offline plan reads nothing), say so, and
-/// return the doubtful versions.
+/// return the doubtful versions. Only the packages where one of `policies` needs manifests are
+/// looked at: elsewhere no image is deleted, so a placeholder changes no decision (and `plan`
+/// reads no manifest it does not need).
 pub async fn set_aside(
     registry: Option<(&RegistryClient, &ManifestCache)>,
     inventory: &mut Inventory,
+    policies: &[&Policy],
+    now: DateTime<Utc>,
 ) -> Doubt {
     let (registry, cache) = registry.unzip();
-    let found = leftovers::find_leftovers(registry, cache, inventory, &HashMap::new()).await;
+    let decides = |entry: &PackageEntry| {
+        policies.iter().any(|p| {
+            crate::evaluate::governs(p, entry) && crate::evaluate::needs_manifests(p, entry, now)
+        })
+    };
+    let found =
+        leftovers::find_leftovers(registry, cache, inventory, &HashMap::new(), &decides).await;
     say(
         &found,
         "`retention apply` finishes that removal, or puts the tag back when the policy keeps it",
@@ -119,6 +129,7 @@ pub async fn sweep(
         Some(sweep.cache),
         inventory,
         &sweep.known,
+        &|_| true,
     )
     .await;
     let doubt = Doubt::of(&found);

@@ -21,6 +21,7 @@ pub fn run(args: &PlanArgs, settings: &Settings) -> Outcome {
         .map(|b| load_base(b, &args.eval.vars))
         .transpose()?;
     let now = settings.now();
+    let policies: Vec<&Policy> = std::iter::once(&policy).chain(base.as_ref()).collect();
     let (inventory, doubt) = match &args.inventory {
         Some(path) => {
             let mut inventory = Inventory::load(path)?;
@@ -34,10 +35,17 @@ pub fn run(args: &PlanArgs, settings: &Settings) -> Outcome {
                 runtime.block_on(super::placeholders::set_aside(
                     Some((&reg, settings.cache())),
                     &mut inventory,
+                    &policies,
+                    now,
                 ))
             } else {
                 // Offline: placeholders are recognised by the manifests the inventory holds.
-                runtime.block_on(super::placeholders::set_aside(None, &mut inventory))
+                runtime.block_on(super::placeholders::set_aside(
+                    None,
+                    &mut inventory,
+                    &policies,
+                    now,
+                ))
             };
             (inventory, doubt)
         }
@@ -184,7 +192,14 @@ fn online_inventory(
         }
         let doubt = if images {
             let reg = settings.registry_client()?;
-            super::placeholders::set_aside(Some((&reg, settings.cache())), &mut typed).await
+            let policies: Vec<&Policy> = std::iter::once(policy).chain(base).collect();
+            super::placeholders::set_aside(
+                Some((&reg, settings.cache())),
+                &mut typed,
+                &policies,
+                settings.now(),
+            )
+            .await
         } else {
             super::placeholders::Doubt::default()
         };

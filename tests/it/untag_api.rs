@@ -1090,3 +1090,25 @@ fn apply_policy_never_counts_a_placeholder_it_could_not_delete_as_the_newest_ima
     assert!(server.deleted_ids().is_empty(), "{}", text(&o));
     assert_eq!(tag_digest(&server, "v1.0"), Some(sha256(&fx.index)));
 }
+
+#[test]
+fn a_rerun_recognises_its_placeholder_by_the_journal_when_its_manifest_cannot_be_read() {
+    let fx = fixture();
+    let server = server(&fx, |_| {});
+    let _filters = filters(&server);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let index = sha256(&fx.index);
+    write_plan(dir.path(), &fx, &[(14, "pr-1")]);
+    let left = push_placeholder(&server, "pr-1", &index);
+    server.configure(|c| c.unreadable_manifests = vec![left.clone()]);
+    let line = json!({"owner": "acme", "scope": "/orgs/acme", "package": "app", "type": "container",
+        "id": 14, "name": index, "tags": ["v1.0", "pr-1"], "outcome": "untag_attempted",
+        "message": "", "time": "2026-11-20T00:00:00Z",
+        "untag": {"tag": "pr-1", "placeholder": left}});
+    std::fs::write(dir.path().join("journal.jsonl"), format!("{line}\n")).expect("journal");
+    let o = apply_plan(&server, dir.path(), &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(server.deleted_ids(), [("app".to_string(), 15)]);
+    assert_eq!(tag_digest(&server, "v1.0"), Some(index));
+    assert!(o.stdout().contains("untagged=1"), "{}", text(&o));
+}

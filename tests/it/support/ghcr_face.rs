@@ -383,9 +383,7 @@ fn serve(
             } else {
                 tag_holder(&s, repo, reference).map(|v| v.name.clone())
             };
-            if digest
-                .as_ref()
-                .is_some_and(|d| s.config.unreadable_manifests.contains(d))
+            if reference.starts_with("sha256:") && s.config.unreadable_manifests.contains(reference)
             {
                 return registry_error(
                     StatusCode::INTERNAL_SERVER_ERROR,

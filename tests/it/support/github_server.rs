@@ -111,8 +111,8 @@ pub struct Config {
     pub list_twice: Vec<u64>,
     /// Every answer comes this long after the request (the network's and GitHub's latency).
     pub latency: Duration,
-    /// Manifests (by digest) the ghcr.io face answers with 500 to every read, by digest or by a
-    /// tag naming it: a manifest that cannot be read.
+    /// Manifests the ghcr.io face answers with 500 when read by digest (a tag's HEAD still
+    /// names them): a manifest that cannot be read.
     pub unreadable_manifests: Vec<String>,
 }
 
