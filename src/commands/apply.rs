@@ -111,8 +111,8 @@ fn execute_inner(
                 if let Some(runner) = crate::actions::Runner::detect() {
                     runner.report_plan(&plan)?;
                 }
-                already_broken = kept_broken(&plan);
-                warn_broken(&already_broken);
+                already_broken = super::verify::kept_broken(&plan);
+                super::verify::warn_broken(&already_broken);
                 let count = plan.deletions().count() as u64;
                 // --max-deletions overrides the policy's value the plan recorded.
                 let limit = match (args.max_deletions, plan.max_deletions) {
@@ -186,8 +186,8 @@ fn execute_inner(
                 )
                 .await?;
                 let plan = &streamed.plan;
-                let already_broken = kept_broken(plan);
-                warn_broken(&already_broken);
+                let already_broken = super::verify::kept_broken(plan);
+                super::verify::warn_broken(&already_broken);
                 let untags = untag_targets(plan);
                 // The deletions are done; no tag has been removed yet.
                 let refused = check_max_untags(untags.len() as u64, policy.safety.max_untags)
@@ -315,63 +315,6 @@ async fn remove_tags(
             known: &at.known,
         };
         untagger.run(untags).await
-    }
-}
-
-/// The images the plan keeps that cannot be pulled whole as they stand (found broken before the
-/// run): one label each, `package digest (tags): what it lacks`.
-fn kept_broken(plan: &Plan) -> Vec<String> {
-    use crate::plan::{Action, BrokenKind};
-    let mut out = Vec::new();
-    for p in &plan.packages {
-        for b in &p.broken {
-            let kept = p
-                .versions
-                .iter()
-                .any(|v| v.id == b.id && v.action == Action::Keep);
-            if !kept {
-                continue;
-            }
-            let tags = if b.tags.is_empty() {
-                "untagged".to_string()
-            } else {
-                b.tags.join(", ")
-            };
-            let short = |d: &String| d.get(..19).unwrap_or(d).to_string();
-            let missing: Vec<String> = b.missing.iter().map(short).collect();
-            let lacks = match b.kind {
-                BrokenKind::Ghost => {
-                    "ghost: none of its platform manifests is in the package".to_string()
-                }
-                BrokenKind::Partial => format!(
-                    "partial: {} missing ({})",
-                    crate::plural::count(
-                        b.missing.len(),
-                        "platform manifest",
-                        "platform manifests"
-                    ),
-                    missing.join(", ")
-                ),
-                BrokenKind::Orphaned => {
-                    format!(
-                        "orphaned: its subject {} is not in the package",
-                        missing.join(", ")
-                    )
-                }
-            };
-            out.push(format!("{} {} ({tags}): {lacks}", p.name, short(&b.name)));
-        }
-    }
-    out
-}
-
-/// The plan's broken-image warning, as `plan` shows it: `apply` keeps these as they are.
-fn warn_broken(labels: &[String]) {
-    for label in labels {
-        eprintln!(
-            "warning: a kept image cannot be pulled whole as it stands (this run does not change that): {}",
-            crate::render::printable(label)
-        );
     }
 }
 

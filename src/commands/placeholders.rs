@@ -327,3 +327,122 @@ pub fn evaluate(
     crate::evaluate::check_limits(policy, &plan)?;
     Ok(plan)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::inventory::{ContainerMetadata, Metadata, Package, PackageType, Version};
+
+    /// Three single-tagged images, `day` days into 2026: their manifests known unless
+    /// `unread`.
+    fn inventory(unread: &[u64]) -> Inventory {
+        let mut versions = Vec::new();
+        let mut manifests = BTreeMap::new();
+        for (id, tag, day) in [(1u64, "a", 1u32), (2, "b", 2), (3, "c", 3)] {
+            let body = format!(
+                r#"{{"schemaVersion":2,"config":{{"digest":"sha256:{id:064x}"}},"layers":[]}}"#
+            );
+            let digest = crate::digest::of(body.as_bytes());
+            if !unread.contains(&id) {
+                manifests.insert(digest.clone(), body);
+            }
+            let t = Utc
+                .with_ymd_and_hms(2026, 1, day, 0, 0, 0)
+                .single()
+                .unwrap_or_default();
+            versions.push(Version {
+                id,
+                name: digest,
+                created_at: t,
+                updated_at: t,
+                metadata: Some(Metadata {
+                    package_type: Some(PackageType::Container),
+                    container: Some(ContainerMetadata {
+                        tags: vec![tag.to_string()],
+                    }),
+                    docker: None,
+                }),
+            });
+        }
+        Inventory {
+            schema: 1,
+            owner: "acme".into(),
+            captured_at: Utc::now(),
+            packages: vec![PackageEntry {
+                package: Package {
+                    id: 1,
+                    name: "app".into(),
+                    package_type: PackageType::Container,
+                    visibility: None,
+                },
+                versions,
+                manifests,
+            }],
+        }
+    }
+
+    fn policy() -> Policy {
+        let yaml = "version: 1\npackages: { type: container, names: [\"*\"] }\nrules:\n  - name: all but the newest go\n    delete: { tags: [\"*\"] }\nsafety: { keep_newest: 1, min_age: 0s }\n";
+        match crate::policy::parse_policy("p.yml", yaml.as_bytes()) {
+            Ok(p) => p,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    fn deleted(plan: &PackagePlan) -> Vec<u64> {
+        let mut ids: Vec<u64> = plan
+            .versions
+            .iter()
+            .filter(|v| v.action == Action::Delete)
+            .map(|v| v.id)
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    #[test]
+    fn what_rests_on_a_version_that_may_be_a_placeholder_is_withheld() {
+        let now = Utc
+            .with_ymd_and_hms(2026, 2, 1, 0, 0, 0)
+            .single()
+            .unwrap_or_default();
+        let policy = policy();
+        // c (3), the newest, cannot be read: it may be a placeholder.
+        let inv = inventory(&[3]);
+        let entry = &inv.packages[0];
+        // Counted as an image, c takes the newest place and b goes.
+        let plain = plan_package(&policy, entry, now, &Doubt::default());
+        assert_eq!(deleted(&plain), [1, 2]);
+        let doubt = Doubt {
+            versions: HashMap::from([(("app".to_string(), 3), "c".to_string())]),
+        };
+        let plan = plan_package(&policy, entry, now, &doubt);
+        // Absent, b is the newest image: only a goes either way.
+        assert_eq!(deleted(&plan), [1]);
+        let b = plan.versions.iter().find(|v| v.id == 2);
+        assert!(
+            b.is_some_and(|b| b.withheld
+                && b.reasons[0].starts_with("withheld: decided only if c is an image")),
+            "{b:?}"
+        );
+        assert!(
+            plan.warnings
+                .iter()
+                .any(|w| w.starts_with("1 deletion or tag removal withheld: c has one tag")),
+            "{:?}",
+            plan.warnings
+        );
+        // Nothing doubtful in another package changes nothing here.
+        let elsewhere = Doubt {
+            versions: HashMap::from([(("other".to_string(), 3), "c".to_string())]),
+        };
+        assert_eq!(
+            deleted(&plan_package(&policy, entry, now, &elsewhere)),
+            [1, 2]
+        );
+    }
+}
