@@ -1112,3 +1112,68 @@ fn a_rerun_recognises_its_placeholder_by_the_journal_when_its_manifest_cannot_be
     assert_eq!(tag_digest(&server, "v1.0"), Some(index));
     assert!(o.stdout().contains("untagged=1"), "{}", text(&o));
 }
+
+#[test]
+fn apply_policy_never_leaves_an_image_untagged_when_its_kept_tag_moves_during_the_run() {
+    // The policy removes pr-1 from the index, which keeps v1.0, and deletes solo (pr-9). While
+    // solo's DELETE is in flight (slow), another actor moves v1.0 to the amd64 image.
+    let fx = fixture();
+    let server = server(&fx, |c| {
+        c.faults = vec![github_server::Fault {
+            endpoint: "DELETE version".into(),
+            nth: 0,
+            kind: github_server::FaultKind::Slow(std::time::Duration::from_millis(1500)),
+        }];
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "p.yml", PR_POLICY);
+    let child = Command::new(env!("CARGO_BIN_EXE_retention"))
+        .args([
+            "apply",
+            "--policy",
+            "p.yml",
+            "--now",
+            NOW,
+            "--journal",
+            "journal.jsonl",
+        ])
+        .args(["--registry", &server.url()])
+        .current_dir(dir.path())
+        .env("GITHUB_API_URL", server.url())
+        .env("GITHUB_TOKEN", TOKEN)
+        .env("RETENTION_TEST_TIME_SCALE", "0.01")
+        .env("RETENTION_CACHE_DIR", dir.path().join("cache"))
+        .env_remove("GITHUB_REPOSITORY_OWNER")
+        .env_remove("GITHUB_ACTIONS")
+        .env_remove("GITHUB_RUN_ID")
+        .env_remove("RUST_LOG")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start retention");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    // The journal's `attempted` line is written as the DELETE is sent.
+    while !outcomes(dir.path()).iter().any(|o| o == "attempted") {
+        assert!(std::time::Instant::now() < deadline, "no DELETE was sent");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let r = registry(&server);
+    rt().block_on(r.put_manifest(REPO, "v1.0", OCI_MANIFEST, &fx.amd))
+        .expect("push");
+    let o = snap::of(&[], child.wait_with_output().expect("retention ends"));
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    // solo went; the index keeps pr-1, its last tag, and the run says why.
+    assert_eq!(
+        server.deleted_ids(),
+        [("app".to_string(), 11)],
+        "{}",
+        text(&o)
+    );
+    assert_eq!(tag_digest(&server, "pr-1"), Some(sha256(&fx.index)));
+    assert!(
+        o.stderr()
+            .contains("not untagged: removing it would leave the image with no tag: tag v1.0"),
+        "{}",
+        text(&o)
+    );
+}
