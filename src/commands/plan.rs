@@ -35,7 +35,8 @@ pub fn run(args: &PlanArgs, settings: &Settings) -> Outcome {
         (!old.eq_ignore_ascii_case(&new)).then_some((old, new))
     });
     let mut base_inventory = None;
-    let inventory = match &args.inventory {
+    let policies: Vec<&Policy> = std::iter::once(&policy).chain(base.as_ref()).collect();
+    let (inventory, doubt) = match &args.inventory {
         Some(_) if owner_change.is_some() => {
             let (old, new) = owner_change.unwrap_or_default();
             return Err(Failure::usage(format!(
@@ -44,20 +45,36 @@ pub fn run(args: &PlanArgs, settings: &Settings) -> Outcome {
         }
         Some(path) => {
             let mut inventory = Inventory::load(path)?;
-            if args.read_manifests {
+            let runtime = super::online::runtime()?;
+            let doubt = if args.read_manifests {
                 read_manifests(settings, &policy, &mut inventory)?;
                 if let Some(base) = &base {
                     read_manifests(settings, base, &mut inventory)?;
                 }
-            }
-            inventory
+                let reg = settings.registry_client()?;
+                runtime.block_on(super::placeholders::set_aside(
+                    Some((&reg, settings.cache())),
+                    &mut inventory,
+                    &policies,
+                    now,
+                ))
+            } else {
+                // Offline: placeholders are recognised by the manifests the inventory holds.
+                runtime.block_on(super::placeholders::set_aside(
+                    None,
+                    &mut inventory,
+                    &policies,
+                    now,
+                ))
+            };
+            (inventory, doubt)
         }
         None if owner_change.is_some() => {
-            let inventory = online_inventory(settings, &policy, None)?;
+            let listed = online_inventory(settings, &policy, None)?;
             if let Some(base) = &base {
                 base_inventory = Some(online_inventory(settings, base, None)?);
             }
-            inventory
+            listed
         }
         None => online_inventory(settings, &policy, base.as_ref())?,
     };
@@ -71,14 +88,17 @@ pub fn run(args: &PlanArgs, settings: &Settings) -> Outcome {
     // inventory, read once): `plan --base` must cost well under twice `plan`.
     let (plan, base_plan) = std::thread::scope(|scope| {
         let base_plan = base.as_ref().map(|base| {
-            let inventory = base_inventory.as_ref().unwrap_or(&inventory);
+            let (inventory, doubt) = match &base_inventory {
+                Some((inventory, doubt)) => (inventory, doubt),
+                None => (&inventory, &doubt),
+            };
             scope.spawn(move || {
-                let plan = crate::evaluate::evaluate_unchecked(base, inventory, now);
+                let plan = super::placeholders::evaluate_unchecked(base, inventory, now, doubt);
                 let refused = crate::evaluate::check_limits(base, &plan).err();
                 (plan, refused)
             })
         });
-        let plan = crate::evaluate::evaluate_unchecked(&policy, &inventory, now);
+        let plan = super::placeholders::evaluate_unchecked(&policy, &inventory, now, &doubt);
         let base_plan = base_plan.map(|h| {
             h.join()
                 .map_err(|_| Failure::run("the evaluation of the base policy panicked"))
@@ -95,7 +115,11 @@ pub fn run(args: &PlanArgs, settings: &Settings) -> Outcome {
         verbose: args.verbose,
     };
     let incomplete = incomplete_listings(&inventory)
-        .or_else(|| base_inventory.as_ref().and_then(incomplete_listings));
+        .or_else(|| {
+            base_inventory
+                .as_ref()
+                .and_then(|(inventory, _)| incomplete_listings(inventory))
+        });
     let Some(base_plan) = base_plan else {
         if let Some(runner) = crate::actions::Runner::detect() {
             runner.report_dry_run(&plan, refusal)?;
@@ -264,12 +288,13 @@ fn same_selection(a: &Policy, b: &Policy) -> bool {
 }
 
 /// Online: list the owner's packages through the API and read the manifests decisions need
-/// (of both policies with a base). Sends no DELETE.
+/// (of both policies with a base), and take out the placeholders a killed tag removal left
+/// ([`super::placeholders`]). Sends no DELETE.
 fn online_inventory(
     settings: &Settings,
     policy: &Policy,
     base: Option<&Policy>,
-) -> Result<Inventory, Failure> {
+) -> Result<(Inventory, super::placeholders::Doubt), Failure> {
     let runtime = super::online::runtime()?;
     runtime.block_on(async {
         let (client, scope) = super::online::connect(settings, policy.owner.as_deref()).await?;
@@ -309,7 +334,20 @@ fn online_inventory(
                 merge(&mut typed, other);
             }
         }
-        Ok(typed)
+        let doubt = if images {
+            let reg = settings.registry_client()?;
+            let policies: Vec<&Policy> = std::iter::once(policy).chain(base).collect();
+            super::placeholders::set_aside(
+                Some((&reg, settings.cache())),
+                &mut typed,
+                &policies,
+                settings.now(),
+            )
+            .await
+        } else {
+            super::placeholders::Doubt::default()
+        };
+        Ok((typed, doubt))
     })
 }
 
