@@ -72,5 +72,4 @@ pub(super) fn missing_warning(r: &Reference) -> String {
 }
 
 #[cfg(test)]
-#[path = "in_use_tests.rs"]
 mod tests;
