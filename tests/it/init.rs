@@ -146,7 +146,7 @@ fn schema_errors(policy: &str) -> Vec<String> {
     v.iter_errors(&instance).map(|e| e.to_string()).collect()
 }
 
-fn yaml_to_json(y: &saphyr::Yaml) -> Value {
+pub(crate) fn yaml_to_json(y: &saphyr::Yaml) -> Value {
     use saphyr::{Scalar, Yaml};
     match y {
         Yaml::Value(Scalar::Null) => Value::Null,

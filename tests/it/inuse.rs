@@ -262,3 +262,68 @@ fn plan_validator() -> jsonschema::Validator {
     .unwrap_or_else(|e| panic!("plan schema: {e}"));
     jsonschema::validator_for(&schema).unwrap_or_else(|e| panic!("plan schema: {e}"))
 }
+
+#[test]
+fn the_cluster_example_keeps_the_digests_its_list_names() {
+    let inv = inventory();
+    let plan = json(&retention(
+        &root(),
+        &plan_args(
+            "examples/in-use/cluster.yml",
+            &inv,
+            &[
+                "--in-use",
+                "examples/in-use/running-images.txt",
+                "--format",
+                "json",
+            ],
+        ),
+    ));
+    for (package, digest) in [
+        ("api", "sha256:3ba597b03076"),
+        ("web", "sha256:a741cb6afc65"),
+    ] {
+        let v = version(&plan, package, digest);
+        assert_eq!(v["action"], "keep", "{v}");
+        assert_eq!(
+            v["in_use"],
+            serde_json::json!(["examples/in-use/running-images.txt:1"])
+        );
+    }
+    // Without the list the rule has no source: an error, not a plan that keeps nothing in use.
+    let run = retention(
+        &root(),
+        &plan_args("examples/in-use/cluster.yml", &inv, &[]),
+    );
+    assert_eq!(run.status.code(), Some(1));
+}
+
+#[test]
+fn the_in_use_examples_validate_against_the_policy_schema() {
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("schema/policy.schema.json")).unwrap_or_default(),
+    )
+    .unwrap_or_else(|e| panic!("policy schema: {e}"));
+    let v = jsonschema::validator_for(&schema).unwrap_or_else(|e| panic!("policy schema: {e}"));
+    for name in ["nightly.yml", "cluster.yml"] {
+        let path = root().join("examples/in-use").join(name);
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(
+            text.starts_with("# yaml-language-server: $schema=../../schema/policy.schema.json\n")
+        );
+        let docs = <saphyr::Yaml as saphyr::LoadableYamlNode>::load_from_str(&text)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let instance = docs
+            .first()
+            .map(crate::init::yaml_to_json)
+            .unwrap_or(Value::Null);
+        let errors: Vec<String> = v.iter_errors(&instance).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{name}: {errors:?}");
+        let check = retention(&root(), &["check", &path.display().to_string()]);
+        assert_eq!(check.status.code(), Some(0), "{}", check.stderr());
+    }
+    // The schema sees the selector and the section as the parser does.
+    let bad = serde_json::json!({"version": 1, "packages": {"type": "container", "names": ["a"]},
+        "in_use": {"files": []}, "rules": [{"name": "r", "keep": {"in_use": "yes"}}]});
+    assert_eq!(v.iter_errors(&bad).count(), 2);
+}
