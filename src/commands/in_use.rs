@@ -68,19 +68,34 @@ pub(crate) fn attach(
     if !sources.lists.is_empty() {
         places.push(count(sources.lists.len(), "list", "lists"));
     }
-    eprintln!(
-        "in use ({which}): {} to {owner}'s images in {}{}",
-        count(mine.references.len(), "reference", "references"),
-        places.join(" and "),
-        if others > 0 {
-            format!(
-                " ({} to other owners' images left out)",
-                count(others, "reference", "references")
-            )
-        } else {
-            String::new()
-        },
-    );
+    if mine.references.is_empty() {
+        // Files were found but name nothing of this owner here: a wrong registry or owner
+        // would otherwise keep nothing without a word.
+        eprintln!(
+            "warning: in use ({which}): no reference to {owner}'s images on {} in {}{}\n  help: a reference is REGISTRY/OWNER/PACKAGE[:TAG][@sha256:DIGEST] with the run's registry (--registry, else the one of GITHUB_SERVER_URL)",
+            crate::inuse::registry_host(&registry),
+            places.join(" and "),
+            if others > 0 {
+                format!(" ({} to other owners' images)", count(others, "reference", "references"))
+            } else {
+                String::new()
+            },
+        );
+    } else {
+        eprintln!(
+            "in use ({which}): {} to {owner}'s images in {}{}",
+            count(mine.references.len(), "reference", "references"),
+            places.join(" and "),
+            if others > 0 {
+                format!(
+                    " ({} to other owners' images left out)",
+                    count(others, "reference", "references")
+                )
+            } else {
+                String::new()
+            },
+        );
+    }
     policy.in_use.found = Some(Arc::new(mine));
     Ok(())
 }

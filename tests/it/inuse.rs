@@ -327,3 +327,96 @@ fn the_in_use_examples_validate_against_the_policy_schema() {
         "in_use": {"files": []}, "rules": [{"name": "r", "keep": {"in_use": "yes"}}]});
     assert_eq!(v.iter_errors(&bad).count(), 2);
 }
+
+/// The id of the version of `package` whose digest starts with `prefix`, in the example inventory.
+fn example_id(package: &str, prefix: &str) -> u64 {
+    let inv: Value =
+        serde_json::from_str(&std::fs::read_to_string(inventory()).unwrap_or_default())
+            .unwrap_or_else(|e| panic!("{e}"));
+    inv["packages"]
+        .as_array()
+        .and_then(|ps| ps.iter().find(|p| p["package"]["name"] == package))
+        .and_then(|p| p["versions"].as_array())
+        .and_then(|vs| {
+            vs.iter()
+                .find(|v| v["name"].as_str().is_some_and(|n| n.starts_with(prefix)))
+        })
+        .and_then(|v| v["id"].as_u64())
+        .unwrap_or_else(|| panic!("no {package} {prefix}"))
+}
+
+#[test]
+fn apply_never_deletes_what_the_deployments_name() {
+    use crate::support::github_server::{Config, GithubServer};
+    let inv: Value =
+        serde_json::from_str(&std::fs::read_to_string(inventory()).unwrap_or_default())
+            .unwrap_or_else(|e| panic!("{e}"));
+    let server = GithubServer::start(
+        &inv,
+        Config {
+            token: Some("t0ken".into()),
+            ..Config::default()
+        },
+    );
+    let dir = tempdir();
+    // The example's deployments, naming the run's registry (here the local server, as ghcr.io).
+    let host = server.url().trim_start_matches("http://").to_string();
+    for f in ["prod/api.yaml", "staging/compose.yaml"] {
+        let text = std::fs::read_to_string(root().join("examples/in-use/deploy").join(f))
+            .unwrap_or_default()
+            .replace("ghcr.io/", &format!("{host}/"));
+        write(&dir.path().join("examples/in-use/deploy"), f, &text);
+    }
+    std::fs::copy(
+        root().join("examples/in-use/nightly.yml"),
+        dir.path().join("nightly.yml"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let out = Command::new(env!("CARGO_BIN_EXE_retention"))
+        .args([
+            "apply",
+            "--policy",
+            "nightly.yml",
+            "--now",
+            "2026-11-20T00:00:00Z",
+        ])
+        .arg("--registry")
+        .arg(server.url())
+        .arg("--cache-dir")
+        .arg(dir.path().join("cache"))
+        .arg("--journal")
+        .arg(dir.path().join("journal.jsonl"))
+        .current_dir(dir.path())
+        .env("GITHUB_API_URL", server.url())
+        .env("GITHUB_TOKEN", "t0ken")
+        .env("RETENTION_TEST_TIME_SCALE", "0.001")
+        .env_remove("GITHUB_REPOSITORY_OWNER")
+        .env_remove("GITHUB_ACTIONS")
+        .env_remove("GITHUB_SERVER_URL")
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("in use (the policy): 5 references to acme's images"),
+        "{stderr}"
+    );
+    let deleted: Vec<u64> = server.deleted_ids().into_iter().map(|(_, id)| id).collect();
+    // The nightly policy without in_use deletes main-3de6a38 (pinned by digest in
+    // deploy/prod/api.yaml) and main-1dc35f1 (by tag in deploy/staging/compose.yaml).
+    for (package, digest) in [
+        ("api", "sha256:43002744213e"),
+        ("api", "sha256:3ba597b03076"),
+    ] {
+        let id = example_id(package, digest);
+        assert!(
+            !deleted.contains(&id),
+            "{digest} (id {id}) was deleted: {deleted:?}"
+        );
+    }
+    // And the run did delete what the policy deletes.
+    assert!(
+        deleted.contains(&example_id("api", "sha256:9033d479856b")),
+        "{deleted:?}"
+    );
+}
