@@ -23,13 +23,14 @@ impl From<ScanError> for Failure {
 }
 
 /// Scan what `policy` (and `extra`, the `--in-use` lists) names for references to `owner`'s
-/// images on the run's registry, and attach them to the policy. Nothing to scan: nothing
+/// images on the run's registry, and attach them to the policy. `owner` is asked only when
+/// there is something to scan (a run without `in_use` resolves its owner where it always did). Nothing to scan: nothing
 /// attached, unless a rule selects by `in_use`, which is then an error (it would keep nothing).
 /// `which` names the policy in messages ("the policy", "the base policy").
 pub(crate) fn attach(
     policy: &mut Policy,
     extra: &[PathBuf],
-    owner: &str,
+    owner: impl FnOnce() -> Result<String, Failure>,
     settings: &Settings,
     which: &str,
 ) -> Result<(), Failure> {
@@ -52,6 +53,7 @@ pub(crate) fn attach(
         }
         return Ok(());
     }
+    let owner = &owner()?;
     let registry = settings.registry()?.url.clone();
     let root = std::env::current_dir().map_err(|e| {
         Failure::run(format!(

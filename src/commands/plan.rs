@@ -21,9 +21,22 @@ pub fn run(args: &PlanArgs, settings: &Settings) -> Outcome {
         .map(|b| load_base(b, &args.eval.vars))
         .transpose()?;
     let now = settings.now();
-    let inventory = match &args.inventory {
-        Some(path) => {
-            let mut inventory = Inventory::load(path)?;
+    // The in-use sources are read before anything is listed (a pattern that matches nothing
+    // stops the run at once); the owner is the saved inventory's, or the one the listing uses.
+    let saved = args.inventory.as_deref().map(Inventory::load).transpose()?;
+    let policy_owner = policy.owner.clone();
+    let owner = || match &saved {
+        Some(inventory) => Ok(inventory.owner.clone()),
+        None => settings.owner_for(policy_owner.as_deref()),
+    };
+    let in_use = &args.eval.in_use;
+    super::in_use::attach(&mut policy, in_use, owner, settings, "the policy")?;
+    if let Some(base) = base.as_mut() {
+        super::in_use::attach(base, in_use, owner, settings, "the base policy")?;
+    }
+    let inventory = match saved {
+        Some(inventory) => {
+            let mut inventory = inventory;
             if args.read_manifests {
                 read_manifests(settings, &policy, &mut inventory)?;
                 if let Some(base) = &base {
@@ -34,12 +47,6 @@ pub fn run(args: &PlanArgs, settings: &Settings) -> Outcome {
         }
         None => online_inventory(settings, &policy, base.as_ref())?,
     };
-    let in_use = &args.eval.in_use;
-    let owner = &inventory.owner;
-    super::in_use::attach(&mut policy, in_use, owner, settings, "the policy")?;
-    if let Some(base) = base.as_mut() {
-        super::in_use::attach(base, in_use, owner, settings, "the base policy")?;
-    }
     // With a base, both policies are evaluated at once, each on its own thread (the same
     // inventory, read once): `plan --base` must cost well under twice `plan`.
     let (plan, base_plan) = std::thread::scope(|scope| {
