@@ -1,4 +1,4 @@
-//! The command line (a contract: tests and the action call it exactly like this; README, "Command line").
+//! The command line (a contract: tests and the action call it exactly like this; docs/operations.md, "Command line").
 
 use std::path::PathBuf;
 

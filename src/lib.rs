@@ -1,6 +1,6 @@
 //! `retention`: apply a declarative retention policy to GitHub Packages.
 //!
-//! The modules follow the pipeline (README, "Layout"):
+//! The modules follow the pipeline (ARCHITECTURE.md, "Layout"):
 //!
 //! ```text
 //! policy.yml --parse-->  policy::Policy

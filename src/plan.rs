@@ -1,6 +1,6 @@
 //! The plan: what evaluation decided for every version, and why.
 //!
-//! Schema 1 (described in the README) is the contract between `plan` and `apply --plan`, and the source of every
+//! Schema 1 (described in docs/operations.md, "Files") is the contract between `plan` and `apply --plan`, and the source of every
 //! report. Versions appear newest first within a package; packages in name order, so the same
 //! input always gives byte-identical JSON.
 

@@ -84,6 +84,7 @@ impl Pkg {
             },
             versions: self.versions,
             manifests: self.manifests,
+            listing_gap: None,
         }
     }
 }

@@ -30,7 +30,7 @@ pub struct Leftover {
 }
 
 /// Parse a placeholder's note: (tag, original digest).
-fn parse_note(note: &str) -> Option<(String, String)> {
+pub(crate) fn parse_note(note: &str) -> Option<(String, String)> {
     let rest = note.split_once(" removes tag ")?.1;
     let (tag, original) = rest.rsplit_once(" from ")?;
     Some((tag.to_string(), original.to_string()))
@@ -189,6 +189,7 @@ pub async fn sweep(
                 tag,
                 placeholder: l.digest.clone(),
                 placeholder_id: Some(l.id),
+                registry: Some(super::untag::registry_name(registry)),
             }),
         })?;
         if outcome == JournalOutcome::Untagged {

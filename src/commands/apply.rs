@@ -49,11 +49,16 @@ pub fn run(args: &ApplyArgs, settings: &Settings) -> Outcome {
     let (results, outcome) = execute(args, settings);
     // In a runner, the counts reach the workflow whatever happened (zero when nothing ran).
     if let Some(runner) = crate::actions::Runner::detect() {
-        if let Err(f) = runner.report_apply(results.deleted, results.failed) {
-            eprintln!("{}", f);
-        }
-        if let Err(f) = runner.report_untagged(results.untagged) {
-            eprintln!("{}", f);
+        let failure = outcome.as_ref().err().map(|f| (f.code, f.message.as_str()));
+        let result = crate::actions::ApplyResult {
+            deleted: results.deleted,
+            failed: results.failed,
+            untagged: results.untagged,
+            journal: Some(&args.journal),
+            failure,
+        };
+        if let Err(f) = runner.report_apply(&result) {
+            eprintln!("{}", super::labelled(&f.0));
         }
     }
     outcome
@@ -220,6 +225,8 @@ fn execute_inner(
                     };
                 }
                 let outcome = join_unread(unread, outcome);
+                let incomplete = super::plan::incomplete_listings(&streamed.inventory);
+                let outcome = join_unread(incomplete, outcome);
                 let outcome = super::verify::after_apply(
                     &client,
                     &scope,
@@ -300,7 +307,8 @@ async fn remove_tags(
     }
 }
 
-/// A run whose deletions were withheld for unread manifests (`unread`: the message) exits 3.
+/// A run whose deletions were withheld for unread manifests or an incomplete listing
+/// (`unread`: the message) exits 3.
 fn join_unread(unread: Option<String>, outcome: Outcome) -> Outcome {
     match (unread, outcome) {
         (Some(m), Ok(())) => Err(Failure::partial(format!("warning: {m}"))),
@@ -324,6 +332,12 @@ fn untag_targets(plan: &Plan) -> Vec<UntagTarget> {
                     id: v.id,
                     name: v.name.clone(),
                     tags: v.tags.clone(),
+                    keep: v
+                        .tags
+                        .iter()
+                        .filter(|k| !v.untag.contains(k))
+                        .cloned()
+                        .collect(),
                     tag: tag.clone(),
                     // A signature, attestation, SBOM or referrers tag follows its subject; it
                     // is never removed on its own, whatever a (hand-edited) plan says.

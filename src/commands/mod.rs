@@ -3,7 +3,7 @@
 //! Each online command gets its [`settings::Settings`] (owner, now, registry, cache, token),
 //! resolved once here from the shared flags and the environment.
 //!
-//! Exit codes (README, "Command line"): 0 success, 1 policy or usage error, 2 run error (API failure),
+//! Exit codes (docs/operations.md, "Command line"): 0 success, 1 policy or usage error, 2 run error (API failure),
 //! 3 partial (some deletions failed or were left for the next run). The library layers' errors
 //! become a [`Failure`] with its code through `From` (ARCHITECTURE.md, "Errors").
 

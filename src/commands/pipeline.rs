@@ -280,6 +280,12 @@ pub async fn apply_streamed(
 
     let (tx, rx) = tokio::sync::mpsc::channel::<Vec<Target>>(BATCHES_AHEAD);
     let owner = inventory.owner.clone();
+    // Every digest listed, for the subjects of artifacts kept in another package.
+    let listed: std::collections::HashSet<String> =
+        crate::evaluate::listed_digests(&inventory.packages)
+            .into_iter()
+            .map(str::to_string)
+            .collect();
     let producer = async {
         let mut plans = Vec::new();
         let mut read: Vec<PackageEntry> = Vec::new();
@@ -304,7 +310,8 @@ pub async fn apply_streamed(
             let Some(entry) = single.packages.pop() else {
                 continue;
             };
-            let package = crate::evaluate::plan_package(policy, &entry, now);
+            let package =
+                crate::evaluate::plan_package_in(policy, &entry, now, &|d| listed.contains(d));
             let batch = to_targets(&crate::evaluate::assemble(
                 policy,
                 &owner,

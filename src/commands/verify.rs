@@ -49,14 +49,50 @@ pub fn run(args: &VerifyArgs, settings: &Settings) -> Outcome {
         .collect();
     let report = crate::verify::listed(&inventory, |p, id| kept.contains(&(p, id)));
     warn_unknown(&report);
+    let verdict = if report.unchecked.is_empty() {
+        verdict(&report)
+    } else {
+        // A check that could not read a manifest cannot call that image whole.
+        format!(
+            "{}; {} not be checked (no readable manifest)",
+            match report.findings.len() {
+                0 => "no kept image found broken".to_string(),
+                _ => verdict(&report),
+            },
+            crate::plural::count(
+                report.unchecked.len(),
+                "kept image could",
+                "kept images could"
+            )
+        )
+    };
     println!(
-        "verify: {} in {} checked: {}",
+        "verify: {} in {} checked: {verdict}",
         crate::plural::count(report.images, "kept version", "kept versions"),
         crate::plural::count(report.packages, "container package", "container packages"),
-        verdict(&report)
     );
     print_findings(&report.findings);
-    outcome(&report)
+    // The first few by name (a registry that answers nothing would list every version).
+    const LISTED: usize = 10;
+    for label in report.unchecked.iter().take(LISTED) {
+        eprintln!(
+            "warning: not checked: {}: its manifest could not be read",
+            crate::render::printable(label)
+        );
+    }
+    if report.unchecked.len() > LISTED {
+        eprintln!(
+            "warning: not checked: {} more",
+            report.unchecked.len() - LISTED
+        );
+    }
+    match outcome(&report) {
+        Ok(()) if !report.unchecked.is_empty() => Err(Failure::partial(format!(
+            "error: {} not be checked: no readable manifest (listed above)\n  help: run `retention verify` again when the registry answers",
+            crate::plural::count(report.unchecked.len(), "kept image could", "kept images could"),
+        ))),
+        other => other,
+    }
 }
 
 /// After apply: list the touched packages once more and check the kept images. `deleting`: the

@@ -26,6 +26,8 @@ pub(super) struct Ctx<'a> {
     pub order: Vec<usize>,
     /// The image graph (isolated versions for packages that are not images).
     pub graph: ImageGraph,
+    /// The listing did not add up: a version may be missing ([`crate::inventory::ListingGap`]).
+    pub listing_gap: Option<crate::inventory::ListingGap>,
     /// Per version: how the references `in_use` found name it.
     pub in_use: Vec<Option<super::in_use::Hit>>,
     /// The warnings for references to this package that name none of its versions.
@@ -84,6 +86,17 @@ impl Selected<'_> {
 
 impl<'a> Ctx<'a> {
     pub fn new(policy: &Policy, entry: &'a PackageEntry, now: DateTime<Utc>) -> Ctx<'a> {
+        Ctx::new_in(policy, entry, now, &|_| false)
+    }
+
+    /// [`Ctx::new`], where `elsewhere(digest)` says whether another package listed in the run
+    /// has that digest (an artifact's subject there is no orphan: [`ImageGraph::build_in`]).
+    pub fn new_in(
+        policy: &Policy,
+        entry: &'a PackageEntry,
+        now: DateTime<Utc>,
+        elsewhere: &dyn Fn(&str) -> bool,
+    ) -> Ctx<'a> {
         let versions = &entry.versions[..];
         let ts = |v: &Version| match policy.timestamp {
             Timestamp::UpdatedAt => v.updated_at,
@@ -97,11 +110,19 @@ impl<'a> Ctx<'a> {
                 .then(versions[b].id.cmp(&versions[a].id))
         });
         let is_image = entry.package.package_type.is_image();
-        let graph = if is_image {
-            ImageGraph::build(versions, &entry.manifests)
+        let mut graph = if is_image {
+            ImageGraph::build_in(versions, &entry.manifests, elsewhere)
         } else {
             ImageGraph::isolated(versions.len())
         };
+        let listing_gap = entry.listing_gap.filter(|_| is_image);
+        if listing_gap.is_some() {
+            // A version the listing missed may be the index of any untagged version, as an
+            // unread manifest may: its parents are unknown (and it is no image of its own).
+            for (unknown, v) in graph.parents_unknown.iter_mut().zip(versions) {
+                *unknown |= v.tags().is_empty();
+            }
+        }
         let (in_use, missing) = super::in_use::hits(policy, entry);
         Ctx {
             package: &entry.package.name,
@@ -110,6 +131,7 @@ impl<'a> Ctx<'a> {
             age,
             order,
             graph,
+            listing_gap,
             in_use,
             in_use_missing: missing
                 .into_iter()

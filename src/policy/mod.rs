@@ -15,7 +15,8 @@ use regex::Regex;
 use semver::VersionReq;
 
 pub use parse::{
-    parse_policy, parse_policy_with, Diagnostic, DiagnosticKind, PolicyErrors, MAX_POLICY_BYTES,
+    parse_policy, parse_policy_with, Diagnostic, DiagnosticKind, PolicyErrors, DURATION_PATTERN,
+    MAX_COUNT, MAX_POLICY_BYTES,
 };
 pub use vars::{VarError, Vars};
 
@@ -268,6 +269,15 @@ fn compile_glob(index: usize, p: &str) -> Result<(bool, &str, globset::Glob), Gl
 /// pattern of a list with it, so that all bad patterns are reported at once.
 pub(crate) fn check_glob(p: &str) -> Result<(), GlobError> {
     compile_glob(0, p).map(|_| ())
+}
+
+/// Whether `s` is a path segment that a URL would normalise away (`.`, `..`, or their
+/// percent-encoded forms, which the WHATWG URL parser treats the same): such an owner or package
+/// name would send a request for another path (`names: [".."]` would `GET /orgs/acme/packages/`),
+/// so the policy parser and the owner's lookup refuse it.
+pub fn is_dot_segment(s: &str) -> bool {
+    let lower = s.to_ascii_lowercase().replace("%2e", ".");
+    lower == "." || lower == ".."
 }
 
 /// Parse a version string as semver, allowing a leading `v` (`v1.2.3`).

@@ -698,3 +698,223 @@ fn an_artifact_tag_is_never_removed_on_its_own() {
     assert_eq!(tag_digest(&server, &sig), Some(sha256(&fx.index)));
     assert!(server.requests().iter().all(|r| r.method != "PUT"));
 }
+
+/// Delete version `id` of `app` through the API, as another actor (or the web UI) would.
+fn delete_behind_our_back(server: &GithubServer, id: u64) {
+    let url = format!(
+        "{}/orgs/acme/packages/container/app/versions/{id}",
+        server.url()
+    );
+    let status = rt()
+        .block_on(
+            reqwest::Client::new()
+                .delete(url)
+                .bearer_auth(TOKEN)
+                .header("user-agent", "another-actor")
+                .send(),
+        )
+        .expect("the server answers")
+        .status();
+    assert_eq!(status.as_u16(), 204, "deleting version {id}");
+}
+
+fn manifest_puts(server: &GithubServer) -> Vec<String> {
+    server
+        .requests()
+        .iter()
+        .filter(|r| r.method == "PUT" && r.endpoint == "registry PUT manifest")
+        .map(|r| r.path.clone())
+        .collect()
+}
+
+#[test]
+fn restore_refuses_to_put_a_tag_back_on_an_image_whose_parts_are_gone() {
+    let fx = fixture();
+    let server = server(&fx, |_| {});
+    let _filters = filters(&server);
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_plan(dir.path(), &fx, &[(14, "pr-1")]);
+    let o = apply_plan(&server, dir.path(), &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    // Since, another actor deleted the amd64 platform manifest: the index cannot be pulled.
+    delete_behind_our_back(&server, 13);
+    server.clear_requests();
+    let o = retention(
+        &server,
+        dir.path(),
+        &["restore", "--journal", "journal.jsonl"],
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    insta::assert_snapshot!(o.transcript());
+    assert!(manifest_puts(&server).is_empty(), "nothing is pushed");
+    assert_eq!(tag_digest(&server, "pr-1"), None);
+    assert_eq!(
+        outcomes(dir.path()),
+        ["untag_attempted", "untagged", "retag_failed"]
+    );
+
+    // The index itself deleted: refused too, and it says so.
+    delete_behind_our_back(&server, 14);
+    server.clear_requests();
+    let o = retention(
+        &server,
+        dir.path(),
+        &["restore", "--journal", "journal.jsonl"],
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(
+        o.stderr().contains("is no longer in the registry (deleted since, and not by this journal's run): the tag is not put back on it"),
+        "{}",
+        text(&o)
+    );
+    assert!(manifest_puts(&server).is_empty(), "nothing is pushed");
+    assert_eq!(tag_digest(&server, "pr-1"), None);
+}
+
+#[test]
+fn restore_with_a_token_that_cannot_push_stops_at_the_first_tag_with_exit_2() {
+    let fx = fixture();
+    let server = server(&fx, |_| {});
+    let _filters = filters(&server);
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_plan(dir.path(), &fx, &[(14, "pr-1"), (11, "pr-9")]);
+    let o = apply_plan(&server, dir.path(), &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    // The token may read and delete, not push.
+    server.configure(|c| c.registry_push = false);
+    server.clear_requests();
+    let o = retention(
+        &server,
+        dir.path(),
+        &["restore", "--journal", "journal.jsonl"],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    insta::assert_snapshot!(o.transcript());
+    let err = o.stderr();
+    assert!(!err.contains("\\n"), "no escaped line break: {err}");
+    assert!(!err.contains("1 versions"), "{err}");
+    assert!(
+        err.contains("\n  help: "),
+        "the help is a line of its own: {err}"
+    );
+    assert!(err.contains("tag pr-1"), "speaks of the tag: {err}");
+    // One refusal, then nothing more was tried.
+    assert_eq!(manifest_puts(&server).len(), 1, "{:?}", server.requests());
+    assert_eq!(
+        outcomes(dir.path()),
+        [
+            "untag_attempted",
+            "untagged",
+            "untag_attempted",
+            "untagged",
+            "retag_failed"
+        ]
+    );
+}
+
+#[test]
+fn restore_puts_tags_back_on_the_registry_the_journal_recorded() {
+    let fx = fixture();
+    let server = server(&fx, |_| {});
+    let _filters = filters(&server);
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_plan(dir.path(), &fx, &[(14, "pr-1")]);
+    let o = apply_plan(&server, dir.path(), &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let lines = journal(dir.path());
+    assert_eq!(
+        lines[1]["untag"]["registry"],
+        server.url().trim_end_matches('/')
+    );
+    // No --registry, and a GITHUB_SERVER_URL whose registry does not exist: the journal's wins.
+    let o = snap::run(
+        Command::new(env!("CARGO_BIN_EXE_retention"))
+            .args(["restore", "--journal", "journal.jsonl"])
+            .current_dir(dir.path())
+            .env("GITHUB_API_URL", server.url())
+            .env("GITHUB_SERVER_URL", "https://github.invalid")
+            .env("GITHUB_TOKEN", TOKEN)
+            .env("RETENTION_TEST_TIME_SCALE", "0.01")
+            .env("RETENTION_CACHE_DIR", dir.path().join("cache"))
+            .env_remove("GITHUB_ACTIONS")
+            .env_remove("RUST_LOG"),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    insta::assert_snapshot!(o.transcript());
+    assert_eq!(tag_digest(&server, "pr-1"), Some(sha256(&fx.index)));
+}
+
+#[test]
+fn an_untag_never_leaves_the_image_without_the_tag_the_plan_keeps() {
+    let fx = fixture();
+    let server = server(&fx, |_| {});
+    let _filters = filters(&server);
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The plan removes pr-1 and keeps v1.0 on the index.
+    write_plan(dir.path(), &fx, &[(14, "pr-1")]);
+    // Since the plan, v1.0 was pushed again: it names the amd64 image now.
+    let r = registry(&server);
+    rt().block_on(r.put_manifest(REPO, "v1.0", OCI_MANIFEST, &fx.amd))
+        .expect("push");
+    server.clear_requests();
+    let o = apply_plan(&server, dir.path(), &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    insta::assert_snapshot!(o.transcript());
+    // The index keeps pr-1, its last tag; nothing was pushed or deleted.
+    assert_eq!(tag_digest(&server, "pr-1"), Some(sha256(&fx.index)));
+    assert!(deletes(&server).is_empty());
+    assert!(manifest_puts(&server).is_empty());
+}
+
+#[test]
+fn a_rerun_of_a_killed_apply_plan_finishes_the_removal_its_placeholder_started() {
+    let fx = fixture();
+    let server = server(&fx, |_| {});
+    let _filters = filters(&server);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let index = sha256(&fx.index);
+    write_plan(dir.path(), &fx, &[(14, "pr-1")]);
+    // The first run was killed after pushing its placeholder under pr-1.
+    let left = push_placeholder(&server, "pr-1", &index);
+    let line = json!({"owner": "acme", "scope": "/orgs/acme", "package": "app", "type": "container",
+        "id": 14, "name": index, "tags": ["v1.0", "pr-1"], "outcome": "untag_attempted",
+        "message": "", "time": "2026-11-20T00:00:00Z",
+        "untag": {"tag": "pr-1", "placeholder": left}});
+    std::fs::write(dir.path().join("journal.jsonl"), format!("{line}\n")).expect("journal");
+    let o = apply_plan(&server, dir.path(), &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    insta::assert_snapshot!(o.transcript());
+    // The placeholder (version 15) is deleted, and pr-1 with it; v1.0 stays.
+    assert_eq!(server.deleted_ids(), [("app".to_string(), 15)]);
+    assert_eq!(tag_digest(&server, "pr-1"), None);
+    assert_eq!(tag_digest(&server, "v1.0"), Some(index.clone()));
+    assert!(o.stdout().contains("untagged=1"), "{}", text(&o));
+    assert_eq!(
+        outcomes(dir.path()),
+        ["untag_attempted", "untag_attempted", "untagged"]
+    );
+}
+
+#[test]
+fn a_rerun_rolls_back_a_placeholder_when_the_image_would_keep_no_tag() {
+    let fx = fixture();
+    let server = server(&fx, |_| {});
+    let _filters = filters(&server);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let index = sha256(&fx.index);
+    write_plan(dir.path(), &fx, &[(14, "pr-1")]);
+    let left = push_placeholder(&server, "pr-1", &index);
+    // And v1.0 moved to another image since: the index would be left untagged.
+    let r = registry(&server);
+    rt().block_on(r.put_manifest(REPO, "v1.0", OCI_MANIFEST, &fx.amd))
+        .expect("push");
+    let o = apply_plan(&server, dir.path(), &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let _placeholder = Filters::new()
+        .add(&regex::escape(&left), "[PLACEHOLDER]")
+        .bind();
+    insta::assert_snapshot!(o.transcript());
+    // pr-1 is back on the index, the placeholder deleted.
+    assert_eq!(tag_digest(&server, "pr-1"), Some(index));
+    assert_eq!(server.deleted_ids(), [("app".to_string(), 15)]);
+}

@@ -272,3 +272,28 @@ fn without_registry_the_registry_of_github_server_url_is_used_and_named() {
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     insta::assert_snapshot!(o.transcript());
 }
+
+#[test]
+fn verify_that_could_read_no_manifest_says_what_was_not_checked_and_exits_3() {
+    // The same registry, whole, but no manifest in the cache and the registry unreachable.
+    let (inventory, dir, policy) = fixture(&[]);
+    std::fs::remove_dir_all(dir.path().join("cache")).expect("empty the cache");
+    let server = GithubServer::start(&inventory, Config::default());
+    let o = retention(&server, dir.path(), &["verify", "--policy", &policy], &[]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    let out = text(&o);
+    assert!(!out.contains("every kept image is whole"), "{out}");
+    assert!(
+        out.contains("not checked: team/app sha256:"),
+        "names what was not checked: {out}"
+    );
+    assert!(
+        o.stdout().starts_with("verify: 128 kept versions in 3 container packages checked: no kept image found broken; 127 kept images could not be checked (no readable manifest)"),
+        "{out}"
+    );
+    assert!(out.contains("warning: not checked: 117 more"), "{out}");
+    assert!(
+        out.ends_with("error: 127 kept images could not be checked: no readable manifest (listed above)\n  help: run `retention verify` again when the registry answers\n"),
+        "{out}"
+    );
+}

@@ -522,3 +522,29 @@ fn globs_too_large_together_blame_the_list_not_its_first_pattern() {
         "`packages.names`: its 9990 globs are too large to compile together (error building NFA)"
     );
 }
+
+#[test]
+fn dot_segments_are_no_package_name_or_owner() {
+    let rule = "rules:\n  - name: r\n    delete: { untagged: true }\n";
+    for name in [".", "..", "%2e%2E"] {
+        let text =
+            format!("version: 1\npackages: {{ type: container, names: [\"{name}\"] }}\n{rule}");
+        let d = first(&text);
+        assert!(
+            d.message.contains("is not a package name"),
+            "{name}: {}",
+            d.message
+        );
+    }
+    // A name that only contains dots is a name.
+    let ok =
+        format!("version: 1\npackages: {{ type: container, names: [\"a..b\", \"...\"] }}\n{rule}");
+    assert!(parse_policy("p.yml", ok.as_bytes()).is_ok());
+    for owner in ["'..'", "'.'", "''", "' '"] {
+        let text = format!(
+            "version: 1\nowner: {owner}\npackages: {{ type: container, names: [app] }}\n{rule}"
+        );
+        let d = first(&text);
+        assert_eq!((d.line, d.column), (2, 8), "{owner}: {}", d.message);
+    }
+}
