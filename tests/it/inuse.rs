@@ -206,7 +206,7 @@ fn check_reports_a_bad_in_use_section_and_selector() {
     write(
         dir.path(),
         "empty.yml",
-        "version: 1\npackages: { type: container, names: [\"api\"] }\nin_use: {}\nrules:\n  - name: r\n    keep: { in_use: yes }\n",
+        "version: 1\npackages: { type: container, names: [\"api\"] }\nin_use: {}\nrules:\n  - name: r\n    keep: { in_use: yes }\n  - name: d\n    delete: { in_use: true }\n",
     );
     let run = retention(dir.path(), &["check", "bad.yml", "empty.yml"]);
     assert_eq!(run.status.code(), Some(1));
@@ -324,8 +324,19 @@ fn the_in_use_examples_validate_against_the_policy_schema() {
     }
     // The schema sees the selector and the section as the parser does.
     let bad = serde_json::json!({"version": 1, "packages": {"type": "container", "names": ["a"]},
-        "in_use": {"files": []}, "rules": [{"name": "r", "keep": {"in_use": "yes"}}]});
-    assert_eq!(v.iter_errors(&bad).count(), 2);
+        "in_use": {"files": []}, "rules": [{"name": "r", "keep": {"in_use": "yes"}},
+        {"name": "d", "delete": {"in_use": true}}]});
+    assert_eq!(
+        v.iter_errors(&bad).count(),
+        3,
+        "{:?}",
+        v.iter_errors(&bad)
+            .map(|e| e.to_string())
+            .collect::<Vec<_>>()
+    );
+    let good = serde_json::json!({"version": 1, "packages": {"type": "container", "names": ["a"]},
+        "rules": [{"name": "d", "delete": {"in_use": false, "untagged": true}}]});
+    assert_eq!(v.iter_errors(&good).count(), 0);
 }
 
 /// The id of the version of `package` whose digest starts with `prefix`, in the example inventory.
