@@ -24,8 +24,9 @@ impl From<ScanError> for Failure {
 
 /// Scan what `policy` (and `extra`, the `--in-use` lists) names for references to `owner`'s
 /// images on the run's registry, and attach them to the policy. `owner` is asked only when
-/// there is something to scan (a run without `in_use` resolves its owner where it always did). Nothing to scan: nothing
-/// attached, unless a rule selects by `in_use`, which is then an error (it would keep nothing).
+/// there is something to scan (a run without `in_use` resolves its owner where it always did).
+/// Nothing to scan: nothing attached, unless a rule selects by `in_use`, which is then an error
+/// (it would keep nothing).
 /// `which` names the policy in messages ("the policy", "the base policy").
 pub(crate) fn attach(
     policy: &mut Policy,
@@ -70,32 +71,26 @@ pub(crate) fn attach(
     if !sources.lists.is_empty() {
         places.push(count(sources.lists.len(), "list", "lists"));
     }
+    let places = places.join(" and ");
+    let others = if others > 0 {
+        format!(
+            " ({} to other owners' images left out)",
+            count(others, "reference", "references")
+        )
+    } else {
+        String::new()
+    };
     if mine.references.is_empty() {
-        // Files were found but name nothing of this owner here: a wrong registry or owner
+        // Sources that name nothing of this owner on this registry: a wrong registry or owner
         // would otherwise keep nothing without a word.
         eprintln!(
-            "warning: in use ({which}): no reference to {owner}'s images on {} in {}{}\n  help: a reference is REGISTRY/OWNER/PACKAGE[:TAG][@sha256:DIGEST] with the run's registry (--registry, else the one of GITHUB_SERVER_URL)",
+            "warning: in use ({which}): no reference to {owner}'s images on {} in {places}{others}\n  help: a reference is REGISTRY/OWNER/PACKAGE[:TAG][@sha256:DIGEST] with the run's registry (--registry, else the one of GITHUB_SERVER_URL)",
             crate::inuse::registry_host(&registry),
-            places.join(" and "),
-            if others > 0 {
-                format!(" ({} to other owners' images)", count(others, "reference", "references"))
-            } else {
-                String::new()
-            },
         );
     } else {
         eprintln!(
-            "in use ({which}): {} to {owner}'s images in {}{}",
+            "in use ({which}): {} to {owner}'s images in {places}{others}",
             count(mine.references.len(), "reference", "references"),
-            places.join(" and "),
-            if others > 0 {
-                format!(
-                    " ({} to other owners' images left out)",
-                    count(others, "reference", "references")
-                )
-            } else {
-                String::new()
-            },
         );
     }
     policy.in_use.found = Some(Arc::new(mine));
