@@ -431,3 +431,22 @@ fn apply_never_deletes_what_the_deployments_name() {
         "{deleted:?}"
     );
 }
+
+#[test]
+fn sources_that_name_nothing_on_the_runs_registry_are_a_warning() {
+    let inv = inventory();
+    let run = retention(
+        &root(),
+        &plan_args(
+            "examples/in-use/nightly.yml",
+            &inv,
+            &["--registry", "http://127.0.0.1:5000"],
+        ),
+    );
+    assert_eq!(run.status.code(), Some(0), "{}", run.stderr());
+    assert!(
+        run.stderr().contains("warning: in use (the policy): no reference to acme's images on 127.0.0.1:5000 in 1 file pattern\n  help: a reference is REGISTRY/OWNER/PACKAGE"),
+        "{}",
+        run.stderr()
+    );
+}
