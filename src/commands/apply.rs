@@ -397,8 +397,9 @@ fn load_policy(
     settings: &Settings,
 ) -> Result<Policy, Failure> {
     let mut policy = super::load_policy(path, &args.vars)?;
-    let owner = settings.owner_for(policy.owner.as_deref())?;
-    super::in_use::attach(&mut policy, &args.in_use, &owner, settings, "the policy")?;
+    let owner = policy.owner.clone();
+    let owner = || settings.owner_for(owner.as_deref());
+    super::in_use::attach(&mut policy, &args.in_use, owner, settings, "the policy")?;
     if let Some(max) = args.max_deletions {
         policy.safety.max_deletions = max;
     }

@@ -34,17 +34,36 @@ pub fn run(args: &PlanArgs, settings: &Settings) -> Outcome {
         );
         (!old.eq_ignore_ascii_case(&new)).then_some((old, new))
     });
-    let mut base_inventory = None;
-    let policies: Vec<&Policy> = std::iter::once(&policy).chain(base.as_ref()).collect();
-    let (inventory, doubt) = match &args.inventory {
+    let saved = match &args.inventory {
         Some(_) if owner_change.is_some() => {
             let (old, new) = owner_change.unwrap_or_default();
             return Err(Failure::usage(format!(
                 "error: the base policy is for owner {old}, this one for {new}, and a saved inventory holds one owner's packages\n  help: plan without --inventory (the base policy is then evaluated on {old}'s packages), or plan each policy on its own owner's inventory"
             )));
         }
-        Some(path) => {
-            let mut inventory = Inventory::load(path)?;
+        Some(path) => Some(Inventory::load(path)?),
+        None => None,
+    };
+    // The in-use sources are read before anything is listed (a pattern that matches nothing
+    // stops the run at once); the owner is the saved inventory's, or the one the listing uses.
+    let policy_owner = policy.owner.clone();
+    let owner = || match &saved {
+        Some(inventory) => Ok(inventory.owner.clone()),
+        None => settings.owner_for(policy_owner.as_deref()),
+    };
+    let in_use = &args.eval.in_use;
+    super::in_use::attach(&mut policy, in_use, owner, settings, "the policy")?;
+    if let Some(base) = base.as_mut() {
+        let base_owner = || match &owner_change {
+            Some((old, _)) => Ok(old.clone()),
+            None => owner(),
+        };
+        super::in_use::attach(base, in_use, base_owner, settings, "the base policy")?;
+    }
+    let mut base_inventory = None;
+    let policies: Vec<&Policy> = std::iter::once(&policy).chain(base.as_ref()).collect();
+    let (inventory, doubt) = match saved {
+        Some(mut inventory) => {
             let runtime = super::online::runtime()?;
             let doubt = if args.read_manifests {
                 read_manifests(settings, &policy, &mut inventory)?;
@@ -78,12 +97,6 @@ pub fn run(args: &PlanArgs, settings: &Settings) -> Outcome {
         }
         None => online_inventory(settings, &policy, base.as_ref())?,
     };
-    let in_use = &args.eval.in_use;
-    let owner = &inventory.owner;
-    super::in_use::attach(&mut policy, in_use, owner, settings, "the policy")?;
-    if let Some(base) = base.as_mut() {
-        super::in_use::attach(base, in_use, owner, settings, "the base policy")?;
-    }
     // With a base, both policies are evaluated at once, each on its own thread (the same
     // inventory, read once): `plan --base` must cost well under twice `plan`.
     let (plan, base_plan) = std::thread::scope(|scope| {

@@ -19,17 +19,23 @@ use crate::verify::{Finding, Report};
 
 pub fn run(args: &VerifyArgs, settings: &Settings) -> Outcome {
     let mut policy = super::load_policy(&args.eval.policy, &args.eval.vars)?;
-    let inventory = match &args.inventory {
-        Some(path) => Inventory::load(path)?,
-        None => online::inventory_of_everything_governed(settings, &policy)?.1,
+    let saved = args.inventory.as_deref().map(Inventory::load).transpose()?;
+    let policy_owner = policy.owner.clone();
+    let owner = || match &saved {
+        Some(inventory) => Ok(inventory.owner.clone()),
+        None => settings.owner_for(policy_owner.as_deref()),
     };
     super::in_use::attach(
         &mut policy,
         &args.eval.in_use,
-        &inventory.owner,
+        owner,
         settings,
         "the policy",
     )?;
+    let inventory = match saved {
+        Some(inventory) => inventory,
+        None => online::inventory_of_everything_governed(settings, &policy)?.1,
+    };
     let plan = crate::evaluate::evaluate(&policy, &inventory, settings.now())?;
     let kept: HashSet<(&str, u64)> = plan
         .packages

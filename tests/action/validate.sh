@@ -313,5 +313,26 @@ else
     ko "run.sh apply with a journal holding a line break: $(cat "$ws/output" "$ws/log")"
 fi
 
+# in-use: one list path a line, each an --in-use argument (issue 19); a path that looks like
+# shell code stays data (the binary cannot read it and says so).
+ws="$tmp/ws-in-use"
+mkdir -p "$ws"
+sed 's/^rules:$/rules:\n  - name: what runs stays\n    keep: { in_use: true }/' tests/fixtures/action/policy.yml >"$ws/policy.yml"
+echo "ghcr.io/acme/api:pr-2" >"$ws/running images.txt"
+if run "$ws" INPUT_POLICY=policy.yml INPUT_INVENTORY="$root/tests/fixtures/action/inventory.json" \
+    INPUT_NOW=2026-11-20T00:00:00Z INPUT_IN_USE="$(printf '  running images.txt \n\n# a comment\n')" >"$ws/log" 2>&1 \
+    && grep -q '^to-delete=1$' "$ws/output" && grep -q 'in use: running images.txt:1' "$ws/temp/retention-plan.txt"; then
+    ok "run.sh passes the input in-use to the binary as --in-use, one a line"
+else
+    ko "run.sh with in-use: $(cat "$ws/output" "$ws/log")"
+fi
+if ! run "$ws" INPUT_POLICY=policy.yml INPUT_INVENTORY="$root/tests/fixtures/action/inventory.json" \
+    INPUT_IN_USE='$(touch pwned).txt' >"$ws/log" 2>&1 \
+    && grep -q 'in_use: cannot read $(touch pwned).txt' "$ws/log" && [[ ! -e "$ws/pwned" && ! -e pwned ]]; then
+    ok "run.sh keeps an in-use path that looks like shell code as data, and the binary refuses it"
+else
+    ko "run.sh with a hostile in-use path: $(cat "$ws/log")"
+fi
+
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]
