@@ -384,6 +384,7 @@ mod tests {
                 },
                 versions,
                 manifests,
+                listing_gap: None,
             }],
         }
     }
@@ -418,12 +419,12 @@ mod tests {
         let inv = inventory(&[3]);
         let entry = &inv.packages[0];
         // Counted as an image, c takes the newest place and b goes.
-        let plain = plan_package(&policy, entry, now, &Doubt::default());
+        let plain = plan_package(&policy, entry, now, &Doubt::default(), &|_| false);
         assert_eq!(deleted(&plain), [1, 2]);
         let doubt = Doubt {
             versions: HashMap::from([(("app".to_string(), 3), "c".to_string())]),
         };
-        let plan = plan_package(&policy, entry, now, &doubt);
+        let plan = plan_package(&policy, entry, now, &doubt, &|_| false);
         // Absent, b is the newest image: only a goes either way.
         assert_eq!(deleted(&plan), [1]);
         let b = plan.versions.iter().find(|v| v.id == 2);
@@ -444,7 +445,7 @@ mod tests {
             versions: HashMap::from([(("other".to_string(), 3), "c".to_string())]),
         };
         assert_eq!(
-            deleted(&plan_package(&policy, entry, now, &elsewhere)),
+            deleted(&plan_package(&policy, entry, now, &elsewhere, &|_| false)),
             [1, 2]
         );
     }

@@ -127,12 +127,11 @@ pub fn run(args: &PlanArgs, settings: &Settings) -> Outcome {
         color: crate::render::color_for(args.output.as_deref()),
         verbose: args.verbose,
     };
-    let incomplete = incomplete_listings(&inventory)
-        .or_else(|| {
-            base_inventory
-                .as_ref()
-                .and_then(|(inventory, _)| incomplete_listings(inventory))
-        });
+    let incomplete = incomplete_listings(&inventory).or_else(|| {
+        base_inventory
+            .as_ref()
+            .and_then(|(inventory, _)| incomplete_listings(inventory))
+    });
     let Some(base_plan) = base_plan else {
         if let Some(runner) = crate::actions::Runner::detect() {
             runner.report_dry_run(&plan, refusal)?;
