@@ -14,7 +14,8 @@
 # skipped with a message when its rustup component is not installed); a build on the minimum
 # Rust version (skipped with a message when no such toolchain can be had: the GitHub workflow
 # always runs it); the image is built and its binary run (scripts/build-image.sh); the action
-# metadata and workflows are validated (tests/action/validate.sh); and `cargo test -- --include-ignored` runs every
+# metadata and workflows are validated (tests/action/validate.sh); the README's commands are run
+# (scripts/doc_test.py); and `cargo test -- --include-ignored` runs every
 # Rust test, last, so that its summary closes the output.
 # SKIP_IMAGE=1 skips the image build, SKIP_MSRV=1 the minimum-version build.
 set -euo pipefail
@@ -115,6 +116,10 @@ if [ "${SKIP_IMAGE:-0}" != 1 ]; then
 fi
 echo "== action.yml and workflows" >&2
 bash tests/action/validate.sh
+# validate.sh built target/debug/retention: run the README's commands with it (the
+# `cargo install` block too, unless DOC_TEST_SKIP_SLOW=1).
+echo "== the README's commands (scripts/doc_test.py)" >&2
+python3 scripts/doc_test.py README.md
 # The registry tests are #[ignore = "needs docker-registry"] (a plain `cargo test` lists them as
 # ignored); they run here, and with CI=true a missing registry fails them. The two benchmarks
 # (bench/apply_throughput.sh) are ignored too and stay skipped.

@@ -6,24 +6,30 @@
 //!
 //! ```text
 //! check  -> annotate_policy_errors(&errors)        ::error file=…,line=…,col=…,title=…::message
-//! plan   -> report_dry_run(&plan)                  plan file, outputs, summary, listing
-//! apply  -> report_plan(&plan) … report_apply(deleted, failed)
+//! plan   -> report_dry_run(&plan, refusal)         plan file, outputs, summary, listing
+//!           report_diff(&doc, refusal)             the same for `plan --base`
+//! apply  -> report_plan(&plan) … report_apply(&ApplyResult { deleted, …, failure })
 //! ```
 //!
 //! What goes where (GitHub's "workflow commands" documentation):
-//! - outputs are appended to the file named by `GITHUB_OUTPUT` as `name=value` lines, or in the
-//!   heredoc form `name<<DELIMITER` … `DELIMITER` for a value with a line break. Writing an
-//!   environment variable or the deprecated `::set-output` does not reach the workflow (FACTS.md,
-//!   complaint 11);
+//! - outputs are appended to the file named by `GITHUB_OUTPUT`, all through [`Runner::set_output`]
+//!   ([`output_entry`]): `name=value` lines, or the heredoc form `name<<DELIMITER` … `DELIMITER`
+//!   for a value with a line break (a delimiter the value does not contain), so that no value can
+//!   add an output of its own. Writing an environment variable or the deprecated `::set-output`
+//!   does not reach the workflow (a known complaint about other tools);
 //! - the Markdown report is appended to the file named by `GITHUB_STEP_SUMMARY` (GitHub refuses a
 //!   step summary over 1 MiB, so a longer report is cut and says where the full plan is);
 //! - workflow commands (`::error`, `::warning`, `::group::`) go to standard error, which the runner
 //!   scans like standard output, so that `retention plan --format json` on stdout stays clean JSON.
 //!
 //! The outputs: `to-delete` (versions the plan deletes), `deleted` and `failed` (counts after
-//! apply; 0 for a dry run), `untagged` (tags removed from images that stay; 0 for a dry run), `plan` (path of the plan JSON), `report` (path of the Markdown
-//! report, `$RUNNER_TEMP/retention-plan.md`, for a later step such as a pull-request comment:
-//! each step has its own `GITHUB_STEP_SUMMARY`, so a later step cannot read this one's). The plan JSON is written to
+//! apply; 0 for a dry run), `untagged` (tags removed from images that stay; 0 for a dry run),
+//! `journal` (apply), `plan` (path of the plan JSON), `report` (path of the Markdown report,
+//! `$RUNNER_TEMP/retention-plan.md`, for a later step: each step has its own
+//! `GITHUB_STEP_SUMMARY`, so a later step cannot read this one's), `comment` (the same report cut
+//! to fit a pull-request comment, [`cut_markdown`]). A plan over its limits is reported all the
+//! same, opening with the refusal, with an `::error`; an apply that failed or stopped says so in
+//! the summary's heading and an annotation. The plan JSON is written to
 //! `$RUNNER_TEMP/retention-plan.json`, whatever `--format` and `--output` say: later steps of the
 //! job can read it (upload it as an artifact to keep it), and the runner empties `RUNNER_TEMP`
 //! after the job. A second run in the same job overwrites it.
@@ -49,6 +55,13 @@ pub const PLAN_FILE_NAME: &str = "retention-plan.json";
 /// has its own job-summary file, so a later step (a pull-request comment) reads this one.
 pub const REPORT_FILE_NAME: &str = "retention-plan.md";
 
+/// The file name of the report cut to fit a pull-request comment (the `comment` output).
+pub const COMMENT_FILE_NAME: &str = "retention-comment.md";
+
+/// A pull-request comment holds at most 65,536 characters: the report for one is cut below
+/// that, with room for the workflow's own header.
+pub const COMMENT_LIMIT: usize = 60_000;
+
 /// GitHub refuses a step summary larger than 1 MiB; stay below it with room for the note.
 const SUMMARY_LIMIT: usize = 1000 * 1024;
 
@@ -66,6 +79,9 @@ pub struct Runner {
     pub temp_dir: PathBuf,
     /// `GITHUB_WORKSPACE`: annotation paths are made relative to it, as GitHub expects.
     pub workspace: Option<PathBuf>,
+    /// The run's page (`GITHUB_SERVER_URL/GITHUB_REPOSITORY/actions/runs/GITHUB_RUN_ID`): where
+    /// a cut comment sends the reader for the whole report.
+    pub run_url: Option<String>,
 }
 
 impl Runner {
@@ -86,6 +102,19 @@ impl Runner {
                 .map(PathBuf::from)
                 .unwrap_or_else(std::env::temp_dir),
             workspace: var("GITHUB_WORKSPACE").map(PathBuf::from),
+            run_url: match (
+                var("GITHUB_SERVER_URL"),
+                var("GITHUB_REPOSITORY"),
+                var("GITHUB_RUN_ID"),
+            ) {
+                (Some(server), Some(repo), Some(id)) => Some(format!(
+                    "{}/{}/actions/runs/{}",
+                    server.to_string_lossy().trim_end_matches('/'),
+                    repo.to_string_lossy(),
+                    id.to_string_lossy()
+                )),
+                _ => None,
+            },
         })
     }
 
@@ -188,8 +217,13 @@ impl Runner {
     }
 
     /// `retention plan --base`: report the new policy's plan with its diff (the JSON plan has
-    /// the `diff` object; the report is the diff's), and `deleted=0`, `failed=0`.
-    pub fn report_diff(&self, doc: &crate::diff::DiffDocument) -> Result<PathBuf, RunnerError> {
+    /// the `diff` object; the report is the diff's), and the outputs of a dry run. `refusal`:
+    /// the new policy is over its limits (see [`Runner::report_dry_run`]).
+    pub fn report_diff(
+        &self,
+        doc: &crate::diff::DiffDocument,
+        refusal: Option<&str>,
+    ) -> Result<PathBuf, RunnerError> {
         let json = crate::render::render_diff(
             doc,
             crate::render::Format::Json,
@@ -200,10 +234,23 @@ impl Runner {
             crate::render::Format::Markdown,
             crate::render::Options::default(),
         );
+        let markdown =
+            crate::render::with_refusal(markdown, crate::render::Format::Markdown, refusal);
         let path = self.report_rendered(&doc.plan, &json, markdown)?;
+        self.dry_run_outputs(refusal)?;
+        Ok(path)
+    }
+
+    /// A dry run changed nothing: `deleted`, `failed` and `untagged` are 0. A plan over its
+    /// limits is also an `::error` annotation (the run exits 1).
+    fn dry_run_outputs(&self, refusal: Option<&str>) -> Result<(), RunnerError> {
         self.set_output("deleted", "0")?;
         self.set_output("failed", "0")?;
-        Ok(path)
+        self.set_output("untagged", "0")?;
+        if let Some(refusal) = refusal {
+            self.error("Plan refused", refusal);
+        }
+        Ok(())
     }
 
     /// What [`Runner::report_plan`] does, with the JSON and Markdown already rendered.
@@ -247,6 +294,24 @@ impl Runner {
             ))
         })?;
         self.set_output("report", &report.to_string_lossy())?;
+        // The same report cut to fit a pull-request comment, its sections closed before the note.
+        let whole = match &self.run_url {
+            Some(url) => format!("in the [run's job summary]({url}), and the JSON plan in its artifacts when the workflow uploads it"),
+            None => "in the run's job summary, and the JSON plan in its artifacts when the workflow uploads it".to_string(),
+        };
+        let comment = cut_markdown(
+            &markdown,
+            COMMENT_LIMIT,
+            &format!("> [!NOTE]\n> **The report was cut here**: a pull-request comment holds 65,536 characters. The whole report is {whole}."),
+        );
+        let comment_path = self.temp_dir.join(COMMENT_FILE_NAME);
+        std::fs::write(&comment_path, &comment).map_err(|e| {
+            RunnerError(format!(
+                "cannot write the comment to {}: {e}\n  help: RUNNER_TEMP must name a writable directory",
+                comment_path.display()
+            ))
+        })?;
+        self.set_output("comment", &comment_path.to_string_lossy())?;
         let _ = writeln!(
             markdown,
             "\n<sub>Plan JSON: `{}` (the step's `plan` output).</sub>",
@@ -256,23 +321,66 @@ impl Runner {
         Ok(path)
     }
 
-    /// `retention plan`: report the plan, and `deleted=0`, `failed=0` since nothing was deleted.
-    pub fn report_dry_run(&self, plan: &Plan) -> Result<PathBuf, RunnerError> {
-        let path = self.report_plan(plan)?;
-        self.set_output("deleted", "0")?;
-        self.set_output("failed", "0")?;
-        self.set_output("untagged", "0")?;
+    /// `retention plan`: report the plan, and `deleted=0`, `failed=0`, `untagged=0` since
+    /// nothing was changed. `refusal`: the plan is over `max_deletions` or `max_untags` (the
+    /// report opens with it, and it is also an `::error` annotation).
+    pub fn report_dry_run(
+        &self,
+        plan: &Plan,
+        refusal: Option<&str>,
+    ) -> Result<PathBuf, RunnerError> {
+        let markdown = crate::render::render(plan, crate::render::Format::Markdown, false);
+        let markdown =
+            crate::render::with_refusal(markdown, crate::render::Format::Markdown, refusal);
+        let path = self.report_rendered(plan, &crate::render::json(plan), markdown)?;
+        self.dry_run_outputs(refusal)?;
         Ok(path)
     }
 
-    /// After `apply`: set the `deleted` and `failed` outputs and add the result to the summary.
-    /// Call it also when apply stops early (rate limit, run error) with the counts so far.
-    pub fn report_apply(&self, deleted: u64, failed: u64) -> Result<(), RunnerError> {
+    /// After `apply`, whatever happened: the `deleted`, `failed`, `untagged` and `journal`
+    /// outputs, and the result in the summary. A run that failed or stopped says so in the
+    /// summary's heading ("Apply failed: …", "Apply stopped: …") and in an `::error` or
+    /// `::warning` annotation, so that it never reads as a success.
+    pub fn report_apply(&self, result: &ApplyResult<'_>) -> Result<(), RunnerError> {
+        let ApplyResult {
+            deleted,
+            failed,
+            untagged,
+            journal,
+            failure,
+        } = *result;
         self.set_output("deleted", &deleted.to_string())?;
         self.set_output("failed", &failed.to_string())?;
-        let mut md = format!("\n### Applied\n\n{deleted} versions deleted, {failed} failed.\n");
-        if failed > 0 {
-            md.push_str("\nSee the step's log for each failure; the journal lists what was deleted (`retention restore --journal FILE` undoes it).\n");
+        self.set_output("untagged", &untagged.to_string())?;
+        if let Some(journal) = journal {
+            self.set_output("journal", &journal.to_string_lossy())?;
+        }
+        let counts = format!(
+            "{} deleted, {} removed from images that stay, {failed} failed.",
+            crate::plural::count(deleted, "version", "versions"),
+            crate::plural::count(untagged, "tag", "tags"),
+        );
+        let mut md = match failure {
+            None => format!("\n### Applied\n\n{counts}\n"),
+            Some((code, message)) => {
+                let (label, level, text) = apply_failure(code, message);
+                let first = text.lines().next().unwrap_or_default();
+                if level == "warning" {
+                    self.warning(&format!("Apply {label}"), text);
+                } else {
+                    self.error(&format!("Apply {label}"), text);
+                }
+                format!(
+                    "\n### Apply {label}: {}\n\n{counts}\n\n<pre>{}</pre>\n",
+                    html_escape(first),
+                    html_escape(text)
+                )
+            }
+        };
+        if (failure.is_some() || failed > 0) && deleted + untagged + failed > 0 {
+            md.push_str("\nThe journal lists what was deleted and untagged: `retention restore --journal FILE` (or the action's `mode: restore`) undoes it.\n");
+        }
+        if failure.is_none() && failed > 0 {
             self.warning(
                 "Some deletions failed",
                 &format!(
@@ -284,15 +392,9 @@ impl Runner {
         self.append_summary(&md)
     }
 
-    /// After `apply`: the `untagged` output (tags removed from images that stay).
-    pub fn report_untagged(&self, untagged: u64) -> Result<(), RunnerError> {
-        self.set_output("untagged", &untagged.to_string())?;
-        if untagged > 0 {
-            self.append_summary(&format!(
-                "\n{untagged} tags removed from images that stay.\n"
-            ))?;
-        }
-        Ok(())
+    /// An `::error::` annotation.
+    pub fn error(&self, title: &str, message: &str) {
+        emit(&command("error", &[("title", title)], message));
     }
 
     /// A path as GitHub wants it in an annotation: relative to the workspace when inside it.
@@ -314,6 +416,43 @@ impl Runner {
             Err(_) => file.to_string(),
         }
     }
+}
+
+/// What an `apply` did, for [`Runner::report_apply`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ApplyResult<'a> {
+    pub deleted: u64,
+    pub failed: u64,
+    /// Tags removed from images that stay.
+    pub untagged: u64,
+    /// The journal, when the run got as far as naming one.
+    pub journal: Option<&'a Path>,
+    /// Why the run did not succeed: its exit code and message.
+    pub failure: Option<(u8, &'a str)>,
+}
+
+/// How a failed run reads: ("failed" | "stopped", "error" | "warning", the message without its
+/// label). A partial run (exit 3) that says `warning:` stopped with work left for the next run;
+/// every other failure failed.
+fn apply_failure(code: u8, message: &str) -> (&'static str, &'static str, &str) {
+    if let Some(rest) = message.strip_prefix("warning:") {
+        if code == 3 {
+            return ("stopped", "warning", rest.trim_start());
+        }
+        return ("failed", "error", rest.trim_start());
+    }
+    let text = message
+        .strip_prefix("error:")
+        .unwrap_or(message)
+        .trim_start();
+    ("failed", "error", text)
+}
+
+/// `&`, `<` and `>` as HTML entities: a message inside `<pre>` in the summary.
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// Annotate policy errors when inside a runner; a no-op elsewhere. For commands that load a
@@ -366,11 +505,42 @@ pub fn output_entry(name: &str, value: &str) -> String {
 
 /// Cut `markdown` at a line boundary so that it and a closing note fit in `limit` bytes.
 fn truncate_summary(markdown: &str, limit: usize) -> String {
+    cut_markdown(
+        markdown,
+        limit,
+        "> **The report was cut here**: GitHub limits a job summary to 1 MiB. The whole plan is in the file named by the step's `plan` output.",
+    )
+}
+
+/// Cut `markdown` at a line boundary so that it, what closes the blocks left open (a code
+/// fence, `<details>` sections) and `note` fit in `limit` bytes. The note comes after the
+/// closing tags, so it is never hidden inside a collapsed section. Unchanged when it fits.
+pub fn cut_markdown(markdown: &str, limit: usize, note: &str) -> String {
     if markdown.len() <= limit {
         return markdown.to_string();
     }
-    let note = "\n\n> **The report was cut here**: GitHub limits a job summary to 1 MiB. The whole plan is in the file named by the step's `plan` output.\n";
-    let budget = limit.saturating_sub(note.len());
+    let opened = |head: &str| {
+        let details = head.matches("<details").count();
+        let closed = head.matches("</details>").count();
+        let fences = head
+            .lines()
+            .filter(|l| l.trim_start().starts_with("```"))
+            .count();
+        (details.saturating_sub(closed), fences % 2 == 1)
+    };
+    let closing = |(details, fence): (usize, bool)| {
+        let mut c = String::new();
+        if fence {
+            c.push_str("\n```");
+        }
+        for _ in 0..details {
+            c.push_str("\n\n</details>");
+        }
+        c
+    };
+    // The closing tags depend on where the cut falls: leave room for every section there is.
+    let worst = closing((markdown.matches("<details").count(), true)).len();
+    let budget = limit.saturating_sub(note.len() + worst + 4);
     let mut cut = budget.min(markdown.len());
     while !markdown.is_char_boundary(cut) {
         cut -= 1;
@@ -380,7 +550,7 @@ fn truncate_summary(markdown: &str, limit: usize) -> String {
         Some(i) => &head[..i],
         None => head,
     };
-    format!("{head}{note}")
+    format!("{head}{}\n\n{note}\n", closing(opened(head)))
 }
 
 /// The deletions, one per line: `package  id  name  [tags]  (reasons)`.
@@ -526,6 +696,7 @@ mod tests {
             summary_file: Some(dir.path().join("summary")),
             temp_dir: dir.path().join("temp"),
             workspace: None,
+            run_url: None,
         };
         let plan = Plan {
             schema: crate::plan::SCHEMA,
@@ -539,19 +710,214 @@ mod tests {
         let path = r.report_plan(&plan).map_err(|f| f.0)?;
         assert_eq!(path, dir.path().join("temp").join(PLAN_FILE_NAME));
         assert_eq!(Plan::load(&path)?, plan);
-        r.report_apply(3, 1).map_err(|f| f.0)?;
+        let journal = dir.path().join("journal.jsonl");
+        r.report_apply(&ApplyResult {
+            deleted: 3,
+            failed: 1,
+            untagged: 1,
+            journal: Some(&journal),
+            failure: None,
+        })
+        .map_err(|f| f.0)?;
         assert_eq!(
             std::fs::read_to_string(dir.path().join("output"))?,
             format!(
-                "to-delete=0\nplan={}\nreport={}\ndeleted=3\nfailed=1\n",
+                "to-delete=0\nplan={}\nreport={}\ncomment={}\ndeleted=3\nfailed=1\nuntagged=1\njournal={}\n",
                 path.display(),
-                dir.path().join("temp").join(REPORT_FILE_NAME).display()
+                dir.path().join("temp").join(REPORT_FILE_NAME).display(),
+                dir.path().join("temp").join(COMMENT_FILE_NAME).display(),
+                journal.display()
             )
         );
         let summary = std::fs::read_to_string(dir.path().join("summary"))?;
         assert!(
-            summary.contains("3 versions deleted, 1 failed."),
+            summary.contains(
+                "### Applied\n\n3 versions deleted, 1 tag removed from images that stay, 1 failed."
+            ),
             "{summary}"
+        );
+        Ok(())
+    }
+
+    fn runner_in(dir: &Path) -> Runner {
+        Runner {
+            output_file: Some(dir.join("output")),
+            summary_file: Some(dir.join("summary")),
+            temp_dir: dir.join("temp"),
+            workspace: None,
+            run_url: Some("https://github.com/acme/app/actions/runs/7".into()),
+        }
+    }
+
+    #[test]
+    fn a_failed_or_stopped_apply_says_so_in_the_summary() -> Result<(), Box<dyn std::error::Error>>
+    {
+        let dir = tempfile::tempdir()?;
+        let r = runner_in(dir.path());
+        r.report_apply(&ApplyResult {
+            failure: Some((
+                2,
+                "error: deleting api 7: 403 <Forbidden>\n  help: give the token delete:packages",
+            )),
+            ..ApplyResult::default()
+        })
+        .map_err(|f| f.0)?;
+        r.report_apply(&ApplyResult {
+            deleted: 4,
+            failure: Some((
+                3,
+                "warning: the rate budget ran out: the next run continues",
+            )),
+            ..ApplyResult::default()
+        })
+        .map_err(|f| f.0)?;
+        let summary = std::fs::read_to_string(dir.path().join("summary"))?;
+        assert!(
+            summary.contains("### Apply failed: deleting api 7: 403 &lt;Forbidden&gt;\n"),
+            "{summary}"
+        );
+        assert!(
+            summary.contains("  help: give the token delete:packages</pre>"),
+            "{summary}"
+        );
+        assert!(
+            summary.contains("### Apply stopped: the rate budget ran out: the next run continues\n\n4 versions deleted"),
+            "{summary}"
+        );
+        assert!(!summary.contains("### Applied"), "{summary}");
+        assert_eq!(apply_failure(2, "error: x"), ("failed", "error", "x"));
+        assert_eq!(apply_failure(3, "warning: y"), ("stopped", "warning", "y"));
+        assert_eq!(
+            apply_failure(3, "error: 2 deletions failed"),
+            ("failed", "error", "2 deletions failed")
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn a_value_with_a_line_break_cannot_add_an_output() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let r = runner_in(dir.path());
+        let journal = Path::new("/tmp/j\nto-delete=999999\n.jsonl");
+        r.report_apply(&ApplyResult {
+            journal: Some(journal),
+            ..ApplyResult::default()
+        })
+        .map_err(|f| f.0)?;
+        let written = std::fs::read_to_string(dir.path().join("output"))?;
+        // Parse the file as the runner does: `name=value` lines and `name<<DELIMITER` blocks.
+        let mut outputs = Vec::new();
+        let mut lines = written.lines();
+        while let Some(line) = lines.next() {
+            if let Some((name, delimiter)) = line.split_once("<<") {
+                let mut value = Vec::new();
+                for l in lines.by_ref() {
+                    if l == delimiter {
+                        break;
+                    }
+                    value.push(l);
+                }
+                outputs.push((name.to_string(), value.join("\n")));
+            } else if let Some((name, value)) = line.split_once('=') {
+                outputs.push((name.to_string(), value.to_string()));
+            }
+        }
+        let names: Vec<&str> = outputs.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            ["deleted", "failed", "untagged", "journal"],
+            "{written}"
+        );
+        assert_eq!(outputs[3].1, journal.to_string_lossy());
+        Ok(())
+    }
+
+    #[test]
+    fn a_refused_plan_is_reported_whole_with_an_error() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let r = runner_in(dir.path());
+        let plan = Plan {
+            schema: crate::plan::SCHEMA,
+            owner: "acme".into(),
+            generated_at: chrono::DateTime::UNIX_EPOCH,
+            policy_sha256: String::new(),
+            max_deletions: Some(1),
+            summary: crate::plan::Summary::default(),
+            packages: vec![],
+        };
+        r.report_dry_run(&plan, Some("refused: the plan deletes 3 versions, 2 more than safety.max_deletions (1)\n  help: raise it"))
+            .map_err(|f| f.0)?;
+        let report = std::fs::read_to_string(dir.path().join("temp").join(REPORT_FILE_NAME))?;
+        assert!(
+            report.starts_with("> [!CAUTION]\n> **Refused: the plan deletes 3 versions, 2 more than safety.max_deletions (1)**\n> - raise it\n\n## Retention plan for acme"),
+            "{report}"
+        );
+        let summary = std::fs::read_to_string(dir.path().join("summary"))?;
+        assert!(summary.starts_with("> [!CAUTION]"), "{summary}");
+        let outputs = std::fs::read_to_string(dir.path().join("output"))?;
+        assert!(outputs.contains("\nuntagged=0\n"), "{outputs}");
+        Ok(())
+    }
+
+    #[test]
+    fn a_cut_closes_open_sections_and_keeps_its_note_visible() {
+        let mut md = String::from("## Retention plan\n\n| a | b |\n| --- | --- |\n");
+        for p in 0..3 {
+            md.push_str(&format!(
+                "\n<details><summary>pkg-{p}</summary>\n\n| Version | Tags |\n| --- | --- |\n"
+            ));
+            for i in 0..200 {
+                md.push_str(&format!("| `sha256:{i:012}` | pr-{i} |\n"));
+            }
+            md.push_str("\n</details>\n");
+        }
+        md.push_str("```mermaid\npie title x\n    \"a\" : 1\n```\n");
+        let note = "> **cut**";
+        for limit in [300, 2_000, 6_000, md.len() - 20] {
+            let cut = cut_markdown(&md, limit, note);
+            assert!(cut.len() <= limit, "{limit}: {}", cut.len());
+            assert!(cut.ends_with("\n\n> **cut**\n"), "{cut}");
+            // Every section opened is closed before the note; no code block is left open.
+            let head = cut.trim_end_matches("\n\n> **cut**\n");
+            assert_eq!(
+                head.matches("<details").count(),
+                head.matches("</details>").count(),
+                "{limit}: {cut}"
+            );
+            assert_eq!(
+                head.lines().filter(|l| l.starts_with("```")).count() % 2,
+                0,
+                "{cut}"
+            );
+        }
+        assert_eq!(cut_markdown(&md, md.len(), note), md);
+    }
+
+    #[test]
+    fn the_comment_report_is_cut_with_a_link_to_the_run() -> Result<(), Box<dyn std::error::Error>>
+    {
+        let dir = tempfile::tempdir()?;
+        let r = runner_in(dir.path());
+        let plan = Plan {
+            schema: crate::plan::SCHEMA,
+            owner: "acme".into(),
+            generated_at: chrono::DateTime::UNIX_EPOCH,
+            policy_sha256: String::new(),
+            max_deletions: None,
+            summary: crate::plan::Summary::default(),
+            packages: vec![],
+        };
+        let long = format!(
+            "<details><summary>x</summary>\n\n{}",
+            "| row |\n".repeat(20_000)
+        );
+        r.report_rendered(&plan, "{}", long)?;
+        let comment = std::fs::read_to_string(dir.path().join("temp").join(COMMENT_FILE_NAME))?;
+        assert!(comment.len() <= COMMENT_LIMIT, "{}", comment.len());
+        assert!(
+            comment.ends_with("\n\n</details>\n\n> [!NOTE]\n> **The report was cut here**: a pull-request comment holds 65,536 characters. The whole report is in the [run's job summary](https://github.com/acme/app/actions/runs/7), and the JSON plan in its artifacts when the workflow uploads it.\n"),
+            "{}",
+            &comment[comment.len() - 400..]
         );
         Ok(())
     }

@@ -1,4 +1,4 @@
-//! The command line (a contract: tests and the action call it exactly like this; README, "Command line").
+//! The command line (a contract: tests and the action call it exactly like this; docs/operations.md, "Command line").
 
 use std::path::PathBuf;
 
@@ -39,6 +39,9 @@ pub enum Command {
     /// Check that every image the policy keeps is whole (all its platform manifests present);
     /// exit 3 when one is not. Deletes nothing.
     Verify(VerifyArgs),
+    /// Propose a first policy from the packages' tags (listed, or a saved inventory), and print
+    /// what it would do. Deletes nothing.
+    Init(InitArgs),
 }
 
 #[derive(Debug, Args)]
@@ -85,6 +88,10 @@ pub struct EvalArgs {
     /// Repeatable. Variables never come from the environment.
     #[arg(long = "var", value_name = "NAME=VALUE", value_parser = crate::policy::vars::parse_var)]
     pub vars: Vec<(String, String)>,
+    /// A list of images in use (one reference a line, e.g. written by `kubectl get pods -A -o
+    /// jsonpath='{..imageID}'`), read with the policy's `in_use` sources. Repeatable.
+    #[arg(long = "in-use", value_name = "FILE")]
+    pub in_use: Vec<PathBuf>,
     #[command(flatten)]
     pub ctx: Context,
 }
@@ -131,6 +138,10 @@ pub struct ApplyArgs {
     /// Repeatable. Variables never come from the environment.
     #[arg(long = "var", value_name = "NAME=VALUE", value_parser = crate::policy::vars::parse_var)]
     pub vars: Vec<(String, String)>,
+    /// A list of images in use (one reference a line), read with the policy's `in_use`
+    /// sources. Repeatable.
+    #[arg(long = "in-use", value_name = "FILE")]
+    pub in_use: Vec<PathBuf>,
     /// Carry out a saved plan (JSON) instead of planning now; each version is re-checked first.
     #[arg(long, value_name = "PLAN.json")]
     pub plan: Option<PathBuf>,
@@ -214,4 +225,20 @@ pub struct VerifyArgs {
     /// Check a saved inventory (what `snapshot` writes) instead, with no network at all.
     #[arg(long, value_name = "FILE")]
     pub inventory: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Read a saved inventory (what `snapshot` writes) instead of listing the owner's packages.
+    #[arg(long, value_name = "FILE", conflicts_with = "owner")]
+    pub inventory: Option<PathBuf>,
+    /// Write the policy to this file (refused when it exists) instead of standard output.
+    #[arg(long, value_name = "PATH")]
+    pub write: Option<PathBuf>,
+    /// Also write the nightly and pull-request workflows that run the policy into this
+    /// directory (e.g. .github/workflows).
+    #[arg(long, value_name = "DIR")]
+    pub workflows: Option<PathBuf>,
+    #[command(flatten)]
+    pub ctx: Context,
 }

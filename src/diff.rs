@@ -2,9 +2,15 @@
 //!
 //! `retention plan --policy NEW --base OLD` lists (or loads) the inventory once, evaluates both
 //! policies on it, and compares the two plans version by version: which versions the change
-//! newly deletes, which it no longer deletes, and which tags it newly removes from an image that
-//! stays, each with the reasons under both policies. Unchanged versions are counted, not listed.
-//! Pure: two plans in, a [`PlanDiff`] out.
+//! newly deletes, which it no longer deletes, which tags it newly removes from an image that
+//! stays and which tags it no longer removes, each with the reasons under both policies.
+//! Unchanged versions are counted, not listed. Images are counted apart from their parts: a
+//! platform manifest, attestation or signature is never counted as an image, even when its
+//! image's fate does not change. Pure: two plans in, a [`PlanDiff`] out.
+//!
+//! When the two policies name different owners, the base policy is evaluated on its own
+//! owner's packages (commands/plan.rs), each package is named `OWNER/NAME`, and the diff says
+//! that the owner changes ([`PlanDiff::base_owner`]).
 //!
 //! In JSON the diff is the `diff` object of the new policy's plan ([`DiffDocument`]), so the file
 //! is still a plan that `apply --plan` can carry out.
@@ -35,6 +41,10 @@ pub struct PlanDiff {
     /// today (its runs change nothing). The diff then compares with what it decides without them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base_refused: Option<String>,
+    /// Set when the base policy names another owner than the new one: the base policy's owner
+    /// (its plan was made on that owner's packages, and packages are named `OWNER/NAME`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_owner: Option<String>,
     pub summary: DiffSummary,
     /// Packages either policy governs, in name order (type first when names repeat).
     pub packages: Vec<PackageDiff>,
@@ -53,6 +63,10 @@ pub struct DiffSummary {
     pub no_longer_deleted_images: u64,
     /// Tags the new policy removes from images that stay and the base policy does not.
     pub newly_untagged: u64,
+    /// Tags the base policy removes from images that stay and the new policy does not (the
+    /// images stay under both).
+    #[serde(default)]
+    pub no_longer_untagged: u64,
     /// Versions whose fate is the same under both policies.
     pub unchanged: u64,
     /// Estimated bytes freed by the base policy's plan (absent when unknown).
@@ -80,6 +94,10 @@ pub struct PackageDiff {
     pub newly_deleted: Vec<Change>,
     pub no_longer_deleted: Vec<Change>,
     pub newly_untagged: Vec<Change>,
+    /// Images that stay under both policies whose tags the base policy removes and the new
+    /// one keeps (`untag`: those tags).
+    #[serde(default)]
+    pub no_longer_untagged: Vec<Change>,
     pub unchanged: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base_bytes_freed: Option<u64>,
@@ -92,7 +110,8 @@ impl PackageDiff {
     pub fn changes(&self) -> bool {
         !(self.newly_deleted.is_empty()
             && self.no_longer_deleted.is_empty()
-            && self.newly_untagged.is_empty())
+            && self.newly_untagged.is_empty()
+            && self.no_longer_untagged.is_empty())
     }
 }
 
@@ -112,7 +131,8 @@ pub struct Change {
     /// Its fate under the new policy; absent when the new policy does not govern it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub new: Option<Fate>,
-    /// For `newly_untagged`: the tags the new policy removes and the base one does not.
+    /// For `newly_untagged`: the tags the new policy removes and the base one does not; for
+    /// `no_longer_untagged`: the tags the base policy removes and the new one does not.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub untag: Vec<String>,
 }
@@ -180,24 +200,27 @@ pub fn diff(base: &Plan, new: &Plan) -> PlanDiff {
             .iter()
             .map(|c| c.untag.len() as u64)
             .sum::<u64>();
+        summary.no_longer_untagged += pd
+            .no_longer_untagged
+            .iter()
+            .map(|c| c.untag.len() as u64)
+            .sum::<u64>();
         summary.unchanged += pd.unchanged;
         out.push(pd);
     }
     PlanDiff {
         base_policy_sha256: base.policy_sha256.clone(),
         base_refused: None,
+        base_owner: None,
         summary,
         packages: out,
     }
 }
 
-/// How many of the changes are top-level images: not part of another version in the list.
+/// How many of the changes are images: not part of another version (a platform manifest
+/// shared with an image whose fate does not change is still a part, not an image).
 fn top_level(changes: &[Change]) -> u64 {
-    let ids: BTreeSet<u64> = changes.iter().map(|c| c.id).collect();
-    changes
-        .iter()
-        .filter(|c| c.part_of.is_none_or(|p| !ids.contains(&p.image)))
-        .count() as u64
+    changes.iter().filter(|c| c.part_of.is_none()).count() as u64
 }
 
 fn by_id(p: Option<&PackagePlan>) -> HashMap<u64, &VersionPlan> {
@@ -223,6 +246,7 @@ fn package_diff(
         newly_deleted: Vec::new(),
         no_longer_deleted: Vec::new(),
         newly_untagged: Vec::new(),
+        no_longer_untagged: Vec::new(),
         unchanged: 0,
         base_bytes_freed: base.and_then(|p| p.bytes_freed),
         bytes_freed: new.and_then(|p| p.bytes_freed),
@@ -239,21 +263,38 @@ fn package_diff(
             new: nv.map(Fate::of),
             untag,
         };
+        let only = |a: Option<&VersionPlan>, b: Option<&VersionPlan>| -> Vec<String> {
+            let other = untags(b);
+            untags(a)
+                .into_iter()
+                .filter(|t| !other.contains(t))
+                .map(str::to_string)
+                .collect()
+        };
         let newly_untagged: Vec<String> = if deletes(nv) {
             Vec::new()
         } else {
-            let before = untags(bv);
-            untags(nv)
-                .into_iter()
-                .filter(|t| !before.contains(t))
-                .map(str::to_string)
-                .collect()
+            only(nv, bv)
+        };
+        // Tags the base removes from an image that stays, which the new policy keeps on an
+        // image that stays too (a version the new policy deletes loses them anyway).
+        let no_longer_untagged: Vec<String> = if deletes(nv) || deletes(bv) {
+            Vec::new()
+        } else {
+            only(bv, nv)
         };
         match (deletes(bv), deletes(nv)) {
             (false, true) => pd.newly_deleted.push(change(Vec::new())),
             (true, false) => pd.no_longer_deleted.push(change(newly_untagged)),
-            _ if !newly_untagged.is_empty() => pd.newly_untagged.push(change(newly_untagged)),
-            _ => pd.unchanged += 1,
+            _ if newly_untagged.is_empty() && no_longer_untagged.is_empty() => pd.unchanged += 1,
+            _ => {
+                if !newly_untagged.is_empty() {
+                    pd.newly_untagged.push(change(newly_untagged));
+                }
+                if !no_longer_untagged.is_empty() {
+                    pd.no_longer_untagged.push(change(no_longer_untagged));
+                }
+            }
         }
     }
     pd
@@ -294,8 +335,14 @@ pub fn headline(d: &PlanDiff) -> String {
             if s.newly_untagged == 1 { "tag" } else { "tags" }
         ));
     }
+    if s.no_longer_untagged > 0 {
+        parts.push(format!(
+            "no longer removes {} that the current policy removes",
+            crate::plural::count(s.no_longer_untagged, "tag", "tags")
+        ));
+    }
     let unchanged = format!("{} {} unchanged", s.unchanged, versions(s.unchanged));
-    match parts.len() {
+    let line = match parts.len() {
         0 => format!("this change does not change what is deleted ({unchanged})"),
         _ => {
             let last = parts.pop().unwrap_or_default();
@@ -306,6 +353,12 @@ pub fn headline(d: &PlanDiff) -> String {
             };
             format!("this change {head}; {unchanged}")
         }
+    };
+    match &d.base_owner {
+        Some(owner) => format!(
+            "the owner changes from {owner} (the current policy is evaluated on {owner}'s packages, named {owner}/…); {line}"
+        ),
+        None => line,
     }
 }
 

@@ -55,9 +55,9 @@ impl FillReport {
     /// One line for the log.
     pub fn summary(&self) -> String {
         format!(
-            "manifests: {} needed in {} package(s) ({} skipped: nothing to decide); {} in the inventory, {} from the cache, {} read from the registry, {} failed",
+            "manifests: {} needed in {} ({} skipped: nothing to decide); {} in the inventory, {} from the cache, {} read from the registry, {} failed",
             self.needed,
-            self.packages_needing,
+            crate::plural::count(self.packages_needing, "package", "packages"),
             self.packages_skipped,
             self.from_inventory,
             self.from_cache,
@@ -295,8 +295,9 @@ pub async fn fill_with(
             .filter(|v| !entry.manifests.contains_key(&v.name))
             .count();
         let line = format!(
-            "{}: {missing} manifest(s) could not be read; deletions that depend on them (untagged versions, and versions whose own manifest is unread) are withheld until they can be read",
-            entry.package.name
+            "{}: {} could not be read; deletions that depend on them (untagged versions, and versions whose own manifest is unread) are withheld until they can be read",
+            entry.package.name,
+            crate::plural::count(missing, "manifest", "manifests")
         );
         tracing::warn!("{line}");
         report.warnings.push(line);

@@ -11,6 +11,13 @@
 //! package (ghost), some but not all (partial), and an artifact whose subject is not in the
 //! package (orphaned). Such a part stands on its own: it is a top-level image.
 //!
+//! An artifact's subject may live in another package: cosign's `COSIGN_REPOSITORY` keeps the
+//! signatures of `app` in a package of their own. So a subject not in the package is looked up
+//! in every package listed in the run ([`ImageGraph::build_in`]'s `elsewhere`), and an artifact
+//! is orphaned only when its subject is in none of them and its package holds images of its own
+//! (a tag that is not an artifact tag): in a package of artifacts only, the subject's package
+//! may not have been listed, so nothing there is called orphaned (a warning counts them).
+//!
 //! The graph is built from the manifests stored in the inventory (exact bytes, checked against
 //! their digest). It is pure: no network, no clock.
 
@@ -134,9 +141,22 @@ pub fn tag_subject(tag: &str) -> Option<(String, Edge)> {
 }
 
 impl ImageGraph {
-    /// Build the graph of one container package from its versions and stored manifests.
+    /// Build the graph of one container package from its versions and stored manifests, with
+    /// no other package listed.
     pub fn build(versions: &[Version], manifests: &BTreeMap<String, String>) -> ImageGraph {
+        ImageGraph::build_in(versions, manifests, &|_| false)
+    }
+
+    /// [`build`](Self::build), where `elsewhere(digest)` says whether another package listed in
+    /// the run has a version of that digest (an artifact's subject found there is no orphan).
+    pub fn build_in(
+        versions: &[Version],
+        manifests: &BTreeMap<String, String>,
+        elsewhere: &dyn Fn(&str) -> bool,
+    ) -> ImageGraph {
         let n = versions.len();
+        // Artifacts whose subject is not in the package: (version, subject), judged at the end.
+        let mut unlinked: Vec<(usize, String)> = Vec::new();
         // Nothing is known until the manifests are read.
         let mut g = ImageGraph::isolated(n);
         g.manifest = vec![ManifestState::Missing; n];
@@ -159,7 +179,7 @@ impl ImageGraph {
                     g.is_referrer[i] = true;
                     match by_digest.get(subject.as_str()) {
                         Some(&s) => link(&mut g, s, i, edge),
-                        None => orphan(&mut g.broken[i], subject),
+                        None => unlinked.push((i, subject)),
                     }
                 }
             }
@@ -219,10 +239,10 @@ impl ImageGraph {
                 g.is_referrer[i] = true;
                 match by_digest.get(subject.digest.as_str()) {
                     Some(&s) => link(&mut g, s, i, Edge::Referrer),
-                    None => orphan(&mut g.broken[i], subject.digest.clone()),
+                    None => unlinked.push((i, subject.digest.clone())),
                 }
             }
-            if g.broken[i].is_none() && !missing.is_empty() {
+            if unlinked.last().is_none_or(|(j, _)| *j != i) && !missing.is_empty() {
                 let kind = if missing.len() == platforms {
                     BrokenKind::Ghost
                 } else {
@@ -230,6 +250,30 @@ impl ImageGraph {
                 };
                 g.broken[i] = Some((kind, missing));
             }
+        }
+
+        // An artifact whose subject is nowhere listed is orphaned, in a package of images.
+        let holds_images = versions
+            .iter()
+            .any(|v| v.tags().iter().any(|t| tag_subject(t).is_none()));
+        let mut unknown_subjects = 0usize;
+        for (i, subject) in unlinked {
+            if elsewhere(&subject) {
+                continue;
+            }
+            if holds_images {
+                orphan(&mut g.broken[i], subject);
+            } else if g.broken[i].is_none() {
+                unknown_subjects += 1;
+            }
+        }
+        if unknown_subjects > 0 {
+            g.warnings.push(format!(
+                "{} of this package {} no subject in any package listed; this package holds artifacts only (cosign's COSIGN_REPOSITORY), so {} subject may be in a package not listed: not called orphaned",
+                crate::plural::count(unknown_subjects, "artifact", "artifacts"),
+                crate::plural::word(unknown_subjects, "has", "have"),
+                crate::plural::word(unknown_subjects, "its", "their"),
+            ));
         }
 
         // Where any manifest is unknown, an untagged version may be a child of it: its parents

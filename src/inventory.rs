@@ -2,7 +2,7 @@
 //! container manifests read from the registry.
 //!
 //! This is the input of evaluation and the file format of `retention snapshot` / `--inventory`
-//! (schema 1, described in the README). Reading is typed and ignores fields GitHub may add; only what a
+//! (schema 1, described in docs/operations.md). Reading is typed and ignores fields GitHub may add; only what a
 //! decision needs is kept in memory, so a 200,000-version inventory stays small.
 
 use std::collections::BTreeMap;
@@ -80,6 +80,20 @@ pub struct PackageEntry {
     pub versions: Vec<Version>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub manifests: BTreeMap<String, String>,
+    /// Set when the listing did not add up, twice: the versions listed are not as many as the
+    /// package's `version_count` (another actor deleted or pushed versions while the pages were
+    /// read, so a version may be missing). Deletions that rest on a version's absence are then
+    /// withheld ([`crate::github::fetch`] lists, the evaluator withholds). An extension of
+    /// schema 1; absent when the listing added up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listing_gap: Option<ListingGap>,
+}
+
+/// A listing that did not add up: how many versions were listed and how many GitHub counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListingGap {
+    pub listed: u64,
+    pub version_count: u64,
 }
 
 /// The fields of GitHub's `package` object that retention uses.
@@ -150,7 +164,7 @@ pub enum InventoryError {
         path: String,
         source: std::io::Error,
     },
-    #[error("{path}: not a valid inventory: at `{json_path}`: {message}\n  help: an inventory is the JSON that `retention snapshot` writes (schema 1, described in the README)")]
+    #[error("{path}: not a valid inventory: at `{json_path}`: {message}\n  help: an inventory is the JSON that `retention snapshot` writes (schema 1, described in docs/operations.md)")]
     Invalid {
         path: String,
         json_path: String,
@@ -359,7 +373,7 @@ mod tests {
         let e = err(&inv(&format!("{V2},{other}")));
         assert_eq!(
             e,
-            "inv.json: not a valid inventory: at `packages[0].versions`: versions 2, 3 of package api have the same digest sha256:aa\n  help: an inventory is the JSON that `retention snapshot` writes (schema 1, described in the README)"
+            "inv.json: not a valid inventory: at `packages[0].versions`: versions 2, 3 of package api have the same digest sha256:aa\n  help: an inventory is the JSON that `retention snapshot` writes (schema 1, described in docs/operations.md)"
         );
     }
 

@@ -1,6 +1,6 @@
 //! `retention`: apply a declarative retention policy to GitHub Packages.
 //!
-//! The modules follow the pipeline (README, "Layout"):
+//! The modules follow the pipeline (ARCHITECTURE.md, "Layout"):
 //!
 //! ```text
 //! policy.yml --parse-->  policy::Policy
@@ -31,6 +31,8 @@ pub mod evaluate;
 pub mod fill;
 pub(crate) mod github;
 pub(crate) mod graph;
+pub mod init;
+pub mod inuse;
 pub mod inventory;
 pub mod plan;
 pub(crate) mod plural;
@@ -40,4 +42,6 @@ pub mod render;
 pub(crate) mod secret;
 pub(crate) mod space;
 pub(crate) mod sync;
+#[cfg(test)]
+pub(crate) mod testkit;
 pub(crate) mod verify;

@@ -1,6 +1,6 @@
 //! The plan: what evaluation decided for every version, and why.
 //!
-//! Schema 1 (described in the README) is the contract between `plan` and `apply --plan`, and the source of every
+//! Schema 1 (described in docs/operations.md, "Files") is the contract between `plan` and `apply --plan`, and the source of every
 //! report. Versions appear newest first within a package; packages in name order, so the same
 //! input always gives byte-identical JSON.
 
@@ -135,6 +135,10 @@ pub struct VersionPlan {
     /// image. An extension of schema 1; absent for top-level images and unrelated versions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub part_of: Option<PartOf>,
+    /// Where a reference found by the policy's `in_use` sources names it (`file:line`, in the
+    /// order found). An extension of schema 1; absent when it is not in use.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub in_use: Vec<String>,
 }
 
 /// The image a version is part of.

@@ -8,7 +8,10 @@
 //! registry's own accounting may differ. Users prune to save storage, and GitHub bills it.
 //!
 //! Unknown (`None`) when a package that deletes something has a version whose manifest is not in
-//! the inventory (a kept one may share blobs with a deleted one), and for packages that are not
+//! the inventory (a kept one may share blobs with a deleted one), or whose manifest cannot be read
+//! for its blobs (a size that is negative, fractional or beyond u64, a descriptor without a
+//! digest or size: a kept manifest read as referencing nothing would make its layers look freed),
+//! when the sum would overflow u64 (checked, never wrapped), and for packages that are not
 //! container images (their sizes are not read). A package that deletes nothing frees 0.
 
 use std::collections::{HashMap, HashSet};
@@ -31,25 +34,25 @@ struct Blob<'a> {
     /// Borrowed from the manifest text: no allocation per blob (200,000-version inventories).
     #[serde(borrow)]
     digest: std::borrow::Cow<'a, str>,
-    #[serde(default)]
+    /// Required (the OCI descriptor's `size`); a negative, fractional or too large one fails.
     size: u64,
 }
 
-/// The blobs (digest, size) a manifest references; empty for an index or an unparsable text.
-fn blobs(text: &str) -> Vec<(std::borrow::Cow<'_, str>, u64)> {
+/// The blobs (digest, size) a manifest references; empty for an index; `None` when a text that
+/// references blobs cannot be read for them (the estimate is then unknown).
+fn blobs(text: &str) -> Option<Vec<(std::borrow::Cow<'_, str>, u64)>> {
     // An index lists manifests, not blobs: skip parsing what cannot reference one.
     if !text.contains("\"layers\"") && !text.contains("\"config\"") {
-        return Vec::new();
+        return Some(Vec::new());
     }
-    match serde_json::from_str::<Blobs>(text) {
-        Ok(b) => b
-            .config
+    let b = serde_json::from_str::<Blobs>(text).ok()?;
+    Some(
+        b.config
             .into_iter()
             .chain(b.layers)
             .map(|b| (b.digest, b.size))
             .collect(),
-        Err(_) => Vec::new(),
-    }
+    )
 }
 
 /// Estimated bytes freed by `plan`'s deletions in the package `entry` (see the module doc).
@@ -65,23 +68,21 @@ pub fn package_bytes_freed(entry: &PackageEntry, plan: &PackagePlan) -> Option<u
     let mut manifests = 0u64;
     for v in &plan.versions {
         let text = entry.manifests.get(&v.name)?;
-        let refs = blobs(text);
+        let refs = blobs(text)?;
         match v.action {
             Action::Keep => kept.extend(refs.into_iter().map(|(d, _)| d)),
             Action::Delete => {
-                manifests += text.len() as u64;
+                manifests = manifests.checked_add(text.len() as u64)?;
                 for (d, size) in refs {
                     deleted.insert(d, size);
                 }
             }
         }
     }
-    let blobs: u64 = deleted
+    deleted
         .iter()
         .filter(|(d, _)| !kept.contains(*d))
-        .map(|(_, size)| size)
-        .sum();
-    Some(manifests + blobs)
+        .try_fold(manifests, |sum, (_, size)| sum.checked_add(*size))
 }
 
 /// A byte count for people: `1.4 GiB`, `312 MiB`, `4.0 KiB`, `512 B`.
@@ -119,13 +120,14 @@ mod tests {
     #[test]
     fn an_index_references_no_blob() {
         assert!(
-            blobs(r#"{"schemaVersion":2,"manifests":[{"digest":"sha256:a","size":3}]}"#).is_empty()
+            blobs(r#"{"schemaVersion":2,"manifests":[{"digest":"sha256:a","size":3}]}"#)
+                .is_some_and(|b| b.is_empty())
         );
         assert_eq!(
             blobs(
                 r#"{"config":{"digest":"sha256:c","size":7},"layers":[{"digest":"sha256:l","size":9}]}"#
             ),
-            vec![("sha256:c".into(), 7), ("sha256:l".into(), 9)]
+            Some(vec![("sha256:c".into(), 7), ("sha256:l".into(), 9)])
         );
     }
 
@@ -139,7 +141,14 @@ mod tests {
 
     /// An image manifest referencing a config and layers given as (hex digit, size).
     fn image(config: (char, u64), layers: &[(char, u64)]) -> String {
-        let blob = |(c, size): (char, u64)| {
+        let sized: Vec<(char, String)> = layers.iter().map(|&(c, n)| (c, n.to_string())).collect();
+        let sized: Vec<(char, &str)> = sized.iter().map(|(c, n)| (*c, n.as_str())).collect();
+        image_sized((config.0, &config.1.to_string()), &sized)
+    }
+
+    /// [`image`] with each size written as given (`-1`, `1.5`, `18446744073709551616`).
+    fn image_sized(config: (char, &str), layers: &[(char, &str)]) -> String {
+        let blob = |(c, size): (char, &str)| {
             format!(
                 r#"{{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"sha256:{}","size":{size}}}"#,
                 c.to_string().repeat(64)
@@ -230,5 +239,45 @@ mod tests {
         assert_eq!(plan.summary.bytes_freed, None);
         let plan = evaluate(&[(&dk, &kept)], vec![version(3, &dk, &["v2"], 3)]);
         assert_eq!(plan.packages[0].bytes_freed, Some(0));
+    }
+
+    #[test]
+    fn huge_sizes_make_the_estimate_unknown_instead_of_wrapping() {
+        // Two deleted layers of u64::MAX bytes: the sum does not fit, and a wrapped sum would
+        // read as a few kilobytes.
+        let max = u64::MAX;
+        let kept = image(('b', 100), &[('a', 1000)]);
+        let pr1 = image(('c', 10), &[('d', max)]);
+        let pr2 = image(('e', 20), &[('f', max)]);
+        let (dk, d1, d2) = (digest_of(&kept), digest_of(&pr1), digest_of(&pr2));
+        let plan = evaluate(
+            &[(&dk, &kept), (&d1, &pr1), (&d2, &pr2)],
+            vec![
+                version(3, &dk, &["v2"], 3),
+                version(2, &d2, &["pr-2"], 2),
+                version(1, &d1, &["pr-1"], 1),
+            ],
+        );
+        assert_eq!(plan.summary.delete, 2);
+        assert_eq!(plan.packages[0].bytes_freed, None);
+        assert_eq!(plan.summary.bytes_freed, None);
+    }
+
+    #[test]
+    fn a_malformed_size_in_a_kept_manifest_makes_the_estimate_unknown() {
+        // The kept v2 shares the layer 'a' with pr-1, and one of its sizes is malformed: read
+        // as referencing nothing, it would let the shared layer count as freed.
+        let pr1 = image(('c', 10), &[('a', 1000)]);
+        let d1 = digest_of(&pr1);
+        for bad in ["-1", "1.5", "18446744073709551616", "\"7\""] {
+            let kept = image_sized(('b', bad), &[('a', "1000")]);
+            let dk = digest_of(&kept);
+            let plan = evaluate(
+                &[(&dk, &kept), (&d1, &pr1)],
+                vec![version(3, &dk, &["v2"], 3), version(1, &d1, &["pr-1"], 1)],
+            );
+            assert_eq!(plan.summary.delete, 1, "size {bad}");
+            assert_eq!(plan.packages[0].bytes_freed, None, "size {bad}");
+        }
     }
 }

@@ -104,6 +104,10 @@ pub struct Report {
     pub requests: u64,
     /// Kept versions whose manifest was not known: their children could not be checked.
     pub unknown_manifests: usize,
+    /// Of those, the kept images no known manifest lists (not a platform manifest of a kept
+    /// index, which the index's check covers): nothing about them could be checked. One label
+    /// each: `package digest (tags, id N)`.
+    pub unchecked: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -148,6 +152,17 @@ pub fn check(
             report.images += 1;
             if graph.manifest[i] != ManifestState::Known {
                 report.unknown_manifests += 1;
+                if !graph.parents[i].iter().any(|&(p, _)| is_kept[p]) {
+                    let tags = if v.tags().is_empty() {
+                        "untagged".to_string()
+                    } else {
+                        v.tags().join(", ")
+                    };
+                    let short = v.name.get(..19).unwrap_or(&v.name);
+                    report
+                        .unchecked
+                        .push(format!("{name} {short} ({tags}, id {})", v.id));
+                }
             }
             let mut missing = Vec::new();
             let mut gone = false;

@@ -6,7 +6,7 @@
 //! `scope` is the API path prefix (`/orgs/acme`, `/users/bob`, `/user`). The lines of a tag
 //! removal (`untag_attempted`, `untagged`, `untag_failed`, then `retagged` or `retag_failed` from
 //! `restore`) name the version that keeps the image (`id`, `name`: its digest) and add
-//! `"untag": {"tag","placeholder","placeholder_id"}` (see [`crate::apply::untag`], [`crate::apply::retag`]).
+//! `"untag": {"tag","placeholder","placeholder_id","registry"}` (see [`crate::apply::untag`], [`crate::apply::retag`]).
 
 use std::fs::File;
 use std::io::{BufRead as _, Write};
@@ -98,6 +98,10 @@ pub struct UntagRecord {
     /// The placeholder's package version id, once known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub placeholder_id: Option<u64>,
+    /// The registry the tag was moved on (`https://ghcr.io`): where `restore` puts it back
+    /// unless `--registry` says otherwise. Absent in journals written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registry: Option<String>,
 }
 
 /// One line of the journal.

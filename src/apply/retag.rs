@@ -2,7 +2,8 @@
 //! removal that may have moved a tag and was not undone since, and [`retag`] puts the image's
 //! original manifest bytes back under the tag (so the tag names the same digest again), then
 //! deletes the placeholder if it is still listed. It deletes nothing else, and refuses when the tag
-//! names another image since (a newer push).
+//! names another image since (a newer push), or when the image or one of its parts is gone from
+//! the registry (`restore` restores the versions its journal deleted first).
 
 use std::collections::BTreeMap;
 
@@ -10,7 +11,7 @@ use super::journal::{Entry, JournalOutcome};
 use super::untag::original_manifest;
 use crate::github::packages::{delete_version, first_versions_page};
 use crate::github::{ApiError, Done, GithubClient, Scope};
-use crate::registry::push;
+use crate::registry::push::{self, PushError};
 use crate::registry::{repository_for, ManifestCache, RegistryClient};
 
 /// The untags a journal says may have moved a tag and that were not put back since: the last
@@ -45,23 +46,67 @@ pub fn pending(entries: &[Entry]) -> Vec<Entry> {
     out
 }
 
+/// Why `restore` stops putting tags back: nothing more can succeed (the token may not push,
+/// or the API refuses it).
+#[derive(Debug, thiserror::Error)]
+pub enum RetagStop {
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    /// The registry refused a write or a read with this token (401/403).
+    #[error("{0}")]
+    Denied(PushError),
+}
+
+impl RetagStop {
+    /// Whether the token lacks a permission (exit 2), rather than anything else.
+    pub fn is_permission(&self) -> bool {
+        match self {
+            RetagStop::Api(e) => e.is_permission(),
+            RetagStop::Denied(_) => true,
+        }
+    }
+}
+
+/// A registry error as a failed retag, or the stop when the token may not push.
+fn failed(e: PushError) -> Result<(JournalOutcome, String), RetagStop> {
+    if e.denied {
+        Err(RetagStop::Denied(e))
+    } else {
+        Ok((JournalOutcome::RetagFailed, e.to_string()))
+    }
+}
+
+/// The digests an index lists (its platform manifests and attestations); none for an image.
+fn parts_of(manifest: &str) -> Vec<String> {
+    let v: serde_json::Value = serde_json::from_str(manifest).unwrap_or_default();
+    v["manifests"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m["digest"].as_str().map(str::to_string))
+        .collect()
+}
+
 /// Put a removed tag back on its image (`restore`): the original manifest's exact bytes are put
 /// under the tag, then a placeholder still listed is deleted. Refused when the tag names another
-/// image now. Returns the outcome line's (outcome, message).
+/// image now, and when the image or one of its parts (an index's platform manifests) is no
+/// longer in the registry: the bytes pushed under the tag would make a version that cannot be
+/// pulled. Returns the outcome line's (outcome, message); stops ([`RetagStop`]) when the token
+/// may not push.
 pub async fn retag(
     client: &GithubClient,
     scope: &Scope,
     registry: &RegistryClient,
     cache: &ManifestCache,
     e: &Entry,
-) -> Result<(JournalOutcome, String), ApiError> {
+) -> Result<(JournalOutcome, String), RetagStop> {
     let Some(u) = &e.untag else {
         return Ok((JournalOutcome::RetagFailed, "no untag record".to_string()));
     };
     let repo = repository_for(&e.owner, &e.package);
     let now = match registry.tag_digest(&repo, &u.tag).await {
         Ok(d) => d,
-        Err(err) => return Ok((JournalOutcome::RetagFailed, err.to_string())),
+        Err(err) => return failed(err),
     };
     match now.as_deref() {
         None => {}
@@ -77,6 +122,21 @@ pub async fn retag(
         }
     }
     if now.as_deref() != Some(e.name.as_str()) {
+        // The image and its parts must still be there: pushing its cached bytes would create a
+        // version whose platform manifests are gone.
+        match registry.tag_digest(&repo, &e.name).await {
+            Ok(Some(_)) => {}
+            Ok(None) => {
+                return Ok((
+                    JournalOutcome::RetagFailed,
+                    format!(
+                        "image {} is no longer in the registry (deleted since, and not by this journal's run): the tag is not put back on it",
+                        e.name
+                    ),
+                ))
+            }
+            Err(err) => return failed(err),
+        }
         let bytes = match original_manifest(registry, cache, &repo, &e.name).await {
             Ok(b) => b,
             Err(err) => {
@@ -86,11 +146,26 @@ pub async fn retag(
                 ))
             }
         };
+        for part in parts_of(&bytes) {
+            match registry.tag_digest(&repo, &part).await {
+                Ok(Some(_)) => {}
+                Ok(None) => {
+                    return Ok((
+                        JournalOutcome::RetagFailed,
+                        format!(
+                            "image {} lists {part}, which is no longer in the registry (deleted since, and not by this journal's run): the tag is not put back on an image that cannot be pulled whole",
+                            e.name
+                        ),
+                    ))
+                }
+                Err(err) => return failed(err),
+            }
+        }
         if let Err(err) = registry
             .put_manifest(&repo, &u.tag, &push::media_type_of(&bytes), &bytes)
             .await
         {
-            return Ok((JournalOutcome::RetagFailed, err.to_string()));
+            return failed(err);
         }
     }
     // The placeholder, unless the untag deleted it, is untagged now: delete it (by the id the
@@ -153,6 +228,7 @@ mod tests {
                 tag: tag.into(),
                 placeholder: format!("sha256:p-{tag}"),
                 placeholder_id: None,
+                registry: None,
             }),
         }
     }

@@ -3,7 +3,10 @@
 //! The GitHub Packages API deletes versions, never one tag of a version. To remove tag `pr-42`
 //! from an image also tagged `v1.4.0`:
 //! 1. check on the registry (HEAD, which is not a download) that `pr-42` still names the image
-//!    the plan saw (the image stays, so `restore` can read its manifest to put the tag back);
+//!    the plan saw (the image stays, so `restore` can read its manifest to put the tag back),
+//!    and that a tag the plan keeps on it (`v1.4.0`) still names it: tags moved since the plan
+//!    must never leave the image with no tag (skipped and reported otherwise; a plan that
+//!    removes every tag of an image, which stays only as a part of a kept image, keeps none);
 //! 2. journal `untag_attempted` with the placeholder's digest (fsynced);
 //! 3. push a placeholder manifest under `pr-42` ([`crate::registry::push`]): ghcr.io moves the
 //!    tag to a new package version; the image keeps `v1.4.0`;
@@ -18,7 +21,10 @@
 //! package's last tag), the tag is put back on the image and the now untagged placeholder deleted.
 //!
 //! A run killed between 3 and 5 leaves a placeholder holding the tag: [`super::leftovers`]
-//! recognises it by its annotation and deletes it at the start of the next `apply`.
+//! recognises it by its annotation at the start of the next `apply --policy`; a re-run of the
+//! same `apply --plan` finds it in step 1 (its annotation names this tag and image) and finishes
+//! the removal, or rolls it back (the tag goes back on the image) when the image would keep no
+//! tag the plan keeps.
 //! [`super::retag`] (`retention restore`) puts removed tags back.
 
 use std::collections::HashSet;
@@ -46,6 +52,11 @@ pub struct UntagTarget {
     pub name: String,
     /// The version's tags when planned.
     pub tags: Vec<String>,
+    /// The tags the plan keeps on the image (its tags less every tag the plan removes from it).
+    /// One of them must still name the image when the tag is removed, so that an untag never
+    /// leaves it untagged because tags moved since the plan. Empty when the plan removes every
+    /// tag (the image stays only as a part of a kept image).
+    pub keep: Vec<String>,
     /// The tag to remove.
     pub tag: String,
     /// Not to be removed after all, and why (`apply --plan --policy`). No request is sent.
@@ -85,6 +96,10 @@ pub struct Untagger<'a> {
     pub journal: &'a Journal,
     /// Names the run in each placeholder's annotation (so each placeholder has its own digest).
     pub run: String,
+    /// Placeholder digests the journal names, with the tag and image each was pushed for
+    /// ([`super::leftovers::known_from_journal`]): an earlier run's placeholder is recognised
+    /// even when its manifest cannot be read.
+    pub known: &'a std::collections::HashMap<String, (String, String)>,
 }
 
 /// The run's name for placeholders: the Actions run (`GITHUB_RUN_ID`-`GITHUB_RUN_ATTEMPT`), else
@@ -198,9 +213,11 @@ impl Untagger<'_> {
 
     async fn one(&self, t: &UntagTarget, blobs: &mut HashSet<String>) -> Outcome {
         let repo = repository_for(self.scope.owner(), &t.package);
-        // 1. The tag must still name the image the plan saw.
-        match self.registry.tag_digest(&repo, &t.tag).await {
-            Ok(Some(d)) if d == t.name => {}
+        // 1. The tag must still name the image the plan saw, or a placeholder an earlier run
+        //    pushed to remove this very tag (a killed run: this one finishes it).
+        let left = match self.registry.tag_digest(&repo, &t.tag).await {
+            Ok(Some(d)) if d == t.name => None,
+            Ok(Some(d)) if self.is_own_placeholder(&repo, t, &d).await => Some(d),
             Ok(Some(d)) => {
                 return Outcome::Skipped(format!(
                     "not untagged: tag {} names {d} now, not {} (pushed since the plan was made)",
@@ -211,13 +228,28 @@ impl Untagger<'_> {
                 return Outcome::Skipped(format!("not untagged: tag {} is gone already", t.tag))
             }
             Err(e) => return push_failure(e),
-        }
+        };
+        // The image must keep a tag the plan keeps on it: tags may have moved since the plan.
+        let untagged_else = match self.keeps_no_tag(&repo, t).await {
+            Ok(why) => why,
+            Err(e) => return push_failure(e),
+        };
         // 2. Journal before the tag moves.
-        let p = placeholder(&self.run, &t.tag, &t.name);
+        let p = match &left {
+            Some(d) => push::Placeholder {
+                bytes: String::new(),
+                digest: d.clone(),
+            },
+            None => placeholder(&self.run, &t.tag, &t.name),
+        };
+        if let (None, Some(why)) = (&left, &untagged_else) {
+            return Outcome::Skipped(why.clone());
+        }
         let mut record = UntagRecord {
             tag: t.tag.clone(),
             placeholder: p.digest.clone(),
             placeholder_id: None,
+            registry: Some(registry_name(self.registry)),
         };
         if let Err(e) = self.journal.append(&self.entry(
             t,
@@ -227,7 +259,10 @@ impl Untagger<'_> {
         )) {
             return Outcome::Fatal(e.to_string());
         }
-        let outcome = self.push_and_delete(t, &repo, &p, &mut record, blobs).await;
+        let outcome = match left {
+            None => self.push_and_delete(t, &repo, &p, &mut record, blobs).await,
+            Some(_) => self.finish(t, &repo, &p, &mut record, untagged_else).await,
+        };
         let (line, message) = match &outcome {
             Outcome::Untagged(m) => (JournalOutcome::Untagged, m.clone()),
             Outcome::Skipped(m) | Outcome::Failed(m) | Outcome::Fatal(m) => {
@@ -239,6 +274,87 @@ impl Untagger<'_> {
             return Outcome::Fatal(e.to_string());
         }
         outcome
+    }
+
+    /// Whether `digest`, which `t.tag` names now, is a placeholder pushed (by an earlier, killed
+    /// run) to remove this tag from this image: the journal or its annotation says so.
+    async fn is_own_placeholder(&self, repo: &str, t: &UntagTarget, digest: &str) -> bool {
+        if let Some((tag, original)) = self.known.get(digest) {
+            return tag == &t.tag && original == &t.name;
+        }
+        match original_manifest(self.registry, self.cache, repo, digest).await {
+            Ok(text) => push::placeholder_note(&text)
+                .and_then(|note| super::leftovers::parse_note(&note))
+                .is_some_and(|(tag, original)| tag == t.tag && original == t.name),
+            Err(e) => {
+                tracing::debug!("{}: {e}", t.label());
+                false
+            }
+        }
+    }
+
+    /// Why removing `t.tag` would leave the image with none of the tags the plan keeps on it
+    /// (each moved to another image or deleted since the plan), or `None` when one still names
+    /// it, or the plan keeps none.
+    async fn keeps_no_tag(&self, repo: &str, t: &UntagTarget) -> Result<Option<String>, PushError> {
+        if t.keep.is_empty() {
+            return Ok(None);
+        }
+        for k in &t.keep {
+            if self.registry.tag_digest(repo, k).await?.as_deref() == Some(t.name.as_str()) {
+                return Ok(None);
+            }
+        }
+        Ok(Some(format!(
+            "not untagged: removing it would leave the image with no tag: {} {}, which the plan keeps on it, {} another image now or {} gone (moved since the plan was made)",
+            if t.keep.len() == 1 { "tag" } else { "tags" },
+            t.keep.join(", "),
+            if t.keep.len() == 1 { "names" } else { "name" },
+            if t.keep.len() == 1 { "is" } else { "are" },
+        )))
+    }
+
+    /// A placeholder an earlier run pushed under `t.tag` still holds it: finish that removal
+    /// (delete the placeholder), or, when the image would be left with no tag the plan keeps
+    /// (`untagged_else`), roll it back (the tag goes back on the image).
+    async fn finish(
+        &self,
+        t: &UntagTarget,
+        repo: &str,
+        p: &push::Placeholder,
+        record: &mut UntagRecord,
+        untagged_else: Option<String>,
+    ) -> Outcome {
+        let id = match self.find(&t.package, t.package_type, &p.digest).await {
+            Ok(Some(id)) => id,
+            Ok(None) => {
+                return Outcome::Failed(format!(
+                    "tag {} is held by placeholder {}, left by an earlier run, which GitHub does not list: run `retention restore` with that run's journal",
+                    t.tag, p.digest
+                ))
+            }
+            Err(e) => {
+                return Outcome::Failed(format!(
+                    "tag {} is held by placeholder {}, left by an earlier run, which could not be found: {e}",
+                    t.tag, p.digest
+                ))
+            }
+        };
+        record.placeholder_id = Some(id);
+        let label = format!("{} (placeholder for tag {})", p.digest, t.tag);
+        if let Some(why) = untagged_else {
+            let why = why.trim_start_matches("not untagged: ");
+            let why = format!("an earlier run's placeholder held the tag, but {why}");
+            return self.roll_back(t, repo, id, &label, why).await;
+        }
+        match self.delete_placeholder(t, p, id, &label).await {
+            Outcome::Untagged(_) => Outcome::Untagged(format!(
+                "finished the removal an earlier run left: its placeholder {} (version {id}) is deleted",
+                p.digest
+            )),
+            Outcome::Skipped(why) => self.roll_back(t, repo, id, &label, refused(&why)).await,
+            other => other,
+        }
     }
 
     /// 3–5: push the placeholder under the tag, find its version, delete it.
@@ -286,19 +402,34 @@ impl Untagger<'_> {
         };
         record.placeholder_id = Some(id);
         let label = format!("{} (placeholder for tag {})", p.digest, t.tag);
+        match self.delete_placeholder(t, p, id, &label).await {
+            Outcome::Skipped(why) => self.roll_back(t, repo, id, &label, refused(&why)).await,
+            other => other,
+        }
+    }
+
+    /// Delete the placeholder (version `id`) that holds `t.tag`: `Skipped` with GitHub's words
+    /// when it refuses (the caller rolls back).
+    async fn delete_placeholder(
+        &self,
+        t: &UntagTarget,
+        p: &push::Placeholder,
+        id: u64,
+        label: &str,
+    ) -> Outcome {
         match delete_version(
             self.client,
             self.scope,
             t.package_type.as_str(),
             &t.package,
             id,
-            &label,
+            label,
             &|| Ok(()),
         )
         .await
         {
             Ok(Done::Now) | Ok(Done::AlreadyGone(_)) => Outcome::Untagged(String::new()),
-            Ok(Done::Refused(why)) => self.roll_back(t, repo, id, &label, why).await,
+            Ok(Done::Refused(why)) => Outcome::Skipped(why),
             Err(e) if e.is_permission() => Outcome::Fatal(format!(
                 "the tag moved to placeholder {} (version {id}), which cannot be deleted: {e}",
                 p.digest
@@ -331,7 +462,7 @@ impl Untagger<'_> {
         };
         if let Some(e) = not_back {
             return Outcome::Failed(format!(
-                "GitHub refused to delete the placeholder (version {id}): {why}; putting the tag back failed too: {e}; run `retention restore`"
+                "{why} (placeholder version {id}); putting the tag back failed too: {e}; run `retention restore`"
             ));
         }
         let deleted = delete_version(
@@ -350,7 +481,7 @@ impl Untagger<'_> {
             Err(e) => format!("; the untagged placeholder (version {id}) stays: {e}"),
         };
         Outcome::Skipped(format!(
-            "not untagged: GitHub refused to delete the placeholder that took the tag ({why}); the tag is back on the image{left}"
+            "not untagged: {why}; the tag is back on the image{left}"
         ))
     }
 
@@ -379,6 +510,20 @@ impl Untagger<'_> {
         }
         Ok(None)
     }
+}
+
+/// How the journal names a registry: its URL without the trailing slash.
+pub fn registry_name(registry: &RegistryClient) -> String {
+    registry
+        .registry()
+        .as_str()
+        .trim_end_matches('/')
+        .to_string()
+}
+
+/// Why a tag goes back on its image when GitHub refuses to delete the placeholder.
+fn refused(why: &str) -> String {
+    format!("GitHub refused to delete the placeholder that took the tag ({why})")
 }
 
 fn push_failure(e: PushError) -> Outcome {

@@ -25,7 +25,6 @@ use crate::fill::FillScope;
 use crate::github::{GithubClient, PaceMemory, Scope};
 use crate::plan::Plan;
 use crate::policy::Policy;
-use crate::registry::{ManifestCache, RegistryClient};
 
 /// The counts of an apply run (what the Action writes to `GITHUB_OUTPUT`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -49,11 +48,16 @@ pub fn run(args: &ApplyArgs, settings: &Settings) -> Outcome {
     let (results, outcome) = execute(args, settings);
     // In a runner, the counts reach the workflow whatever happened (zero when nothing ran).
     if let Some(runner) = crate::actions::Runner::detect() {
-        if let Err(f) = runner.report_apply(results.deleted, results.failed) {
-            eprintln!("{}", f);
-        }
-        if let Err(f) = runner.report_untagged(results.untagged) {
-            eprintln!("{}", f);
+        let failure = outcome.as_ref().err().map(|f| (f.code, f.message.as_str()));
+        let result = crate::actions::ApplyResult {
+            deleted: results.deleted,
+            failed: results.failed,
+            untagged: results.untagged,
+            journal: Some(&args.journal),
+            failure,
+        };
+        if let Err(f) = runner.report_apply(&result) {
+            eprintln!("{}", super::labelled(&f.0));
         }
     }
     outcome
@@ -82,7 +86,7 @@ fn execute_inner(
         None => None,
     };
     let loaded_policy = match &args.policy {
-        Some(p) => Some(load_policy(p, args)?),
+        Some(p) => Some(load_policy(p, args, settings)?),
         None if loaded_plan.is_none() => {
             return Err(Failure::usage("give --policy FILE or --plan PLAN.json"))
         }
@@ -95,7 +99,16 @@ fn execute_inner(
         // Where tags are removed (and placeholders a killed run left are found).
         let registry = settings.registry_client()?;
         let cache = settings.cache();
-        let sweep = Some((&registry, cache, &*journal));
+        let placeholders = super::pipeline::Sweep {
+            registry: &registry,
+            cache,
+            journal: &journal,
+            known: known_placeholders(&args.journal),
+        };
+        // Placeholders left by an earlier run that still hold their tag (a failure of this run).
+        let mut swept_failed = Vec::new();
+        // The kept images the plan found broken (not this run's doing).
+        let already_broken;
         // The inventory the deletions were decided on (with its manifests), for the check after.
         let mut before = None;
         // Where the pace GitHub allowed is remembered.
@@ -105,6 +118,8 @@ fn execute_inner(
                 if let Some(runner) = crate::actions::Runner::detect() {
                     runner.report_plan(&plan)?;
                 }
+                already_broken = super::verify::kept_broken(&plan);
+                super::verify::warn_broken(&already_broken);
                 let count = plan.deletions().count() as u64;
                 // --max-deletions overrides the policy's value the plan recorded.
                 let limit = match (args.max_deletions, plan.max_deletions) {
@@ -141,8 +156,9 @@ fn execute_inner(
                     if policy.sha256 != plan.policy_sha256 {
                         eprintln!("note: {} is not the policy the plan was made with; only what both delete is deleted", policy_path.display());
                     }
-                    let (inventory, now_plan) =
-                        plan_now(settings, &client, &scope, policy, sweep).await?;
+                    let (inventory, now_plan, failed) =
+                        plan_now(settings, &client, &scope, policy, &placeholders).await?;
+                    swept_failed = failed;
                     let recheck = crate::plan::recheck::Recheck::new(&now_plan);
                     for t in &mut targets {
                         if let Some(hold) = recheck.deletion_hold(t.id) {
@@ -167,11 +183,6 @@ fn execute_inner(
                 let memory = pace(args, Some(policy), settings, &client, &scope);
                 // Read, decide and delete package by package: deleting starts before every
                 // manifest is read (commands/pipeline.rs). Tags are removed after, below.
-                let placeholders = super::pipeline::Sweep {
-                    registry: &registry,
-                    cache,
-                    journal: &journal,
-                };
                 eprintln!("journal: {}", args.journal.display());
                 let streamed = super::pipeline::apply_streamed(
                     settings,
@@ -187,6 +198,8 @@ fn execute_inner(
                     m.save(&streamed.report.pace, chrono::Utc::now());
                 }
                 let plan = &streamed.plan;
+                let already_broken = super::verify::kept_broken(plan);
+                super::verify::warn_broken(&already_broken);
                 let untags = untag_targets(plan);
                 // The deletions are done; no tag has been removed yet.
                 let refused = check_max_untags(untags.len() as u64, policy.safety.max_untags)
@@ -200,17 +213,18 @@ fn execute_inner(
                 let deleting: std::collections::HashSet<u64> =
                     plan.deletions().map(|(_, v)| v.id).collect();
                 let report = streamed.report;
-                let untag_report = match refused {
+                let mut untag_report = match refused {
                     Some(count) => UntagReport {
                         total: count,
                         left: count,
                         ..UntagReport::default()
                     },
                     None => {
-                        remove_tags(&client, &scope, &registry, cache, &journal, &report, untags)
+                        remove_tags(&client, &scope, &placeholders, &report, untags)
                             .await
                     }
                 };
+                untag_report.failed.extend(streamed.swept_failed);
                 let (results, mut outcome) = report_outcome_with_untags(&report, &untag_report);
                 if let Some(count) = refused {
                     let message = over_max_untags(
@@ -227,12 +241,15 @@ fn execute_inner(
                     };
                 }
                 let outcome = join_unread(unread, outcome);
+                let incomplete = super::plan::incomplete_listings(&streamed.inventory);
+                let outcome = join_unread(incomplete, outcome);
                 let outcome = super::verify::after_apply(
                     &client,
                     &scope,
                     &streamed.inventory,
                     &deleting,
                     &report.touched,
+                    &already_broken,
                     outcome,
                 )
                 .await;
@@ -256,13 +273,22 @@ fn execute_inner(
         if let Some(m) = &memory {
             m.save(&report.pace, chrono::Utc::now());
         }
-        let untag_report =
-            remove_tags(&client, &scope, &registry, cache, &journal, &report, untags).await;
+        let mut untag_report =
+            remove_tags(&client, &scope, &placeholders, &report, untags).await;
+        untag_report.failed.extend(swept_failed);
         let (results, outcome) = report_outcome_with_untags(&report, &untag_report);
         let outcome = match &before {
             Some(before) => {
-                super::verify::after_apply(&client, &scope, before, &deleting, &report.touched, outcome)
-                    .await
+                super::verify::after_apply(
+                    &client,
+                    &scope,
+                    before,
+                    &deleting,
+                    &report.touched,
+                    &already_broken,
+                    outcome,
+                )
+                .await
             }
             None if report.touched.iter().any(|p| images.contains(p)) => {
                 eprintln!("verify: skipped: `apply --plan` without --policy reads no manifests; run `retention verify --policy P` to check the kept images");
@@ -320,9 +346,7 @@ fn pace(
 async fn remove_tags(
     client: &GithubClient,
     scope: &Scope,
-    registry: &RegistryClient,
-    cache: &ManifestCache,
-    journal: &Journal,
+    at: &super::pipeline::Sweep<'_>,
     report: &ApplyReport,
     untags: Vec<UntagTarget>,
 ) -> UntagReport {
@@ -342,16 +366,18 @@ async fn remove_tags(
         let untagger = Untagger {
             client,
             scope,
-            registry,
-            cache,
-            journal,
+            registry: at.registry,
+            cache: at.cache,
+            journal: at.journal,
             run: crate::apply::untag::run_id(),
+            known: &at.known,
         };
         untagger.run(untags).await
     }
 }
 
-/// A run whose deletions were withheld for unread manifests (`unread`: the message) exits 3.
+/// A run whose deletions were withheld for unread manifests or an incomplete listing
+/// (`unread`: the message) exits 3.
 fn join_unread(unread: Option<String>, outcome: Outcome) -> Outcome {
     match (unread, outcome) {
         (Some(m), Ok(())) => Err(Failure::partial(format!("warning: {m}"))),
@@ -375,6 +401,12 @@ fn untag_targets(plan: &Plan) -> Vec<UntagTarget> {
                     id: v.id,
                     name: v.name.clone(),
                     tags: v.tags.clone(),
+                    keep: v
+                        .tags
+                        .iter()
+                        .filter(|k| !v.untag.contains(k))
+                        .cloned()
+                        .collect(),
                     tag: tag.clone(),
                     // A signature, attestation, SBOM or referrers tag follows its subject; it
                     // is never removed on its own, whatever a (hand-edited) plan says.
@@ -410,8 +442,15 @@ fn over_max_untags(count: u64, max: u64, done: &str) -> String {
 
 /// Read the policy (annotating its errors in a runner), with --max-deletions and --max-untags
 /// applied.
-fn load_policy(path: &std::path::Path, args: &ApplyArgs) -> Result<Policy, Failure> {
+fn load_policy(
+    path: &std::path::Path,
+    args: &ApplyArgs,
+    settings: &Settings,
+) -> Result<Policy, Failure> {
     let mut policy = super::load_policy(path, &args.vars)?;
+    let owner = policy.owner.clone();
+    let owner = || settings.owner_for(owner.as_deref());
+    super::in_use::attach(&mut policy, &args.in_use, owner, settings, "the policy")?;
     if let Some(max) = args.max_deletions {
         policy.safety.max_deletions = max;
     }
@@ -421,28 +460,45 @@ fn load_policy(path: &std::path::Path, args: &ApplyArgs) -> Result<Policy, Failu
     Ok(policy)
 }
 
-/// List, read the manifests a decision needs, and evaluate the policy now. With `sweep` (the
-/// registry, the cache and the journal), the placeholders an earlier run left holding a tag are
-/// deleted first and never evaluated.
+/// List, read the manifests a decision needs, sweep the placeholders an earlier run left
+/// holding a tag (never evaluated: [`super::placeholders`]), and evaluate the policy now.
+/// Returns the placeholders that could not be swept too.
 async fn plan_now(
     settings: &Settings,
     client: &GithubClient,
     scope: &Scope,
     policy: &Policy,
-    sweep: Option<(&RegistryClient, &ManifestCache, &Journal)>,
-) -> Result<(crate::inventory::Inventory, Plan), Failure> {
+    placeholders: &super::pipeline::Sweep<'_>,
+) -> Result<
+    (
+        crate::inventory::Inventory,
+        Plan,
+        Vec<(String, String, String)>,
+    ),
+    Failure,
+> {
     let (_, mut inventory) =
         online::inventory(settings, client, scope, policy, FillScope::Needed).await?;
-    if let Some((registry, cache, journal)) = sweep {
-        let placeholders = super::pipeline::Sweep {
-            registry,
-            cache,
-            journal,
-        };
-        super::pipeline::sweep(client, scope, &placeholders, &mut inventory).await?;
+    let now = settings.now();
+    let swept =
+        super::placeholders::sweep(client, scope, placeholders, policy, now, &mut inventory)
+            .await?;
+    let plan = super::placeholders::evaluate(policy, &inventory, now, &swept.doubt)?;
+    Ok((inventory, plan, swept.failed))
+}
+
+/// The placeholder digests the journal names (so that one is recognised even when its manifest
+/// cannot be read); none when the journal cannot be read (its own error comes from `restore`).
+fn known_placeholders(
+    path: &std::path::Path,
+) -> std::collections::HashMap<String, (String, String)> {
+    match crate::apply::journal::read(path) {
+        Ok(entries) => crate::apply::leftovers::known_from_journal(&entries),
+        Err(e) => {
+            eprintln!("warning: {e}: placeholders are recognised by their manifests only");
+            std::collections::HashMap::new()
+        }
     }
-    let plan = crate::evaluate::evaluate(policy, &inventory, settings.now())?;
-    Ok((inventory, plan))
 }
 
 /// When manifests could not be read: how many deletions that withheld, tagged and untagged, as
@@ -550,7 +606,7 @@ pub fn report_outcome_with_untags(r: &ApplyReport, u: &UntagReport) -> (ApplyRes
         "API: {} requests for the deletions, {} secondary-limit answers; rate budget: {budget}",
         r.requests, r.secondary_limits
     );
-    if u.total > 0 {
+    if u.total > 0 || !u.failed.is_empty() {
         eprintln!(
             "untag: {} of {} removed, {} skipped, {} failed, {} left undone ({})",
             u.untagged,

@@ -1,19 +1,73 @@
 //! `retention check POLICY...`: validate policy files and report every error, located.
+//!
+//! A `${NAME}` that no `--var` sets is a warning here, not an error: a policy such as
+//! `pr-closed.yml` gets its value only when it runs (`--var PR_NUMBER=…`, the action's input
+//! `vars`), and `check policies/*.yml` must still pass. The policy is checked with a placeholder
+//! value (`1`) in its place, and what only the real value can tell (a duration or a version
+//! written as a variable: a problem on a variable's line) is left to the run, which refuses a
+//! variable it is not given.
 
 use super::{Failure, Outcome};
 use crate::cli::CheckArgs;
-use crate::policy::Policy;
+use crate::policy::{Policy, PolicyErrors};
+
+/// The value an unset variable gets while its policy is checked.
+const PLACEHOLDER: &str = "1";
 
 pub fn run(args: &CheckArgs) -> Outcome {
     let vars = crate::policy::Vars::new(&args.vars)?;
     let mut errors = 0usize;
     for path in &args.policies {
-        match Policy::load_with(path, &vars) {
-            Ok(policy) => println!("{}: ok ({})", path.display(), summary(&policy)),
-            Err(e) => {
-                crate::actions::annotate(&e);
-                errors += e.diagnostics.len();
-                eprintln!("{e}");
+        let e = match Policy::load_with(path, &vars) {
+            Ok(policy) => {
+                println!("{}: ok ({})", path.display(), summary(&policy));
+                continue;
+            }
+            Err(e) => e,
+        };
+        let unset = unset_variables(&e);
+        if unset.is_empty() {
+            crate::actions::annotate(&e);
+            errors += e.diagnostics.len();
+            eprintln!("{e}");
+            continue;
+        }
+        // Only unset variables: check the rest with a placeholder in their place.
+        let mut given = args.vars.clone();
+        given.extend(
+            unset
+                .iter()
+                .map(|(name, _)| (name.clone(), PLACEHOLDER.to_string())),
+        );
+        let placeholders = crate::policy::Vars::new(&given)?;
+        for (name, d) in &unset {
+            eprintln!(
+                "warning: {}:{}:{}: the variable `{name}` is not set: checked with the placeholder value {PLACEHOLDER}\n  help: a run must give it: --var {name}=VALUE (the action's input `vars`)",
+                d.file, d.line, d.column
+            );
+        }
+        match Policy::load_with(path, &placeholders) {
+            Ok(policy) => println!(
+                "{}: ok ({}; {} given when it runs)",
+                path.display(),
+                summary(&policy),
+                names(&unset)
+            ),
+            Err(mut e) => {
+                // What the placeholder made invalid on a variable's line only the value can tell.
+                e.diagnostics
+                    .retain(|d| !unset.iter().any(|(_, u)| u.line == d.line));
+                if e.diagnostics.is_empty() {
+                    println!(
+                        "{}: ok, but for the values of {} (checked when it runs)",
+                        path.display(),
+                        names(&unset)
+                    );
+                } else {
+                    crate::actions::annotate(&e);
+                    errors += e.diagnostics.len();
+                    eprintln!("{e}");
+                }
             }
         }
     }
@@ -24,6 +78,42 @@ pub fn run(args: &CheckArgs) -> Outcome {
         )));
     }
     Ok(())
+}
+
+/// The variables no `--var` sets, each with its first diagnostic, when they are the policy's only
+/// problems; empty otherwise.
+fn unset_variables(e: &PolicyErrors) -> Vec<(String, crate::policy::Diagnostic)> {
+    let mut out: Vec<(String, crate::policy::Diagnostic)> = Vec::new();
+    for d in &e.diagnostics {
+        if d.kind != crate::policy::DiagnosticKind::Variable {
+            continue;
+        }
+        let name = d
+            .message
+            .strip_prefix("the variable `")
+            .and_then(|rest| rest.strip_suffix("` is not set"));
+        if let Some(name) = name {
+            if !out.iter().any(|(n, _)| n == name) {
+                out.push((name.to_string(), d.clone()));
+            }
+        }
+    }
+    // Any other problem, but on a variable's line (the value read without the variable: it is
+    // checked again with the placeholder), and the policy is reported as it is, errors and all.
+    let only_unset = e.diagnostics.iter().all(|d| {
+        (d.kind == crate::policy::DiagnosticKind::Variable && d.message.ends_with("` is not set"))
+            || out.iter().any(|(_, u)| u.line == d.line)
+    });
+    if only_unset {
+        out
+    } else {
+        Vec::new()
+    }
+}
+
+fn names(unset: &[(String, crate::policy::Diagnostic)]) -> String {
+    let names: Vec<&str> = unset.iter().map(|(n, _)| n.as_str()).collect();
+    names.join(", ")
 }
 
 /// One line describing a valid policy.

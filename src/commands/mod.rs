@@ -3,14 +3,17 @@
 //! Each online command gets its [`settings::Settings`] (owner, now, registry, cache, token),
 //! resolved once here from the shared flags and the environment.
 //!
-//! Exit codes (README, "Command line"): 0 success, 1 policy or usage error, 2 run error (API failure),
+//! Exit codes (docs/operations.md, "Command line"): 0 success, 1 policy or usage error, 2 run error (API failure),
 //! 3 partial (some deletions failed or were left for the next run). The library layers' errors
 //! become a [`Failure`] with its code through `From` (ARCHITECTURE.md, "Errors").
 
 pub(crate) mod apply;
 mod check;
+mod in_use;
+mod init;
 mod online;
 mod pipeline;
+mod placeholders;
 mod plan;
 mod restore;
 mod settings;
@@ -152,6 +155,7 @@ pub fn main() -> ExitCode {
         Command::Restore(args) => restore::run(&args, &Settings::from_env(&args.context())),
         Command::Snapshot(args) => snapshot::run(&args, &Settings::from_env(&args.eval.ctx)),
         Command::Verify(args) => verify::run(&args, &Settings::from_env(&args.eval.ctx)),
+        Command::Init(args) => init::run(&args, &Settings::from_env(&args.ctx)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -62,7 +62,7 @@ pub async fn inventory(
             fill,
         )
         .await;
-        eprintln!("{}", report.summary());
+        note(&report.summary());
         forget_shared(&mut typed, &shared);
         raw.take_manifests(&typed);
     }
@@ -79,7 +79,7 @@ pub fn forget_shared(inventory: &mut Inventory, shared: &[crate::inventory::Shar
         inventory.packages[s.package_index]
             .manifests
             .remove(&s.digest);
-        eprintln!("warning: {s} (GitHub listed one image under two ids): both are kept, and the package's untagged versions with them");
+        note(&format!("warning: {s} (GitHub listed one image under two ids): both are kept, and the package's untagged versions with them"));
     }
 }
 
@@ -88,12 +88,12 @@ pub fn forget_shared(inventory: &mut Inventory, shared: &[crate::inventory::Shar
 pub fn say_listed(inventory: &Inventory, scope: &impl std::fmt::Display, requests: u64) {
     use crate::plural::count;
     let versions: usize = inventory.packages.iter().map(|p| p.versions.len()).sum();
-    eprintln!(
+    note(&format!(
         "listed {}, {} of {scope} ({})",
         count(inventory.packages.len(), "package", "packages"),
         count(versions, "version", "versions"),
         count(requests, "API request", "API requests")
-    );
+    ));
 }
 
 /// Connect, list every package the policy governs and read all their manifests (through the
@@ -113,6 +113,71 @@ pub fn inventory_of_everything_governed(
 /// GITHUB_SERVER_URL (ghcr.io for github.com). Says which one is used and why.
 pub fn registry_client(settings: &Settings) -> Result<crate::registry::RegistryClient, Failure> {
     let choice = settings.registry()?;
-    eprintln!("registry: {} ({})", choice.url, choice.source);
+    note(&format!("registry: {} ({})", choice.url, choice.source));
     settings.registry_client()
+}
+
+/// The spinner of a command that lists and reads (see [`Working`]), while one runs.
+static WORKING: std::sync::Mutex<Option<indicatif::ProgressBar>> = std::sync::Mutex::new(None);
+
+/// A line for standard error that does not break the spinner when one is shown.
+pub fn note(line: &str) {
+    match &*crate::sync::lock(&WORKING) {
+        Some(bar) => bar.println(line),
+        None => eprintln!("{line}"),
+    }
+}
+
+/// On a terminal, a spinner while `plan` lists packages and reads manifests (seconds, on a large
+/// owner): what it is doing, the API requests so far and the time spent, as `apply` shows its
+/// progress. Nothing elsewhere (an Actions log gets the lines of [`note`]). Cleared on drop.
+pub struct Working {
+    bar: Option<indicatif::ProgressBar>,
+    ticker: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Working {
+    /// Start the spinner (inside the runtime): `what` and the client's request count.
+    pub fn start(what: String, client: &GithubClient) -> Working {
+        use std::io::IsTerminal;
+        if !std::io::stderr().is_terminal() {
+            return Working {
+                bar: None,
+                ticker: None,
+            };
+        }
+        let bar = indicatif::ProgressBar::new_spinner();
+        if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {msg} · {elapsed}") {
+            bar.set_style(style);
+        }
+        bar.set_message(what.clone());
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        *crate::sync::lock(&WORKING) = Some(bar.clone());
+        let (ticking, client) = (bar.clone(), client.clone());
+        let ticker = tokio::spawn(async move {
+            loop {
+                ticking.set_message(format!(
+                    "{what} · {}",
+                    crate::plural::count(client.requests(), "API request", "API requests")
+                ));
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+        });
+        Working {
+            bar: Some(bar),
+            ticker: Some(ticker),
+        }
+    }
+}
+
+impl Drop for Working {
+    fn drop(&mut self) {
+        if let Some(t) = self.ticker.take() {
+            t.abort();
+        }
+        *crate::sync::lock(&WORKING) = None;
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
 }

@@ -13,8 +13,8 @@
 //! [`ReadAhead`] for the whole run) while the next page is listed; the package's fill then waits
 //! for those reads. Decisions still wait for every manifest of their package.
 //!
-//! Before a package is evaluated, the placeholders an earlier run left in it are deleted
-//! ([`crate::apply::leftovers`]), as `apply` does for the whole inventory otherwise.
+//! Before a package is evaluated, the placeholders an earlier run left in it are swept and taken
+//! out of it ([`super::placeholders`]), as `apply` does for the whole inventory otherwise.
 //!
 //! `max_deletions` and `max_untags` must still refuse a plan that is too big before anything is
 //! deleted: the pipeline runs only when upper bounds known before any manifest is read are
@@ -41,17 +41,11 @@ use crate::github::{GithubClient, Scope};
 use crate::inventory::{Inventory, PackageEntry};
 use crate::plan::Plan;
 use crate::policy::Policy;
-use crate::registry::{ManifestCache, RegistryClient};
 
 /// Batches of targets waiting for the executor (a package each).
 const BATCHES_AHEAD: usize = 4;
 
-/// Where placeholders left by an earlier run are found and journaled.
-pub struct Sweep<'a> {
-    pub registry: &'a RegistryClient,
-    pub cache: &'a ManifestCache,
-    pub journal: &'a Journal,
-}
+pub use super::placeholders::Sweep;
 
 /// What [`apply_streamed`] did.
 pub struct Streamed {
@@ -63,6 +57,8 @@ pub struct Streamed {
     pub inventory: Inventory,
     /// Packages some of whose manifests could not be read.
     pub unreadable: Vec<String>,
+    /// Placeholders left by an earlier run that still hold their tag (package, what, why).
+    pub swept_failed: Vec<(String, String, String)>,
 }
 
 /// Upper bounds of what `policy` deletes and untags in `inventory`, known before any manifest
@@ -181,33 +177,6 @@ async fn read_manifests(
     report
 }
 
-/// Delete the placeholders an earlier run left in `inventory` and drop them from it.
-pub(super) async fn sweep(
-    client: &GithubClient,
-    scope: &Scope,
-    sweep: &Sweep<'_>,
-    inventory: &mut Inventory,
-) -> Result<(), Failure> {
-    let lines = crate::apply::leftovers::sweep(
-        client,
-        scope,
-        sweep.registry,
-        sweep.cache,
-        sweep.journal,
-        inventory,
-    )
-    .await
-    .map_err(|e| {
-        Failure::run(format!(
-            "error: deleting a placeholder left by an earlier run: {e}"
-        ))
-    })?;
-    for line in &lines {
-        eprintln!("placeholder: {line}");
-    }
-    Ok(())
-}
-
 /// List, then read, evaluate and delete package by package (see the module doc); when the
 /// bounds are over the limits, read every manifest and check the whole plan first.
 #[allow(clippy::too_many_arguments)]
@@ -262,8 +231,10 @@ pub async fn apply_streamed(
             }
             unreadable = report.failed_packages;
         }
-        sweep(client, scope, placeholders, &mut inventory).await?;
-        let plan = crate::evaluate::evaluate(policy, &inventory, now)?;
+        let swept =
+            super::placeholders::sweep(client, scope, placeholders, policy, now, &mut inventory)
+                .await?;
+        let plan = super::placeholders::evaluate(policy, &inventory, now, &swept.doubt)?;
         if let Some(runner) = crate::actions::Runner::detect() {
             runner.report_plan(&plan)?;
         }
@@ -275,15 +246,23 @@ pub async fn apply_streamed(
             plan,
             inventory,
             unreadable,
+            swept_failed: swept.failed,
         });
     }
 
     let (tx, rx) = tokio::sync::mpsc::channel::<Vec<Target>>(BATCHES_AHEAD);
     let owner = inventory.owner.clone();
+    // Every digest listed, for the subjects of artifacts kept in another package.
+    let listed: std::collections::HashSet<String> =
+        crate::evaluate::listed_digests(&inventory.packages)
+            .into_iter()
+            .map(str::to_string)
+            .collect();
     let producer = async {
         let mut plans = Vec::new();
         let mut read: Vec<PackageEntry> = Vec::new();
         let mut fill = FillReport::default();
+        let mut swept_failed = Vec::new();
         for entry in std::mem::take(&mut inventory.packages) {
             if !crate::evaluate::governs(policy, &entry) {
                 continue;
@@ -294,17 +273,30 @@ pub async fn apply_streamed(
                 captured_at: now,
                 packages: vec![entry],
             };
+            let mut doubt = super::placeholders::Doubt::default();
             if let Some(ahead) = &mut reader {
                 if single.packages[0].package.package_type.is_image() {
                     let r = read_manifests(ahead, policy, &mut single, now).await;
                     add(&mut fill, r);
-                    sweep(client, scope, placeholders, &mut single).await?;
+                    let swept = super::placeholders::sweep(
+                        client,
+                        scope,
+                        placeholders,
+                        policy,
+                        now,
+                        &mut single,
+                    )
+                    .await?;
+                    swept_failed.extend(swept.failed);
+                    doubt = swept.doubt;
                 }
             }
             let Some(entry) = single.packages.pop() else {
                 continue;
             };
-            let package = crate::evaluate::plan_package(policy, &entry, now);
+            let package = super::placeholders::plan_package(policy, &entry, now, &doubt, &|d| {
+                listed.contains(d)
+            });
             let batch = to_targets(&crate::evaluate::assemble(
                 policy,
                 &owner,
@@ -326,7 +318,7 @@ pub async fn apply_streamed(
                 ahead.evict();
             }
         }
-        Ok::<_, Failure>((plans, read, fill.failed_packages))
+        Ok::<_, Failure>((plans, read, fill.failed_packages, swept_failed))
     };
     eprintln!(
         "deleting package by package as their decisions are known (at most {deletions} versions of {scope})"
@@ -335,7 +327,7 @@ pub async fn apply_streamed(
         producer,
         crate::apply::execute_stream(client, scope, Vec::new(), Some(rx), journal)
     );
-    let (plans, read, unreadable) = produced?;
+    let (plans, read, unreadable, swept_failed) = produced?;
     let plan = crate::evaluate::assemble(policy, &owner, now, plans);
     inventory.packages = read;
     if let Some(runner) = crate::actions::Runner::detect() {
@@ -346,5 +338,6 @@ pub async fn apply_streamed(
         plan,
         inventory,
         unreadable,
+        swept_failed,
     })
 }

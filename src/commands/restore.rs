@@ -19,6 +19,7 @@ use crate::apply::journal::{self, Entry, Journal, JournalOutcome};
 use crate::cli::RestoreArgs;
 use crate::github::packages::{get_version, restore_version};
 use crate::github::{Done, Scope};
+use crate::registry::RegistryClient;
 
 pub fn run(args: &RestoreArgs, settings: &Settings) -> Outcome {
     let entries = journal::read(&args.journal)?;
@@ -30,6 +31,11 @@ pub fn run(args: &RestoreArgs, settings: &Settings) -> Outcome {
         );
         println!("restored=0 failed=0");
         return Ok(());
+    }
+    if !retags.is_empty() {
+        // Before anything is restored: a journal is an input file (an artifact, say), and the
+        // token goes only to this run's registry, never to one a journal names.
+        Registries::check_recorded(settings, &retags)?;
     }
     let out = Journal::open(&args.journal)?;
     let runtime = online::runtime()?;
@@ -68,9 +74,7 @@ pub fn run(args: &RestoreArgs, settings: &Settings) -> Outcome {
                     }
                     Ok(None) => {}
                     Err(err) if err.is_permission() => {
-                        return Err(Failure::run(format!(
-                            "error: {err}\n{restored} versions were restored before this"
-                        )));
+                        return Err(stopped(&err.to_string(), restored, 0));
                     }
                     Err(err) => {
                         failed.push(format!(
@@ -97,9 +101,7 @@ pub fn run(args: &RestoreArgs, settings: &Settings) -> Outcome {
                     (JournalOutcome::RestoreFailed, m)
                 }
                 Err(err) if err.is_permission() => {
-                    return Err(Failure::run(format!(
-                        "error: {err}\n{restored} versions were restored before this"
-                    )));
+                    return Err(stopped(&err.to_string(), restored, 0));
                 }
                 Err(err) => (JournalOutcome::RestoreFailed, err.to_string()),
             };
@@ -117,12 +119,15 @@ pub fn run(args: &RestoreArgs, settings: &Settings) -> Outcome {
         }
         if still_there > 0 {
             eprintln!(
-                "{still_there} interrupted deletions did not happen (the versions are still there): nothing to restore for them"
+                "{} did not happen (the versions are still there): nothing to restore for them",
+                crate::plural::count(still_there, "interrupted deletion", "interrupted deletions")
             );
         }
         let restored_versions = restored;
+        let failed_versions = failed.len();
+        let mut retagged = 0u64;
         if !retags.is_empty() {
-            let registry = online::registry_client(settings)?;
+            let mut registries = Registries::new(settings)?;
             let cache = settings.cache();
             for e in &retags {
                 let tag = e.untag.as_ref().map_or("", |u| u.tag.as_str());
@@ -133,18 +138,33 @@ pub fn run(args: &RestoreArgs, settings: &Settings) -> Outcome {
                     ));
                     continue;
                 };
+                let registry = registries.for_entry(settings, e)?;
                 let (outcome, message) =
-                    match crate::apply::retag::retag(&client, &scope, &registry, cache, e).await {
+                    match crate::apply::retag::retag(&client, &scope, registry, cache, e).await {
                         Ok(r) => r,
                         Err(err) if err.is_permission() => {
-                            return Err(Failure::run(format!(
-                                "error: {err}\n{restored} versions and tags were restored before this"
-                            )));
+                            // Nothing more can succeed with this token: stop at the first refusal.
+                            out.append(&Entry {
+                                outcome: JournalOutcome::RetagFailed,
+                                message: err.to_string(),
+                                time: chrono::Utc::now(),
+                                ..e.clone()
+                            })?;
+                            // The registry's hint is about removing a tag; this run puts one back.
+                            let err = err.to_string().replace(
+                                crate::registry::client::PUSH_HINT,
+                                "putting a tag back pushes its image's manifest under the tag: the token needs write access to the package (`permissions: packages: write` for the workflow token, `write:packages` for a personal token)",
+                            );
+                            let what = format!(
+                                "cannot put tag {tag} back on {} ({}): {err}",
+                                e.name, e.package
+                            );
+                            return Err(stopped(&what, restored_versions, retagged));
                         }
                         Err(err) => (JournalOutcome::RetagFailed, err.to_string()),
                     };
                 if outcome == JournalOutcome::Retagged {
-                    restored += 1;
+                    retagged += 1;
                 } else {
                     failed.push(format!("{} tag {tag} of {}: {message}", e.package, e.name));
                 }
@@ -156,25 +176,145 @@ pub fn run(args: &RestoreArgs, settings: &Settings) -> Outcome {
                 })?;
             }
         }
+        let failed_tags = failed.len() - failed_versions;
         eprintln!(
-            "restored {restored_versions} of {to_restore} versions and {} of {} removed tags; {} could not be restored",
-            restored - restored_versions,
-            retags.len(),
+            "restored {restored_versions} of {} and {retagged} of {}; {} could not be restored",
+            crate::plural::count(to_restore, "version", "versions"),
+            crate::plural::count(retags.len(), "removed tag", "removed tags"),
             failed.len()
         );
         for f in &failed {
-            eprintln!("  not restored: {}", crate::render::printable(f));
+            // An error's `help:` lines stay lines of their own (never an escaped `\n`).
+            for (i, line) in f.split('\n').enumerate() {
+                let line = crate::render::printable(line);
+                if i == 0 {
+                    eprintln!("  not restored: {line}");
+                } else {
+                    eprintln!("  {line}");
+                }
+            }
         }
-        println!("restored={restored} failed={}", failed.len());
+        println!("restored={} failed={}", restored + retagged, failed.len());
         if failed.is_empty() {
             Ok(())
         } else {
             Err(Failure::partial(format!(
-                "{} versions could not be restored (listed above)",
-                failed.len()
+                "{} (listed above)",
+                not_restored(failed_versions as u64, failed_tags as u64)
             )))
         }
     })
+}
+
+/// "1 version and 2 tags could not be restored", naming only what failed.
+fn not_restored(versions: u64, tags: u64) -> String {
+    use crate::plural::count;
+    let what = match (versions, tags) {
+        (0, t) => count(t, "tag", "tags"),
+        (v, 0) => count(v, "version", "versions"),
+        (v, t) => format!(
+            "{} and {}",
+            count(v, "version", "versions"),
+            count(t, "tag", "tags")
+        ),
+    };
+    format!(
+        "{what} could not be {}",
+        if versions == 0 {
+            "put back"
+        } else {
+            "restored"
+        }
+    )
+}
+
+/// The stop of a restore on a permission refusal (exit 2): the error, with its `help:` lines as
+/// lines, and what was restored before it.
+fn stopped(error: &str, versions: u64, tags: u64) -> Failure {
+    use crate::plural::count;
+    Failure::run(format!(
+        "error: {error}\nrestored before this: {} and {}; nothing more was tried",
+        count(versions, "version", "versions"),
+        count(tags, "tag", "tags")
+    ))
+}
+
+/// The registries tags are put back on: `--registry` for every tag when given, else the one
+/// each journal line recorded, else the default ([`Settings::registry`]). One client each,
+/// made (and named on stderr) when first needed. A recorded registry is used only when it is
+/// this run's own ([`Registries::check_recorded`]): the token is sent to no registry that only
+/// a journal names.
+struct Registries {
+    /// Whether `--registry` was given (it then wins over the journal).
+    flag: bool,
+    /// The client for `--registry` or the default.
+    default: Option<RegistryClient>,
+    recorded: std::collections::HashMap<String, RegistryClient>,
+}
+
+impl Registries {
+    fn new(settings: &Settings) -> Result<Registries, Failure> {
+        Ok(Registries {
+            flag: settings.registry()?.source == "--registry",
+            default: None,
+            recorded: std::collections::HashMap::new(),
+        })
+    }
+
+    /// Refuse a journal that records a registry other than this run's (`--registry`, else the
+    /// one of `GITHUB_SERVER_URL`, else ghcr.io), before anything is restored: the journal may
+    /// come from anywhere (a downloaded artifact), and the token must not follow it. With
+    /// `--registry` every tag goes there, whatever the journal says.
+    fn check_recorded(settings: &Settings, retags: &[Entry]) -> Result<(), Failure> {
+        let choice = settings.registry()?;
+        if choice.source == "--registry" {
+            return Ok(());
+        }
+        let mut others: Vec<&str> = retags
+            .iter()
+            .filter_map(|e| e.untag.as_ref()?.registry.as_deref())
+            .filter(|url| !same_registry(url, &choice.url))
+            .collect();
+        others.sort_unstable();
+        others.dedup();
+        match others.first() {
+            None => Ok(()),
+            Some(first) => Err(Failure::usage(format!(
+                "error: the journal records tag removals on {} ({}), but this run's registry is {} ({}); the token is sent only to this run's registry, and nothing was restored\n  help: if the journal is yours, run again with --registry {first}",
+                crate::plural::word(others.len(), "registry", "registries"),
+                others.join(", "),
+                choice.url,
+                choice.source,
+            ))),
+        }
+    }
+
+    fn for_entry<'a>(
+        &'a mut self,
+        settings: &Settings,
+        e: &Entry,
+    ) -> Result<&'a RegistryClient, Failure> {
+        let recorded = e.untag.as_ref().and_then(|u| u.registry.clone());
+        match recorded {
+            Some(url) if !self.flag => {
+                if !self.recorded.contains_key(&url) {
+                    eprintln!("registry: {url} (recorded in the journal)");
+                    let client = settings.registry_client_at(&url)?;
+                    self.recorded.insert(url.clone(), client);
+                }
+                Ok(&self.recorded[&url])
+            }
+            _ => {
+                if self.default.is_none() {
+                    self.default = Some(online::registry_client(settings)?);
+                }
+                match &self.default {
+                    Some(client) => Ok(client),
+                    None => Err(Failure::run("no registry client")),
+                }
+            }
+        }
+    }
 }
 
 /// A version the journal says may need restoring.
@@ -244,6 +384,13 @@ pub fn pending(entries: &[Entry]) -> Vec<Pending> {
     // In journal order (the deletion order).
     out.sort_by_key(|p| p.entry.time);
     out
+}
+
+/// Whether two registry URLs name the same registry (scheme and host case-insensitive, a
+/// trailing `/` ignored).
+fn same_registry(a: &str, b: &str) -> bool {
+    let norm = |u: &str| u.trim().trim_end_matches('/').to_ascii_lowercase();
+    norm(a) == norm(b)
 }
 
 #[cfg(test)]

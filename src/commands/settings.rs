@@ -138,11 +138,16 @@ impl Settings {
     /// images can be read so).
     pub fn registry_client(&self) -> Result<RegistryClient, Failure> {
         let choice = self.registry()?;
+        self.registry_client_at(&choice.url)
+    }
+
+    /// A new client for the registry at `url` (one a journal recorded), with the token.
+    pub fn registry_client_at(&self, url: &str) -> Result<RegistryClient, Failure> {
         let credentials = self
             .token
             .clone()
             .map(|t| Credentials::new(self.registry_user.clone(), t));
-        Ok(RegistryClient::new(&choice.url, credentials)?)
+        Ok(RegistryClient::new(url, credentials)?)
     }
 
     /// The manifest cache (`--cache-dir`, else its default), opened on first use.

@@ -22,6 +22,7 @@ fn v(id: u64, tags: &[&str], action: Action, reason: &str) -> VersionPlan {
         after: vec![],
         untag: vec![],
         part_of: None,
+        in_use: Vec::new(),
     }
 }
 
@@ -222,4 +223,96 @@ fn diff_snapshots() {
         "diff_json",
         render_diff(&doc, Format::Json, Options::default())
     );
+}
+
+/// Issue 17.13: a change that stops removing a tag is reported: listed, counted, in the
+/// headline.
+#[test]
+fn a_change_that_stops_removing_a_tag_is_reported() {
+    let mut untagging = v(1, &["v1", "edge"], Keep, "releases stay");
+    untagging.untag = vec!["edge".into()];
+    let base = plan("base", vec![("api", vec![untagging], None)]);
+    let new = plan(
+        "new",
+        vec![(
+            "api",
+            vec![v(1, &["v1", "edge"], Keep, "releases stay")],
+            None,
+        )],
+    );
+    let d = diff(&base, &new);
+    assert_eq!(d.summary.no_longer_untagged, 1);
+    assert_eq!(d.summary.newly_untagged, 0);
+    assert_eq!(d.summary.unchanged, 0);
+    let p = &d.packages[0];
+    assert_eq!(p.no_longer_untagged.len(), 1);
+    assert_eq!(p.no_longer_untagged[0].untag, ["edge"]);
+    assert!(p.changes());
+    assert_eq!(
+        headline(&d),
+        "this change no longer removes 1 tag that the current policy removes; 0 versions unchanged"
+    );
+    let json = serde_json::to_value(&d).unwrap_or_default();
+    assert_eq!(json["summary"]["no_longer_untagged"], 1);
+    assert_eq!(
+        json["packages"][0]["no_longer_untagged"][0]["untag"][0],
+        "edge"
+    );
+    // The other way round, it is newly untagged.
+    let back = diff(&new, &base);
+    assert_eq!(
+        (back.summary.newly_untagged, back.summary.no_longer_untagged),
+        (1, 0)
+    );
+}
+
+/// Issue 17.13: a platform manifest whose image's fate does not change (deleted under both
+/// policies) but that the new policy newly deletes (its other index goes too) is a part, not an
+/// image, in the counts of the one-line summary.
+#[test]
+fn a_shared_platform_manifest_is_not_counted_as_an_image() {
+    let shared = |action, reason| part(v(3, &[], action, reason), 1, PartKind::PlatformManifest);
+    let base = plan(
+        "base",
+        vec![(
+            "api",
+            vec![
+                v(1, &["pr-1"], Delete, "prs"),
+                v(2, &["pr-2"], Keep, "no rule selects it"),
+                shared(Keep, "child manifest of kept image pr-2"),
+            ],
+            None,
+        )],
+    );
+    let new = plan(
+        "new",
+        vec![(
+            "api",
+            vec![
+                v(1, &["pr-1"], Delete, "prs"),
+                v(2, &["pr-2"], Delete, "prs"),
+                shared(Delete, "child manifest of deleted image pr-1"),
+            ],
+            None,
+        )],
+    );
+    let d = diff(&base, &new);
+    assert_eq!(d.summary.newly_deleted, 2);
+    assert_eq!(d.summary.newly_deleted_images, 1);
+    assert!(headline(&d).starts_with("this change deletes 2 more versions (1 image)"));
+}
+
+/// Issue 17.13: a change of owner opens the headline.
+#[test]
+fn a_change_of_owner_opens_the_headline() {
+    let (base, new) = pair();
+    let mut d = diff(&base, &new);
+    d.base_owner = Some("old-org".into());
+    assert!(
+        headline(&d).starts_with("the owner changes from old-org (the current policy is evaluated on old-org's packages, named old-org/…); this change"),
+        "{}",
+        headline(&d)
+    );
+    let json = serde_json::to_value(&d).unwrap_or_default();
+    assert_eq!(json["base_owner"], "old-org");
 }

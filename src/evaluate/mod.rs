@@ -15,15 +15,17 @@
 //!    deletion would let the registry remove an untagged child that stays and that no index
 //!    that stays lists is withheld;
 //! 5. [`tags_to_remove`]: an image that stays loses the tags a delete rule selects and no keep
-//!    rule does ("untag"), unless that would leave it with no tag;
+//!    rule does ("untag"); its last tag too when it stays only because a kept image needs it
+//!    (a platform manifest of a kept index), never when a keep rule or a guard keeps it;
 //! 6. [`reasons`]: every decision carries typed [`Reason`]s (rules, guards, the image that decided
 //!    it through the graph, keep-wins, untags) that only [`words`] turns into words (the strings of the plan).
 
+mod in_use;
 pub mod reason;
 mod select;
 pub mod words;
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 
 use chrono::{DateTime, Utc};
 
@@ -64,20 +66,45 @@ pub fn evaluate(
 /// compares with when the current policy is over its own limits (its runs change nothing today,
 /// and the change under review may be the fix).
 pub fn evaluate_unchecked(policy: &Policy, inventory: &Inventory, now: DateTime<Utc>) -> Plan {
+    let listed = listed_digests(&inventory.packages);
     let packages: Vec<PackagePlan> = inventory
         .packages
         .iter()
         .filter(|p| governs(policy, p))
-        .map(|p| plan_package(policy, p, now))
+        .map(|p| plan_package_in(policy, p, now, &|d| listed.contains(d)))
         .collect();
     assemble(policy, &inventory.owner, now, packages)
 }
 
-/// The plan of one governed package, with the space its deletions free. Each package is decided
-/// on its own, so evaluating package by package (`apply --policy` does, to delete sooner) and
-/// [`assemble`]-ing gives the plan [`evaluate`] makes at once.
+/// The digests of every image version of `packages` (every package listed in a run): where an
+/// artifact's subject is looked up when it is not in the artifact's own package (cosign's
+/// `COSIGN_REPOSITORY` keeps signatures in a package of their own).
+pub fn listed_digests(packages: &[PackageEntry]) -> HashSet<&str> {
+    packages
+        .iter()
+        .filter(|p| p.package.package_type.is_image())
+        .flat_map(|p| p.versions.iter().map(|v| v.name.as_str()))
+        .collect()
+}
+
+/// The plan of one governed package, with the space its deletions free, with no other package
+/// listed ([`plan_package_in`]).
 pub fn plan_package(policy: &Policy, entry: &PackageEntry, now: DateTime<Utc>) -> PackagePlan {
-    let mut plan = evaluate_package(policy, entry, now);
+    plan_package_in(policy, entry, now, &|_| false)
+}
+
+/// The plan of one governed package, with the space its deletions free; `elsewhere(digest)`:
+/// whether a package listed in the run has that digest ([`listed_digests`]). Each package is
+/// decided on its own (with what the run listed elsewhere), so evaluating package by package
+/// (`apply --policy` does, to delete sooner) and [`assemble`]-ing gives the plan [`evaluate`]
+/// makes at once.
+pub fn plan_package_in(
+    policy: &Policy,
+    entry: &PackageEntry,
+    now: DateTime<Utc>,
+    elsewhere: &dyn Fn(&str) -> bool,
+) -> PackagePlan {
+    let mut plan = evaluate_package(policy, entry, now, elsewhere);
     plan.bytes_freed = crate::space::package_bytes_freed(entry, &plan);
     plan
 }
@@ -95,10 +122,14 @@ pub fn assemble(
         packages: packages.len() as u64,
         ..Summary::default()
     };
+    // The sum of the packages' known estimates; unknown once it would overflow.
+    let mut overflowed = false;
     for p in &packages {
         summary.broken += p.broken.len() as u64;
         if let Some(b) = p.bytes_freed {
-            summary.bytes_freed = Some(summary.bytes_freed.unwrap_or(0) + b);
+            let sum = summary.bytes_freed.unwrap_or(0).checked_add(b);
+            overflowed |= sum.is_none();
+            summary.bytes_freed = sum.filter(|_| !overflowed);
         }
         for v in &p.versions {
             summary.versions += 1;
@@ -207,7 +238,8 @@ pub fn needs_knowable_early(policy: &Policy, package: &str) -> bool {
 /// An upper bound of the tags the plan removes from this package's images, known before any
 /// manifest is read: none when tags are not removed (`safety.untag: false`) or nothing in the
 /// package depends on its manifests ([`needs_manifests`]); otherwise every tag that may be
-/// removed at all (an image keeps one tag, artifact tags follow their subject).
+/// removed at all (every own tag: an image that stays only as a part of a kept image loses
+/// its last one; artifact tags follow their subject).
 pub fn untag_bound(policy: &Policy, entry: &PackageEntry, now: DateTime<Utc>) -> u64 {
     if !policy.safety.untag || !needs_manifests(policy, entry, now) {
         return 0;
@@ -217,8 +249,8 @@ pub fn untag_bound(policy: &Policy, entry: &PackageEntry, now: DateTime<Utc>) ->
         .iter()
         .map(|v| {
             let tags = v.tags();
-            let own = tags.iter().filter(|t| tag_subject(t).is_none()).count();
-            own.min(tags.len().saturating_sub(1)) as u64
+            // Every own tag, when the image stays only as a part of a kept image.
+            tags.iter().filter(|t| tag_subject(t).is_none()).count() as u64
         })
         .sum()
 }
@@ -244,6 +276,8 @@ pub(crate) struct Decision<'a> {
     pub withheld: bool,
     pub after: Vec<u64>,
     pub part_of: Option<PartOf>,
+    /// Where it is used (`file:line`), when a reference found by `in_use` names it.
+    pub in_use: Vec<String>,
 }
 
 /// The decisions for one package, newest first, and what the user should know of it.
@@ -253,8 +287,13 @@ pub(crate) struct PackageDecisions<'a> {
     pub broken: Vec<BrokenImage>,
 }
 
-fn evaluate_package(policy: &Policy, entry: &PackageEntry, now: DateTime<Utc>) -> PackagePlan {
-    let decided = decide_package(policy, entry, now);
+fn evaluate_package(
+    policy: &Policy,
+    entry: &PackageEntry,
+    now: DateTime<Utc>,
+    elsewhere: &dyn Fn(&str) -> bool,
+) -> PackagePlan {
+    let decided = decide_package_in(policy, entry, now, elsewhere);
     let versions = decided
         .decisions
         .into_iter()
@@ -272,6 +311,7 @@ fn evaluate_package(policy: &Policy, entry: &PackageEntry, now: DateTime<Utc>) -
                 after: d.after,
                 untag: d.untag,
                 part_of: d.part_of,
+                in_use: d.in_use,
             }
         })
         .collect();
@@ -297,18 +337,29 @@ struct Outcome<'p> {
 }
 
 /// Decide every version of one package.
+#[cfg(test)]
 pub(crate) fn decide_package<'a>(
     policy: &'a Policy,
     entry: &'a PackageEntry,
     now: DateTime<Utc>,
 ) -> PackageDecisions<'a> {
-    let ctx = Ctx::new(policy, entry, now);
+    decide_package_in(policy, entry, now, &|_| false)
+}
+
+/// Decide every version of one package, with what the run listed elsewhere.
+pub(crate) fn decide_package_in<'a>(
+    policy: &'a Policy,
+    entry: &'a PackageEntry,
+    now: DateTime<Utc>,
+    elsewhere: &dyn Fn(&str) -> bool,
+) -> PackageDecisions<'a> {
+    let ctx = Ctx::new_in(policy, entry, now, elsewhere);
     let sel = ctx.rule_selections(policy);
     let guards = guards(policy, &ctx, &sel);
     let protected = |i: usize| !sel[i].keep.is_empty() || !guards[i].is_empty();
     let (mut deleted, deleted_via) = propagate_deletions(&ctx, &sel, &protected);
     let (kept_via, withheld_for) = protect_needed(&ctx, &mut deleted, &protected);
-    let removed = tags_to_remove(&ctx, &sel, &guards, &deleted);
+    let removed = tags_to_remove(&ctx, &sel, &guards, &deleted, &kept_via, &withheld_for);
     let outcome = Outcome {
         sel,
         guards,
@@ -364,17 +415,40 @@ pub(crate) fn decide_package<'a>(
                     image: ctx.versions[top].id,
                     kind: edge.part_kind(),
                 }),
+                in_use: ctx.in_use[i]
+                    .as_ref()
+                    .map(|h| h.at.clone())
+                    .unwrap_or_default(),
             }
         })
         .collect();
 
     let mut warnings = ctx.graph.warnings.clone();
+    if let Some(gap) = ctx.listing_gap {
+        let withheld = (0..ctx.versions.len())
+            .filter(|&i| {
+                outcome.guards[i]
+                    .iter()
+                    .any(|g| matches!(g, Guard::ListingIncomplete { .. }))
+            })
+            .filter(|&i| sel[i].every_tag_deleted() && !deleted[i])
+            .count();
+        warnings.push(format!(
+            "the listing is incomplete: {} listed, GitHub counts {} (versions were deleted or pushed while it was listed, twice); {} that would rest on a version's absence (untagged leftovers, ghost, partial, orphaned) {} withheld: run again",
+            crate::plural::count(gap.listed as usize, "version", "versions"),
+            gap.version_count,
+            crate::plural::count(withheld, "deletion", "deletions"),
+            crate::plural::word(withheld, "is", "are"),
+        ));
+    }
+    let unknown = ctx.graph.unknown_manifests();
+    warnings.extend(ctx.in_use_missing.iter().cloned());
+    warnings.extend(in_use_deleted(&ctx, deleted));
     let withheld = (0..ctx.versions.len())
         .filter(|&i| ctx.graph.manifest[i] != ManifestState::Known || ctx.graph.parents_unknown[i])
         .filter(|&i| sel[i].every_tag_deleted())
         .count();
-    if withheld > 0 {
-        let unknown = ctx.graph.unknown_manifests();
+    if withheld > 0 && unknown > 0 {
         warnings.push(format!(
             "{withheld} version{} selected for deletion {} kept: {} manifest{} of this package could not be read, so what they are part of is unknown",
             if withheld == 1 { "" } else { "s" },
@@ -437,11 +511,22 @@ fn guards(policy: &Policy, ctx: &Ctx, sel: &[Selected]) -> Vec<Vec<Guard>> {
         if let ManifestState::Corrupt(why) = &graph.manifest[i] {
             guard.push(Guard::ManifestUnusable(why.clone()));
         }
+        let missing = ctx.listing_gap.map(|g| Guard::ListingIncomplete {
+            listed: g.listed,
+            version_count: g.version_count,
+        });
+        if let Some(missing) = &missing {
+            if graph.parents_unknown[i] || graph.broken[i].is_some() {
+                guard.push(missing.clone());
+            }
+        }
         if graph.parents_unknown[i] {
-            guard.push(Guard::ParentsUnknown {
-                count,
-                sample: sample.clone(),
-            });
+            if count > 0 {
+                guard.push(Guard::ParentsUnknown {
+                    count,
+                    sample: sample.clone(),
+                });
+            }
         } else if graph.manifest[i] == ManifestState::Missing
             && guard.is_empty()
             && sel[i].keep.is_empty()
@@ -582,25 +667,34 @@ fn keep_needed(
 }
 
 /// Phase 5: for each version that stays, the tags (indices into its tags) a delete rule selects
-/// and no keep rule does, when they may be removed: never an artifact tag, never every tag of
-/// the image (an image whose every tag goes is deleted, or withheld whole), never on a version
+/// and no keep rule does, when they may be removed: never an artifact tag, never on a version
 /// younger than `min_age` (a push may be in progress) or whose manifest is not known (restoring
-/// the tag needs its bytes). `None` when nothing is removed. With `safety.untag: false` the
-/// result is the same, and the tags stay (the reasons say so).
+/// the tag needs its bytes). Every tag of an image goes only when it stays *only* because a kept
+/// image needs it (a platform manifest of a kept index: the user asked for the tag to go, and
+/// the image must stay for the index): never when a keep rule or a guard keeps it, nor for an
+/// index withheld for its child (otherwise an image whose every tag goes is deleted, or withheld
+/// whole). `None` when nothing is removed. With `safety.untag: false` the result is the same,
+/// and the tags stay (the reasons say so).
 fn tags_to_remove(
     ctx: &Ctx,
     sel: &[Selected],
     guards: &[Vec<Guard>],
     deleted: &[bool],
+    kept_via: &[Option<Via>],
+    withheld_for: &[Option<usize>],
 ) -> Vec<Option<Vec<usize>>> {
     (0..ctx.versions.len())
         .map(|i| {
             let tags = ctx.versions[i].tags();
             let remove = sel[i].tags_to_remove(tags);
             let young = guards[i].iter().any(|g| matches!(g, Guard::MinAge(_)));
+            let only_needed = kept_via[i].is_some()
+                && withheld_for[i].is_none()
+                && sel[i].keep.is_empty()
+                && guards[i].is_empty();
             let ok = !deleted[i]
                 && !remove.is_empty()
-                && remove.len() < tags.len()
+                && (remove.len() < tags.len() || only_needed)
                 && !young
                 && ctx.graph.manifest[i] == ManifestState::Known;
             ok.then_some(remove)
@@ -653,11 +747,16 @@ fn reasons<'a>(policy: &Policy, ctx: &Ctx<'a>, o: &Outcome<'a>, i: usize) -> Vec
             .iter()
             .flat_map(|&j| s.untag_tags[j].iter().copied())
             .collect();
+        // Every tag goes: the image stays only as a part of the kept image that needs it.
+        let stays_as = o.kept_via[i]
+            .filter(|_| removed.len() == tags.len())
+            .map(|via| (via.edge, image(via.by)));
         let tags: Vec<&'a str> = removed.iter().map(|&j| tags[j].as_str()).collect();
         out.push(if policy.safety.untag {
             Reason::Untag {
                 tags,
                 rules: names(&rules),
+                stays_as,
             }
         } else {
             Reason::UntagOff {
@@ -676,10 +775,34 @@ fn reasons<'a>(policy: &Policy, ctx: &Ctx<'a>, o: &Outcome<'a>, i: usize) -> Vec
     if out.is_empty() {
         out.push(Reason::NoRule);
     }
+    if let Some(hit) = &ctx.in_use[i] {
+        out.push(Reason::InUse(hit.at.clone()));
+    }
     if s.every_tag_deleted() {
         out.push(Reason::KeepWins(names(&s.delete)));
     }
     out
+}
+
+/// A warning per deleted version that a reference found by `in_use` names: no rule keeps what is
+/// in use (or a guard of the graph could not), and a deployment would lose its image.
+fn in_use_deleted(ctx: &Ctx, deleted: &[bool]) -> Vec<String> {
+    ctx.order
+        .iter()
+        .filter(|&&i| deleted[i])
+        .filter_map(|&i| {
+            let hit = ctx.in_use[i].as_ref()?;
+            let v = &ctx.versions[i];
+            Some(format!(
+                "{} is in use ({}) and the plan deletes it (help: keep what is in use with a rule `keep: {{ in_use: true }}`)",
+                words::image(&ImageRef {
+                    digest: &v.name,
+                    tags: v.tags(),
+                }),
+                words::in_use_places(&hit.at)
+            ))
+        })
+        .collect()
 }
 
 /// The broken images of a package (ghost and partial indexes, orphaned artifacts), newest first.

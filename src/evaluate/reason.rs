@@ -27,6 +27,10 @@ pub enum Guard {
     /// Some of its tags are selected for removal, but its manifest was not read: a removed tag
     /// could not be restored without it, so its tags stay.
     ManifestNotReadForUntag,
+    /// The package's listing did not add up (`listed` versions, GitHub counts `version_count`),
+    /// and its deletion would rest on a version's absence: it is untagged (its index may be the
+    /// version missing), or broken (ghost, partial, orphaned: what it lacks may be).
+    ListingIncomplete { listed: u64, version_count: u64 },
 }
 
 /// One reason of a decision.
@@ -51,10 +55,12 @@ pub enum Reason<'a> {
     /// Kept although these delete rules select it (and every tag of it).
     KeepWins(Vec<&'a str>),
     /// These tags are removed from the image, which stays under its other tags; `rules` are the
-    /// delete rules that select them.
+    /// delete rules that select them. `stays_as`: every tag goes, and the image stays as this
+    /// part (`edge`) of the kept image that needs it.
     Untag {
         tags: Vec<&'a str>,
         rules: Vec<&'a str>,
+        stays_as: Option<(Edge, ImageRef<'a>)>,
     },
     /// These tags are selected for deletion but stay: `safety.untag` is false.
     UntagOff {
@@ -65,4 +71,6 @@ pub enum Reason<'a> {
     TagsStay(Vec<&'a str>),
     /// No rule selects it.
     NoRule,
+    /// A reference found by `in_use` names it: where (`file:line`).
+    InUse(Vec<String>),
 }

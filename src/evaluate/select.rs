@@ -26,6 +26,12 @@ pub(super) struct Ctx<'a> {
     pub order: Vec<usize>,
     /// The image graph (isolated versions for packages that are not images).
     pub graph: ImageGraph,
+    /// The listing did not add up: a version may be missing ([`crate::inventory::ListingGap`]).
+    pub listing_gap: Option<crate::inventory::ListingGap>,
+    /// Per version: how the references `in_use` found name it.
+    pub in_use: Vec<Option<super::in_use::Hit>>,
+    /// The warnings for references to this package that name none of its versions.
+    pub in_use_missing: Vec<String>,
 }
 
 /// What a rule selects in one version: all of it, or some of its tags (indices into `tags()`).
@@ -80,6 +86,17 @@ impl Selected<'_> {
 
 impl<'a> Ctx<'a> {
     pub fn new(policy: &Policy, entry: &'a PackageEntry, now: DateTime<Utc>) -> Ctx<'a> {
+        Ctx::new_in(policy, entry, now, &|_| false)
+    }
+
+    /// [`Ctx::new`], where `elsewhere(digest)` says whether another package listed in the run
+    /// has that digest (an artifact's subject there is no orphan: [`ImageGraph::build_in`]).
+    pub fn new_in(
+        policy: &Policy,
+        entry: &'a PackageEntry,
+        now: DateTime<Utc>,
+        elsewhere: &dyn Fn(&str) -> bool,
+    ) -> Ctx<'a> {
         let versions = &entry.versions[..];
         let ts = |v: &Version| match policy.timestamp {
             Timestamp::UpdatedAt => v.updated_at,
@@ -93,11 +110,20 @@ impl<'a> Ctx<'a> {
                 .then(versions[b].id.cmp(&versions[a].id))
         });
         let is_image = entry.package.package_type.is_image();
-        let graph = if is_image {
-            ImageGraph::build(versions, &entry.manifests)
+        let mut graph = if is_image {
+            ImageGraph::build_in(versions, &entry.manifests, elsewhere)
         } else {
             ImageGraph::isolated(versions.len())
         };
+        let listing_gap = entry.listing_gap.filter(|_| is_image);
+        if listing_gap.is_some() {
+            // A version the listing missed may be the index of any untagged version, as an
+            // unread manifest may: its parents are unknown (and it is no image of its own).
+            for (unknown, v) in graph.parents_unknown.iter_mut().zip(versions) {
+                *unknown |= v.tags().is_empty();
+            }
+        }
+        let (in_use, missing) = super::in_use::hits(policy, entry);
         Ctx {
             package: &entry.package.name,
             versions,
@@ -105,6 +131,12 @@ impl<'a> Ctx<'a> {
             age,
             order,
             graph,
+            listing_gap,
+            in_use,
+            in_use_missing: missing
+                .into_iter()
+                .map(super::in_use::missing_warning)
+                .collect(),
         }
     }
 
@@ -212,6 +244,10 @@ impl<'a> Ctx<'a> {
                 return None;
             }
         }
+        let in_use = self.in_use[i].as_ref();
+        if s.in_use.is_some_and(|want| in_use.is_some() != want) {
+            return None;
+        }
         if s.semver.is_some() || s.prerelease.is_some() {
             let parsed: Vec<semver::Version> =
                 self.version_strings(i).filter_map(parse_version).collect();
@@ -236,7 +272,12 @@ impl<'a> Ctx<'a> {
                 return None;
             }
         }
-        if !s.selects_tags() {
+        // In use by tag only: the rule selects those tags (the image, and the tags it is used by).
+        let by_tag = match (s.in_use, in_use) {
+            (Some(true), Some(hit)) if !hit.whole => Some(&hit.tags),
+            _ => None,
+        };
+        if !s.selects_tags() && by_tag.is_none() {
             return Some(Selection::Whole);
         }
         let selected: Vec<usize> = tags
@@ -244,6 +285,7 @@ impl<'a> Ctx<'a> {
             .enumerate()
             .filter(|(_, t)| s.tags.as_ref().is_none_or(|g| g.is_match(t)))
             .filter(|(_, t)| s.tag_regex.as_ref().is_none_or(|r| r.is_match(t)))
+            .filter(|(j, _)| by_tag.is_none_or(|used| used.contains(j)))
             .map(|(j, _)| j)
             .collect();
         (!selected.is_empty()).then_some(Selection::Tags(selected))

@@ -119,6 +119,7 @@ impl Pkg {
             },
             versions: self.versions,
             manifests: self.manifests,
+            listing_gap: None,
         }
     }
 }
@@ -1087,7 +1088,8 @@ fn peer_case_removing_two_of_three_tags_keeps_the_image() {
         [
             Reason::Untag {
                 tags: vec!["tag1", "tag2"],
-                rules: vec!["two tags"]
+                rules: vec!["two tags"],
+                stays_as: None,
             },
             Reason::TagsStay(vec!["tag3"])
         ]
@@ -1773,4 +1775,158 @@ fn warnings_of_the_example_plans_are_one_line() {
     for w in warnings {
         assert!(!w.contains('\n'), "{w}");
     }
+}
+
+/// Issue 17.1: a tag the user asks to delete goes even when it is the image's last, when the
+/// image stays only because a kept index needs it; a keep rule, a guard or an unread manifest
+/// still keeps it.
+#[test]
+fn the_last_tag_goes_when_the_image_stays_only_as_a_part_of_a_kept_image() {
+    let build = || {
+        let mut p = container("api");
+        let a = p.image(1, &["image-a"], 100);
+        let b = p.image(2, &[], 100);
+        let idx = p.index(3, &["multiarch"], &[(&a, false), (&b, false)], 100);
+        (p, a, idx)
+    };
+    let rules = "  - name: image-a goes\n    delete: { tags: [\"image-a\"] }\n";
+    let (p, a, idx) = build();
+    let inv = inventory(vec![p]);
+    let pol = policy(rules);
+    let made = plan(&pol, &inv);
+    assert!(deleted(&made).is_empty());
+    assert_eq!(decision(&made, &a).action, Action::Keep);
+    assert_eq!(decision(&made, &a).untag, ["image-a"]);
+    assert_eq!(made.summary.untag, 1);
+    assert!(typed(&pol, &inv, &a).contains(&Reason::Untag {
+        tags: vec!["image-a"],
+        rules: vec!["image-a goes"],
+        stays_as: Some((Edge::Child, image_ref(&inv, &idx))),
+    }));
+    assert!(decision(&made, &a).reasons.contains(&format!(
+        "untag image-a (delete rule 'image-a goes'): the image stays as a child manifest of kept image {} (multiarch)",
+        &idx[..19]
+    )));
+    // The bound known before the manifests are read covers it.
+    assert!(untag_bound(&pol, &inv.packages[0], now()) >= 1);
+
+    // A keep rule, a guard or an unread manifest keeps the tag.
+    let kept = policy(&format!(
+        "{rules}  - name: a stays\n    keep: {{ tags: [\"image-*\"] }}\n"
+    ));
+    assert!(plan_untags(&kept, &inventory(vec![build().0])).is_empty());
+    let young = policy_with("container", rules, "  keep_newest: 0\n  min_age: 200h\n");
+    assert!(plan_untags(&young, &inventory(vec![build().0])).is_empty());
+    let (mut p, a, _) = build();
+    p.manifests.remove(&a);
+    assert!(plan_untags(&pol, &inventory(vec![p])).is_empty());
+    // Without a kept image that needs it, the image whose every tag goes is deleted whole.
+    let mut alone = container("api");
+    alone.image(1, &["image-a"], 100);
+    alone.image(2, &["other"], 100);
+    let plan_alone = plan(&pol, &inventory(vec![alone]));
+    assert_eq!(deleted(&plan_alone), [1]);
+    // safety.untag: false keeps it and says so.
+    let off = policy_with(
+        "container",
+        rules,
+        "  keep_newest: 0\n  min_age: 0s\n  untag: false\n",
+    );
+    assert!(plan_untags(&off, &inventory(vec![build().0])).is_empty());
+}
+
+/// The (version id, tag) pairs a plan removes.
+fn plan_untags(p: &Policy, inv: &Inventory) -> Vec<(u64, String)> {
+    plan(p, inv)
+        .packages
+        .iter()
+        .flat_map(|p| &p.versions)
+        .flat_map(|v| v.untag.iter().map(move |t| (v.id, t.clone())))
+        .collect()
+}
+
+/// Issue 17.2: with a listing that did not add up, nothing whose deletion rests on a version's
+/// absence is deleted (untagged leftovers, ghost, partial, orphaned), each says why, the
+/// package warns; a deletion that rests on what was listed (a tag a rule selects) goes ahead.
+#[test]
+fn an_incomplete_listing_withholds_every_deletion_that_rests_on_absence() {
+    let (mut p, [ghost, partial, present, sig, fallback, referrer, _]) = broken_package();
+    let leftover = p.image(8, &[], 100);
+    let pr = p.image(9, &["pr-1"], 100);
+    let pol = policy("  - name: broken\n    delete: { ghost: true }\n  - name: partial\n    delete: { partial: true }\n  - name: orphaned\n    delete: { orphaned: true }\n  - name: leftovers\n    delete: { untagged: true }\n  - name: prs\n    delete: { tags: [\"pr-*\"] }\n");
+    let mut inv = inventory(vec![p]);
+    let complete = plan(&pol, &inv);
+    for name in [
+        &ghost, &partial, &present, &sig, &fallback, &referrer, &leftover, &pr,
+    ] {
+        assert_eq!(decision(&complete, name).action, Action::Delete, "{name}");
+    }
+    inv.packages[0].listing_gap = Some(crate::inventory::ListingGap {
+        listed: 9,
+        version_count: 10,
+    });
+    let gap = plan(&pol, &inv);
+    assert_eq!(deleted(&gap), [9], "only the tagged pull request goes");
+    let why = "the listing of this package is incomplete (9 versions listed, GitHub counts 10): what it is part of, or lacks, may be the version missing";
+    for name in [
+        &ghost, &partial, &present, &sig, &fallback, &referrer, &leftover,
+    ] {
+        let d = decision(&gap, name);
+        assert_eq!(d.action, Action::Keep, "{name}");
+        assert!(d.withheld, "{name}");
+        assert!(
+            d.reasons.iter().any(|r| r == why),
+            "{name}: {:?}",
+            d.reasons
+        );
+    }
+    assert!(
+        gap.packages[0].warnings.iter().any(|w| w.starts_with(
+            "the listing is incomplete: 9 versions listed, GitHub counts 10 (versions were deleted or pushed while it was listed, twice); 7 deletions that would rest on a version's absence"
+        )),
+        "{:?}",
+        gap.packages[0].warnings
+    );
+}
+
+/// Issue 17.7: signatures kept in a package of their own (cosign's COSIGN_REPOSITORY) are not
+/// orphaned while their subject is listed in another package; in a package of artifacts only,
+/// a subject found nowhere may be in a package not listed, so nothing there is orphaned; in a
+/// package of images, an artifact whose subject is nowhere still is.
+#[test]
+fn a_signature_whose_subject_is_in_another_listed_package_is_not_orphaned() {
+    let hex = |d: &str| d.trim_start_matches("sha256:").to_string();
+    let absent = format!("sha256:{}", "0e".repeat(32));
+    let mut app = container("app");
+    let v1 = app.image(1, &["v1"], 100);
+    let app_orphan = app.image(2, &[&format!("sha256-{}.sig", hex(&absent))], 100);
+    let mut sigs = container("sigs");
+    let sig_v1 = sigs.image(11, &[&format!("sha256-{}.sig", hex(&v1))], 100);
+    let att_v1 = sigs.image(12, &[&format!("sha256-{}.att", hex(&v1))], 100);
+    let sig_absent = sigs.image(13, &[&format!("sha256-{}.sig", hex(&absent))], 100);
+    let referrer_v1 = sigs.referrer(14, &v1, 100);
+    let pol = policy("  - name: orphans go\n    delete: { orphaned: true }\n");
+    let inv = inventory(vec![app, sigs]);
+    let made = plan(&pol, &inv);
+    for kept in [&v1, &sig_v1, &att_v1, &sig_absent, &referrer_v1] {
+        assert_eq!(decision(&made, kept).action, Action::Keep, "{kept}");
+    }
+    assert_eq!(decision(&made, &app_orphan).action, Action::Delete);
+    assert_eq!(deleted(&made), [2]);
+    let sigs_plan = &made.packages[1];
+    assert_eq!(sigs_plan.name, "sigs");
+    assert!(sigs_plan.broken.is_empty(), "{:?}", sigs_plan.broken);
+    assert!(
+        sigs_plan
+            .warnings
+            .iter()
+            .any(|w| w
+                .starts_with("1 artifact of this package has no subject in any package listed")),
+        "{:?}",
+        sigs_plan.warnings
+    );
+    // Evaluated alone (its subject's package not listed), the signature store keeps them all.
+    let mut sigs_alone = inv.clone();
+    sigs_alone.packages.remove(0);
+    assert!(deleted(&plan(&pol, &sigs_alone)).is_empty());
 }

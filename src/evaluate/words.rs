@@ -48,6 +48,13 @@ pub fn guard(g: &Guard) -> String {
         Guard::ManifestNotRead => {
             "manifest not read: it may be an index whose children a kept image shares".to_string()
         }
+        Guard::ListingIncomplete {
+            listed,
+            version_count,
+        } => format!(
+            "the listing of this package is incomplete ({listed} {} listed, GitHub counts {version_count}): what it is part of, or lacks, may be the version missing",
+            plural(*listed as usize, "version", "versions")
+        ),
         Guard::ManifestNotReadForUntag => {
             "manifest not read: its tags are not removed (restoring a tag needs the manifest)"
                 .to_string()
@@ -78,11 +85,33 @@ pub fn words(r: &Reason) -> String {
             image(child)
         ),
         Reason::KeepWins(rules) => format!("keep wins over delete rule {}", quoted(rules)),
-        Reason::Untag { tags, rules } => format!(
+        Reason::Untag {
+            tags,
+            rules,
+            stays_as: None,
+        } => format!(
             "untag {} (delete rule {}): the image stays under its other tags",
             tags.join(", "),
             quoted(rules)
         ),
+        Reason::Untag {
+            tags,
+            rules,
+            stays_as: Some((edge, by)),
+        } => {
+            let label = edge.label();
+            let article = if label.starts_with(['a', 'e', 'i', 'o', 'u', 'S']) {
+                "an"
+            } else {
+                "a"
+            };
+            format!(
+                "untag {} (delete rule {}): the image stays as {article} {label} of kept image {}",
+                tags.join(", "),
+                quoted(rules),
+                image(by)
+            )
+        }
         Reason::UntagOff { tags, rules } => format!(
             "{} {} selected by delete rule {} {} (safety.untag is false)",
             plural(tags.len(), "tag", "tags"),
@@ -97,5 +126,21 @@ pub fn words(r: &Reason) -> String {
             plural(tags.len(), "is", "are")
         ),
         Reason::NoRule => "no rule selects it".to_string(),
+        Reason::InUse(at) => format!("in use: {}", in_use_places(at)),
     }
+}
+
+/// The first few places a version is used, `deploy/prod/api.yaml:12, …`, and how many more.
+pub fn in_use_places(at: &[String]) -> String {
+    const SHOWN: usize = 3;
+    let mut s = at
+        .iter()
+        .take(SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if at.len() > SHOWN {
+        s.push_str(&format!(" and {} more", at.len() - SHOWN));
+    }
+    s
 }

@@ -298,7 +298,7 @@ impl GithubClient {
                     let what = network_error_text(&e);
                     if failures >= ATTEMPTS {
                         return Err(ApiError::new(ApiErrorKind::Network, context, format!("{what} (after {failures} attempts)"))
-                            .with_hint("check the network and GITHUB_API_URL; running again continues where this run stopped"));
+                            .with_hint("check the network and GITHUB_API_URL, then run again (an interrupted `apply` leaves what it did not do to the next run)"));
                     }
                     tracing::warn!("{context}: {what}; retrying");
                     self.stats.retries.fetch_add(1, Ordering::Relaxed);
@@ -429,7 +429,7 @@ impl GithubClient {
                     )
                     .with_status(status.as_u16())
                     .with_hint(
-                        "GitHub is failing; running again later continues where this run stopped",
+                        "GitHub is failing; run again later (an interrupted `apply` leaves what it did not do to the next run)",
                     ));
                 }
                 tracing::warn!("{context}: HTTP {}; retrying", status.as_u16());

@@ -4,6 +4,18 @@
 //! read into the typed [`Inventory`] for evaluation. When the policy names its packages exactly
 //! they are fetched one by one (`GET …/packages/{type}/{name}`) and never listed, which is what a
 //! workflow token allows.
+//!
+//! A listing is proved complete before anything is decided on it: listing is offset-paginated,
+//! so when another actor deletes a version of an earlier page while a later one is read, the
+//! first version of that later page is never seen, and a kept index missing from the listing
+//! makes its platform manifests look like parentless leftovers. So the versions listed (each
+//! once) are compared with the package's `version_count`; on a mismatch the package is got again
+//! and listed once more. Two listings that agree version for version saw nothing move (a version
+//! skipped by the second would have been deleted while it ran, so missing from it and not from
+//! the first): the listing is complete and the count is what is off. When the second listing
+//! differs from the first and does not add up either, the package carries a
+//! [`ListingGap`]: the evaluator then withholds every deletion that rests on a version's absence
+//! and the run exits 3.
 
 use std::collections::BTreeMap;
 
@@ -15,7 +27,7 @@ use super::client::GithubClient;
 use super::error::{ApiError, ApiErrorKind};
 use super::packages::{get_package, list_packages, list_versions_paged};
 use super::scope::Scope;
-use crate::inventory::{Inventory, PackageEntry, SCHEMA};
+use crate::inventory::{Inventory, ListingGap, PackageEntry, SCHEMA};
 use crate::policy::Policy;
 
 /// An inventory with GitHub's objects unchanged (schema 1).
@@ -33,6 +45,9 @@ pub struct RawPackage {
     pub versions: Vec<Value>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub manifests: BTreeMap<String, String>,
+    /// The listing did not add up, twice (see the module doc).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listing_gap: Option<ListingGap>,
 }
 
 impl RawInventory {
@@ -46,6 +61,7 @@ impl RawInventory {
             .map(|(i, p)| {
                 let mut entry = typed_page(&p.package, &p.versions, i)?;
                 entry.manifests = p.manifests.clone();
+                entry.listing_gap = p.listing_gap;
                 Ok(entry)
             })
             .collect::<Result<Vec<_>, ApiError>>()?;
@@ -90,6 +106,7 @@ pub fn typed_page(
             .map(|(j, v)| read(v, || format!("packages[{index}].versions[{j}]")))
             .collect::<Result<Vec<_>, ApiError>>()?,
         manifests: BTreeMap::new(),
+        listing_gap: None,
     })
 }
 
@@ -123,6 +140,43 @@ fn decode(message: String) -> ApiError {
 /// The name of a package object.
 fn package_name(p: &Value) -> Option<&str> {
     p.get("name").and_then(|n| n.as_str())
+}
+
+/// Keep one copy of each version: a push during the listing (offset pages, newest first) lists
+/// a version on two pages, and each version must be decided once.
+fn once_each(versions: &mut Vec<Value>, package_type: &str, name: &str) {
+    let mut seen = std::collections::HashSet::new();
+    let listed = versions.len();
+    versions.retain(|v| {
+        v.get("id")
+            .and_then(Value::as_u64)
+            .is_none_or(|id| seen.insert(id))
+    });
+    if versions.len() < listed {
+        tracing::info!(
+            "{package_type} package {name}: {} versions listed twice (a push during the listing), kept once",
+            listed - versions.len()
+        );
+    }
+}
+
+/// The ids of the versions listed, to compare two listings.
+fn ids(versions: &[Value]) -> std::collections::BTreeSet<u64> {
+    versions
+        .iter()
+        .filter_map(|v| v.get("id").and_then(Value::as_u64))
+        .collect()
+}
+
+/// Whether the versions listed (each once) are not as many as the package's `version_count`;
+/// `None` when they are, or when the package object has no count to compare with.
+fn gap(package: &Value, versions: &[Value]) -> Option<ListingGap> {
+    let version_count = package.get("version_count").and_then(Value::as_u64)?;
+    let listed = versions.len() as u64;
+    (listed != version_count).then_some(ListingGap {
+        listed,
+        version_count,
+    })
 }
 
 /// List (or get, for exact names) the packages `policy` governs and all their versions.
@@ -161,7 +215,7 @@ pub async fn fetch_inventory_paged(
         }
     };
     let mut entries = Vec::new();
-    for package in packages {
+    for mut package in packages {
         let Some(name) = package_name(&package).map(str::to_string) else {
             return Err(decode("a package without a name".to_string()));
         };
@@ -169,26 +223,41 @@ pub async fn fetch_inventory_paged(
             on_page(&package, v, at)
         })
         .await?;
-        // A push during the listing (offset pages, newest first) lists a version on two pages:
-        // keep one copy, so that each version is decided once.
-        let mut seen = std::collections::HashSet::new();
-        let listed = versions.len();
-        versions.retain(|v| {
-            v.get("id")
-                .and_then(Value::as_u64)
-                .is_none_or(|id| seen.insert(id))
-        });
-        if versions.len() < listed {
-            tracing::info!(
-                "{package_type} package {name}: {} versions listed twice (a push during the listing), kept once",
-                listed - versions.len()
+        once_each(&mut versions, package_type, &name);
+        let mut listing_gap = gap(&package, &versions);
+        if let Some(first) = listing_gap {
+            // Versions deleted or pushed while the pages were read: get the package (its count
+            // now) and list once more.
+            eprintln!(
+                "warning: {package_type} package {name}: {} listed, GitHub counts {}: listing it again",
+                crate::plural::count(first.listed, "version", "versions"),
+                first.version_count
             );
+            let first_ids = ids(&versions);
+            package = get_package(client, scope, package_type, &name).await?;
+            versions =
+                list_versions_paged(client, scope, package_type, &name, &mut |_, _| {}).await?;
+            once_each(&mut versions, package_type, &name);
+            listing_gap = gap(&package, &versions);
+            if let Some(second) = listing_gap.filter(|_| ids(&versions) == first_ids) {
+                // Two listings that agree, version for version, saw nothing move: a version
+                // skipped by the second would have been deleted while it ran, so it would be
+                // missing from the second and not from the first. The listing is complete and
+                // the count is what is off (how GitHub counts is not documented).
+                eprintln!(
+                    "warning: {package_type} package {name}: GitHub counts {} but two listings agree on the same {}: the listing is taken as complete",
+                    second.version_count,
+                    crate::plural::count(second.listed, "version", "versions"),
+                );
+                listing_gap = None;
+            }
         }
         tracing::info!("{package_type} package {name}: {} versions", versions.len());
         entries.push(RawPackage {
             package,
             versions,
             manifests: BTreeMap::new(),
+            listing_gap,
         });
     }
     entries.sort_by(|a, b| package_name(&a.package).cmp(&package_name(&b.package)));

@@ -106,6 +106,15 @@ struct Account {
 /// Find the scope of `owner`.
 pub async fn discover(client: &GithubClient, owner: &str) -> Result<Scope, ApiError> {
     let context = format!("finding out whether {owner} is an organization or a user");
+    if crate::policy::is_dot_segment(owner) {
+        // `/users/..` would be normalised to another path, and every request after it too.
+        return Err(ApiError::new(
+            super::error::ApiErrorKind::Config,
+            context,
+            format!("`{owner}` is not a user or organization"),
+        )
+        .with_hint("`.` and `..` would be dropped from the requests' paths: pass the owner's login with --owner, `owner:` in the policy or GITHUB_REPOSITORY_OWNER"));
+    }
     let url = client.url(&format!("/users/{}", encode_segment(owner)))?;
     let resp = client
         .request(Method::GET, url, "GET user", 1, &context)

@@ -72,6 +72,7 @@ mod tests {
             after: vec![],
             untag: untag.iter().map(|s| s.to_string()).collect(),
             part_of: None,
+            in_use: Vec::new(),
         }
     }
 

@@ -15,7 +15,8 @@ use regex::Regex;
 use semver::VersionReq;
 
 pub use parse::{
-    parse_policy, parse_policy_with, Diagnostic, DiagnosticKind, PolicyErrors, MAX_POLICY_BYTES,
+    parse_policy, parse_policy_with, Diagnostic, DiagnosticKind, PolicyErrors, DURATION_PATTERN,
+    MAX_COUNT, MAX_POLICY_BYTES,
 };
 pub use vars::{VarError, Vars};
 
@@ -33,6 +34,29 @@ pub struct Policy {
     pub timestamp: Timestamp,
     pub rules: Vec<Rule>,
     pub safety: Safety,
+    /// Where references to images in use live (`in_use:`), and what a scan found there.
+    pub in_use: InUse,
+}
+
+/// The `in_use:` section: where the references that `keep: { in_use: true }` reads live, and,
+/// once the commands have scanned them ([`crate::inuse::scan`]), what was found. The evaluator
+/// only reads `found`: it stays pure.
+#[derive(Clone, Debug, Default)]
+pub struct InUse {
+    /// Globs of files, relative to the repository root (`deploy/**/*.yaml`).
+    pub files: Vec<String>,
+    /// Files of references, one a line (`running-images.txt`).
+    pub lists: Vec<String>,
+    /// The references to the run's owner's images, found in `files`, `lists` and the
+    /// `--in-use` lists; `None` until scanned.
+    pub found: Option<std::sync::Arc<crate::inuse::Found>>,
+}
+
+impl Policy {
+    /// Whether a rule selects by `in_use`.
+    pub fn uses_in_use(&self) -> bool {
+        self.rules.iter().any(|r| r.selector.in_use.is_some())
+    }
 }
 
 /// Which packages the policy governs.
@@ -137,6 +161,9 @@ pub struct Selector {
     /// `true`: a cosign artifact, OCI referrer or referrers index whose subject is not in the
     /// package.
     pub orphaned: Option<bool>,
+    /// `true`: an image a reference found by `in_use` names (by digest: that version; by tag:
+    /// the version carrying the tag, and the tag).
+    pub in_use: Option<bool>,
 }
 
 impl Selector {
@@ -246,6 +273,15 @@ fn compile_glob(index: usize, p: &str) -> Result<(bool, &str, globset::Glob), Gl
 /// pattern of a list with it, so that all bad patterns are reported at once.
 pub(crate) fn check_glob(p: &str) -> Result<(), GlobError> {
     compile_glob(0, p).map(|_| ())
+}
+
+/// Whether `s` is a path segment that a URL would normalise away (`.`, `..`, or their
+/// percent-encoded forms, which the WHATWG URL parser treats the same): such an owner or package
+/// name would send a request for another path (`names: [".."]` would `GET /orgs/acme/packages/`),
+/// so the policy parser and the owner's lookup refuse it.
+pub fn is_dot_segment(s: &str) -> bool {
+    let lower = s.to_ascii_lowercase().replace("%2e", ".");
+    lower == "." || lower == ".."
 }
 
 /// Parse a version string as semver, allowing a leading `v` (`v1.2.3`).

@@ -12,7 +12,9 @@ use std::time::Duration;
 use saphyr::{LoadableYamlNode, MarkedYaml, Scalar, YamlData};
 use sha2::{Digest, Sha256};
 
-use super::{Globs, GroupBy, PackageFilter, Policy, Rule, RuleKind, Safety, Selector, Timestamp};
+use super::{
+    Globs, GroupBy, InUse, PackageFilter, Policy, Rule, RuleKind, Safety, Selector, Timestamp,
+};
 use crate::inventory::PackageType;
 
 /// What kind of problem a diagnostic reports, so that code (the parser's own "do not say it
@@ -112,6 +114,45 @@ pub const MAX_GLOBS: usize = 10_000;
 pub const MAX_PATTERN_CHARS: usize = 1000;
 /// How much of a user's text a message quotes.
 const QUOTE_CHARS: usize = 60;
+/// The largest whole number a count (`newest`, `keep_newest`, `max_deletions`, `max_untags`)
+/// may be: 2^53, the largest that a JSON number (and so the policy schema) holds exactly.
+pub const MAX_COUNT: u64 = 1 << 53;
+/// What a duration is (schema/policy.schema.json has the same pattern): whole numbers of at
+/// most 9 digits, each with a unit of humantime's; `1.5d` is refused (write `36h`), and no
+/// number is large enough to overflow.
+pub const DURATION_PATTERN: &str = r"^\s*([0-9]{1,9}\s*(nsec|ns|usec|us|µs|msec|ms|seconds|second|secs|sec|s|minutes|minute|mins|min|m|hours|hour|hrs|hr|h|days|day|d|weeks|week|w|months|month|M|years|year|y)\s*)+$";
+
+/// [`DURATION_PATTERN`], compiled once.
+fn duration_pattern() -> &'static regex::Regex {
+    static PATTERN: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(DURATION_PATTERN).expect("DURATION_PATTERN is a valid regex")
+    });
+    &PATTERN
+}
+
+/// A whole number of a YAML scalar: an integer, or a float with no fraction (`3.0`, which a
+/// JSON Schema `integer` accepts too); `None` for anything else, a fraction, a negative number
+/// or one over [`MAX_COUNT`] (the error says which).
+fn whole_number(node: &Node) -> Result<i128, &'static str> {
+    let n: i128 = match &node.data {
+        YamlData::Value(Scalar::Integer(n)) => i128::from(*n),
+        YamlData::Value(Scalar::FloatingPoint(f)) => {
+            let f = f.into_inner();
+            if f.fract() != 0.0 || !f.is_finite() {
+                return Err("a fraction");
+            }
+            if f.abs() > MAX_COUNT as f64 {
+                return Err("too large");
+            }
+            f as i128
+        }
+        _ => return Err("not a number"),
+    };
+    if n > i128::from(MAX_COUNT) {
+        return Err("too large");
+    }
+    Ok(n)
+}
 
 /// `text` for a message: at most [`QUOTE_CHARS`] characters, control characters escaped.
 pub(crate) fn quote(text: &str) -> String {
@@ -147,7 +188,9 @@ const TOP_KEYS: &[&str] = &[
     "timestamp",
     "rules",
     "safety",
+    "in_use",
 ];
+const IN_USE_KEYS: &[&str] = &["files", "lists"];
 const PACKAGES_KEYS: &[&str] = &["type", "names"];
 const RULE_KEYS: &[&str] = &["name", "keep", "delete"];
 const SAFETY_KEYS: &[&str] = &[
@@ -173,6 +216,7 @@ const SELECTOR_KEYS: &[&str] = &[
     "ghost",
     "partial",
     "orphaned",
+    "in_use",
 ];
 
 type Node<'a> = MarkedYaml<'a>;
@@ -290,10 +334,10 @@ impl Ctx {
     }
 
     fn count(&mut self, node: &Node, what: &str, min: i64) -> Option<u64> {
-        match &node.data {
-            YamlData::Value(Scalar::Integer(n)) if *n >= min => Some(*n as u64),
-            YamlData::Value(Scalar::Integer(n)) => {
-                let hint = if min == 1 && *n == 0 {
+        match whole_number(node) {
+            Ok(n) if n >= i128::from(min) => u64::try_from(n).ok(),
+            Ok(n) => {
+                let hint = if min == 1 && n == 0 {
                     Some(format!(
                         "`{what}: 0` selects nothing; remove the rule, or give at least 1"
                     ))
@@ -307,7 +351,15 @@ impl Ctx {
                 );
                 None
             }
-            _ => {
+            Err("too large") => {
+                self.at(
+                    node,
+                    format!("`{what}` is too large: at most {MAX_COUNT}"),
+                    None,
+                );
+                None
+            }
+            Err(_) => {
                 self.at(
                     node,
                     format!("`{what}` must be a whole number, found {}", kind(node)),
@@ -339,6 +391,18 @@ impl Ctx {
             }
         };
         match humantime::parse_duration(&text) {
+            // What humantime reads and the schema does not: a fraction, a number too long.
+            Ok(_) if !duration_pattern().is_match(&text) => {
+                self.at(
+                    node,
+                    format!(
+                        "`{what}`: `{}` is not a duration (whole numbers of at most 9 digits, each with a unit)",
+                        quote(&text)
+                    ),
+                    Some("write a duration such as 90m, 36h, 14d or 2w (1.5d is 36h)".into()),
+                );
+                None
+            }
             Ok(d) => Some(d),
             Err(e) => {
                 self.at(
@@ -646,6 +710,7 @@ pub fn parse_policy_with(
     let mut timestamp = Timestamp::UpdatedAt;
     let mut rules: Option<Vec<Rule>> = None;
     let mut safety = Safety::DEFAULT;
+    let mut in_use = InUse::default();
     let mut seen_packages = false;
     let mut seen_rules = false;
 
@@ -655,7 +720,11 @@ pub fn parse_policy_with(
     for (_k, key, v) in entries {
         match key.as_str() {
             "version" => match &v.data {
+                // `1.0` is the number 1, as a JSON Schema `const: 1` takes it.
                 YamlData::Value(Scalar::Integer(1)) => version = Some(1),
+                YamlData::Value(Scalar::FloatingPoint(f)) if f.into_inner() == 1.0 => {
+                    version = Some(1)
+                }
                 YamlData::Value(Scalar::String(s)) if s.trim() == "1" => cx.report(
                     DiagnosticKind::UnsupportedVersion,
                     v,
@@ -669,7 +738,18 @@ pub fn parse_policy_with(
                     Some("this build reads policy version 1: write `version: 1`".into()),
                 ),
             },
-            "owner" => owner = cx.string(v, "owner"),
+            "owner" => {
+                owner = cx.string(v, "owner");
+                if let Some(o) = owner.as_deref() {
+                    if o.trim().is_empty() {
+                        cx.at(v, "`owner` is empty", Some("remove `owner:` to use --owner or GITHUB_REPOSITORY_OWNER, or write the owner's login".into()));
+                        owner = None;
+                    } else if super::is_dot_segment(o.trim()) {
+                        cx.at(v, format!("`owner`: `{}` is not a user or organization", quote(o)), Some("`.` and `..` would be dropped from the request's path; write the owner's login".into()));
+                        owner = None;
+                    }
+                }
+            }
             "packages" => {
                 seen_packages = true;
                 packages = parse_packages(&mut cx, v);
@@ -699,6 +779,7 @@ pub fn parse_policy_with(
                     safety = s;
                 }
             }
+            "in_use" => in_use = parse_in_use(&mut cx, v),
             _ => {}
         }
     }
@@ -747,6 +828,7 @@ pub fn parse_policy_with(
             timestamp,
             rules,
             safety,
+            in_use,
         }),
         // Unreachable in practice: a missing part always left a diagnostic.
         _ => Err(PolicyErrors::one(
@@ -817,6 +899,18 @@ fn parse_packages(cx: &mut Ctx, node: &Node) -> Option<PackageFilter> {
             "names" => {
                 seen_names = true;
                 names = cx.globs(v, "packages.names");
+                let dots = names
+                    .as_ref()
+                    .and_then(|n| n.exact_names())
+                    .and_then(|n| n.iter().find(|n| super::is_dot_segment(n)).cloned());
+                if let Some(dot) = dots {
+                    cx.at(
+                        v,
+                        format!("`packages.names`: `{}` is not a package name", quote(&dot)),
+                        Some("`.` and `..` would be dropped from the request's path and name another one; write the package's name".into()),
+                    );
+                    names = None;
+                }
             }
             _ => {}
         }
@@ -833,6 +927,58 @@ fn parse_packages(cx: &mut Ctx, node: &Node) -> Option<PackageFilter> {
         package_type: package_type?,
         names: names?,
     })
+}
+
+/// The `in_use:` section: `files` (globs relative to the repository root) and `lists`.
+fn parse_in_use(cx: &mut Ctx, node: &Node) -> InUse {
+    let mut in_use = InUse::default();
+    for (_k, key, v) in cx.mapping(node, "`in_use`", IN_USE_KEYS) {
+        let what = format!("in_use.{key}");
+        let Some(items) = cx.strings(v, &what) else {
+            continue;
+        };
+        let node_of = |i: usize| match &v.data {
+            YamlData::Sequence(seq) => seq.get(i).unwrap_or(v),
+            _ => v,
+        };
+        for (s, i) in items {
+            if s.trim().is_empty() {
+                cx.at(node_of(i), format!("`{what}`: an empty path"), None);
+            } else if key == "files" {
+                if let Err(reason) = check_path_glob(&s) {
+                    cx.at(
+                        node_of(i),
+                        format!("`{what}`: bad glob `{}`: {reason}", quote(&s)),
+                        Some("globs use * (within a directory), ** (across directories), ? [abc] {a,b}".into()),
+                    );
+                }
+                in_use.files.push(s);
+            } else {
+                in_use.lists.push(s);
+            }
+        }
+    }
+    if matches!(node.data, YamlData::Mapping(_))
+        && in_use.files.is_empty()
+        && in_use.lists.is_empty()
+    {
+        cx.at(
+            node,
+            "`in_use` names no file and no list: it would find nothing in use",
+            Some("add `files: [\"deploy/**/*.yaml\"]` or `lists: [\"running-images.txt\"]`".into()),
+        );
+    }
+    in_use
+}
+
+/// Whether a glob of `in_use.files` compiles (`*` within a path component, `**` across).
+pub(crate) fn check_path_glob(p: &str) -> Result<(), String> {
+    globset::GlobBuilder::new(p)
+        .literal_separator(true)
+        .backslash_escape(true)
+        .build()
+        .map(|_| ())
+        .map_err(|e| e.kind().to_string())
 }
 
 fn parse_safety(cx: &mut Ctx, node: &Node) -> Option<Safety> {
@@ -1078,6 +1224,26 @@ fn parse_selector(
                 };
             }
             "packages" => s.packages = cx.globs(v, "packages"),
+            "in_use" => {
+                if is_image == Some(false) {
+                    cx.at(
+                        k,
+                        "`in_use` finds references to container images",
+                        Some(
+                            "for npm, maven, rubygems and nuget select by `versions` or `semver`"
+                                .into(),
+                        ),
+                    );
+                }
+                s.in_use = cx.bool(v, "in_use");
+                if rule_kind == RuleKind::Delete && s.in_use == Some(true) {
+                    cx.at(
+                        v,
+                        "`delete: { in_use: true }` would delete what is in use",
+                        Some("keep what is in use with `keep: { in_use: true }`; `in_use: false` in a delete rule selects what no reference names".into()),
+                    );
+                }
+            }
             "ghost" | "partial" | "orphaned" => {
                 broken_node = broken_node.or(Some(k));
                 let b = cx.bool(v, &key);

@@ -10,6 +10,10 @@
 //!   a rule: it can only be part of the string it was written in.
 //! - **Values are plain words** (letters, digits, `.`, `_`, `-`, `/`: what a tag, a package name,
 //!   a number or a duration holds), so a value cannot widen a glob either (`*`, `{a,b}`, `!`).
+//! - **A value is a literal wherever it lands.** In a regex (`tag_regex`, a `group_by` regex)
+//!   it is substituted escaped (`N=..` in `'^pr-${N}$'` matches the tag `pr-..` only, not `pr-42`);
+//!   in a `semver` requirement it must be a literal version (`1`, `1.4`, `1.4.2`, `1.4.2-rc.1`),
+//!   never `x` or another wildcard that would select every version.
 //!
 //! Syntax: `${NAME}` where NAME is letters, digits and `_` (not starting with a digit); `$${`
 //! writes a literal `${`; any other `$` is left as it is (a regex's `$` anchor).
@@ -123,10 +127,55 @@ const MAX_NAME: usize = 64;
 enum Problem {
     Unset(String),
     Malformed(String),
+    /// A value that is not a literal version, in a `semver` requirement: (name, value).
+    NotAVersion(String, String),
+}
+
+/// What the string a value lands in is, which decides how the value is written into it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Slot {
+    /// A glob, a name, a duration: the value as it is (its characters cannot widen a glob).
+    Plain,
+    /// A regex (`tag_regex`, `group_by`): the value escaped, so that it matches itself only.
+    Regex,
+    /// A `semver` requirement: the value must be a literal version.
+    Semver,
+}
+
+impl Slot {
+    /// What the value of the key `key` is.
+    fn of(key: &str) -> Slot {
+        match key {
+            "tag_regex" | "group_by" => Slot::Regex,
+            "semver" => Slot::Semver,
+            _ => Slot::Plain,
+        }
+    }
+}
+
+/// Whether `value` is a literal version (`1`, `1.4`, `1.4.2`, `1.4.2-rc.1`): digits in one to
+/// three dot-separated parts, then an optional pre-release of letters, digits, `.` and `-`.
+fn is_literal_version(value: &str) -> bool {
+    let (numbers, pre) = match value.split_once('-') {
+        Some((n, p)) => (n, Some(p)),
+        None => (value, None),
+    };
+    let parts: Vec<&str> = numbers.split('.').collect();
+    parts.len() <= 3
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+        && pre.is_none_or(|p| {
+            parts.len() == 3
+                && !p.is_empty()
+                && p.split('.').all(|id| {
+                    !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                })
+        })
 }
 
 /// Expand the variables of one string. `Ok(None)` when it has none.
-fn expand(s: &str, vars: &Vars) -> Result<Option<String>, Vec<Problem>> {
+fn expand(s: &str, vars: &Vars, into: Slot) -> Result<Option<String>, Vec<Problem>> {
     if !s.contains('$') {
         return Ok(None);
     }
@@ -146,9 +195,16 @@ fn expand(s: &str, vars: &Vars) -> Result<Option<String>, Vec<Problem>> {
             match tail.find('}') {
                 Some(end) if end <= MAX_NAME && is_name(&tail[..end]) => {
                     let name = &tail[..end];
-                    match vars.get(name) {
-                        Some(value) => out.push_str(value),
-                        None => problems.push(Problem::Unset(name.to_string())),
+                    match (vars.get(name), into) {
+                        (Some(value), Slot::Plain) => out.push_str(value),
+                        (Some(value), Slot::Regex) => out.push_str(&regex::escape(value)),
+                        (Some(value), Slot::Semver) if is_literal_version(value) => {
+                            out.push_str(value)
+                        }
+                        (Some(value), Slot::Semver) => {
+                            problems.push(Problem::NotAVersion(name.to_string(), value.to_string()))
+                        }
+                        (None, _) => problems.push(Problem::Unset(name.to_string())),
                     }
                     rest = &tail[end + 1..];
                 }
@@ -182,7 +238,7 @@ pub fn substitute(
     file: &str,
 ) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
-    walk(root, source, vars, file, &mut diags);
+    walk(root, source, vars, file, Slot::Plain, &mut diags);
     diags
 }
 
@@ -191,10 +247,11 @@ fn walk(
     source: &str,
     vars: &Vars,
     file: &str,
+    into: Slot,
     diags: &mut Vec<Diagnostic>,
 ) {
     match &mut node.data {
-        YamlData::Value(Scalar::String(s)) => match expand(s, vars) {
+        YamlData::Value(Scalar::String(s)) => match expand(s, vars, into) {
             Ok(Some(expanded)) => *s = expanded.into(),
             Ok(None) => {}
             Err(problems) => {
@@ -213,6 +270,11 @@ fn walk(
                             format!("`{text}` is not a variable"),
                             "write ${NAME} (letters, digits and _), or $${ for a literal ${"
                                 .to_string(),
+                        ),
+                        Problem::NotAVersion(name, value) => (
+                            format!("${{{name}}}"),
+                            format!("`semver`: the variable `{name}` is `{value}`, not a version"),
+                            "in a semver requirement a variable must be a literal version (1, 1.4, 1.4.2 or 1.4.2-rc.1), so that it can never widen the requirement".to_string(),
                         ),
                     };
                     let (line, column) = locate(source, node.span.start, node.span.end, &needle);
@@ -233,15 +295,19 @@ fn walk(
         },
         YamlData::Sequence(items) => {
             for item in items.iter_mut() {
-                walk(item, source, vars, file, diags);
+                walk(item, source, vars, file, into, diags);
             }
         }
         YamlData::Mapping(map) => {
-            for (_, value) in map.iter_mut() {
-                walk(value, source, vars, file, diags);
+            for (key, value) in map.iter_mut() {
+                let into = match &key.data {
+                    YamlData::Value(Scalar::String(k)) => Slot::of(k),
+                    _ => Slot::Plain,
+                };
+                walk(value, source, vars, file, into, diags);
             }
         }
-        YamlData::Tagged(_, inner) => walk(inner, source, vars, file, diags),
+        YamlData::Tagged(_, inner) => walk(inner, source, vars, file, into, diags),
         _ => {}
     }
 }
@@ -407,6 +473,69 @@ rules:
         assert_eq!(
             Vars::new(&pairs).unwrap_err().to_string(),
             "the variable A is given twice (1 and 2)\n  help: give each --var once"
+        );
+    }
+
+    /// Issue 17.6: a value never widens what a selector selects, whatever the selector: the
+    /// regex ones escape it, `semver` wants a literal version, the globs, names and durations
+    /// take it as it is (its characters are no glob syntax).
+    #[test]
+    fn a_value_never_widens_any_selector() {
+        let policy = |selector: &str| {
+            format!("version: 1\npackages: {{ type: container, names: [\"app-${{N}}\"] }}\nrules:\n  - name: r\n    delete: {{ {selector} }}\n")
+        };
+        let parse = |selector: &str, n: &str| {
+            parse_policy_with("p.yml", policy(selector).as_bytes(), &vars(&[("N", n)]))
+        };
+        let ok = |selector: &str, n: &str| {
+            parse(selector, n).unwrap_or_else(|e| panic!("{selector} with N={n}: {e}"))
+        };
+        // tag_regex: `..` is two dots, not two characters.
+        let p = ok(r"tag_regex: '^pr-${N}$'", "..");
+        let r = p.rules[0].selector.tag_regex.as_ref().unwrap();
+        assert!(r.is_match("pr-.."));
+        assert!(!r.is_match("pr-42"), "{r}");
+        let p = ok(r"tag_regex: '^pr-${N}$'", "1.2");
+        let r = p.rules[0].selector.tag_regex.as_ref().unwrap();
+        assert!(r.is_match("pr-1.2") && !r.is_match("pr-1x2"), "{r}");
+        // A group_by regex, likewise.
+        let p = ok(r"tag_regex: '^b-', newest: 1, group_by: '^b-(${N})-'", "..");
+        let Some(crate::policy::GroupBy::Regex(g)) = &p.rules[0].selector.group_by else {
+            panic!("a regex group_by");
+        };
+        assert!(g.is_match("b-..-1") && !g.is_match("b-ab-1"), "{g}");
+        // semver: a literal version only.
+        for good in ["1", "1.4", "1.4.2", "1.4.2-rc.1", "10.0.0-alpha-2"] {
+            let p = ok(r#"semver: "^${N}""#, good);
+            assert!(p.rules[0].selector.semver.is_some());
+        }
+        for bad in ["x", "X", "1.x", "1.2.3.4", "1..2", "1.2-rc", "v1", "1.2.3-"] {
+            let e = parse(r#"semver: "${N}""#, bad).unwrap_err();
+            assert!(e.to_string().contains("not a version"), "N={bad}: {e}");
+        }
+        let p = ok(r#"semver: ">=${N}, <2""#, "1.4");
+        let req = p.rules[0].selector.semver.as_ref().unwrap();
+        assert!(req.matches(&semver::Version::new(1, 5, 0)));
+        assert!(!req.matches(&semver::Version::new(1, 3, 0)));
+        // Globs (tags, versions, packages, names): the value is literal.
+        let p = ok(r#"tags: ["pr-${N}"], packages: ["app-${N}"]"#, "..");
+        let s = &p.rules[0].selector;
+        assert!(s.tags.as_ref().unwrap().is_match("pr-.."));
+        assert!(!s.tags.as_ref().unwrap().is_match("pr-42"));
+        assert!(!s.packages.as_ref().unwrap().is_match("app-ab"));
+        assert_eq!(
+            p.packages.names.exact_names(),
+            Some(&["app-..".to_string()][..])
+        );
+        let npm = "version: 1\npackages: { type: npm, names: [a] }\nrules:\n  - name: r\n    delete: { versions: [\"1.${N}\"] }\n";
+        let p = parse_policy_with("p.yml", npm.as_bytes(), &vars(&[("N", "0")])).unwrap();
+        let v = p.rules[0].selector.versions.as_ref().unwrap();
+        assert!(v.is_match("1.0") && !v.is_match("1.00") && !v.is_match("1.1"));
+        // Durations: a value that is no duration is an error, not a zero.
+        assert!(parse("older_than: '${N}'", "x").is_err());
+        assert_eq!(
+            ok("older_than: '${N}d'", "2").rules[0].selector.older_than,
+            Some(std::time::Duration::from_secs(2 * 86400))
         );
     }
 }

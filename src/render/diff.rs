@@ -2,7 +2,8 @@
 //!
 //! Both open with the line a reviewer can act on ([`crate::diff::headline`]), then a table of
 //! the changes per package (with the estimated space freed under each policy), then the changed
-//! versions per package: newly deleted, no longer deleted, newly untagged, one row per image with
+//! versions per package: newly deleted, no longer deleted, newly untagged, no longer untagged
+//! (the tags the new policy keeps), one row per image with
 //! its parts counted (listed with `--verbose`), with the reasons under the new policy ("now")
 //! and the base policy ("before"). Unchanged versions are counted, not listed.
 
@@ -10,17 +11,23 @@ use std::fmt::Write as _;
 
 use super::group::{parts_label, rows};
 use super::markdown::{escape, escape_prose, upper_first, MAX_ROWS};
-use super::text::{freed_label, short_digest, tags_label_of, COUNTS_NOTE, ESTIMATE_NOTE};
+use super::text::{freed_label, short_digest, tag_list, tags_label_of, COUNTS_NOTE, ESTIMATE_NOTE};
 use super::Options;
 use crate::diff::{headline, Change, DiffDocument, Fate, PackageDiff};
 
-/// The three lists of changes of a package, with their titles.
-fn sections(p: &PackageDiff) -> [(&'static str, &[Change]); 3] {
+/// The four lists of changes of a package, with their titles and the verb of their `untag`.
+fn sections(p: &PackageDiff) -> [(&'static str, &[Change], &'static str); 4] {
     [
-        ("Newly deleted", &p.newly_deleted),
-        ("No longer deleted", &p.no_longer_deleted),
-        ("Newly untagged", &p.newly_untagged),
+        ("Newly deleted", &p.newly_deleted, "removes"),
+        ("No longer deleted", &p.no_longer_deleted, "removes"),
+        ("Newly untagged", &p.newly_untagged, "removes"),
+        ("No longer untagged", &p.no_longer_untagged, "keeps"),
     ]
+}
+
+/// The tags a list of changes removes (or keeps), counted.
+fn tag_count(changes: &[Change]) -> usize {
+    changes.iter().map(|c| c.untag.len()).sum()
 }
 
 /// (version, parts label, is a part row) for a list of changes.
@@ -76,10 +83,11 @@ pub fn text(doc: &DiffDocument, options: Options) -> String {
         "newly deleted",
         "no longer deleted",
         "newly untagged",
+        "no longer untagged",
         "unchanged",
         "space freed (base → new)",
     ];
-    let table: Vec<[String; 6]> = diff
+    let table: Vec<[String; 7]> = diff
         .packages
         .iter()
         .map(|p| {
@@ -87,11 +95,8 @@ pub fn text(doc: &DiffDocument, options: Options) -> String {
                 p.name.clone(),
                 p.newly_deleted.len().to_string(),
                 p.no_longer_deleted.len().to_string(),
-                p.newly_untagged
-                    .iter()
-                    .map(|c| c.untag.len())
-                    .sum::<usize>()
-                    .to_string(),
+                tag_count(&p.newly_untagged).to_string(),
+                tag_count(&p.no_longer_untagged).to_string(),
                 p.unchanged.to_string(),
                 freed_pair(p.base_bytes_freed, p.bytes_freed),
             ]
@@ -105,12 +110,12 @@ pub fn text(doc: &DiffDocument, options: Options) -> String {
             .max()
             .unwrap_or(0)
     };
-    let widths: Vec<usize> = (0..6).map(width).collect();
-    let line = |cells: [&str; 6]| {
+    let widths: Vec<usize> = (0..7).map(width).collect();
+    let line = |cells: [&str; 7]| {
         let mut s = String::new();
         for (i, cell) in cells.iter().enumerate() {
             let fill = " ".repeat(widths[i].saturating_sub(cell.chars().count()));
-            if i == 0 || i == 5 {
+            if i == 0 || i == 6 {
                 let _ = write!(s, "  {cell}{fill}");
             } else {
                 let _ = write!(s, "  {fill}{cell}");
@@ -120,7 +125,11 @@ pub fn text(doc: &DiffDocument, options: Options) -> String {
     };
     let _ = writeln!(out, "{}", line(header));
     for r in &table {
-        let _ = writeln!(out, "{}", line([&r[0], &r[1], &r[2], &r[3], &r[4], &r[5]]));
+        let _ = writeln!(
+            out,
+            "{}",
+            line([&r[0], &r[1], &r[2], &r[3], &r[4], &r[5], &r[6]])
+        );
     }
     if diff.packages.is_empty() {
         let _ = writeln!(out, "  (neither policy selects a package)");
@@ -129,7 +138,7 @@ pub fn text(doc: &DiffDocument, options: Options) -> String {
     }
 
     for p in diff.packages.iter().filter(|p| p.changes()) {
-        for (title, changes) in sections(p) {
+        for (title, changes, verb) in sections(p) {
             if changes.is_empty() {
                 continue;
             }
@@ -155,7 +164,7 @@ pub fn text(doc: &DiffDocument, options: Options) -> String {
                     Fate::why(c.base.as_ref())
                 );
                 if !c.untag.is_empty() {
-                    why = format!("removes {} · {why}", c.untag.join(", "));
+                    why = format!("{verb} {} · {why}", tag_list(&c.untag));
                 }
                 if !parts.is_empty() {
                     why = format!("{why}  {parts}");
@@ -203,19 +212,17 @@ pub fn markdown(doc: &DiffDocument, options: Options) -> String {
         out.push_str("Neither policy selects a package.\n");
         return out;
     }
-    out.push_str("| Package | Newly deleted | No longer deleted | Newly untagged | Unchanged | Space freed (base → new) |\n");
-    out.push_str("| --- | ---: | ---: | ---: | ---: | --- |\n");
+    out.push_str("| Package | Newly deleted | No longer deleted | Newly untagged | No longer untagged | Unchanged | Space freed (base → new) |\n");
+    out.push_str("| --- | ---: | ---: | ---: | ---: | ---: | --- |\n");
     for p in &diff.packages {
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} |",
             escape(&p.name),
             p.newly_deleted.len(),
             p.no_longer_deleted.len(),
-            p.newly_untagged
-                .iter()
-                .map(|c| c.untag.len())
-                .sum::<usize>(),
+            tag_count(&p.newly_untagged),
+            tag_count(&p.no_longer_untagged),
             p.unchanged,
             freed_pair(p.base_bytes_freed, p.bytes_freed),
         );
@@ -229,7 +236,7 @@ pub fn markdown(doc: &DiffDocument, options: Options) -> String {
     let mut budget = MAX_ROWS;
     let mut hidden = 0usize;
     for p in diff.packages.iter().filter(|p| p.changes()) {
-        for (title, changes) in sections(p) {
+        for (title, changes, verb) in sections(p) {
             if changes.is_empty() {
                 continue;
             }
@@ -255,13 +262,13 @@ pub fn markdown(doc: &DiffDocument, options: Options) -> String {
                 let tags = if c.tags.is_empty() {
                     "_untagged_".to_string()
                 } else {
-                    escape(&c.tags.join(", "))
+                    escape(&tag_list(&c.tags))
                 };
                 let now = match &c.untag[..] {
                     [] => escape(&Fate::why(c.new.as_ref())),
                     untag => format!(
-                        "removes {}<br>{}",
-                        escape(&untag.join(", ")),
+                        "{verb} {}<br>{}",
+                        escape(&tag_list(untag)),
                         escape(&Fate::why(c.new.as_ref()))
                     ),
                 };

@@ -12,7 +12,9 @@
 use std::fmt::Write as _;
 
 use super::group::{parts_label, rows};
-use super::text::{freed_label, is_digest, short_digest, total_line, COUNTS_NOTE, ESTIMATE_NOTE};
+use super::text::{
+    freed_label, is_digest, short_digest, tag_list, total_line, COUNTS_NOTE, ESTIMATE_NOTE,
+};
 use super::Options;
 use crate::plan::{Plan, VersionPlan};
 
@@ -71,12 +73,18 @@ fn version_cell(v: &VersionPlan) -> String {
     }
 }
 
-/// A small chart where it says more than the table: a `mermaid` pie of the space freed per
-/// package (or, when sizes are unknown, of the versions deleted per package), only when at least
-/// two packages free something. GitHub renders `mermaid` blocks in comments and job summaries;
-/// the table above it carries the same figures for any other reader.
+/// Bars of the chart at most: the largest packages, then one "others" bar for the rest.
+pub const CHART_SLICES: usize = 4;
+
+/// A small chart, only where it says more than the table above it: a `mermaid` horizontal bar
+/// chart of the space freed per package (or, when sizes are unknown, of the versions deleted per
+/// package), 200 pixels high, when at least three packages free something and their shares
+/// differ (the largest at least twice the smallest: near-equal bars say nothing the table does
+/// not). The [`CHART_SLICES`] largest packages, largest first, then "others". GitHub renders
+/// `mermaid` blocks in comments and job summaries; the table carries the same figures for any
+/// other reader.
 pub fn chart(plan: &Plan) -> Option<String> {
-    let label = |name: &str| name.replace(['"', '\n', '\r'], "'");
+    let label = |name: &str| name.replace(['"', '\n', '\r', '#', ';', '[', ']', ','], "'");
     let by_size: Vec<(&str, u64)> = plan
         .packages
         .iter()
@@ -86,8 +94,8 @@ pub fn chart(plan: &Plan) -> Option<String> {
         .packages
         .iter()
         .all(|p| p.bytes_freed.is_some() || p.deletions().next().is_none());
-    let (title, slices): (&str, Vec<(&str, u64)>) = if sizes_known && by_size.len() >= 2 {
-        ("Space freed per package", by_size)
+    let (by_bytes, mut slices): (bool, Vec<(&str, u64)>) = if sizes_known && by_size.len() >= 2 {
+        (true, by_size)
     } else {
         let by_count: Vec<(&str, u64)> = plan
             .packages
@@ -95,15 +103,71 @@ pub fn chart(plan: &Plan) -> Option<String> {
             .map(|p| (p.name.as_str(), p.deletions().count() as u64))
             .filter(|&(_, n)| n > 0)
             .collect();
-        ("Versions deleted per package", by_count)
+        (false, by_count)
     };
-    if slices.len() < 2 {
+    if slices.len() < 3 {
         return None;
     }
-    let mut out = format!("```mermaid\npie title {title}\n");
-    for (name, value) in slices {
-        let _ = writeln!(out, "    \"{}\" : {value}", label(name));
+    // Largest first; equal values in name order, so the same plan gives the same chart.
+    slices.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let (largest, smallest) = (slices[0].1, slices[slices.len() - 1].1);
+    if largest < smallest.saturating_mul(2) {
+        return None;
     }
+    let others: u64 = slices.iter().skip(CHART_SLICES).map(|s| s.1).sum();
+    let rest = slices.len().saturating_sub(CHART_SLICES);
+    slices.truncate(CHART_SLICES);
+    let mut names: Vec<String> = slices
+        .iter()
+        .map(|(n, _)| format!("\"{}\"", label(n)))
+        .collect();
+    let mut values: Vec<u64> = slices.iter().map(|s| s.1).collect();
+    if rest > 0 {
+        names.push(format!(
+            "\"{}\"",
+            crate::plural::count(rest, "other package", "other packages")
+        ));
+        values.push(others);
+    }
+    // Bytes in the unit of the largest value (MiB, GiB…), one decimal.
+    let (title, unit, scale) = if by_bytes {
+        let unit = crate::space::human(largest);
+        let unit = unit.rsplit(' ').next().unwrap_or("B").to_string();
+        let scale = match unit.as_str() {
+            "KiB" => 1024f64,
+            "MiB" => 1024f64.powi(2),
+            "GiB" => 1024f64.powi(3),
+            "TiB" => 1024f64.powi(4),
+            "PiB" => 1024f64.powi(5),
+            _ => 1.0,
+        };
+        ("Space freed per package", unit, scale)
+    } else {
+        ("Versions deleted per package", "versions".to_string(), 1.0)
+    };
+    let shown: Vec<String> = values
+        .iter()
+        .map(|&v| {
+            if scale == 1.0 {
+                v.to_string()
+            } else {
+                format!("{:.1}", v as f64 / scale)
+            }
+        })
+        .collect();
+    let mut out = String::from("```mermaid\n");
+    out.push_str("%%{init: {\"xyChart\": {\"width\": 640, \"height\": 200}, \"themeVariables\": {\"xyChart\": {\"plotColorPalette\": \"#0969da\"}}}}%%\n");
+    out.push_str("xychart-beta horizontal\n");
+    if by_bytes {
+        let _ = writeln!(out, "    title \"{title} ({unit})\"");
+    } else {
+        let _ = writeln!(out, "    title \"{title}\"");
+    }
+    let _ = writeln!(out, "    x-axis [{}]", names.join(", "));
+    // From 0, so that a bar's length is its value (the default range starts at the smallest).
+    let top = (largest as f64 / scale).ceil() as u64;
+    let _ = writeln!(out, "    y-axis \"{unit}\" 0 --> {}", top.max(1));
+    let _ = writeln!(out, "    bar [{}]", shown.join(", "));
     out.push_str("```\n");
     Some(out)
 }
@@ -295,6 +359,7 @@ pub fn render_with(plan: &Plan, options: Options) -> String {
     }
     super::sections::untag_markdown(&mut out, plan);
     super::sections::broken_markdown(&mut out, plan);
+    super::in_use::markdown(&mut out, plan);
     out
 }
 
@@ -329,7 +394,7 @@ pub(crate) fn image_rows<'a>(
 pub(crate) fn row(out: &mut String, v: &VersionPlan, parts: Option<&str>, part: bool) {
     let reasons: Vec<String> = v.reasons.iter().map(|r| escape(r)).collect();
     let tags = if !v.tags.is_empty() {
-        escape(&v.tags.join(", "))
+        escape(&tag_list(&v.tags))
     } else if is_digest(v) {
         "_untagged_".to_string()
     } else {

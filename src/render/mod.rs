@@ -3,6 +3,7 @@
 
 pub mod diff;
 pub mod group;
+mod in_use;
 pub mod markdown;
 mod sections;
 pub mod text;
@@ -66,6 +67,49 @@ pub fn render_diff(doc: &DiffDocument, format: Format, options: Options) -> Stri
         }
         Format::Text => diff::text(doc, options),
         Format::Markdown => diff::markdown(doc, options),
+    }
+}
+
+/// A rendered report that opens with a refusal (a plan over `max_deletions` or `max_untags`):
+/// `refusal` is a first line and `  help: …` lines. Text gets it as written, then a blank line;
+/// Markdown a `[!CAUTION]` alert with the ways out as a list. JSON stays the plan as it is
+/// (schema 1, which records `max_deletions`, so `apply --plan` refuses it too): the refusal is
+/// on standard error and in the exit code.
+pub fn with_refusal(report: String, format: Format, refusal: Option<&str>) -> String {
+    let Some(refusal) = refusal else {
+        return report;
+    };
+    let mut lines = refusal.lines();
+    let first = lines.next().unwrap_or_default();
+    let helps: Vec<&str> = lines
+        .map(|l| l.trim_start().trim_start_matches("help:").trim_start())
+        .collect();
+    match format {
+        Format::Json => report,
+        Format::Text => {
+            let lines: Vec<_> = refusal.lines().map(printable).collect();
+            format!("{}\n\n{report}", lines.join("\n"))
+        }
+        Format::Markdown => {
+            let mut md = format!(
+                "> [!CAUTION]\n> **{}**\n",
+                markdown::escape_prose(&capitalised(first))
+            );
+            for h in helps {
+                md.push_str(&format!("> - {}\n", markdown::escape_prose(h)));
+            }
+            md.push('\n');
+            md.push_str(&report);
+            md
+        }
+    }
+}
+
+fn capitalised(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
     }
 }
 

@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 
 use super::markdown::{escape, MAX_ROWS};
-use super::text::{short_digest, short_tag, tags_label};
+use super::text::{short_digest, tag_list, tags_label};
 use crate::plan::{Action, BrokenImage, BrokenKind, PackagePlan, Plan, VersionPlan};
 
 use crate::plural::count as plural;
@@ -28,10 +28,9 @@ fn untag_count(vs: &[&VersionPlan]) -> String {
     )
 }
 
-/// Tags for a Markdown cell, artifact tags shortened.
+/// Tags for a Markdown cell ([`tag_list`]).
 fn tags_cell(tags: &[String]) -> String {
-    let short: Vec<String> = tags.iter().map(|t| short_tag(t)).collect();
-    escape(&short.join(", "))
+    escape(&tag_list(tags))
 }
 
 /// What a broken image lacks, in words.
@@ -66,8 +65,7 @@ fn broken_label(b: &BrokenImage) -> String {
     if b.tags.is_empty() {
         "untagged".to_string()
     } else {
-        let tags: Vec<String> = b.tags.iter().map(|t| short_tag(t)).collect();
-        tags.join(", ")
+        tag_list(&b.tags)
     }
 }
 

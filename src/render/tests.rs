@@ -34,6 +34,7 @@ fn v(
         after: vec![],
         untag: vec![],
         part_of: None,
+        in_use: Vec::new(),
     }
 }
 
@@ -249,7 +250,7 @@ fn space_freed_per_package_and_in_total() {
     assert!(md.contains("| api | 7 | 4 | 3 | about 1.4 GiB |"), "{md}");
     assert!(md.contains("| sdk | 2 | 1 | 1 | unknown |"), "{md}");
     assert!(
-        md.contains("pie title Versions deleted per package"),
+        md.contains("title \"Versions deleted per package\""),
         "{md}"
     );
 }
@@ -559,4 +560,83 @@ fn a_warnings_code_stays_code_and_the_rest_is_escaped() {
     assert_eq!(escape_prose("a `b"), "a &#96;b");
     assert_eq!(escape_prose("a `` b"), "a &#96;&#96; b");
     assert_eq!(escape_prose("`a\nb`"), "`a b`");
+}
+
+#[test]
+fn every_rendering_writes_tags_through_one_label_that_fits() {
+    use Action::{Delete, Keep};
+    let sig = format!("sha256-{}.sig", "ab".repeat(32));
+    let many: Vec<String> = (1..=9).map(|i| format!("release-2026.0{i}")).collect();
+    let many: Vec<&str> = many.iter().map(String::as_str).collect();
+    let api = PackagePlan {
+        name: "api".into(),
+        package_type: PackageType::Container,
+        bytes_freed: None,
+        warnings: vec![],
+        broken: vec![],
+        versions: vec![
+            v(1, &digest(1), &[&sig], 3, Delete, &["orphaned signatures"]),
+            v(2, &digest(2), &many, 4, Delete, &["old releases"]),
+            v(3, &digest(3), &["v1"], 5, Keep, &["releases stay"]),
+        ],
+    };
+    let plan = with_summary("acme", vec![api]);
+    let short_sig = format!("sha256-{}….sig", "ab".repeat(6));
+    for format in [Format::Text, Format::Markdown] {
+        let out = render(&plan, format, false);
+        assert!(out.contains(&short_sig), "{format:?}:\n{out}");
+        assert!(
+            !out.contains(&sig),
+            "{format:?} prints the whole tag:\n{out}"
+        );
+        assert!(
+            out.contains("release-2026.01, release-2026.02 +7 more"),
+            "{format:?}:\n{out}"
+        );
+    }
+    // The Markdown deletion table's rows stay narrow: the tags cell never passes 40 characters.
+    let md = render(&plan, Format::Markdown, false);
+    for line in md.lines().filter(|l| l.starts_with("| `sha256:")) {
+        let tags = line.split(" | ").nth(1).unwrap_or_default();
+        assert!(tags.chars().count() <= 40, "{line}");
+    }
+    assert_eq!(text::tag_list(&["a".repeat(50)]).chars().count(), 40);
+    assert_eq!(text::tag_list(&[]), "");
+}
+
+#[test]
+fn the_chart_comes_only_where_it_says_more_than_the_table() {
+    use Action::Delete;
+    let plan_of = |sizes: &[u64]| {
+        let packages = sizes
+            .iter()
+            .enumerate()
+            .map(|(i, &b)| PackagePlan {
+                name: format!("pkg-{i}"),
+                package_type: PackageType::Container,
+                bytes_freed: Some(b),
+                warnings: vec![],
+                broken: vec![],
+                versions: vec![v(
+                    i as u64 + 1,
+                    &digest(i as u8),
+                    &["pr-1"],
+                    30,
+                    Delete,
+                    &["old"],
+                )],
+            })
+            .collect();
+        with_summary("acme", packages)
+    };
+    // Two packages: the table says it all.
+    assert_eq!(markdown::chart(&plan_of(&[100, 10])), None);
+    // Eight equal slices say nothing.
+    assert_eq!(markdown::chart(&plan_of(&[100; 8])), None);
+    // Shares that differ: the four largest, then the rest as one slice.
+    let chart = markdown::chart(&plan_of(&[5, 900, 40, 300, 7, 120, 6, 8])).unwrap_or_default();
+    assert_eq!(
+        chart,
+        "```mermaid\n%%{init: {\"xyChart\": {\"width\": 640, \"height\": 200}, \"themeVariables\": {\"xyChart\": {\"plotColorPalette\": \"#0969da\"}}}}%%\nxychart-beta horizontal\n    title \"Space freed per package (B)\"\n    x-axis [\"pkg-1\", \"pkg-3\", \"pkg-5\", \"pkg-2\", \"4 other packages\"]\n    y-axis \"B\" 0 --> 900\n    bar [900, 300, 120, 40, 26]\n```\n"
+    );
 }

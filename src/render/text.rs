@@ -106,9 +106,29 @@ pub(crate) fn tags_label_of(name: &str, tags: &[String]) -> String {
             name.to_string()
         }
     } else {
-        let tags: Vec<String> = tags.iter().map(|t| short_tag(t)).collect();
-        tags.join(", ")
+        tag_list(tags)
     }
+}
+
+/// A list of tags for display, the one way every rendering and table writes tags: each
+/// [`short_tag`], joined with `, ` up to [`MAX_TAGS_WIDTH`] characters, then `+N more` (a tag
+/// longer than that alone is cut with `…`). The JSON plan has them all, in full.
+pub(crate) fn tag_list(tags: &[String]) -> String {
+    let mut out = String::new();
+    for (i, tag) in tags.iter().enumerate() {
+        let tag = short_tag(tag);
+        if i == 0 {
+            out = cut(&tag, MAX_TAGS_WIDTH);
+            continue;
+        }
+        if chars(&out) + 2 + chars(&tag) > MAX_TAGS_WIDTH {
+            let _ = write!(out, " +{} more", tags.len() - i);
+            break;
+        }
+        out.push_str(", ");
+        out.push_str(&tag);
+    }
+    out
 }
 
 /// For container packages the version name is a digest; for npm and friends it is the version.
@@ -280,6 +300,7 @@ pub fn render(plan: &Plan, options: Options) -> String {
         let name = paint.bold(&p.name);
         super::sections::untag_text(&mut out, &paint.cyan("Untag"), &name, p);
         super::sections::broken_text(&mut out, &paint.yellow("Broken"), &name, p);
+        super::in_use::text(&mut out, &paint.green("In use"), &name, p);
     }
 
     // Warnings.
@@ -349,10 +370,9 @@ fn list(
             format!("({})", versions.len())
         } else {
             format!(
-                "({} versions: {} {})",
-                versions.len(),
-                grouped.len(),
-                if grouped.len() == 1 { "row" } else { "rows" }
+                "({}: {})",
+                crate::plural::count(versions.len(), "version", "versions"),
+                crate::plural::count(grouped.len(), "image", "images")
             )
         }),
     );
@@ -372,7 +392,7 @@ fn list(
         }
     }
     let label_of = |indent: bool, v: &VersionPlan| {
-        let label = cut(&tags_label(v), MAX_TAGS_WIDTH);
+        let label = tags_label(v);
         if indent {
             format!("  └ {label}")
         } else {

@@ -86,6 +86,7 @@ impl Pkg {
                 },
                 versions: self.versions,
                 manifests: self.manifests,
+                listing_gap: None,
             }],
         }
     }

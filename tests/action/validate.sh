@@ -43,6 +43,23 @@ if check-jsonschema --builtin-schema vendor.github-workflows "${workflows[@]}"; 
 else
     ko "some workflow is not valid"
 fi
+# The workflow token cannot list an owner's packages: every example that uses it must name a
+# policy whose packages are named exactly (the quick start works on the first run).
+if python3 tests/action/workflow_token_policies.py examples/workflows/*.yml; then
+    ok "every example workflow using the workflow token names a policy with exact package names"
+else
+    ko "an example workflow pairs the workflow token with a policy that lists packages by glob"
+fi
+# ... and the check catches the pairing that fails with 403.
+tokdir="$(mktemp -d)"
+sed 's|policies/quickstart.yml|policies/nightly-ghcr.yml|' examples/workflows/nightly-apply.yml >"$tokdir/globs.yml"
+if ! python3 tests/action/workflow_token_policies.py "$tokdir/globs.yml" >"$tokdir/log" 2>&1 \
+    && grep -q "names them by \*" "$tokdir/log"; then
+    ok "the workflow-token check refuses the workflow token with names: [\"*\"]"
+else
+    ko "the workflow-token check accepted a glob policy: $(cat "$tokdir/log")"
+fi
+rm -rf "$tokdir"
 # Inputs must never be interpolated into shell code (`run:` lines with ${{ inputs.* }}).
 if grep -nE '^\s*run:.*\$\{\{' action.yml; then
     ko "action.yml interpolates an expression into a shell script"
@@ -191,6 +208,7 @@ if run "$ws" INPUT_POLICY=policies/policy.yml INPUT_INVENTORY=inventory.json \
 plan=$ws/temp/retention-plan.json
 bytes-freed=496
 report=$ws/temp/retention-plan.md
+comment=$ws/temp/retention-comment.md
 deleted=0
 failed=0
 untagged=0" ]] && grep -q '^::group::Plan' "$ws/log" && grep -q '^::stop-commands::' "$ws/log" \
@@ -224,7 +242,7 @@ ws="$tmp/ws3"
 mkdir -p "$ws"
 cp tests/fixtures/action/policy.yml "$ws/"
 if ! run "$ws" INPUT_POLICY=policy.yml INPUT_MODE=destroy >"$ws/log" 2>&1 \
-    && grep -q "::error title=retention action::the input 'mode' must be 'plan' or 'apply'; got 'destroy'" "$ws/log"; then
+    && grep -q "::error title=retention action::the input 'mode' must be 'plan', 'apply' or 'restore'; got 'destroy'" "$ws/log"; then
     ok "run.sh refuses an unknown mode"
 else
     ko "run.sh with mode destroy: $(cat "$ws/log")"
@@ -268,6 +286,52 @@ if ! run "$ws" INPUT_POLICY=policy.yml INPUT_INVENTORY="$root/tests/fixtures/act
     ok "run.sh: a variable missing from vars is an error, even when the environment has it"
 else
     ko "run.sh without vars: $(cat "$ws/log")"
+fi
+
+ws="$tmp/ws8"
+mkdir -p "$ws"
+if ! run "$ws" INPUT_MODE=restore >"$ws/log" 2>&1 \
+    && grep -q "::error title=retention action::the input 'journal' is required in restore mode" "$ws/log"; then
+    ok "run.sh in restore mode asks for the journal (and no policy)"
+else
+    ko "run.sh restore without a journal: $(cat "$ws/log")"
+fi
+
+# The journal input reaches GITHUB_OUTPUT through the binary's one writer: a value with a line
+# break is delimited, so it cannot add an output of its own (issue 17, item 14).
+ws="$tmp/ws9"
+mkdir -p "$ws"
+cp tests/fixtures/action/policy.yml "$ws/"
+run "$ws" INPUT_POLICY=policy.yml INPUT_MODE=apply INPUT_JOURNAL="$(printf 'j.jsonl\nto-delete=999')" >"$ws/log" 2>&1
+# The output names as the runner reads them: `name=value` lines and `name<<DELIMITER` blocks.
+names="$(awk 'd != "" { if ($0 == d) d = ""; next } /<</ { split($0, a, "<<"); print a[1]; d = a[2]; next } { split($0, a, "="); print a[1] }' "$ws/output" | tr '\n' ' ')"
+if [[ "$names" == "deleted failed untagged journal " ]] && grep -q "^journal<<ghadelimiter" "$ws/output" \
+    && grep -q "^deleted=0$" "$ws/output" && grep -q "^::error title=Apply failed::" "$ws/log" \
+    && grep -q "^### Apply failed: " "$ws/summary"; then
+    ok "run.sh apply: a journal input with a line break adds no output; a refused apply says 'Apply failed'"
+else
+    ko "run.sh apply with a journal holding a line break: $(cat "$ws/output" "$ws/log")"
+fi
+
+# in-use: one list path a line, each an --in-use argument (issue 19); a path that looks like
+# shell code stays data (the binary cannot read it and says so).
+ws="$tmp/ws-in-use"
+mkdir -p "$ws"
+sed 's/^rules:$/rules:\n  - name: what runs stays\n    keep: { in_use: true }/' tests/fixtures/action/policy.yml >"$ws/policy.yml"
+echo "ghcr.io/acme/api:pr-2" >"$ws/running images.txt"
+if run "$ws" INPUT_POLICY=policy.yml INPUT_INVENTORY="$root/tests/fixtures/action/inventory.json" \
+    INPUT_NOW=2026-11-20T00:00:00Z INPUT_IN_USE="$(printf '  running images.txt \n\n# a comment\n')" >"$ws/log" 2>&1 \
+    && grep -q '^to-delete=1$' "$ws/output" && grep -q 'in use: running images.txt:1' "$ws/temp/retention-plan.txt"; then
+    ok "run.sh passes the input in-use to the binary as --in-use, one a line"
+else
+    ko "run.sh with in-use: $(cat "$ws/output" "$ws/log")"
+fi
+if ! run "$ws" INPUT_POLICY=policy.yml INPUT_INVENTORY="$root/tests/fixtures/action/inventory.json" \
+    INPUT_IN_USE='$(touch pwned).txt' >"$ws/log" 2>&1 \
+    && grep -q 'in_use: cannot read $(touch pwned).txt' "$ws/log" && [[ ! -e "$ws/pwned" && ! -e pwned ]]; then
+    ok "run.sh keeps an in-use path that looks like shell code as data, and the binary refuses it"
+else
+    ko "run.sh with a hostile in-use path: $(cat "$ws/log")"
 fi
 
 echo "$passed passed, $failed failed"

@@ -83,9 +83,10 @@ fn plan_writes_outputs_summary_and_plan_file() {
     assert_eq!(
         runner.read("output"),
         format!(
-            "to-delete=2\nplan={}\nbytes-freed=496\nreport={}\ndeleted=0\nfailed=0\nuntagged=0\n",
+            "to-delete=2\nplan={}\nbytes-freed=496\nreport={}\ncomment={}\ndeleted=0\nfailed=0\nuntagged=0\n",
             plan_path.display(),
-            report_path.display()
+            report_path.display(),
+            runner.path("temp").join("retention-comment.md").display()
         )
     );
 
@@ -201,4 +202,236 @@ fn outside_a_runner_nothing_is_written() {
     assert_eq!(runner.read("output"), "");
     assert_eq!(runner.read("summary"), "");
     assert!(!text(&out.stderr).contains("::"));
+}
+
+#[test]
+fn a_plan_over_max_deletions_still_reports_in_the_runner_and_annotates_the_refusal() {
+    let _filters = Filters::new().bind();
+    let runner = FakeRunner::new();
+    let fixture = std::fs::read_to_string(Path::new(FIXTURES).join("policy.yml")).expect("fixture");
+    let policy = runner.workspace().join("over.yml");
+    std::fs::write(
+        &policy,
+        fixture.replace("max_deletions: 100", "max_deletions: 1"),
+    )
+    .expect("write the policy");
+    let inventory = Path::new(FIXTURES).join("inventory.json");
+    let base = copy_fixture("policy.yml", &runner.workspace());
+    for with_base in [false, true] {
+        std::fs::write(runner.path("output"), "").expect("reset GITHUB_OUTPUT");
+        std::fs::write(runner.path("summary"), "").expect("reset GITHUB_STEP_SUMMARY");
+        let mut args = vec![
+            "plan".to_string(),
+            "--policy".into(),
+            policy.to_string_lossy().into_owned(),
+            "--inventory".into(),
+            inventory.to_string_lossy().into_owned(),
+            "--now".into(),
+            "2026-11-20T00:00:00Z".into(),
+        ];
+        if with_base {
+            args.extend(["--base".into(), base.to_string_lossy().into_owned()]);
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = runner.run(&args);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains("::error title=Plan refused::refused: the plan deletes 2 versions, 1 version more than safety.max_deletions (1)"),
+            "{stderr}"
+        );
+        // Every output a dry run sets, `untagged` included (with a base policy too).
+        let outputs = runner.read("output");
+        for name in [
+            "to-delete=2\n",
+            "plan=",
+            "report=",
+            "deleted=0\n",
+            "failed=0\n",
+            "untagged=0\n",
+        ] {
+            assert!(
+                outputs.contains(name),
+                "{name} missing (base: {with_base}):\n{outputs}"
+            );
+        }
+        let summary = runner.read("summary");
+        assert!(
+            summary.starts_with("> [!CAUTION]\n> **Refused: the plan deletes 2 versions"),
+            "{summary}"
+        );
+        let report = std::fs::read_to_string(runner.path("temp").join("retention-plan.md"))
+            .expect("the report file");
+        assert!(report.starts_with("> [!CAUTION]"), "{report}");
+        let heading = if with_base {
+            "## Policy change"
+        } else {
+            "## Retention plan"
+        };
+        assert!(
+            report.contains(heading),
+            "the whole report follows: {report}"
+        );
+    }
+}
+
+/// The action's second step (`action/run.sh`) as a runner runs it, against the local GitHub
+/// server (which is ghcr.io too): the install step's output `bin` is this build.
+fn run_step(
+    runner: &FakeRunner,
+    server: &crate::support::github_server::GithubServer,
+    inputs: &[(&str, &str)],
+) -> Run {
+    let mut cmd = Command::new("bash");
+    cmd.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("action/run.sh"))
+        .current_dir(runner.workspace())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_OUTPUT", runner.path("output"))
+        .env("GITHUB_STEP_SUMMARY", runner.path("summary"))
+        .env("RUNNER_TEMP", runner.path("temp"))
+        .env("GITHUB_WORKSPACE", runner.workspace())
+        .env("GITHUB_ACTION_PATH", env!("CARGO_MANIFEST_DIR"))
+        .env("RETENTION_BIN", env!("CARGO_BIN_EXE_retention"))
+        // What the workflow gives: the workflow token, the repository's owner, the API.
+        .env("GITHUB_TOKEN", "ghs_workflowTOKEN0123456789")
+        .env("GITHUB_REPOSITORY_OWNER", "acme")
+        .env("GITHUB_API_URL", server.url())
+        .env("RETENTION_TEST_TIME_SCALE", "0.01")
+        .env("RUST_LOG", "warn");
+    for (k, v) in inputs {
+        cmd.env(k, v);
+    }
+    snap::run(&mut cmd)
+}
+
+/// An output of the step, the last value written under `name`.
+fn output(runner: &FakeRunner, name: &str) -> Option<String> {
+    runner
+        .read("output")
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix(&format!("{name}=")).map(str::to_string))
+}
+
+#[test]
+fn the_quick_start_applies_with_the_workflow_token_and_restore_undoes_it_from_the_journal() {
+    use crate::support::github_server::{Config, GithubServer};
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let inventory: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(root.join("examples/inventory.json")).expect("the example inventory"),
+    )
+    .expect("JSON");
+    // The workflow token: listing the owner's packages is refused, as GitHub does.
+    let server = GithubServer::start(
+        &inventory,
+        Config {
+            refuse_listing: true,
+            ..Config::default()
+        },
+    );
+    let runner = FakeRunner::new();
+    std::fs::create_dir(runner.workspace().join("policies")).expect("mkdir");
+    std::fs::copy(
+        root.join("policies/quickstart.yml"),
+        runner.workspace().join("policies/quickstart.yml"),
+    )
+    .expect("copy the quick start's policy");
+    let cache = runner.path("cache");
+    let cache = cache.to_string_lossy();
+    let url = server.url();
+    // The quick start's nightly step: `mode: apply` with the policy, the cache, nothing else.
+    let out = run_step(
+        &runner,
+        &server,
+        &[
+            ("INPUT_MODE", "apply"),
+            ("INPUT_POLICY", "policies/quickstart.yml"),
+            ("INPUT_CACHE_DIR", &cache),
+            ("INPUT_NOW", "2026-11-20T00:00:00Z"),
+            ("INPUT_REGISTRY", &url),
+        ],
+    );
+    let log = format!("{}\n{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{log}");
+    assert!(
+        !server
+            .requests()
+            .iter()
+            .any(|r| r.endpoint == "GET packages"),
+        "nothing listed the owner's packages"
+    );
+    // The plan's 48 deletions, and the placeholder that carried the removed tag away.
+    let deleted = server.deleted_ids();
+    assert_eq!(output(&runner, "deleted").as_deref(), Some("48"), "{log}");
+    assert_eq!(deleted.len(), 48 + 1, "{deleted:?}");
+    assert_eq!(output(&runner, "failed").as_deref(), Some("0"));
+    assert_eq!(output(&runner, "untagged").as_deref(), Some("1"));
+    let journal = output(&runner, "journal").expect("the journal output");
+    assert!(
+        runner.read("summary").contains("\n### Applied\n"),
+        "{}",
+        runner.read("summary")
+    );
+
+    // restore.yml's step: `mode: restore` with the journal (downloaded from the artifact).
+    std::fs::write(runner.path("output"), "").expect("a new step's GITHUB_OUTPUT");
+    std::fs::write(runner.path("summary"), "").expect("a new step's summary");
+    let out = run_step(
+        &runner,
+        &server,
+        &[
+            ("INPUT_MODE", "restore"),
+            ("INPUT_JOURNAL", &journal),
+            ("INPUT_CACHE_DIR", &cache),
+            ("INPUT_REGISTRY", &url),
+        ],
+    );
+    let log = format!("{}\n{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{log}");
+    // Every deleted version is back; only the placeholder stays gone.
+    assert_eq!(server.deleted_ids().len(), 1, "{log}");
+    let summary = runner.read("summary");
+    assert!(
+        summary.starts_with("\n### Restored\n\n<pre>\n"),
+        "{summary}"
+    );
+    // The removed tag is back on its image: plan again, with the token that cannot list.
+    let plan = Command::new(env!("CARGO_BIN_EXE_retention"))
+        .args([
+            "plan",
+            "--policy",
+            "policies/quickstart.yml",
+            "--format",
+            "json",
+        ])
+        .args(["--now", "2026-11-20T00:00:00Z", "--registry", &url])
+        .current_dir(runner.workspace())
+        .env("GITHUB_TOKEN", "ghs_workflowTOKEN0123456789")
+        .env("GITHUB_REPOSITORY_OWNER", "acme")
+        .env("GITHUB_API_URL", &url)
+        .env("RETENTION_CACHE_DIR", runner.path("cache"))
+        .env_remove("GITHUB_ACTIONS")
+        .output()
+        .expect("run plan");
+    let plan: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap_or_default();
+    let tags_of_release: Vec<&serde_json::Value> = plan["packages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|p| p["versions"].as_array().into_iter().flatten())
+        .filter(|v| {
+            v["tags"]
+                .as_array()
+                .is_some_and(|t| t.iter().any(|t| t == "v1.4.2"))
+        })
+        .map(|v| &v["tags"])
+        .collect();
+    assert_eq!(
+        tags_of_release,
+        vec![&serde_json::json!(["v1.4.2", "pr-39"])],
+        "{}",
+        serde_json::to_string(&plan["summary"]).unwrap_or_default()
+    );
 }

@@ -120,7 +120,54 @@ fn a_plan_over_max_deletions_fails_naming_the_count() {
         "2026-11-20T00:00:00Z",
     ]);
     assert_eq!(out.status.code(), Some(1));
+    // The whole report comes, opening with the refusal: which limit, by how much, the two ways
+    // out, and no flag that `plan` does not accept.
     insta::assert_snapshot!(out.transcript());
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.starts_with(
+            "refused: the plan deletes 3 versions, 2 versions more than safety.max_deletions (1)"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Delete api"),
+        "the report follows: {stdout}"
+    );
+    assert!(
+        !text(&out.stderr).contains("--max-deletions"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!stdout.contains("--max-deletions"), "{stdout}");
+    for (format, opening) in [
+        (
+            "markdown",
+            "> [!CAUTION]\n> **Refused: the plan deletes 3 versions",
+        ),
+        ("json", "{"),
+    ] {
+        let out = retention(&[
+            "plan",
+            "--policy",
+            policy.to_str().unwrap_or_default(),
+            "--inventory",
+            inv.to_str().unwrap_or_default(),
+            "--now",
+            "2026-11-20T00:00:00Z",
+            "--format",
+            format,
+        ]);
+        assert_eq!(out.status.code(), Some(1), "{format}");
+        let stdout = text(&out.stdout);
+        assert!(stdout.starts_with(opening), "{format}: {stdout}");
+        if format == "json" {
+            let plan: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_default();
+            assert_eq!(plan["summary"]["delete"], 3, "the whole plan: {stdout}");
+        } else {
+            assert!(stdout.contains("Retention plan for"), "{format}: {stdout}");
+        }
+    }
 }
 
 /// A container inventory of images tagged `v<i>` and `pr-<i>`, with their manifests.
@@ -249,4 +296,54 @@ fn usage_errors_exit_1_and_help_exits_0() {
     let out = retention(&["check", "/nonexistent.yml"]);
     assert_eq!(out.status.code(), Some(1));
     insta::assert_snapshot!(out.transcript());
+}
+
+#[test]
+fn check_warns_of_a_variable_given_only_when_the_policy_runs() {
+    let _filters = Filters::new().bind();
+    let dir = tempdir();
+    let body = "version: 1\npackages:\n  type: container\n  names: [\"api\"]\nrules:\n  - name: the closed pull request\n    delete: { tags: [\"pr-${PR_NUMBER}\"] }\n";
+    let pr = write(dir.path(), "pr.yml", body);
+    let pr = pr.to_str().unwrap_or_default();
+    // Unset: a warning naming it where it is, the rest checked, exit 0.
+    let out = retention(&["check", pr]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    insta::assert_snapshot!(out.transcript());
+    // Given: no warning.
+    let out = retention(&["check", pr, "--var", "PR_NUMBER=7"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        !text(&out.stderr).contains("warning"),
+        "{}",
+        text(&out.stderr)
+    );
+    // Another problem beside it is still an error, and the variable with it.
+    let both = write(
+        dir.path(),
+        "both.yml",
+        &format!("{body}safety: {{ min_age: fortnight }}\n"),
+    );
+    let out = retention(&["check", both.to_str().unwrap_or_default()]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("fortnight"), "{stderr}");
+    assert!(stderr.contains("error: 2 problems found"), "{stderr}");
+    // A variable where only its value can be checked (a duration): left to the run.
+    let age = write(
+        dir.path(),
+        "age.yml",
+        &body.replace("delete: {", "delete: { older_than: \"${AGE}\","),
+    );
+    let out = retention(&[
+        "check",
+        age.to_str().unwrap_or_default(),
+        "--var",
+        "PR_NUMBER=7",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("ok, but for the values of AGE"),
+        "{}",
+        text(&out.stdout)
+    );
 }

@@ -315,3 +315,199 @@ fn inventories_validate_against_the_inventory_schema() {
     );
     assert_eq!(errors(&v, &written), Vec::<String>::new());
 }
+
+/// Issue 17.16: the policy schema and the parser (`retention check`) agree on every variant of
+/// a generated set: each value of each slot below (the 13 inputs they disagreed on, and their
+/// neighbours), put into an otherwise valid policy, is accepted by both or refused by both. The
+/// decisions are in docs/edge-cases.md.
+#[test]
+fn the_policy_schema_and_the_parser_agree_on_generated_variants() {
+    let v = validator("policy.schema.json");
+    // (slot, values): each value replaces `{slot}` in the template.
+    let slots: &[(&str, &[&str])] = &[
+        ("version", &["1", "1.0", "2", "\"1\"", "1.5", "-1"]),
+        (
+            "owner",
+            &[
+                "owner: acme\n",
+                "owner: a.b\n",
+                "owner: ''\n",
+                "owner: ' '\n",
+                "owner: '.'\n",
+                "owner: '..'\n",
+                "owner: '%2e%2E'\n",
+                "owner: 5\n",
+                "",
+            ],
+        ),
+        (
+            "names",
+            &[
+                "[api]",
+                "api",
+                "'!api'",
+                "['!api']",
+                "['*', '!api']",
+                "[]",
+                "['']",
+                "['..']",
+                "'..'",
+                "['!']",
+                "'.'",
+                "['a..b']",
+                "[1]",
+            ],
+        ),
+        (
+            "tags",
+            &[
+                "[a]",
+                "'pr-*'",
+                "'!pr-*'",
+                "['!pr-*']",
+                "['pr-*', '!pr-1']",
+                "[]",
+                "['!']",
+                "''",
+            ],
+        ),
+        (
+            "newest",
+            &[
+                "1",
+                "3",
+                "3.0",
+                "0",
+                "0.0",
+                "1.5",
+                "-1",
+                "9007199254740992",
+                "9007199254740993",
+                "99999999999999999999",
+                "1e3",
+                "'3'",
+            ],
+        ),
+        (
+            "keep_newest",
+            &["0", "1.0", "-1", "1.5", "18446744073709551616", "1e20"],
+        ),
+        (
+            "max_deletions",
+            &[
+                "0",
+                "10",
+                "99999999999999999999",
+                "9007199254740992",
+                "9007199254740993.0",
+            ],
+        ),
+        (
+            "min_age",
+            &[
+                "1h",
+                "0s",
+                "1.5d",
+                "0.5h",
+                "99999999999999999999d",
+                "999999999d",
+                "1h30m",
+                "'1h 30m'",
+                "soon",
+                "3",
+                "' 2d '",
+                "1month",
+                "'2 weeks'",
+                "1y",
+                "''",
+                "'1000000000s'",
+            ],
+        ),
+        (
+            "older_than",
+            &[
+                "14d",
+                "1.5d",
+                "99999999999999999999d",
+                "90m",
+                "2w",
+                "3",
+                "1x",
+            ],
+        ),
+        ("rules", &["RULES", "[]"]),
+    ];
+    let template = "version: {version}\n{owner}packages:\n  type: container\n  names: {names}\nrules: {rules}\nsafety:\n  keep_newest: {keep_newest}\n  min_age: {min_age}\n  max_deletions: {max_deletions}\n";
+    let rules = "\n  - name: prs\n    delete: { tags: {tags}, older_than: {older_than} }\n  - name: newest stay\n    keep: { tags: ['*'], newest: {newest} }";
+    let defaults: Vec<(&str, &str)> = slots
+        .iter()
+        .map(|(slot, values)| (*slot, values[0]))
+        .collect();
+    let fill = |slot: &str, value: &str| {
+        let mut text = template.to_string();
+        for (s, d) in &defaults {
+            let v = if *s == slot { value } else { d };
+            if *s == "rules" {
+                let r = if v == "RULES" { rules } else { v };
+                text = text.replace("{rules}", r);
+            }
+        }
+        for (s, d) in &defaults {
+            let v = if *s == slot { value } else { d };
+            text = text.replace(&format!("{{{s}}}"), v);
+        }
+        text
+    };
+    let mut disagree = Vec::new();
+    let mut count = 0;
+    for (slot, values) in slots {
+        for value in *values {
+            count += 1;
+            let text = fill(slot, value);
+            let schema = errors(&v, &policy_json(&text));
+            let parser = retention::policy::parse_policy("p.yml", text.as_bytes());
+            if schema.is_empty() != parser.is_ok() {
+                disagree.push(format!(
+                    "{slot} = {value}: schema {}, parser {}\n{text}",
+                    if schema.is_empty() {
+                        "accepts".to_string()
+                    } else {
+                        format!("refuses ({})", schema.join("; "))
+                    },
+                    match &parser {
+                        Ok(_) => "accepts".to_string(),
+                        Err(e) => format!("refuses ({e})"),
+                    }
+                ));
+            }
+        }
+    }
+    assert!(count > 80, "{count} variants");
+    // The bounds the parser checks are the schema's, character for character.
+    let schema: Value = serde_json::from_str(&read(&root().join("schema/policy.schema.json")))
+        .unwrap_or_else(|e| panic!("{e}"));
+    for at in [
+        "/properties/safety/properties/min_age/pattern",
+        "/$defs/selector/properties/older_than/pattern",
+        "/$defs/selector/properties/newer_than/pattern",
+    ] {
+        assert_eq!(
+            schema.pointer(at),
+            Some(&Value::from(retention::policy::DURATION_PATTERN)),
+            "{at}"
+        );
+    }
+    for at in [
+        "/properties/safety/properties/keep_newest/maximum",
+        "/properties/safety/properties/max_deletions/maximum",
+        "/properties/safety/properties/max_untags/maximum",
+        "/$defs/selector/properties/newest/maximum",
+    ] {
+        assert_eq!(
+            schema.pointer(at),
+            Some(&Value::from(retention::policy::MAX_COUNT)),
+            "{at}"
+        );
+    }
+    assert!(disagree.is_empty(), "{}", disagree.join("\n\n"));
+}

@@ -272,3 +272,51 @@ fn without_registry_the_registry_of_github_server_url_is_used_and_named() {
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     insta::assert_snapshot!(o.transcript());
 }
+
+#[test]
+fn verify_that_could_read_no_manifest_says_what_was_not_checked_and_exits_3() {
+    // The same registry, whole, but no manifest in the cache and the registry unreachable.
+    let (inventory, dir, policy) = fixture(&[]);
+    std::fs::remove_dir_all(dir.path().join("cache")).expect("empty the cache");
+    let server = GithubServer::start(&inventory, Config::default());
+    let o = retention(&server, dir.path(), &["verify", "--policy", &policy], &[]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    let out = text(&o);
+    assert!(!out.contains("every kept image is whole"), "{out}");
+    assert!(
+        out.contains("not checked: team/app sha256:"),
+        "names what was not checked: {out}"
+    );
+    assert!(
+        o.stdout().starts_with("verify: 128 kept versions in 3 container packages checked: no kept image found broken; 127 kept images could not be checked (no readable manifest)"),
+        "{out}"
+    );
+    assert!(out.contains("warning: not checked: 117 more"), "{out}");
+    assert!(
+        out.ends_with("error: 127 kept images could not be checked: no readable manifest (listed above)\n  help: run `retention verify` again when the registry answers\n"),
+        "{out}"
+    );
+}
+
+#[test]
+fn apply_says_a_kept_image_that_was_already_broken_is_as_whole_as_before() {
+    // arm64 (12) was never in the package: v1 is partial before the run, and stays so.
+    let (inventory, dir, policy) = fixture(&[12]);
+    let server = GithubServer::start(&inventory, Config::default());
+    let _filters = filters(&server);
+    let o = retention(&server, dir.path(), &["apply", "--policy", &policy], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    insta::assert_snapshot!(o.transcript());
+    let err = o.stderr();
+    assert!(!err.contains("every kept image is whole"), "{err}");
+    assert!(
+        err.contains(
+            "as whole as before the run; 1 kept image was already broken: team/app sha256:"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("(v1): partial: 1 platform manifest missing"),
+        "{err}"
+    );
+}

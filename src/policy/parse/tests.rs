@@ -543,3 +543,29 @@ fn deletions_per_minute_is_a_pace_from_1_to_180() {
         "`deletions_per_minute` may be at most 180, GitHub's documented limit"
     );
 }
+
+#[test]
+fn dot_segments_are_no_package_name_or_owner() {
+    let rule = "rules:\n  - name: r\n    delete: { untagged: true }\n";
+    for name in [".", "..", "%2e%2E"] {
+        let text =
+            format!("version: 1\npackages: {{ type: container, names: [\"{name}\"] }}\n{rule}");
+        let d = first(&text);
+        assert!(
+            d.message.contains("is not a package name"),
+            "{name}: {}",
+            d.message
+        );
+    }
+    // A name that only contains dots is a name.
+    let ok =
+        format!("version: 1\npackages: {{ type: container, names: [\"a..b\", \"...\"] }}\n{rule}");
+    assert!(parse_policy("p.yml", ok.as_bytes()).is_ok());
+    for owner in ["'..'", "'.'", "''", "' '"] {
+        let text = format!(
+            "version: 1\nowner: {owner}\npackages: {{ type: container, names: [app] }}\n{rule}"
+        );
+        let d = first(&text);
+        assert_eq!((d.line, d.column), (2, 8), "{owner}: {}", d.message);
+    }
+}

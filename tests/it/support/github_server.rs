@@ -129,6 +129,16 @@ pub struct Config {
     pub list_twice: Vec<u64>,
     /// Every answer comes this long after the request (the network's and GitHub's latency).
     pub latency: Duration,
+    /// (page, version id): when that page (1-based) of a version listing is asked for, the
+    /// version is deleted first, as another actor deleting a version of an earlier page while
+    /// a later one is listed (the offset listing then skips a version). Each fires once.
+    pub delete_while_listing: Vec<(usize, u64)>,
+    /// Added to every package's live `version_count`: a count that includes versions the
+    /// listing never shows (how GitHub counts is not documented).
+    pub version_count_extra: u64,
+    /// Manifests the ghcr.io face answers with 500 when read by digest (a tag's HEAD still
+    /// names them): a manifest that cannot be read.
+    pub unreadable_manifests: Vec<String>,
 }
 
 impl Default for Config {
@@ -155,6 +165,9 @@ impl Default for Config {
             also_delete: HashMap::new(),
             list_twice: Vec::new(),
             latency: Duration::ZERO,
+            delete_while_listing: Vec::new(),
+            version_count_extra: 0,
+            unreadable_manifests: Vec::new(),
         }
     }
 }
@@ -832,7 +845,7 @@ fn answer(
             .packages
             .iter()
             .filter(|p| p.package_type == t)
-            .map(|p| p.json.clone())
+            .map(|p| package_json(p, s.config.version_count_extra))
             .collect();
         return page(items, query, host, path, s.config.max_per_page);
     }
@@ -847,9 +860,13 @@ fn answer(
         return message(StatusCode::NOT_FOUND, "Package not found.");
     };
     match route.endpoint.as_str() {
-        "GET package" => json_response(StatusCode::OK, &s.packages[pi].json),
+        "GET package" => json_response(
+            StatusCode::OK,
+            &package_json(&s.packages[pi], s.config.version_count_extra),
+        ),
         "GET versions" => {
             let deleted = query_param(query, "state").as_deref() == Some("deleted");
+            delete_while_listing(&mut s, pi, query);
             let items: Vec<Value> = s.packages[pi]
                 .versions
                 .iter()
@@ -925,6 +942,39 @@ fn answer(
             }
         }
         _ => message(StatusCode::NOT_FOUND, "Not Found"),
+    }
+}
+
+/// A package object as GitHub answers it now: its `version_count` (when the inventory gave one)
+/// counts the versions not deleted.
+fn package_json(p: &PackageState, extra: u64) -> Value {
+    let mut json = p.json.clone();
+    if let Some(count) = json.get_mut("version_count") {
+        *count = json!(p.versions.iter().filter(|v| !v.deleted).count() as u64 + extra);
+    }
+    json
+}
+
+/// [`Config::delete_while_listing`]: delete the first version set to go when this page of
+/// package `pi`'s versions is asked for (no cascade: another actor's single deletion).
+fn delete_while_listing(s: &mut State, pi: usize, query: &str) {
+    let page = query_param(query, "page")
+        .and_then(|p| p.parse::<usize>().ok())
+        .unwrap_or(1);
+    let ids: Vec<u64> = s.packages[pi].versions.iter().map(|v| v.id).collect();
+    let Some(at) = s
+        .config
+        .delete_while_listing
+        .iter()
+        .position(|&(p, id)| p == page && ids.contains(&id))
+    else {
+        return;
+    };
+    let (_, id) = s.config.delete_while_listing.remove(at);
+    if let Some(v) = s.packages[pi].versions.iter_mut().find(|v| v.id == id) {
+        v.deleted = true;
+        let digest = v.name.clone();
+        ghcr::version_deleted(s, pi, &digest);
     }
 }
 
