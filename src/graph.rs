@@ -23,9 +23,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use serde::Deserialize;
-
 use crate::inventory::Version;
+use crate::manifest::Manifest;
 use crate::plan::{BrokenKind, PartKind};
 
 /// How a version depends on another.
@@ -111,21 +110,6 @@ pub struct ImageGraph {
     pub warnings: Vec<String>,
 }
 
-#[derive(Deserialize)]
-struct RawManifest {
-    #[serde(default)]
-    manifests: Option<Vec<Descriptor>>,
-    #[serde(default)]
-    subject: Option<Descriptor>,
-}
-
-#[derive(Deserialize)]
-struct Descriptor {
-    digest: String,
-    #[serde(default)]
-    annotations: Option<BTreeMap<String, String>>,
-}
-
 /// The subject digest named by a cosign tag (`sha256-<hex>.sig|.att|.sbom`) or a referrers tag
 /// (`sha256-<hex>`), with the kind of edge it makes.
 pub fn tag_subject(tag: &str) -> Option<(String, Edge)> {
@@ -192,7 +176,7 @@ impl ImageGraph {
                 g.manifest[i] = ManifestState::Corrupt(e.to_string());
                 continue;
             }
-            let raw: RawManifest = match serde_json::from_str(text) {
+            let raw = match Manifest::new(text).references() {
                 Ok(r) => r,
                 Err(e) => {
                     let msg = format!("manifest of {} is not a valid manifest: {e}", v.name);
@@ -209,18 +193,14 @@ impl ImageGraph {
             // Platform manifests listed and missing (attestations do not count).
             let (mut platforms, mut missing) = (0usize, Vec::new());
             for d in raw.manifests.iter().flatten() {
-                let attestation = d
-                    .annotations
-                    .as_ref()
-                    .and_then(|a| a.get("vnd.docker.reference.type"))
-                    .is_some_and(|t| t == "attestation-manifest");
+                let attestation = d.is_attestation();
                 if !attestation && !referrers_index {
                     platforms += 1;
-                    if !by_digest.contains_key(d.digest.as_str()) {
-                        missing.push(d.digest.clone());
+                    if !by_digest.contains_key(&*d.digest) {
+                        missing.push(d.digest.to_string());
                     }
                 }
-                let Some(&c) = by_digest.get(d.digest.as_str()) else {
+                let Some(&c) = by_digest.get(&*d.digest) else {
                     continue;
                 };
                 let edge = if referrers_index {
@@ -237,9 +217,9 @@ impl ImageGraph {
             }
             if let Some(subject) = &raw.subject {
                 g.is_referrer[i] = true;
-                match by_digest.get(subject.digest.as_str()) {
+                match by_digest.get(&*subject.digest) {
                     Some(&s) => link(&mut g, s, i, Edge::Referrer),
-                    None => unlinked.push((i, subject.digest.clone())),
+                    None => unlinked.push((i, subject.digest.to_string())),
                 }
             }
             if unlinked.last().is_none_or(|(j, _)| *j != i) && !missing.is_empty() {

@@ -34,6 +34,7 @@ pub(crate) mod graph;
 pub mod init;
 pub mod inuse;
 pub mod inventory;
+pub(crate) mod manifest;
 pub mod plan;
 pub(crate) mod plural;
 pub mod policy;
