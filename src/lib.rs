@@ -27,6 +27,7 @@ pub(crate) mod cli;
 pub mod commands;
 pub(crate) mod diff;
 pub(crate) mod digest;
+pub mod env;
 pub mod evaluate;
 pub mod fill;
 pub(crate) mod github;

@@ -233,7 +233,7 @@ pub async fn apply_streamed(
     let raw = crate::github::fetch_inventory_paged(
         client,
         scope,
-        policy,
+        &super::online::governed(policy),
         Utc::now(),
         &mut |package, versions, start| {
             if let Some(ahead) = &mut reader {

@@ -743,7 +743,7 @@ pub fn parse_policy_with(
                     if o.trim().is_empty() {
                         cx.at(v, "`owner` is empty", Some("remove `owner:` to use --owner or GITHUB_REPOSITORY_OWNER, or write the owner's login".into()));
                         owner = None;
-                    } else if super::is_dot_segment(o.trim()) {
+                    } else if crate::inventory::is_dot_segment(o.trim()) {
                         cx.at(v, format!("`owner`: `{}` is not a user or organization", quote(o)), Some("`.` and `..` would be dropped from the request's path; write the owner's login".into()));
                         owner = None;
                     }
@@ -820,7 +820,6 @@ pub fn parse_policy_with(
     }
     match (packages, rules) {
         (Some(packages), Some(rules)) => Ok(Policy {
-            path: file.to_string(),
             sha256,
             owner,
             packages,
@@ -898,10 +897,11 @@ fn parse_packages(cx: &mut Ctx, node: &Node) -> Option<PackageFilter> {
             "names" => {
                 seen_names = true;
                 names = cx.globs(v, "packages.names");
-                let dots = names
-                    .as_ref()
-                    .and_then(|n| n.exact_names())
-                    .and_then(|n| n.iter().find(|n| super::is_dot_segment(n)).cloned());
+                let dots = names.as_ref().and_then(|n| n.exact_names()).and_then(|n| {
+                    n.iter()
+                        .find(|n| crate::inventory::is_dot_segment(n))
+                        .cloned()
+                });
                 if let Some(dot) = dots {
                     cx.at(
                         v,
