@@ -450,11 +450,10 @@ pub(crate) fn decide_package_in<'a>(
         .count();
     if withheld > 0 && unknown > 0 {
         warnings.push(format!(
-            "{withheld} version{} selected for deletion {} kept: {} manifest{} of this package could not be read, so what they are part of is unknown",
-            if withheld == 1 { "" } else { "s" },
-            if withheld == 1 { "is" } else { "are" },
-            unknown,
-            if unknown == 1 { "" } else { "s" }
+            "{} selected for deletion {} kept: {} of this package could not be read, so what they are part of is unknown",
+            crate::plural::count(withheld, "version", "versions"),
+            crate::plural::word(withheld, "is", "are"),
+            crate::plural::count(unknown, "manifest", "manifests"),
         ));
     }
     let broken = broken_images(&ctx);
@@ -841,14 +840,14 @@ fn broken_warning(broken: &[BrokenImage], kept: usize) -> Option<String> {
     .collect();
     let n = broken.len();
     let found = format!(
-        "{n} broken image{} ({}) cannot be pulled whole",
-        if n == 1 { "" } else { "s" },
+        "{} ({}) cannot be pulled whole",
+        crate::plural::count(n, "broken image", "broken images"),
         parts.join(", ")
     );
     Some(if kept == 0 {
         format!(
             "{found}; the plan deletes {}",
-            if n == 1 { "it" } else { "them" }
+            crate::plural::word(n, "it", "them")
         )
     } else {
         format!(
