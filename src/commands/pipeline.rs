@@ -40,6 +40,7 @@ use crate::fill::{FillReport, FillScope, ReadAhead};
 use crate::github::{GithubClient, Scope};
 use crate::inventory::{Inventory, PackageEntry};
 use crate::plan::Plan;
+use crate::plural::count;
 use crate::policy::Policy;
 use crate::registry::{ManifestCache, RegistryClient};
 
@@ -268,7 +269,10 @@ pub async fn apply_streamed(
             runner.report_plan(&plan)?;
         }
         let targets = to_targets(&plan);
-        eprintln!("deleting {} versions of {scope}", targets.len());
+        eprintln!(
+            "deleting {} of {scope}",
+            count(targets.len(), "version", "versions")
+        );
         let report = crate::apply::execute(client, scope, targets, journal).await;
         return Ok(Streamed {
             report,
@@ -318,7 +322,11 @@ pub async fn apply_streamed(
                 now,
                 vec![package.clone()],
             ));
-            tracing::info!("{}: {} deletions decided", package.name, batch.len());
+            tracing::info!(
+                "{}: {} decided",
+                package.name,
+                count(batch.len(), "deletion", "deletions")
+            );
             plans.push(package);
             read.push(entry);
             if !batch.is_empty() && tx.send(batch).await.is_err() {
@@ -336,7 +344,8 @@ pub async fn apply_streamed(
         Ok::<_, Failure>((plans, read, fill.failed_packages))
     };
     eprintln!(
-        "deleting package by package as their decisions are known (at most {deletions} versions of {scope})"
+        "deleting package by package as their decisions are known (at most {} of {scope})",
+        count(deletions, "version", "versions")
     );
     let (produced, report) = tokio::join!(
         producer,

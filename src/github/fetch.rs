@@ -165,8 +165,8 @@ fn once_each(versions: &mut Vec<Value>, package_type: &str, name: &str) {
     });
     if versions.len() < listed {
         tracing::info!(
-            "{package_type} package {name}: {} versions listed twice (a push during the listing), kept once",
-            listed - versions.len()
+            "{package_type} package {name}: {} listed twice (a push during the listing), kept once",
+            crate::plural::count(listed - versions.len(), "version", "versions")
         );
     }
 }
@@ -263,7 +263,10 @@ pub async fn fetch_inventory_paged(
                 listing_gap = None;
             }
         }
-        tracing::info!("{package_type} package {name}: {} versions", versions.len());
+        tracing::info!(
+            "{package_type} package {name}: {}",
+            crate::plural::count(versions.len(), "version", "versions")
+        );
         entries.push(RawPackage {
             package,
             versions,
