@@ -42,6 +42,10 @@ pub enum Command {
     /// Propose a first policy from the packages' tags (listed, or a saved inventory), and print
     /// what it would do. Deletes nothing.
     Init(InitArgs),
+    /// Read a journal an `apply` wrote: what was done to each version, when and why. Sends
+    /// nothing.
+    #[command(subcommand)]
+    Journal(JournalCommand),
 }
 
 #[derive(Debug, Args)]
@@ -189,6 +193,23 @@ impl RestoreArgs {
             token_env: self.token_env.clone(),
         }
     }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum JournalCommand {
+    /// Print what each version (or VERSION) went through, when, and why it was deleted: the
+    /// plan's reasons, the policy's sha256 and the registry.
+    Show(JournalShowArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct JournalShowArgs {
+    /// Only this version: its id, or its name (a digest, an npm version).
+    #[arg(value_name = "VERSION")]
+    pub version: Option<String>,
+    /// The journal an `apply` wrote.
+    #[arg(long, value_name = "FILE", default_value = "retention-journal.jsonl")]
+    pub journal: PathBuf,
 }
 
 #[derive(Debug, Args)]

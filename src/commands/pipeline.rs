@@ -239,6 +239,7 @@ pub async fn apply_streamed(
             runner.report_plan(&plan)?;
         }
         let targets = to_targets(&plan);
+        super::apply::explain(&journal, &plan);
         eprintln!("deleting {} versions of {scope}", targets.len());
         let report = crate::apply::execute(client, scope, targets, journal).await;
         return Ok(Streamed {
@@ -258,6 +259,8 @@ pub async fn apply_streamed(
             .into_iter()
             .map(str::to_string)
             .collect();
+    // Why each batch's versions are deleted reaches the journal before the batch is sent.
+    let explain_to = Arc::clone(&journal);
     let producer = async {
         let mut plans = Vec::new();
         let mut read: Vec<PackageEntry> = Vec::new();
@@ -297,12 +300,9 @@ pub async fn apply_streamed(
             let package = super::placeholders::plan_package(policy, &entry, now, &doubt, &|d| {
                 listed.contains(d)
             });
-            let batch = to_targets(&crate::evaluate::assemble(
-                policy,
-                &owner,
-                now,
-                vec![package.clone()],
-            ));
+            let decided = crate::evaluate::assemble(policy, &owner, now, vec![package.clone()]);
+            let batch = to_targets(&decided);
+            super::apply::explain(&explain_to, &decided);
             tracing::info!("{}: {} deletions decided", package.name, batch.len());
             plans.push(package);
             read.push(entry);
