@@ -504,7 +504,12 @@ mod tests {
         };
         assert_eq!(
             whys,
-            vec![&Why::default(), &explained, &Why::default(), &Why::default()]
+            vec![
+                &Why::default(),
+                &explained,
+                &Why::default(),
+                &Why::default()
+            ]
         );
         let text = std::fs::read_to_string(&path).unwrap();
         let second = text.lines().nth(1).unwrap();
@@ -514,7 +519,10 @@ mod tests {
         );
         // `read` (restore's) reads the new lines as it read the old ones.
         let entries = read(&path).unwrap();
-        assert_eq!(entries[1], deletion(1, JournalOutcome::Attempted).with_time(entries[1].time));
+        assert_eq!(
+            entries[1],
+            deletion(1, JournalOutcome::Attempted).with_time(entries[1].time)
+        );
     }
 
     /// A line of an earlier build (no reasons, no policy, no registry) reads with an empty why.

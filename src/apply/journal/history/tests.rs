@@ -39,12 +39,24 @@ fn why(reason: &str) -> Why {
 /// and why under the line that recorded it.
 #[test]
 fn each_version_says_what_was_done_when_and_why() {
-    let mut skipped = line("api", 7, JournalOutcome::Skipped, 3, why("delete rule 'old go'"));
+    let mut skipped = line(
+        "api",
+        7,
+        JournalOutcome::Skipped,
+        3,
+        why("delete rule 'old go'"),
+    );
     skipped.entry.message = "not deleted: version 5, which it is part of, was not deleted".into();
     let lines = vec![
         line("api", 9, JournalOutcome::Deleted, 2, Why::default()),
         skipped,
-        line("api", 9, JournalOutcome::Attempted, 1, why("delete rule 'old go'")),
+        line(
+            "api",
+            9,
+            JournalOutcome::Attempted,
+            1,
+            why("delete rule 'old go'"),
+        ),
         line("web", 1, JournalOutcome::Attempted, 4, why("untagged")),
     ];
     let text = render(&lines, None, "j.jsonl").unwrap();
@@ -111,7 +123,10 @@ fn one_version_is_picked_by_id_or_name() {
     ];
     let by_id = render(&lines, Some("9"), "j.jsonl").unwrap();
     assert_eq!(render(&lines, Some("1.0.9"), "j.jsonl").unwrap(), by_id);
-    assert!(by_id.contains("(1 deleted)") && !by_id.contains("pr-4"), "{by_id}");
+    assert!(
+        by_id.contains("(1 deleted)") && !by_id.contains("pr-4"),
+        "{by_id}"
+    );
     assert_eq!(
         render(&lines, Some("3"), "j.jsonl").unwrap(),
         "journal j.jsonl, owner acme: 1 tag removal (1 removed)
