@@ -267,27 +267,8 @@ impl Journal {
         })
     }
 
-    /// The registry this run reads manifests from (and removes tags on), recorded with why each
-    /// version is deleted.
-    pub fn with_registry(mut self, registry: Option<&str>) -> Journal {
-        self.registry = registry.map(|r| r.trim_end_matches('/').to_string());
-        self
-    }
-
-    /// Why version `id` of `package` is to be deleted (the plan's `reasons` and
-    /// `policy_sha256`): the first line written about it says so. Call it before handing the
-    /// version to the executor.
-    pub fn explain(&self, package: &str, id: u64, reasons: &[String], policy_sha256: &str) {
-        let why = Why {
-            reasons: Some(reasons.to_vec()),
-            policy_sha256: Some(policy_sha256.to_string()),
-            registry: self.registry.clone(),
-        };
-        crate::sync::lock(&self.why).insert((package.to_string(), id), why);
-    }
-
-    /// Append one line and flush it to the disk before returning. The first line about a
-    /// version given to [`Journal::explain`] (not a tag removal's) carries why.
+    /// Append one line and flush it to the disk before returning.
+    /// The first line about a version given to [`Journal::explain`] (not a tag removal's) carries why.
     pub fn append(&self, entry: &Entry) -> Result<(), JournalError> {
         let why = if entry.outcome.is_untag() {
             None
@@ -314,6 +295,25 @@ impl Journal {
                 path: self.path.clone(),
                 source: Arc::new(e),
             })
+    }
+
+    /// The registry this run reads manifests from (and removes tags on), recorded with why each
+    /// version is deleted.
+    pub fn with_registry(mut self, registry: Option<&str>) -> Journal {
+        self.registry = registry.map(|r| r.trim_end_matches('/').to_string());
+        self
+    }
+
+    /// Why version `id` of `package` is to be deleted (the plan's `reasons` and
+    /// `policy_sha256`): the first line written about it says so. Call it before handing the
+    /// version to the executor.
+    pub fn explain(&self, package: &str, id: u64, reasons: &[String], policy_sha256: &str) {
+        let why = Why {
+            reasons: Some(reasons.to_vec()),
+            policy_sha256: Some(policy_sha256.to_string()),
+            registry: self.registry.clone(),
+        };
+        crate::sync::lock(&self.why).insert((package.to_string(), id), why);
     }
 }
 
