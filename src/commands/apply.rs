@@ -190,7 +190,10 @@ fn execute_inner(
                     policy,
                     &placeholders,
                     Arc::clone(&journal),
-                    |plan| targets(plan, false),
+                    &|plan| {
+                        explain(&journal, plan);
+                        targets(plan, false)
+                    },
                 )
                 .await?;
                 let plan = &streamed.plan;
@@ -507,8 +510,9 @@ fn targets(plan: &Plan, recheck: bool) -> Vec<Target> {
 }
 
 /// Tell the journal why each deletion of `plan` is made (the plan's reasons, its policy's
-/// sha256): the first line about the version says so. Before the targets go to the executor.
-pub(super) fn explain(journal: &Journal, plan: &Plan) {
+/// sha256): the first line about the version says so. Called as the targets are made, before
+/// they go to the executor (for `apply --policy`, by the pipeline's `to_targets`).
+fn explain(journal: &Journal, plan: &Plan) {
     for (p, v) in plan.deletions() {
         journal.explain(&p.name, v.id, &v.reasons, &plan.policy_sha256);
     }

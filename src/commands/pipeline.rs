@@ -187,7 +187,7 @@ pub async fn apply_streamed(
     policy: &Policy,
     placeholders: &Sweep<'_>,
     journal: Arc<Journal>,
-    to_targets: fn(&Plan) -> Vec<Target>,
+    to_targets: &dyn Fn(&Plan) -> Vec<Target>,
 ) -> Result<Streamed, Failure> {
     let now = settings.now();
     // The registry client comes first, so that a listing page's manifests are read while the
@@ -239,7 +239,6 @@ pub async fn apply_streamed(
             runner.report_plan(&plan)?;
         }
         let targets = to_targets(&plan);
-        super::apply::explain(&journal, &plan);
         eprintln!("deleting {} versions of {scope}", targets.len());
         let report = crate::apply::execute(client, scope, targets, journal).await;
         return Ok(Streamed {
@@ -259,8 +258,6 @@ pub async fn apply_streamed(
             .into_iter()
             .map(str::to_string)
             .collect();
-    // Why each batch's versions are deleted reaches the journal before the batch is sent.
-    let explain_to = Arc::clone(&journal);
     let producer = async {
         let mut plans = Vec::new();
         let mut read: Vec<PackageEntry> = Vec::new();
@@ -300,9 +297,12 @@ pub async fn apply_streamed(
             let package = super::placeholders::plan_package(policy, &entry, now, &doubt, &|d| {
                 listed.contains(d)
             });
-            let decided = crate::evaluate::assemble(policy, &owner, now, vec![package.clone()]);
-            let batch = to_targets(&decided);
-            super::apply::explain(&explain_to, &decided);
+            let batch = to_targets(&crate::evaluate::assemble(
+                policy,
+                &owner,
+                now,
+                vec![package.clone()],
+            ));
             tracing::info!("{}: {} deletions decided", package.name, batch.len());
             plans.push(package);
             read.push(entry);
