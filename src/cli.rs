@@ -34,6 +34,10 @@ pub enum Command {
     /// Restore the versions a journal says were deleted (within GitHub's 30 days), and put back
     /// the tags it says were removed.
     Restore(RestoreArgs),
+    /// Read a journal an `apply` wrote: what was done to each version, when and why. Sends
+    /// nothing.
+    #[command(subcommand)]
+    Journal(JournalCommand),
     /// Save the listed inventory (packages, versions, manifests) for offline work.
     Snapshot(SnapshotArgs),
     /// Check that every image the policy keeps is whole (all its platform manifests present);
@@ -42,10 +46,6 @@ pub enum Command {
     /// Propose a first policy from the packages' tags (listed, or a saved inventory), and print
     /// what it would do. Deletes nothing.
     Init(InitArgs),
-    /// Read a journal an `apply` wrote: what was done to each version, when and why. Sends
-    /// nothing.
-    #[command(subcommand)]
-    Journal(JournalCommand),
 }
 
 #[derive(Debug, Args)]

@@ -17,7 +17,13 @@ pub fn run(command: &JournalCommand) -> Outcome {
 }
 
 fn show(args: &JournalShowArgs) -> Outcome {
-    let lines = journal::read_explained(&args.journal)?;
+    let lines = journal::read_explained(&args.journal).map_err(|e| {
+        let mut f = Failure::from(e);
+        if !args.journal.exists() {
+            f.message.push_str("\n  help: `apply` writes its journal where --journal says (default retention-journal.jsonl in the directory it ran in); a workflow's apply uploads it as the artifact `retention-journal`");
+        }
+        f
+    })?;
     let source = args.journal.display().to_string();
     match history::render(&lines, args.version.as_deref(), &source) {
         Some(text) => super::write_output(None, &text),

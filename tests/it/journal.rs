@@ -151,7 +151,8 @@ fn journal_show_says_why_a_real_apply_deleted_each_version() {
 
 /// A journal written by an earlier build (no reasons, no policy, no registry on its lines) is
 /// still read: its attempts say that their reason was not recorded. A version it does not name
-/// is an error (exit 1) that says how to list them.
+/// is an error (exit 1) that says how to list them; so is a journal that is not there, with
+/// where `apply` writes one.
 #[test]
 fn journal_show_reads_a_journal_of_an_earlier_build() {
     let dir = tempfile::tempdir().unwrap();
@@ -175,4 +176,6 @@ fn journal_show_reads_a_journal_of_an_earlier_build() {
         &["journal", "show", "77", "--journal", "old.jsonl"],
     );
     insta::assert_snapshot!("show_old_journal_missing_version", missing.transcript());
+    let no_file = retention(None, dir.path(), &["journal", "show"]);
+    insta::assert_snapshot!("show_without_a_journal", no_file.transcript());
 }
