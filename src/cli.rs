@@ -75,10 +75,10 @@ pub struct Context {
     #[arg(long, value_name = "URL")]
     pub registry: Option<String>,
     /// Where manifests are cached (immutable by digest).
-    #[arg(long, value_name = "DIR", env = "RETENTION_CACHE_DIR")]
+    #[arg(long, value_name = "DIR", env = crate::env::RETENTION_CACHE_DIR)]
     pub cache_dir: Option<PathBuf>,
     /// The name of the environment variable that holds the token.
-    #[arg(long, value_name = "NAME", default_value = "GITHUB_TOKEN")]
+    #[arg(long, value_name = "NAME", default_value = crate::env::GITHUB_TOKEN)]
     pub token_env: String,
 }
 
@@ -174,10 +174,10 @@ pub struct RestoreArgs {
     #[arg(long, value_name = "URL")]
     pub registry: Option<String>,
     /// Where manifests are cached (a removed tag is put back from its image's cached manifest).
-    #[arg(long, value_name = "DIR", env = "RETENTION_CACHE_DIR")]
+    #[arg(long, value_name = "DIR", env = crate::env::RETENTION_CACHE_DIR)]
     pub cache_dir: Option<PathBuf>,
     /// The name of the environment variable that holds the token.
-    #[arg(long, value_name = "NAME", default_value = "GITHUB_TOKEN")]
+    #[arg(long, value_name = "NAME", default_value = crate::env::GITHUB_TOKEN)]
     pub token_env: String,
 }
 
