@@ -151,7 +151,7 @@ fn version(out: &mut String, group: &[&Line]) {
             if line.entry.outcome == JournalOutcome::Attempted {
                 let _ = writeln!(
                     out,
-                    "      why: reason not recorded (journal of an earlier build)"
+                    "      why the plan deletes it: reason not recorded (journal of an earlier build)"
                 );
             }
             continue;
@@ -161,7 +161,7 @@ fn version(out: &mut String, group: &[&Line]) {
             Some(_) => "the plan gave no reason".to_string(),
             None => "reason not recorded".to_string(),
         };
-        let _ = writeln!(out, "      why: {reasons}");
+        let _ = writeln!(out, "      why the plan deletes it: {reasons}");
         let mut by = Vec::new();
         if let Some(p) = &why.policy_sha256 {
             by.push(format!("policy sha256 {}", printable(p)));

@@ -66,18 +66,18 @@ fn each_version_says_what_was_done_when_and_why() {
 
 api 1.0.7 (version 7)
   2026-12-01 10:00:03 UTC  skipped: not deleted: version 5, which it is part of, was not deleted
-      why: delete rule 'old go'; older than 1d
+      why the plan deletes it: delete rule 'old go'; older than 1d
       decided by: policy sha256 5f3a, registry https://ghcr.io
 
 api 1.0.9 (version 9)
   2026-12-01 10:00:01 UTC  attempted
-      why: delete rule 'old go'; older than 1d
+      why the plan deletes it: delete rule 'old go'; older than 1d
       decided by: policy sha256 5f3a, registry https://ghcr.io
   2026-12-01 10:00:02 UTC  deleted
 
 web 1.0.1 (version 1)
   2026-12-01 10:00:04 UTC  attempted
-      why: untagged; older than 1d
+      why the plan deletes it: untagged; older than 1d
       decided by: policy sha256 5f3a, registry https://ghcr.io
 "
     );
@@ -98,7 +98,7 @@ fn an_earlier_builds_attempt_says_its_reason_was_not_recorded() {
 
 api 1.0.9 (version 9)
   2026-12-01 10:00:01 UTC  attempted
-      why: reason not recorded (journal of an earlier build)
+      why the plan deletes it: reason not recorded (journal of an earlier build)
   2026-12-01 10:00:02 UTC  deleted
   2026-12-01 10:00:05 UTC  restored
 "
