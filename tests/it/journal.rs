@@ -179,3 +179,56 @@ fn journal_show_reads_a_journal_of_an_earlier_build() {
     let no_file = retention(None, dir.path(), &["journal", "show"]);
     insta::assert_snapshot!("show_without_a_journal", no_file.transcript());
 }
+
+/// A version `apply --plan --policy` holds back (the policy now keeps it) gets no `attempted`
+/// line: its `skipped` line is the first about it, and carries why the plan deleted it.
+#[test]
+fn journal_show_of_a_held_back_version_says_why_the_plan_deleted_it() {
+    let mut f = Fixture::new("acme");
+    let ids = f.npm("api", 4, "2026-01-01T00:00:00Z");
+    let server = GithubServer::start(&f.json(), Config::default());
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("p.yml"), POLICY).unwrap();
+    let plan = retention(
+        Some(&server),
+        dir.path(),
+        &[
+            "plan",
+            "--policy",
+            "p.yml",
+            "--now",
+            NOW,
+            "--format",
+            "json",
+            "--output",
+            "plan.json",
+            "--registry",
+            "http://127.0.0.1:1",
+        ],
+    );
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
+    // Since the plan, the policy came to keep 1.0.2 too.
+    let now = POLICY.replace("versions: [\"1.0.0\"]", "versions: [\"1.0.0\", \"1.0.2\"]");
+    std::fs::write(dir.path().join("now.yml"), now).unwrap();
+    let apply = retention(
+        Some(&server),
+        dir.path(),
+        &[
+            "apply",
+            "--plan",
+            "plan.json",
+            "--policy",
+            "now.yml",
+            "--now",
+            NOW,
+            "--registry",
+            "http://127.0.0.1:1",
+        ],
+    );
+    assert_eq!(apply.status.code(), Some(0), "{}", text(&apply));
+    let held = ids[2];
+    assert!(!server.deleted_ids().iter().any(|(_, id)| *id == held));
+    let _filters = filters();
+    let show = retention(None, dir.path(), &["journal", "show", &held.to_string()]);
+    insta::assert_snapshot!(show.transcript());
+}
