@@ -87,6 +87,15 @@ if [[ "$mode" != restore && -n "${INPUT_VARS:-}" ]]; then
         args+=(--var "$line")
     done <<<"$INPUT_VARS"
 fi
+# Lists of images in use: one path a line, each one argv element.
+if [[ -n "${INPUT_IN_USE:-}" ]]; then
+    while IFS= read -r line || [[ -n "$line" ]]; do
+        line="${line#"${line%%[![:space:]]*}"}"
+        line="${line%"${line##*[![:space:]]}"}"
+        [[ -z "$line" || "$line" == \#* ]] && continue
+        args+=(--in-use "$line")
+    done <<<"$INPUT_IN_USE"
+fi
 
 status=0
 if [[ "$mode" == restore ]]; then

@@ -6,24 +6,30 @@
 //!
 //! ```text
 //! check  -> annotate_policy_errors(&errors)        ::error file=…,line=…,col=…,title=…::message
-//! plan   -> report_dry_run(&plan)                  plan file, outputs, summary, listing
-//! apply  -> report_plan(&plan) … report_apply(deleted, failed)
+//! plan   -> report_dry_run(&plan, refusal)         plan file, outputs, summary, listing
+//!           report_diff(&doc, refusal)             the same for `plan --base`
+//! apply  -> report_plan(&plan) … report_apply(&ApplyResult { deleted, …, failure })
 //! ```
 //!
 //! What goes where (GitHub's "workflow commands" documentation):
-//! - outputs are appended to the file named by `GITHUB_OUTPUT` as `name=value` lines, or in the
-//!   heredoc form `name<<DELIMITER` … `DELIMITER` for a value with a line break. Writing an
-//!   environment variable or the deprecated `::set-output` does not reach the workflow (FACTS.md,
-//!   complaint 11);
+//! - outputs are appended to the file named by `GITHUB_OUTPUT`, all through [`Runner::set_output`]
+//!   ([`output_entry`]): `name=value` lines, or the heredoc form `name<<DELIMITER` … `DELIMITER`
+//!   for a value with a line break (a delimiter the value does not contain), so that no value can
+//!   add an output of its own. Writing an environment variable or the deprecated `::set-output`
+//!   does not reach the workflow (a known complaint about other tools);
 //! - the Markdown report is appended to the file named by `GITHUB_STEP_SUMMARY` (GitHub refuses a
 //!   step summary over 1 MiB, so a longer report is cut and says where the full plan is);
 //! - workflow commands (`::error`, `::warning`, `::group::`) go to standard error, which the runner
 //!   scans like standard output, so that `retention plan --format json` on stdout stays clean JSON.
 //!
 //! The outputs: `to-delete` (versions the plan deletes), `deleted` and `failed` (counts after
-//! apply; 0 for a dry run), `untagged` (tags removed from images that stay; 0 for a dry run), `plan` (path of the plan JSON), `report` (path of the Markdown
-//! report, `$RUNNER_TEMP/retention-plan.md`, for a later step such as a pull-request comment:
-//! each step has its own `GITHUB_STEP_SUMMARY`, so a later step cannot read this one's). The plan JSON is written to
+//! apply; 0 for a dry run), `untagged` (tags removed from images that stay; 0 for a dry run),
+//! `journal` (apply), `plan` (path of the plan JSON), `report` (path of the Markdown report,
+//! `$RUNNER_TEMP/retention-plan.md`, for a later step: each step has its own
+//! `GITHUB_STEP_SUMMARY`, so a later step cannot read this one's), `comment` (the same report cut
+//! to fit a pull-request comment, [`cut_markdown`]). A plan over its limits is reported all the
+//! same, opening with the refusal, with an `::error`; an apply that failed or stopped says so in
+//! the summary's heading and an annotation. The plan JSON is written to
 //! `$RUNNER_TEMP/retention-plan.json`, whatever `--format` and `--output` say: later steps of the
 //! job can read it (upload it as an artifact to keep it), and the runner empties `RUNNER_TEMP`
 //! after the job. A second run in the same job overwrites it.
@@ -371,7 +377,7 @@ impl Runner {
                 )
             }
         };
-        if failure.is_some() || failed > 0 {
+        if (failure.is_some() || failed > 0) && deleted + untagged + failed > 0 {
             md.push_str("\nThe journal lists what was deleted and untagged: `retention restore --journal FILE` (or the action's `mode: restore`) undoes it.\n");
         }
         if failure.is_none() && failed > 0 {

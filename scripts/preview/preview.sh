@@ -5,6 +5,7 @@
 #
 #   retention plan ... --format markdown > report.md
 #   sh scripts/preview/preview.sh report.md report.png
+#   OPEN=1 HEIGHT=3000 sh scripts/preview/preview.sh report.md report.png   # sections open
 #
 # Not part of the tests: GitHub's own renderer is the reference; this only shows that the
 # `mermaid` block parses and how the tables, alerts and collapsed sections read.
@@ -23,6 +24,6 @@ NODE_PATH="$work/node_modules" node "$root/scripts/preview/render.js" "$md" "$wo
 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
     --disable-background-networking --disable-component-update --disable-sync \
     --user-data-dir="$work/chromium" --allow-file-access-from-files \
-    --virtual-time-budget=5000 --window-size=1100,1600 \
+    --virtual-time-budget=5000 --window-size="1100,${HEIGHT:-1600}" \
     --screenshot="$png" "file://$work/report.html" 2>/dev/null
 echo "$png"

@@ -1,20 +1,27 @@
 //! Placeholders left behind: a run killed after pushing a placeholder under a tag and before
-//! deleting it (see [`super::untag`]) leaves a package version that holds the tag. The next
-//! `apply --policy` finds it ([`find_leftovers`]: a version with a single tag whose manifest
-//! carries the placeholder annotation) and deletes it before evaluating the policy ([`sweep`]), so
-//! that it never counts as an image (for `keep_newest`, say); each is journaled as the end of its
-//! untag and reported.
+//! deleting it (see [`super::untag`]) leaves a package version that holds the tag. A placeholder
+//! is never an image: before a policy is evaluated, [`find_leftovers`] recognises each (a version
+//! with a single tag whose manifest carries the placeholder annotation, or whose digest a journal
+//! names as a placeholder) and the caller takes them out of the inventory, so that one never
+//! counts as an image (for `keep_newest`, say). A single-tagged version whose manifest cannot be
+//! read may be one: it is reported as doubtful, and the caller decides as if it were absent too
+//! (withholding the deletions that depend on it).
+//!
+//! `apply` then sweeps them ([`sweep`]) as the current policy says: the tag goes back on its
+//! original image when the policy keeps it there (as `restore` does), else the removal is
+//! finished (the placeholder deleted, and the tag with it). Each is journaled as the end of its
+//! untag and reported; one that could not be swept is a failure of the run.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::Utc;
 
 use super::journal::{Entry, Journal, JournalOutcome, UntagRecord};
 use super::untag::original_manifest;
 use crate::github::packages::delete_version;
-use crate::github::{Done, GithubClient, Scope};
+use crate::github::{ApiError, Done, GithubClient, Scope};
 use crate::inventory::{Inventory, PackageType};
-use crate::registry::push::placeholder_note;
+use crate::registry::push::{media_type_of, placeholder_note};
 use crate::registry::{repository_for, ManifestCache, RegistryClient};
 
 /// A placeholder found in the inventory.
@@ -36,20 +43,48 @@ pub(crate) fn parse_note(note: &str) -> Option<(String, String)> {
     Some((tag.to_string(), original.to_string()))
 }
 
+/// What [`find_leftovers`] found.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Found {
+    pub leftovers: Vec<Leftover>,
+    /// Versions with one tag whose manifest could not be read: each may be a placeholder.
+    /// (package, id, digest, tag)
+    pub doubtful: Vec<(String, u64, String, String)>,
+}
+
+/// The placeholder digests a journal names (each untag line's `placeholder`), with the tag and
+/// the image each was pushed to remove the tag from: recognised even when their manifests
+/// cannot be read.
+pub fn known_from_journal(entries: &[Entry]) -> HashMap<String, (String, String)> {
+    entries
+        .iter()
+        .filter_map(|e| {
+            let u = e.untag.as_ref()?;
+            Some((u.placeholder.clone(), (u.tag.clone(), e.name.clone())))
+        })
+        .collect()
+}
+
 /// The placeholders in `inventory`: versions with one tag (not a signature or referrers tag)
-/// whose manifest carries the placeholder annotation. Manifests come from the inventory, the
-/// cache, else the registry, [`RegistryClient::concurrency`] at a time (then cached: each
-/// version is read once in its life).
+/// whose manifest carries the placeholder annotation, or whose digest is in `known` (from a
+/// journal). Manifests come from the inventory, the cache, else the registry (when given),
+/// [`RegistryClient::concurrency`] at a time (then cached: each version is read once in its
+/// life); one that cannot be read makes its version doubtful. Only the packages `only` accepts
+/// are looked at.
 pub async fn find_leftovers(
-    registry: &RegistryClient,
-    cache: &ManifestCache,
+    registry: Option<&RegistryClient>,
+    cache: Option<&ManifestCache>,
     inventory: &Inventory,
-) -> Vec<Leftover> {
-    let semaphore = std::sync::Arc::new(tokio::sync::Semaphore::new(registry.concurrency()));
+    known: &HashMap<String, (String, String)>,
+    only: &dyn Fn(&crate::inventory::PackageEntry) -> bool,
+) -> Found {
+    let concurrency = registry.map_or(1, RegistryClient::concurrency);
+    let semaphore = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency));
     let mut reads = tokio::task::JoinSet::new();
     let mut found: Vec<(usize, usize, String)> = Vec::new();
+    let mut unread: Vec<(usize, usize)> = Vec::new();
     for (pi, entry) in inventory.packages.iter().enumerate() {
-        if entry.package.package_type != PackageType::Container {
+        if entry.package.package_type != PackageType::Container || !only(entry) {
             continue;
         }
         let repo = repository_for(&inventory.owner, &entry.package.name);
@@ -58,15 +93,22 @@ pub async fn find_leftovers(
             if tags.len() != 1 || crate::graph::tag_subject(&tags[0]).is_some() {
                 continue;
             }
+            if let Some((tag, original)) = known.get(&v.name) {
+                found.push((pi, vi, journal_note(tag, original)));
+                continue;
+            }
             if let Some(text) = entry
                 .manifests
                 .get(&v.name)
                 .cloned()
-                .or_else(|| cache.get(&v.name))
+                .or_else(|| cache.and_then(|c| c.get(&v.name)))
             {
                 found.push((pi, vi, text));
                 continue;
             }
+            let (Some(registry), Some(cache)) = (registry, cache) else {
+                continue;
+            };
             let (registry, cache, repo, digest) = (
                 registry.clone(),
                 cache.clone(),
@@ -81,27 +123,25 @@ pub async fn find_leftovers(
             });
         }
     }
-    let mut unread = 0;
     while let Some(done) = reads.join_next().await {
         match done {
             Ok((pi, vi, Ok(text))) => found.push((pi, vi, text)),
-            Ok((_, _, Err(e))) => {
-                unread += 1;
+            Ok((pi, vi, Err(e))) => {
+                unread.push((pi, vi));
                 tracing::debug!("placeholder check: {e}");
             }
-            Err(e) => {
-                unread += 1;
-                tracing::debug!("placeholder check: {e}");
-            }
+            Err(e) => tracing::debug!("placeholder check: {e}"),
         }
     }
-    if unread > 0 {
+    if !unread.is_empty() {
         tracing::warn!(
-            "{unread} tagged versions could not be checked for a placeholder left by an earlier run (their manifests could not be read); a later run checks them again"
+            "{} could not be checked for a placeholder left by an earlier run (their manifests could not be read); a later run checks them again",
+            crate::plural::count(unread.len(), "tagged version", "tagged versions")
         );
     }
     found.sort_by_key(|(pi, vi, _)| (*pi, *vi));
-    found
+    unread.sort();
+    let leftovers = found
         .into_iter()
         .filter_map(|(pi, vi, text)| {
             let note = placeholder_note(&text)?;
@@ -116,12 +156,64 @@ pub async fn find_leftovers(
                 note,
             })
         })
-        .collect()
+        .collect();
+    let doubtful = unread
+        .into_iter()
+        .map(|(pi, vi)| {
+            let entry = &inventory.packages[pi];
+            let v = &entry.versions[vi];
+            (
+                entry.package.name.clone(),
+                v.id,
+                v.name.clone(),
+                v.tags().first().cloned().unwrap_or_default(),
+            )
+        })
+        .collect();
+    Found {
+        leftovers,
+        doubtful,
+    }
 }
 
-/// Delete the placeholders a killed run left (found by [`find_leftovers`]), journal each as the
-/// end of its untag, and drop them from `inventory` so that the policy never decides on them.
-/// Returns one line per placeholder for the report.
+/// The manifest text standing for a placeholder the journal names (its own is not needed).
+fn journal_note(tag: &str, original: &str) -> String {
+    let p = crate::registry::push::placeholder("(from the journal)", tag, original);
+    p.bytes
+}
+
+/// Take `leftovers` out of `inventory` (a placeholder is never an image).
+pub fn set_aside(inventory: &mut Inventory, leftovers: &[Leftover]) {
+    for p in &mut inventory.packages {
+        p.versions.retain(|v| {
+            !leftovers
+                .iter()
+                .any(|l| l.package == p.package.name && l.id == v.id)
+        });
+    }
+}
+
+/// What [`sweep`] did.
+#[derive(Clone, Debug, Default)]
+pub struct Swept {
+    /// One line per placeholder, for the report.
+    pub lines: Vec<String>,
+    /// Placeholders that still hold their tag: (package, what, why).
+    pub failed: Vec<(String, String, String)>,
+}
+
+/// The tag a leftover's note removes, and from which image.
+pub fn note_of(l: &Leftover) -> (String, String) {
+    parse_note(&l.note).unwrap_or_default()
+}
+
+/// Sweep the placeholders a killed run left (found by [`find_leftovers`]): for those in
+/// `put_back` (ids: the current policy keeps their tag on the original image) the tag goes back
+/// on the original image and the placeholder, untagged then, is deleted; the others are deleted
+/// (the removal is finished). Each is journaled as the end of its untag; every leftover is taken
+/// out of `inventory`, and a tag put back is added to its image there. A placeholder that could
+/// not be swept is in [`Swept::failed`]; only a permission error or the journal stops the sweep.
+#[allow(clippy::too_many_arguments)]
 pub async fn sweep(
     client: &GithubClient,
     scope: &Scope,
@@ -129,12 +221,13 @@ pub async fn sweep(
     cache: &ManifestCache,
     journal: &Journal,
     inventory: &mut Inventory,
-) -> Result<Vec<String>, super::ApplyError> {
-    let leftovers = find_leftovers(registry, cache, inventory).await;
-    let mut lines = Vec::new();
-    let mut gone: BTreeMap<String, HashSet<u64>> = BTreeMap::new();
+    leftovers: &[Leftover],
+    put_back: &HashSet<u64>,
+) -> Result<Swept, super::ApplyError> {
+    let mut swept = Swept::default();
+    let mut back: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
     for l in leftovers {
-        let (tag, original) = parse_note(&l.note).unwrap_or_default();
+        let (tag, original) = note_of(l);
         let original_id = inventory
             .packages
             .iter()
@@ -143,27 +236,41 @@ pub async fn sweep(
             .find(|v| v.name == original)
             .map_or(0, |v| v.id);
         let label = format!("{} (placeholder for tag {})", l.digest, l.tags.join(", "));
-        let result = delete_version(
-            client,
-            scope,
-            l.package_type.as_str(),
-            &l.package,
-            l.id,
-            &label,
-            &|| Ok(()),
-        )
-        .await;
-        let (outcome, message) = match result {
-            Ok(Done::Now) | Ok(Done::AlreadyGone(_)) => (
-                JournalOutcome::Untagged,
-                format!("placeholder left by an earlier run deleted ({})", l.note),
-            ),
-            Ok(Done::Refused(m)) => (
-                JournalOutcome::UntagFailed,
-                format!(
+        let retag = put_back.contains(&l.id);
+        let result = if retag {
+            put_tag_back(client, scope, registry, cache, l, &tag, &original, &label).await
+        } else {
+            delete_version(
+                client,
+                scope,
+                l.package_type.as_str(),
+                &l.package,
+                l.id,
+                &label,
+                &|| Ok(()),
+            )
+            .await
+            .map(|done| match done {
+                Done::Now | Done::AlreadyGone(_) => Ok(format!(
+                    "placeholder left by an earlier run deleted: the removal of tag {tag} is finished ({})",
+                    l.note
+                )),
+                Done::Refused(m) => Err(format!(
                     "placeholder left by an earlier run ({}) not deleted: {m}",
                     l.note
-                ),
+                )),
+            })
+        };
+        let (outcome, message) = match result {
+            Ok(Ok(m)) if retag => (JournalOutcome::Retagged, m),
+            Ok(Ok(m)) => (JournalOutcome::Untagged, m),
+            Ok(Err(m)) => (
+                if retag {
+                    JournalOutcome::RetagFailed
+                } else {
+                    JournalOutcome::UntagFailed
+                },
+                m,
             ),
             Err(e) if e.is_permission() => return Err(e.into()),
             Err(e) => (
@@ -180,29 +287,105 @@ pub async fn sweep(
             package: l.package.clone(),
             package_type: l.package_type,
             id: original_id,
-            name: original,
+            name: original.clone(),
             tags: Vec::new(),
             outcome,
             message: message.clone(),
             time: Utc::now(),
             untag: Some(UntagRecord {
-                tag,
+                tag: tag.clone(),
                 placeholder: l.digest.clone(),
                 placeholder_id: Some(l.id),
                 registry: Some(super::untag::registry_name(registry)),
             }),
         })?;
-        if outcome == JournalOutcome::Untagged {
-            gone.entry(l.package.clone()).or_default().insert(l.id);
+        match outcome {
+            JournalOutcome::Untagged => {}
+            JournalOutcome::Retagged => back
+                .entry(l.package.clone())
+                .or_default()
+                .push((original.clone(), tag.clone())),
+            _ => swept
+                .failed
+                .push((l.package.clone(), label.clone(), message.clone())),
         }
-        lines.push(format!("{} {}: {message}", l.package, l.digest));
+        swept
+            .lines
+            .push(format!("{} {}: {message}", l.package, l.digest));
     }
+    set_aside(inventory, leftovers);
     for p in &mut inventory.packages {
-        if let Some(ids) = gone.get(&p.package.name) {
-            p.versions.retain(|v| !ids.contains(&v.id));
+        for (original, tag) in back.get(&p.package.name).into_iter().flatten() {
+            if let Some(c) = p
+                .versions
+                .iter_mut()
+                .find(|v| &v.name == original)
+                .and_then(|v| v.metadata.as_mut())
+                .and_then(|m| m.container.as_mut())
+            {
+                if !c.tags.contains(tag) {
+                    c.tags.push(tag.clone());
+                }
+            }
         }
     }
-    Ok(lines)
+    Ok(swept)
+}
+
+/// Put `tag` back on `original` (its exact manifest bytes under the tag), then delete the
+/// placeholder `l`, untagged by that. `Ok(Err(why))` when the tag could not be put back (the
+/// placeholder then stays, holding it).
+#[allow(clippy::too_many_arguments)]
+async fn put_tag_back(
+    client: &GithubClient,
+    scope: &Scope,
+    registry: &RegistryClient,
+    cache: &ManifestCache,
+    l: &Leftover,
+    tag: &str,
+    original: &str,
+    label: &str,
+) -> Result<Result<String, String>, ApiError> {
+    let repo = repository_for(scope.owner(), &l.package);
+    let bytes = match original_manifest(registry, cache, &repo, original).await {
+        Ok(b) => b,
+        Err(e) => {
+            return Ok(Err(format!(
+                "tag {tag}, which the policy keeps, is held by a placeholder left by an earlier run ({}), and the image's manifest cannot be read to put it back: {e}",
+                l.note
+            )))
+        }
+    };
+    if let Err(e) = registry
+        .put_manifest(&repo, tag, &media_type_of(&bytes), &bytes)
+        .await
+    {
+        return Ok(Err(format!(
+            "tag {tag}, which the policy keeps, is held by a placeholder left by an earlier run ({}), and could not be put back: {e}",
+            l.note
+        )));
+    }
+    // The tag is back: a placeholder that cannot be deleted now is only an untagged version.
+    let left = match delete_version(
+        client,
+        scope,
+        l.package_type.as_str(),
+        &l.package,
+        l.id,
+        label,
+        &|| Ok(()),
+    )
+    .await
+    {
+        Ok(Done::Now | Done::AlreadyGone(_)) => String::new(),
+        Ok(Done::Refused(m)) => format!("; the untagged placeholder stays: {m}"),
+        Err(e) if e.is_permission() => return Err(e),
+        Err(e) => format!("; the untagged placeholder stays: {e}"),
+    };
+    Ok(Ok(format!(
+        "tag {tag} put back on {original}, as the policy keeps it there (a placeholder left by an earlier run held it: {}){left}",
+        l.note
+    )))
 }
 
 #[cfg(test)]

@@ -96,6 +96,10 @@ pub struct Untagger<'a> {
     pub journal: &'a Journal,
     /// Names the run in each placeholder's annotation (so each placeholder has its own digest).
     pub run: String,
+    /// Placeholder digests the journal names, with the tag and image each was pushed for
+    /// ([`super::leftovers::known_from_journal`]): an earlier run's placeholder is recognised
+    /// even when its manifest cannot be read.
+    pub known: &'a std::collections::HashMap<String, (String, String)>,
 }
 
 /// The run's name for placeholders: the Actions run (`GITHUB_RUN_ID`-`GITHUB_RUN_ATTEMPT`), else
@@ -273,8 +277,11 @@ impl Untagger<'_> {
     }
 
     /// Whether `digest`, which `t.tag` names now, is a placeholder pushed (by an earlier, killed
-    /// run) to remove this tag from this image: its annotation says so.
+    /// run) to remove this tag from this image: the journal or its annotation says so.
     async fn is_own_placeholder(&self, repo: &str, t: &UntagTarget, digest: &str) -> bool {
+        if let Some((tag, original)) = self.known.get(digest) {
+            return tag == &t.tag && original == &t.name;
+        }
         match original_manifest(self.registry, self.cache, repo, digest).await {
             Ok(text) => push::placeholder_note(&text)
                 .and_then(|note| super::leftovers::parse_note(&note))

@@ -25,7 +25,6 @@ use crate::fill::FillScope;
 use crate::github::{GithubClient, Scope};
 use crate::plan::Plan;
 use crate::policy::Policy;
-use crate::registry::{ManifestCache, RegistryClient};
 
 /// The counts of an apply run (what the Action writes to `GITHUB_OUTPUT`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -100,7 +99,16 @@ fn execute_inner(
         // Where tags are removed (and placeholders a killed run left are found).
         let registry = settings.registry_client()?;
         let cache = settings.cache();
-        let sweep = Some((&registry, cache, &*journal));
+        let placeholders = super::pipeline::Sweep {
+            registry: &registry,
+            cache,
+            journal: &journal,
+            known: known_placeholders(&args.journal),
+        };
+        // Placeholders left by an earlier run that still hold their tag (a failure of this run).
+        let mut swept_failed = Vec::new();
+        // The kept images the plan found broken (not this run's doing).
+        let already_broken;
         // The inventory the deletions were decided on (with its manifests), for the check after.
         let mut before = None;
         let (client, scope, targets, untags) = match (loaded_plan, &args.policy) {
@@ -108,6 +116,8 @@ fn execute_inner(
                 if let Some(runner) = crate::actions::Runner::detect() {
                     runner.report_plan(&plan)?;
                 }
+                already_broken = super::verify::kept_broken(&plan);
+                super::verify::warn_broken(&already_broken);
                 let count = plan.deletions().count() as u64;
                 // --max-deletions overrides the policy's value the plan recorded.
                 let limit = match (args.max_deletions, plan.max_deletions) {
@@ -143,8 +153,9 @@ fn execute_inner(
                     if policy.sha256 != plan.policy_sha256 {
                         eprintln!("note: {} is not the policy the plan was made with; only what both delete is deleted", policy_path.display());
                     }
-                    let (inventory, now_plan) =
-                        plan_now(settings, &client, &scope, policy, sweep).await?;
+                    let (inventory, now_plan, failed) =
+                        plan_now(settings, &client, &scope, policy, &placeholders).await?;
+                    swept_failed = failed;
                     let recheck = crate::plan::recheck::Recheck::new(&now_plan);
                     for t in &mut targets {
                         if let Some(hold) = recheck.deletion_hold(t.id) {
@@ -168,11 +179,6 @@ fn execute_inner(
                 let (client, scope) = online::connect(settings, policy.owner.as_deref()).await?;
                 // Read, decide and delete package by package: deleting starts before every
                 // manifest is read (commands/pipeline.rs). Tags are removed after, below.
-                let placeholders = super::pipeline::Sweep {
-                    registry: &registry,
-                    cache,
-                    journal: &journal,
-                };
                 eprintln!("journal: {}", args.journal.display());
                 let streamed = super::pipeline::apply_streamed(
                     settings,
@@ -185,6 +191,8 @@ fn execute_inner(
                 )
                 .await?;
                 let plan = &streamed.plan;
+                let already_broken = super::verify::kept_broken(plan);
+                super::verify::warn_broken(&already_broken);
                 let untags = untag_targets(plan);
                 // The deletions are done; no tag has been removed yet.
                 let refused = check_max_untags(untags.len() as u64, policy.safety.max_untags)
@@ -198,17 +206,18 @@ fn execute_inner(
                 let deleting: std::collections::HashSet<u64> =
                     plan.deletions().map(|(_, v)| v.id).collect();
                 let report = streamed.report;
-                let untag_report = match refused {
+                let mut untag_report = match refused {
                     Some(count) => UntagReport {
                         total: count,
                         left: count,
                         ..UntagReport::default()
                     },
                     None => {
-                        remove_tags(&client, &scope, &registry, cache, &journal, &report, untags)
+                        remove_tags(&client, &scope, &placeholders, &report, untags)
                             .await
                     }
                 };
+                untag_report.failed.extend(streamed.swept_failed);
                 let (results, mut outcome) = report_outcome_with_untags(&report, &untag_report);
                 if let Some(count) = refused {
                     let message = over_max_untags(
@@ -233,6 +242,7 @@ fn execute_inner(
                     &streamed.inventory,
                     &deleting,
                     &report.touched,
+                    &already_broken,
                     outcome,
                 )
                 .await;
@@ -253,13 +263,22 @@ fn execute_inner(
             .map(|t| t.package.clone())
             .collect();
         let report = crate::apply::execute(&client, &scope, targets, Arc::clone(&journal)).await;
-        let untag_report =
-            remove_tags(&client, &scope, &registry, cache, &journal, &report, untags).await;
+        let mut untag_report =
+            remove_tags(&client, &scope, &placeholders, &report, untags).await;
+        untag_report.failed.extend(swept_failed);
         let (results, outcome) = report_outcome_with_untags(&report, &untag_report);
         let outcome = match &before {
             Some(before) => {
-                super::verify::after_apply(&client, &scope, before, &deleting, &report.touched, outcome)
-                    .await
+                super::verify::after_apply(
+                    &client,
+                    &scope,
+                    before,
+                    &deleting,
+                    &report.touched,
+                    &already_broken,
+                    outcome,
+                )
+                .await
             }
             None if report.touched.iter().any(|p| images.contains(p)) => {
                 eprintln!("verify: skipped: `apply --plan` without --policy reads no manifests; run `retention verify --policy P` to check the kept images");
@@ -276,9 +295,7 @@ fn execute_inner(
 async fn remove_tags(
     client: &GithubClient,
     scope: &Scope,
-    registry: &RegistryClient,
-    cache: &ManifestCache,
-    journal: &Journal,
+    at: &super::pipeline::Sweep<'_>,
     report: &ApplyReport,
     untags: Vec<UntagTarget>,
 ) -> UntagReport {
@@ -298,10 +315,11 @@ async fn remove_tags(
         let untagger = Untagger {
             client,
             scope,
-            registry,
-            cache,
-            journal,
+            registry: at.registry,
+            cache: at.cache,
+            journal: at.journal,
             run: crate::apply::untag::run_id(),
+            known: &at.known,
         };
         untagger.run(untags).await
     }
@@ -379,8 +397,9 @@ fn load_policy(
     settings: &Settings,
 ) -> Result<Policy, Failure> {
     let mut policy = super::load_policy(path, &args.vars)?;
-    let owner = settings.owner_for(policy.owner.as_deref())?;
-    super::in_use::attach(&mut policy, &args.in_use, &owner, settings, "the policy")?;
+    let owner = policy.owner.clone();
+    let owner = || settings.owner_for(owner.as_deref());
+    super::in_use::attach(&mut policy, &args.in_use, owner, settings, "the policy")?;
     if let Some(max) = args.max_deletions {
         policy.safety.max_deletions = max;
     }
@@ -390,28 +409,45 @@ fn load_policy(
     Ok(policy)
 }
 
-/// List, read the manifests a decision needs, and evaluate the policy now. With `sweep` (the
-/// registry, the cache and the journal), the placeholders an earlier run left holding a tag are
-/// deleted first and never evaluated.
+/// List, read the manifests a decision needs, sweep the placeholders an earlier run left
+/// holding a tag (never evaluated: [`super::placeholders`]), and evaluate the policy now.
+/// Returns the placeholders that could not be swept too.
 async fn plan_now(
     settings: &Settings,
     client: &GithubClient,
     scope: &Scope,
     policy: &Policy,
-    sweep: Option<(&RegistryClient, &ManifestCache, &Journal)>,
-) -> Result<(crate::inventory::Inventory, Plan), Failure> {
+    placeholders: &super::pipeline::Sweep<'_>,
+) -> Result<
+    (
+        crate::inventory::Inventory,
+        Plan,
+        Vec<(String, String, String)>,
+    ),
+    Failure,
+> {
     let (_, mut inventory) =
         online::inventory(settings, client, scope, policy, FillScope::Needed).await?;
-    if let Some((registry, cache, journal)) = sweep {
-        let placeholders = super::pipeline::Sweep {
-            registry,
-            cache,
-            journal,
-        };
-        super::pipeline::sweep(client, scope, &placeholders, &mut inventory).await?;
+    let now = settings.now();
+    let swept =
+        super::placeholders::sweep(client, scope, placeholders, policy, now, &mut inventory)
+            .await?;
+    let plan = super::placeholders::evaluate(policy, &inventory, now, &swept.doubt)?;
+    Ok((inventory, plan, swept.failed))
+}
+
+/// The placeholder digests the journal names (so that one is recognised even when its manifest
+/// cannot be read); none when the journal cannot be read (its own error comes from `restore`).
+fn known_placeholders(
+    path: &std::path::Path,
+) -> std::collections::HashMap<String, (String, String)> {
+    match crate::apply::journal::read(path) {
+        Ok(entries) => crate::apply::leftovers::known_from_journal(&entries),
+        Err(e) => {
+            eprintln!("warning: {e}: placeholders are recognised by their manifests only");
+            std::collections::HashMap::new()
+        }
     }
-    let plan = crate::evaluate::evaluate(policy, &inventory, settings.now())?;
-    Ok((inventory, plan))
 }
 
 /// When manifests could not be read: how many deletions that withheld, tagged and untagged, as
@@ -519,7 +555,7 @@ pub fn report_outcome_with_untags(r: &ApplyReport, u: &UntagReport) -> (ApplyRes
         "API: {} requests for the deletions, {} secondary-limit answers; rate budget: {budget}",
         r.requests, r.secondary_limits
     );
-    if u.total > 0 {
+    if u.total > 0 || !u.failed.is_empty() {
         eprintln!(
             "untag: {} of {} removed, {} skipped, {} failed, {} left undone ({})",
             u.untagged,

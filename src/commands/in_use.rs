@@ -23,13 +23,15 @@ impl From<ScanError> for Failure {
 }
 
 /// Scan what `policy` (and `extra`, the `--in-use` lists) names for references to `owner`'s
-/// images on the run's registry, and attach them to the policy. Nothing to scan: nothing
-/// attached, unless a rule selects by `in_use`, which is then an error (it would keep nothing).
+/// images on the run's registry, and attach them to the policy. `owner` is asked only when
+/// there is something to scan (a run without `in_use` resolves its owner where it always did).
+/// Nothing to scan: nothing attached, unless a rule selects by `in_use`, which is then an error
+/// (it would keep nothing).
 /// `which` names the policy in messages ("the policy", "the base policy").
 pub(crate) fn attach(
     policy: &mut Policy,
     extra: &[PathBuf],
-    owner: &str,
+    owner: impl FnOnce() -> Result<String, Failure>,
     settings: &Settings,
     which: &str,
 ) -> Result<(), Failure> {
@@ -52,6 +54,7 @@ pub(crate) fn attach(
         }
         return Ok(());
     }
+    let owner = &owner()?;
     let registry = settings.registry()?.url.clone();
     let root = std::env::current_dir().map_err(|e| {
         Failure::run(format!(
@@ -68,19 +71,28 @@ pub(crate) fn attach(
     if !sources.lists.is_empty() {
         places.push(count(sources.lists.len(), "list", "lists"));
     }
-    eprintln!(
-        "in use ({which}): {} to {owner}'s images in {}{}",
-        count(mine.references.len(), "reference", "references"),
-        places.join(" and "),
-        if others > 0 {
-            format!(
-                " ({} to other owners' images left out)",
-                count(others, "reference", "references")
-            )
-        } else {
-            String::new()
-        },
-    );
+    let places = places.join(" and ");
+    let others = if others > 0 {
+        format!(
+            " ({} to other owners' images left out)",
+            count(others, "reference", "references")
+        )
+    } else {
+        String::new()
+    };
+    if mine.references.is_empty() {
+        // Sources that name nothing of this owner on this registry: a wrong registry or owner
+        // would otherwise keep nothing without a word.
+        eprintln!(
+            "warning: in use ({which}): no reference to {owner}'s images on {} in {places}{others}\n  help: a reference is REGISTRY/OWNER/PACKAGE[:TAG][@sha256:DIGEST] with the run's registry (--registry, else the one of GITHUB_SERVER_URL)",
+            crate::inuse::registry_host(&registry),
+        );
+    } else {
+        eprintln!(
+            "in use ({which}): {} to {owner}'s images in {places}{others}",
+            count(mine.references.len(), "reference", "references"),
+        );
+    }
     policy.in_use.found = Some(Arc::new(mine));
     Ok(())
 }

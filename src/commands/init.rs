@@ -110,11 +110,18 @@ fn refuse_existing(path: &Path) -> Outcome {
 fn list(settings: &Settings) -> Result<Inventory, Failure> {
     let all = parse_policy("(every container package)", LIST_ALL.as_bytes())
         .map_err(|e| Failure::run(format!("error: {e}")))?;
-    online::runtime()?.block_on(async {
+    let listed: Result<Inventory, Failure> = online::runtime()?.block_on(async {
         let (client, scope) = online::connect(settings, None).await?;
         let (_, typed) =
             online::inventory(settings, &client, &scope, &all, FillScope::Needed).await?;
         Ok(typed)
+    });
+    listed.map_err(|f| Failure {
+        code: f.code,
+        message: format!(
+            "{}\n  help: init lists the owner's container packages to propose a policy: run it once with a token that may list them (a personal access token with read:packages, e.g. GITHUB_TOKEN=$(gh auth token)), or on a saved inventory with --inventory FILE",
+            f.message
+        ),
     })
 }
 

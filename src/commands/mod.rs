@@ -13,6 +13,7 @@ mod in_use;
 mod init;
 mod online;
 mod pipeline;
+mod placeholders;
 mod plan;
 mod restore;
 mod settings;

@@ -159,6 +159,7 @@ impl Working {
         if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {msg} · {elapsed}") {
             bar.set_style(style);
         }
+        bar.set_message(what.clone());
         bar.enable_steady_tick(std::time::Duration::from_millis(120));
         *crate::sync::lock(&WORKING) = Some(bar.clone());
         let (ticking, client) = (bar.clone(), client.clone());

@@ -13,8 +13,8 @@
 //! [`ReadAhead`] for the whole run) while the next page is listed; the package's fill then waits
 //! for those reads. Decisions still wait for every manifest of their package.
 //!
-//! Before a package is evaluated, the placeholders an earlier run left in it are deleted
-//! ([`crate::apply::leftovers`]), as `apply` does for the whole inventory otherwise.
+//! Before a package is evaluated, the placeholders an earlier run left in it are swept and taken
+//! out of it ([`super::placeholders`]), as `apply` does for the whole inventory otherwise.
 //!
 //! `max_deletions` and `max_untags` must still refuse a plan that is too big before anything is
 //! deleted: the pipeline runs only when upper bounds known before any manifest is read are
@@ -42,17 +42,11 @@ use crate::inventory::{Inventory, PackageEntry};
 use crate::plan::Plan;
 use crate::plural::count;
 use crate::policy::Policy;
-use crate::registry::{ManifestCache, RegistryClient};
 
 /// Batches of targets waiting for the executor (a package each).
 const BATCHES_AHEAD: usize = 4;
 
-/// Where placeholders left by an earlier run are found and journaled.
-pub struct Sweep<'a> {
-    pub registry: &'a RegistryClient,
-    pub cache: &'a ManifestCache,
-    pub journal: &'a Journal,
-}
+pub use super::placeholders::Sweep;
 
 /// What [`apply_streamed`] did.
 pub struct Streamed {
@@ -64,6 +58,8 @@ pub struct Streamed {
     pub inventory: Inventory,
     /// Packages some of whose manifests could not be read.
     pub unreadable: Vec<String>,
+    /// Placeholders left by an earlier run that still hold their tag (package, what, why).
+    pub swept_failed: Vec<(String, String, String)>,
 }
 
 /// Upper bounds of what `policy` deletes and untags in `inventory`, known before any manifest
@@ -182,33 +178,6 @@ async fn read_manifests(
     report
 }
 
-/// Delete the placeholders an earlier run left in `inventory` and drop them from it.
-pub(super) async fn sweep(
-    client: &GithubClient,
-    scope: &Scope,
-    sweep: &Sweep<'_>,
-    inventory: &mut Inventory,
-) -> Result<(), Failure> {
-    let lines = crate::apply::leftovers::sweep(
-        client,
-        scope,
-        sweep.registry,
-        sweep.cache,
-        sweep.journal,
-        inventory,
-    )
-    .await
-    .map_err(|e| {
-        Failure::run(format!(
-            "error: deleting a placeholder left by an earlier run: {e}"
-        ))
-    })?;
-    for line in &lines {
-        eprintln!("placeholder: {line}");
-    }
-    Ok(())
-}
-
 /// List, then read, evaluate and delete package by package (see the module doc); when the
 /// bounds are over the limits, read every manifest and check the whole plan first.
 #[allow(clippy::too_many_arguments)]
@@ -293,7 +262,7 @@ impl Run<'_> {
         mut reader: Option<ReadAhead>,
         mut inventory: Inventory,
     ) -> Result<Streamed, Failure> {
-        let (policy, now) = (self.policy, self.now);
+        let (client, scope, policy, now) = (self.client, self.scope, self.policy, self.now);
         let mut unreadable = Vec::new();
         if let Some(ahead) = &mut reader {
             let report = read_manifests(ahead, policy, &mut inventory, now).await;
@@ -303,23 +272,31 @@ impl Run<'_> {
             }
             unreadable = report.failed_packages;
         }
-        sweep(self.client, self.scope, self.placeholders, &mut inventory).await?;
-        let plan = crate::evaluate::evaluate(policy, &inventory, now)?;
+        let swept = super::placeholders::sweep(
+            client,
+            scope,
+            self.placeholders,
+            policy,
+            now,
+            &mut inventory,
+        )
+        .await?;
+        let plan = super::placeholders::evaluate(policy, &inventory, now, &swept.doubt)?;
         if let Some(runner) = crate::actions::Runner::detect() {
             runner.report_plan(&plan)?;
         }
         let targets = (self.to_targets)(&plan);
         eprintln!(
-            "deleting {} of {}",
-            count(targets.len(), "version", "versions"),
-            self.scope
+            "deleting {} of {scope}",
+            count(targets.len(), "version", "versions")
         );
-        let report = crate::apply::execute(self.client, self.scope, targets, self.journal).await;
+        let report = crate::apply::execute(client, scope, targets, self.journal).await;
         Ok(Streamed {
             report,
             plan,
             inventory,
             unreadable,
+            swept_failed: swept.failed,
         })
     }
 
@@ -343,6 +320,7 @@ impl Run<'_> {
             let mut plans = Vec::new();
             let mut read: Vec<PackageEntry> = Vec::new();
             let mut fill = FillReport::default();
+            let mut swept_failed = Vec::new();
             for entry in std::mem::take(&mut inventory.packages) {
                 if !crate::evaluate::governs(policy, &entry) {
                     continue;
@@ -353,18 +331,31 @@ impl Run<'_> {
                     captured_at: now,
                     packages: vec![entry],
                 };
+                let mut doubt = super::placeholders::Doubt::default();
                 if let Some(ahead) = &mut reader {
                     if single.packages[0].package.package_type.is_image() {
                         let r = read_manifests(ahead, policy, &mut single, now).await;
                         add(&mut fill, r);
-                        sweep(client, scope, self.placeholders, &mut single).await?;
+                        let swept = super::placeholders::sweep(
+                            client,
+                            scope,
+                            self.placeholders,
+                            policy,
+                            now,
+                            &mut single,
+                        )
+                        .await?;
+                        swept_failed.extend(swept.failed);
+                        doubt = swept.doubt;
                     }
                 }
                 let Some(entry) = single.packages.pop() else {
                     continue;
                 };
                 let package =
-                    crate::evaluate::plan_package_in(policy, &entry, now, &|d| listed.contains(d));
+                    super::placeholders::plan_package(policy, &entry, now, &doubt, &|d| {
+                        listed.contains(d)
+                    });
                 let batch = (self.to_targets)(&crate::evaluate::assemble(
                     policy,
                     &owner,
@@ -390,13 +381,13 @@ impl Run<'_> {
                     ahead.evict();
                 }
             }
-            Ok::<_, Failure>((plans, read, fill.failed_packages))
+            Ok::<_, Failure>((plans, read, fill.failed_packages, swept_failed))
         };
         let (produced, report) = tokio::join!(
             producer,
             crate::apply::execute_stream(client, scope, Vec::new(), Some(rx), self.journal)
         );
-        let (plans, read, unreadable) = produced?;
+        let (plans, read, unreadable, swept_failed) = produced?;
         let plan = crate::evaluate::assemble(policy, &owner, now, plans);
         inventory.packages = read;
         if let Some(runner) = crate::actions::Runner::detect() {
@@ -407,6 +398,7 @@ impl Run<'_> {
             plan,
             inventory,
             unreadable,
+            swept_failed,
         })
     }
 }

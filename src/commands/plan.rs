@@ -34,51 +34,84 @@ pub fn run(args: &PlanArgs, settings: &Settings) -> Outcome {
         );
         (!old.eq_ignore_ascii_case(&new)).then_some((old, new))
     });
-    let mut base_inventory = None;
-    let inventory = match &args.inventory {
+    let saved = match &args.inventory {
         Some(_) if owner_change.is_some() => {
             let (old, new) = owner_change.unwrap_or_default();
             return Err(Failure::usage(format!(
                 "error: the base policy is for owner {old}, this one for {new}, and a saved inventory holds one owner's packages\n  help: plan without --inventory (the base policy is then evaluated on {old}'s packages), or plan each policy on its own owner's inventory"
             )));
         }
-        Some(path) => {
-            let mut inventory = Inventory::load(path)?;
-            if args.read_manifests {
+        Some(path) => Some(Inventory::load(path)?),
+        None => None,
+    };
+    // The in-use sources are read before anything is listed (a pattern that matches nothing
+    // stops the run at once); the owner is the saved inventory's, or the one the listing uses.
+    let policy_owner = policy.owner.clone();
+    let owner = || match &saved {
+        Some(inventory) => Ok(inventory.owner.clone()),
+        None => settings.owner_for(policy_owner.as_deref()),
+    };
+    let in_use = &args.eval.in_use;
+    super::in_use::attach(&mut policy, in_use, owner, settings, "the policy")?;
+    if let Some(base) = base.as_mut() {
+        let base_owner = || match &owner_change {
+            Some((old, _)) => Ok(old.clone()),
+            None => owner(),
+        };
+        super::in_use::attach(base, in_use, base_owner, settings, "the base policy")?;
+    }
+    let mut base_inventory = None;
+    let policies: Vec<&Policy> = std::iter::once(&policy).chain(base.as_ref()).collect();
+    let (inventory, doubt) = match saved {
+        Some(mut inventory) => {
+            let runtime = super::online::runtime()?;
+            let doubt = if args.read_manifests {
                 read_manifests(settings, &policy, &mut inventory)?;
                 if let Some(base) = &base {
                     read_manifests(settings, base, &mut inventory)?;
                 }
-            }
-            inventory
+                let reg = settings.registry_client()?;
+                runtime.block_on(super::placeholders::set_aside(
+                    Some((&reg, settings.cache())),
+                    &mut inventory,
+                    &policies,
+                    now,
+                ))
+            } else {
+                // Offline: placeholders are recognised by the manifests the inventory holds.
+                runtime.block_on(super::placeholders::set_aside(
+                    None,
+                    &mut inventory,
+                    &policies,
+                    now,
+                ))
+            };
+            (inventory, doubt)
         }
         None if owner_change.is_some() => {
-            let inventory = online_inventory(settings, &policy, None)?;
+            let listed = online_inventory(settings, &policy, None)?;
             if let Some(base) = &base {
                 base_inventory = Some(online_inventory(settings, base, None)?);
             }
-            inventory
+            listed
         }
         None => online_inventory(settings, &policy, base.as_ref())?,
     };
-    let in_use = &args.eval.in_use;
-    let owner = &inventory.owner;
-    super::in_use::attach(&mut policy, in_use, owner, settings, "the policy")?;
-    if let Some(base) = base.as_mut() {
-        super::in_use::attach(base, in_use, owner, settings, "the base policy")?;
-    }
     // With a base, both policies are evaluated at once, each on its own thread (the same
     // inventory, read once): `plan --base` must cost well under twice `plan`.
     let (plan, base_plan) = std::thread::scope(|scope| {
         let base_plan = base.as_ref().map(|base| {
-            let inventory = base_inventory.as_ref().unwrap_or(&inventory);
+            let (inventory, doubt) = match &base_inventory {
+                Some((inventory, doubt)) => (inventory, doubt),
+                None => (&inventory, &doubt),
+            };
             scope.spawn(move || {
-                let plan = crate::evaluate::evaluate_unchecked(base, inventory, now);
+                let plan = super::placeholders::evaluate_unchecked(base, inventory, now, doubt);
                 let refused = crate::evaluate::check_limits(base, &plan).err();
                 (plan, refused)
             })
         });
-        let plan = crate::evaluate::evaluate_unchecked(&policy, &inventory, now);
+        let plan = super::placeholders::evaluate_unchecked(&policy, &inventory, now, &doubt);
         let base_plan = base_plan.map(|h| {
             h.join()
                 .map_err(|_| Failure::run("the evaluation of the base policy panicked"))
@@ -94,8 +127,11 @@ pub fn run(args: &PlanArgs, settings: &Settings) -> Outcome {
         color: crate::render::color_for(args.output.as_deref()),
         verbose: args.verbose,
     };
-    let incomplete = incomplete_listings(&inventory)
-        .or_else(|| base_inventory.as_ref().and_then(incomplete_listings));
+    let incomplete = incomplete_listings(&inventory).or_else(|| {
+        base_inventory
+            .as_ref()
+            .and_then(|(inventory, _)| incomplete_listings(inventory))
+    });
     let Some(base_plan) = base_plan else {
         if let Some(runner) = crate::actions::Runner::detect() {
             runner.report_dry_run(&plan, refusal)?;
@@ -264,17 +300,18 @@ fn same_selection(a: &Policy, b: &Policy) -> bool {
 }
 
 /// Online: list the owner's packages through the API and read the manifests decisions need
-/// (of both policies with a base). Sends no DELETE.
+/// (of both policies with a base), and take out the placeholders a killed tag removal left
+/// ([`super::placeholders`]). Sends no DELETE.
 fn online_inventory(
     settings: &Settings,
     policy: &Policy,
     base: Option<&Policy>,
-) -> Result<Inventory, Failure> {
+) -> Result<(Inventory, super::placeholders::Doubt), Failure> {
     let runtime = super::online::runtime()?;
     runtime.block_on(async {
         let (client, scope) = super::online::connect(settings, policy.owner.as_deref()).await?;
         let _working = super::online::Working::start(
-            format!("listing the packages of {scope} and reading the manifests decisions need"),
+            format!("listing and reading the packages of {scope}"),
             &client,
         );
         let fill = crate::fill::FillScope::Needed;
@@ -309,7 +346,20 @@ fn online_inventory(
                 merge(&mut typed, other);
             }
         }
-        Ok(typed)
+        let doubt = if images {
+            let reg = settings.registry_client()?;
+            let policies: Vec<&Policy> = std::iter::once(policy).chain(base).collect();
+            super::placeholders::set_aside(
+                Some((&reg, settings.cache())),
+                &mut typed,
+                &policies,
+                settings.now(),
+            )
+            .await
+        } else {
+            super::placeholders::Doubt::default()
+        };
+        Ok((typed, doubt))
     })
 }
 

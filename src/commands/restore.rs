@@ -179,7 +179,15 @@ pub fn run(args: &RestoreArgs, settings: &Settings) -> Outcome {
             failed.len()
         );
         for f in &failed {
-            eprintln!("  not restored: {}", crate::render::printable(f));
+            // An error's `help:` lines stay lines of their own (never an escaped `\n`).
+            for (i, line) in f.split('\n').enumerate() {
+                let line = crate::render::printable(line);
+                if i == 0 {
+                    eprintln!("  not restored: {line}");
+                } else {
+                    eprintln!("  {line}");
+                }
+            }
         }
         println!("restored={} failed={}", restored + retagged, failed.len());
         if failed.is_empty() {

@@ -14,22 +14,28 @@ use super::{Failure, Outcome};
 use crate::cli::VerifyArgs;
 use crate::github::{GithubClient, Scope};
 use crate::inventory::Inventory;
-use crate::plan::Action;
+use crate::plan::{Action, Plan};
 use crate::verify::{Finding, Report};
 
 pub fn run(args: &VerifyArgs, settings: &Settings) -> Outcome {
     let mut policy = super::load_policy(&args.eval.policy, &args.eval.vars)?;
-    let inventory = match &args.inventory {
-        Some(path) => Inventory::load(path)?,
-        None => online::inventory_of_everything_governed(settings, &policy)?.1,
+    let saved = args.inventory.as_deref().map(Inventory::load).transpose()?;
+    let policy_owner = policy.owner.clone();
+    let owner = || match &saved {
+        Some(inventory) => Ok(inventory.owner.clone()),
+        None => settings.owner_for(policy_owner.as_deref()),
     };
     super::in_use::attach(
         &mut policy,
         &args.eval.in_use,
-        &inventory.owner,
+        owner,
         settings,
         "the policy",
     )?;
+    let inventory = match saved {
+        Some(inventory) => inventory,
+        None => online::inventory_of_everything_governed(settings, &policy)?.1,
+    };
     let plan = crate::evaluate::evaluate(&policy, &inventory, settings.now())?;
     let kept: HashSet<(&str, u64)> = plan
         .packages
@@ -90,14 +96,17 @@ pub fn run(args: &VerifyArgs, settings: &Settings) -> Outcome {
 }
 
 /// After apply: list the touched packages once more and check the kept images. `deleting`: the
-/// ids the run meant to delete (every other version of `before` is meant to stay). The result
-/// joins `outcome`: findings make an `Ok` run exit 3, and are added to a failed run's message.
+/// ids the run meant to delete (every other version of `before` is meant to stay);
+/// `already_broken`: the kept images the plan found broken before the run (labels: the check
+/// cannot call those whole). The result joins `outcome`: findings make an `Ok` run exit 3, and
+/// are added to a failed run's message.
 pub async fn after_apply(
     client: &GithubClient,
     scope: &Scope,
     before: &Inventory,
     deleting: &HashSet<u64>,
     touched: &BTreeSet<String>,
+    already_broken: &[String],
     outcome: Outcome,
 ) -> Outcome {
     let containers: BTreeSet<String> = before
@@ -113,12 +122,21 @@ pub async fn after_apply(
     let verified = match crate::verify::after_apply(client, scope, before, kept, &containers).await
     {
         Ok(report) => {
+            let verdict = match (report.findings.is_empty(), already_broken) {
+                (true, []) => verdict(&report),
+                // Whole as far as this run goes: what was broken before is not called whole.
+                (true, broken) => format!(
+                    "as whole as before the run; {} already broken: {}",
+                    crate::plural::count(broken.len(), "kept image was", "kept images were"),
+                    broken.join("; ")
+                ),
+                (false, _) => verdict(&report),
+            };
             eprintln!(
-                "verify: {} listed again ({}), {} checked: {}",
+                "verify: {} listed again ({}), {} checked: {verdict}",
                 crate::plural::count(report.packages, "touched package", "touched packages"),
                 crate::plural::count(report.requests, "API request", "API requests"),
                 crate::plural::count(report.images, "kept version", "kept versions"),
-                verdict(&report)
             );
             warn_unknown(&report);
             print_findings(&report.findings);
@@ -135,6 +153,63 @@ pub async fn after_apply(
             code: f.code,
             message: format!("{}\n{}", f.message, v.message),
         }),
+    }
+}
+
+/// The images the plan keeps that cannot be pulled whole as they stand (found broken before the
+/// run): one label each, `package digest (tags): what it lacks`.
+pub(super) fn kept_broken(plan: &Plan) -> Vec<String> {
+    use crate::plan::BrokenKind;
+    let mut out = Vec::new();
+    for p in &plan.packages {
+        for b in &p.broken {
+            let kept = p
+                .versions
+                .iter()
+                .any(|v| v.id == b.id && v.action == Action::Keep);
+            if !kept {
+                continue;
+            }
+            let tags = if b.tags.is_empty() {
+                "untagged".to_string()
+            } else {
+                b.tags.join(", ")
+            };
+            let short = |d: &String| d.get(..19).unwrap_or(d).to_string();
+            let missing: Vec<String> = b.missing.iter().map(short).collect();
+            let lacks = match b.kind {
+                BrokenKind::Ghost => {
+                    "ghost: none of its platform manifests is in the package".to_string()
+                }
+                BrokenKind::Partial => format!(
+                    "partial: {} missing ({})",
+                    crate::plural::count(
+                        b.missing.len(),
+                        "platform manifest",
+                        "platform manifests"
+                    ),
+                    missing.join(", ")
+                ),
+                BrokenKind::Orphaned => {
+                    format!(
+                        "orphaned: its subject {} is not in the package",
+                        missing.join(", ")
+                    )
+                }
+            };
+            out.push(format!("{} {} ({tags}): {lacks}", p.name, short(&b.name)));
+        }
+    }
+    out
+}
+
+/// The plan's broken-image warning, as `plan` shows it: `apply` keeps these as they are.
+pub(super) fn warn_broken(labels: &[String]) {
+    for label in labels {
+        eprintln!(
+            "warning: a kept image cannot be pulled whole as it stands (this run does not change that): {}",
+            crate::render::printable(label)
+        );
     }
 }
 

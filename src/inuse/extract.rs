@@ -92,7 +92,7 @@ pub fn extract(registry: &str, file: &str, text: &[u8]) -> Result<Vec<Reference>
 }
 
 /// The host (and port) of a registry URL, lower case: `https://GHCR.io/` -> `ghcr.io`.
-fn registry_host(registry: &str) -> String {
+pub fn registry_host(registry: &str) -> String {
     let s = registry.trim();
     let s = s
         .strip_prefix("https://")

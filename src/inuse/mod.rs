@@ -15,7 +15,7 @@
 mod extract;
 mod scan;
 
-pub use extract::{extract, Extractor};
+pub use extract::{extract, registry_host, Extractor};
 pub use scan::{scan, ScanError, Sources};
 
 /// Where a reference was found: a file (as the user named it, relative to the root the scan

@@ -1230,6 +1230,13 @@ fn parse_selector(
                     );
                 }
                 s.in_use = cx.bool(v, "in_use");
+                if rule_kind == RuleKind::Delete && s.in_use == Some(true) {
+                    cx.at(
+                        v,
+                        "`delete: { in_use: true }` would delete what is in use",
+                        Some("keep what is in use with `keep: { in_use: true }`; `in_use: false` in a delete rule selects what no reference names".into()),
+                    );
+                }
             }
             "ghost" | "partial" | "orphaned" => {
                 seen.broken = seen.broken.or(Some(k));

@@ -73,17 +73,18 @@ fn version_cell(v: &VersionPlan) -> String {
     }
 }
 
-/// Slices of the chart at most: the largest packages, then one "others" slice for the rest.
+/// Bars of the chart at most: the largest packages, then one "others" bar for the rest.
 pub const CHART_SLICES: usize = 4;
 
-/// A small chart, only where it says more than the table above it: a `mermaid` pie of the space
-/// freed per package (or, when sizes are unknown, of the versions deleted per package), when at
-/// least three packages free something and their shares differ (the largest at least twice the
-/// smallest: near-equal slices say nothing the table does not). The [`CHART_SLICES`] largest
-/// packages, then "others". GitHub renders `mermaid` blocks in comments and job summaries; the
-/// table carries the same figures for any other reader.
+/// A small chart, only where it says more than the table above it: a `mermaid` horizontal bar
+/// chart of the space freed per package (or, when sizes are unknown, of the versions deleted per
+/// package), 200 pixels high, when at least three packages free something and their shares
+/// differ (the largest at least twice the smallest: near-equal bars say nothing the table does
+/// not). The [`CHART_SLICES`] largest packages, largest first, then "others". GitHub renders
+/// `mermaid` blocks in comments and job summaries; the table carries the same figures for any
+/// other reader.
 pub fn chart(plan: &Plan) -> Option<String> {
-    let label = |name: &str| name.replace(['"', '\n', '\r', '#', ';'], "'");
+    let label = |name: &str| name.replace(['"', '\n', '\r', '#', ';', '[', ']', ','], "'");
     let by_size: Vec<(&str, u64)> = plan
         .packages
         .iter()
@@ -93,8 +94,8 @@ pub fn chart(plan: &Plan) -> Option<String> {
         .packages
         .iter()
         .all(|p| p.bytes_freed.is_some() || p.deletions().next().is_none());
-    let (title, mut slices): (&str, Vec<(&str, u64)>) = if sizes_known && by_size.len() >= 2 {
-        ("Space freed per package", by_size)
+    let (by_bytes, mut slices): (bool, Vec<(&str, u64)>) = if sizes_known && by_size.len() >= 2 {
+        (true, by_size)
     } else {
         let by_count: Vec<(&str, u64)> = plan
             .packages
@@ -102,7 +103,7 @@ pub fn chart(plan: &Plan) -> Option<String> {
             .map(|p| (p.name.as_str(), p.deletions().count() as u64))
             .filter(|&(_, n)| n > 0)
             .collect();
-        ("Versions deleted per package", by_count)
+        (false, by_count)
     };
     if slices.len() < 3 {
         return None;
@@ -116,17 +117,57 @@ pub fn chart(plan: &Plan) -> Option<String> {
     let others: u64 = slices.iter().skip(CHART_SLICES).map(|s| s.1).sum();
     let rest = slices.len().saturating_sub(CHART_SLICES);
     slices.truncate(CHART_SLICES);
-    let mut out = format!("```mermaid\npie title {title}\n");
-    for (name, value) in slices {
-        let _ = writeln!(out, "    \"{}\" : {value}", label(name));
-    }
+    let mut names: Vec<String> = slices
+        .iter()
+        .map(|(n, _)| format!("\"{}\"", label(n)))
+        .collect();
+    let mut values: Vec<u64> = slices.iter().map(|s| s.1).collect();
     if rest > 0 {
-        let _ = writeln!(
-            out,
-            "    \"{}\" : {others}",
+        names.push(format!(
+            "\"{}\"",
             crate::plural::count(rest, "other package", "other packages")
-        );
+        ));
+        values.push(others);
     }
+    // Bytes in the unit of the largest value (MiB, GiB…), one decimal.
+    let (title, unit, scale) = if by_bytes {
+        let unit = crate::space::human(largest);
+        let unit = unit.rsplit(' ').next().unwrap_or("B").to_string();
+        let scale = match unit.as_str() {
+            "KiB" => 1024f64,
+            "MiB" => 1024f64.powi(2),
+            "GiB" => 1024f64.powi(3),
+            "TiB" => 1024f64.powi(4),
+            "PiB" => 1024f64.powi(5),
+            _ => 1.0,
+        };
+        ("Space freed per package", unit, scale)
+    } else {
+        ("Versions deleted per package", "versions".to_string(), 1.0)
+    };
+    let shown: Vec<String> = values
+        .iter()
+        .map(|&v| {
+            if scale == 1.0 {
+                v.to_string()
+            } else {
+                format!("{:.1}", v as f64 / scale)
+            }
+        })
+        .collect();
+    let mut out = String::from("```mermaid\n");
+    out.push_str("%%{init: {\"xyChart\": {\"width\": 640, \"height\": 200}, \"themeVariables\": {\"xyChart\": {\"plotColorPalette\": \"#0969da\"}}}}%%\n");
+    out.push_str("xychart-beta horizontal\n");
+    if by_bytes {
+        let _ = writeln!(out, "    title \"{title} ({unit})\"");
+    } else {
+        let _ = writeln!(out, "    title \"{title}\"");
+    }
+    let _ = writeln!(out, "    x-axis [{}]", names.join(", "));
+    // From 0, so that a bar's length is its value (the default range starts at the smallest).
+    let top = (largest as f64 / scale).ceil() as u64;
+    let _ = writeln!(out, "    y-axis \"{unit}\" 0 --> {}", top.max(1));
+    let _ = writeln!(out, "    bar [{}]", shown.join(", "));
     out.push_str("```\n");
     Some(out)
 }

@@ -250,7 +250,7 @@ fn space_freed_per_package_and_in_total() {
     assert!(md.contains("| api | 7 | 4 | 3 | about 1.4 GiB |"), "{md}");
     assert!(md.contains("| sdk | 2 | 1 | 1 | unknown |"), "{md}");
     assert!(
-        md.contains("pie title Versions deleted per package"),
+        md.contains("title \"Versions deleted per package\""),
         "{md}"
     );
 }
@@ -637,6 +637,6 @@ fn the_chart_comes_only_where_it_says_more_than_the_table() {
     let chart = markdown::chart(&plan_of(&[5, 900, 40, 300, 7, 120, 6, 8])).unwrap_or_default();
     assert_eq!(
         chart,
-        "```mermaid\npie title Space freed per package\n    \"pkg-1\" : 900\n    \"pkg-3\" : 300\n    \"pkg-5\" : 120\n    \"pkg-2\" : 40\n    \"4 other packages\" : 26\n```\n"
+        "```mermaid\n%%{init: {\"xyChart\": {\"width\": 640, \"height\": 200}, \"themeVariables\": {\"xyChart\": {\"plotColorPalette\": \"#0969da\"}}}}%%\nxychart-beta horizontal\n    title \"Space freed per package (B)\"\n    x-axis [\"pkg-1\", \"pkg-3\", \"pkg-5\", \"pkg-2\", \"4 other packages\"]\n    y-axis \"B\" 0 --> 900\n    bar [900, 300, 120, 40, 26]\n```\n"
     );
 }

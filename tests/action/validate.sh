@@ -297,5 +297,42 @@ else
     ko "run.sh restore without a journal: $(cat "$ws/log")"
 fi
 
+# The journal input reaches GITHUB_OUTPUT through the binary's one writer: a value with a line
+# break is delimited, so it cannot add an output of its own (issue 17, item 14).
+ws="$tmp/ws9"
+mkdir -p "$ws"
+cp tests/fixtures/action/policy.yml "$ws/"
+run "$ws" INPUT_POLICY=policy.yml INPUT_MODE=apply INPUT_JOURNAL="$(printf 'j.jsonl\nto-delete=999')" >"$ws/log" 2>&1
+# The output names as the runner reads them: `name=value` lines and `name<<DELIMITER` blocks.
+names="$(awk 'd != "" { if ($0 == d) d = ""; next } /<</ { split($0, a, "<<"); print a[1]; d = a[2]; next } { split($0, a, "="); print a[1] }' "$ws/output" | tr '\n' ' ')"
+if [[ "$names" == "deleted failed untagged journal " ]] && grep -q "^journal<<ghadelimiter" "$ws/output" \
+    && grep -q "^deleted=0$" "$ws/output" && grep -q "^::error title=Apply failed::" "$ws/log" \
+    && grep -q "^### Apply failed: " "$ws/summary"; then
+    ok "run.sh apply: a journal input with a line break adds no output; a refused apply says 'Apply failed'"
+else
+    ko "run.sh apply with a journal holding a line break: $(cat "$ws/output" "$ws/log")"
+fi
+
+# in-use: one list path a line, each an --in-use argument (issue 19); a path that looks like
+# shell code stays data (the binary cannot read it and says so).
+ws="$tmp/ws-in-use"
+mkdir -p "$ws"
+sed 's/^rules:$/rules:\n  - name: what runs stays\n    keep: { in_use: true }/' tests/fixtures/action/policy.yml >"$ws/policy.yml"
+echo "ghcr.io/acme/api:pr-2" >"$ws/running images.txt"
+if run "$ws" INPUT_POLICY=policy.yml INPUT_INVENTORY="$root/tests/fixtures/action/inventory.json" \
+    INPUT_NOW=2026-11-20T00:00:00Z INPUT_IN_USE="$(printf '  running images.txt \n\n# a comment\n')" >"$ws/log" 2>&1 \
+    && grep -q '^to-delete=1$' "$ws/output" && grep -q 'in use: running images.txt:1' "$ws/temp/retention-plan.txt"; then
+    ok "run.sh passes the input in-use to the binary as --in-use, one a line"
+else
+    ko "run.sh with in-use: $(cat "$ws/output" "$ws/log")"
+fi
+if ! run "$ws" INPUT_POLICY=policy.yml INPUT_INVENTORY="$root/tests/fixtures/action/inventory.json" \
+    INPUT_IN_USE='$(touch pwned).txt' >"$ws/log" 2>&1 \
+    && grep -q 'in_use: cannot read $(touch pwned).txt' "$ws/log" && [[ ! -e "$ws/pwned" && ! -e pwned ]]; then
+    ok "run.sh keeps an in-use path that looks like shell code as data, and the binary refuses it"
+else
+    ko "run.sh with a hostile in-use path: $(cat "$ws/log")"
+fi
+
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]

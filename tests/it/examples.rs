@@ -364,7 +364,7 @@ fn nightly_keeps_ten_main_builds_and_young_leftovers() {
         }
     }
     assert_eq!(plan.by_tag("tools/cli", "pr-7").action, "delete");
-    // The counts the README's first command shows.
+    // The counts of the example plan (the README's own first plan is checked by scripts/doc_test.py).
     assert_eq!(
         (
             plan.deletions("api"),

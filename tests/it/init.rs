@@ -146,7 +146,7 @@ fn schema_errors(policy: &str) -> Vec<String> {
     v.iter_errors(&instance).map(|e| e.to_string()).collect()
 }
 
-fn yaml_to_json(y: &saphyr::Yaml) -> Value {
+pub(crate) fn yaml_to_json(y: &saphyr::Yaml) -> Value {
     use saphyr::{Scalar, Yaml};
     match y {
         Yaml::Value(Scalar::Null) => Value::Null,
@@ -342,4 +342,33 @@ fn init_online_lists_the_owners_packages() {
         stderr.contains("50 of 179 versions would be deleted in 3 packages"),
         "{stderr}"
     );
+}
+
+#[test]
+fn init_with_a_token_that_cannot_list_says_what_to_do() {
+    let inventory: Value = serde_json::from_str(&read(&root().join("examples/inventory.json")))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let server = github_server::GithubServer::start(
+        &inventory,
+        github_server::Config {
+            token: Some("t0ken".into()),
+            refuse_listing: true,
+            me: None,
+            ..github_server::Config::default()
+        },
+    );
+    let dir = tempdir();
+    let run = snap::run(
+        Command::new(env!("CARGO_BIN_EXE_retention"))
+            .args(["init", "--owner", "acme", "--now", "2026-11-20T00:00:00Z"])
+            .arg("--registry")
+            .arg(server.url())
+            .current_dir(dir.path())
+            .env("GITHUB_API_URL", server.url())
+            .env("GITHUB_TOKEN", "t0ken")
+            .env("NO_COLOR", "1")
+            .env_remove("GITHUB_ACTIONS"),
+    );
+    let _filters = Filters::new().api(&server.url()).bind();
+    insta::assert_snapshot!(run.transcript());
 }

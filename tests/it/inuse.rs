@@ -206,7 +206,7 @@ fn check_reports_a_bad_in_use_section_and_selector() {
     write(
         dir.path(),
         "empty.yml",
-        "version: 1\npackages: { type: container, names: [\"api\"] }\nin_use: {}\nrules:\n  - name: r\n    keep: { in_use: yes }\n",
+        "version: 1\npackages: { type: container, names: [\"api\"] }\nin_use: {}\nrules:\n  - name: r\n    keep: { in_use: yes }\n  - name: d\n    delete: { in_use: true }\n",
     );
     let run = retention(dir.path(), &["check", "bad.yml", "empty.yml"]);
     assert_eq!(run.status.code(), Some(1));
@@ -261,4 +261,192 @@ fn plan_validator() -> jsonschema::Validator {
     )
     .unwrap_or_else(|e| panic!("plan schema: {e}"));
     jsonschema::validator_for(&schema).unwrap_or_else(|e| panic!("plan schema: {e}"))
+}
+
+#[test]
+fn the_cluster_example_keeps_the_digests_its_list_names() {
+    let inv = inventory();
+    let plan = json(&retention(
+        &root(),
+        &plan_args(
+            "examples/in-use/cluster.yml",
+            &inv,
+            &[
+                "--in-use",
+                "examples/in-use/running-images.txt",
+                "--format",
+                "json",
+            ],
+        ),
+    ));
+    for (package, digest) in [
+        ("api", "sha256:3ba597b03076"),
+        ("web", "sha256:a741cb6afc65"),
+    ] {
+        let v = version(&plan, package, digest);
+        assert_eq!(v["action"], "keep", "{v}");
+        assert_eq!(
+            v["in_use"],
+            serde_json::json!(["examples/in-use/running-images.txt:1"])
+        );
+    }
+    // Without the list the rule has no source: an error, not a plan that keeps nothing in use.
+    let run = retention(
+        &root(),
+        &plan_args("examples/in-use/cluster.yml", &inv, &[]),
+    );
+    assert_eq!(run.status.code(), Some(1));
+}
+
+#[test]
+fn the_in_use_examples_validate_against_the_policy_schema() {
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("schema/policy.schema.json")).unwrap_or_default(),
+    )
+    .unwrap_or_else(|e| panic!("policy schema: {e}"));
+    let v = jsonschema::validator_for(&schema).unwrap_or_else(|e| panic!("policy schema: {e}"));
+    for name in ["nightly.yml", "cluster.yml"] {
+        let path = root().join("examples/in-use").join(name);
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(
+            text.starts_with("# yaml-language-server: $schema=../../schema/policy.schema.json\n")
+        );
+        let docs = <saphyr::Yaml as saphyr::LoadableYamlNode>::load_from_str(&text)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let instance = docs
+            .first()
+            .map(crate::init::yaml_to_json)
+            .unwrap_or(Value::Null);
+        let errors: Vec<String> = v.iter_errors(&instance).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{name}: {errors:?}");
+        let check = retention(&root(), &["check", &path.display().to_string()]);
+        assert_eq!(check.status.code(), Some(0), "{}", check.stderr());
+    }
+    // The schema sees the selector and the section as the parser does.
+    let bad = serde_json::json!({"version": 1, "packages": {"type": "container", "names": ["a"]},
+        "in_use": {"files": []}, "rules": [{"name": "r", "keep": {"in_use": "yes"}},
+        {"name": "d", "delete": {"in_use": true}}]});
+    assert_eq!(
+        v.iter_errors(&bad).count(),
+        3,
+        "{:?}",
+        v.iter_errors(&bad)
+            .map(|e| e.to_string())
+            .collect::<Vec<_>>()
+    );
+    let good = serde_json::json!({"version": 1, "packages": {"type": "container", "names": ["a"]},
+        "rules": [{"name": "d", "delete": {"in_use": false, "untagged": true}}]});
+    assert_eq!(v.iter_errors(&good).count(), 0);
+}
+
+/// The id of the version of `package` whose digest starts with `prefix`, in the example inventory.
+fn example_id(package: &str, prefix: &str) -> u64 {
+    let inv: Value =
+        serde_json::from_str(&std::fs::read_to_string(inventory()).unwrap_or_default())
+            .unwrap_or_else(|e| panic!("{e}"));
+    inv["packages"]
+        .as_array()
+        .and_then(|ps| ps.iter().find(|p| p["package"]["name"] == package))
+        .and_then(|p| p["versions"].as_array())
+        .and_then(|vs| {
+            vs.iter()
+                .find(|v| v["name"].as_str().is_some_and(|n| n.starts_with(prefix)))
+        })
+        .and_then(|v| v["id"].as_u64())
+        .unwrap_or_else(|| panic!("no {package} {prefix}"))
+}
+
+#[test]
+fn apply_never_deletes_what_the_deployments_name() {
+    use crate::support::github_server::{Config, GithubServer};
+    let inv: Value =
+        serde_json::from_str(&std::fs::read_to_string(inventory()).unwrap_or_default())
+            .unwrap_or_else(|e| panic!("{e}"));
+    let server = GithubServer::start(
+        &inv,
+        Config {
+            token: Some("t0ken".into()),
+            ..Config::default()
+        },
+    );
+    let dir = tempdir();
+    // The example's deployments, naming the run's registry (here the local server, as ghcr.io).
+    let host = server.url().trim_start_matches("http://").to_string();
+    for f in ["prod/api.yaml", "staging/compose.yaml"] {
+        let text = std::fs::read_to_string(root().join("examples/in-use/deploy").join(f))
+            .unwrap_or_default()
+            .replace("ghcr.io/", &format!("{host}/"));
+        write(&dir.path().join("examples/in-use/deploy"), f, &text);
+    }
+    std::fs::copy(
+        root().join("examples/in-use/nightly.yml"),
+        dir.path().join("nightly.yml"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let out = Command::new(env!("CARGO_BIN_EXE_retention"))
+        .args([
+            "apply",
+            "--policy",
+            "nightly.yml",
+            "--now",
+            "2026-11-20T00:00:00Z",
+        ])
+        .arg("--registry")
+        .arg(server.url())
+        .arg("--cache-dir")
+        .arg(dir.path().join("cache"))
+        .arg("--journal")
+        .arg(dir.path().join("journal.jsonl"))
+        .current_dir(dir.path())
+        .env("GITHUB_API_URL", server.url())
+        .env("GITHUB_TOKEN", "t0ken")
+        .env("RETENTION_TEST_TIME_SCALE", "0.001")
+        .env_remove("GITHUB_REPOSITORY_OWNER")
+        .env_remove("GITHUB_ACTIONS")
+        .env_remove("GITHUB_SERVER_URL")
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("in use (the policy): 5 references to acme's images"),
+        "{stderr}"
+    );
+    let deleted: Vec<u64> = server.deleted_ids().into_iter().map(|(_, id)| id).collect();
+    // The nightly policy without in_use deletes main-3de6a38 (pinned by digest in
+    // deploy/prod/api.yaml) and main-1dc35f1 (by tag in deploy/staging/compose.yaml).
+    for (package, digest) in [
+        ("api", "sha256:43002744213e"),
+        ("api", "sha256:3ba597b03076"),
+    ] {
+        let id = example_id(package, digest);
+        assert!(
+            !deleted.contains(&id),
+            "{digest} (id {id}) was deleted: {deleted:?}"
+        );
+    }
+    // And the run did delete what the policy deletes.
+    assert!(
+        deleted.contains(&example_id("api", "sha256:9033d479856b")),
+        "{deleted:?}"
+    );
+}
+
+#[test]
+fn sources_that_name_nothing_on_the_runs_registry_are_a_warning() {
+    let inv = inventory();
+    let run = retention(
+        &root(),
+        &plan_args(
+            "examples/in-use/nightly.yml",
+            &inv,
+            &["--registry", "http://127.0.0.1:5000"],
+        ),
+    );
+    assert_eq!(run.status.code(), Some(0), "{}", run.stderr());
+    assert!(
+        run.stderr().contains("warning: in use (the policy): no reference to acme's images on 127.0.0.1:5000 in 1 file pattern\n  help: a reference is REGISTRY/OWNER/PACKAGE"),
+        "{}",
+        run.stderr()
+    );
 }

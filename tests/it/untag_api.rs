@@ -237,40 +237,45 @@ fn server_with_push(fx: &Fx, push: bool) -> GithubServer {
     server(fx, |c| c.registry_push = push)
 }
 
-#[test]
-fn a_placeholder_left_by_a_killed_run_is_deleted_by_the_next_run() {
+/// `apply --policy P` on the fixture, with a placeholder a killed run left holding pr-1.
+fn sweep_run(policy: &str) -> (Fx, GithubServer, tempfile::TempDir, String, Run) {
     let fx = fixture();
     let server = server(&fx, |_| {});
-    let _filters = filters(&server);
     let dir = tempfile::tempdir().expect("tempdir");
-    let index = sha256(&fx.index);
-    let left = push_placeholder(&server, "pr-1", &index);
-    std::fs::write(
-        dir.path().join("keep.yml"),
-        "version: 1\nowner: acme\npackages: { type: container, names: [app] }\nrules:\n  - name: releases stay\n    keep: { tags: [\"v*\"] }\n",
-    )
-    .expect("policy");
+    let left = push_placeholder(&server, "pr-1", &sha256(&fx.index));
+    write(dir.path(), "p.yml", policy);
     let o = retention(
         &server,
         dir.path(),
         &[
             "apply",
             "--policy",
-            "keep.yml",
+            "p.yml",
             "--now",
             NOW,
             "--journal",
             "journal.jsonl",
         ],
     );
+    (fx, server, dir, left, o)
+}
+
+#[test]
+fn a_placeholder_left_by_a_killed_run_gives_the_tag_back_when_the_policy_keeps_it() {
+    // The policy names only v*: it does not remove pr-1, so pr-1 goes back on the index.
+    let (fx, server, dir, left, o) = sweep_run(
+        "version: 1\nowner: acme\npackages: { type: container, names: [app] }\nrules:\n  - name: releases stay\n    keep: { tags: [\"v*\"] }\n",
+    );
+    let _filters = filters(&server);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     insta::assert_snapshot!(o.transcript());
-    // Only the placeholder was deleted (it was the newest version: the one id above the rest).
+    let index = sha256(&fx.index);
+    // The placeholder, untagged by the re-tag, is deleted (it was the newest version: 15).
     assert_eq!(server.deleted_ids(), [("app".to_string(), 15)]);
-    assert_eq!(tag_digest(&server, "pr-1"), None);
+    assert_eq!(tag_digest(&server, "pr-1"), Some(index.clone()));
     assert_eq!(tag_digest(&server, "v1.0"), Some(index.clone()));
     let lines = journal(dir.path());
-    assert_eq!(outcomes(dir.path()), ["untagged"], "{lines:?}");
+    assert_eq!(outcomes(dir.path()), ["retagged"], "{lines:?}");
     assert_eq!(lines[0]["name"], index.as_str());
     assert_eq!(lines[0]["id"], 14);
     assert_eq!(lines[0]["untag"]["placeholder"], left.as_str());
@@ -281,7 +286,7 @@ fn a_placeholder_left_by_a_killed_run_is_deleted_by_the_next_run() {
         &[
             "apply",
             "--policy",
-            "keep.yml",
+            "p.yml",
             "--now",
             NOW,
             "--journal",
@@ -291,6 +296,28 @@ fn a_placeholder_left_by_a_killed_run_is_deleted_by_the_next_run() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     insta::assert_snapshot!(o.transcript());
     assert_eq!(server.deleted_ids().len(), 1);
+}
+
+#[test]
+fn a_placeholder_left_by_a_killed_run_finishes_the_removal_when_the_policy_removes_the_tag() {
+    let (fx, server, dir, left, o) = sweep_run(PR_POLICY);
+    let _filters = filters(&server);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    // Only the placeholder was deleted: pr-1 goes with it; solo (pr-9) goes by the policy.
+    let deleted: Vec<u64> = server.deleted_ids().into_iter().map(|(_, id)| id).collect();
+    assert!(
+        deleted.contains(&15) && !deleted.contains(&14),
+        "{deleted:?}"
+    );
+    assert_eq!(tag_digest(&server, "pr-1"), None);
+    assert_eq!(tag_digest(&server, "v1.0"), Some(sha256(&fx.index)));
+    let lines = journal(dir.path());
+    let swept: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["untag"]["placeholder"] == left.as_str())
+        .collect();
+    assert_eq!(swept.len(), 1, "{lines:?}");
+    assert_eq!(swept[0]["outcome"], "untagged");
 }
 
 #[test]
@@ -917,4 +944,236 @@ fn a_rerun_rolls_back_a_placeholder_when_the_image_would_keep_no_tag() {
     // pr-1 is back on the index, the placeholder deleted.
     assert_eq!(tag_digest(&server, "pr-1"), Some(index));
     assert_eq!(server.deleted_ids(), [("app".to_string(), 15)]);
+}
+
+/// The fixture with the version at `older` (0: the index, 3: solo) older than the others, and a
+/// placeholder left by a killed run holding `tag` (taken from the index when `pr-1`, from solo
+/// when `pr-9`): the newest version (15) is the placeholder.
+fn with_leftover(
+    older: usize,
+    tag: &str,
+    f: impl FnOnce(&mut Config, &str),
+) -> (Fx, GithubServer, tempfile::TempDir, String) {
+    let mut fx = fixture();
+    for field in ["created_at", "updated_at"] {
+        fx.inventory["packages"][0]["versions"][older][field] = json!("2026-05-01T00:00:00Z");
+    }
+    let server = server(&fx, |_| {});
+    let original = if tag == "pr-9" { &fx.solo } else { &fx.index };
+    let left = push_placeholder(&server, tag, &sha256(original));
+    server.configure(|c| f(c, &left));
+    let dir = tempfile::tempdir().expect("tempdir");
+    (fx, server, dir, left)
+}
+
+/// Keep the newest image, delete every other tagged one.
+const NEWEST_ONLY: &str = "version: 1\nowner: acme\npackages: { type: container, names: [app] }\nrules:\n  - name: all but the newest go\n    delete: { tags: [\"*\"] }\nsafety: { keep_newest: 1, min_age: 0s }\n";
+
+/// The plan's action for each version id, from `plan --format json`.
+fn actions(o: &Run) -> Vec<(u64, String)> {
+    let plan: Value = serde_json::from_slice(&o.stdout).expect("a JSON plan");
+    plan["packages"][0]["versions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|v| {
+            (
+                v["id"].as_u64().unwrap_or(0),
+                v["action"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn plan_never_counts_a_leftover_placeholder_as_the_newest_image() {
+    let (_fx, server, dir, _left) = with_leftover(3, "pr-1", |_, _| {});
+    let _filters = filters(&server);
+    write(dir.path(), "p.yml", NEWEST_ONLY);
+    let o = retention(
+        &server,
+        dir.path(),
+        &[
+            "plan", "--policy", "p.yml", "--now", NOW, "--format", "json",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    // The index (14) is the newest image: kept with its parts; the placeholder is no version
+    // of the plan; the older solo image goes.
+    let a = actions(&o);
+    assert!(a.contains(&(14, "keep".into())), "{a:?}");
+    assert!(a.contains(&(13, "keep".into())), "{a:?}");
+    assert!(a.contains(&(11, "delete".into())), "{a:?}");
+    assert!(!a.iter().any(|(id, _)| *id == 15), "{a:?}");
+    assert!(
+        o.stderr()
+            .contains("is a placeholder left by a killed tag removal"),
+        "{}",
+        text(&o)
+    );
+}
+
+#[test]
+fn plan_withholds_what_rests_on_a_version_that_may_be_a_placeholder() {
+    // The placeholder's manifest cannot be read: it may be an image, or not.
+    // solo (11) is the newest image, the index older.
+    let (_fx, server, dir, _left) = with_leftover(0, "pr-1", |c, left| {
+        c.unreadable_manifests = vec![left.to_string()]
+    });
+    let _filters = filters(&server);
+    write(dir.path(), "p.yml", NEWEST_ONLY);
+    let o = retention(
+        &server,
+        dir.path(),
+        &[
+            "plan", "--policy", "p.yml", "--now", NOW, "--format", "json",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let a = actions(&o);
+    // If 15 is an image, it is the newest and solo goes; if not, solo is the newest and stays:
+    // solo's deletion rests on 15 and is withheld. Nothing else is deleted either way.
+    assert!(a.contains(&(11, "keep".into())), "{a:?}");
+    assert!(a.iter().all(|(_, action)| action == "keep"), "{a:?}");
+    let plan: Value = serde_json::from_slice(&o.stdout).expect("a JSON plan");
+    let warnings = plan["packages"][0]["warnings"].to_string();
+    assert!(
+        warnings.contains("may be a placeholder left by a killed tag removal"),
+        "{warnings}"
+    );
+}
+
+fn apply_policy(server: &GithubServer, dir: &Path, policy: &str) -> Run {
+    write(dir, "p.yml", policy);
+    retention(
+        server,
+        dir,
+        &[
+            "apply",
+            "--policy",
+            "p.yml",
+            "--now",
+            NOW,
+            "--journal",
+            "journal.jsonl",
+        ],
+    )
+}
+
+fn write(dir: &Path, name: &str, text: &str) {
+    std::fs::write(dir.join(name), text).expect("write");
+}
+
+#[test]
+fn apply_policy_never_counts_a_placeholder_it_could_not_delete_as_the_newest_image() {
+    // Every attempt at the first DELETE (the placeholder's) answers 500.
+    // The placeholder took pr-9 from solo, older than the index.
+    let (fx, server, dir, left) = with_leftover(3, "pr-9", |c, _| {
+        c.faults = (0..6)
+            .map(|nth| github_server::Fault {
+                endpoint: "DELETE version".into(),
+                nth,
+                kind: github_server::FaultKind::Status500,
+            })
+            .collect();
+    });
+    let _filters = filters(&server);
+    let _placeholder = Filters::new()
+        .add(&regex::escape(&left), "[PLACEHOLDER]")
+        .bind();
+    let o = apply_policy(&server, dir.path(), NEWEST_ONLY);
+    insta::assert_snapshot!(o.transcript());
+    // The placeholder still holds its tag: a failure (exit 3), never a success.
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(o.stdout().contains("failed=1"), "{}", text(&o));
+    // The index, the newest image, and its parts stay; solo, untagged now, too.
+    assert!(server.deleted_ids().is_empty(), "{}", text(&o));
+    assert_eq!(tag_digest(&server, "v1.0"), Some(sha256(&fx.index)));
+}
+
+#[test]
+fn a_rerun_recognises_its_placeholder_by_the_journal_when_its_manifest_cannot_be_read() {
+    let fx = fixture();
+    let server = server(&fx, |_| {});
+    let _filters = filters(&server);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let index = sha256(&fx.index);
+    write_plan(dir.path(), &fx, &[(14, "pr-1")]);
+    let left = push_placeholder(&server, "pr-1", &index);
+    server.configure(|c| c.unreadable_manifests = vec![left.clone()]);
+    let line = json!({"owner": "acme", "scope": "/orgs/acme", "package": "app", "type": "container",
+        "id": 14, "name": index, "tags": ["v1.0", "pr-1"], "outcome": "untag_attempted",
+        "message": "", "time": "2026-11-20T00:00:00Z",
+        "untag": {"tag": "pr-1", "placeholder": left}});
+    std::fs::write(dir.path().join("journal.jsonl"), format!("{line}\n")).expect("journal");
+    let o = apply_plan(&server, dir.path(), &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(server.deleted_ids(), [("app".to_string(), 15)]);
+    assert_eq!(tag_digest(&server, "v1.0"), Some(index));
+    assert!(o.stdout().contains("untagged=1"), "{}", text(&o));
+}
+
+#[test]
+fn apply_policy_never_leaves_an_image_untagged_when_its_kept_tag_moves_during_the_run() {
+    // The policy removes pr-1 from the index, which keeps v1.0, and deletes solo (pr-9). While
+    // solo's DELETE is in flight (slow), another actor moves v1.0 to the amd64 image.
+    let fx = fixture();
+    let server = server(&fx, |c| {
+        c.faults = vec![github_server::Fault {
+            endpoint: "DELETE version".into(),
+            nth: 0,
+            kind: github_server::FaultKind::Slow(std::time::Duration::from_millis(1500)),
+        }];
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "p.yml", PR_POLICY);
+    let child = Command::new(env!("CARGO_BIN_EXE_retention"))
+        .args([
+            "apply",
+            "--policy",
+            "p.yml",
+            "--now",
+            NOW,
+            "--journal",
+            "journal.jsonl",
+        ])
+        .args(["--registry", &server.url()])
+        .current_dir(dir.path())
+        .env("GITHUB_API_URL", server.url())
+        .env("GITHUB_TOKEN", TOKEN)
+        .env("RETENTION_TEST_TIME_SCALE", "0.01")
+        .env("RETENTION_CACHE_DIR", dir.path().join("cache"))
+        .env_remove("GITHUB_REPOSITORY_OWNER")
+        .env_remove("GITHUB_ACTIONS")
+        .env_remove("GITHUB_RUN_ID")
+        .env_remove("RUST_LOG")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start retention");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    // The journal's `attempted` line is written as the DELETE is sent.
+    while !outcomes(dir.path()).iter().any(|o| o == "attempted") {
+        assert!(std::time::Instant::now() < deadline, "no DELETE was sent");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let r = registry(&server);
+    rt().block_on(r.put_manifest(REPO, "v1.0", OCI_MANIFEST, &fx.amd))
+        .expect("push");
+    let o = snap::of(&[], child.wait_with_output().expect("retention ends"));
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    // solo went; the index keeps pr-1, its last tag, and the run says why.
+    assert_eq!(
+        server.deleted_ids(),
+        [("app".to_string(), 11)],
+        "{}",
+        text(&o)
+    );
+    assert_eq!(tag_digest(&server, "pr-1"), Some(sha256(&fx.index)));
+    assert!(
+        o.stderr()
+            .contains("not untagged: removing it would leave the image with no tag: tag v1.0"),
+        "{}",
+        text(&o)
+    );
 }

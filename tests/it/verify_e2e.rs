@@ -297,3 +297,26 @@ fn verify_that_could_read_no_manifest_says_what_was_not_checked_and_exits_3() {
         "{out}"
     );
 }
+
+#[test]
+fn apply_says_a_kept_image_that_was_already_broken_is_as_whole_as_before() {
+    // arm64 (12) was never in the package: v1 is partial before the run, and stays so.
+    let (inventory, dir, policy) = fixture(&[12]);
+    let server = GithubServer::start(&inventory, Config::default());
+    let _filters = filters(&server);
+    let o = retention(&server, dir.path(), &["apply", "--policy", &policy], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    insta::assert_snapshot!(o.transcript());
+    let err = o.stderr();
+    assert!(!err.contains("every kept image is whole"), "{err}");
+    assert!(
+        err.contains(
+            "as whole as before the run; 1 kept image was already broken: team/app sha256:"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("(v1): partial: 1 platform manifest missing"),
+        "{err}"
+    );
+}

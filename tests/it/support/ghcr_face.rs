@@ -383,6 +383,14 @@ fn serve(
             } else {
                 tag_holder(&s, repo, reference).map(|v| v.name.clone())
             };
+            if reference.starts_with("sha256:") && s.config.unreadable_manifests.contains(reference)
+            {
+                return registry_error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "UNKNOWN",
+                    "unreadable (a fault of the test)",
+                );
+            }
             let live = digest
                 .filter(|d| s.ghcr.manifests.contains_key(d) && !deleted_version(&s, repo, d));
             match live.and_then(|d| s.ghcr.manifests.get(&d).map(|m| (d, m.clone()))) {

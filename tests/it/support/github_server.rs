@@ -118,6 +118,9 @@ pub struct Config {
     /// Added to every package's live `version_count`: a count that includes versions the
     /// listing never shows (how GitHub counts is not documented).
     pub version_count_extra: u64,
+    /// Manifests the ghcr.io face answers with 500 when read by digest (a tag's HEAD still
+    /// names them): a manifest that cannot be read.
+    pub unreadable_manifests: Vec<String>,
 }
 
 impl Default for Config {
@@ -144,6 +147,7 @@ impl Default for Config {
             latency: Duration::ZERO,
             delete_while_listing: Vec::new(),
             version_count_extra: 0,
+            unreadable_manifests: Vec::new(),
         }
     }
 }

@@ -2,8 +2,10 @@
 //! name nothing in it: a digest names exactly that version (an index, whose parts the graph then
 //! keeps; a platform manifest alone); a tag names the version that carries it now, and the tag.
 
+use std::collections::HashMap;
+
 use crate::inuse::Reference;
-use crate::inventory::{PackageEntry, Version};
+use crate::inventory::PackageEntry;
 use crate::policy::Policy;
 
 /// How one version is in use.
@@ -25,23 +27,31 @@ pub(super) fn hits<'p>(
 ) -> (Vec<Option<Hit>>, Vec<&'p Reference>) {
     let versions = &entry.versions;
     let mut out: Vec<Option<Hit>> = vec![None; versions.len()];
-    let mut missing = Vec::new();
+    let mut missing: Vec<&Reference> = Vec::new();
     let Some(found) = &policy.in_use.found else {
         return (out, missing);
     };
     if !entry.package.package_type.is_image() {
         return (out, missing);
     }
-    for r in found.of_package(&entry.package.name) {
+    let refs: Vec<&Reference> = found.of_package(&entry.package.name).collect();
+    if refs.is_empty() {
+        return (out, missing);
+    }
+    // Looked up once per package: a package may have 200,000 versions and a repository
+    // hundreds of references.
+    let mut by_digest: HashMap<String, usize> = HashMap::new();
+    let mut by_tag: HashMap<&str, (usize, usize)> = HashMap::new();
+    for (i, v) in versions.iter().enumerate() {
+        by_digest.entry(v.name.to_ascii_lowercase()).or_insert(i);
+        for (j, t) in v.tags().iter().enumerate() {
+            by_tag.entry(t.as_str()).or_insert((i, j));
+        }
+    }
+    for r in refs {
         let named = match (&r.digest, &r.tag) {
-            (Some(d), _) => versions
-                .iter()
-                .position(|v| v.name.eq_ignore_ascii_case(d))
-                .map(|i| (i, None)),
-            (None, Some(t)) => versions
-                .iter()
-                .enumerate()
-                .find_map(|(i, v)| tag_index(v, t).map(|j| (i, Some(j)))),
+            (Some(d), _) => by_digest.get(d).map(|&i| (i, None)),
+            (None, Some(t)) => by_tag.get(t.as_str()).map(|&(i, j)| (i, Some(j))),
             (None, None) => None,
         };
         let Some((i, tag)) = named else {
@@ -62,15 +72,10 @@ pub(super) fn hits<'p>(
     (out, missing)
 }
 
-fn tag_index(v: &Version, tag: &str) -> Option<usize> {
-    v.tags().iter().position(|t| t == tag)
-}
-
 /// The warning for a reference that names nothing in the package.
 pub(super) fn missing_warning(r: &Reference) -> String {
     format!("{} uses {}, which is not in the package", r.at, r.text)
 }
 
 #[cfg(test)]
-#[path = "in_use_tests.rs"]
 mod tests;
