@@ -17,7 +17,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent / "src"
 # Lower layers first: a module may only use modules listed before it (ARCHITECTURE.md).
 LAYERS = [
     "env", "secret", "digest", "manifest", "backoff", "plural", "sync",
-    "inuse", "inventory", "testkit", "policy", "plan", "graph", "space",
+    "inventory", "testkit", "inuse", "policy", "plan", "graph", "space",
     "evaluate", "diff", "render", "init",
     "registry", "github", "fill", "verify", "apply",
     "actions", "cli", "commands",

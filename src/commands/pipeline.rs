@@ -216,15 +216,6 @@ pub async fn apply_streamed(
     inventory.drop_repeated_ids();
     super::online::say_listed(&inventory, scope, client.requests());
 
-    let run = Run {
-        client,
-        scope,
-        policy,
-        placeholders,
-        journal,
-        to_targets,
-        now,
-    };
     let (deletions, untags) = bounds(policy, &inventory, now);
     let (max_deletions, max_untags) = (policy.safety.max_deletions, policy.safety.max_untags);
     if deletions > max_deletions || untags > max_untags {
@@ -234,35 +225,6 @@ pub async fn apply_streamed(
             count(deletions, "deletion", "deletions"),
             count(untags, "tag removal", "tag removals")
         );
-        return run.whole_plan_first(reader, inventory).await;
-    }
-    eprintln!(
-        "deleting package by package as their decisions are known (at most {} of {scope})",
-        count(deletions, "version", "versions")
-    );
-    run.package_by_package(reader, inventory).await
-}
-
-/// What the two ways of [`apply_streamed`] share.
-struct Run<'a> {
-    client: &'a GithubClient,
-    scope: &'a Scope,
-    policy: &'a Policy,
-    placeholders: &'a Sweep<'a>,
-    journal: Arc<Journal>,
-    to_targets: fn(&Plan) -> Vec<Target>,
-    now: DateTime<Utc>,
-}
-
-impl Run<'_> {
-    /// Read every manifest, evaluate the whole inventory (which refuses a plan over a limit),
-    /// then delete.
-    async fn whole_plan_first(
-        self,
-        mut reader: Option<ReadAhead>,
-        mut inventory: Inventory,
-    ) -> Result<Streamed, Failure> {
-        let (client, scope, policy, now) = (self.client, self.scope, self.policy, self.now);
         let mut unreadable = Vec::new();
         if let Some(ahead) = &mut reader {
             let report = read_manifests(ahead, policy, &mut inventory, now).await;
@@ -272,133 +234,121 @@ impl Run<'_> {
             }
             unreadable = report.failed_packages;
         }
-        let swept = super::placeholders::sweep(
-            client,
-            scope,
-            self.placeholders,
-            policy,
-            now,
-            &mut inventory,
-        )
-        .await?;
+        let swept =
+            super::placeholders::sweep(client, scope, placeholders, policy, now, &mut inventory)
+                .await?;
         let plan = super::placeholders::evaluate(policy, &inventory, now, &swept.doubt)?;
         if let Some(runner) = crate::actions::Runner::detect() {
             runner.report_plan(&plan)?;
         }
-        let targets = (self.to_targets)(&plan);
+        let targets = to_targets(&plan);
         eprintln!(
             "deleting {} of {scope}",
             count(targets.len(), "version", "versions")
         );
-        let report = crate::apply::execute(client, scope, targets, self.journal).await;
-        Ok(Streamed {
+        let report = crate::apply::execute(client, scope, targets, journal).await;
+        return Ok(Streamed {
             report,
             plan,
             inventory,
             unreadable,
             swept_failed: swept.failed,
-        })
+        });
     }
 
-    /// Read, evaluate and hand over the deletions of one package at a time, while the executor
-    /// deletes those of the packages before it.
-    async fn package_by_package(
-        self,
-        mut reader: Option<ReadAhead>,
-        mut inventory: Inventory,
-    ) -> Result<Streamed, Failure> {
-        let (client, scope, policy, now) = (self.client, self.scope, self.policy, self.now);
-        let (tx, rx) = tokio::sync::mpsc::channel::<Vec<Target>>(BATCHES_AHEAD);
-        let owner = inventory.owner.clone();
-        // Every digest listed, for the subjects of artifacts kept in another package.
-        let listed: std::collections::HashSet<String> =
-            crate::evaluate::listed_digests(&inventory.packages)
-                .into_iter()
-                .map(str::to_string)
-                .collect();
-        let producer = async {
-            let mut plans = Vec::new();
-            let mut read: Vec<PackageEntry> = Vec::new();
-            let mut fill = FillReport::default();
-            let mut swept_failed = Vec::new();
-            for entry in std::mem::take(&mut inventory.packages) {
-                if !crate::evaluate::governs(policy, &entry) {
-                    continue;
-                }
-                let mut single = Inventory {
-                    schema: crate::inventory::SCHEMA,
-                    owner: owner.clone(),
-                    captured_at: now,
-                    packages: vec![entry],
-                };
-                let mut doubt = super::placeholders::Doubt::default();
-                if let Some(ahead) = &mut reader {
-                    if single.packages[0].package.package_type.is_image() {
-                        let r = read_manifests(ahead, policy, &mut single, now).await;
-                        add(&mut fill, r);
-                        let swept = super::placeholders::sweep(
-                            client,
-                            scope,
-                            self.placeholders,
-                            policy,
-                            now,
-                            &mut single,
-                        )
-                        .await?;
-                        swept_failed.extend(swept.failed);
-                        doubt = swept.doubt;
-                    }
-                }
-                let Some(entry) = single.packages.pop() else {
-                    continue;
-                };
-                let package =
-                    super::placeholders::plan_package(policy, &entry, now, &doubt, &|d| {
-                        listed.contains(d)
-                    });
-                let batch = (self.to_targets)(&crate::evaluate::assemble(
-                    policy,
-                    &owner,
-                    now,
-                    vec![package.clone()],
-                ));
-                tracing::info!(
-                    "{}: {} decided",
-                    package.name,
-                    count(batch.len(), "deletion", "deletions")
-                );
-                plans.push(package);
-                read.push(entry);
-                if !batch.is_empty() && tx.send(batch).await.is_err() {
-                    // The executor is gone (it cannot be before the sender is dropped).
-                    break;
+    let (tx, rx) = tokio::sync::mpsc::channel::<Vec<Target>>(BATCHES_AHEAD);
+    let owner = inventory.owner.clone();
+    // Every digest listed, for the subjects of artifacts kept in another package.
+    let listed: std::collections::HashSet<String> =
+        crate::evaluate::listed_digests(&inventory.packages)
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+    let producer = async {
+        let mut plans = Vec::new();
+        let mut read: Vec<PackageEntry> = Vec::new();
+        let mut fill = FillReport::default();
+        let mut swept_failed = Vec::new();
+        for entry in std::mem::take(&mut inventory.packages) {
+            if !crate::evaluate::governs(policy, &entry) {
+                continue;
+            }
+            let mut single = Inventory {
+                schema: crate::inventory::SCHEMA,
+                owner: owner.clone(),
+                captured_at: now,
+                packages: vec![entry],
+            };
+            let mut doubt = super::placeholders::Doubt::default();
+            if let Some(ahead) = &mut reader {
+                if single.packages[0].package.package_type.is_image() {
+                    let r = read_manifests(ahead, policy, &mut single, now).await;
+                    add(&mut fill, r);
+                    let swept = super::placeholders::sweep(
+                        client,
+                        scope,
+                        placeholders,
+                        policy,
+                        now,
+                        &mut single,
+                    )
+                    .await?;
+                    swept_failed.extend(swept.failed);
+                    doubt = swept.doubt;
                 }
             }
-            drop(tx);
-            if let Some(ahead) = &reader {
-                eprintln!("{}", fill.summary());
-                if fill.from_network > 0 {
-                    ahead.evict();
-                }
+            let Some(entry) = single.packages.pop() else {
+                continue;
+            };
+            let package = super::placeholders::plan_package(policy, &entry, now, &doubt, &|d| {
+                listed.contains(d)
+            });
+            let batch = to_targets(&crate::evaluate::assemble(
+                policy,
+                &owner,
+                now,
+                vec![package.clone()],
+            ));
+            tracing::info!(
+                "{}: {} decided",
+                package.name,
+                count(batch.len(), "deletion", "deletions")
+            );
+            plans.push(package);
+            read.push(entry);
+            if !batch.is_empty() && tx.send(batch).await.is_err() {
+                // The executor is gone (it cannot be before the sender is dropped).
+                break;
             }
-            Ok::<_, Failure>((plans, read, fill.failed_packages, swept_failed))
-        };
-        let (produced, report) = tokio::join!(
-            producer,
-            crate::apply::execute_stream(client, scope, Vec::new(), Some(rx), self.journal)
-        );
-        let (plans, read, unreadable, swept_failed) = produced?;
-        let plan = crate::evaluate::assemble(policy, &owner, now, plans);
-        inventory.packages = read;
-        if let Some(runner) = crate::actions::Runner::detect() {
-            runner.report_plan(&plan)?;
         }
-        Ok(Streamed {
-            report,
-            plan,
-            inventory,
-            unreadable,
-            swept_failed,
-        })
+        drop(tx);
+        if let Some(ahead) = &reader {
+            eprintln!("{}", fill.summary());
+            if fill.from_network > 0 {
+                ahead.evict();
+            }
+        }
+        Ok::<_, Failure>((plans, read, fill.failed_packages, swept_failed))
+    };
+    eprintln!(
+        "deleting package by package as their decisions are known (at most {} of {scope})",
+        count(deletions, "version", "versions")
+    );
+    let (produced, report) = tokio::join!(
+        producer,
+        crate::apply::execute_stream(client, scope, Vec::new(), Some(rx), journal)
+    );
+    let (plans, read, unreadable, swept_failed) = produced?;
+    let plan = crate::evaluate::assemble(policy, &owner, now, plans);
+    inventory.packages = read;
+    if let Some(runner) = crate::actions::Runner::detect() {
+        runner.report_plan(&plan)?;
     }
+    Ok(Streamed {
+        report,
+        plan,
+        inventory,
+        unreadable,
+        swept_failed,
+    })
 }
