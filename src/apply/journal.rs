@@ -215,6 +215,11 @@ impl Journal {
         })
     }
 
+    /// The journal's file.
+    pub fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+
     /// Append one line and flush it to the disk before returning.
     pub fn append(&self, entry: &Entry) -> Result<(), JournalError> {
         let mut line = serde_json::to_string(entry).map_err(|e| JournalError::Encode {
