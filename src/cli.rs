@@ -161,6 +161,24 @@ pub struct ApplyArgs {
     /// The journal: one JSON line per deletion outcome, appended.
     #[arg(long, value_name = "FILE", default_value = "retention-journal.jsonl")]
     pub journal: PathBuf,
+    /// Deletions a minute at most (default 60: one a second, serially, as GitHub asks; up to
+    /// the documented 180). Overrides the policy's safety.deletions_per_minute. A run goes
+    /// slower when GitHub refuses, never faster.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=180))]
+    pub deletions_per_minute: Option<u32>,
+    /// Stop deleting after this long (e.g. `50m`), exit 3, and leave the rest to the next run:
+    /// keep a job inside its `timeout-minutes`.
+    #[arg(long, value_name = "DURATION", value_parser = parse_max_duration)]
+    pub max_duration: Option<std::time::Duration>,
+}
+
+/// A `--max-duration`: `90s`, `50m`, `2h` (humantime), more than zero.
+fn parse_max_duration(s: &str) -> Result<std::time::Duration, String> {
+    match humantime::parse_duration(s.trim()) {
+        Ok(d) if !d.is_zero() => Ok(d),
+        Ok(_) => Err("must be more than zero".to_string()),
+        Err(e) => Err(format!("{e} (write e.g. 90s, 50m or 2h)")),
+    }
 }
 
 #[derive(Debug, Args)]

@@ -267,6 +267,11 @@ impl Journal {
         })
     }
 
+    /// The journal's file.
+    pub fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+
     /// Append one line and flush it to the disk before returning.
     /// The first line about a version given to [`Journal::explain`] (not a tag removal's) carries why.
     pub fn append(&self, entry: &Entry) -> Result<(), JournalError> {

@@ -22,7 +22,7 @@ use crate::apply::untag::{UntagReport, UntagTarget, Untagger};
 use crate::apply::{ApplyReport, Stop, Target};
 use crate::cli::ApplyArgs;
 use crate::fill::FillScope;
-use crate::github::{GithubClient, Scope};
+use crate::github::{GithubClient, PaceMemory, Scope};
 use crate::plan::Plan;
 use crate::policy::Policy;
 
@@ -113,6 +113,8 @@ fn execute_inner(
         let already_broken;
         // The inventory the deletions were decided on (with its manifests), for the check after.
         let mut before = None;
+        // Where the pace GitHub allowed is remembered.
+        let memory;
         let (client, scope, targets, untags) = match (loaded_plan, &args.policy) {
             (Some(plan), _) => {
                 if let Some(runner) = crate::actions::Runner::detect() {
@@ -141,6 +143,7 @@ fn execute_inner(
                     }
                 }
                 let (client, scope) = online::connect(settings, Some(&plan.owner)).await?;
+                memory = pace(args, loaded_policy.as_ref(), settings, &client, &scope);
                 let mut targets = targets(&plan, true);
                 explain(&journal, &plan);
                 let mut untags = untag_targets(&plan);
@@ -180,6 +183,7 @@ fn execute_inner(
                     return Err(Failure::usage("give --policy FILE or --plan PLAN.json"));
                 };
                 let (client, scope) = online::connect(settings, policy.owner.as_deref()).await?;
+                let memory = pace(args, Some(policy), settings, &client, &scope);
                 // Read, decide and delete package by package: deleting starts before every
                 // manifest is read (commands/pipeline.rs). Tags are removed after, below.
                 eprintln!("journal: {}", args.journal.display());
@@ -196,6 +200,9 @@ fn execute_inner(
                     },
                 )
                 .await?;
+                if let Some(m) = &memory {
+                    m.save(&streamed.report.pace, chrono::Utc::now());
+                }
                 let plan = &streamed.plan;
                 let already_broken = super::verify::kept_broken(plan);
                 super::verify::warn_broken(&already_broken);
@@ -269,6 +276,9 @@ fn execute_inner(
             .map(|t| t.package.clone())
             .collect();
         let report = crate::apply::execute(&client, &scope, targets, Arc::clone(&journal)).await;
+        if let Some(m) = &memory {
+            m.save(&report.pace, chrono::Utc::now());
+        }
         let mut untag_report =
             remove_tags(&client, &scope, &placeholders, &report, untags).await;
         untag_report.failed.extend(swept_failed);
@@ -294,6 +304,47 @@ fn execute_inner(
         };
         Ok((results, outcome))
     })
+}
+
+/// Pace the deletions: `--deletions-per-minute`, else the policy's `safety.deletions_per_minute`,
+/// else one a second; start from the pace the last run against this API and owner learned
+/// (remembered in the cache directory, returned to save this run's), and stop taking deletions
+/// after `--max-duration`.
+fn pace(
+    args: &ApplyArgs,
+    policy: Option<&Policy>,
+    settings: &Settings,
+    client: &GithubClient,
+    scope: &Scope,
+) -> Option<PaceMemory> {
+    let configured = args
+        .deletions_per_minute
+        .or(policy.and_then(|p| p.safety.deletions_per_minute))
+        .map_or(
+            crate::github::pacer::DEFAULT_DELETIONS_PER_MINUTE,
+            f64::from,
+        );
+    let memory = settings
+        .cache()
+        .dir()
+        .map(|dir| PaceMemory::new(dir, &client.api_host(), scope.owner()));
+    let start = memory.as_ref().and_then(|m| m.start(chrono::Utc::now()));
+    let pacer = client.pacer();
+    pacer.configure(configured, start);
+    let summary = pacer.summary();
+    if summary.from_memory {
+        eprintln!(
+            "note: starting at {:.0} deletions a minute (configured: {:.0}), the pace GitHub allowed the last run ({}){}",
+            summary.started,
+            summary.configured,
+            memory.as_ref().map(|m| m.path().display().to_string()).unwrap_or_default(),
+            if start.is_some_and(|s| s.may_probe) { "; raising it slowly while GitHub accepts" } else { "" }
+        );
+    }
+    if let Some(d) = args.max_duration {
+        pacer.set_max_duration(d);
+    }
+    memory
 }
 
 /// Remove the tags of `untags` from images that stay, after the deletions (`report`): none when
@@ -619,6 +670,12 @@ pub fn report_outcome_with_untags(r: &ApplyReport, u: &UntagReport) -> (ApplyRes
         Some(Stop::Fatal(e)) => Err(Failure::run(format!(
             "error: stopped: {e}\n{} versions were left undone",
             r.left
+        ))),
+        Some(Stop::Deadline(d)) => Err(Failure::partial(format!(
+            "warning: stopped: --max-duration {} passed; {} of {} deletions are left undone: the next run continues",
+            humantime::format_duration(*d),
+            r.left,
+            r.total
         ))),
         Some(Stop::Journal(e)) => Err(Failure::run(format!(
             "error: stopped: {e}; {} versions were left undone",

@@ -85,6 +85,9 @@ pub struct Safety {
     pub untag: bool,
     /// A plan that removes more tags than this is an error, never truncated.
     pub max_untags: u64,
+    /// Deletions a minute at most when applying (`--deletions-per-minute` wins); `None`: the
+    /// default, one a second.
+    pub deletions_per_minute: Option<u32>,
 }
 
 impl Safety {
@@ -99,6 +102,7 @@ impl Safety {
         max_deletions: 1000,
         untag: true,
         max_untags: 1000,
+        deletions_per_minute: None,
     };
 }
 

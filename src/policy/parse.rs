@@ -199,6 +199,7 @@ const SAFETY_KEYS: &[&str] = &[
     "max_deletions",
     "untag",
     "max_untags",
+    "deletions_per_minute",
 ];
 const SELECTOR_KEYS: &[&str] = &[
     "tags",
@@ -1038,6 +1039,18 @@ fn parse_safety(cx: &mut Ctx, node: &Node) -> Option<Safety> {
             },
             "max_untags" => match cx.count(v, "max_untags", 0) {
                 Some(n) => safety.max_untags = n,
+                None => ok = false,
+            },
+            "deletions_per_minute" => match cx.count(v, "deletions_per_minute", 1) {
+                Some(n) if n <= 180 => safety.deletions_per_minute = Some(n as u32),
+                Some(_) => {
+                    cx.at(
+                        v,
+                        "`deletions_per_minute` may be at most 180, GitHub's documented limit",
+                        Some("the default (60, one a second) is what GitHub asks for; raise it only as far as 180".into()),
+                    );
+                    ok = false;
+                }
                 None => ok = false,
             },
             _ => {}
