@@ -52,7 +52,8 @@ pub(super) fn hits<'p>(
         let named = match (&r.digest, &r.tag) {
             (Some(d), _) => by_digest.get(d).map(|&i| (i, None)),
             (None, Some(t)) => by_tag.get(t.as_str()).map(|&(i, j)| (i, Some(j))),
-            (None, None) => None,
+            // A bare reference names no version; the commands keep it out (`commands::in_use`).
+            (None, None) => continue,
         };
         let Some((i, tag)) = named else {
             missing.push(r);
