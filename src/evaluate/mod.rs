@@ -372,7 +372,7 @@ pub(crate) fn decide_package_in<'a>(
     let (sel, deleted) = (&outcome.sel, &outcome.deleted);
     // Once for all versions: a walk per version is quadratic on nested untagged indexes.
     let parts_of = ctx.graph.parts_of(|j| ctx.versions[j].id);
-    let decisions = ctx
+    let decisions: Vec<Decision> = ctx
         .order
         .iter()
         .map(|&i| {
@@ -444,6 +444,18 @@ pub(crate) fn decide_package_in<'a>(
     let unknown = ctx.graph.unknown_manifests();
     warnings.extend(ctx.in_use_missing.iter().cloned());
     warnings.extend(in_use_deleted(&ctx, deleted));
+    let mut removed: Vec<Vec<String>> = vec![Vec::new(); ctx.versions.len()];
+    for d in &decisions {
+        removed[d.index].clone_from(&d.untag);
+    }
+    let kept: Vec<bool> = deleted.iter().map(|d| !d).collect();
+    warnings.extend(in_use::untag_warnings(
+        ctx.versions,
+        &ctx.order,
+        &ctx.in_use,
+        &removed,
+        &kept,
+    ));
     let withheld = (0..ctx.versions.len())
         .filter(|&i| ctx.graph.manifest[i] != ManifestState::Known || ctx.graph.parents_unknown[i])
         .filter(|&i| sel[i].every_tag_deleted())

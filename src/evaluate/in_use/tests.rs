@@ -187,3 +187,65 @@ fn in_use_false_selects_what_no_reference_names() {
     assert_eq!(version(&plan, &v1).action, Action::Keep);
     assert_eq!(version(&plan, &v2).action, Action::Delete);
 }
+
+const UNTAG_POLICY: &str = r#"
+version: 1
+packages: { type: container, names: ["api"] }
+in_use: { files: ["deploy/*.yaml"] }
+rules:
+  - name: KEEP
+  - name: releases stay
+    keep: { tags: ["v*"] }
+  - name: latest goes
+    delete: { tags: ["latest"] }
+safety: { keep_newest: 0 }
+"#;
+
+/// The review's case: `latest`, pulled by a deployment, on a kept release; `keep` is the first
+/// rule's selector.
+fn untag_plan(keep: &str) -> (Plan, String) {
+    let text = UNTAG_POLICY.replace("KEEP", &format!("first\n    keep: {keep}"));
+    let mut policy = parse_policy("p.yml", text.as_bytes()).unwrap();
+    policy.in_use.found = Some(Arc::new(Found {
+        references: extract(
+            "ghcr.io",
+            "deploy/a.yaml",
+            b"image: ghcr.io/acme/api:latest\n",
+        )
+        .unwrap(),
+    }));
+    let mut api = Pkg::new("api");
+    let release = api.image(1, &["v2.1.0", "latest"], 500);
+    (
+        evaluate(&policy, &inventory("acme", vec![api]), now()).unwrap(),
+        release,
+    )
+}
+
+#[test]
+fn removing_a_tag_a_deployment_pulls_warns() {
+    let (plan, release) = untag_plan(r#"{ tags: ["never"] }"#);
+    let v = version(&plan, &release);
+    assert_eq!(v.action, Action::Keep);
+    assert_eq!(v.untag, vec!["latest"]);
+    let w = &plan.packages[0].warnings;
+    assert!(
+        w.len() == 1
+            && w[0].starts_with("the plan removes tag latest from ")
+            && w[0].contains("which deploy/a.yaml:1 pulls by that tag"),
+        "{w:?}"
+    );
+}
+
+#[test]
+fn keep_in_use_keeps_the_tag_a_deployment_pulls() {
+    let (plan, release) = untag_plan("{ in_use: true }");
+    let v = version(&plan, &release);
+    assert_eq!(v.action, Action::Keep);
+    assert!(v.untag.is_empty(), "{:?}", v.untag);
+    assert!(
+        plan.packages[0].warnings.is_empty(),
+        "{:?}",
+        plan.packages[0].warnings
+    );
+}
