@@ -304,6 +304,54 @@ fn init_writes_the_workflows_and_refuses_to_overwrite() {
     insta::assert_snapshot!(again.transcript());
 }
 
+#[test]
+fn init_says_when_it_raises_max_deletions_to_fit_the_first_run() {
+    // 1,050 expired pull-request images: the first run deletes 1,047 (3 newest stay), over
+    // the default max_deletions (1000).
+    let api: Vec<Value> = (1..=1050u64)
+        .map(|n| version(n, &[&format!("pr-{n}")], 30 + (n % 50) as i64))
+        .collect();
+    let manifests: serde_json::Map<String, Value> = (1..=1050u64)
+        .map(|id| {
+            let (d, body) = manifest(id);
+            (d, Value::String(body))
+        })
+        .collect();
+    let inventory = json!({"schema": 1, "owner": "acme", "captured_at": "2026-11-20T00:00:00Z",
+        "packages": [{"package": {"id": 1, "name": "api", "package_type": "container"},
+                      "versions": api, "manifests": manifests}]});
+    let dir = tempdir();
+    let inv = dir.path().join("inventory.json");
+    std::fs::write(&inv, inventory.to_string()).unwrap_or_else(|e| panic!("{e}"));
+    let inv = inv.display().to_string();
+    let run = retention(
+        dir.path(),
+        &[
+            "init",
+            "--inventory",
+            &inv,
+            "--write",
+            "retention.yml",
+            "--now",
+            "2026-11-20T00:00:00Z",
+        ],
+    );
+    assert_eq!(run.status.code(), Some(0), "{}", run.stderr());
+    let stdout = String::from_utf8_lossy(&run.stdout).to_string();
+    assert!(stdout.contains("delete 1047"), "{stdout}");
+    assert!(
+        stdout.contains("note: safety.max_deletions is raised from 1000 to 1100 so that the first run is not refused; after that run, lower it to 1000 in the policy (or keep 1000 and run the first apply once with --max-deletions=1100)"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("max_untags is raised"), "{stdout}");
+    let policy = read(&dir.path().join("retention.yml"));
+    assert!(
+        policy.contains("  max_deletions: 1100              # raised from 1000 to fit the first run (1047 deletions): lower it to 1000 after that run\n"),
+        "{policy}"
+    );
+    assert_valid(dir.path(), &policy);
+}
+
 /// A workflow file as JSON.
 fn workflow(path: &Path) -> Value {
     let docs = <saphyr::Yaml as saphyr::LoadableYamlNode>::load_from_str(&read(path))
