@@ -63,6 +63,13 @@ pub(crate) fn attach(
     })?;
     let found = crate::inuse::scan(&root, &sources, &registry)?;
     let host = crate::inuse::registry_host(&registry);
+    if !found.unfollowed.is_empty() {
+        eprintln!(
+            "warning: in use ({which}): links to directories are not followed, and a file pattern may name files in {}: {}\n  help: name the files where the link points, or list them with --in-use FILE",
+            if found.unfollowed.len() == 1 { "it" } else { "them" },
+            found.unfollowed.join(", ")
+        );
+    }
     let mut mine = found.for_owner(owner);
     let others = found.references.len() - mine.references.len();
     let selects = policy.uses_in_use();

@@ -67,6 +67,9 @@ impl Reference {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Found {
     pub references: Vec<Reference>,
+    /// Links to directories the walk did not enter, where a `files` pattern may have matched
+    /// (relative paths).
+    pub unfollowed: Vec<String>,
 }
 
 impl Found {
@@ -81,6 +84,7 @@ impl Found {
                 .filter(|r| r.owner == owner)
                 .cloned()
                 .collect(),
+            unfollowed: self.unfollowed.clone(),
         }
     }
 

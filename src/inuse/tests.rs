@@ -185,6 +185,7 @@ fn text_that_is_not_utf8_is_still_read() {
 fn owners_are_filtered_case_insensitively() {
     let found = Found {
         references: extract("ghcr.io", "f", b"ghcr.io/ACME/api:v1 ghcr.io/other/api:v1").unwrap(),
+        ..Default::default()
     };
     let acme = found.for_owner("Acme");
     assert_eq!(acme.references.len(), 1);

@@ -667,3 +667,67 @@ fn the_cluster_workflow_stops_when_kubectl_fails_or_lists_nothing() {
     let list = std::fs::read_to_string(dir.path().join("running-images.txt")).unwrap_or_default();
     assert_eq!(list.lines().count(), 2, "{list}");
 }
+
+#[cfg(unix)]
+#[test]
+fn the_walk_reads_linked_files_ignores_global_excludes_and_names_unfollowed_links() {
+    let dir = tempdir();
+    let repo = dir.path().join("repo");
+    let home = dir.path().join("home");
+    let inv = inventory();
+    write(&repo, "deploy/api.yaml", "image: ghcr.io/acme/api:v2.0.1\n");
+    write(
+        &repo,
+        "shared/web.yaml",
+        "image: ghcr.io/acme/api:main-1dc35f1\n",
+    );
+    write(
+        &repo,
+        "elsewhere/cli.yaml",
+        "image: ghcr.io/acme/api:main-3de6a38\n",
+    );
+    let link = |target: &str, at: &str| {
+        std::os::unix::fs::symlink(target, repo.join(at)).unwrap_or_else(|e| panic!("{at}: {e}"))
+    };
+    link("../shared/web.yaml", "deploy/web.yaml");
+    link("../elsewhere", "deploy/more");
+    // This machine's global excludes (git's default place for them) ignore the deploy file.
+    write(&home, ".config/git/ignore", "deploy/api.yaml\n");
+    write(
+        &repo,
+        "p.yml",
+        &main_builds_policy("in_use: { files: [\"deploy/**/*.yaml\"] }\n"),
+    );
+    let run = snap::run(
+        Command::new(env!("CARGO_BIN_EXE_retention"))
+            .args(plan_args("p.yml", &inv, &["--format", "json"]))
+            .current_dir(&repo)
+            .env("HOME", &home)
+            .env("XDG_CONFIG_HOME", home.join(".config"))
+            .env("NO_COLOR", "1")
+            .env_remove("GITHUB_ACTIONS")
+            .env_remove("GITHUB_SERVER_URL")
+            .env_remove("GITHUB_REPOSITORY_OWNER"),
+    );
+    let plan = json(&run);
+    let stderr = run.stderr();
+    assert!(
+        stderr.contains("in use (the policy): 2 references to acme's images in 1 file pattern"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("warning: in use (the policy): links to directories are not followed, and a file pattern may name files in it: deploy/more\n  help: "),
+        "{stderr}"
+    );
+    // The linked file is read, under its own path.
+    let linked = version(&plan, "api", "sha256:3ba597b03076");
+    assert_eq!(linked["in_use"], serde_json::json!(["deploy/web.yaml:1"]));
+    // The file the global excludes name is read all the same.
+    let release = version(&plan, "api", "sha256:d752e3b0aa92");
+    assert_eq!(release["in_use"], serde_json::json!(["deploy/api.yaml:1"]));
+    // The linked directory is not entered.
+    assert_eq!(
+        version(&plan, "api", "sha256:43002744213e")["action"],
+        "delete"
+    );
+}

@@ -28,6 +28,7 @@ fn policy_using(deploy: &str) -> Policy {
     let mut policy = parse_policy("p.yml", POLICY.as_bytes()).unwrap();
     let found = Found {
         references: extract("ghcr.io", "deploy/prod.yaml", deploy.as_bytes()).unwrap(),
+        ..Default::default()
     };
     policy.in_use.found = Some(Arc::new(found.for_owner("acme")));
     policy
@@ -159,6 +160,7 @@ fn in_use_without_a_keep_rule_warns_when_the_plan_deletes_it() {
     let used = api.image(1, &["v1"], 500);
     policy.in_use.found = Some(Arc::new(Found {
         references: extract("ghcr.io", "k8s.yaml", b"ghcr.io/acme/api:v1").unwrap(),
+        ..Default::default()
     }));
     let plan = evaluate(&policy, &inventory("acme", vec![api]), now()).unwrap();
     assert_eq!(version(&plan, &used).action, Action::Delete);
@@ -179,6 +181,7 @@ fn in_use_false_selects_what_no_reference_names() {
     let mut policy = parse_policy("p.yml", text.as_bytes()).unwrap();
     policy.in_use.found = Some(Arc::new(Found {
         references: extract("ghcr.io", "k8s.yaml", b"ghcr.io/acme/api:v2").unwrap(),
+        ..Default::default()
     }));
     let mut api = Pkg::new("api");
     let v1 = api.image(1, &["v1"], 500);
@@ -213,6 +216,7 @@ fn untag_plan(keep: &str) -> (Plan, String) {
             b"image: ghcr.io/acme/api:latest\n",
         )
         .unwrap(),
+        ..Default::default()
     }));
     let mut api = Pkg::new("api");
     let release = api.image(1, &["v2.1.0", "latest"], 500);
