@@ -26,7 +26,10 @@ impl From<ScanError> for Failure {
 /// images on the run's registry, and attach them to the policy. `owner` is asked only when
 /// there is something to scan (a run without `in_use` resolves its owner where it always did).
 /// Nothing to scan: nothing attached, unless a rule selects by `in_use`, which is then an error
-/// (it would keep nothing).
+/// (it would keep nothing). With a rule that selects by `in_use`, these are errors too (exit 1):
+/// a reference that names no version (a bare name whose tag cannot be read, see
+/// `inuse::split`), a list that names none of the owner's images (the step that wrote it
+/// failed), and sources that name none of them. Without such a rule they are warnings.
 /// `which` names the policy in messages ("the policy", "the base policy").
 pub(crate) fn attach(
     policy: &mut Policy,
