@@ -34,6 +34,10 @@ pub enum Command {
     /// Restore the versions a journal says were deleted (within GitHub's 30 days), and put back
     /// the tags it says were removed.
     Restore(RestoreArgs),
+    /// Read a journal an `apply` wrote: what was done to each version, when and why. Sends
+    /// nothing.
+    #[command(subcommand)]
+    Journal(JournalCommand),
     /// Save the listed inventory (packages, versions, manifests) for offline work.
     Snapshot(SnapshotArgs),
     /// Check that every image the policy keeps is whole (all its platform manifests present);
@@ -207,6 +211,23 @@ impl RestoreArgs {
             token_env: self.token_env.clone(),
         }
     }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum JournalCommand {
+    /// Print what each version (or VERSION) went through, when, and why it was deleted: the
+    /// plan's reasons, the policy's sha256 and the registry.
+    Show(JournalShowArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct JournalShowArgs {
+    /// Only this version: its id, or its name (a digest, an npm version).
+    #[arg(value_name = "VERSION")]
+    pub version: Option<String>,
+    /// The journal an `apply` wrote.
+    #[arg(long, value_name = "FILE", default_value = "retention-journal.jsonl")]
+    pub journal: PathBuf,
 }
 
 #[derive(Debug, Args)]

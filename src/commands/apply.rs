@@ -93,7 +93,9 @@ fn execute_inner(
         None => None,
     };
     settings.require_token_to_delete()?;
-    let journal = Arc::new(Journal::open(&args.journal)?);
+    // The registry goes with why each version is deleted (`retention journal show`).
+    let registry = settings.registry().ok().map(|r| r.url.as_str());
+    let journal = Arc::new(Journal::open(&args.journal)?.with_registry(registry));
     let runtime = online::runtime()?;
     runtime.block_on(async {
         // Where tags are removed (and placeholders a killed run left are found).
@@ -143,6 +145,7 @@ fn execute_inner(
                 let (client, scope) = online::connect(settings, Some(&plan.owner)).await?;
                 memory = pace(args, loaded_policy.as_ref(), settings, &client, &scope);
                 let mut targets = targets(&plan, true);
+                explain(&journal, &plan);
                 let mut untags = untag_targets(&plan);
                 let max_untags = loaded_policy
                     .as_ref()
@@ -191,7 +194,10 @@ fn execute_inner(
                     policy,
                     &placeholders,
                     Arc::clone(&journal),
-                    |plan| targets(plan, false),
+                    &|plan| {
+                        explain(&journal, plan);
+                        targets(plan, false)
+                    },
                 )
                 .await?;
                 if let Some(m) = &memory {
@@ -552,6 +558,15 @@ fn targets(plan: &Plan, recheck: bool) -> Vec<Target> {
             hold: None,
         })
         .collect()
+}
+
+/// Tell the journal why each deletion of `plan` is made (the plan's reasons, its policy's
+/// sha256): the first line about the version says so. Called as the targets are made, before
+/// they go to the executor (for `apply --policy`, by the pipeline's `to_targets`).
+fn explain(journal: &Journal, plan: &Plan) {
+    for (p, v) in plan.deletions() {
+        journal.explain(&p.name, v.id, &v.reasons, &plan.policy_sha256);
+    }
 }
 
 /// The final reporting of an apply run: summary on stderr, counts on stdout, the exit code.

@@ -188,7 +188,7 @@ pub async fn apply_streamed(
     policy: &Policy,
     placeholders: &Sweep<'_>,
     journal: Arc<Journal>,
-    to_targets: fn(&Plan) -> Vec<Target>,
+    to_targets: &dyn Fn(&Plan) -> Vec<Target>,
 ) -> Result<Streamed, Failure> {
     let now = settings.now();
     // The registry client comes first, so that a listing page's manifests are read while the

@@ -372,7 +372,7 @@ pub(crate) fn decide_package_in<'a>(
     let (sel, deleted) = (&outcome.sel, &outcome.deleted);
     // Once for all versions: a walk per version is quadratic on nested untagged indexes.
     let parts_of = ctx.graph.parts_of(|j| ctx.versions[j].id);
-    let decisions = ctx
+    let decisions: Vec<Decision> = ctx
         .order
         .iter()
         .map(|&i| {
@@ -424,7 +424,7 @@ pub(crate) fn decide_package_in<'a>(
         .collect();
 
     let broken = broken_images(&ctx);
-    let warnings = package_warnings(&ctx, &outcome, &broken);
+    let warnings = package_warnings(&ctx, &outcome, &decisions, &broken);
     PackageDecisions {
         decisions,
         warnings,
@@ -434,7 +434,12 @@ pub(crate) fn decide_package_in<'a>(
 
 /// The warnings of one package's decisions: the graph's, an incomplete listing, what is in use
 /// and deleted, deletions withheld for unreadable manifests, broken images.
-fn package_warnings(ctx: &Ctx, outcome: &Outcome, broken: &[BrokenImage]) -> Vec<String> {
+fn package_warnings(
+    ctx: &Ctx,
+    outcome: &Outcome,
+    decisions: &[Decision],
+    broken: &[BrokenImage],
+) -> Vec<String> {
     let (sel, deleted) = (&outcome.sel, &outcome.deleted);
     let mut warnings = ctx.graph.warnings.clone();
     if let Some(gap) = ctx.listing_gap {
@@ -457,6 +462,18 @@ fn package_warnings(ctx: &Ctx, outcome: &Outcome, broken: &[BrokenImage]) -> Vec
     let unknown = ctx.graph.unknown_manifests();
     warnings.extend(ctx.in_use_missing.iter().cloned());
     warnings.extend(in_use_deleted(ctx, deleted));
+    let mut removed: Vec<Vec<String>> = vec![Vec::new(); ctx.versions.len()];
+    for d in decisions {
+        removed[d.index].clone_from(&d.untag);
+    }
+    let kept: Vec<bool> = deleted.iter().map(|d| !d).collect();
+    warnings.extend(in_use::untag_warnings(
+        ctx.versions,
+        &ctx.order,
+        &ctx.in_use,
+        &removed,
+        &kept,
+    ));
     let withheld = (0..ctx.versions.len())
         .filter(|&i| ctx.graph.manifest[i] != ManifestState::Known || ctx.graph.parents_unknown[i])
         .filter(|&i| sel[i].every_tag_deleted())

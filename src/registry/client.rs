@@ -279,7 +279,7 @@ impl RegistryClient {
             } else {
                 Some(state)
             };
-            let response = self
+            let response = match self
                 .send_with_retry(repository, digest, || {
                     self.inner.manifest_requests.fetch_add(1, Ordering::Relaxed);
                     let req = self
@@ -289,7 +289,19 @@ impl RegistryClient {
                         .header(ACCEPT, MANIFEST_ACCEPT);
                     self.authorize(req, &authz)
                 })
-                .await?;
+                .await
+            {
+                Ok(response) => response,
+                Err(e) => {
+                    // No answer (the registry is unreachable, or failed after every retry):
+                    // nothing is learnt by going one at a time, so the others go as they
+                    // would (each with its own retries), not one after another.
+                    if let Some(mut state) = first.take() {
+                        state.answered = true;
+                    }
+                    return Err(e);
+                }
+            };
             let status = response.status();
             if status == StatusCode::UNAUTHORIZED {
                 if authenticated_here {
