@@ -202,7 +202,7 @@ fn a_listing_that_does_not_add_up_twice_withholds_what_rests_on_absence_and_exit
     );
     assert!(
         o.stderr().contains(
-            "warning: the listing of package app (5 listed, GitHub counts 6) does not add up, twice: versions were deleted or pushed while it was listed; deletions that would rest on a version's absence (untagged leftovers, ghost, partial, orphaned) were withheld: run again"
+            "warning: the listing of package app (5 listed, GitHub counts 6) does not add up, twice: versions were deleted or pushed while it was listed; deletions that would rest on a version's absence (untagged leftovers, images the missing version may list, ghost, partial, orphaned) were withheld: run again"
         ),
         "{}",
         text(&o)

@@ -1015,13 +1015,25 @@ fn plan_never_counts_a_leftover_placeholder_as_the_newest_image() {
 
 #[test]
 fn plan_withholds_what_rests_on_a_version_that_may_be_a_placeholder() {
-    // The placeholder's manifest cannot be read: it may be an image, or not.
-    // solo (11) is the newest image, the index older.
-    let (_fx, server, dir, _left) = with_leftover(0, "pr-1", |c, left| {
-        c.unreadable_manifests = vec![left.to_string()]
-    });
+    // The placeholder (15, pr-1, the newest) cannot be read: it may be an image, or not. solo
+    // (11) is tagged `pr-9` and `solo`, the index older. The newest image stays whole, every
+    // other loses its `pr-` tags.
+    let mut fx = fixture();
+    fx.inventory["packages"][0]["versions"][3]["metadata"]["container"]["tags"] =
+        json!(["pr-9", "solo"]);
+    for field in ["created_at", "updated_at"] {
+        fx.inventory["packages"][0]["versions"][0][field] = json!("2026-05-01T00:00:00Z");
+    }
+    let server = server(&fx, |_| {});
+    let left = push_placeholder(&server, "pr-1", &sha256(&fx.index));
+    server.configure(|c| c.unreadable_manifests = vec![left.to_string()]);
+    let dir = tempfile::tempdir().expect("tempdir");
     let _filters = filters(&server);
-    write(dir.path(), "p.yml", NEWEST_ONLY);
+    write(
+        dir.path(),
+        "p.yml",
+        "version: 1\nowner: acme\npackages: { type: container, names: [app] }\nrules:\n  - name: the newest stays\n    keep: { newest: 1 }\n  - name: pull requests go\n    delete: { tags: [\"pr-*\"] }\nsafety: { keep_newest: 0, min_age: 0s }\n",
+    );
     let o = retention(
         &server,
         dir.path(),
@@ -1031,14 +1043,23 @@ fn plan_withholds_what_rests_on_a_version_that_may_be_a_placeholder() {
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let a = actions(&o);
-    // If 15 is an image, it is the newest and solo goes; if not, solo is the newest and stays:
-    // solo's deletion rests on 15 and is withheld. Nothing else is deleted either way.
-    assert!(a.contains(&(11, "keep".into())), "{a:?}");
+    // If 15 is an image, it is the newest and solo loses pr-9; if not, solo is the newest and
+    // stays whole: the removal rests on 15 and is withheld. Nothing is deleted either way.
     assert!(a.iter().all(|(_, action)| action == "keep"), "{a:?}");
     let plan: Value = serde_json::from_slice(&o.stdout).expect("a JSON plan");
+    let solo = plan["packages"][0]["versions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|v| v["id"] == 11);
+    assert!(
+        solo.is_some_and(|v| v["untag"].as_array().is_none_or(|u| u.is_empty())),
+        "{solo:?}"
+    );
     let warnings = plan["packages"][0]["warnings"].to_string();
     assert!(
-        warnings.contains("may be a placeholder left by a killed tag removal"),
+        warnings.contains("1 deletion or tag removal withheld")
+            && warnings.contains("may be a placeholder left by a killed tag removal"),
         "{warnings}"
     );
 }
