@@ -1198,3 +1198,72 @@ fn apply_policy_never_leaves_an_image_untagged_when_its_kept_tag_moves_during_th
         text(&o)
     );
 }
+
+/// Review finding 8: an offline `plan` of a saved inventory doubts a single-tagged version whose
+/// manifest the inventory does not hold, as an online plan doubts one it cannot read: it may be
+/// a placeholder left by a killed tag removal, which must never count as the newest image. Here
+/// `c` (the newest, manifest absent) would take `newest: 1` and `b` would lose `pr-2`; absent,
+/// `b` is the newest and stays whole. The removal is withheld, and the plan says why.
+#[test]
+fn an_offline_plan_doubts_a_single_tagged_version_whose_manifest_is_not_in_the_inventory() {
+    let (a, b, c) = (image("a"), image("b"), image("c"));
+    let v = |id: u64, text: &str, tags: &[&str], day: u32| {
+        let t = format!("2026-06-{day:02}T00:00:00Z");
+        json!({"id": id, "name": sha256(text), "url": "u", "package_html_url": "h",
+            "created_at": t, "updated_at": t,
+            "metadata": {"package_type": "container", "container": {"tags": tags}}})
+    };
+    let manifests: serde_json::Map<String, Value> = [&a, &b]
+        .iter()
+        .map(|m| (sha256(m), Value::String((*m).clone())))
+        .collect();
+    let inventory = json!({"schema": 1, "owner": "acme", "captured_at": NOW, "packages": [{
+        "package": {"id": 1, "name": "app", "package_type": "container", "visibility": "private",
+            "url": "u", "html_url": "h", "version_count": 3, "created_at": NOW, "updated_at": NOW},
+        "versions": [v(3, &c, &["c"], 3), v(2, &b, &["b", "pr-2"], 2), v(1, &a, &["a"], 1)],
+        "manifests": manifests}]});
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(
+        dir.path(),
+        "inventory.json",
+        &serde_json::to_string(&inventory).expect("json"),
+    );
+    write(
+        dir.path(),
+        "p.yml",
+        "version: 1\nowner: acme\npackages: { type: container, names: [app] }\nrules:\n  - name: the newest stays\n    keep: { newest: 1 }\n  - name: pull requests go\n    delete: { tags: [\"pr-*\"] }\nsafety: { keep_newest: 0, min_age: 0s }\n",
+    );
+    let o = snap::run(
+        Command::new(env!("CARGO_BIN_EXE_retention"))
+            .args([
+                "plan",
+                "--policy",
+                "p.yml",
+                "--inventory",
+                "inventory.json",
+                "--now",
+                NOW,
+                "--format",
+                "json",
+            ])
+            .current_dir(dir.path())
+            .env("RETENTION_CACHE_DIR", dir.path().join("cache"))
+            .env_remove("GITHUB_TOKEN")
+            .env_remove("RUST_LOG"),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let plan: Value = serde_json::from_slice(&o.stdout).expect("a JSON plan");
+    let untags: Vec<&Value> = plan["packages"][0]["versions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|v| v["untag"].as_array().is_some_and(|u| !u.is_empty()))
+        .collect();
+    assert!(untags.is_empty(), "{untags:?}");
+    let warnings = plan["packages"][0]["warnings"].to_string();
+    assert!(
+        warnings.contains("1 deletion or tag removal withheld")
+            && warnings.contains("may be a placeholder left by a killed tag removal"),
+        "{warnings}"
+    );
+}
