@@ -4,8 +4,9 @@
 //! with a single tag whose manifest carries the placeholder annotation, or whose digest a journal
 //! names as a placeholder) and the caller takes them out of the inventory, so that one never
 //! counts as an image (for `keep_newest`, say). A single-tagged version whose manifest cannot be
-//! read may be one: it is reported as doubtful, and the caller decides as if it were absent too
-//! (withholding the deletions that depend on it).
+//! read (or, with no registry to read from, is not in the inventory) may be one: it is reported
+//! as doubtful, and the caller decides as if it were absent too (withholding the deletions that
+//! depend on it).
 //!
 //! `apply` then sweeps them ([`sweep`]) as the current policy says: the tag goes back on its
 //! original image when the policy keeps it there (as `restore` does), else the removal is
@@ -83,6 +84,8 @@ pub async fn find_leftovers(
     let mut reads = tokio::task::JoinSet::new();
     let mut found: Vec<(usize, usize, String)> = Vec::new();
     let mut unread: Vec<(usize, usize)> = Vec::new();
+    // Not in the inventory, with no registry to read them from.
+    let mut absent: Vec<(usize, usize)> = Vec::new();
     for (pi, entry) in inventory.packages.iter().enumerate() {
         if entry.package.package_type != PackageType::Container || !only(entry) {
             continue;
@@ -107,6 +110,9 @@ pub async fn find_leftovers(
                 continue;
             }
             let (Some(registry), Some(cache)) = (registry, cache) else {
+                // No registry to ask (an offline `plan` of a saved inventory): the answer can
+                // only be "it may be a placeholder", as when a read fails.
+                absent.push((pi, vi));
                 continue;
             };
             let (registry, cache, repo, digest) = (
@@ -139,6 +145,13 @@ pub async fn find_leftovers(
             crate::plural::count(unread.len(), "tagged version", "tagged versions")
         );
     }
+    if !absent.is_empty() {
+        tracing::info!(
+            "{} could not be checked for a placeholder left by an earlier run (their manifests are not in the inventory): decided as if each may be one",
+            crate::plural::count(absent.len(), "tagged version", "tagged versions")
+        );
+    }
+    unread.extend(absent);
     found.sort_by_key(|(pi, vi, _)| (*pi, *vi));
     unread.sort();
     let leftovers = found

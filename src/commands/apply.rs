@@ -283,6 +283,12 @@ fn execute_inner(
             remove_tags(&client, &scope, &placeholders, &report, untags).await;
         untag_report.failed.extend(swept_failed);
         let (results, outcome) = report_outcome_with_untags(&report, &untag_report);
+        // With --policy the policy was evaluated now: a listing that did not add up withheld
+        // what rests on a version's absence, and the run says so and exits 3.
+        let incomplete = before
+            .as_ref()
+            .and_then(super::plan::incomplete_listings);
+        let outcome = join_unread(incomplete, outcome);
         let outcome = match &before {
             Some(before) => {
                 super::verify::after_apply(

@@ -207,7 +207,7 @@ pub(super) fn incomplete_listings(inventory: &Inventory) -> Option<String> {
     (!gaps.is_empty()).then(|| {
         let n = gaps.len();
         format!(
-            "the {} of {} {} {} not add up, twice: versions were deleted or pushed while {} listed; deletions that would rest on a version's absence (untagged leftovers, ghost, partial, orphaned) were withheld: run again",
+            "the {} of {} {} {} not add up, twice: versions were deleted or pushed while {} listed; deletions that would rest on a version's absence (untagged leftovers, images the missing version may list, ghost, partial, orphaned) were withheld: run again",
             crate::plural::word(n, "listing", "listings"),
             crate::plural::word(n, "package", "packages"),
             gaps.join(", "),

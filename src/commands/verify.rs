@@ -49,21 +49,33 @@ pub fn run(args: &VerifyArgs, settings: &Settings) -> Outcome {
         .collect();
     let report = crate::verify::listed(&inventory, |p, id| kept.contains(&(p, id)));
     warn_unknown(&report);
-    let verdict = if report.unchecked.is_empty() {
-        verdict(&report)
-    } else {
+    // A package whose listing did not add up may miss a kept image: it was never checked.
+    let gaps = listing_gaps(&inventory, |_| true);
+    let mut caveats = Vec::new();
+    if !report.unchecked.is_empty() {
         // A check that could not read a manifest cannot call that image whole.
-        format!(
-            "{}; {} not be checked (no readable manifest)",
-            match report.findings.len() {
-                0 => "no kept image found broken".to_string(),
-                _ => verdict(&report),
-            },
+        caveats.push(format!(
+            "{} not be checked (no readable manifest)",
             crate::plural::count(
                 report.unchecked.len(),
                 "kept image could",
                 "kept images could"
             )
+        ));
+    }
+    if let Some(gaps) = &gaps {
+        caveats.push(format!("not checked: {gaps}"));
+    }
+    let verdict = if caveats.is_empty() {
+        verdict(&report)
+    } else {
+        format!(
+            "{}; {}",
+            match report.findings.len() {
+                0 => "no kept image found broken".to_string(),
+                _ => verdict(&report),
+            },
+            caveats.join("; ")
         )
     };
     println!(
@@ -86,13 +98,52 @@ pub fn run(args: &VerifyArgs, settings: &Settings) -> Outcome {
             report.unchecked.len() - LISTED
         );
     }
-    match outcome(&report) {
-        Ok(()) if !report.unchecked.is_empty() => Err(Failure::partial(format!(
+    let mut not_checked = Vec::new();
+    if !report.unchecked.is_empty() {
+        not_checked.push(format!(
             "error: {} not be checked: no readable manifest (listed above)\n  help: run `retention verify` again when the registry answers",
             crate::plural::count(report.unchecked.len(), "kept image could", "kept images could"),
-        ))),
+        ));
+    }
+    if let Some(gaps) = &gaps {
+        not_checked.push(format!(
+            "error: not every kept image was checked: {gaps}\n  help: run `retention verify` again (another actor was deleting or pushing while it listed)"
+        ));
+    }
+    match outcome(&report) {
+        Ok(()) if !not_checked.is_empty() => Err(Failure::partial(not_checked.join("\n"))),
+        Err(f) if !not_checked.is_empty() => Err(Failure {
+            code: f.code,
+            message: format!("{}\n{}", f.message, not_checked.join("\n")),
+        }),
         other => other,
     }
+}
+
+/// The container packages of `inventory` (those `which` accepts) whose listing did not add up,
+/// in words: `the listing of team/app (5 listed, GitHub counts 6) is incomplete: a kept image
+/// may be the version missing`; `None` when every listing is complete.
+fn listing_gaps(inventory: &Inventory, which: impl Fn(&str) -> bool) -> Option<String> {
+    let gaps: Vec<String> = inventory
+        .packages
+        .iter()
+        .filter(|p| p.package.package_type.is_image() && which(&p.package.name))
+        .filter_map(|p| {
+            let g = p.listing_gap?;
+            Some(format!(
+                "{} ({} listed, GitHub counts {})",
+                p.package.name, g.listed, g.version_count
+            ))
+        })
+        .collect();
+    (!gaps.is_empty()).then(|| {
+        format!(
+            "the {} of {} {} incomplete: a kept image may be the version missing",
+            crate::plural::word(gaps.len(), "listing", "listings"),
+            gaps.join(", "),
+            crate::plural::word(gaps.len(), "is", "are"),
+        )
+    })
 }
 
 /// After apply: list the touched packages once more and check the kept images. `deleting`: the
@@ -119,10 +170,17 @@ pub async fn after_apply(
         return outcome;
     }
     let kept = |_: &str, id: u64| !deleting.contains(&id);
+    // A kept image the listing before the run missed was never checked (the run exits 3 for
+    // that listing already): the verdict must not call every kept image whole.
+    let gaps = listing_gaps(before, |p| containers.contains(p));
     let verified = match crate::verify::after_apply(client, scope, before, kept, &containers).await
     {
         Ok(report) => {
             let verdict = match (report.findings.is_empty(), already_broken) {
+                (true, _) if gaps.is_some() => format!(
+                    "no kept image found broken; not checked: {}",
+                    gaps.as_deref().unwrap_or_default()
+                ),
                 (true, []) => verdict(&report),
                 // Whole as far as this run goes: what was broken before is not called whole.
                 (true, broken) => format!(

@@ -5,7 +5,8 @@
 //! 1. [`select`]: every rule selects versions, or tags of versions (`tags`, `tag_regex`);
 //!    `newest` counts top-level images only, last, per package or group;
 //! 2. [`guards`]: `min_age`, `keep_newest` (top-level images), versions whose manifest is
-//!    corrupt or was not read, untagged versions whose parents are unknown;
+//!    corrupt or was not read, untagged versions whose parents are unknown, and tagged versions
+//!    selected for deletion whole while their parents are unknown (a kept index may list them);
 //! 3. [`propagate_deletions`]: a version whose every tag a delete rule selects (an untagged one:
 //!    that a delete rule selects) and that nothing protects is deleted, and with it, transitively,
 //!    its dependants (platform manifests, attestations, signatures, referrers) that nothing
@@ -452,7 +453,7 @@ fn package_warnings(
             .filter(|&i| sel[i].every_tag_deleted() && !deleted[i])
             .count();
         warnings.push(format!(
-            "the listing is incomplete: {} listed, GitHub counts {} (versions were deleted or pushed while it was listed, twice); {} that would rest on a version's absence (untagged leftovers, ghost, partial, orphaned) {} withheld: run again",
+            "the listing is incomplete: {} listed, GitHub counts {} (versions were deleted or pushed while it was listed, twice); {} that would rest on a version's absence (untagged leftovers, images the missing version may list, ghost, partial, orphaned) {} withheld: run again",
             crate::plural::count(gap.listed as usize, "version", "versions"),
             gap.version_count,
             crate::plural::count(withheld, "deletion", "deletions"),
@@ -475,7 +476,13 @@ fn package_warnings(
         &kept,
     ));
     let withheld = (0..ctx.versions.len())
-        .filter(|&i| ctx.graph.manifest[i] != ManifestState::Known || ctx.graph.parents_unknown[i])
+        .filter(|&i| {
+            ctx.graph.manifest[i] != ManifestState::Known
+                || ctx.graph.parents_unknown[i]
+                || outcome.guards[i]
+                    .iter()
+                    .any(|g| matches!(g, Guard::ParentsUnknown { .. }))
+        })
         .filter(|&i| sel[i].every_tag_deleted())
         .count();
     if withheld > 0 && unknown > 0 {
@@ -535,20 +542,33 @@ fn guards(policy: &Policy, ctx: &Ctx, sel: &[Selected]) -> Vec<Vec<Guard>> {
         if let ManifestState::Corrupt(why) = &graph.manifest[i] {
             guard.push(Guard::ManifestUnusable(why.clone()));
         }
+        // A tagged version selected for deletion whole, in a package where a version whose
+        // manifest is unknown (not read, or not listed at all) may be a kept index that lists
+        // it: deleting it could break that index, so it is withheld like an untagged one. (Its
+        // own manifest unknown: `ManifestNotRead` below, or `ManifestUnusable`.)
+        let tagged_part = |unknown: bool| {
+            unknown
+                && ctx.is_image
+                && !ctx.versions[i].tags().is_empty()
+                && graph.manifest[i] == ManifestState::Known
+                && sel[i].every_tag_deleted()
+                && sel[i].keep.is_empty()
+        };
         let missing = ctx.listing_gap.map(|g| Guard::ListingIncomplete {
             listed: g.listed,
             version_count: g.version_count,
         });
         if let Some(missing) = &missing {
-            if graph.parents_unknown[i] || graph.broken[i].is_some() {
+            if graph.parents_unknown[i] || graph.broken[i].is_some() || tagged_part(true) {
                 guard.push(missing.clone());
             }
         }
-        if graph.parents_unknown[i] {
+        if graph.parents_unknown[i] || tagged_part(count > 0) {
             if count > 0 {
                 guard.push(Guard::ParentsUnknown {
                     count,
                     sample: sample.clone(),
+                    tagged: !graph.parents_unknown[i],
                 });
             }
         } else if graph.manifest[i] == ManifestState::Missing

@@ -19,17 +19,23 @@ pub enum Guard {
     KeepNewest { n: usize, images: bool },
     /// Its manifest does not match its digest, or is not a manifest.
     ManifestUnusable(String),
-    /// Untagged, and `count` manifests of the package could not be read (the first few in
-    /// `sample`): it may be part of one of them.
-    ParentsUnknown { count: usize, sample: Vec<String> },
+    /// `count` manifests of the package could not be read (the first few in `sample`), and the
+    /// version may be part of one of them: untagged (so no image of its own), or `tagged` and
+    /// selected for deletion whole (a kept index may list it: deleting it could break that index).
+    ParentsUnknown {
+        count: usize,
+        sample: Vec<String>,
+        tagged: bool,
+    },
     /// Selected for deletion, but its own manifest was not read: it may be an index.
     ManifestNotRead,
     /// Some of its tags are selected for removal, but its manifest was not read: a removed tag
     /// could not be restored without it, so its tags stay.
     ManifestNotReadForUntag,
     /// The package's listing did not add up (`listed` versions, GitHub counts `version_count`),
-    /// and its deletion would rest on a version's absence: it is untagged (its index may be the
-    /// version missing), or broken (ghost, partial, orphaned: what it lacks may be).
+    /// and its deletion would rest on a version's absence: it is untagged, or tagged and selected
+    /// for deletion whole (its index, perhaps a kept one, may be the version missing), or broken
+    /// (ghost, partial, orphaned: what it lacks may be).
     ListingIncomplete { listed: u64, version_count: u64 },
 }
 

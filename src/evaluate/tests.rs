@@ -814,20 +814,24 @@ fn missing_manifests_keep_untagged_versions_and_say_why() {
     let pol = policy("  - name: prs\n    delete: { tags: [\"pr-*\"] }\n  - name: untagged\n    delete: { untagged: true }\n");
     let inv = inventory(vec![p]);
     let plan = plan(&pol, &inv);
-    assert_eq!(
-        deleted(&plan),
-        [3],
-        "tagged deletions go ahead; untagged are withheld"
+    assert!(
+        deleted(&plan).is_empty(),
+        "untagged deletions are withheld, and so is a tagged one: the unread index may list it"
     );
-    for d in [&child, &orphan] {
+    for (d, rule, tagged) in [
+        (&child, "untagged", false),
+        (&orphan, "untagged", false),
+        (&pr, "prs", true),
+    ] {
         assert_eq!(
             typed(&pol, &inv, d),
             [
                 Reason::Guard(Guard::ParentsUnknown {
                     count: 1,
-                    sample: vec![idx.clone()]
+                    sample: vec![idx.clone()],
+                    tagged,
                 }),
-                Reason::KeepWins(vec!["untagged"])
+                Reason::KeepWins(vec![rule])
             ]
         );
     }
@@ -838,11 +842,13 @@ fn missing_manifests_keep_untagged_versions_and_say_why() {
         "{:?}",
         decision(&plan, &child).reasons
     );
+    assert!(decision(&plan, &pr).reasons[0].starts_with(
+        "its parents are unknown, and a kept index may list it (deleting it could break that index): 1 manifest of this package could not be read"
+    ));
     assert_eq!(plan.packages[0].warnings.len(), 1);
     assert!(plan.packages[0].warnings[0].starts_with(
-        "2 versions selected for deletion are kept: 1 manifest of this package could not be read"
+        "3 versions selected for deletion are kept: 1 manifest of this package could not be read"
     ));
-    let _ = pr;
 }
 
 #[test]
@@ -857,15 +863,13 @@ fn a_child_of_a_deleted_index_stays_when_another_manifest_is_unknown() {
         &inventory(vec![p]),
     );
     // v1's manifest is unknown: it may list the child too, so the child stays, and so does the
-    // index that would take it with it.
+    // index (v1 may list it as well: review finding 3).
     assert!(deleted(&plan).is_empty());
     assert!(decision(&plan, &child).reasons[0].starts_with("untagged and its parents are unknown"));
     let pr = &inventory_names(&plan)[1];
     assert!(
-        decision(&plan, pr)
-            .reasons
-            .iter()
-            .any(|r| r.starts_with("withheld: deleting it would let the registry remove")),
+        decision(&plan, pr).reasons[0]
+            .starts_with("its parents are unknown, and a kept index may list it"),
         "{:?}",
         decision(&plan, pr).reasons
     );
@@ -882,12 +886,14 @@ fn a_tagged_version_whose_manifest_was_not_read_is_not_deleted() {
         &inventory(vec![p]),
     );
     // pr-1 may be an index: deleting it could take untagged children a kept image shares.
-    assert_eq!(deleted(&plan), [2]);
     assert_eq!(
         decision(&plan, &pr).reasons[0],
         "manifest not read: it may be an index whose children a kept image shares"
     );
-    assert_eq!(decision(&plan, &known).action, Action::Delete);
+    // And, kept, it may list pr-2: pr-2 is not deleted whole either (review finding 3).
+    assert!(deleted(&plan).is_empty());
+    assert!(decision(&plan, &known).withheld);
+    assert!(decision(&plan, &known).reasons[0].starts_with("its parents are unknown"));
 }
 
 #[test]
@@ -1835,6 +1841,68 @@ fn the_last_tag_goes_when_the_image_stays_only_as_a_part_of_a_kept_image() {
     assert!(plan_untags(&off, &inventory(vec![build().0])).is_empty());
 }
 
+/// Review finding 3: a tagged platform manifest of a kept index whose index is not in the
+/// listing (a listing gap) or whose index's manifest was not read is never deleted whole on a
+/// tag rule: whether a kept index lists it is unknown, and deleting it would break that index.
+/// It is withheld with its tags (not untagged: if it is no part after all, the next complete
+/// run deletes it as the policy says), and says why; a partial untag still goes ahead.
+#[test]
+fn a_tagged_image_whose_index_is_missing_or_unread_is_never_deleted_whole() {
+    let build = || {
+        let mut p = container("api");
+        let a = p.image(1, &["image-a", "a-too"], 100);
+        let b = p.image(2, &[], 100);
+        let idx = p.index(3, &["multiarch"], &[(&a, false), (&b, false)], 100);
+        (p, a, idx)
+    };
+    let pol = policy("  - name: image-a goes\n    delete: { tags: [\"image-a\", \"a-too\"] }\n  - name: leftovers\n    delete: { untagged: true }\n");
+    // Everything listed and read: the image stays for the index, its tags go (issue 17.1).
+    let (p, a, _) = build();
+    let full = plan(&pol, &inventory(vec![p]));
+    assert!(deleted(&full).is_empty());
+    assert_eq!(decision(&full, &a).untag, ["image-a", "a-too"]);
+
+    // The index is the version the listing missed.
+    let (mut p, a, idx) = build();
+    p.versions.retain(|v| v.name != idx);
+    p.manifests.remove(&idx);
+    let mut inv = inventory(vec![p]);
+    inv.packages[0].listing_gap = Some(crate::inventory::ListingGap {
+        listed: 2,
+        version_count: 3,
+    });
+    let gap = plan(&pol, &inv);
+    assert!(deleted(&gap).is_empty(), "{:?}", deleted(&gap));
+    let d = decision(&gap, &a);
+    assert!(d.withheld && d.untag.is_empty(), "{d:?}");
+    assert!(
+        d.reasons
+            .iter()
+            .any(|r| r.starts_with("the listing of this package is incomplete")),
+        "{:?}",
+        d.reasons
+    );
+
+    // The index is listed, its manifest was not read.
+    let (mut p, a, idx) = build();
+    p.manifests.remove(&idx);
+    let inv = inventory(vec![p]);
+    let unread = plan(&pol, &inv);
+    assert!(deleted(&unread).is_empty(), "{:?}", deleted(&unread));
+    assert!(decision(&unread, &a).withheld);
+    assert!(
+        typed(&pol, &inv, &a).contains(&Reason::Guard(Guard::ParentsUnknown {
+            count: 1,
+            sample: vec![idx.clone()],
+            tagged: true,
+        }))
+    );
+
+    // Only some of its tags selected: removing them keeps the image, so it goes ahead.
+    let some = policy("  - name: image-a goes\n    delete: { tags: [\"image-a\"] }\n");
+    assert_eq!(plan_untags(&some, &inv), [(1, "image-a".to_string())]);
+}
+
 /// The (version id, tag) pairs a plan removes.
 fn plan_untags(p: &Policy, inv: &Inventory) -> Vec<(u64, String)> {
     plan(p, inv)
@@ -1846,8 +1914,8 @@ fn plan_untags(p: &Policy, inv: &Inventory) -> Vec<(u64, String)> {
 }
 
 /// Issue 17.2: with a listing that did not add up, nothing whose deletion rests on a version's
-/// absence is deleted (untagged leftovers, ghost, partial, orphaned), each says why, the
-/// package warns; a deletion that rests on what was listed (a tag a rule selects) goes ahead.
+/// absence is deleted (untagged leftovers, ghost, partial, orphaned, and a tagged image the
+/// missing version may list: review finding 3), each says why, the package warns.
 #[test]
 fn an_incomplete_listing_withholds_every_deletion_that_rests_on_absence() {
     let (mut p, [ghost, partial, present, sig, fallback, referrer, _]) = broken_package();
@@ -1866,10 +1934,13 @@ fn an_incomplete_listing_withholds_every_deletion_that_rests_on_absence() {
         version_count: 10,
     });
     let gap = plan(&pol, &inv);
-    assert_eq!(deleted(&gap), [9], "only the tagged pull request goes");
+    assert!(
+        deleted(&gap).is_empty(),
+        "the tagged pull request stays too: the missing version may be a kept index listing it"
+    );
     let why = "the listing of this package is incomplete (9 versions listed, GitHub counts 10): what it is part of, or lacks, may be the version missing";
     for name in [
-        &ghost, &partial, &present, &sig, &fallback, &referrer, &leftover,
+        &ghost, &partial, &present, &sig, &fallback, &referrer, &leftover, &pr,
     ] {
         let d = decision(&gap, name);
         assert_eq!(d.action, Action::Keep, "{name}");
@@ -1882,7 +1953,7 @@ fn an_incomplete_listing_withholds_every_deletion_that_rests_on_absence() {
     }
     assert!(
         gap.packages[0].warnings.iter().any(|w| w.starts_with(
-            "the listing is incomplete: 9 versions listed, GitHub counts 10 (versions were deleted or pushed while it was listed, twice); 7 deletions that would rest on a version's absence"
+            "the listing is incomplete: 9 versions listed, GitHub counts 10 (versions were deleted or pushed while it was listed, twice); 8 deletions that would rest on a version's absence"
         )),
         "{:?}",
         gap.packages[0].warnings

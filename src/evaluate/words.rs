@@ -32,10 +32,19 @@ pub fn guard(g: &Guard) -> String {
             if *images { "images" } else { "versions" }
         ),
         Guard::ManifestUnusable(why) => format!("manifest unusable: {why}"),
-        Guard::ParentsUnknown { count, sample } => {
+        Guard::ParentsUnknown {
+            count,
+            sample,
+            tagged,
+        } => {
             let more = count.saturating_sub(sample.len());
             format!(
-                "untagged and its parents are unknown: {count} {} of this package could not be read ({}{})",
+                "{}: {count} {} of this package could not be read ({}{})",
+                if *tagged {
+                    "its parents are unknown, and a kept index may list it (deleting it could break that index)"
+                } else {
+                    "untagged and its parents are unknown"
+                },
                 plural(*count, "manifest", "manifests"),
                 sample.join(", "),
                 if more > 0 {

@@ -5,17 +5,25 @@
 //! they are fetched one by one (`GET …/packages/{type}/{name}`) and never listed, which is what a
 //! workflow token allows.
 //!
-//! A listing is proved complete before anything is decided on it: listing is offset-paginated,
-//! so when another actor deletes a version of an earlier page while a later one is read, the
-//! first version of that later page is never seen, and a kept index missing from the listing
-//! makes its platform manifests look like parentless leftovers. So the versions listed (each
-//! once) are compared with the package's `version_count`; on a mismatch the package is got again
-//! and listed once more. Two listings that agree version for version saw nothing move (a version
-//! skipped by the second would have been deleted while it ran, so missing from it and not from
-//! the first): the listing is complete and the count is what is off. When the second listing
-//! differs from the first and does not add up either, the package carries a
-//! [`ListingGap`]: the evaluator then withholds every deletion that rests on a version's absence
-//! and the run exits 3.
+//! A listing is checked for consistency before anything is decided on it: listing is
+//! offset-paginated, so when another actor deletes a version of an earlier page while a later
+//! one is read, the first version of that later page is never seen, and a kept index missing
+//! from the listing makes its platform manifests look like parentless leftovers. So each package
+//! is got (its `version_count`) right before and right after its versions are listed, and the
+//! listing is taken as it is only when the versions listed (each once) are as many as both counts
+//! and no id was listed twice (a duplicate means a push shifted the pages: a deletion in the same
+//! listing would not change the total). Otherwise the package is listed once more, checked the
+//! same way. Two listings that agree version for version saw nothing move (a version skipped by
+//! either needs a version of an earlier page deleted while it ran, which the other listing, run
+//! before or after that deletion, lists or does not: they would differ): the listing is complete
+//! and the count is what is off. When the second listing fails the check and differs from the
+//! first, the package carries a [`ListingGap`]: the evaluator then withholds every deletion that
+//! rests on a version's absence and the run exits 3.
+//!
+//! This is a consistency check, not a proof: a push landing between the count read before the
+//! listing and its first page, with a deletion during the listing, leaves the counts equal and
+//! the total right while a version is skipped; and how promptly GitHub's count follows a push or
+//! a deletion is not documented. The window is the time of one request, not of the whole run.
 
 use std::collections::BTreeMap;
 
@@ -154,8 +162,9 @@ fn package_name(p: &Value) -> Option<&str> {
 }
 
 /// Keep one copy of each version: a push during the listing (offset pages, newest first) lists
-/// a version on two pages, and each version must be decided once.
-fn once_each(versions: &mut Vec<Value>, package_type: &str, name: &str) {
+/// a version on two pages, and each version must be decided once. Returns how many were listed
+/// twice.
+fn once_each(versions: &mut Vec<Value>, package_type: &str, name: &str) -> usize {
     let mut seen = std::collections::HashSet::new();
     let listed = versions.len();
     versions.retain(|v| {
@@ -163,12 +172,14 @@ fn once_each(versions: &mut Vec<Value>, package_type: &str, name: &str) {
             .and_then(Value::as_u64)
             .is_none_or(|id| seen.insert(id))
     });
-    if versions.len() < listed {
+    let twice = listed - versions.len();
+    if twice > 0 {
         tracing::info!(
             "{package_type} package {name}: {} listed twice (a push during the listing), kept once",
-            crate::plural::count(listed - versions.len(), "version", "versions")
+            crate::plural::count(twice, "version", "versions")
         );
     }
+    twice
 }
 
 /// The ids of the versions listed, to compare two listings.
@@ -179,15 +190,89 @@ fn ids(versions: &[Value]) -> std::collections::BTreeSet<u64> {
         .collect()
 }
 
-/// Whether the versions listed (each once) are not as many as the package's `version_count`;
-/// `None` when they are, or when the package object has no count to compare with.
-fn gap(package: &Value, versions: &[Value]) -> Option<ListingGap> {
-    let version_count = package.get("version_count").and_then(Value::as_u64)?;
-    let listed = versions.len() as u64;
-    (listed != version_count).then_some(ListingGap {
-        listed,
-        version_count,
-    })
+/// A package's `version_count`, when its object has one.
+fn version_count(package: &Value) -> Option<u64> {
+    package.get("version_count").and_then(Value::as_u64)
+}
+
+/// One listing of a package's versions, with the package got right before and right after it.
+struct Listing {
+    /// The package object got right after the listing.
+    package: Value,
+    /// The versions listed, each once.
+    versions: Vec<Value>,
+    /// Ids listed twice (a push shifted the pages while it was listed).
+    twice: usize,
+    /// `version_count` right before and right after.
+    before: Option<u64>,
+    after: Option<u64>,
+}
+
+impl Listing {
+    /// Get the package, list its versions, get the package again.
+    async fn take(
+        client: &GithubClient,
+        scope: &Scope,
+        package_type: &str,
+        name: &str,
+        on_page: &mut (dyn FnMut(&Value, &[Value], usize) + Send),
+    ) -> Result<Listing, ApiError> {
+        let before = get_package(client, scope, package_type, name).await?;
+        let mut versions = list_versions_paged(client, scope, package_type, name, &mut |v, at| {
+            on_page(&before, v, at)
+        })
+        .await?;
+        let twice = once_each(&mut versions, package_type, name);
+        let package = get_package(client, scope, package_type, name).await?;
+        Ok(Listing {
+            before: version_count(&before),
+            after: version_count(&package),
+            package,
+            versions,
+            twice,
+        })
+    }
+
+    /// Why the listing may have missed a version: `None` when nothing moved that the counts can
+    /// see (as many versions as both counts, none listed twice), or when the package object
+    /// has no count to compare with (then it is not checked).
+    fn moved(&self) -> Option<String> {
+        let (Some(before), Some(after)) = (self.before, self.after) else {
+            return None;
+        };
+        let listed = self.versions.len() as u64;
+        let count = crate::plural::count(listed, "version", "versions");
+        if before != after {
+            Some(format!(
+                "{count} listed, GitHub counts {before} before the listing and {after} after"
+            ))
+        } else if listed != after {
+            Some(format!("{count} listed, GitHub counts {after}"))
+        } else if self.twice > 0 {
+            Some(format!(
+                "{} listed twice (a push while it was listed)",
+                crate::plural::count(self.twice, "version", "versions")
+            ))
+        } else {
+            None
+        }
+    }
+
+    /// The gap this listing leaves: its versions against the count that disagrees with them
+    /// (the one before the listing, else the one after; the number listed when only a version
+    /// listed twice made it doubtful).
+    fn gap(&self) -> ListingGap {
+        let listed = self.versions.len() as u64;
+        let version_count = [self.before, self.after]
+            .into_iter()
+            .flatten()
+            .find(|&c| c != listed)
+            .unwrap_or(listed);
+        ListingGap {
+            listed,
+            version_count,
+        }
+    }
 }
 
 /// List (or get, for exact names) the `governed` packages and all their versions.
@@ -226,50 +311,44 @@ pub async fn fetch_inventory_paged(
         }
     };
     let mut entries = Vec::new();
-    for mut package in packages {
+    for package in packages {
         let Some(name) = package_name(&package).map(str::to_string) else {
             return Err(decode("a package without a name".to_string()));
         };
-        let mut versions = list_versions_paged(client, scope, package_type, &name, &mut |v, at| {
-            on_page(&package, v, at)
-        })
-        .await?;
-        once_each(&mut versions, package_type, &name);
-        let mut listing_gap = gap(&package, &versions);
-        if let Some(first) = listing_gap {
-            // Versions deleted or pushed while the pages were read: get the package (its count
-            // now) and list once more.
-            eprintln!(
-                "warning: {package_type} package {name}: {} listed, GitHub counts {}: listing it again",
-                crate::plural::count(first.listed, "version", "versions"),
-                first.version_count
-            );
-            let first_ids = ids(&versions);
-            package = get_package(client, scope, package_type, &name).await?;
-            versions =
-                list_versions_paged(client, scope, package_type, &name, &mut |_, _| {}).await?;
-            once_each(&mut versions, package_type, &name);
-            listing_gap = gap(&package, &versions);
-            if let Some(second) = listing_gap.filter(|_| ids(&versions) == first_ids) {
-                // Two listings that agree, version for version, saw nothing move: a version
-                // skipped by the second would have been deleted while it ran, so it would be
-                // missing from the second and not from the first. The listing is complete and
-                // the count is what is off (how GitHub counts is not documented).
-                eprintln!(
-                    "warning: {package_type} package {name}: GitHub counts {} but two listings agree on the same {}: the listing is taken as complete",
-                    second.version_count,
-                    crate::plural::count(second.listed, "version", "versions"),
-                );
-                listing_gap = None;
+        let first = Listing::take(client, scope, package_type, &name, on_page).await?;
+        let mut listing_gap = None;
+        let listing = match first.moved() {
+            None => first,
+            Some(why) => {
+                // Versions deleted or pushed while the pages were read: list once more.
+                eprintln!("warning: {package_type} package {name}: {why}: listing it again");
+                let second =
+                    Listing::take(client, scope, package_type, &name, &mut |_, _, _| {}).await?;
+                if let Some(why) = second.moved() {
+                    if ids(&second.versions) == ids(&first.versions) {
+                        // Two listings that agree, version for version, saw nothing move: a
+                        // version skipped by either would have been deleted while it ran, so
+                        // it would be missing from one and not from the other. The listing is
+                        // complete and the count is what is off (how GitHub counts is not
+                        // documented).
+                        eprintln!(
+                            "warning: {package_type} package {name}: {why}, but two listings agree on the same {}: the listing is taken as complete",
+                            crate::plural::count(second.versions.len(), "version", "versions"),
+                        );
+                    } else {
+                        listing_gap = Some(second.gap());
+                    }
+                }
+                second
             }
-        }
+        };
         tracing::info!(
             "{package_type} package {name}: {}",
-            crate::plural::count(versions.len(), "version", "versions")
+            crate::plural::count(listing.versions.len(), "version", "versions")
         );
         entries.push(RawPackage {
-            package,
-            versions,
+            package: listing.package,
+            versions: listing.versions,
             manifests: BTreeMap::new(),
             listing_gap,
         });

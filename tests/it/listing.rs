@@ -155,7 +155,7 @@ fn a_listing_that_skipped_a_version_is_listed_again() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(
         o.stderr().contains(
-            "container package app: 5 versions listed, GitHub counts 7: listing it again"
+            "container package app: 5 versions listed, GitHub counts 7 before the listing and 5 after: listing it again"
         ),
         "{}",
         text(&o)
@@ -164,6 +164,148 @@ fn a_listing_that_skipped_a_version_is_listed_again() {
     assert_eq!(plan["summary"]["delete"], 0, "{}", text(&o));
     assert_eq!(plan["summary"]["versions"], 5, "{}", text(&o));
     assert!(!o.stderr().contains("does not add up"), "{}", text(&o));
+}
+
+/// Review finding 4: the count is read right before and right after each package's listing,
+/// not once for all packages before any is listed. Here a push to `app` lands while `base` is
+/// listed (so `app`'s count read with the package list is one short), and a version of `app`'s
+/// first page is deleted while its second page is read, which skips the index `release`: listed
+/// = the stale count, yet the index is missing and its platform manifests would look like
+/// parentless leftovers. The count read right before `app`'s listing differs from the one right
+/// after, so it is listed again, and nothing is deleted.
+#[test]
+fn a_push_and_a_deletion_that_leave_the_total_unchanged_are_caught() {
+    let mut inventory = images();
+    let pushed = image("pushed");
+    let digest = sha256(&pushed);
+    let t = "2026-06-12T00:00:00Z";
+    let version = serde_json::json!({"id": 22, "name": digest, "url": "u",
+        "package_html_url": "h", "created_at": t, "updated_at": t,
+        "metadata": {"package_type": "container", "container": {"tags": ["pushed"]}}});
+    inventory["packages"][0]["manifests"][&digest] = serde_json::Value::String(pushed);
+    let base = image("base");
+    let t = "2026-06-01T00:00:00Z";
+    let base_package = serde_json::json!({
+        "package": {"id": 2, "name": "base", "package_type": "container", "visibility": "private",
+            "url": "u", "html_url": "h", "version_count": 1, "created_at": NOW, "updated_at": NOW},
+        "versions": [{"id": 31, "name": sha256(&base), "url": "u", "package_html_url": "h",
+            "created_at": t, "updated_at": t,
+            "metadata": {"package_type": "container", "container": {"tags": ["base"]}}}],
+        "manifests": {sha256(&base): base}});
+    inventory["packages"]
+        .as_array_mut()
+        .expect("packages")
+        .insert(0, base_package);
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let policy = write(
+        dir.path(),
+        "p.yml",
+        &LEFTOVERS.replace("names: [app]", "names: [\"*\"]"),
+    );
+    // A run of the night before (nothing moving) has cached the manifests of the versions
+    // then listed, as every run does: the one deleted while listing stays readable there.
+    let quiet = GithubServer::start(&inventory, Config::default());
+    let o = retention(
+        &quiet,
+        dir.path(),
+        &[
+            "plan",
+            "--policy",
+            &policy,
+            "--now",
+            NOW,
+            "--registry",
+            &quiet.url(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let server = GithubServer::start(
+        &inventory,
+        Config {
+            max_per_page: 5,
+            push_while_listing: vec![("base".into(), 1, "app".into(), version)],
+            delete_while_listing: vec![(2, 21)],
+            ..Config::default()
+        },
+    );
+    let registry = server.url();
+    let o = retention(
+        &server,
+        dir.path(),
+        &[
+            "plan",
+            "--policy",
+            &policy,
+            "--now",
+            NOW,
+            "--format",
+            "json",
+            "--registry",
+            &registry,
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        o.stderr().contains(
+            "warning: container package app: 7 versions listed, GitHub counts 8 before the listing and 7 after: listing it again"
+        ),
+        "{}",
+        text(&o)
+    );
+    let plan: serde_json::Value = serde_json::from_str(&o.stdout()).expect("a JSON plan");
+    assert_eq!(plan["summary"]["delete"], 0, "{}", text(&o));
+    assert_eq!(plan["summary"]["versions"], 8, "{}", text(&o));
+}
+
+/// Review finding 4: an id listed twice means a push shifted the pages while the package was
+/// listed; a deletion in the same listing (which skips a version) would leave the total right.
+/// So a duplicate is a reason to list again, even when the total adds up.
+#[test]
+fn a_version_listed_twice_makes_the_package_listed_again() {
+    let server = GithubServer::start(
+        &images(),
+        Config {
+            max_per_page: 3,
+            list_twice: vec![19],
+            ..Config::default()
+        },
+    );
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let policy = write(dir.path(), "p.yml", LEFTOVERS);
+    let registry = server.url();
+    let o = retention(
+        &server,
+        dir.path(),
+        &[
+            "plan",
+            "--policy",
+            &policy,
+            "--now",
+            NOW,
+            "--format",
+            "json",
+            "--registry",
+            &registry,
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        o.stderr().contains(
+            "warning: container package app: 1 version listed twice (a push while it was listed): listing it again"
+        ),
+        "{}",
+        text(&o)
+    );
+    // The server lists it twice every time: the two listings agree, so the listing is complete.
+    assert!(
+        o.stderr().contains(
+            "warning: container package app: 1 version listed twice (a push while it was listed), but two listings agree on the same 7 versions: the listing is taken as complete"
+        ),
+        "{}",
+        text(&o)
+    );
+    let plan: serde_json::Value = serde_json::from_str(&o.stdout()).expect("a JSON plan");
+    assert_eq!(plan["summary"]["versions"], 7, "{}", text(&o));
 }
 
 /// Issue 17.2: when the second listing does not add up either (another deletion while it was
@@ -202,7 +344,7 @@ fn a_listing_that_does_not_add_up_twice_withholds_what_rests_on_absence_and_exit
     );
     assert!(
         o.stderr().contains(
-            "warning: the listing of package app (5 listed, GitHub counts 6) does not add up, twice: versions were deleted or pushed while it was listed; deletions that would rest on a version's absence (untagged leftovers, ghost, partial, orphaned) were withheld: run again"
+            "warning: the listing of package app (5 listed, GitHub counts 6) does not add up, twice: versions were deleted or pushed while it was listed; deletions that would rest on a version's absence (untagged leftovers, images the missing version may list, ghost, partial, orphaned) were withheld: run again"
         ),
         "{}",
         text(&o)
@@ -278,7 +420,7 @@ fn two_listings_that_agree_are_complete_whatever_the_count() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(
         o.stderr().contains(
-            "warning: container package app: GitHub counts 9 but two listings agree on the same 8 versions: the listing is taken as complete"
+            "warning: container package app: 8 versions listed, GitHub counts 9, but two listings agree on the same 8 versions: the listing is taken as complete"
         ),
         "{}",
         text(&o)

@@ -1032,13 +1032,25 @@ fn plan_never_counts_a_leftover_placeholder_as_the_newest_image() {
 
 #[test]
 fn plan_withholds_what_rests_on_a_version_that_may_be_a_placeholder() {
-    // The placeholder's manifest cannot be read: it may be an image, or not.
-    // solo (11) is the newest image, the index older.
-    let (_fx, server, dir, _left) = with_leftover(0, "pr-1", |c, left| {
-        c.unreadable_manifests = vec![left.to_string()]
-    });
+    // The placeholder (15, pr-1, the newest) cannot be read: it may be an image, or not. solo
+    // (11) is tagged `pr-9` and `solo`, the index older. The newest image stays whole, every
+    // other loses its `pr-` tags.
+    let mut fx = fixture();
+    fx.inventory["packages"][0]["versions"][3]["metadata"]["container"]["tags"] =
+        json!(["pr-9", "solo"]);
+    for field in ["created_at", "updated_at"] {
+        fx.inventory["packages"][0]["versions"][0][field] = json!("2026-05-01T00:00:00Z");
+    }
+    let server = server(&fx, |_| {});
+    let left = push_placeholder(&server, "pr-1", &sha256(&fx.index));
+    server.configure(|c| c.unreadable_manifests = vec![left.to_string()]);
+    let dir = tempfile::tempdir().expect("tempdir");
     let _filters = filters(&server);
-    write(dir.path(), "p.yml", NEWEST_ONLY);
+    write(
+        dir.path(),
+        "p.yml",
+        "version: 1\nowner: acme\npackages: { type: container, names: [app] }\nrules:\n  - name: the newest stays\n    keep: { newest: 1 }\n  - name: pull requests go\n    delete: { tags: [\"pr-*\"] }\nsafety: { keep_newest: 0, min_age: 0s }\n",
+    );
     let o = retention(
         &server,
         dir.path(),
@@ -1048,14 +1060,23 @@ fn plan_withholds_what_rests_on_a_version_that_may_be_a_placeholder() {
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let a = actions(&o);
-    // If 15 is an image, it is the newest and solo goes; if not, solo is the newest and stays:
-    // solo's deletion rests on 15 and is withheld. Nothing else is deleted either way.
-    assert!(a.contains(&(11, "keep".into())), "{a:?}");
+    // If 15 is an image, it is the newest and solo loses pr-9; if not, solo is the newest and
+    // stays whole: the removal rests on 15 and is withheld. Nothing is deleted either way.
     assert!(a.iter().all(|(_, action)| action == "keep"), "{a:?}");
     let plan: Value = serde_json::from_slice(&o.stdout).expect("a JSON plan");
+    let solo = plan["packages"][0]["versions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|v| v["id"] == 11);
+    assert!(
+        solo.is_some_and(|v| v["untag"].as_array().is_none_or(|u| u.is_empty())),
+        "{solo:?}"
+    );
     let warnings = plan["packages"][0]["warnings"].to_string();
     assert!(
-        warnings.contains("may be a placeholder left by a killed tag removal"),
+        warnings.contains("1 deletion or tag removal withheld")
+            && warnings.contains("may be a placeholder left by a killed tag removal"),
         "{warnings}"
     );
 }
@@ -1192,5 +1213,74 @@ fn apply_policy_never_leaves_an_image_untagged_when_its_kept_tag_moves_during_th
             .contains("not untagged: removing it would leave the image with no tag: tag v1.0"),
         "{}",
         text(&o)
+    );
+}
+
+/// Review finding 8: an offline `plan` of a saved inventory doubts a single-tagged version whose
+/// manifest the inventory does not hold, as an online plan doubts one it cannot read: it may be
+/// a placeholder left by a killed tag removal, which must never count as the newest image. Here
+/// `c` (the newest, manifest absent) would take `newest: 1` and `b` would lose `pr-2`; absent,
+/// `b` is the newest and stays whole. The removal is withheld, and the plan says why.
+#[test]
+fn an_offline_plan_doubts_a_single_tagged_version_whose_manifest_is_not_in_the_inventory() {
+    let (a, b, c) = (image("a"), image("b"), image("c"));
+    let v = |id: u64, text: &str, tags: &[&str], day: u32| {
+        let t = format!("2026-06-{day:02}T00:00:00Z");
+        json!({"id": id, "name": sha256(text), "url": "u", "package_html_url": "h",
+            "created_at": t, "updated_at": t,
+            "metadata": {"package_type": "container", "container": {"tags": tags}}})
+    };
+    let manifests: serde_json::Map<String, Value> = [&a, &b]
+        .iter()
+        .map(|m| (sha256(m), Value::String((*m).clone())))
+        .collect();
+    let inventory = json!({"schema": 1, "owner": "acme", "captured_at": NOW, "packages": [{
+        "package": {"id": 1, "name": "app", "package_type": "container", "visibility": "private",
+            "url": "u", "html_url": "h", "version_count": 3, "created_at": NOW, "updated_at": NOW},
+        "versions": [v(3, &c, &["c"], 3), v(2, &b, &["b", "pr-2"], 2), v(1, &a, &["a"], 1)],
+        "manifests": manifests}]});
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(
+        dir.path(),
+        "inventory.json",
+        &serde_json::to_string(&inventory).expect("json"),
+    );
+    write(
+        dir.path(),
+        "p.yml",
+        "version: 1\nowner: acme\npackages: { type: container, names: [app] }\nrules:\n  - name: the newest stays\n    keep: { newest: 1 }\n  - name: pull requests go\n    delete: { tags: [\"pr-*\"] }\nsafety: { keep_newest: 0, min_age: 0s }\n",
+    );
+    let o = snap::run(
+        Command::new(env!("CARGO_BIN_EXE_retention"))
+            .args([
+                "plan",
+                "--policy",
+                "p.yml",
+                "--inventory",
+                "inventory.json",
+                "--now",
+                NOW,
+                "--format",
+                "json",
+            ])
+            .current_dir(dir.path())
+            .env("RETENTION_CACHE_DIR", dir.path().join("cache"))
+            .env_remove("GITHUB_TOKEN")
+            .env_remove("RUST_LOG"),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let plan: Value = serde_json::from_slice(&o.stdout).expect("a JSON plan");
+    let untags: Vec<&Value> = plan["packages"][0]["versions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|v| v["untag"].as_array().is_some_and(|u| !u.is_empty()))
+        .collect();
+    assert!(untags.is_empty(), "{untags:?}");
+    let warnings = plan["packages"][0]["warnings"].to_string();
+    assert!(
+        warnings.contains("1 deletion or tag removal withheld")
+            && warnings.contains("may be a placeholder left by a killed tag removal"),
+        "{warnings}"
     );
 }

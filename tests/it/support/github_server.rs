@@ -139,6 +139,10 @@ pub struct Config {
     /// Manifests the ghcr.io face answers with 500 when read by digest (a tag's HEAD still
     /// names them): a manifest that cannot be read.
     pub unreadable_manifests: Vec<String>,
+    /// (listed package, page, target package, version object): when that page (1-based) of the
+    /// listed package's versions is asked for, the version is pushed first to the target
+    /// package, newest (another actor's push while a run lists). Each fires once.
+    pub push_while_listing: Vec<(String, usize, String, Value)>,
 }
 
 impl Default for Config {
@@ -168,6 +172,7 @@ impl Default for Config {
             delete_while_listing: Vec::new(),
             version_count_extra: 0,
             unreadable_manifests: Vec::new(),
+            push_while_listing: Vec::new(),
         }
     }
 }
@@ -867,6 +872,7 @@ fn answer(
         "GET versions" => {
             let deleted = query_param(query, "state").as_deref() == Some("deleted");
             delete_while_listing(&mut s, pi, query);
+            push_while_listing(&mut s, pi, query);
             let items: Vec<Value> = s.packages[pi]
                 .versions
                 .iter()
@@ -975,6 +981,36 @@ fn delete_while_listing(s: &mut State, pi: usize, query: &str) {
         v.deleted = true;
         let digest = v.name.clone();
         ghcr::version_deleted(s, pi, &digest);
+    }
+}
+
+/// [`Config::push_while_listing`]: push the first version set to be pushed when this page of
+/// package `pi`'s versions is asked for, newest in its target package.
+fn push_while_listing(s: &mut State, pi: usize, query: &str) {
+    let page = query_param(query, "page")
+        .and_then(|p| p.parse::<usize>().ok())
+        .unwrap_or(1);
+    let listed = s.packages[pi].name.clone();
+    let Some(at) = s
+        .config
+        .push_while_listing
+        .iter()
+        .position(|(p, n, _, _)| *p == listed && *n == page)
+    else {
+        return;
+    };
+    let (_, _, target, v) = s.config.push_while_listing.remove(at);
+    if let Some(t) = s.packages.iter_mut().find(|p| p.name == target) {
+        t.versions.insert(
+            0,
+            VersionState {
+                id: v["id"].as_u64().unwrap_or(0),
+                name: v["name"].as_str().unwrap_or("").to_string(),
+                tags: tags_of(&v),
+                json: v,
+                deleted: false,
+            },
+        );
     }
 }
 
