@@ -50,6 +50,14 @@ case "$mode" in
                 || fail "the input 'max-untags' must be a whole number; got '$INPUT_MAX_UNTAGS'"
             args+=(--max-untags "$INPUT_MAX_UNTAGS")
         fi
+        if [[ -n "${INPUT_DELETIONS_PER_MINUTE:-}" ]]; then
+            [[ "$INPUT_DELETIONS_PER_MINUTE" =~ ^[0-9]+$ ]] \
+                || fail "the input 'deletions-per-minute' must be a whole number (1 to 180); got '$INPUT_DELETIONS_PER_MINUTE'"
+            args+=(--deletions-per-minute "$INPUT_DELETIONS_PER_MINUTE")
+        fi
+        if [[ -n "${INPUT_MAX_DURATION:-}" ]]; then
+            args+=(--max-duration "$INPUT_MAX_DURATION")
+        fi
         # The binary sets the `journal` output (every output goes through its one writer).
         ;;
     restore)

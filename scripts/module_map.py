@@ -16,8 +16,8 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent / "src"
 
 # Lower layers first: a module may only use modules listed before it (ARCHITECTURE.md).
 LAYERS = [
-    "secret", "digest", "backoff", "plural", "sync",
-    "inuse", "inventory", "testkit", "policy", "plan", "graph", "space",
+    "env", "secret", "digest", "manifest", "backoff", "plural", "sync",
+    "inventory", "testkit", "inuse", "policy", "plan", "graph", "space",
     "evaluate", "diff", "render", "init",
     "registry", "github", "fill", "verify", "apply",
     "actions", "cli", "commands",

@@ -125,4 +125,4 @@ python3 scripts/doc_test.py README.md
 # (bench/apply_throughput.sh) are ignored too and stay skipped.
 echo "== cargo test (with the tests that need docker-registry)" >&2
 cargo test --locked --all-targets -- --include-ignored \
-  --skip github_bench::apply_throughput --skip github_bench::apply_cold_cache
+  --skip github_bench::apply_throughput --skip github_bench::apply_cold_cache --skip github_bench::apply_pacing

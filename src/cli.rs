@@ -34,6 +34,10 @@ pub enum Command {
     /// Restore the versions a journal says were deleted (within GitHub's 30 days), and put back
     /// the tags it says were removed.
     Restore(RestoreArgs),
+    /// Read a journal an `apply` wrote: what was done to each version, when and why. Sends
+    /// nothing.
+    #[command(subcommand)]
+    Journal(JournalCommand),
     /// Save the listed inventory (packages, versions, manifests) for offline work.
     Snapshot(SnapshotArgs),
     /// Check that every image the policy keeps is whole (all its platform manifests present);
@@ -71,10 +75,10 @@ pub struct Context {
     #[arg(long, value_name = "URL")]
     pub registry: Option<String>,
     /// Where manifests are cached (immutable by digest).
-    #[arg(long, value_name = "DIR", env = "RETENTION_CACHE_DIR")]
+    #[arg(long, value_name = "DIR", env = crate::env::RETENTION_CACHE_DIR)]
     pub cache_dir: Option<PathBuf>,
     /// The name of the environment variable that holds the token.
-    #[arg(long, value_name = "NAME", default_value = "GITHUB_TOKEN")]
+    #[arg(long, value_name = "NAME", default_value = crate::env::GITHUB_TOKEN)]
     pub token_env: String,
 }
 
@@ -157,6 +161,24 @@ pub struct ApplyArgs {
     /// The journal: one JSON line per deletion outcome, appended.
     #[arg(long, value_name = "FILE", default_value = "retention-journal.jsonl")]
     pub journal: PathBuf,
+    /// Deletions a minute at most (default 60: one a second, serially, as GitHub asks; up to
+    /// the documented 180). Overrides the policy's safety.deletions_per_minute. A run goes
+    /// slower when GitHub refuses, never faster.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=180))]
+    pub deletions_per_minute: Option<u32>,
+    /// Stop deleting after this long (e.g. `50m`), exit 3, and leave the rest to the next run:
+    /// keep a job inside its `timeout-minutes`.
+    #[arg(long, value_name = "DURATION", value_parser = parse_max_duration)]
+    pub max_duration: Option<std::time::Duration>,
+}
+
+/// A `--max-duration`: `90s`, `50m`, `2h` (humantime), more than zero.
+fn parse_max_duration(s: &str) -> Result<std::time::Duration, String> {
+    match humantime::parse_duration(s.trim()) {
+        Ok(d) if !d.is_zero() => Ok(d),
+        Ok(_) => Err("must be more than zero".to_string()),
+        Err(e) => Err(format!("{e} (write e.g. 90s, 50m or 2h)")),
+    }
 }
 
 #[derive(Debug, Args)]
@@ -170,10 +192,10 @@ pub struct RestoreArgs {
     #[arg(long, value_name = "URL")]
     pub registry: Option<String>,
     /// Where manifests are cached (a removed tag is put back from its image's cached manifest).
-    #[arg(long, value_name = "DIR", env = "RETENTION_CACHE_DIR")]
+    #[arg(long, value_name = "DIR", env = crate::env::RETENTION_CACHE_DIR)]
     pub cache_dir: Option<PathBuf>,
     /// The name of the environment variable that holds the token.
-    #[arg(long, value_name = "NAME", default_value = "GITHUB_TOKEN")]
+    #[arg(long, value_name = "NAME", default_value = crate::env::GITHUB_TOKEN)]
     pub token_env: String,
 }
 
@@ -189,6 +211,23 @@ impl RestoreArgs {
             token_env: self.token_env.clone(),
         }
     }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum JournalCommand {
+    /// Print what each version (or VERSION) went through, when, and why it was deleted: the
+    /// plan's reasons, the policy's sha256 and the registry.
+    Show(JournalShowArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct JournalShowArgs {
+    /// Only this version: its id, or its name (a digest, an npm version).
+    #[arg(value_name = "VERSION")]
+    pub version: Option<String>,
+    /// The journal an `apply` wrote.
+    #[arg(long, value_name = "FILE", default_value = "retention-journal.jsonl")]
+    pub journal: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -304,14 +304,10 @@ fn package_diff(
 /// 1.4 GiB) and keeps 2 that the current policy deletes".
 pub fn headline(d: &PlanDiff) -> String {
     let s = &d.summary;
-    let versions = |n: u64| if n == 1 { "version" } else { "versions" };
+    use crate::plural::{count, word};
     let mut parts = Vec::new();
     if s.newly_deleted > 0 {
-        let images = if s.newly_deleted_images == 1 {
-            "1 image".to_string()
-        } else {
-            format!("{} images", s.newly_deleted_images)
-        };
+        let images = count(s.newly_deleted_images, "image", "images");
         let size = match s.bytes_freed_change() {
             Some(b) if b > 0 => format!(", about {}", crate::space::human(b as u64)),
             _ => String::new(),
@@ -319,7 +315,7 @@ pub fn headline(d: &PlanDiff) -> String {
         parts.push(format!(
             "deletes {} more {} ({images}{size})",
             s.newly_deleted,
-            versions(s.newly_deleted)
+            word(s.newly_deleted, "version", "versions")
         ));
     }
     if s.no_longer_deleted > 0 {
@@ -332,7 +328,7 @@ pub fn headline(d: &PlanDiff) -> String {
         parts.push(format!(
             "removes {} more {} from images that stay",
             s.newly_untagged,
-            if s.newly_untagged == 1 { "tag" } else { "tags" }
+            word(s.newly_untagged, "tag", "tags")
         ));
     }
     if s.no_longer_untagged > 0 {
@@ -341,7 +337,7 @@ pub fn headline(d: &PlanDiff) -> String {
             crate::plural::count(s.no_longer_untagged, "tag", "tags")
         ));
     }
-    let unchanged = format!("{} {} unchanged", s.unchanged, versions(s.unchanged));
+    let unchanged = format!("{} unchanged", count(s.unchanged, "version", "versions"));
     let line = match parts.len() {
         0 => format!("this change does not change what is deleted ({unchanged})"),
         _ => {

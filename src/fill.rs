@@ -163,10 +163,10 @@ impl ReadAhead {
     pub fn evict(&self) {
         match self.cache.evict() {
             Ok(ev) if ev.removed > 0 => tracing::debug!(
-                "manifest cache: evicted {} entries; {} remain ({} bytes)",
-                ev.removed,
+                "manifest cache: evicted {}; {} remain ({})",
+                crate::plural::count(ev.removed, "entry", "entries"),
                 ev.entries,
-                ev.bytes
+                crate::plural::count(ev.bytes, "byte", "bytes")
             ),
             Ok(_) => {}
             Err(e) => tracing::warn!("manifest cache: eviction failed: {e}"),

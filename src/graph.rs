@@ -23,9 +23,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use serde::Deserialize;
-
 use crate::inventory::Version;
+use crate::manifest::Manifest;
 use crate::plan::{BrokenKind, PartKind};
 
 /// How a version depends on another.
@@ -111,21 +110,6 @@ pub struct ImageGraph {
     pub warnings: Vec<String>,
 }
 
-#[derive(Deserialize)]
-struct RawManifest {
-    #[serde(default)]
-    manifests: Option<Vec<Descriptor>>,
-    #[serde(default)]
-    subject: Option<Descriptor>,
-}
-
-#[derive(Deserialize)]
-struct Descriptor {
-    digest: String,
-    #[serde(default)]
-    annotations: Option<BTreeMap<String, String>>,
-}
-
 /// The subject digest named by a cosign tag (`sha256-<hex>.sig|.att|.sbom`) or a referrers tag
 /// (`sha256-<hex>`), with the kind of edge it makes.
 pub fn tag_subject(tag: &str) -> Option<(String, Edge)> {
@@ -165,12 +149,6 @@ impl ImageGraph {
             .enumerate()
             .map(|(i, v)| (v.name.as_str(), i))
             .collect();
-        let link = |g: &mut ImageGraph, parent: usize, child: usize, edge: Edge| {
-            if parent != child && !g.dependants[parent].iter().any(|&(c, _)| c == child) {
-                g.dependants[parent].push((child, edge));
-                g.parents[child].push((parent, edge));
-            }
-        };
 
         for (i, v) in versions.iter().enumerate() {
             // Tags that name a subject.
@@ -178,81 +156,117 @@ impl ImageGraph {
                 if let Some((subject, edge)) = tag_subject(tag) {
                     g.is_referrer[i] = true;
                     match by_digest.get(subject.as_str()) {
-                        Some(&s) => link(&mut g, s, i, edge),
+                        Some(&s) => g.link(s, i, edge),
                         None => unlinked.push((i, subject)),
                     }
                 }
             }
             // The manifest itself.
-            let Some(text) = manifests.get(&v.name) else {
-                continue;
-            };
-            if let Err(e) = crate::digest::verify(&v.name, text.as_bytes()) {
-                g.warnings.push(format!("{e}; the version is kept"));
-                g.manifest[i] = ManifestState::Corrupt(e.to_string());
-                continue;
-            }
-            let raw: RawManifest = match serde_json::from_str(text) {
-                Ok(r) => r,
-                Err(e) => {
-                    let msg = format!("manifest of {} is not a valid manifest: {e}", v.name);
-                    g.warnings.push(format!("{msg}; the version is kept"));
-                    g.manifest[i] = ManifestState::Corrupt(msg);
-                    continue;
-                }
-            };
-            g.manifest[i] = ManifestState::Known;
-            let referrers_index = v
-                .tags()
-                .iter()
-                .any(|t| matches!(tag_subject(t), Some((_, Edge::ReferrersIndex))));
-            // Platform manifests listed and missing (attestations do not count).
-            let (mut platforms, mut missing) = (0usize, Vec::new());
-            for d in raw.manifests.iter().flatten() {
-                let attestation = d
-                    .annotations
-                    .as_ref()
-                    .and_then(|a| a.get("vnd.docker.reference.type"))
-                    .is_some_and(|t| t == "attestation-manifest");
-                if !attestation && !referrers_index {
-                    platforms += 1;
-                    if !by_digest.contains_key(d.digest.as_str()) {
-                        missing.push(d.digest.clone());
-                    }
-                }
-                let Some(&c) = by_digest.get(d.digest.as_str()) else {
-                    continue;
-                };
-                let edge = if referrers_index {
-                    Edge::Referrer
-                } else if attestation {
-                    Edge::Attestation
-                } else {
-                    Edge::Child
-                };
-                link(&mut g, i, c, edge);
-                if c != i && !g.listed[i].contains(&c) {
-                    g.listed[i].push(c);
-                }
-            }
-            if let Some(subject) = &raw.subject {
-                g.is_referrer[i] = true;
-                match by_digest.get(subject.digest.as_str()) {
-                    Some(&s) => link(&mut g, s, i, Edge::Referrer),
-                    None => unlinked.push((i, subject.digest.clone())),
-                }
-            }
-            if unlinked.last().is_none_or(|(j, _)| *j != i) && !missing.is_empty() {
-                let kind = if missing.len() == platforms {
-                    BrokenKind::Ghost
-                } else {
-                    BrokenKind::Partial
-                };
-                g.broken[i] = Some((kind, missing));
+            if let Some(text) = manifests.get(&v.name) {
+                g.read_manifest(i, v, text, &by_digest, &mut unlinked);
             }
         }
+        g.judge_unlinked(versions, unlinked, elsewhere);
 
-        // An artifact whose subject is nowhere listed is orphaned, in a package of images.
+        // Where any manifest is unknown, an untagged version may be a child of it: its parents
+        // are unknown, and nothing the graph could protect may be deleted.
+        if g.manifest.iter().any(|m| *m != ManifestState::Known) {
+            for (i, v) in versions.iter().enumerate() {
+                // Even with a known parent: an unknown manifest may need it too.
+                g.parents_unknown[i] = v.tags().is_empty();
+            }
+        }
+        g
+    }
+
+    /// `child` depends on `parent` by `edge` (once; a version never depends on itself).
+    fn link(&mut self, parent: usize, child: usize, edge: Edge) {
+        if parent != child && !self.dependants[parent].iter().any(|&(c, _)| c == child) {
+            self.dependants[parent].push((child, edge));
+            self.parents[child].push((parent, edge));
+        }
+    }
+
+    /// Read version `i`'s manifest `text`: check it against its digest, link what it lists and
+    /// its subject (one not in the package goes to `unlinked`), and judge an index whose
+    /// platform manifests are not all in the package (unless it is itself an unlinked artifact).
+    fn read_manifest(
+        &mut self,
+        i: usize,
+        v: &Version,
+        text: &str,
+        by_digest: &HashMap<&str, usize>,
+        unlinked: &mut Vec<(usize, String)>,
+    ) {
+        if let Err(e) = crate::digest::verify(&v.name, text.as_bytes()) {
+            self.warnings.push(format!("{e}; the version is kept"));
+            self.manifest[i] = ManifestState::Corrupt(e.to_string());
+            return;
+        }
+        let raw = match Manifest::new(text).references() {
+            Ok(r) => r,
+            Err(e) => {
+                let msg = format!("manifest of {} is not a valid manifest: {e}", v.name);
+                self.warnings.push(format!("{msg}; the version is kept"));
+                self.manifest[i] = ManifestState::Corrupt(msg);
+                return;
+            }
+        };
+        self.manifest[i] = ManifestState::Known;
+        let referrers_index = v
+            .tags()
+            .iter()
+            .any(|t| matches!(tag_subject(t), Some((_, Edge::ReferrersIndex))));
+        // Platform manifests listed and missing (attestations do not count).
+        let (mut platforms, mut missing) = (0usize, Vec::new());
+        for d in raw.manifests.iter().flatten() {
+            let attestation = d.is_attestation();
+            if !attestation && !referrers_index {
+                platforms += 1;
+                if !by_digest.contains_key(&*d.digest) {
+                    missing.push(d.digest.to_string());
+                }
+            }
+            let Some(&c) = by_digest.get(&*d.digest) else {
+                continue;
+            };
+            let edge = if referrers_index {
+                Edge::Referrer
+            } else if attestation {
+                Edge::Attestation
+            } else {
+                Edge::Child
+            };
+            self.link(i, c, edge);
+            if c != i && !self.listed[i].contains(&c) {
+                self.listed[i].push(c);
+            }
+        }
+        if let Some(subject) = &raw.subject {
+            self.is_referrer[i] = true;
+            match by_digest.get(&*subject.digest) {
+                Some(&s) => self.link(s, i, Edge::Referrer),
+                None => unlinked.push((i, subject.digest.to_string())),
+            }
+        }
+        if unlinked.last().is_none_or(|(j, _)| *j != i) && !missing.is_empty() {
+            let kind = if missing.len() == platforms {
+                BrokenKind::Ghost
+            } else {
+                BrokenKind::Partial
+            };
+            self.broken[i] = Some((kind, missing));
+        }
+    }
+
+    /// An artifact whose subject is nowhere listed is orphaned, in a package of images; in a
+    /// package of artifacts only, a warning counts them instead.
+    fn judge_unlinked(
+        &mut self,
+        versions: &[Version],
+        unlinked: Vec<(usize, String)>,
+        elsewhere: &dyn Fn(&str) -> bool,
+    ) {
         let holds_images = versions
             .iter()
             .any(|v| v.tags().iter().any(|t| tag_subject(t).is_none()));
@@ -262,35 +276,19 @@ impl ImageGraph {
                 continue;
             }
             if holds_images {
-                orphan(&mut g.broken[i], subject);
-            } else if g.broken[i].is_none() {
+                orphan(&mut self.broken[i], subject);
+            } else if self.broken[i].is_none() {
                 unknown_subjects += 1;
             }
         }
         if unknown_subjects > 0 {
-            g.warnings.push(format!(
+            self.warnings.push(format!(
                 "{} of this package {} no subject in any package listed; this package holds artifacts only (cosign's COSIGN_REPOSITORY), so {} subject may be in a package not listed: not called orphaned",
                 crate::plural::count(unknown_subjects, "artifact", "artifacts"),
                 crate::plural::word(unknown_subjects, "has", "have"),
                 crate::plural::word(unknown_subjects, "its", "their"),
             ));
         }
-
-        // Where any manifest is unknown, an untagged version may be a child of it: its parents
-        // are unknown, and nothing the graph could protect may be deleted.
-        let unknown: Vec<&str> = versions
-            .iter()
-            .zip(&g.manifest)
-            .filter(|(_, m)| **m != ManifestState::Known)
-            .map(|(v, _)| v.name.as_str())
-            .collect();
-        if !unknown.is_empty() {
-            for (i, v) in versions.iter().enumerate() {
-                // Even with a known parent: an unknown manifest may need it too.
-                g.parents_unknown[i] = v.tags().is_empty();
-            }
-        }
-        g
     }
 
     /// The graph of a package whose versions do not depend on each other (npm, maven, …).

@@ -14,6 +14,15 @@ use serde::{Deserialize, Serialize};
 /// The inventory schema number this build reads and writes.
 pub const SCHEMA: u32 = 1;
 
+/// Whether `s` is a path segment that a URL would normalise away (`.`, `..`, or their
+/// percent-encoded forms, which the WHATWG URL parser treats the same): such an owner or package
+/// name would send a request for another path (`names: [".."]` would `GET /orgs/acme/packages/`),
+/// so the policy parser and the owner's lookup refuse it.
+pub fn is_dot_segment(s: &str) -> bool {
+    let lower = s.to_ascii_lowercase().replace("%2e", ".");
+    lower == "." || lower == ".."
+}
+
 /// The kinds of package GitHub Packages hosts (`package_type` in the API).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -16,44 +16,9 @@
 
 use std::collections::{HashMap, HashSet};
 
-use serde::Deserialize;
-
 use crate::inventory::PackageEntry;
+use crate::manifest::Manifest;
 use crate::plan::{Action, PackagePlan};
-
-#[derive(Deserialize)]
-struct Blobs<'a> {
-    #[serde(default, borrow)]
-    config: Option<Blob<'a>>,
-    #[serde(default, borrow)]
-    layers: Vec<Blob<'a>>,
-}
-
-#[derive(Deserialize)]
-struct Blob<'a> {
-    /// Borrowed from the manifest text: no allocation per blob (200,000-version inventories).
-    #[serde(borrow)]
-    digest: std::borrow::Cow<'a, str>,
-    /// Required (the OCI descriptor's `size`); a negative, fractional or too large one fails.
-    size: u64,
-}
-
-/// The blobs (digest, size) a manifest references; empty for an index; `None` when a text that
-/// references blobs cannot be read for them (the estimate is then unknown).
-fn blobs(text: &str) -> Option<Vec<(std::borrow::Cow<'_, str>, u64)>> {
-    // An index lists manifests, not blobs: skip parsing what cannot reference one.
-    if !text.contains("\"layers\"") && !text.contains("\"config\"") {
-        return Some(Vec::new());
-    }
-    let b = serde_json::from_str::<Blobs>(text).ok()?;
-    Some(
-        b.config
-            .into_iter()
-            .chain(b.layers)
-            .map(|b| (b.digest, b.size))
-            .collect(),
-    )
-}
 
 /// Estimated bytes freed by `plan`'s deletions in the package `entry` (see the module doc).
 pub fn package_bytes_freed(entry: &PackageEntry, plan: &PackagePlan) -> Option<u64> {
@@ -68,13 +33,13 @@ pub fn package_bytes_freed(entry: &PackageEntry, plan: &PackagePlan) -> Option<u
     let mut manifests = 0u64;
     for v in &plan.versions {
         let text = entry.manifests.get(&v.name)?;
-        let refs = blobs(text)?;
+        let refs = Manifest::new(text).blobs()?;
         match v.action {
-            Action::Keep => kept.extend(refs.into_iter().map(|(d, _)| d)),
+            Action::Keep => kept.extend(refs.into_iter().map(|b| b.digest)),
             Action::Delete => {
                 manifests = manifests.checked_add(text.len() as u64)?;
-                for (d, size) in refs {
-                    deleted.insert(d, size);
+                for b in refs {
+                    deleted.insert(b.digest, b.size);
                 }
             }
         }
@@ -115,20 +80,6 @@ mod tests {
         assert_eq!(human(1024), "1.0 KiB");
         assert_eq!(human(1536 * 1024 * 1024), "1.5 GiB");
         assert_eq!(human(312 * 1024 * 1024), "312 MiB");
-    }
-
-    #[test]
-    fn an_index_references_no_blob() {
-        assert!(
-            blobs(r#"{"schemaVersion":2,"manifests":[{"digest":"sha256:a","size":3}]}"#)
-                .is_some_and(|b| b.is_empty())
-        );
-        assert_eq!(
-            blobs(
-                r#"{"config":{"digest":"sha256:c","size":7},"layers":[{"digest":"sha256:l","size":9}]}"#
-            ),
-            Some(vec![("sha256:c".into(), 7), ("sha256:l".into(), 9)])
-        );
     }
 
     fn digest_of(body: &str) -> String {

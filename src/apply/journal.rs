@@ -7,13 +7,26 @@
 //! removal (`untag_attempted`, `untagged`, `untag_failed`, then `retagged` or `retag_failed` from
 //! `restore`) name the version that keeps the image (`id`, `name`: its digest) and add
 //! `"untag": {"tag","placeholder","placeholder_id","registry"}` (see [`crate::apply::untag`], [`crate::apply::retag`]).
+//!
+//! So that "why was version 123 deleted?" can be answered once the plan file is gone, the first
+//! line a run writes about a version it deletes (its `attempted` line; a `skipped` one when it is
+//! held back or re-checked away before any DELETE) also says why ([`Why`]): `"reasons"` (the
+//! plan's), `"policy_sha256"` (the policy that decided) and `"registry"` (where the run read the
+//! manifests). The command layer tells the journal before handing the targets over
+//! ([`Journal::explain`]), so the executor writes lines as it always did. Journals of earlier
+//! builds have no such fields and read the same; readers of earlier builds ignore them.
+//! [`history`] renders a journal for `retention journal show`.
 
+pub mod history;
+
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufRead as _, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::inventory::PackageType;
@@ -125,6 +138,38 @@ pub struct Entry {
     pub untag: Option<UntagRecord>,
 }
 
+/// Why a run deleted a version: what its first line about the version adds to [`Entry`]. Each
+/// field is absent in journals written before it was recorded.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Why {
+    /// The plan's reasons (the rules and guards that decided, `VersionPlan::reasons`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasons: Option<Vec<String>>,
+    /// The sha256 of the policy file that decided (the plan's `policy_sha256`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_sha256: Option<String>,
+    /// The registry the run read the manifests from (`https://ghcr.io`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registry: Option<String>,
+}
+
+impl Why {
+    /// Whether the line records nothing of why (every line of an earlier build).
+    pub fn is_empty(&self) -> bool {
+        self.reasons.is_none() && self.policy_sha256.is_none() && self.registry.is_none()
+    }
+}
+
+/// A journal line as written and as [`read_explained`] reads it: the entry and, on the first
+/// line a run writes about a version it deletes, why.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct Line {
+    #[serde(flatten)]
+    pub entry: Entry,
+    #[serde(flatten)]
+    pub why: Why,
+}
+
 /// The journal cannot be opened, written or read: names the file (and the line). Cheap to clone
 /// (the executor's report keeps it as the reason a run stopped).
 #[derive(Clone, Debug, thiserror::Error)]
@@ -185,6 +230,11 @@ impl JournalError {
 pub struct Journal {
     path: PathBuf,
     file: Mutex<File>,
+    /// Why each version given to [`Journal::explain`] is deleted, by (package, id): written on
+    /// the first line about it, then forgotten.
+    why: Mutex<HashMap<(String, u64), Why>>,
+    /// The run's registry, written with each [`Why`].
+    registry: Option<String>,
 }
 
 impl Journal {
@@ -212,12 +262,33 @@ impl Journal {
         Ok(Journal {
             path: path.to_path_buf(),
             file: Mutex::new(file),
+            why: Mutex::new(HashMap::new()),
+            registry: None,
         })
     }
 
+    /// The journal's file.
+    pub fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+
     /// Append one line and flush it to the disk before returning.
+    /// The first line about a version given to [`Journal::explain`] (not a tag removal's) carries why.
     pub fn append(&self, entry: &Entry) -> Result<(), JournalError> {
-        let mut line = serde_json::to_string(entry).map_err(|e| JournalError::Encode {
+        let why = if entry.outcome.is_untag() {
+            None
+        } else {
+            crate::sync::lock(&self.why).remove(&(entry.package.clone(), entry.id))
+        };
+        #[derive(Serialize)]
+        struct Written<'a> {
+            #[serde(flatten)]
+            entry: &'a Entry,
+            #[serde(flatten)]
+            why: Option<Why>,
+        }
+        let line = Written { entry, why };
+        let mut line = serde_json::to_string(&line).map_err(|e| JournalError::Encode {
             path: self.path.clone(),
             source: Arc::new(e),
         })?;
@@ -229,6 +300,25 @@ impl Journal {
                 path: self.path.clone(),
                 source: Arc::new(e),
             })
+    }
+
+    /// The registry this run reads manifests from (and removes tags on), recorded with why each
+    /// version is deleted.
+    pub fn with_registry(mut self, registry: Option<&str>) -> Journal {
+        self.registry = registry.map(|r| r.trim_end_matches('/').to_string());
+        self
+    }
+
+    /// Why version `id` of `package` is to be deleted (the plan's `reasons` and
+    /// `policy_sha256`): the first line written about it says so. Call it before handing the
+    /// version to the executor.
+    pub fn explain(&self, package: &str, id: u64, reasons: &[String], policy_sha256: &str) {
+        let why = Why {
+            reasons: Some(reasons.to_vec()),
+            policy_sha256: Some(policy_sha256.to_string()),
+            registry: self.registry.clone(),
+        };
+        crate::sync::lock(&self.why).insert((package.to_string(), id), why);
     }
 }
 
@@ -263,6 +353,15 @@ pub const MAX_LINE_BYTES: usize = 64 * 1024;
 /// (except a last line cut short by a kill, which is skipped with a warning). A line longer
 /// than [`MAX_LINE_BYTES`] is an error, found without reading it whole.
 pub fn read(path: &Path) -> Result<Vec<Entry>, JournalError> {
+    read_as(path)
+}
+
+/// [`read`], with why each version was deleted where a line says it ([`Line`]).
+pub fn read_explained(path: &Path) -> Result<Vec<Line>, JournalError> {
+    read_as(path)
+}
+
+fn read_as<T: DeserializeOwned>(path: &Path) -> Result<Vec<T>, JournalError> {
     use std::io::Read as _;
     let unreadable = |e: std::io::Error| JournalError::Read {
         path: path.to_path_buf(),
@@ -297,7 +396,7 @@ pub fn read(path: &Path) -> Result<Vec<Entry>, JournalError> {
         if line.trim().is_empty() {
             continue;
         }
-        match serde_json::from_str::<Entry>(line) {
+        match serde_json::from_str::<T>(line) {
             Ok(e) => out.push(e),
             Err(e) if i + 1 == last => {
                 tracing::warn!(
@@ -321,6 +420,13 @@ pub fn read(path: &Path) -> Result<Vec<Entry>, JournalError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl Entry {
+        fn with_time(mut self, time: DateTime<Utc>) -> Entry {
+            self.time = time;
+            self
+        }
+    }
 
     #[test]
     fn lines_round_trip() {
@@ -353,6 +459,88 @@ mod tests {
         assert!(std::fs::read_to_string(&path)
             .unwrap()
             .contains("\"outcome\":\"already_gone\""));
+    }
+
+    fn deletion(id: u64, outcome: JournalOutcome) -> Entry {
+        Entry {
+            owner: "acme".into(),
+            scope: "/orgs/acme".into(),
+            package: "app".into(),
+            package_type: PackageType::Container,
+            id,
+            name: format!("sha256:{id:064x}"),
+            tags: vec!["v1".into()],
+            outcome,
+            message: String::new(),
+            time: Utc::now(),
+            untag: None,
+        }
+    }
+
+    /// The first line about an explained version carries why (reasons, policy, registry); the
+    /// lines after it, a tag removal's line about the same id, and unexplained versions do not.
+    #[test]
+    fn the_first_line_about_an_explained_version_says_why() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.jsonl");
+        let j = Journal::open(&path)
+            .unwrap()
+            .with_registry(Some("https://ghcr.io/"));
+        let reasons = vec!["delete rule 'old'".to_string(), "untagged".to_string()];
+        j.explain("app", 1, &reasons, "5f3a");
+        j.explain("app", 2, &reasons, "5f3a");
+        let mut untag = deletion(1, JournalOutcome::UntagAttempted);
+        untag.untag = Some(UntagRecord {
+            tag: "pr-1".into(),
+            placeholder: "sha256:00".into(),
+            placeholder_id: None,
+            registry: None,
+        });
+        j.append(&untag).unwrap();
+        j.append(&deletion(1, JournalOutcome::Attempted)).unwrap();
+        j.append(&deletion(1, JournalOutcome::Deleted)).unwrap();
+        j.append(&deletion(3, JournalOutcome::Attempted)).unwrap();
+        let lines = read_explained(&path).unwrap();
+        let whys: Vec<&Why> = lines.iter().map(|l| &l.why).collect();
+        let explained = Why {
+            reasons: Some(reasons.clone()),
+            policy_sha256: Some("5f3a".into()),
+            registry: Some("https://ghcr.io".into()),
+        };
+        assert_eq!(
+            whys,
+            vec![
+                &Why::default(),
+                &explained,
+                &Why::default(),
+                &Why::default()
+            ]
+        );
+        let text = std::fs::read_to_string(&path).unwrap();
+        let second = text.lines().nth(1).unwrap();
+        assert!(
+            second.ends_with(r#""reasons":["delete rule 'old'","untagged"],"policy_sha256":"5f3a","registry":"https://ghcr.io"}"#),
+            "{second}"
+        );
+        // `read` (restore's) reads the new lines as it read the old ones.
+        let entries = read(&path).unwrap();
+        assert_eq!(
+            entries[1],
+            deletion(1, JournalOutcome::Attempted).with_time(entries[1].time)
+        );
+    }
+
+    /// A line of an earlier build (no reasons, no policy, no registry) reads with an empty why.
+    #[test]
+    fn a_line_of_an_earlier_build_reads_with_nothing_of_why() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.jsonl");
+        std::fs::write(&path, "{\"owner\":\"acme\",\"scope\":\"/orgs/acme\",\"package\":\"app\",\"type\":\"container\",\"id\":7,\"name\":\"sha256:aa\",\"tags\":[],\"outcome\":\"attempted\",\"message\":\"\",\"time\":\"2026-11-01T00:00:00Z\"}\n").unwrap();
+        let lines = read_explained(&path).unwrap();
+        assert_eq!(lines.len(), 1);
+        assert!(lines[0].why.is_empty());
+        assert_eq!(lines[0].entry.id, 7);
+        assert_eq!(read(&path).unwrap()[0], lines[0].entry);
     }
 
     #[test]

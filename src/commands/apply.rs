@@ -22,7 +22,7 @@ use crate::apply::untag::{UntagReport, UntagTarget, Untagger};
 use crate::apply::{ApplyReport, Stop, Target};
 use crate::cli::ApplyArgs;
 use crate::fill::FillScope;
-use crate::github::{GithubClient, Scope};
+use crate::github::{GithubClient, PaceMemory, Scope};
 use crate::plan::Plan;
 use crate::policy::Policy;
 
@@ -93,7 +93,9 @@ fn execute_inner(
         None => None,
     };
     settings.require_token_to_delete()?;
-    let journal = Arc::new(Journal::open(&args.journal)?);
+    // The registry goes with why each version is deleted (`retention journal show`).
+    let registry = settings.registry().ok().map(|r| r.url.as_str());
+    let journal = Arc::new(Journal::open(&args.journal)?.with_registry(registry));
     let runtime = online::runtime()?;
     runtime.block_on(async {
         // Where tags are removed (and placeholders a killed run left are found).
@@ -111,6 +113,8 @@ fn execute_inner(
         let already_broken;
         // The inventory the deletions were decided on (with its manifests), for the check after.
         let mut before = None;
+        // Where the pace GitHub allowed is remembered.
+        let memory;
         let (client, scope, targets, untags) = match (loaded_plan, &args.policy) {
             (Some(plan), _) => {
                 if let Some(runner) = crate::actions::Runner::detect() {
@@ -139,7 +143,9 @@ fn execute_inner(
                     }
                 }
                 let (client, scope) = online::connect(settings, Some(&plan.owner)).await?;
+                memory = pace(args, loaded_policy.as_ref(), settings, &client, &scope);
                 let mut targets = targets(&plan, true);
+                explain(&journal, &plan);
                 let mut untags = untag_targets(&plan);
                 let max_untags = loaded_policy
                     .as_ref()
@@ -177,6 +183,7 @@ fn execute_inner(
                     return Err(Failure::usage("give --policy FILE or --plan PLAN.json"));
                 };
                 let (client, scope) = online::connect(settings, policy.owner.as_deref()).await?;
+                let memory = pace(args, Some(policy), settings, &client, &scope);
                 // Read, decide and delete package by package: deleting starts before every
                 // manifest is read (commands/pipeline.rs). Tags are removed after, below.
                 eprintln!("journal: {}", args.journal.display());
@@ -187,9 +194,15 @@ fn execute_inner(
                     policy,
                     &placeholders,
                     Arc::clone(&journal),
-                    |plan| targets(plan, false),
+                    &|plan| {
+                        explain(&journal, plan);
+                        targets(plan, false)
+                    },
                 )
                 .await?;
+                if let Some(m) = &memory {
+                    m.save(&streamed.report.pace, chrono::Utc::now());
+                }
                 let plan = &streamed.plan;
                 let already_broken = super::verify::kept_broken(plan);
                 super::verify::warn_broken(&already_broken);
@@ -263,6 +276,9 @@ fn execute_inner(
             .map(|t| t.package.clone())
             .collect();
         let report = crate::apply::execute(&client, &scope, targets, Arc::clone(&journal)).await;
+        if let Some(m) = &memory {
+            m.save(&report.pace, chrono::Utc::now());
+        }
         let mut untag_report =
             remove_tags(&client, &scope, &placeholders, &report, untags).await;
         untag_report.failed.extend(swept_failed);
@@ -294,6 +310,47 @@ fn execute_inner(
         };
         Ok((results, outcome))
     })
+}
+
+/// Pace the deletions: `--deletions-per-minute`, else the policy's `safety.deletions_per_minute`,
+/// else one a second; start from the pace the last run against this API and owner learned
+/// (remembered in the cache directory, returned to save this run's), and stop taking deletions
+/// after `--max-duration`.
+fn pace(
+    args: &ApplyArgs,
+    policy: Option<&Policy>,
+    settings: &Settings,
+    client: &GithubClient,
+    scope: &Scope,
+) -> Option<PaceMemory> {
+    let configured = args
+        .deletions_per_minute
+        .or(policy.and_then(|p| p.safety.deletions_per_minute))
+        .map_or(
+            crate::github::pacer::DEFAULT_DELETIONS_PER_MINUTE,
+            f64::from,
+        );
+    let memory = settings
+        .cache()
+        .dir()
+        .map(|dir| PaceMemory::new(dir, &client.api_host(), scope.owner()));
+    let start = memory.as_ref().and_then(|m| m.start(chrono::Utc::now()));
+    let pacer = client.pacer();
+    pacer.configure(configured, start);
+    let summary = pacer.summary();
+    if summary.from_memory {
+        eprintln!(
+            "note: starting at {:.0} deletions a minute (configured: {:.0}), the pace GitHub allowed the last run ({}){}",
+            summary.started,
+            summary.configured,
+            memory.as_ref().map(|m| m.path().display().to_string()).unwrap_or_default(),
+            if start.is_some_and(|s| s.may_probe) { "; raising it slowly while GitHub accepts" } else { "" }
+        );
+    }
+    if let Some(d) = args.max_duration {
+        pacer.set_max_duration(d);
+    }
+    memory
 }
 
 /// Remove the tags of `untags` from images that stay, after the deletions (`report`): none when
@@ -509,6 +566,15 @@ fn targets(plan: &Plan, recheck: bool) -> Vec<Target> {
         .collect()
 }
 
+/// Tell the journal why each deletion of `plan` is made (the plan's reasons, its policy's
+/// sha256): the first line about the version says so. Called as the targets are made, before
+/// they go to the executor (for `apply --policy`, by the pipeline's `to_targets`).
+fn explain(journal: &Journal, plan: &Plan) {
+    for (p, v) in plan.deletions() {
+        journal.explain(&p.name, v.id, &v.reasons, &plan.policy_sha256);
+    }
+}
+
 /// The final reporting of an apply run: summary on stderr, counts on stdout, the exit code.
 pub fn report_outcome_with_untags(r: &ApplyReport, u: &UntagReport) -> (ApplyResults, Outcome) {
     let results = ApplyResults {
@@ -610,6 +676,12 @@ pub fn report_outcome_with_untags(r: &ApplyReport, u: &UntagReport) -> (ApplyRes
         Some(Stop::Fatal(e)) => Err(Failure::run(format!(
             "error: stopped: {e}\n{} versions were left undone",
             r.left
+        ))),
+        Some(Stop::Deadline(d)) => Err(Failure::partial(format!(
+            "warning: stopped: --max-duration {} passed; {} of {} deletions are left undone: the next run continues",
+            humantime::format_duration(*d),
+            r.left,
+            r.total
         ))),
         Some(Stop::Journal(e)) => Err(Failure::run(format!(
             "error: stopped: {e}; {} versions were left undone",

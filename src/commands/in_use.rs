@@ -26,7 +26,10 @@ impl From<ScanError> for Failure {
 /// images on the run's registry, and attach them to the policy. `owner` is asked only when
 /// there is something to scan (a run without `in_use` resolves its owner where it always did).
 /// Nothing to scan: nothing attached, unless a rule selects by `in_use`, which is then an error
-/// (it would keep nothing).
+/// (it would keep nothing). With a rule that selects by `in_use`, these are errors too (exit 1):
+/// a reference that names no version (a bare name whose tag cannot be read, see
+/// `inuse::split`), a list that names none of the owner's images (the step that wrote it
+/// failed), and sources that name none of them. Without such a rule they are warnings.
 /// `which` names the policy in messages ("the policy", "the base policy").
 pub(crate) fn attach(
     policy: &mut Policy,
@@ -62,8 +65,38 @@ pub(crate) fn attach(
         ))
     })?;
     let found = crate::inuse::scan(&root, &sources, &registry)?;
-    let mine = found.for_owner(owner);
+    let host = crate::inuse::registry_host(&registry);
+    if !found.unfollowed.is_empty() {
+        eprintln!(
+            "warning: in use ({which}): links to directories are not followed, and a file pattern may name files in {}: {}\n  help: name the files where the link points, or list them with --in-use FILE",
+            if found.unfollowed.len() == 1 { "it" } else { "them" },
+            found.unfollowed.join(", ")
+        );
+    }
+    let mut mine = found.for_owner(owner);
     let others = found.references.len() - mine.references.len();
+    let selects = policy.uses_in_use();
+    let (bare, named): (Vec<_>, Vec<_>) = mine.references.drain(..).partition(|r| r.is_bare());
+    mine.references = named;
+    if !bare.is_empty() {
+        let message = unresolved(&bare, which, selects);
+        if selects {
+            return Err(Failure::usage(format!("error: {message}")));
+        }
+        eprintln!("warning: {message}");
+    }
+    if selects {
+        // A list is written by an earlier step: empty, it is that step failing (expired cluster
+        // credentials, the wrong context), and would keep nothing of what runs.
+        for list in &sources.lists {
+            let name = list.display().to_string();
+            if !mine.references.iter().any(|r| r.at.file == name) {
+                return Err(Failure::usage(format!(
+                    "error: in use ({which}): the list {name} names none of {owner}'s images on {host}, and a rule keeps what is in use: it would keep nothing of what runs\n  help: the step that writes it may have failed; in a workflow, give that step `shell: bash` (so a failed command in a pipe fails the step) and check the file with `test -s`\n  help: a reference is REGISTRY/OWNER/PACKAGE[:TAG][@sha256:DIGEST] with the run's registry (--registry, else the one of GITHUB_SERVER_URL)"
+                )));
+            }
+        }
+    }
     let mut places = Vec::new();
     if !sources.files.is_empty() {
         places.push(count(sources.files.len(), "file pattern", "file patterns"));
@@ -82,11 +115,18 @@ pub(crate) fn attach(
     };
     if mine.references.is_empty() {
         // Sources that name nothing of this owner on this registry: a wrong registry or owner
-        // would otherwise keep nothing without a word.
-        eprintln!(
-            "warning: in use ({which}): no reference to {owner}'s images on {} in {places}{others}\n  help: a reference is REGISTRY/OWNER/PACKAGE[:TAG][@sha256:DIGEST] with the run's registry (--registry, else the one of GITHUB_SERVER_URL)",
-            crate::inuse::registry_host(&registry),
+        // would otherwise keep nothing without a word. With a rule keeping what is in use, the
+        // plan would delete what runs: an error.
+        let message = format!(
+            "in use ({which}): no reference to {owner}'s images on {host} in {places}{others}"
         );
+        let help = "  help: a reference is REGISTRY/OWNER/PACKAGE[:TAG][@sha256:DIGEST] with the run's registry (--registry, else the one of GITHUB_SERVER_URL)";
+        if selects {
+            return Err(Failure::usage(format!(
+                "error: {message}, and a rule keeps what is in use: it would keep nothing\n{help}\n  help: if nothing of {owner}'s runs, remove the rule that selects by `in_use`"
+            )));
+        }
+        eprintln!("warning: {message}\n{help}");
     } else {
         eprintln!(
             "in use ({which}): {} to {owner}'s images in {places}{others}",
@@ -95,6 +135,37 @@ pub(crate) fn attach(
     }
     policy.in_use.found = Some(Arc::new(mine));
     Ok(())
+}
+
+/// The message for references that name no version (a bare name, or a `tag:` beside it that is
+/// empty or a template): the first five, by place.
+fn unresolved(bare: &[crate::inuse::Reference], which: &str, selects: bool) -> String {
+    let mut lines: Vec<String> = bare
+        .iter()
+        .take(5)
+        .map(|r| {
+            format!(
+                "\n  {}: {}: {}",
+                r.at,
+                r.text,
+                r.unresolved.as_deref().unwrap_or("no version")
+            )
+        })
+        .collect();
+    if bare.len() > 5 {
+        lines.push(format!("\n  and {} more", bare.len() - 5));
+    }
+    let effect = if selects {
+        "a rule keeps what is in use, and which version runs is unknown"
+    } else {
+        "left out"
+    };
+    format!(
+        "in use ({which}): {} name{} no version ({effect}):{}\n  help: write the tag or digest in the reference (`ghcr.io/acme/api:v1.2.3`, `@sha256:…`; `:latest` if a pull of the bare name is meant), or beside it in the same YAML mapping (`tag:`, kustomize's `newTag:`, `digest:`) as a quoted string\n  help: or leave the file out of `in_use.files` and list what runs (`--in-use FILE`, written by `kubectl get pods -A -o jsonpath='{{..imageID}}'`)",
+        count(bare.len(), "reference", "references"),
+        if bare.len() == 1 { "s" } else { "" },
+        lines.concat()
+    )
 }
 
 /// `plan --base`: a version the new plan deletes that the base policy's sources find in use (a

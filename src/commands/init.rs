@@ -48,10 +48,12 @@ pub fn run(args: &InitArgs, settings: &Settings) -> Outcome {
     if plan.summary.delete > options.max_deletions || plan.summary.untag > options.max_untags {
         options.max_deletions = options.max_deletions.max(round_up(plan.summary.delete));
         options.max_untags = options.max_untags.max(round_up(plan.summary.untag));
+        options.first_run = Some((plan.summary.delete, plan.summary.untag));
         (text, policy) = written(&survey, &options)?;
         plan = crate::evaluate::evaluate_unchecked(&policy, &inventory, now);
     }
-    let summary = summary(&plan, &policy, args, &inventory);
+    let mut summary = summary(&plan, &policy, args, &inventory);
+    summary.push_str(&raised(&options));
     match &args.write {
         Some(path) => {
             if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -89,6 +91,29 @@ fn written(survey: &crate::init::Survey, options: &Options) -> Result<(String, P
             "error: the proposed policy does not parse (a bug of retention init; please report it):\n{e}"
         ))),
     }
+}
+
+/// Say which limit was raised to fit the first run (it stays raised in the policy until the
+/// user lowers it, and a raised limit no longer stops a night that deletes too much).
+fn raised(options: &Options) -> String {
+    let default = crate::policy::Safety::DEFAULT;
+    let mut out = String::new();
+    for (key, value, default) in [
+        (
+            "max_deletions",
+            options.max_deletions,
+            default.max_deletions,
+        ),
+        ("max_untags", options.max_untags, default.max_untags),
+    ] {
+        if value > default {
+            out.push_str(&format!(
+                "note: safety.{key} is raised from {default} to {value} so that the first run is not refused; after that run, lower it to {default} in the policy (or keep {default} and run the first apply once with --{}={value})\n",
+                key.replace('_', "-")
+            ));
+        }
+    }
+    out
 }
 
 /// `n` rounded up to the next hundred.

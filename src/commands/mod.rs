@@ -11,6 +11,7 @@ pub(crate) mod apply;
 mod check;
 mod in_use;
 mod init;
+mod journal;
 mod online;
 mod pipeline;
 mod placeholders;
@@ -156,6 +157,7 @@ pub fn main() -> ExitCode {
         Command::Snapshot(args) => snapshot::run(&args, &Settings::from_env(&args.eval.ctx)),
         Command::Verify(args) => verify::run(&args, &Settings::from_env(&args.eval.ctx)),
         Command::Init(args) => init::run(&args, &Settings::from_env(&args.ctx)),
+        Command::Journal(command) => journal::run(&command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

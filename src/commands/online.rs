@@ -33,6 +33,15 @@ pub async fn connect(
     Ok((client, scope))
 }
 
+/// The packages `policy` governs, as the listing asks for them.
+pub fn governed(policy: &Policy) -> github::fetch::Governed<'_> {
+    github::fetch::Governed {
+        package_type: policy.packages.package_type.as_str(),
+        exact_names: policy.packages.names.exact_names(),
+        is_match: Box::new(|name| policy.packages.names.is_match(name)),
+    }
+}
+
 /// List the governed packages and versions, and fill the manifests decisions need (or, for a
 /// snapshot, every governed container package's).
 pub async fn inventory(
@@ -43,7 +52,7 @@ pub async fn inventory(
     fill: FillScope,
 ) -> Result<(RawInventory, Inventory), Failure> {
     let now = settings.now();
-    let mut raw = github::fetch_inventory(client, scope, policy, Utc::now()).await?;
+    let mut raw = github::fetch_inventory(client, scope, &governed(policy), Utc::now()).await?;
     let mut typed = raw.typed()?;
     typed.drop_repeated_ids();
     let shared = typed.shared_digests();

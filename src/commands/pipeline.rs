@@ -40,6 +40,7 @@ use crate::fill::{FillReport, FillScope, ReadAhead};
 use crate::github::{GithubClient, Scope};
 use crate::inventory::{Inventory, PackageEntry};
 use crate::plan::Plan;
+use crate::plural::count;
 use crate::policy::Policy;
 
 /// Batches of targets waiting for the executor (a package each).
@@ -187,7 +188,7 @@ pub async fn apply_streamed(
     policy: &Policy,
     placeholders: &Sweep<'_>,
     journal: Arc<Journal>,
-    to_targets: fn(&Plan) -> Vec<Target>,
+    to_targets: &dyn Fn(&Plan) -> Vec<Target>,
 ) -> Result<Streamed, Failure> {
     let now = settings.now();
     // The registry client comes first, so that a listing page's manifests are read while the
@@ -202,7 +203,7 @@ pub async fn apply_streamed(
     let raw = crate::github::fetch_inventory_paged(
         client,
         scope,
-        policy,
+        &super::online::governed(policy),
         Utc::now(),
         &mut |package, versions, start| {
             if let Some(ahead) = &mut reader {
@@ -220,7 +221,9 @@ pub async fn apply_streamed(
     if deletions > max_deletions || untags > max_untags {
         // The whole plan first, so that a plan over a limit deletes nothing.
         tracing::info!(
-            "up to {deletions} deletions and {untags} tag removals before the manifests are read (max_deletions {max_deletions}, max_untags {max_untags}): reading every manifest first"
+            "up to {} and {} before the manifests are read (max_deletions {max_deletions}, max_untags {max_untags}): reading every manifest first",
+            count(deletions, "deletion", "deletions"),
+            count(untags, "tag removal", "tag removals")
         );
         let mut unreadable = Vec::new();
         if let Some(ahead) = &mut reader {
@@ -239,7 +242,10 @@ pub async fn apply_streamed(
             runner.report_plan(&plan)?;
         }
         let targets = to_targets(&plan);
-        eprintln!("deleting {} versions of {scope}", targets.len());
+        eprintln!(
+            "deleting {} of {scope}",
+            count(targets.len(), "version", "versions")
+        );
         let report = crate::apply::execute(client, scope, targets, journal).await;
         return Ok(Streamed {
             report,
@@ -303,7 +309,11 @@ pub async fn apply_streamed(
                 now,
                 vec![package.clone()],
             ));
-            tracing::info!("{}: {} deletions decided", package.name, batch.len());
+            tracing::info!(
+                "{}: {} decided",
+                package.name,
+                count(batch.len(), "deletion", "deletions")
+            );
             plans.push(package);
             read.push(entry);
             if !batch.is_empty() && tx.send(batch).await.is_err() {
@@ -321,7 +331,8 @@ pub async fn apply_streamed(
         Ok::<_, Failure>((plans, read, fill.failed_packages, swept_failed))
     };
     eprintln!(
-        "deleting package by package as their decisions are known (at most {deletions} versions of {scope})"
+        "deleting package by package as their decisions are known (at most {} of {scope})",
+        count(deletions, "version", "versions")
     );
     let (produced, report) = tokio::join!(
         producer,

@@ -32,6 +32,11 @@ pub fn run(args: &RestoreArgs, settings: &Settings) -> Outcome {
         println!("restored=0 failed=0");
         return Ok(());
     }
+    if !retags.is_empty() {
+        // Before anything is restored: a journal is an input file (an artifact, say), and the
+        // token goes only to this run's registry, never to one a journal names.
+        Registries::check_recorded(settings, &retags)?;
+    }
     let out = Journal::open(&args.journal)?;
     let runtime = online::runtime()?;
     runtime.block_on(async {
@@ -236,7 +241,9 @@ fn stopped(error: &str, versions: u64, tags: u64) -> Failure {
 
 /// The registries tags are put back on: `--registry` for every tag when given, else the one
 /// each journal line recorded, else the default ([`Settings::registry`]). One client each,
-/// made (and named on stderr) when first needed.
+/// made (and named on stderr) when first needed. A recorded registry is used only when it is
+/// this run's own ([`Registries::check_recorded`]): the token is sent to no registry that only
+/// a journal names.
 struct Registries {
     /// Whether `--registry` was given (it then wins over the journal).
     flag: bool,
@@ -252,6 +259,34 @@ impl Registries {
             default: None,
             recorded: std::collections::HashMap::new(),
         })
+    }
+
+    /// Refuse a journal that records a registry other than this run's (`--registry`, else the
+    /// one of `GITHUB_SERVER_URL`, else ghcr.io), before anything is restored: the journal may
+    /// come from anywhere (a downloaded artifact), and the token must not follow it. With
+    /// `--registry` every tag goes there, whatever the journal says.
+    fn check_recorded(settings: &Settings, retags: &[Entry]) -> Result<(), Failure> {
+        let choice = settings.registry()?;
+        if choice.source == "--registry" {
+            return Ok(());
+        }
+        let mut others: Vec<&str> = retags
+            .iter()
+            .filter_map(|e| e.untag.as_ref()?.registry.as_deref())
+            .filter(|url| !same_registry(url, &choice.url))
+            .collect();
+        others.sort_unstable();
+        others.dedup();
+        match others.first() {
+            None => Ok(()),
+            Some(first) => Err(Failure::usage(format!(
+                "error: the journal records tag removals on {} ({}), but this run's registry is {} ({}); the token is sent only to this run's registry, and nothing was restored\n  help: if the journal is yours, run again with --registry {first}",
+                crate::plural::word(others.len(), "registry", "registries"),
+                others.join(", "),
+                choice.url,
+                choice.source,
+            ))),
+        }
     }
 
     fn for_entry<'a>(
@@ -349,6 +384,13 @@ pub fn pending(entries: &[Entry]) -> Vec<Pending> {
     // In journal order (the deletion order).
     out.sort_by_key(|p| p.entry.time);
     out
+}
+
+/// Whether two registry URLs name the same registry (scheme and host case-insensitive, a
+/// trailing `/` ignored).
+fn same_registry(a: &str, b: &str) -> bool {
+    let norm = |u: &str| u.trim().trim_end_matches('/').to_ascii_lowercase();
+    norm(a) == norm(b)
 }
 
 #[cfg(test)]

@@ -56,20 +56,20 @@ impl Settings {
         Settings {
             now: ctx.now.unwrap_or_else(Utc::now),
             owner_flag: ctx.owner.clone(),
-            owner_env: env("GITHUB_REPOSITORY_OWNER"),
+            owner_env: env(crate::env::GITHUB_REPOSITORY_OWNER),
             registry: crate::registry::origin::resolve(
                 ctx.registry.as_deref(),
-                env("GITHUB_SERVER_URL").as_deref(),
+                env(crate::env::GITHUB_SERVER_URL).as_deref(),
             ),
             // ghcr.io accepts any user name with a token.
-            registry_user: set("RETENTION_REGISTRY_USER")
-                .or_else(|| set("GITHUB_ACTOR"))
+            registry_user: set(crate::env::RETENTION_REGISTRY_USER)
+                .or_else(|| set(crate::env::GITHUB_ACTOR))
                 .unwrap_or_else(|| "retention".to_string()),
             cache_dir: ctx.cache_dir.clone(),
             cache: OnceLock::new(),
             token: crate::secret::token_from_value(env(&ctx.token_env)),
             token_env: ctx.token_env.clone(),
-            api_url: env("GITHUB_API_URL")
+            api_url: env(crate::env::GITHUB_API_URL)
                 .filter(|v| !v.trim().is_empty())
                 .unwrap_or_else(|| DEFAULT_API_URL.to_string()),
         }

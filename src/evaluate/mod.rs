@@ -373,7 +373,7 @@ pub(crate) fn decide_package_in<'a>(
     let (sel, deleted) = (&outcome.sel, &outcome.deleted);
     // Once for all versions: a walk per version is quadratic on nested untagged indexes.
     let parts_of = ctx.graph.parts_of(|j| ctx.versions[j].id);
-    let decisions = ctx
+    let decisions: Vec<Decision> = ctx
         .order
         .iter()
         .map(|&i| {
@@ -424,6 +424,24 @@ pub(crate) fn decide_package_in<'a>(
         })
         .collect();
 
+    let broken = broken_images(&ctx);
+    let warnings = package_warnings(&ctx, &outcome, &decisions, &broken);
+    PackageDecisions {
+        decisions,
+        warnings,
+        broken,
+    }
+}
+
+/// The warnings of one package's decisions: the graph's, an incomplete listing, what is in use
+/// and deleted, deletions withheld for unreadable manifests, broken images.
+fn package_warnings(
+    ctx: &Ctx,
+    outcome: &Outcome,
+    decisions: &[Decision],
+    broken: &[BrokenImage],
+) -> Vec<String> {
+    let (sel, deleted) = (&outcome.sel, &outcome.deleted);
     let mut warnings = ctx.graph.warnings.clone();
     if let Some(gap) = ctx.listing_gap {
         let withheld = (0..ctx.versions.len())
@@ -444,7 +462,19 @@ pub(crate) fn decide_package_in<'a>(
     }
     let unknown = ctx.graph.unknown_manifests();
     warnings.extend(ctx.in_use_missing.iter().cloned());
-    warnings.extend(in_use_deleted(&ctx, deleted));
+    warnings.extend(in_use_deleted(ctx, deleted));
+    let mut removed: Vec<Vec<String>> = vec![Vec::new(); ctx.versions.len()];
+    for d in decisions {
+        removed[d.index].clone_from(&d.untag);
+    }
+    let kept: Vec<bool> = deleted.iter().map(|d| !d).collect();
+    warnings.extend(in_use::untag_warnings(
+        ctx.versions,
+        &ctx.order,
+        &ctx.in_use,
+        &removed,
+        &kept,
+    ));
     let withheld = (0..ctx.versions.len())
         .filter(|&i| {
             ctx.graph.manifest[i] != ManifestState::Known
@@ -457,25 +487,19 @@ pub(crate) fn decide_package_in<'a>(
         .count();
     if withheld > 0 && unknown > 0 {
         warnings.push(format!(
-            "{withheld} version{} selected for deletion {} kept: {} manifest{} of this package could not be read, so what they are part of is unknown",
-            if withheld == 1 { "" } else { "s" },
-            if withheld == 1 { "is" } else { "are" },
-            unknown,
-            if unknown == 1 { "" } else { "s" }
+            "{} selected for deletion {} kept: {} of this package could not be read, so what they are part of is unknown",
+            crate::plural::count(withheld, "version", "versions"),
+            crate::plural::word(withheld, "is", "are"),
+            crate::plural::count(unknown, "manifest", "manifests"),
         ));
     }
-    let broken = broken_images(&ctx);
     let kept = (0..ctx.versions.len())
         .filter(|&i| ctx.graph.broken[i].is_some() && !deleted[i])
         .count();
-    if let Some(w) = broken_warning(&broken, kept) {
+    if let Some(w) = broken_warning(broken, kept) {
         warnings.push(w);
     }
-    PackageDecisions {
-        decisions,
-        warnings,
-        broken,
-    }
+    warnings
 }
 
 /// Phase 2: the guards that protect each version whatever the rules say.
@@ -861,14 +885,14 @@ fn broken_warning(broken: &[BrokenImage], kept: usize) -> Option<String> {
     .collect();
     let n = broken.len();
     let found = format!(
-        "{n} broken image{} ({}) cannot be pulled whole",
-        if n == 1 { "" } else { "s" },
+        "{} ({}) cannot be pulled whole",
+        crate::plural::count(n, "broken image", "broken images"),
         parts.join(", ")
     );
     Some(if kept == 0 {
         format!(
             "{found}; the plan deletes {}",
-            if n == 1 { "it" } else { "them" }
+            crate::plural::word(n, "it", "them")
         )
     } else {
         format!(

@@ -46,7 +46,9 @@ const BACKOFF: RetryPolicy = RetryPolicy {
     max_delay: Duration::from_secs(60),
 };
 /// A secondary limit without `retry-after`: wait at least this (GitHub: "at least a minute").
-const SECONDARY_DEFAULT_WAIT: Duration = Duration::from_secs(60);
+const SECONDARY_DEFAULT_WAIT: Duration = super::pacer::SECONDARY_DEFAULT_WAIT;
+/// A run stops when no mutative request has been accepted for this long (unscaled).
+pub const MAX_WITHOUT_SUCCESS: Duration = Duration::from_secs(600);
 /// The longest wait a secondary limit may impose; a longer `retry-after` stops the run.
 pub const MAX_SECONDARY_WAIT: Duration = Duration::from_secs(300);
 /// The largest answer body read. GitHub's pages of 100 versions are ~100 KB.
@@ -159,6 +161,14 @@ impl GithubClient {
         })
     }
 
+    /// The API's host and port (`api.github.com`, `127.0.0.1:8080`): whose limits a pace is.
+    pub fn api_host(&self) -> String {
+        match self.base.port() {
+            Some(p) => format!("{}:{p}", self.base.host_str().unwrap_or("")),
+            None => self.base.host_str().unwrap_or("").to_string(),
+        }
+    }
+
     pub fn pacer(&self) -> &Pacer {
         &self.pacer
     }
@@ -244,7 +254,8 @@ impl GithubClient {
         let mut failures = 0u32;
         let mut secondary = 0u32;
         loop {
-            let permit = self.pacer.acquire(endpoint, cost).await;
+            let mutative = method != Method::GET && method != Method::HEAD;
+            let ticket = self.pacer.acquire(mutative, endpoint, cost).await;
             let mut req = self
                 .http
                 .request(method.clone(), url.clone())
@@ -267,7 +278,6 @@ impl GithubClient {
                 Ok(resp) => read_bounded(resp).await,
                 Err(e) => Err(Received::Network(e)),
             };
-            drop(permit);
             let (status, headers, body) = match result {
                 Ok(r) => r,
                 Err(Received::TooLarge(size)) => {
@@ -292,6 +302,7 @@ impl GithubClient {
                     }
                     tracing::warn!("{context}: {what}; retrying");
                     self.stats.retries.fetch_add(1, Ordering::Relaxed);
+                    drop(ticket);
                     self.pacer.sleep(BACKOFF.delay(failures, None)).await;
                     continue;
                 }
@@ -339,6 +350,9 @@ impl GithubClient {
                     "run again after the reset; a scheduled run continues where this one stopped",
                 ));
             }
+            if !is_secondary {
+                self.pacer.accepted(&ticket);
+            }
             if is_secondary {
                 secondary += 1;
                 self.stats.secondary_limits.fetch_add(1, Ordering::Relaxed);
@@ -353,32 +367,58 @@ impl GithubClient {
                         "GitHub kept answering with its secondary rate limit; run again later",
                     ));
                 }
+                if let Some(wait) = retry_after.filter(|w| *w > MAX_SECONDARY_WAIT) {
+                    return Err(too_long(wait, context, status));
+                }
+                if ticket.is_mutative() {
+                    // Every mutative request waits (slots already booked are taken again after
+                    // the pause), and the pace drops to what GitHub accepted.
+                    let refusal = self.pacer.refused(&ticket, retry_after);
+                    drop(ticket);
+                    if refusal.without_success > MAX_WITHOUT_SUCCESS {
+                        return Err(ApiError::new(
+                            ApiErrorKind::SecondaryLimited { until: None },
+                            context,
+                            format!(
+                                "GitHub's secondary rate limit accepted no deletion for {} minutes: {}",
+                                MAX_WITHOUT_SUCCESS.as_secs() / 60,
+                                github_message(&body)
+                            ),
+                        )
+                        .with_status(status.as_u16())
+                        .with_hint("another workflow may be using the same token; run again later (a scheduled run continues where this one stopped)"));
+                    }
+                    if refusal.first {
+                        tracing::warn!(
+                            "{context}: GitHub's secondary rate limit (HTTP {}); every deletion waits {}s{}{}",
+                            status.as_u16(),
+                            refusal.wait.as_secs(),
+                            if retry_after.is_some() { " as told" } else { "" },
+                            refusal
+                                .lowered_to
+                                .map(|p| format!(", then goes on at {p:.0} a minute"))
+                                .unwrap_or_default()
+                        );
+                    }
+                    continue;
+                }
                 let wait = retry_after.unwrap_or_else(|| {
                     SECONDARY_DEFAULT_WAIT.saturating_mul(1 << (secondary - 1).min(4))
                 });
                 if wait > MAX_SECONDARY_WAIT {
-                    let until = Utc::now()
-                        + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::zero());
-                    return Err(ApiError::new(
-                        ApiErrorKind::SecondaryLimited { until: Some(until) },
-                        context,
-                        format!(
-                            "GitHub's secondary rate limit asks to wait {}s, more than the {}s this run waits",
-                            wait.as_secs(),
-                            MAX_SECONDARY_WAIT.as_secs()
-                        ),
-                    )
-                    .with_status(status.as_u16()));
+                    return Err(too_long(wait, context, status));
                 }
                 tracing::warn!(
                     "{context}: GitHub's secondary rate limit (HTTP {}); waiting {}s as told",
                     status.as_u16(),
                     wait.as_secs()
                 );
+                drop(ticket);
                 self.pacer.pause(endpoint, wait);
                 self.pacer.sleep(wait).await;
                 continue;
             }
+            drop(ticket);
             if status.is_server_error() {
                 failures += 1;
                 if failures >= ATTEMPTS {
@@ -429,6 +469,21 @@ impl GithubClient {
             b.reset = Some(r);
         }
     }
+}
+
+/// A `retry-after` longer than a run waits: the run stops, saying when to run again.
+fn too_long(wait: Duration, context: &str, status: StatusCode) -> ApiError {
+    let until = Utc::now() + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::zero());
+    ApiError::new(
+        ApiErrorKind::SecondaryLimited { until: Some(until) },
+        context,
+        format!(
+            "GitHub's secondary rate limit asks to wait {}s, more than the {}s this run waits",
+            wait.as_secs(),
+            MAX_SECONDARY_WAIT.as_secs()
+        ),
+    )
+    .with_status(status.as_u16())
 }
 
 /// Why an answer could not be read.

@@ -36,7 +36,18 @@ use super::error::{ApiError, ApiErrorKind};
 use super::packages::{get_package, list_packages, list_versions_paged};
 use super::scope::Scope;
 use crate::inventory::{Inventory, ListingGap, PackageEntry, SCHEMA};
-use crate::policy::Policy;
+
+/// The packages a run governs, as the listing needs them: their type and their names, either
+/// exact (each package is got by name, which a workflow token can do) or a test each listed
+/// name must pass. The commands make it from the policy's `packages`.
+pub struct Governed<'a> {
+    /// GitHub's package type (`container`, `npm`, …).
+    pub package_type: &'a str,
+    /// The names, when every pattern is a plain name.
+    pub exact_names: Option<&'a [String]>,
+    /// Whether a listed package is governed (used when `exact_names` is `None`).
+    pub is_match: Box<dyn Fn(&str) -> bool + Send + Sync + 'a>,
+}
 
 /// An inventory with GitHub's objects unchanged (schema 1).
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -164,7 +175,8 @@ fn once_each(versions: &mut Vec<Value>, package_type: &str, name: &str) -> usize
     let twice = listed - versions.len();
     if twice > 0 {
         tracing::info!(
-            "{package_type} package {name}: {twice} versions listed twice (a push during the listing), kept once"
+            "{package_type} package {name}: {} listed twice (a push during the listing), kept once",
+            crate::plural::count(twice, "version", "versions")
         );
     }
     twice
@@ -263,14 +275,14 @@ impl Listing {
     }
 }
 
-/// List (or get, for exact names) the packages `policy` governs and all their versions.
+/// List (or get, for exact names) the `governed` packages and all their versions.
 pub async fn fetch_inventory(
     client: &GithubClient,
     scope: &Scope,
-    policy: &Policy,
+    governed: &Governed<'_>,
     captured_at: DateTime<Utc>,
 ) -> Result<RawInventory, ApiError> {
-    fetch_inventory_paged(client, scope, policy, captured_at, &mut |_, _, _| {}).await
+    fetch_inventory_paged(client, scope, governed, captured_at, &mut |_, _, _| {}).await
 }
 
 /// [`fetch_inventory`], calling `on_page(package, versions listed so far, where the new page
@@ -278,12 +290,12 @@ pub async fn fetch_inventory(
 pub async fn fetch_inventory_paged(
     client: &GithubClient,
     scope: &Scope,
-    policy: &Policy,
+    governed: &Governed<'_>,
     captured_at: DateTime<Utc>,
     on_page: &mut (dyn FnMut(&Value, &[Value], usize) + Send),
 ) -> Result<RawInventory, ApiError> {
-    let package_type = policy.packages.package_type.as_str();
-    let packages: Vec<Value> = match policy.packages.names.exact_names() {
+    let package_type = governed.package_type;
+    let packages: Vec<Value> = match governed.exact_names {
         Some(names) => {
             let mut out = Vec::new();
             for name in names {
@@ -294,7 +306,7 @@ pub async fn fetch_inventory_paged(
         None => {
             let all = list_packages(client, scope, package_type).await?;
             all.into_iter()
-                .filter(|p| package_name(p).is_some_and(|n| policy.packages.names.is_match(n)))
+                .filter(|p| package_name(p).is_some_and(|n| (governed.is_match)(n)))
                 .collect()
         }
     };
@@ -331,8 +343,8 @@ pub async fn fetch_inventory_paged(
             }
         };
         tracing::info!(
-            "{package_type} package {name}: {} versions",
-            listing.versions.len()
+            "{package_type} package {name}: {}",
+            crate::plural::count(listing.versions.len(), "version", "versions")
         );
         entries.push(RawPackage {
             package: listing.package,

@@ -16,7 +16,8 @@ use super::scope::Scope;
 pub enum Done {
     /// 204 (or 200): done now.
     Now,
-    /// 404 "Package version not found.": already gone (ghcr.io removes an index's children).
+    /// 404 "Package version not found.": already gone (deleted meanwhile by someone else, or by
+    /// an earlier run whose answer was lost; ghcr.io does not cascade an index's deletion).
     AlreadyGone(String),
     /// 400/409/422: GitHub refuses, with its message (last tagged version, over 5,000 downloads,
     /// restore after 30 days or after a re-push).

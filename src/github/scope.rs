@@ -106,7 +106,7 @@ struct Account {
 /// Find the scope of `owner`.
 pub async fn discover(client: &GithubClient, owner: &str) -> Result<Scope, ApiError> {
     let context = format!("finding out whether {owner} is an organization or a user");
-    if crate::policy::is_dot_segment(owner) {
+    if crate::inventory::is_dot_segment(owner) {
         // `/users/..` would be normalised to another path, and every request after it too.
         return Err(ApiError::new(
             super::error::ApiErrorKind::Config,

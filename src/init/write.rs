@@ -25,6 +25,9 @@ pub struct Options {
     pub max_deletions: u64,
     /// `safety.max_untags`: likewise.
     pub max_untags: u64,
+    /// The first run's deletions and tag removals, when a limit was raised to fit them: the
+    /// comment then says so, and to lower it after that run.
+    pub first_run: Option<(u64, u64)>,
 }
 
 impl Options {
@@ -33,6 +36,7 @@ impl Options {
             now,
             max_deletions: crate::policy::Safety::DEFAULT.max_deletions,
             max_untags: crate::policy::Safety::DEFAULT.max_untags,
+            first_run: None,
         }
     }
 }
@@ -268,15 +272,45 @@ pub fn policy(survey: &Survey, options: &Options) -> String {
         "  keep_newest: 3                   # the 3 newest images of each package always stay\n",
     );
     o.push_str("  min_age: 1h                      # never race a push in progress\n");
-    let _ = writeln!(
-        o,
-        "  max_deletions: {:<17} # a bigger plan is an error, not a partial run",
-        options.max_deletions
+    let default = crate::policy::Safety::DEFAULT;
+    let raised = |value: u64, default: u64, first: Option<u64>, what: &str| match first {
+        Some(n) if value > default => format!(
+            "raised from {default} to fit the first run ({}): lower it to {default} after that run",
+            crate::plural::count(n as usize, what, &format!("{what}s"))
+        ),
+        _ => String::new(),
+    };
+    let deletions = raised(
+        options.max_deletions,
+        default.max_deletions,
+        options.first_run.map(|f| f.0),
+        "deletion",
+    );
+    let untags = raised(
+        options.max_untags,
+        default.max_untags,
+        options.first_run.map(|f| f.1),
+        "tag removal",
     );
     let _ = writeln!(
         o,
-        "  max_untags: {:<20} # likewise for tags removed from images that stay",
-        options.max_untags
+        "  max_deletions: {:<17} # {}",
+        options.max_deletions,
+        if deletions.is_empty() {
+            "a bigger plan is an error, not a partial run"
+        } else {
+            &deletions
+        }
+    );
+    let _ = writeln!(
+        o,
+        "  max_untags: {:<20} # {}",
+        options.max_untags,
+        if untags.is_empty() {
+            "likewise for tags removed from images that stay"
+        } else {
+            &untags
+        }
     );
     out
 }

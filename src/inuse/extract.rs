@@ -6,7 +6,9 @@
 //! registry's host (the regex crate searches for that literal first, which keeps a scan of many
 //! files fast). A reference is recognised only where the host starts a word (`evil-ghcr.io/…` and
 //! `x.ghcr.io/…` are other registries). A reference followed by a template (`api:${TAG}`,
-//! `api:{{ .Values.tag }}`) names no image yet and is left out.
+//! `api:{{ .Values.tag }}`) names no image yet and is left out. A bare name (neither tag nor
+//! digest) takes the tag written beside it in its YAML mapping ([`super::split`]), or stays
+//! unresolved: it is never taken for `:latest`.
 
 use regex::bytes::Regex;
 
@@ -67,14 +69,15 @@ impl Extractor {
             if tag.as_deref() == Some("") {
                 tag = None;
             }
-            if tag.is_none() && digest.is_none() {
-                tag = Some("latest".to_string());
-            }
+            // A bare name is not taken for `:latest`: see [`super::split`].
+            let unresolved = (tag.is_none() && digest.is_none())
+                .then(|| "neither a tag nor a digest".to_string());
             out.push(Reference {
                 owner: owner.to_ascii_lowercase(),
                 package: package.to_ascii_lowercase(),
                 tag,
                 digest,
+                unresolved,
                 text: String::from_utf8_lossy(whole.as_bytes()).into_owned(),
                 at: Location {
                     file: file.to_string(),
@@ -82,6 +85,7 @@ impl Extractor {
                 },
             });
         }
+        super::split::resolve(text, &mut out);
         out
     }
 }

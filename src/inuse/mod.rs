@@ -14,6 +14,7 @@
 
 mod extract;
 mod scan;
+mod split;
 
 pub use extract::{extract, registry_host, Extractor};
 pub use scan::{scan, ScanError, Sources};
@@ -39,20 +40,36 @@ pub struct Reference {
     pub owner: String,
     /// The package (image) name, lower case; may contain `/`.
     pub package: String,
-    /// The tag, when given (`latest` when neither a tag nor a digest is: the default of a pull).
+    /// The tag, when given (in the reference, or beside it in its YAML mapping: Helm's `tag:`,
+    /// kustomize's `newTag:`).
     pub tag: Option<String>,
     /// The digest (`sha256:<64 hex>`, lower case), when given. A digest decides: a pull by
     /// `name:tag@digest` uses the digest.
     pub digest: Option<String>,
-    /// The reference as written (for messages).
+    /// Why no version can be read from it, for a reference with neither tag nor digest (a bare
+    /// `ghcr.io/acme/api`, or one whose `tag:` beside it is empty or a template). It is never
+    /// taken for `:latest`: a pull of the bare name means `latest`, but a Helm or kustomize file
+    /// deploys the tag written elsewhere, and taking `latest` for it deletes the build that runs.
+    pub unresolved: Option<String>,
+    /// The reference as written, with the tag or digest read beside it (for messages).
     pub text: String,
     pub at: Location,
+}
+
+impl Reference {
+    /// Neither a tag nor a digest: it names no version.
+    pub fn is_bare(&self) -> bool {
+        self.tag.is_none() && self.digest.is_none()
+    }
 }
 
 /// Every reference found by a scan, of any owner of the run's registry.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Found {
     pub references: Vec<Reference>,
+    /// Links to directories the walk did not enter, where a `files` pattern may have matched
+    /// (relative paths).
+    pub unfollowed: Vec<String>,
 }
 
 impl Found {
@@ -67,6 +84,7 @@ impl Found {
                 .filter(|r| r.owner == owner)
                 .cloned()
                 .collect(),
+            unfollowed: self.unfollowed.clone(),
         }
     }
 

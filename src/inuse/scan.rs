@@ -6,6 +6,11 @@
 //!
 //! Every declared pattern must match a file and every list must be readable: a policy that keeps
 //! what is in use must not keep nothing because a path moved.
+//!
+//! The user's global git excludes are not read (they differ between a laptop and CI). A link to
+//! a file is read; a link to a directory is not entered (it may lead out of the repository, or
+//! loop), and one that a pattern may reach is named in [`Found::unfollowed`], so that the caller
+//! says so.
 
 use std::path::{Path, PathBuf};
 
@@ -106,6 +111,9 @@ fn scan_files(
     let walk = ignore::WalkBuilder::new(root)
         .hidden(false)
         .require_git(false)
+        // The user's global excludes file is of one machine: the same policy must read the same
+        // files on a laptop and in CI.
+        .git_global(false)
         .filter_entry(|e| e.file_name() != ".git")
         .build();
     for entry in walk {
@@ -113,12 +121,25 @@ fn scan_files(
             root: root.display().to_string(),
             reason: e.to_string(),
         })?;
-        if !entry.file_type().is_some_and(|t| t.is_file()) {
+        let Some(kind) = entry.file_type() else {
             continue;
-        }
+        };
         let Ok(rel) = entry.path().strip_prefix(root) else {
             continue;
         };
+        if kind.is_symlink() {
+            // A link to a file is read (its target; a dangling one fails to read, loudly). A
+            // link to a directory is not entered: it may lead out of the repository, or loop.
+            if std::fs::metadata(entry.path()).is_ok_and(|m| m.is_dir()) {
+                let name = slash_path(rel);
+                if patterns.iter().any(|p| may_reach(p, &name)) {
+                    found.unfollowed.push(name);
+                }
+                continue;
+            }
+        } else if !kind.is_file() {
+            continue;
+        }
         let hits = set.matches(rel);
         if hits.is_empty() {
             continue;
@@ -126,12 +147,7 @@ fn scan_files(
         for i in hits {
             matched[i] = true;
         }
-        let name = rel
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy())
-            .collect::<Vec<_>>()
-            .join("/");
-        files.push((name, entry.into_path()));
+        files.push((slash_path(rel), entry.into_path()));
     }
     if let Some(i) = matched.iter().position(|m| !m) {
         return Err(ScanError::NoMatch {
@@ -151,4 +167,22 @@ fn scan_files(
         found.references.extend(extractor.extract(&name, &bytes));
     }
     Ok(())
+}
+
+/// A relative path with `/` between its components (as globs and messages write it).
+fn slash_path(rel: &Path) -> String {
+    rel.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Whether `pattern` may match a file under the directory `dir`: the pattern's literal leading
+/// directories (those before the first `*?[{\\`) and `dir` agree as far as both go.
+fn may_reach(pattern: &str, dir: &str) -> bool {
+    let literal = pattern
+        .trim_start_matches("./")
+        .split('/')
+        .take_while(|c| !c.contains(['*', '?', '[', '{', '\\']));
+    literal.zip(dir.split('/')).all(|(a, b)| a == b)
 }

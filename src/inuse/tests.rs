@@ -61,8 +61,86 @@ fn a_tag_and_a_digest_and_a_bare_name() {
         refs(&format!("ghcr.io/acme/api:v1@{D1}\nghcr.io/acme/api\n")),
         vec![
             one("acme", "api", Some("v1"), Some(D1), 1),
-            one("acme", "api", Some("latest"), None, 2),
+            // Bare: no version, never `latest` by default.
+            one("acme", "api", None, None, 2),
         ]
+    );
+}
+
+/// (text, unresolved) of each reference.
+fn split(text: &str) -> Vec<(String, Option<String>, usize)> {
+    extract("ghcr.io", "values.yaml", text.as_bytes())
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.text, r.unresolved, r.at.line))
+        .collect()
+}
+
+#[test]
+fn helm_and_kustomize_split_references_take_the_tag_beside_them() {
+    // Helm's values layout: repository and tag on separate lines of one mapping.
+    assert_eq!(
+        split("replicaCount: 2\nimage:\n  repository: ghcr.io/acme/api\n  tag: main-b8e2a0d\n  pullPolicy: IfNotPresent\n"),
+        vec![("ghcr.io/acme/api:main-b8e2a0d".into(), None, 3)]
+    );
+    // The flow form, a digest (which decides), and kustomize's images list, where a `name:`
+    // that a `newName:` replaces is not deployed.
+    let text = format!(
+        "web: {{ repository: ghcr.io/acme/web, tag: \"1.10\" }}\n\
+         cli:\n  repository: ghcr.io/acme/tools/cli\n  tag: v1\n  digest: {D1}\n\
+         images:\n\
+         - name: ghcr.io/acme/api\n  newTag: v2.1.0\n\
+         - name: ghcr.io/acme/old\n  newName: ghcr.io/acme/new\n  newTag: v3\n"
+    );
+    assert_eq!(
+        split(&text),
+        vec![
+            ("ghcr.io/acme/web:1.10".into(), None, 1),
+            (format!("ghcr.io/acme/tools/cli:v1@{D1}"), None, 3),
+            ("ghcr.io/acme/api:v2.1.0".into(), None, 7),
+            ("ghcr.io/acme/new:v3".into(), None, 10),
+        ]
+    );
+    let r = extract("ghcr.io", "k.yaml", text.as_bytes()).unwrap();
+    assert_eq!(r[0].tag.as_deref(), Some("1.10"));
+    assert_eq!(r[1].digest.as_deref(), Some(D1));
+}
+
+#[test]
+fn a_tag_beside_that_cannot_be_read_leaves_the_reference_unresolved() {
+    let why = |text: &str| {
+        let r = split(text);
+        assert_eq!(r.len(), 1, "{r:?}");
+        assert_eq!(r[0].0, "ghcr.io/acme/api", "{r:?}");
+        r[0].1.clone().unwrap_or_default()
+    };
+    // `helm create`'s default: the chart's appVersion decides, which this file does not say.
+    assert!(why("image:\n  repository: ghcr.io/acme/api\n  tag: \"\"\n")
+        .contains("`tag:` (line 3) is empty"));
+    assert!(why("image:\n  repository: ghcr.io/acme/api\n  tag:\n").contains("is empty"));
+    // A YAML number: Helm renders 1.10 as 1.1.
+    assert!(why("image:\n  repository: ghcr.io/acme/api\n  tag: 1.10\n").contains("YAML number"));
+    assert!(
+        why("image:\n  repository: ghcr.io/acme/api\n  tag: \"{{ .Chart.AppVersion }}\"\n")
+            .contains("not a tag")
+    );
+    assert!(
+        why("image:\n  repository: ghcr.io/acme/api\n  tag: v1\n  digest: sha256:12\n")
+            .contains("not a sha256 digest")
+    );
+    // No tag beside it (a Deployment's `image:`, a Dockerfile, a list): unresolved, not `latest`.
+    assert_eq!(
+        why("containers:\n  - image: ghcr.io/acme/api\n"),
+        "neither a tag nor a digest"
+    );
+    assert_eq!(
+        why("FROM ghcr.io/acme/api AS build\n"),
+        "neither a tag nor a digest"
+    );
+    // A tag in another mapping is not this reference's.
+    assert_eq!(
+        why("image:\n  repository: ghcr.io/acme/api\nother:\n  tag: v1\n"),
+        "neither a tag nor a digest"
     );
 }
 
@@ -107,6 +185,7 @@ fn text_that_is_not_utf8_is_still_read() {
 fn owners_are_filtered_case_insensitively() {
     let found = Found {
         references: extract("ghcr.io", "f", b"ghcr.io/ACME/api:v1 ghcr.io/other/api:v1").unwrap(),
+        ..Default::default()
     };
     let acme = found.for_owner("Acme");
     assert_eq!(acme.references.len(), 1);

@@ -25,8 +25,6 @@ use crate::inventory::PackageType;
 /// A validated policy.
 #[derive(Clone, Debug)]
 pub struct Policy {
-    /// Where it was read from, for messages.
-    pub path: String,
     /// sha256 of the file's bytes, recorded in every plan.
     pub sha256: String,
     pub owner: Option<String>,
@@ -73,15 +71,6 @@ pub enum Timestamp {
     CreatedAt,
 }
 
-impl Timestamp {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Timestamp::UpdatedAt => "updated_at",
-            Timestamp::CreatedAt => "created_at",
-        }
-    }
-}
-
 /// The guards that protect versions whatever the rules say.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Safety {
@@ -96,6 +85,9 @@ pub struct Safety {
     pub untag: bool,
     /// A plan that removes more tags than this is an error, never truncated.
     pub max_untags: u64,
+    /// Deletions a minute at most when applying (`--deletions-per-minute` wins); `None`: the
+    /// default, one a second.
+    pub deletions_per_minute: Option<u32>,
 }
 
 impl Safety {
@@ -110,6 +102,7 @@ impl Safety {
         max_deletions: 1000,
         untag: true,
         max_untags: 1000,
+        deletions_per_minute: None,
     };
 }
 
@@ -269,15 +262,6 @@ fn compile_glob(index: usize, p: &str) -> Result<(bool, &str, globset::Glob), Gl
 /// pattern of a list with it, so that all bad patterns are reported at once.
 pub(crate) fn check_glob(p: &str) -> Result<(), GlobError> {
     compile_glob(0, p).map(|_| ())
-}
-
-/// Whether `s` is a path segment that a URL would normalise away (`.`, `..`, or their
-/// percent-encoded forms, which the WHATWG URL parser treats the same): such an owner or package
-/// name would send a request for another path (`names: [".."]` would `GET /orgs/acme/packages/`),
-/// so the policy parser and the owner's lookup refuse it.
-pub fn is_dot_segment(s: &str) -> bool {
-    let lower = s.to_ascii_lowercase().replace("%2e", ".");
-    lower == "." || lower == ".."
 }
 
 /// Parse a version string as semver, allowing a leading `v` (`v1.2.3`).

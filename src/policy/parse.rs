@@ -199,6 +199,7 @@ const SAFETY_KEYS: &[&str] = &[
     "max_deletions",
     "untag",
     "max_untags",
+    "deletions_per_minute",
 ];
 const SELECTOR_KEYS: &[&str] = &[
     "tags",
@@ -629,59 +630,9 @@ pub fn parse_policy_with(
         suggested: Vec::new(),
         globs: 0,
     };
-    if bytes.len() > MAX_POLICY_BYTES {
-        return Err(PolicyErrors::one(
-            DiagnosticKind::Unreadable,
-            file,
-            (1, 1),
-            format!("the policy is larger than {} KB", MAX_POLICY_BYTES / 1024),
-            Some("a policy is a short YAML file; check the path of the policy file".into()),
-        ));
-    }
+    let text = policy_text(file, bytes)?;
     let sha256 = format!("{:x}", Sha256::digest(bytes));
-    let text = match std::str::from_utf8(bytes) {
-        Ok(t) => t,
-        Err(e) => {
-            let valid = &bytes[..e.valid_up_to()];
-            let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
-            let line_start = valid.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
-            // The prefix is valid UTF-8: count its characters on the last line.
-            let column = String::from_utf8_lossy(&valid[line_start..])
-                .chars()
-                .count()
-                + 1;
-            return Err(PolicyErrors::one(
-                DiagnosticKind::Unreadable,
-                file,
-                (line, column),
-                "the policy is not valid UTF-8",
-                Some("save the file as UTF-8".into()),
-            ));
-        }
-    };
-    let mut docs = match MarkedYaml::load_from_str(text) {
-        Ok(d) => d,
-        Err(e) => {
-            let (line, column) = (e.marker().line().max(1), e.marker().col() + 1);
-            let (message, hint) = match duplicated_key(text, e.info(), line, column) {
-                Some(key) => (
-                    format!(
-                        "invalid YAML: the key `{}` is given twice in one mapping",
-                        quote(&key)
-                    ),
-                    Some("keep one of the two".into()),
-                ),
-                None => (format!("invalid YAML: {}", e.info()), None),
-            };
-            return Err(PolicyErrors::one(
-                DiagnosticKind::Yaml,
-                file,
-                (line, column),
-                message,
-                hint,
-            ));
-        }
-    };
+    let mut docs = load_yaml(file, text)?;
     if let Some(root) = docs.first_mut() {
         cx.diags
             .extend(super::vars::substitute(root, text, vars, file));
@@ -718,37 +669,8 @@ pub fn parse_policy_with(
     entries.sort_by_key(|(_, key, _)| key != "packages");
     for (_k, key, v) in entries {
         match key.as_str() {
-            "version" => match &v.data {
-                // `1.0` is the number 1, as a JSON Schema `const: 1` takes it.
-                YamlData::Value(Scalar::Integer(1)) => version = Some(1),
-                YamlData::Value(Scalar::FloatingPoint(f)) if f.into_inner() == 1.0 => {
-                    version = Some(1)
-                }
-                YamlData::Value(Scalar::String(s)) if s.trim() == "1" => cx.report(
-                    DiagnosticKind::UnsupportedVersion,
-                    v,
-                    "`version` must be the number 1, found the string \"1\"",
-                    Some("write `version: 1` without quotes".into()),
-                ),
-                _ => cx.report(
-                    DiagnosticKind::UnsupportedVersion,
-                    v,
-                    format!("unsupported policy version: found {}", describe(v)),
-                    Some("this build reads policy version 1: write `version: 1`".into()),
-                ),
-            },
-            "owner" => {
-                owner = cx.string(v, "owner");
-                if let Some(o) = owner.as_deref() {
-                    if o.trim().is_empty() {
-                        cx.at(v, "`owner` is empty", Some("remove `owner:` to use --owner or GITHUB_REPOSITORY_OWNER, or write the owner's login".into()));
-                        owner = None;
-                    } else if super::is_dot_segment(o.trim()) {
-                        cx.at(v, format!("`owner`: `{}` is not a user or organization", quote(o)), Some("`.` and `..` would be dropped from the request's path; write the owner's login".into()));
-                        owner = None;
-                    }
-                }
-            }
+            "version" => version = policy_version(&mut cx, v),
+            "owner" => owner = policy_owner(&mut cx, v),
             "packages" => {
                 seen_packages = true;
                 packages = parse_packages(&mut cx, v);
@@ -783,33 +705,7 @@ pub fn parse_policy_with(
         }
     }
     if matches!(root.data, YamlData::Mapping(_)) {
-        if version.is_none()
-            && !cx.suggested.contains(&"version")
-            && cx.count_of(DiagnosticKind::UnsupportedVersion) == 0
-        {
-            cx.report(
-                DiagnosticKind::Missing,
-                root,
-                "missing `version`",
-                Some("add `version: 1` at the top".into()),
-            );
-        }
-        if !seen_packages && !cx.suggested.contains(&"packages") {
-            cx.report(
-                DiagnosticKind::Missing,
-                root,
-                "missing `packages`",
-                Some("add `packages: { type: container, names: [\"my-image\"] }`".into()),
-            );
-        }
-        if !seen_rules && !cx.suggested.contains(&"rules") {
-            cx.report(
-                DiagnosticKind::Missing,
-                root,
-                "missing `rules`",
-                Some("add a list of rules, each with a `name` and `keep:` or `delete:`".into()),
-            );
-        }
+        report_missing(&mut cx, root, version.is_some(), seen_packages, seen_rules);
     }
 
     if !cx.diags.is_empty() {
@@ -820,7 +716,6 @@ pub fn parse_policy_with(
     }
     match (packages, rules) {
         (Some(packages), Some(rules)) => Ok(Policy {
-            path: file.to_string(),
             sha256,
             owner,
             packages,
@@ -837,6 +732,146 @@ pub fn parse_policy_with(
             "incomplete policy",
             None,
         )),
+    }
+}
+
+/// `version`: the number 1 (`1.0` too, as a JSON Schema `const: 1` takes it), else reported.
+fn policy_version(cx: &mut Ctx, v: &Node) -> Option<u32> {
+    match &v.data {
+        YamlData::Value(Scalar::Integer(1)) => return Some(1),
+        YamlData::Value(Scalar::FloatingPoint(f)) if f.into_inner() == 1.0 => return Some(1),
+        YamlData::Value(Scalar::String(s)) if s.trim() == "1" => cx.report(
+            DiagnosticKind::UnsupportedVersion,
+            v,
+            "`version` must be the number 1, found the string \"1\"",
+            Some("write `version: 1` without quotes".into()),
+        ),
+        _ => cx.report(
+            DiagnosticKind::UnsupportedVersion,
+            v,
+            format!("unsupported policy version: found {}", describe(v)),
+            Some("this build reads policy version 1: write `version: 1`".into()),
+        ),
+    }
+    None
+}
+
+/// `owner`: a login, neither empty nor a path segment a URL would drop (`.`, `..`).
+fn policy_owner(cx: &mut Ctx, v: &Node) -> Option<String> {
+    let owner = cx.string(v, "owner")?;
+    if owner.trim().is_empty() {
+        cx.at(v, "`owner` is empty", Some("remove `owner:` to use --owner or GITHUB_REPOSITORY_OWNER, or write the owner's login".into()));
+        None
+    } else if crate::inventory::is_dot_segment(owner.trim()) {
+        cx.at(
+            v,
+            format!("`owner`: `{}` is not a user or organization", quote(&owner)),
+            Some(
+                "`.` and `..` would be dropped from the request's path; write the owner's login"
+                    .into(),
+            ),
+        );
+        None
+    } else {
+        Some(owner)
+    }
+}
+
+/// The policy's text: at most [`MAX_POLICY_BYTES`], UTF-8 (the first invalid byte located).
+fn policy_text<'a>(file: &str, bytes: &'a [u8]) -> Result<&'a str, PolicyErrors> {
+    if bytes.len() > MAX_POLICY_BYTES {
+        return Err(PolicyErrors::one(
+            DiagnosticKind::Unreadable,
+            file,
+            (1, 1),
+            format!("the policy is larger than {} KB", MAX_POLICY_BYTES / 1024),
+            Some("a policy is a short YAML file; check the path of the policy file".into()),
+        ));
+    }
+    match std::str::from_utf8(bytes) {
+        Ok(t) => Ok(t),
+        Err(e) => {
+            let valid = &bytes[..e.valid_up_to()];
+            let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
+            let line_start = valid.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+            // The prefix is valid UTF-8: count its characters on the last line.
+            let column = String::from_utf8_lossy(&valid[line_start..])
+                .chars()
+                .count()
+                + 1;
+            Err(PolicyErrors::one(
+                DiagnosticKind::Unreadable,
+                file,
+                (line, column),
+                "the policy is not valid UTF-8",
+                Some("save the file as UTF-8".into()),
+            ))
+        }
+    }
+}
+
+/// The YAML documents of the policy's text; a YAML error located (a duplicated key named).
+fn load_yaml<'a>(file: &str, text: &'a str) -> Result<Vec<MarkedYaml<'a>>, PolicyErrors> {
+    match MarkedYaml::load_from_str(text) {
+        Ok(d) => Ok(d),
+        Err(e) => {
+            let (line, column) = (e.marker().line().max(1), e.marker().col() + 1);
+            let (message, hint) = match duplicated_key(text, e.info(), line, column) {
+                Some(key) => (
+                    format!(
+                        "invalid YAML: the key `{}` is given twice in one mapping",
+                        quote(&key)
+                    ),
+                    Some("keep one of the two".into()),
+                ),
+                None => (format!("invalid YAML: {}", e.info()), None),
+            };
+            Err(PolicyErrors::one(
+                DiagnosticKind::Yaml,
+                file,
+                (line, column),
+                message,
+                hint,
+            ))
+        }
+    }
+}
+
+/// The top-level keys a policy (a mapping) must have and lacks, unless a diagnostic already
+/// suggested the key (a misspelling) or said its version is not supported.
+fn report_missing(
+    cx: &mut Ctx,
+    root: &Node,
+    has_version: bool,
+    seen_packages: bool,
+    seen_rules: bool,
+) {
+    if !has_version
+        && !cx.suggested.contains(&"version")
+        && cx.count_of(DiagnosticKind::UnsupportedVersion) == 0
+    {
+        cx.report(
+            DiagnosticKind::Missing,
+            root,
+            "missing `version`",
+            Some("add `version: 1` at the top".into()),
+        );
+    }
+    if !seen_packages && !cx.suggested.contains(&"packages") {
+        cx.report(
+            DiagnosticKind::Missing,
+            root,
+            "missing `packages`",
+            Some("add `packages: { type: container, names: [\"my-image\"] }`".into()),
+        );
+    }
+    if !seen_rules && !cx.suggested.contains(&"rules") {
+        cx.report(
+            DiagnosticKind::Missing,
+            root,
+            "missing `rules`",
+            Some("add a list of rules, each with a `name` and `keep:` or `delete:`".into()),
+        );
     }
 }
 
@@ -898,10 +933,11 @@ fn parse_packages(cx: &mut Ctx, node: &Node) -> Option<PackageFilter> {
             "names" => {
                 seen_names = true;
                 names = cx.globs(v, "packages.names");
-                let dots = names
-                    .as_ref()
-                    .and_then(|n| n.exact_names())
-                    .and_then(|n| n.iter().find(|n| super::is_dot_segment(n)).cloned());
+                let dots = names.as_ref().and_then(|n| n.exact_names()).and_then(|n| {
+                    n.iter()
+                        .find(|n| crate::inventory::is_dot_segment(n))
+                        .cloned()
+                });
                 if let Some(dot) = dots {
                     cx.at(
                         v,
@@ -1003,6 +1039,18 @@ fn parse_safety(cx: &mut Ctx, node: &Node) -> Option<Safety> {
             },
             "max_untags" => match cx.count(v, "max_untags", 0) {
                 Some(n) => safety.max_untags = n,
+                None => ok = false,
+            },
+            "deletions_per_minute" => match cx.count(v, "deletions_per_minute", 1) {
+                Some(n) if n <= 180 => safety.deletions_per_minute = Some(n as u32),
+                Some(_) => {
+                    cx.at(
+                        v,
+                        "`deletions_per_minute` may be at most 180, GitHub's documented limit",
+                        Some("the default (60, one a second) is what GitHub asks for; raise it only as far as 180".into()),
+                    );
+                    ok = false;
+                }
                 None => ok = false,
             },
             _ => {}
@@ -1129,11 +1177,7 @@ fn parse_selector(
     let before = cx.diags.len();
     let what = format!("`{}`", rule_kind.as_str());
     let mut s = Selector::default();
-    let mut tags_node = None;
-    let mut untagged_node = None;
-    let mut group_node = None;
-    let mut broken_node = None;
-    let mut newest_given = false;
+    let mut seen = Seen::default();
     let entries = cx.mapping(node, &what, SELECTOR_KEYS);
     if matches!(&node.data, YamlData::Mapping(m) if m.is_empty()) {
         cx.at(
@@ -1149,15 +1193,15 @@ fn parse_selector(
     for (k, key, v) in entries {
         match key.as_str() {
             "tags" => {
-                tags_node = Some(k);
+                seen.tags = Some(k);
                 s.tags = cx.globs(v, "tags");
             }
             "tag_regex" => {
-                tags_node = Some(k);
+                seen.tags = Some(k);
                 s.tag_regex = cx.regex(v, "tag_regex");
             }
             "untagged" => {
-                untagged_node = Some(k);
+                seen.untagged = Some(k);
                 s.untagged = cx.bool(v, "untagged");
             }
             "versions" => {
@@ -1171,44 +1215,20 @@ fn parse_selector(
                 s.versions = cx.globs(v, "versions");
             }
             "semver" => {
-                if let Some(text) = cx.string(v, "semver") {
-                    match semver::VersionReq::parse(&text) {
-                        Ok(r) => s.semver = Some(r),
-                        Err(e) => cx.at(v, format!("`semver`: bad requirement `{text}`: {e}"), Some("write a requirement such as \"<2.0.0\", \">=1.4, <1.6\" or \"^3\" (Cargo's rules)".into())),
-                    }
+                if let Some(r) = selector_semver(cx, v) {
+                    s.semver = Some(r);
                 }
             }
             "prerelease" => s.prerelease = cx.bool(v, "prerelease"),
             "older_than" => s.older_than = cx.duration(v, "older_than"),
             "newer_than" => s.newer_than = cx.duration(v, "newer_than"),
             "newest" => {
-                newest_given = true;
+                seen.newest = true;
                 s.newest = cx.count(v, "newest", 1).map(|n| n as usize);
             }
             "group_by" => {
-                group_node = Some(k);
-                s.group_by = match scalar_string(v).as_deref() {
-                    Some("major") => Some(GroupBy::Major),
-                    Some("minor") => Some(GroupBy::Minor),
-                    Some(_) => match cx.regex(v, "group_by") {
-                        Some(r) if r.captures_len() < 2 => {
-                            cx.at(v, "`group_by` regex has no capture group to name the group", Some("wrap the part that names the group in parentheses, e.g. '^pr-(\\d+)-'".into()));
-                            None
-                        }
-                        other => other.map(GroupBy::Regex),
-                    },
-                    None => {
-                        cx.at(
-                            v,
-                            format!(
-                                "`group_by` must be major, minor or a regex, found {}",
-                                kind(v)
-                            ),
-                            None,
-                        );
-                        None
-                    }
-                };
+                seen.group_by = Some(k);
+                s.group_by = selector_group_by(cx, v);
             }
             "packages" => s.packages = cx.globs(v, "packages"),
             "in_use" => {
@@ -1232,7 +1252,7 @@ fn parse_selector(
                 }
             }
             "ghost" | "partial" | "orphaned" => {
-                broken_node = broken_node.or(Some(k));
+                seen.broken = seen.broken.or(Some(k));
                 let b = cx.bool(v, &key);
                 match key.as_str() {
                     "ghost" => s.ghost = b,
@@ -1243,8 +1263,32 @@ fn parse_selector(
             _ => {}
         }
     }
-    if let (Some(true), Some(at)) = (s.untagged, untagged_node) {
-        if tags_node.is_some() {
+    check_combinations(cx, node, &s, is_image, &seen);
+    (cx.diags.len() == before).then_some(s)
+}
+
+/// Where a selector's keys are, for the checks of what they say together.
+#[derive(Default)]
+struct Seen<'n, 'a> {
+    /// `tags` or `tag_regex`.
+    tags: Option<&'n Node<'a>>,
+    untagged: Option<&'n Node<'a>>,
+    group_by: Option<&'n Node<'a>>,
+    /// The first of `ghost`, `partial` and `orphaned`.
+    broken: Option<&'n Node<'a>>,
+    newest: bool,
+}
+
+/// What a selector's conditions cannot say together, or of this package type.
+fn check_combinations(
+    cx: &mut Ctx,
+    node: &Node,
+    s: &Selector,
+    is_image: Option<bool>,
+    seen: &Seen,
+) {
+    if let (Some(true), Some(at)) = (s.untagged, seen.untagged) {
+        if seen.tags.is_some() {
             cx.at(
                 at,
                 "`untagged: true` cannot be combined with `tags` or `tag_regex`: nothing has both",
@@ -1252,21 +1296,21 @@ fn parse_selector(
             );
         }
     }
-    if let (Some(false), Some(at)) = (is_image, tags_node.or(untagged_node)) {
+    if let (Some(false), Some(at)) = (is_image, seen.tags.or(seen.untagged)) {
         cx.at(
             at,
             "tags only exist on container images",
             Some("for npm, maven, rubygems and nuget select by `versions` or `semver`".into()),
         );
     }
-    if let (Some(false), Some(at)) = (is_image, broken_node) {
+    if let (Some(false), Some(at)) = (is_image, seen.broken) {
         cx.at(
             at,
             "`ghost`, `partial` and `orphaned` describe container images",
             Some("for npm, maven, rubygems and nuget select by `versions` or `semver`".into()),
         );
     }
-    if let (Some(at), false) = (group_node, newest_given) {
+    if let (Some(at), false) = (seen.group_by, seen.newest) {
         cx.at(
             at,
             "`group_by` needs `newest`: it says how many of each group",
@@ -1282,7 +1326,51 @@ fn parse_selector(
             );
         }
     }
-    (cx.diags.len() == before).then_some(s)
+}
+
+/// `semver`: a requirement by Cargo's rules, else reported.
+fn selector_semver(cx: &mut Ctx, v: &Node) -> Option<semver::VersionReq> {
+    let text = cx.string(v, "semver")?;
+    match semver::VersionReq::parse(&text) {
+        Ok(r) => Some(r),
+        Err(e) => {
+            cx.at(v, format!("`semver`: bad requirement `{text}`: {e}"), Some("write a requirement such as \"<2.0.0\", \">=1.4, <1.6\" or \"^3\" (Cargo's rules)".into()));
+            None
+        }
+    }
+}
+
+/// `group_by`: major, minor, or a regex whose first capture group names the group.
+fn selector_group_by(cx: &mut Ctx, v: &Node) -> Option<GroupBy> {
+    match scalar_string(v).as_deref() {
+        Some("major") => Some(GroupBy::Major),
+        Some("minor") => Some(GroupBy::Minor),
+        Some(_) => match cx.regex(v, "group_by") {
+            Some(r) if r.captures_len() < 2 => {
+                cx.at(
+                    v,
+                    "`group_by` regex has no capture group to name the group",
+                    Some(
+                        "wrap the part that names the group in parentheses, e.g. '^pr-(\\d+)-'"
+                            .into(),
+                    ),
+                );
+                None
+            }
+            other => other.map(GroupBy::Regex),
+        },
+        None => {
+            cx.at(
+                v,
+                format!(
+                    "`group_by` must be major, minor or a regex, found {}",
+                    kind(v)
+                ),
+                None,
+            );
+            None
+        }
+    }
 }
 
 #[cfg(test)]

@@ -5,6 +5,12 @@
 //! One client serves one registry. It sends credentials only to that registry's origin and to a
 //! token realm of the same origin (scheme, host and port); redirects to other hosts lose the `Authorization` header
 //! (reqwest strips it on cross-host redirects).
+//!
+//! The client owns the one limit on manifest reads in flight ([`DEFAULT_CONCURRENCY`]), whoever
+//! its callers are. Authentication is per repository: the first read of a repository goes alone
+//! while the others of that repository wait, so that a cold run sends one anonymous request (and
+//! its 401) per repository, fetches one token, and sends every other read with it; a repository's
+//! lock is never held while another repository fetches its token.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -81,14 +87,27 @@ struct Inner {
     credentials: Option<Credentials>,
     retry: RetryPolicy,
     concurrency: usize,
-    /// Per repository: the authorization in use and a generation number, so that concurrent
-    /// requests that hit the same 401 fetch one new token, not one each.
-    auth: Mutex<HashMap<String, (u64, Authorization)>>,
+    /// Per repository (or repository and purpose): how requests authenticate, each behind its
+    /// own lock.
+    auth: std::sync::Mutex<HashMap<String, Arc<Mutex<RepoAuth>>>>,
+    /// Manifest reads in flight, at most [`Inner::concurrency`].
+    reads: tokio::sync::Semaphore,
     manifest_requests: AtomicU64,
     token_requests: AtomicU64,
     /// The shared pause: no request to this registry is sent before this instant. Set by a 429
     /// (or a 5xx with `retry-after`), so that every reader waits, not only the one answered.
     paused_until: std::sync::Mutex<Option<Instant>>,
+}
+
+/// How the requests of one repository authenticate.
+struct RepoAuth {
+    /// Bumped by each new authorization, so that concurrent requests that hit the same 401
+    /// fetch one new token, not one each.
+    generation: u64,
+    authz: Authorization,
+    /// A request of the repository was answered: until then, one goes at a time (a cold run's
+    /// reads would all be sent anonymously and all meet a 401).
+    answered: bool,
 }
 
 #[derive(Clone)]
@@ -178,7 +197,8 @@ impl RegistryClient {
                 credentials,
                 retry,
                 concurrency: concurrency.max(1),
-                auth: Mutex::new(HashMap::new()),
+                auth: std::sync::Mutex::new(HashMap::new()),
+                reads: tokio::sync::Semaphore::new(concurrency.max(1)),
                 manifest_requests: AtomicU64::new(0),
                 token_requests: AtomicU64::new(0),
                 paused_until: std::sync::Mutex::new(None),
@@ -246,10 +266,20 @@ impl RegistryClient {
             .base
             .join(&format!("v2/{repository}/manifests/{digest}"))
             .map_err(|e| self.error(repository, digest, ErrorKind::Invalid, e.to_string()))?;
+        let _permit = self.inner.reads.acquire().await.ok();
         let mut authenticated_here = false;
         loop {
-            let (generation, authz) = self.current_auth(repository).await;
-            let response = self
+            let slot = self.auth_slot(repository);
+            let state = slot.lock().await;
+            let (generation, authz) = (state.generation, state.authz.clone());
+            // Until the repository has an answer, its reads go one at a time (holding the lock).
+            let mut first = if state.answered {
+                drop(state);
+                None
+            } else {
+                Some(state)
+            };
+            let response = match self
                 .send_with_retry(repository, digest, || {
                     self.inner.manifest_requests.fetch_add(1, Ordering::Relaxed);
                     let req = self
@@ -259,7 +289,19 @@ impl RegistryClient {
                         .header(ACCEPT, MANIFEST_ACCEPT);
                     self.authorize(req, &authz)
                 })
-                .await?;
+                .await
+            {
+                Ok(response) => response,
+                Err(e) => {
+                    // No answer (the registry is unreachable, or failed after every retry):
+                    // nothing is learnt by going one at a time, so the others go as they
+                    // would (each with its own retries), not one after another.
+                    if let Some(mut state) = first.take() {
+                        state.answered = true;
+                    }
+                    return Err(e);
+                }
+            };
             let status = response.status();
             if status == StatusCode::UNAUTHORIZED {
                 if authenticated_here {
@@ -287,10 +329,25 @@ impl RegistryClient {
                         "401 Unauthorized without a Bearer or Basic challenge",
                     ));
                 };
-                self.authenticate(repository, digest, generation, &challenge)
-                    .await?;
+                match first.take() {
+                    Some(mut state) => {
+                        let authz = self
+                            .authorization_for(repository, digest, &challenge, None)
+                            .await?;
+                        state.generation += 1;
+                        state.authz = authz;
+                        state.answered = true;
+                    }
+                    None => {
+                        self.authenticate(repository, digest, generation, &challenge)
+                            .await?
+                    }
+                }
                 authenticated_here = true;
                 continue;
+            }
+            if let Some(mut state) = first.take() {
+                state.answered = true;
             }
             if status == StatusCode::NOT_FOUND {
                 return Err(self.error(
@@ -357,11 +414,22 @@ impl RegistryClient {
         }
     }
 
-    async fn current_auth(&self, repository: &str) -> (u64, Authorization) {
-        let map = self.inner.auth.lock().await;
-        map.get(repository)
-            .cloned()
-            .unwrap_or((0, Authorization::Anonymous))
+    /// The authentication state of `key` (a repository, or a repository and purpose).
+    fn auth_slot(&self, key: &str) -> Arc<Mutex<RepoAuth>> {
+        let mut map = lock(&self.inner.auth);
+        Arc::clone(map.entry(key.to_string()).or_insert_with(|| {
+            Arc::new(Mutex::new(RepoAuth {
+                generation: 0,
+                authz: Authorization::Anonymous,
+                answered: false,
+            }))
+        }))
+    }
+
+    async fn current_auth(&self, key: &str) -> (u64, Authorization) {
+        let slot = self.auth_slot(key);
+        let state = slot.lock().await;
+        (state.generation, state.authz.clone())
     }
 
     /// `request` with the authorization `authz`: Basic with the credentials, or the bearer token,
@@ -413,12 +481,29 @@ impl RegistryClient {
         challenge: &Challenge,
         forced_scope: Option<&str>,
     ) -> Result<(), ManifestError> {
-        let mut map = self.inner.auth.lock().await;
-        let current = map.get(key).map_or(0, |(g, _)| *g);
-        if current != seen {
+        let slot = self.auth_slot(key);
+        let mut state = slot.lock().await;
+        if state.generation != seen {
             return Ok(());
         }
-        let authz = match challenge {
+        state.authz = self
+            .authorization_for(repository, digest, challenge, forced_scope)
+            .await?;
+        state.generation += 1;
+        state.answered = true;
+        Ok(())
+    }
+
+    /// The authorization that answers `challenge` for `repository`: Basic, or a token from the
+    /// realm (for `forced_scope` when given).
+    async fn authorization_for(
+        &self,
+        repository: &str,
+        digest: &str,
+        challenge: &Challenge,
+        forced_scope: Option<&str>,
+    ) -> Result<Authorization, ManifestError> {
+        Ok(match challenge {
             Challenge::Basic => {
                 if self.inner.credentials.is_none() {
                     return Err(self.error(
@@ -445,9 +530,7 @@ impl RegistryClient {
                     .await?;
                 Authorization::Bearer(token)
             }
-        };
-        map.insert(key.to_string(), (current + 1, authz));
-        Ok(())
+        })
     }
 
     /// Send a write (or a read made on a write's behalf) to `repository` with the authorization

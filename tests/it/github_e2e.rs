@@ -10,7 +10,7 @@ use std::process::Command;
 use crate::support::snap::{self, api_filters as filters, text, Filters, Run};
 use std::time::Duration;
 
-use github_server::{Config, Fault, FaultKind, Fixture, GithubServer, OwnerKind};
+use github_server::{Config, Fault, FaultKind, Fixture, GithubServer, OwnerKind, RetryAfter};
 use serde_json::Value;
 
 const TOKEN: &str = "ghp_e2eSECRETtoken0123456789";
@@ -301,7 +301,7 @@ fn apply_deletes_exactly_the_plan_through_faults_and_restore_brings_it_back() {
             // version met the 429 before: which one is random too.
             |l| {
                 l.split_once(" acme: ")
-                    .map(|(_, why)| why.replace("waiting 120s", "waiting 60s"))
+                    .map(|(_, why)| why.replace("waits 120s", "waits 60s"))
                     .unwrap_or_default()
             },
         );
@@ -311,8 +311,15 @@ fn apply_deletes_exactly_the_plan_through_faults_and_restore_brings_it_back() {
                 "${1}[VERSION]",
             )
             .add(
-                r"\(HTTP 403\); waiting (?:60|120)s as told",
-                "(HTTP 403); waiting [60 or 120]s as told",
+                r"\(HTTP 403\); every deletion waits (?:60|120)s,",
+                "(HTTP 403); every deletion waits [60 or 120]s,",
+            )
+            // The pace after each injected refusal depends on how many deletions GitHub
+            // accepted in the minute before it: which depends on the timing.
+            .add(r"then goes on at \d+ a minute", "then goes on at [N] a minute")
+            .add(
+                r"(?m)^GitHub allowed about \d+ deletions a minute \(documented: 180\); 138 deleted in [^;]+; \d+ a minute from now on$",
+                "GitHub allowed about [N] deletions a minute (documented: 180); 138 deleted in [TIME]; [N] a minute from now on",
             )
             .bind();
         insta::assert_snapshot!(o.transcript());
@@ -727,8 +734,10 @@ fn index_fixture() -> (Value, tempfile::TempDir, String) {
     (inventory, dir, policy)
 }
 
+/// ghcr.io does not cascade (FACTS.md): the index and each of its platform manifests is deleted
+/// by its own DELETE, the index first (its children wait for it), and each counts as deleted.
 #[test]
-fn deleting_an_index_lets_ghcr_remove_its_children_which_count_as_done() {
+fn deleting_an_index_deletes_each_of_its_parts_with_its_own_delete() {
     let (inventory, dir, policy) = index_fixture();
     let server = GithubServer::start(&inventory, Config::default());
     let _filters = filters(&server);
@@ -745,25 +754,35 @@ fn deleting_an_index_lets_ghcr_remove_its_children_which_count_as_done() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     insta::assert_snapshot!(o.transcript());
     let lines = journal_lines(dir.path());
-    // The index goes first (its children wait for it); ghcr.io then removes the children
-    // itself, and their DELETE finds them already gone, which counts as done.
     assert_eq!(
         journal_ids(&lines, &["deleted"]),
-        vec![("team/app".to_string(), 14)],
-        "{lines:?}"
-    );
-    assert_eq!(
-        journal_ids(&lines, &["already_gone"]),
-        vec![("team/app".to_string(), 12), ("team/app".to_string(), 13)],
+        vec![
+            ("team/app".to_string(), 12),
+            ("team/app".to_string(), 13),
+            ("team/app".to_string(), 14)
+        ],
         "{lines:?}"
     );
     assert!(
-        journal_ids(&lines, &["failed", "skipped"]).is_empty(),
+        journal_ids(&lines, &["already_gone", "failed", "skipped"]).is_empty(),
         "{lines:?}"
     );
-    assert!(server.requests().iter().any(|r| r.path
-        == "/orgs/acme/packages/container/team%2Fapp/versions/14"
-        && r.method == "DELETE"));
+    let deletes: Vec<String> = server
+        .requests()
+        .iter()
+        .filter(|r| r.method == "DELETE")
+        .map(|r| r.path.rsplit('/').next().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(deletes.len(), 3, "{deletes:?}");
+    assert_eq!(deletes[0], "14", "the index goes first: {deletes:?}");
+    assert_eq!(
+        server.deleted_ids(),
+        vec![
+            ("team/app".to_string(), 12),
+            ("team/app".to_string(), 13),
+            ("team/app".to_string(), 14)
+        ]
+    );
 }
 
 #[test]
@@ -1058,6 +1077,9 @@ fn kill_during_apply_then_restore_restores_exactly_what_the_server_deleted() {
             NOW,
             "--registry",
             "http://127.0.0.1:1",
+            // Above the serial default pace: six DELETEs in flight at once.
+            "--deletions-per-minute",
+            "180",
         ])
         .current_dir(dir.path())
         .env("GITHUB_API_URL", server.url())
@@ -1667,5 +1689,245 @@ fn two_ids_with_one_digest_online_are_a_warning_and_both_are_kept() {
     assert!(
         !deleted.iter().any(|(_, id)| [13, 15, 12].contains(id)),
         "{deleted:?}"
+    );
+}
+
+/// The number after `key` in `text` ("deleted=12" -> 12).
+fn number_after(text: &str, key: &str) -> Option<usize> {
+    let rest = &text[text.find(key)? + key.len()..];
+    rest.split(|c: char| !c.is_ascii_digit())
+        .next()
+        .and_then(|n| n.parse().ok())
+}
+
+/// Issues 16 and 21: a server whose secondary limit is a third of the default pace (20 deletions
+/// a minute, where GitHub documents 180). With `retry-after: 60` and without one, the run meets
+/// one refusal, waits, goes on at what GitHub accepted, and finishes: nothing left undone. It
+/// says what GitHub allowed; a second run with the same cache starts there and meets none.
+#[test]
+fn a_limit_below_the_documented_one_costs_one_refusal_and_the_next_run_remembers_it() {
+    for retry_after in [RetryAfter::Secs(60), RetryAfter::Absent] {
+        let mut f = Fixture::new("acme");
+        f.npm("first", 42, "2026-01-01T00:00:00Z");
+        f.npm("second", 42, "2026-01-01T00:00:00Z");
+        // Time scale 0.01: a minute lasts 0.6 s.
+        let server = GithubServer::start(
+            &f.json(),
+            Config {
+                points_per_window: Some(100),
+                window: Duration::from_millis(600),
+                retry_after,
+                ..Config::default()
+            },
+        );
+        let dir = tempfile::tempdir().unwrap();
+        for (run, package) in ["first", "second"].iter().enumerate() {
+            let policy = write(
+                dir.path(),
+                "p.yml",
+                &delete_policy("acme", &format!("[\"{package}\"]")),
+            );
+            let o = apply(&server, dir.path(), &policy, &[]);
+            assert_eq!(o.status.code(), Some(0), "{retry_after:?} {}", text(&o));
+            let stdout = o.stdout();
+            assert_eq!(number_after(&stdout, "deleted="), Some(40), "{stdout}");
+            assert_eq!(number_after(&stdout, "left="), Some(0), "{stdout}");
+            let stderr = o.stderr();
+            if run == 0 {
+                assert!(
+                    server.violations() <= 2 && server.violations() >= 1,
+                    "{retry_after:?}: {} refusals\n{stderr}",
+                    server.violations()
+                );
+                assert!(
+                    stderr.contains("GitHub allowed about 20 deletions a minute (documented: 180); 40 deleted in "),
+                    "{stderr}"
+                );
+            } else {
+                assert!(
+                    stderr.contains("note: starting at 18 deletions a minute (configured: 60), the pace GitHub allowed the last run"),
+                    "{stderr}"
+                );
+                assert_eq!(
+                    server.violations(),
+                    0,
+                    "{retry_after:?}: the second run\n{stderr}"
+                );
+            }
+            server.configure(|_| {});
+            // The violations counter is the server's: count each run's own.
+            server.reset_violations();
+        }
+    }
+}
+
+/// Issue 22.1 at the scale of a whole run: six workers busy at 180 a minute; after GitHub's
+/// refusal no DELETE arrives until the pause it asked for is over.
+#[test]
+fn after_a_refusal_no_delete_arrives_until_the_pause_ends() {
+    let mut f = Fixture::new("acme");
+    f.npm("api", 62, "2026-01-01T00:00:00Z");
+    // Time scale 0.05: a minute lasts 3 s; the server allows 30 deletions in it.
+    let server = GithubServer::start(
+        &f.json(),
+        Config {
+            points_per_window: Some(150),
+            window: Duration::from_secs(3),
+            retry_after: RetryAfter::Secs(60),
+            ..Config::default()
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let policy = write(dir.path(), "p.yml", &delete_policy("acme", "[\"api\"]"));
+    let o = retention(
+        &server,
+        dir.path(),
+        &[
+            "apply",
+            "--policy",
+            &policy,
+            "--now",
+            NOW,
+            "--registry",
+            "http://127.0.0.1:1",
+            "--deletions-per-minute",
+            "180",
+        ],
+        &[("RETENTION_TEST_TIME_SCALE", "0.05")],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let deletes: Vec<_> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "DELETE")
+        .collect();
+    let refused = deletes
+        .iter()
+        .find(|r| r.status == 403)
+        .expect("a refusal")
+        .at;
+    // Requests already on the wire arrive within milliseconds; none may be sent during the 3 s.
+    let during: Vec<_> = deletes
+        .iter()
+        .filter(|r| {
+            r.at > refused + Duration::from_millis(100)
+                && r.at < refused + Duration::from_millis(2900)
+        })
+        .collect();
+    assert!(
+        during.is_empty(),
+        "{} DELETEs during the pause: {during:?}",
+        during.len()
+    );
+    assert!(server.violations() <= 2, "{} refusals", server.violations());
+    assert_eq!(server.deleted_ids().len(), 60);
+}
+
+/// `--max-duration`: the run stops taking deletions when it passes, exits 3, and the next run
+/// continues.
+#[test]
+fn max_duration_stops_cleanly_and_the_next_run_continues() {
+    let mut f = Fixture::new("acme");
+    f.npm("api", 62, "2026-01-01T00:00:00Z");
+    let server = GithubServer::start(&f.json(), Config::default());
+    let dir = tempfile::tempdir().unwrap();
+    let policy = write(dir.path(), "p.yml", &delete_policy("acme", "[\"api\"]"));
+    let args = |extra: &'static [&'static str]| {
+        let mut a = vec![
+            "apply".to_string(),
+            "--policy".to_string(),
+            policy.clone(),
+            "--now".to_string(),
+            NOW.to_string(),
+            "--registry".to_string(),
+            "http://127.0.0.1:1".to_string(),
+        ];
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    };
+    // At one a second, 20 s (0.2 s at time scale 0.01) covers about 20 of the 60 deletions.
+    let a = args(&["--max-duration", "20s"]);
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+    let o = retention(&server, dir.path(), &a, &[]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    let deleted = server.deleted_ids().len();
+    assert!((10..=30).contains(&deleted), "{deleted}\n{}", text(&o));
+    assert!(
+        o.stderr().contains(&format!(
+            "warning: stopped: --max-duration 20s passed; {} of 60 deletions are left undone: the next run continues",
+            60 - deleted
+        )),
+        "{}",
+        o.stderr()
+    );
+    let a = args(&[]);
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+    let o = retention(&server, dir.path(), &a, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(server.deleted_ids().len(), 60);
+}
+
+/// Issue 16: a limit that changes during the run (900 points a minute, 300 after 15 s, 900 again
+/// after 4 minutes) at `--deletions-per-minute 180`: at most two refusals for the change (a run
+/// that kept its pace after a refusal would meet one every 80 s), nothing left undone, and the
+/// run says what GitHub allowed.
+#[test]
+fn a_limit_that_drops_mid_run_costs_at_most_two_refusals_and_the_run_finishes() {
+    let mut f = Fixture::new("acme");
+    f.npm("api", 202, "2026-01-01T00:00:00Z");
+    // Time scale 0.03: a minute lasts 1.8 s.
+    let server = GithubServer::start(
+        &f.json(),
+        Config {
+            points_per_window: Some(900),
+            window: Duration::from_millis(1800),
+            retry_after: RetryAfter::Secs(60),
+            limit_changes: vec![
+                (Duration::from_millis(450), 300),
+                (Duration::from_millis(7200), 900),
+            ],
+            ..Config::default()
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let policy = write(dir.path(), "p.yml", &delete_policy("acme", "[\"api\"]"));
+    let o = retention(
+        &server,
+        dir.path(),
+        &[
+            "apply",
+            "--policy",
+            &policy,
+            "--now",
+            NOW,
+            "--registry",
+            "http://127.0.0.1:1",
+            "--deletions-per-minute",
+            "180",
+        ],
+        &[("RETENTION_TEST_TIME_SCALE", "0.03")],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(server.deleted_ids().len(), 200);
+    // Refusal answers: one per change of pace, each perhaps with a request already on its way.
+    let refused: Vec<_> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "DELETE" && r.status == 403)
+        .map(|r| r.at)
+        .collect();
+    let mut events = refused.clone();
+    events.dedup_by(|b, a| b.duration_since(*a) < Duration::from_millis(100));
+    assert!(
+        (1..=2).contains(&events.len()),
+        "{} refusals in {} events\n{}",
+        refused.len(),
+        events.len(),
+        o.stderr()
+    );
+    assert!(
+        o.stderr().contains("GitHub allowed about "),
+        "{}",
+        o.stderr()
     );
 }

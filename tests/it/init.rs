@@ -305,6 +305,160 @@ fn init_writes_the_workflows_and_refuses_to_overwrite() {
 }
 
 #[test]
+fn init_says_when_it_raises_max_deletions_to_fit_the_first_run() {
+    // 1,050 expired pull-request images: the first run deletes 1,047 (3 newest stay), over
+    // the default max_deletions (1000).
+    let api: Vec<Value> = (1..=1050u64)
+        .map(|n| version(n, &[&format!("pr-{n}")], 30 + (n % 50) as i64))
+        .collect();
+    let manifests: serde_json::Map<String, Value> = (1..=1050u64)
+        .map(|id| {
+            let (d, body) = manifest(id);
+            (d, Value::String(body))
+        })
+        .collect();
+    let inventory = json!({"schema": 1, "owner": "acme", "captured_at": "2026-11-20T00:00:00Z",
+        "packages": [{"package": {"id": 1, "name": "api", "package_type": "container"},
+                      "versions": api, "manifests": manifests}]});
+    let dir = tempdir();
+    let inv = dir.path().join("inventory.json");
+    std::fs::write(&inv, inventory.to_string()).unwrap_or_else(|e| panic!("{e}"));
+    let inv = inv.display().to_string();
+    let run = retention(
+        dir.path(),
+        &[
+            "init",
+            "--inventory",
+            &inv,
+            "--write",
+            "retention.yml",
+            "--now",
+            "2026-11-20T00:00:00Z",
+        ],
+    );
+    assert_eq!(run.status.code(), Some(0), "{}", run.stderr());
+    let stdout = String::from_utf8_lossy(&run.stdout).to_string();
+    assert!(stdout.contains("delete 1047"), "{stdout}");
+    assert!(
+        stdout.contains("note: safety.max_deletions is raised from 1000 to 1100 so that the first run is not refused; after that run, lower it to 1000 in the policy (or keep 1000 and run the first apply once with --max-deletions=1100)"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("max_untags is raised"), "{stdout}");
+    let policy = read(&dir.path().join("retention.yml"));
+    assert!(
+        policy.contains("  max_deletions: 1100              # raised from 1000 to fit the first run (1047 deletions): lower it to 1000 after that run\n"),
+        "{policy}"
+    );
+    assert_valid(dir.path(), &policy);
+}
+
+/// A workflow file as JSON.
+fn workflow(path: &Path) -> Value {
+    let docs = <saphyr::Yaml as saphyr::LoadableYamlNode>::load_from_str(&read(path))
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    docs.first().map(yaml_to_json).unwrap_or(Value::Null)
+}
+
+/// Every step of every job of a workflow.
+fn steps(workflow: &Value) -> Vec<Value> {
+    workflow["jobs"]
+        .as_object()
+        .into_iter()
+        .flat_map(|jobs| jobs.values())
+        .filter_map(|job| job["steps"].as_array())
+        .flatten()
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn every_nightly_uploads_its_journal_where_restore_finds_it() {
+    // What examples/workflows/restore.yml downloads, and the file it reads from it.
+    let restore = steps(&workflow(&root().join("examples/workflows/restore.yml")));
+    let download = restore
+        .iter()
+        .find(|s| {
+            s["uses"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("actions/download-artifact"))
+        })
+        .unwrap_or_else(|| panic!("restore.yml downloads no artifact"));
+    let artifact = download["with"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let journal = restore
+        .iter()
+        .find_map(|s| s["with"]["journal"].as_str())
+        .unwrap_or_default();
+    // The action's default journal, the one file of the artifact.
+    assert!(journal.ends_with("/retention-journal.jsonl"), "{journal}");
+    let action = read(&root().join("action/run.sh"));
+    assert!(
+        action.contains("/retention-journal.jsonl}"),
+        "the action's default journal moved"
+    );
+
+    let dir = tempdir();
+    let inv = root().join("examples/inventory.json").display().to_string();
+    let run = retention(
+        dir.path(),
+        &[
+            "init",
+            "--inventory",
+            &inv,
+            "--write",
+            "retention.yml",
+            "--workflows",
+            "wf",
+        ],
+    );
+    assert_eq!(run.status.code(), Some(0), "{}", run.stderr());
+    let mut nightlies = vec![dir.path().join("wf/retention-nightly.yml")];
+    for entry in std::fs::read_dir(root().join("examples/workflows"))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .flatten()
+    {
+        let name = entry.file_name().to_string_lossy().to_string();
+        if name.starts_with("nightly-") || name == "in-use-cluster.yml" {
+            nightlies.push(entry.path());
+        }
+    }
+    assert!(nightlies.len() >= 4, "{nightlies:?}");
+    for path in nightlies {
+        let uploads: Vec<Value> = steps(&workflow(&path))
+            .into_iter()
+            .filter(|s| {
+                s["uses"]
+                    .as_str()
+                    .is_some_and(|u| u.starts_with("actions/upload-artifact"))
+            })
+            .collect();
+        let journal_upload = uploads
+            .iter()
+            .find(|s| {
+                s["with"]["path"]
+                    .as_str()
+                    .is_some_and(|p| p.contains("outputs.journal"))
+            })
+            .unwrap_or_else(|| panic!("{} uploads no journal", path.display()));
+        assert_eq!(
+            journal_upload["with"]["name"].as_str(),
+            Some(artifact.as_str()),
+            "{}: restore.yml downloads `{artifact}`",
+            path.display()
+        );
+        // The journal alone: restore.yml reads it at the artifact's root.
+        assert_eq!(
+            journal_upload["with"]["path"].as_str().map(str::trim),
+            Some("${{ steps.retention.outputs.journal }}"),
+            "{}",
+            path.display()
+        );
+    }
+}
+
+#[test]
 fn init_online_lists_the_owners_packages() {
     let inventory: Value = serde_json::from_str(&read(&root().join("examples/inventory.json")))
         .unwrap_or_else(|e| panic!("{e}"));

@@ -433,7 +433,7 @@ fn apply_never_deletes_what_the_deployments_name() {
 }
 
 #[test]
-fn sources_that_name_nothing_on_the_runs_registry_are_a_warning() {
+fn sources_that_name_nothing_on_the_runs_registry_are_an_error_when_a_rule_keeps_what_is_in_use() {
     let inv = inventory();
     let run = retention(
         &root(),
@@ -443,10 +443,291 @@ fn sources_that_name_nothing_on_the_runs_registry_are_a_warning() {
             &["--registry", "http://127.0.0.1:5000"],
         ),
     );
+    assert_eq!(run.status.code(), Some(1), "{}", run.stderr());
+    assert!(run.stdout.is_empty());
+    assert!(
+        run.stderr().contains("error: in use (the policy): no reference to acme's images on 127.0.0.1:5000 in 1 file pattern, and a rule keeps what is in use: it would keep nothing\n  help: a reference is REGISTRY/OWNER/PACKAGE"),
+        "{}",
+        run.stderr()
+    );
+    // Without a rule that selects by `in_use` (the references only warn when the plan deletes
+    // what they name), it stays a warning.
+    let dir = tempdir();
+    write(
+        dir.path(),
+        "p.yml",
+        &std::fs::read_to_string(root().join("examples/in-use/nightly.yml"))
+            .unwrap_or_default()
+            .replace("keep: { in_use: true }", "keep: { tags: [\"never\"] }")
+            .replace("examples/in-use/deploy/**/*.yaml", "deploy/*.yaml"),
+    );
+    write(
+        dir.path(),
+        "deploy/a.yaml",
+        "image: ghcr.io/acme/api:v2.0.1\n",
+    );
+    let run = retention(
+        dir.path(),
+        &plan_args("p.yml", &inv, &["--registry", "http://127.0.0.1:5000"]),
+    );
     assert_eq!(run.status.code(), Some(0), "{}", run.stderr());
     assert!(
         run.stderr().contains("warning: in use (the policy): no reference to acme's images on 127.0.0.1:5000 in 1 file pattern\n  help: a reference is REGISTRY/OWNER/PACKAGE"),
         "{}",
         run.stderr()
+    );
+}
+
+/// A policy over `api` keeping what is in use (from `in_use` of `section`) and deleting every
+/// `main-*` build, with no `keep_newest`: only `in_use` keeps a main build.
+fn main_builds_policy(section: &str) -> String {
+    format!(
+        "version: 1\nowner: acme\npackages: {{ type: container, names: [\"api\"] }}\n{section}rules:\n  - name: what runs stays\n    keep: {{ in_use: true }}\n  - name: main builds go\n    delete: {{ tags: [\"main-*\"] }}\nsafety: {{ keep_newest: 0 }}\n"
+    )
+}
+
+#[test]
+fn a_helm_values_file_keeps_the_tag_written_beside_the_repository() {
+    let dir = tempdir();
+    let inv = inventory();
+    // Helm's layout (the review's reproduction): repository and tag on separate lines. Read as
+    // `:latest`, this deleted main-b8e2a0d, the build deployed.
+    write(
+        dir.path(),
+        "charts/api/values.yaml",
+        "image:\n  repository: ghcr.io/acme/api\n  tag: main-b8e2a0d\n  pullPolicy: IfNotPresent\n",
+    );
+    // kustomize's images list.
+    write(
+        dir.path(),
+        "deploy/kustomization.yaml",
+        "images:\n  - name: ghcr.io/acme/api\n    newTag: main-1dc35f1\n",
+    );
+    write(
+        dir.path(),
+        "p.yml",
+        &main_builds_policy(
+            "in_use: { files: [\"charts/**/values*.yaml\", \"deploy/kustomization.yaml\"] }\n",
+        ),
+    );
+    let plan = json(&retention(
+        dir.path(),
+        &plan_args("p.yml", &inv, &["--format", "json"]),
+    ));
+    for (digest, at) in [
+        ("sha256:2850cd17a5e5", "charts/api/values.yaml:2"),
+        ("sha256:3ba597b03076", "deploy/kustomization.yaml:2"),
+    ] {
+        let v = version(&plan, "api", digest);
+        assert_eq!(v["action"], "keep", "{v}");
+        assert_eq!(v["in_use"], serde_json::json!([at]), "{v}");
+    }
+    // The rule deletes the other main builds.
+    assert_eq!(
+        version(&plan, "api", "sha256:43002744213e")["action"],
+        "delete"
+    );
+}
+
+#[test]
+fn what_in_use_cannot_read_is_an_error_when_a_rule_keeps_what_is_in_use() {
+    let _filters = Filters::new().bind();
+    let dir = tempdir();
+    let inv = inventory();
+    // `helm create`'s default `tag: ""` (the chart's appVersion decides) and a bare image.
+    write(
+        dir.path(),
+        "charts/api/values.yaml",
+        "image:\n  repository: ghcr.io/acme/api\n  tag: \"\"\n",
+    );
+    write(
+        dir.path(),
+        "deploy/api.yaml",
+        "containers:\n  - image: ghcr.io/acme/api\n",
+    );
+    write(
+        dir.path(),
+        "p.yml",
+        &main_builds_policy("in_use: { files: [\"charts/**/values*.yaml\", \"deploy/*.yaml\"] }\n"),
+    );
+    // What `kubectl … | tr` writes when kubectl fails: an empty list.
+    write(dir.path(), "running-images.txt", "");
+    write(dir.path(), "cluster.yml", &main_builds_policy(""));
+    let unread = retention(dir.path(), &plan_args("p.yml", &inv, &[]));
+    let empty = retention(
+        dir.path(),
+        &plan_args("cluster.yml", &inv, &["--in-use", "running-images.txt"]),
+    );
+    for run in [&unread, &empty] {
+        assert_eq!(run.status.code(), Some(1), "{}", run.stderr());
+        assert!(run.stdout.is_empty());
+    }
+    insta::assert_snapshot!(format!("{}\n{}", unread.transcript(), empty.transcript()));
+    // An empty list beside a source that names something is still an error: that list's step
+    // failed.
+    write(
+        dir.path(),
+        "deploy/api.yaml",
+        "image: ghcr.io/acme/api:v2.0.1\n",
+    );
+    write(
+        dir.path(),
+        "both.yml",
+        &main_builds_policy("in_use: { files: [\"deploy/*.yaml\"] }\n"),
+    );
+    let run = retention(
+        dir.path(),
+        &plan_args("both.yml", &inv, &["--in-use", "running-images.txt"]),
+    );
+    assert_eq!(run.status.code(), Some(1), "{}", run.stderr());
+    assert!(
+        run.stderr()
+            .contains("the list running-images.txt names none of acme's images"),
+        "{}",
+        run.stderr()
+    );
+}
+
+/// The `run` script and `shell` of the step named `name` in a workflow file.
+fn workflow_step(path: &Path, name: &str) -> (String, Option<String>) {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let docs = <saphyr::Yaml as saphyr::LoadableYamlNode>::load_from_str(&text)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let doc = docs
+        .first()
+        .map(crate::init::yaml_to_json)
+        .unwrap_or(Value::Null);
+    let step = doc["jobs"]
+        .as_object()
+        .into_iter()
+        .flat_map(|jobs| jobs.values())
+        .filter_map(|job| job["steps"].as_array())
+        .flatten()
+        .find(|s| s["name"] == name)
+        .unwrap_or_else(|| panic!("no step `{name}` in {}", path.display()));
+    (
+        step["run"].as_str().unwrap_or_default().to_string(),
+        step["shell"].as_str().map(String::from),
+    )
+}
+
+#[test]
+fn the_cluster_workflow_stops_when_kubectl_fails_or_lists_nothing() {
+    let (script, shell) = workflow_step(
+        &root().join("examples/workflows/in-use-cluster.yml"),
+        "list the running images",
+    );
+    // Without `shell:`, GitHub runs `bash -e {0}`: no pipefail, so `kubectl | tr` succeeds.
+    assert_eq!(shell.as_deref(), Some("bash"));
+    let dir = tempdir();
+    std::fs::create_dir_all(dir.path().join("bin")).unwrap_or_else(|e| panic!("{e}"));
+    let kubectl = dir.path().join("bin/kubectl");
+    let path = format!(
+        "{}:{}",
+        dir.path().join("bin").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    // What `shell: bash` runs: `bash --noprofile --norc -eo pipefail {0}`.
+    let run = |body: &str| {
+        write(dir.path(), "bin/kubectl", &format!("#!/bin/sh\n{body}\n"));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&kubectl, std::fs::Permissions::from_mode(0o755))
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        let _ = std::fs::remove_file(dir.path().join("running-images.txt"));
+        let out = Command::new("bash")
+            .args(["--noprofile", "--norc", "-eo", "pipefail", "-c", &script])
+            .env("PATH", &path)
+            .env("RUNNER_TEMP", dir.path())
+            .env("KUBECONFIG_DATA", "apiVersion: v1")
+            .output()
+            .unwrap_or_else(|e| panic!("bash: {e}"));
+        assert!(
+            !dir.path().join("kubeconfig").exists(),
+            "the kubeconfig is left behind"
+        );
+        out
+    };
+    let failed =
+        run("echo 'error: You must be logged in to the server (Unauthorized)' >&2; exit 1");
+    assert!(
+        !failed.status.success(),
+        "a failing kubectl passed the step"
+    );
+    let nothing = run("exit 0");
+    assert!(!nothing.status.success(), "an empty list passed the step");
+    let ok = run("printf '%s' 'docker-pullable://ghcr.io/acme/api@sha256:3ba597b030763babce94a021e65e9c83351bbc444a45636dced7c632f87f70e4 docker.io/library/redis:7'");
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let list = std::fs::read_to_string(dir.path().join("running-images.txt")).unwrap_or_default();
+    assert_eq!(list.lines().count(), 2, "{list}");
+}
+
+#[cfg(unix)]
+#[test]
+fn the_walk_reads_linked_files_ignores_global_excludes_and_names_unfollowed_links() {
+    let dir = tempdir();
+    let repo = dir.path().join("repo");
+    let home = dir.path().join("home");
+    let inv = inventory();
+    write(&repo, "deploy/api.yaml", "image: ghcr.io/acme/api:v2.0.1\n");
+    write(
+        &repo,
+        "shared/web.yaml",
+        "image: ghcr.io/acme/api:main-1dc35f1\n",
+    );
+    write(
+        &repo,
+        "elsewhere/cli.yaml",
+        "image: ghcr.io/acme/api:main-3de6a38\n",
+    );
+    let link = |target: &str, at: &str| {
+        std::os::unix::fs::symlink(target, repo.join(at)).unwrap_or_else(|e| panic!("{at}: {e}"))
+    };
+    link("../shared/web.yaml", "deploy/web.yaml");
+    link("../elsewhere", "deploy/more");
+    // This machine's global excludes (git's default place for them) ignore the deploy file.
+    write(&home, ".config/git/ignore", "deploy/api.yaml\n");
+    write(
+        &repo,
+        "p.yml",
+        &main_builds_policy("in_use: { files: [\"deploy/**/*.yaml\"] }\n"),
+    );
+    let run = snap::run(
+        Command::new(env!("CARGO_BIN_EXE_retention"))
+            .args(plan_args("p.yml", &inv, &["--format", "json"]))
+            .current_dir(&repo)
+            .env("HOME", &home)
+            .env("XDG_CONFIG_HOME", home.join(".config"))
+            .env("NO_COLOR", "1")
+            .env_remove("GITHUB_ACTIONS")
+            .env_remove("GITHUB_SERVER_URL")
+            .env_remove("GITHUB_REPOSITORY_OWNER"),
+    );
+    let plan = json(&run);
+    let stderr = run.stderr();
+    assert!(
+        stderr.contains("in use (the policy): 2 references to acme's images in 1 file pattern"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("warning: in use (the policy): links to directories are not followed, and a file pattern may name files in it: deploy/more\n  help: "),
+        "{stderr}"
+    );
+    // The linked file is read, under its own path.
+    let linked = version(&plan, "api", "sha256:3ba597b03076");
+    assert_eq!(linked["in_use"], serde_json::json!(["deploy/web.yaml:1"]));
+    // The file the global excludes name is read all the same.
+    let release = version(&plan, "api", "sha256:d752e3b0aa92");
+    assert_eq!(release["in_use"], serde_json::json!(["deploy/api.yaml:1"]));
+    // The linked directory is not entered.
+    assert_eq!(
+        version(&plan, "api", "sha256:43002744213e")["action"],
+        "delete"
     );
 }

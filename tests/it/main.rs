@@ -15,6 +15,7 @@ mod github_bench;
 mod github_e2e;
 mod init;
 mod inuse;
+mod journal;
 mod listing;
 mod policy_diff;
 mod registry;

@@ -964,6 +964,16 @@ async fn concurrent_reads_behind_a_bearer_realm_share_one_token() {
         1
     );
     assert_eq!(proxy.reads(), f.versions.len());
+    // Issue 22.2: one anonymous read (its 401) for the repository, not one per concurrent read:
+    // the others waited for the token.
+    assert_eq!(
+        proxy
+            .state
+            .manifest_requests
+            .load(std::sync::atomic::Ordering::SeqCst),
+        f.versions.len() as u64 + 1,
+        "registry requests of a cold run"
+    );
     // A snapshot for offline work can read every governed package instead.
     let report = retention::fill::fill_manifests_scoped(
         &c,

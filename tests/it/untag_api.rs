@@ -849,23 +849,40 @@ fn restore_puts_tags_back_on_the_registry_the_journal_recorded() {
     let o = apply_plan(&server, dir.path(), &[]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let lines = journal(dir.path());
-    assert_eq!(
-        lines[1]["untag"]["registry"],
-        server.url().trim_end_matches('/')
+    let recorded = server.url().trim_end_matches('/').to_string();
+    assert_eq!(lines[1]["untag"]["registry"], recorded.as_str());
+    let restore = |extra: &[&str]| {
+        snap::run(
+            Command::new(env!("CARGO_BIN_EXE_retention"))
+                .args(["restore", "--journal", "journal.jsonl"])
+                .args(extra)
+                .current_dir(dir.path())
+                .env("GITHUB_API_URL", server.url())
+                .env("GITHUB_SERVER_URL", "https://github.invalid")
+                .env("GITHUB_TOKEN", TOKEN)
+                .env("RETENTION_TEST_TIME_SCALE", "0.01")
+                .env("RETENTION_CACHE_DIR", dir.path().join("cache"))
+                .env_remove("GITHUB_ACTIONS")
+                .env_remove("RUST_LOG"),
+        )
+    };
+    // No --registry, and this run's registry (from GITHUB_SERVER_URL) is not the one the journal
+    // records: a journal may come from anywhere, so the token does not follow it. Refused before
+    // anything is restored, naming the registry to pass if the journal is the user's own.
+    server.clear_requests();
+    let o = restore(&[]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        o.stderr().contains(&format!(
+            "help: if the journal is yours, run again with --registry {recorded}"
+        )),
+        "{}",
+        text(&o)
     );
-    // No --registry, and a GITHUB_SERVER_URL whose registry does not exist: the journal's wins.
-    let o = snap::run(
-        Command::new(env!("CARGO_BIN_EXE_retention"))
-            .args(["restore", "--journal", "journal.jsonl"])
-            .current_dir(dir.path())
-            .env("GITHUB_API_URL", server.url())
-            .env("GITHUB_SERVER_URL", "https://github.invalid")
-            .env("GITHUB_TOKEN", TOKEN)
-            .env("RETENTION_TEST_TIME_SCALE", "0.01")
-            .env("RETENTION_CACHE_DIR", dir.path().join("cache"))
-            .env_remove("GITHUB_ACTIONS")
-            .env_remove("RUST_LOG"),
-    );
+    assert!(server.requests().is_empty(), "{:?}", server.requests());
+    assert_ne!(tag_digest(&server, "pr-1"), Some(sha256(&fx.index)));
+    // With --registry naming it, the tag goes back there.
+    let o = restore(&["--registry", &recorded]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     insta::assert_snapshot!(o.transcript());
     assert_eq!(tag_digest(&server, "pr-1"), Some(sha256(&fx.index)));

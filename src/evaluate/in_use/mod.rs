@@ -17,6 +17,8 @@ pub(super) struct Hit {
     pub tags: Vec<usize>,
     /// Where, `file:line`, in the order found, without repeats.
     pub at: Vec<String>,
+    /// Where each tag in use is pulled: (index into its tags, `file:line`).
+    pub tag_at: Vec<(usize, String)>,
 }
 
 /// Per version (indexed like `versions`) how it is in use, and the references to this package
@@ -52,7 +54,8 @@ pub(super) fn hits<'p>(
         let named = match (&r.digest, &r.tag) {
             (Some(d), _) => by_digest.get(d).map(|&i| (i, None)),
             (None, Some(t)) => by_tag.get(t.as_str()).map(|&(i, j)| (i, Some(j))),
-            (None, None) => None,
+            // A bare reference names no version; the commands keep it out (`commands::in_use`).
+            (None, None) => continue,
         };
         let Some((i, tag)) = named else {
             missing.push(r);
@@ -65,11 +68,59 @@ pub(super) fn hits<'p>(
             Some(_) => {}
         }
         let at = r.at.to_string();
+        if let Some(j) = tag {
+            if !hit.tag_at.contains(&(j, at.clone())) {
+                hit.tag_at.push((j, at.clone()));
+            }
+        }
         if !hit.at.contains(&at) {
             hit.at.push(at);
         }
     }
     (out, missing)
+}
+
+/// A warning per tag the plan removes from a version it keeps while a reference pulls that tag
+/// (no rule keeps what is in use, or untag is asked of a tag in use): the image stays, but the
+/// deployment's next pull of the tag fails. `order` is the order to report in; `removed` and
+/// `kept` per version, as the plan has them.
+pub(super) fn untag_warnings(
+    versions: &[crate::inventory::Version],
+    order: &[usize],
+    hits: &[Option<Hit>],
+    removed: &[Vec<String>],
+    kept: &[bool],
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for &i in order {
+        let (Some(hit), true) = (&hits[i], kept[i]) else {
+            continue;
+        };
+        let tags = versions[i].tags();
+        for (j, tag) in tags.iter().enumerate() {
+            if !removed[i].contains(tag) {
+                continue;
+            }
+            let places: Vec<String> = hit
+                .tag_at
+                .iter()
+                .filter(|(k, _)| *k == j)
+                .map(|(_, at)| at.clone())
+                .collect();
+            if places.is_empty() {
+                continue;
+            }
+            out.push(format!(
+                "the plan removes tag {tag} from {}, which {} pulls by that tag: its next pull fails (help: keep what is in use, tags included, with a rule `keep: {{ in_use: true }}`)",
+                super::words::image(&super::reason::ImageRef {
+                    digest: &versions[i].name,
+                    tags,
+                }),
+                super::words::in_use_places(&places)
+            ));
+        }
+    }
+    out
 }
 
 /// The warning for a reference that names nothing in the package.

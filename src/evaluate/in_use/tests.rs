@@ -28,6 +28,7 @@ fn policy_using(deploy: &str) -> Policy {
     let mut policy = parse_policy("p.yml", POLICY.as_bytes()).unwrap();
     let found = Found {
         references: extract("ghcr.io", "deploy/prod.yaml", deploy.as_bytes()).unwrap(),
+        ..Default::default()
     };
     policy.in_use.found = Some(Arc::new(found.for_owner("acme")));
     policy
@@ -159,6 +160,7 @@ fn in_use_without_a_keep_rule_warns_when_the_plan_deletes_it() {
     let used = api.image(1, &["v1"], 500);
     policy.in_use.found = Some(Arc::new(Found {
         references: extract("ghcr.io", "k8s.yaml", b"ghcr.io/acme/api:v1").unwrap(),
+        ..Default::default()
     }));
     let plan = evaluate(&policy, &inventory("acme", vec![api]), now()).unwrap();
     assert_eq!(version(&plan, &used).action, Action::Delete);
@@ -179,6 +181,7 @@ fn in_use_false_selects_what_no_reference_names() {
     let mut policy = parse_policy("p.yml", text.as_bytes()).unwrap();
     policy.in_use.found = Some(Arc::new(Found {
         references: extract("ghcr.io", "k8s.yaml", b"ghcr.io/acme/api:v2").unwrap(),
+        ..Default::default()
     }));
     let mut api = Pkg::new("api");
     let v1 = api.image(1, &["v1"], 500);
@@ -186,4 +189,67 @@ fn in_use_false_selects_what_no_reference_names() {
     let plan = evaluate(&policy, &inventory("acme", vec![api]), now()).unwrap();
     assert_eq!(version(&plan, &v1).action, Action::Keep);
     assert_eq!(version(&plan, &v2).action, Action::Delete);
+}
+
+const UNTAG_POLICY: &str = r#"
+version: 1
+packages: { type: container, names: ["api"] }
+in_use: { files: ["deploy/*.yaml"] }
+rules:
+  - name: KEEP
+  - name: releases stay
+    keep: { tags: ["v*"] }
+  - name: latest goes
+    delete: { tags: ["latest"] }
+safety: { keep_newest: 0 }
+"#;
+
+/// The review's case: `latest`, pulled by a deployment, on a kept release; `keep` is the first
+/// rule's selector.
+fn untag_plan(keep: &str) -> (Plan, String) {
+    let text = UNTAG_POLICY.replace("KEEP", &format!("first\n    keep: {keep}"));
+    let mut policy = parse_policy("p.yml", text.as_bytes()).unwrap();
+    policy.in_use.found = Some(Arc::new(Found {
+        references: extract(
+            "ghcr.io",
+            "deploy/a.yaml",
+            b"image: ghcr.io/acme/api:latest\n",
+        )
+        .unwrap(),
+        ..Default::default()
+    }));
+    let mut api = Pkg::new("api");
+    let release = api.image(1, &["v2.1.0", "latest"], 500);
+    (
+        evaluate(&policy, &inventory("acme", vec![api]), now()).unwrap(),
+        release,
+    )
+}
+
+#[test]
+fn removing_a_tag_a_deployment_pulls_warns() {
+    let (plan, release) = untag_plan(r#"{ tags: ["never"] }"#);
+    let v = version(&plan, &release);
+    assert_eq!(v.action, Action::Keep);
+    assert_eq!(v.untag, vec!["latest"]);
+    let w = &plan.packages[0].warnings;
+    assert!(
+        w.len() == 1
+            && w[0].starts_with("the plan removes tag latest from ")
+            && w[0].contains("which deploy/a.yaml:1 pulls by that tag"),
+        "{w:?}"
+    );
+}
+
+#[test]
+fn keep_in_use_keeps_the_tag_a_deployment_pulls() {
+    let (plan, release) = untag_plan("{ in_use: true }");
+    let v = version(&plan, &release);
+    assert_eq!(v.action, Action::Keep);
+    assert!(v.untag.is_empty(), "{:?}", v.untag);
+    assert!(
+        plan.packages[0].warnings.is_empty(),
+        "{:?}",
+        plan.packages[0].warnings
+    );
 }

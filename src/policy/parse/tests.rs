@@ -524,6 +524,27 @@ fn globs_too_large_together_blame_the_list_not_its_first_pattern() {
 }
 
 #[test]
+fn deletions_per_minute_is_a_pace_from_1_to_180() {
+    let p = parse_policy(
+        "p.yml",
+        format!("{HEAD}rules:\n  - name: r\n    delete: {{ untagged: true }}\nsafety:\n  deletions_per_minute: 30\n").as_bytes(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(p.safety.deletions_per_minute, Some(30));
+    let defaults = parse_policy(
+        "p.yml",
+        with_rules("  - name: r\n    delete: { untagged: true }\n").as_bytes(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(defaults.safety.deletions_per_minute, None);
+    let d = first(&format!("{HEAD}rules:\n  - name: r\n    delete: {{ untagged: true }}\nsafety:\n  deletions_per_minute: 181\n"));
+    assert_eq!(
+        d.message,
+        "`deletions_per_minute` may be at most 180, GitHub's documented limit"
+    );
+}
+
+#[test]
 fn dot_segments_are_no_package_name_or_owner() {
     let rule = "rules:\n  - name: r\n    delete: { untagged: true }\n";
     for name in [".", "..", "%2e%2E"] {

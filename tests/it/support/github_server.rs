@@ -1,11 +1,13 @@
 //! A local server that behaves like the GitHub Packages REST API, for end-to-end tests and the
 //! benchmark: it serves an inventory (an Inventory-shaped JSON, or one built with [`Fixture`])
 //! under the org, user and own-user scopes, with pagination and `Link` headers, rate-limit headers,
-//! GitHub's real refusal bodies, injected faults, the 900 points/minute per endpoint secondary
-//! limit (violations counted and answered as GitHub does), the ghcr.io cascade (deleting an index
-//! removes its untagged children that no remaining index lists, learnt from the inventory's
-//! manifests), restore and
-//! `state=deleted`, and a mode where listing packages is refused (the workflow token).
+//! GitHub's real refusal bodies, injected faults, a secondary limit of points per endpoint in a
+//! sliding window (900 a minute as documented, or lower as GitHub really enforces it; one that
+//! changes during a run, [`Config::limit_changes`]; violations counted and answered as GitHub
+//! does, with a `retry-after` of 60 s or none, [`RetryAfter`]), restore and `state=deleted`, and
+//! a mode where listing packages is refused (the workflow token). Like ghcr.io, it does NOT
+//! cascade: deleting an index deletes that version only, and its platform manifests stay until
+//! each is deleted by its own DELETE.
 //! Every request is recorded (method, path, whether an Authorization header came).
 //! It is also ghcr.io for its container packages (`/v2/`, `/token`: tests/it/support/ghcr_face.rs):
 //! a manifest PUT under a tag moves the tag to a new package version, with push-scope tokens.
@@ -73,6 +75,17 @@ pub struct Fault {
     pub kind: FaultKind,
 }
 
+/// The `retry-after` of a secondary-limit answer to a violation.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum RetryAfter {
+    /// The window's length in (real) seconds, as before: at a time scale, already scaled.
+    Window,
+    /// This many seconds, as GitHub says them (the client scales its waits itself).
+    Secs(u64),
+    /// No `retry-after` header: the client must wait at least a minute on its own.
+    Absent,
+}
+
 /// How the server behaves.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -92,6 +105,11 @@ pub struct Config {
     pub window: Duration,
     /// Answer a violation with a secondary-limit 403 (else only count it).
     pub answer_violations: bool,
+    /// The `retry-after` of such an answer.
+    pub retry_after: RetryAfter,
+    /// The limit changes during a run: (time after the first DELETE, new points per window),
+    /// e.g. 900 → 300 after 2 minutes → 900 after 4 (times already scaled).
+    pub limit_changes: Vec<(Duration, u32)>,
     pub faults: Vec<Fault>,
     /// DELETE of these version ids is refused with 400 and the message.
     pub refusals: HashMap<u64, String>,
@@ -140,6 +158,8 @@ impl Default for Config {
             points_per_window: None,
             window: Duration::from_secs(60),
             answer_violations: true,
+            retry_after: RetryAfter::Window,
+            limit_changes: Vec::new(),
             faults: Vec::new(),
             refusals: HashMap::new(),
             last_tagged_rule: false,
@@ -199,6 +219,8 @@ struct State {
     violations: u64,
     remaining: u64,
     ghcr: ghcr::Face,
+    /// When the first DELETE arrived ([`Config::limit_changes`] count from it).
+    first_delete: Option<Instant>,
 }
 
 /// A running server; stops when dropped (with the test's runtime).
@@ -237,6 +259,7 @@ impl GithubServer {
             points: HashMap::new(),
             violations: 0,
             remaining,
+            first_delete: None,
         }));
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -310,6 +333,11 @@ impl GithubServer {
                 }
             }
         }
+    }
+
+    /// Count violations from zero again (one run's own).
+    pub fn reset_violations(&self) {
+        lock(&self.state).violations = 0;
     }
 
     pub fn clear_requests(&self) {
@@ -555,9 +583,21 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Body>) -> Response<Body> 
             .map(|f| f.kind.clone());
         // Secondary limit: points per endpoint in the sliding window.
         let mut violated = false;
-        if let Some(limit) = s.config.points_per_window {
+        let now = Instant::now();
+        if method == Method::DELETE && s.first_delete.is_none() {
+            s.first_delete = Some(now);
+        }
+        let since_first = s.first_delete.map(|t| now.duration_since(t));
+        let limit_now = s
+            .config
+            .limit_changes
+            .iter()
+            .filter(|(after, _)| since_first.is_some_and(|d| d >= *after))
+            .map(|(_, limit)| *limit)
+            .next_back()
+            .or(s.config.points_per_window);
+        if let Some(limit) = limit_now {
             let window = s.config.window;
-            let now = Instant::now();
             let q = s.points.entry(route.endpoint.clone()).or_default();
             while q
                 .front()
@@ -588,8 +628,14 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Body>) -> Response<Body> 
             Some(r) => Some(r),
             None if violated && s.config.answer_violations => {
                 let mut r = json_response(StatusCode::FORBIDDEN, &secondary_body());
-                let secs = s.config.window.as_secs().max(1);
-                r.headers_mut().insert("retry-after", HeaderValue::from(secs));
+                let secs = match s.config.retry_after {
+                    RetryAfter::Window => Some(s.config.window.as_secs().max(1)),
+                    RetryAfter::Secs(n) => Some(n),
+                    RetryAfter::Absent => None,
+                };
+                if let Some(secs) = secs {
+                    r.headers_mut().insert("retry-after", HeaderValue::from(secs));
+                }
                 Some(r)
             }
             None if s.remaining == 0 => Some(message(
@@ -882,35 +928,9 @@ fn answer(
                     for v in &mut pkg.versions {
                         v.deleted |= also.contains(&v.id);
                     }
-                    let digest = pkg.versions[vi].name.clone();
-                    let mut gone_digests = vec![digest.clone()];
-                    // ghcr.io removes the untagged children of a deleted index itself, except
-                    // those that another index still present lists (a shared platform manifest
-                    // stays with the other image).
-                    if let Some(kids) = pkg.children.get(&digest).cloned() {
-                        let still_listed = |pkg: &PackageState, kid: &str| {
-                            pkg.versions.iter().any(|v| {
-                                !v.deleted
-                                    && pkg
-                                        .children
-                                        .get(&v.name)
-                                        .is_some_and(|k| k.iter().any(|k| k == kid))
-                            })
-                        };
-                        let gone: Vec<usize> = (0..pkg.versions.len())
-                            .filter(|&i| {
-                                let v = &pkg.versions[i];
-                                !v.deleted
-                                    && v.tags.is_empty()
-                                    && kids.contains(&v.name)
-                                    && !still_listed(pkg, &v.name)
-                            })
-                            .collect();
-                        for i in gone {
-                            pkg.versions[i].deleted = true;
-                            gone_digests.push(pkg.versions[i].name.clone());
-                        }
-                    }
+                    // ghcr.io does not cascade: the index's platform manifests and attestations
+                    // stay (orphans) until each is deleted by its own DELETE.
+                    let gone_digests = vec![pkg.versions[vi].name.clone()];
                     for d in gone_digests {
                         ghcr::version_deleted(&mut s, pi, &d);
                     }
