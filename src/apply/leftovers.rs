@@ -1,8 +1,8 @@
 //! Placeholders left behind: a run killed after pushing a placeholder under a tag and before
 //! deleting it (see [`super::untag`]) leaves a package version that holds the tag. A placeholder
 //! is never an image: before a policy is evaluated, [`find_leftovers`] recognises each (a version
-//! with a single tag whose manifest carries the placeholder annotation, or whose digest a journal
-//! names as a placeholder) and the caller takes them out of the inventory, so that one never
+//! with a single tag whose manifest carries the placeholder annotation, or, when its manifest
+//! cannot be read, whose digest a journal names as a placeholder) and the caller takes them out of the inventory, so that one never
 //! counts as an image (for `keep_newest`, say). A single-tagged version whose manifest cannot be
 //! read (or, with no registry to read from, is not in the inventory) may be one: it is reported
 //! as doubtful, and the caller decides as if it were absent too (withholding the deletions that
@@ -67,8 +67,9 @@ pub fn known_from_journal(entries: &[Entry]) -> HashMap<String, (String, String)
 }
 
 /// The placeholders in `inventory`: versions with one tag (not a signature or referrers tag)
-/// whose manifest carries the placeholder annotation, or whose digest is in `known` (from a
-/// journal). Manifests come from the inventory, the cache, else the registry (when given),
+/// whose manifest carries the placeholder annotation, or, when their manifest cannot be read,
+/// whose digest is in `known` (from a journal: a readable manifest without the annotation is no
+/// placeholder, whatever a journal says). Manifests come from the inventory, the cache, else the registry (when given),
 /// [`RegistryClient::concurrency`] at a time (then cached: each version is read once in its
 /// life); one that cannot be read makes its version doubtful. Only the packages `only` accepts
 /// are looked at.
@@ -96,10 +97,6 @@ pub async fn find_leftovers(
             if tags.len() != 1 || crate::graph::tag_subject(&tags[0]).is_some() {
                 continue;
             }
-            if let Some((tag, original)) = known.get(&v.name) {
-                found.push((pi, vi, journal_note(tag, original)));
-                continue;
-            }
             if let Some(text) = entry
                 .manifests
                 .get(&v.name)
@@ -110,9 +107,13 @@ pub async fn find_leftovers(
                 continue;
             }
             let (Some(registry), Some(cache)) = (registry, cache) else {
-                // No registry to ask (an offline `plan` of a saved inventory): the answer can
-                // only be "it may be a placeholder", as when a read fails.
-                absent.push((pi, vi));
+                // No registry to ask (an offline `plan` of a saved inventory): the journal's
+                // word, else the answer can only be "it may be a placeholder", as when a read
+                // fails.
+                match known.get(&v.name) {
+                    Some((tag, original)) => found.push((pi, vi, journal_note(tag, original))),
+                    None => absent.push((pi, vi)),
+                }
                 continue;
             };
             let (registry, cache, repo, digest) = (
@@ -133,8 +134,14 @@ pub async fn find_leftovers(
         match done {
             Ok((pi, vi, Ok(text))) => found.push((pi, vi, text)),
             Ok((pi, vi, Err(e))) => {
-                unread.push((pi, vi));
                 tracing::debug!("placeholder check: {e}");
+                // The journal is trusted only where the manifest cannot be read: a readable
+                // one must carry the annotation.
+                let digest = &inventory.packages[pi].versions[vi].name;
+                match known.get(digest) {
+                    Some((tag, original)) => found.push((pi, vi, journal_note(tag, original))),
+                    None => unread.push((pi, vi)),
+                }
             }
             Err(e) => tracing::debug!("placeholder check: {e}"),
         }
@@ -414,5 +421,86 @@ mod tests {
             parse_note(&note),
             Some(("pr-42".to_string(), "sha256:abc".to_string()))
         );
+    }
+
+    /// One package of single-tagged versions: (id, tag, manifest text, whether the inventory
+    /// holds the manifest).
+    fn inventory(versions: &[(u64, &str, &str, bool)]) -> Inventory {
+        use crate::inventory::{ContainerMetadata, Metadata, Package, PackageEntry, Version};
+        let t = chrono::DateTime::parse_from_rfc3339("2026-06-01T00:00:00Z")
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_default();
+        let mut entry = PackageEntry {
+            package: Package {
+                id: 1,
+                name: "app".into(),
+                package_type: PackageType::Container,
+                visibility: None,
+            },
+            versions: Vec::new(),
+            manifests: BTreeMap::new(),
+            listing_gap: None,
+        };
+        for (id, tag, text, held) in versions {
+            let digest = crate::digest::of(text.as_bytes());
+            if *held {
+                entry.manifests.insert(digest.clone(), text.to_string());
+            }
+            entry.versions.push(Version {
+                id: *id,
+                name: digest,
+                created_at: t,
+                updated_at: t,
+                metadata: Some(Metadata {
+                    package_type: Some(PackageType::Container),
+                    container: Some(ContainerMetadata {
+                        tags: vec![tag.to_string()],
+                    }),
+                    docker: None,
+                }),
+            });
+        }
+        Inventory {
+            schema: 1,
+            owner: "acme".into(),
+            captured_at: t,
+            packages: vec![entry],
+        }
+    }
+
+    fn find(inventory: &Inventory, known: &HashMap<String, (String, String)>) -> Found {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        runtime.block_on(find_leftovers(None, None, inventory, known, &|_| true))
+    }
+
+    /// Review finding 10: a journal naming a digest as a placeholder is trusted only when the
+    /// manifest cannot be read; a readable manifest without the annotation is an image.
+    #[test]
+    fn a_journal_is_trusted_only_where_the_manifest_cannot_be_read() {
+        let image = r#"{"schemaVersion":2,"config":{"digest":"sha256:1"},"layers":[]}"#;
+        let unread = r#"{"schemaVersion":2,"config":{"digest":"sha256:2"},"layers":[]}"#;
+        let annotated = placeholder("r1", "pr-3", "sha256:abc").bytes;
+        let inv = inventory(&[
+            (1, "v1", image, true),
+            (2, "pr-2", unread, false),
+            (3, "pr-3", &annotated, true),
+        ]);
+        let digest = |i: usize| inv.packages[0].versions[i].name.clone();
+        let named = |tag: &str| (tag.to_string(), "sha256:original".to_string());
+        let known = HashMap::from([(digest(0), named("v1")), (digest(1), named("pr-2"))]);
+        let found = find(&inv, &known);
+        let ids: Vec<u64> = found.leftovers.iter().map(|l| l.id).collect();
+        // v1's manifest is readable and carries no annotation: an image, whatever the journal
+        // says; pr-2's cannot be read, so the journal's word stands; pr-3 carries it.
+        assert_eq!(ids, [2, 3], "{found:?}");
+        assert!(found.doubtful.is_empty(), "{found:?}");
+        // Without the journal, pr-2 may be a placeholder: doubtful (no registry to read it).
+        let found = find(&inv, &HashMap::new());
+        let ids: Vec<u64> = found.leftovers.iter().map(|l| l.id).collect();
+        assert_eq!(ids, [3], "{found:?}");
+        assert_eq!(found.doubtful.len(), 1, "{found:?}");
+        assert_eq!(found.doubtful[0].1, 2, "{found:?}");
     }
 }

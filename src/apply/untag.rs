@@ -277,18 +277,18 @@ impl Untagger<'_> {
     }
 
     /// Whether `digest`, which `t.tag` names now, is a placeholder pushed (by an earlier, killed
-    /// run) to remove this tag from this image: the journal or its annotation says so.
+    /// run) to remove this tag from this image: its annotation says so, or, only when its
+    /// manifest cannot be read, the journal does.
     async fn is_own_placeholder(&self, repo: &str, t: &UntagTarget, digest: &str) -> bool {
-        if let Some((tag, original)) = self.known.get(digest) {
-            return tag == &t.tag && original == &t.name;
-        }
         match original_manifest(self.registry, self.cache, repo, digest).await {
             Ok(text) => push::placeholder_note(&text)
                 .and_then(|note| super::leftovers::parse_note(&note))
                 .is_some_and(|(tag, original)| tag == t.tag && original == t.name),
             Err(e) => {
                 tracing::debug!("{}: {e}", t.label());
-                false
+                self.known
+                    .get(digest)
+                    .is_some_and(|(tag, original)| tag == &t.tag && original == &t.name)
             }
         }
     }
