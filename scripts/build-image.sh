@@ -95,6 +95,7 @@ expected="to-delete=2
 plan=/github/workspace/temp/retention-plan.json
 bytes-freed=496
 report=/github/workspace/temp/retention-plan.md
+comment=/github/workspace/temp/retention-comment.md
 deleted=0
 failed=0
 untagged=0"
