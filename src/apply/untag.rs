@@ -105,10 +105,10 @@ pub struct Untagger<'a> {
 /// The run's name for placeholders: the Actions run (`GITHUB_RUN_ID`-`GITHUB_RUN_ATTEMPT`), else
 /// the clock and the process id.
 pub fn run_id() -> String {
-    match std::env::var("GITHUB_RUN_ID") {
+    match std::env::var(crate::env::GITHUB_RUN_ID) {
         Ok(id) if !id.is_empty() => format!(
             "{id}-{}",
-            std::env::var("GITHUB_RUN_ATTEMPT").unwrap_or_else(|_| "1".into())
+            std::env::var(crate::env::GITHUB_RUN_ATTEMPT).unwrap_or_else(|_| "1".into())
         ),
         _ => format!(
             "local-{}-{}",
