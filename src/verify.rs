@@ -26,6 +26,7 @@ use crate::github::{ApiError, GithubClient, Scope};
 use crate::graph::{Edge, ImageGraph, ManifestState};
 use crate::inventory::Inventory;
 use crate::manifest::Manifest;
+use crate::plural;
 
 /// What to compare the listing with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -75,8 +76,8 @@ impl fmt::Display for Finding {
         if self.gone {
             return write!(f, " is gone");
         }
-        let n = self.missing.len();
-        write!(f, " lost {n} part{}: ", if n == 1 { "" } else { "s" })?;
+        let lost = plural::count(self.missing.len(), "part", "parts");
+        write!(f, " lost {lost}: ")?;
         for (i, part) in self.missing.iter().enumerate() {
             if i > 0 {
                 write!(f, ", ")?;

@@ -35,6 +35,7 @@ use super::journal::{Entry, Journal, JournalOutcome, UntagRecord};
 use crate::github::packages::{delete_version, first_versions_page};
 use crate::github::{ApiError, Done, GithubClient, Scope};
 use crate::inventory::PackageType;
+use crate::plural;
 use crate::registry::push::{self, placeholder, PushError, OCI_MANIFEST};
 use crate::registry::{repository_for, ManifestCache, ManifestError, RegistryClient};
 
@@ -307,10 +308,10 @@ impl Untagger<'_> {
         }
         Ok(Some(format!(
             "not untagged: removing it would leave the image with no tag: {} {}, which the plan keeps on it, {} another image now or {} gone (moved since the plan was made)",
-            if t.keep.len() == 1 { "tag" } else { "tags" },
+            plural::word(t.keep.len(), "tag", "tags"),
             t.keep.join(", "),
-            if t.keep.len() == 1 { "names" } else { "name" },
-            if t.keep.len() == 1 { "is" } else { "are" },
+            plural::word(t.keep.len(), "names", "name"),
+            plural::word(t.keep.len(), "is", "are"),
         )))
     }
 
