@@ -35,6 +35,7 @@ use super::journal::{Entry, Journal, JournalOutcome, UntagRecord};
 use crate::github::packages::{delete_version, first_versions_page};
 use crate::github::{ApiError, Done, GithubClient, Scope};
 use crate::inventory::PackageType;
+use crate::manifest::Manifest;
 use crate::plural;
 use crate::registry::push::{self, placeholder, PushError, OCI_MANIFEST};
 use crate::registry::{repository_for, ManifestCache, ManifestError, RegistryClient};
@@ -455,7 +456,7 @@ impl Untagger<'_> {
         let not_back = match original_manifest(self.registry, self.cache, repo, &t.name).await {
             Ok(bytes) => self
                 .registry
-                .put_manifest(repo, &t.tag, &push::media_type_of(&bytes), &bytes)
+                .put_manifest(repo, &t.tag, &Manifest::new(&bytes).media_type(), &bytes)
                 .await
                 .err()
                 .map(|e| e.to_string()),
