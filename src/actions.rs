@@ -38,6 +38,7 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
+use crate::env;
 use crate::plan::Plan;
 use crate::policy::PolicyErrors;
 
@@ -92,20 +93,20 @@ impl Runner {
 
     /// Like [`Runner::detect`], reading variables through `var` (tests pass a map).
     pub fn from_env(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> Option<Runner> {
-        if var("GITHUB_ACTIONS")? != "true" {
+        if var(env::GITHUB_ACTIONS)? != "true" {
             return None;
         }
         Some(Runner {
-            output_file: var("GITHUB_OUTPUT").map(PathBuf::from),
-            summary_file: var("GITHUB_STEP_SUMMARY").map(PathBuf::from),
-            temp_dir: var("RUNNER_TEMP")
+            output_file: var(env::GITHUB_OUTPUT).map(PathBuf::from),
+            summary_file: var(env::GITHUB_STEP_SUMMARY).map(PathBuf::from),
+            temp_dir: var(env::RUNNER_TEMP)
                 .map(PathBuf::from)
                 .unwrap_or_else(std::env::temp_dir),
-            workspace: var("GITHUB_WORKSPACE").map(PathBuf::from),
+            workspace: var(env::GITHUB_WORKSPACE).map(PathBuf::from),
             run_url: match (
-                var("GITHUB_SERVER_URL"),
-                var("GITHUB_REPOSITORY"),
-                var("GITHUB_RUN_ID"),
+                var(env::GITHUB_SERVER_URL),
+                var(env::GITHUB_REPOSITORY),
+                var(env::GITHUB_RUN_ID),
             ) {
                 (Some(server), Some(repo), Some(id)) => Some(format!(
                     "{}/{}/actions/runs/{}",
@@ -163,11 +164,14 @@ impl Runner {
         let Some(path) = &self.output_file else {
             self.warning(
                 "retention cannot set outputs",
-                &format!("GITHUB_OUTPUT is not set, so the output `{name}` cannot be set; update the runner"),
+                &format!(
+                    "{} is not set, so the output `{name}` cannot be set; update the runner",
+                    env::GITHUB_OUTPUT
+                ),
             );
             return Ok(());
         };
-        append(path, &output_entry(name, value), "GITHUB_OUTPUT")
+        append(path, &output_entry(name, value), env::GITHUB_OUTPUT)
     }
 
     /// Append Markdown to the job summary (`GITHUB_STEP_SUMMARY`), cut to GitHub's limit.
@@ -179,7 +183,7 @@ impl Runner {
         if !text.ends_with('\n') {
             text.push('\n');
         }
-        append(path, &text, "GITHUB_STEP_SUMMARY")
+        append(path, &text, env::GITHUB_STEP_SUMMARY)
     }
 
     /// Where the plan JSON goes: `$RUNNER_TEMP/retention-plan.json`.

@@ -50,7 +50,7 @@ impl RetryPolicy {
 
 /// The test knob: a factor applied to every sleep (pacing, backoff, `retry-after`).
 pub fn time_scale() -> f64 {
-    std::env::var("RETENTION_TEST_TIME_SCALE")
+    std::env::var(crate::env::RETENTION_TEST_TIME_SCALE)
         .ok()
         .and_then(|s| s.trim().parse::<f64>().ok())
         .filter(|f| f.is_finite() && *f > 0.0)

@@ -7,6 +7,10 @@
 //! text: a digest is a slice of it unless the JSON escapes a character. Inventories hold up to
 //! 200,000 manifests, read on every `plan`.
 //!
+//! Writing a manifest back (a restore, a placeholder's cleanup) asks for its media type and the
+//! digests it lists; these read the text as a `serde_json::Value`, the most lenient view, so
+//! that a malformed field never hides a well-formed one.
+//!
 //! Each question keeps the strictness its answer relies on: the graph refuses a listed manifest
 //! without a digest (the manifest is then unusable, and its versions are kept), the estimate
 //! refuses a blob without a size or with one that is not a u64 (it is then unknown), and neither
@@ -20,6 +24,11 @@ use serde::Deserialize;
 /// The annotation buildx puts on the attestation manifests it lists in an index.
 const REFERENCE_TYPE: &str = "vnd.docker.reference.type";
 const ATTESTATION_MANIFEST: &str = "attestation-manifest";
+
+/// The OCI image manifest media type (a placeholder's; a manifest without `mediaType`).
+pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+/// The OCI image index media type (a manifest without `mediaType` that lists `manifests`).
+pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 
 /// The text of a manifest or index, read when a question is asked.
 #[derive(Clone, Copy, Debug)]
@@ -85,6 +94,30 @@ impl<'a> Manifest<'a> {
         let b = serde_json::from_str::<Blobs>(self.0).ok()?;
         Some(b.config.into_iter().chain(b.layers).collect())
     }
+
+    /// The digests an index lists (its platform manifests and attestations); none for an image
+    /// or a text that is not JSON. Lenient, unlike [`Manifest::references`]: an entry without a
+    /// string digest is skipped and the others are still listed.
+    pub fn listed_digests(&self) -> Vec<String> {
+        let v: serde_json::Value = serde_json::from_str(self.0).unwrap_or_default();
+        v["manifests"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|m| m["digest"].as_str().map(str::to_string))
+            .collect()
+    }
+
+    /// The media type to write it under: its `mediaType` when a non-empty string, else the
+    /// index type when it lists `manifests` (an array), else the image manifest type.
+    pub fn media_type(&self) -> String {
+        let v: serde_json::Value = serde_json::from_str(self.0).unwrap_or_default();
+        match v["mediaType"].as_str() {
+            Some(t) if !t.is_empty() => t.to_string(),
+            _ if v["manifests"].is_array() => OCI_INDEX.to_string(),
+            _ => OCI_MANIFEST.to_string(),
+        }
+    }
 }
 
 impl Descriptor<'_> {
@@ -147,6 +180,38 @@ mod tests {
         )
         .references()
         .is_ok());
+    }
+
+    #[test]
+    fn media_types_from_the_manifest() {
+        let media_type = |text: &str| Manifest::new(text).media_type();
+        assert_eq!(
+            media_type(r#"{"mediaType":"application/vnd.docker.distribution.manifest.v2+json"}"#),
+            "application/vnd.docker.distribution.manifest.v2+json"
+        );
+        assert_eq!(
+            media_type(r#"{"schemaVersion":2,"manifests":[]}"#),
+            OCI_INDEX
+        );
+        assert_eq!(media_type(r#"{"mediaType":"","manifests":[]}"#), OCI_INDEX);
+        assert_eq!(
+            media_type(r#"{"mediaType":7,"manifests":{}}"#),
+            OCI_MANIFEST
+        );
+        assert_eq!(media_type("not json"), OCI_MANIFEST);
+    }
+
+    #[test]
+    fn listed_digests_skip_a_malformed_entry_only() {
+        let text = r#"{"manifests":[{"digest":"sha256:a"},{"size":1},{"digest":7},{"digest":"sha256:b","annotations":{"k":1}}]}"#;
+        assert_eq!(
+            Manifest::new(text).listed_digests(),
+            ["sha256:a", "sha256:b"]
+        );
+        assert!(Manifest::new(r#"{"layers":[]}"#)
+            .listed_digests()
+            .is_empty());
+        assert!(Manifest::new("not json").listed_digests().is_empty());
     }
 
     #[test]

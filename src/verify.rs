@@ -18,15 +18,15 @@
 //! The check itself ([`check`]) is pure: the inventory before, which versions are kept, and the
 //! digests listed now.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt;
-
-use serde::Deserialize;
 
 use crate::github::packages::list_versions;
 use crate::github::{ApiError, GithubClient, Scope};
 use crate::graph::{Edge, ImageGraph, ManifestState};
 use crate::inventory::Inventory;
+use crate::manifest::Manifest;
+use crate::plural;
 
 /// What to compare the listing with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -76,8 +76,8 @@ impl fmt::Display for Finding {
         if self.gone {
             return write!(f, " is gone");
         }
-        let n = self.missing.len();
-        write!(f, " lost {n} part{}: ", if n == 1 { "" } else { "s" })?;
+        let lost = plural::count(self.missing.len(), "part", "parts");
+        write!(f, " lost {lost}: ")?;
         for (i, part) in self.missing.iter().enumerate() {
             if i > 0 {
                 write!(f, ", ")?;
@@ -108,19 +108,6 @@ pub struct Report {
     /// index, which the index's check covers): nothing about them could be checked. One label
     /// each: `package digest (tags, id N)`.
     pub unchecked: Vec<String>,
-}
-
-#[derive(Deserialize)]
-struct Listed {
-    #[serde(default)]
-    manifests: Option<Vec<ListedEntry>>,
-}
-
-#[derive(Deserialize)]
-struct ListedEntry {
-    digest: String,
-    #[serde(default)]
-    annotations: Option<BTreeMap<String, String>>,
 }
 
 /// Check the kept versions of the packages in `present` (package name -> digests listed now).
@@ -207,26 +194,21 @@ pub fn check(
 /// The entries of a manifest (an index's platform manifests and attestations) that are not
 /// versions of the package.
 fn not_in_package(text: &str, in_package: &HashSet<&str>) -> Vec<MissingPart> {
-    // The graph parsed it already ("Known"): an error here leaves nothing to check.
-    let listed: Listed = serde_json::from_str(text).unwrap_or(Listed { manifests: None });
-    listed
+    // The graph read it already ("Known"): an error here leaves nothing to check.
+    let references = Manifest::new(text).references().unwrap_or_default();
+    references
         .manifests
         .into_iter()
         .flatten()
-        .filter(|d| !in_package.contains(d.digest.as_str()))
+        .filter(|d| !in_package.contains(&*d.digest))
         .map(|d| {
-            let attestation = d
-                .annotations
-                .as_ref()
-                .and_then(|a| a.get("vnd.docker.reference.type"))
-                .is_some_and(|t| t == "attestation-manifest");
-            let edge = if attestation {
+            let edge = if d.is_attestation() {
                 Edge::Attestation
             } else {
                 Edge::Child
             };
             MissingPart {
-                digest: d.digest,
+                digest: d.digest.into_owned(),
                 what: edge.label(),
                 id: None,
             }

@@ -22,7 +22,8 @@ use super::untag::original_manifest;
 use crate::github::packages::delete_version;
 use crate::github::{ApiError, Done, GithubClient, Scope};
 use crate::inventory::{Inventory, PackageType};
-use crate::registry::push::{media_type_of, placeholder_note};
+use crate::manifest::Manifest;
+use crate::registry::push::placeholder_note;
 use crate::registry::{repository_for, ManifestCache, RegistryClient};
 
 /// A placeholder found in the inventory.
@@ -377,7 +378,7 @@ async fn put_tag_back(
         }
     };
     if let Err(e) = registry
-        .put_manifest(&repo, tag, &media_type_of(&bytes), &bytes)
+        .put_manifest(&repo, tag, &Manifest::new(&bytes).media_type(), &bytes)
         .await
     {
         return Ok(Err(format!(

@@ -11,7 +11,8 @@ use super::journal::{Entry, JournalOutcome};
 use super::untag::original_manifest;
 use crate::github::packages::{delete_version, first_versions_page};
 use crate::github::{ApiError, Done, GithubClient, Scope};
-use crate::registry::push::{self, PushError};
+use crate::manifest::Manifest;
+use crate::registry::push::PushError;
 use crate::registry::{repository_for, ManifestCache, RegistryClient};
 
 /// The untags a journal says may have moved a tag and that were not put back since: the last
@@ -76,17 +77,6 @@ fn failed(e: PushError) -> Result<(JournalOutcome, String), RetagStop> {
     }
 }
 
-/// The digests an index lists (its platform manifests and attestations); none for an image.
-fn parts_of(manifest: &str) -> Vec<String> {
-    let v: serde_json::Value = serde_json::from_str(manifest).unwrap_or_default();
-    v["manifests"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|m| m["digest"].as_str().map(str::to_string))
-        .collect()
-}
-
 /// Put a removed tag back on its image (`restore`): the original manifest's exact bytes are put
 /// under the tag, then a placeholder still listed is deleted. Refused when the tag names another
 /// image now, and when the image or one of its parts (an index's platform manifests) is no
@@ -146,7 +136,7 @@ pub async fn retag(
                 ))
             }
         };
-        for part in parts_of(&bytes) {
+        for part in Manifest::new(&bytes).listed_digests() {
             match registry.tag_digest(&repo, &part).await {
                 Ok(Some(_)) => {}
                 Ok(None) => {
@@ -162,7 +152,7 @@ pub async fn retag(
             }
         }
         if let Err(err) = registry
-            .put_manifest(&repo, &u.tag, &push::media_type_of(&bytes), &bytes)
+            .put_manifest(&repo, &u.tag, &Manifest::new(&bytes).media_type(), &bytes)
             .await
         {
             return failed(err);

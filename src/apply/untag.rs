@@ -35,6 +35,8 @@ use super::journal::{Entry, Journal, JournalOutcome, UntagRecord};
 use crate::github::packages::{delete_version, first_versions_page};
 use crate::github::{ApiError, Done, GithubClient, Scope};
 use crate::inventory::PackageType;
+use crate::manifest::Manifest;
+use crate::plural;
 use crate::registry::push::{self, placeholder, PushError, OCI_MANIFEST};
 use crate::registry::{repository_for, ManifestCache, ManifestError, RegistryClient};
 
@@ -105,10 +107,10 @@ pub struct Untagger<'a> {
 /// The run's name for placeholders: the Actions run (`GITHUB_RUN_ID`-`GITHUB_RUN_ATTEMPT`), else
 /// the clock and the process id.
 pub fn run_id() -> String {
-    match std::env::var("GITHUB_RUN_ID") {
+    match std::env::var(crate::env::GITHUB_RUN_ID) {
         Ok(id) if !id.is_empty() => format!(
             "{id}-{}",
-            std::env::var("GITHUB_RUN_ATTEMPT").unwrap_or_else(|_| "1".into())
+            std::env::var(crate::env::GITHUB_RUN_ATTEMPT).unwrap_or_else(|_| "1".into())
         ),
         _ => format!(
             "local-{}-{}",
@@ -307,10 +309,10 @@ impl Untagger<'_> {
         }
         Ok(Some(format!(
             "not untagged: removing it would leave the image with no tag: {} {}, which the plan keeps on it, {} another image now or {} gone (moved since the plan was made)",
-            if t.keep.len() == 1 { "tag" } else { "tags" },
+            plural::word(t.keep.len(), "tag", "tags"),
             t.keep.join(", "),
-            if t.keep.len() == 1 { "names" } else { "name" },
-            if t.keep.len() == 1 { "is" } else { "are" },
+            plural::word(t.keep.len(), "names", "name"),
+            plural::word(t.keep.len(), "is", "are"),
         )))
     }
 
@@ -454,7 +456,7 @@ impl Untagger<'_> {
         let not_back = match original_manifest(self.registry, self.cache, repo, &t.name).await {
             Ok(bytes) => self
                 .registry
-                .put_manifest(repo, &t.tag, &push::media_type_of(&bytes), &bytes)
+                .put_manifest(repo, &t.tag, &Manifest::new(&bytes).media_type(), &bytes)
                 .await
                 .err()
                 .map(|e| e.to_string()),

@@ -125,10 +125,10 @@ fn summary(p: &Policy) -> String {
         .count();
     let delete = p.rules.len() - keep;
     format!(
-        "{} packages {}; {keep} keep and {delete} delete rule{}; keep_newest {}, min_age {}, max_deletions {}",
+        "{} packages {}; {keep} keep and {delete} delete {}; keep_newest {}, min_age {}, max_deletions {}",
         p.packages.package_type,
         p.packages.names.patterns.join(", "),
-        if delete == 1 { "" } else { "s" },
+        crate::plural::word(delete, "rule", "rules"),
         p.safety.keep_newest,
         humantime::format_duration(p.safety.min_age),
         p.safety.max_deletions

@@ -161,9 +161,9 @@ fn unresolved(bare: &[crate::inuse::Reference], which: &str, selects: bool) -> S
         "left out"
     };
     format!(
-        "in use ({which}): {} name{} no version ({effect}):{}\n  help: write the tag or digest in the reference (`ghcr.io/acme/api:v1.2.3`, `@sha256:…`; `:latest` if a pull of the bare name is meant), or beside it in the same YAML mapping (`tag:`, kustomize's `newTag:`, `digest:`) as a quoted string\n  help: or leave the file out of `in_use.files` and list what runs (`--in-use FILE`, written by `kubectl get pods -A -o jsonpath='{{..imageID}}'`)",
+        "in use ({which}): {} {} no version ({effect}):{}\n  help: write the tag or digest in the reference (`ghcr.io/acme/api:v1.2.3`, `@sha256:…`; `:latest` if a pull of the bare name is meant), or beside it in the same YAML mapping (`tag:`, kustomize's `newTag:`, `digest:`) as a quoted string\n  help: or leave the file out of `in_use.files` and list what runs (`--in-use FILE`, written by `kubectl get pods -A -o jsonpath='{{..imageID}}'`)",
         count(bare.len(), "reference", "references"),
-        if bare.len() == 1 { "s" } else { "" },
+        crate::plural::word(bare.len(), "names", "name"),
         lines.concat()
     )
 }

@@ -133,14 +133,19 @@ impl GithubClient {
         let config =
             |m: String| ApiError::new(ApiErrorKind::Config, "setting up the GitHub client", m);
         let trimmed = base.trim().trim_end_matches('/');
-        let base = Url::parse(trimmed)
-            .map_err(|e| config(format!("GITHUB_API_URL `{trimmed}` is not a URL: {e}")))?;
+        let base = Url::parse(trimmed).map_err(|e| {
+            config(format!(
+                "{} `{trimmed}` is not a URL: {e}",
+                crate::env::GITHUB_API_URL
+            ))
+        })?;
         if !matches!(base.scheme(), "http" | "https") || base.host_str().is_none() {
             return Err(config(format!(
-                "GITHUB_API_URL `{trimmed}` must be an http(s) URL with a host"
+                "{} `{trimmed}` must be an http(s) URL with a host",
+                crate::env::GITHUB_API_URL
             )));
         }
-        let timeout = std::env::var("RETENTION_TEST_HTTP_TIMEOUT_MS")
+        let timeout = std::env::var(crate::env::RETENTION_TEST_HTTP_TIMEOUT_MS)
             .ok()
             .and_then(|s| s.parse::<u64>().ok())
             .map(Duration::from_millis)
@@ -184,10 +189,7 @@ impl GithubClient {
 
     /// What the rate limit headers said last.
     pub fn budget(&self) -> RateBudget {
-        match self.budget.lock() {
-            Ok(b) => *b,
-            Err(p) => *p.into_inner(),
-        }
+        *crate::sync::lock(&self.budget)
     }
 
     /// The URL of `path` (which starts with `/` and is already percent-encoded) under the base.

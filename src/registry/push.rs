@@ -24,7 +24,7 @@ pub const EMPTY_DIGEST: &str =
 pub const EMPTY_CONTENT: &[u8] = b"{}";
 
 /// The OCI image manifest media type (the placeholder's).
-pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+pub use crate::manifest::OCI_MANIFEST;
 
 /// The annotation that marks a placeholder; its value says which run pushed it and why.
 pub const PLACEHOLDER_ANNOTATION: &str = "dev.retention.placeholder";
@@ -70,17 +70,6 @@ pub fn placeholder_note(manifest: &str) -> Option<String> {
     v["annotations"][PLACEHOLDER_ANNOTATION]
         .as_str()
         .map(str::to_string)
-}
-
-/// The media type of a manifest, from its `mediaType`, else from its shape (an OCI index lists
-/// `manifests`).
-pub fn media_type_of(manifest: &str) -> String {
-    let v: serde_json::Value = serde_json::from_str(manifest).unwrap_or_default();
-    match v["mediaType"].as_str() {
-        Some(t) if !t.is_empty() => t.to_string(),
-        _ if v["manifests"].is_array() => "application/vnd.oci.image.index.v1+json".to_string(),
-        _ => OCI_MANIFEST.to_string(),
-    }
 }
 
 /// A write to the registry failed: names the registry, repository and what was written.
@@ -315,25 +304,14 @@ mod tests {
             placeholder_note(&a.bytes).as_deref(),
             Some("run run-1 removes tag pr-42 from sha256:aa")
         );
-        assert_eq!(media_type_of(&a.bytes), OCI_MANIFEST);
+        assert_eq!(
+            crate::manifest::Manifest::new(&a.bytes).media_type(),
+            OCI_MANIFEST
+        );
         // An ordinary image, even one with the empty config, is not a placeholder.
         let image =
             format!(r#"{{"schemaVersion":2,"config":{{"digest":"{EMPTY_DIGEST}"}},"layers":[]}}"#);
         assert_eq!(placeholder_note(&image), None);
         assert_eq!(placeholder_note("not json"), None);
-    }
-
-    #[test]
-    fn media_types_from_the_manifest() {
-        assert_eq!(
-            media_type_of(
-                r#"{"mediaType":"application/vnd.docker.distribution.manifest.v2+json"}"#
-            ),
-            "application/vnd.docker.distribution.manifest.v2+json"
-        );
-        assert_eq!(
-            media_type_of(r#"{"schemaVersion":2,"manifests":[]}"#),
-            "application/vnd.oci.image.index.v1+json"
-        );
     }
 }

@@ -14,6 +14,7 @@ use super::markdown::{escape, escape_prose, upper_first, MAX_ROWS};
 use super::text::{freed_label, short_digest, tag_list, tags_label_of, COUNTS_NOTE, ESTIMATE_NOTE};
 use super::Options;
 use crate::diff::{headline, Change, DiffDocument, Fate, PackageDiff};
+use crate::plural;
 
 /// The four lists of changes of a package, with their titles and the verb of their `untag`.
 fn sections(p: &PackageDiff) -> [(&'static str, &[Change], &'static str); 4] {
@@ -243,14 +244,9 @@ pub fn markdown(doc: &DiffDocument, options: Options) -> String {
             let lines = change_rows(changes, options.verbose);
             let _ = writeln!(
                 out,
-                "\n<details open><summary><b>{}</b>: {} {} {}</summary>\n",
+                "\n<details open><summary><b>{}</b>: {} {}</summary>\n",
                 escape(&p.name),
-                changes.len(),
-                if changes.len() == 1 {
-                    "version"
-                } else {
-                    "versions"
-                },
+                plural::count(changes.len(), "version", "versions"),
                 title.to_lowercase(),
             );
             let shown = lines.len().min(budget);

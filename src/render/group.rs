@@ -97,7 +97,7 @@ pub fn parts_label(kinds: impl IntoIterator<Item = PartKind>) -> String {
         .filter_map(|k| {
             let n = *counts.get(k)?;
             let (one, many) = kind_names(*k);
-            Some(format!("{n} {}", if n == 1 { one } else { many }))
+            Some(crate::plural::count(n, one, many))
         })
         .collect();
     if words.is_empty() {

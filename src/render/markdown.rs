@@ -17,6 +17,7 @@ use super::text::{
 };
 use super::Options;
 use crate::plan::{Plan, VersionPlan};
+use crate::plural;
 
 /// Deletion rows shown in total across all packages.
 pub const MAX_ROWS: usize = 300;
@@ -276,16 +277,11 @@ pub fn render_with(plan: &Plan, options: Options) -> String {
         if deleted.is_empty() {
             continue;
         }
-        let noun = if deleted.len() == 1 {
-            "version"
-        } else {
-            "versions"
-        };
         let _ = writeln!(
             out,
-            "\n<details><summary><b>{}</b>: {} {noun} to delete</summary>\n",
+            "\n<details><summary><b>{}</b>: {} to delete</summary>\n",
             escape(&p.name),
-            deleted.len()
+            plural::count(deleted.len(), "version", "versions")
         );
         total += image_rows(&deleted, options.verbose).len();
         let lines = image_rows(&deleted, options.verbose);
@@ -332,15 +328,10 @@ pub fn render_with(plan: &Plan, options: Options) -> String {
         })
         .collect();
     if !withheld.is_empty() {
-        let noun = if withheld.len() == 1 {
-            "version"
-        } else {
-            "versions"
-        };
         let _ = writeln!(
             out,
-            "\n<details><summary>{} {noun} selected for deletion but withheld by a safety guard or the image graph</summary>\n",
-            withheld.len()
+            "\n<details><summary>{} selected for deletion but withheld by a safety guard or the image graph</summary>\n",
+            plural::count(withheld.len(), "version", "versions")
         );
         out.push_str("| Package | Version | Tags | Updated | Reasons |\n");
         out.push_str("| --- | --- | --- | --- | --- |\n");

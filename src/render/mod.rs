@@ -187,5 +187,5 @@ pub(crate) fn printable_plan(plan: &Plan) -> std::borrow::Cow<'_, Plan> {
 pub fn color_for(output: Option<&Path>) -> bool {
     output.is_none()
         && std::io::stdout().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && std::env::var_os(crate::env::NO_COLOR).is_none_or(|v| v.is_empty())
 }

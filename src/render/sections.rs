@@ -24,7 +24,7 @@ fn untag_count(vs: &[&VersionPlan]) -> String {
         "{} from {} that {}",
         plural(tags, "tag", "tags"),
         plural(vs.len(), "image", "images"),
-        if vs.len() == 1 { "stays" } else { "stay" }
+        crate::plural::word(vs.len(), "stays", "stay")
     )
 }
 
@@ -125,7 +125,7 @@ pub(crate) fn untag_total(plan: &Plan) -> Option<String> {
             "{} would be removed from {} that {}",
             plural(plan.summary.untag as usize, "tag", "tags"),
             plural(images, "image", "images"),
-            if images == 1 { "stays" } else { "stay" }
+            crate::plural::word(images, "stays", "stay")
         )
     })
 }

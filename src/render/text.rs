@@ -11,6 +11,7 @@ use std::fmt::Write as _;
 use super::group::{parts_label, rows};
 use super::Options;
 use crate::plan::{PackagePlan, Plan, VersionPlan};
+use crate::plural;
 
 /// Widest tags column before it is cut with an ellipsis.
 const MAX_TAGS_WIDTH: usize = 40;
@@ -149,18 +150,13 @@ pub(crate) fn total_line(plan: &Plan) -> String {
         .iter()
         .filter(|p| p.deletions().next().is_some())
         .count();
-    let noun = if versions == 1 { "version" } else { "versions" };
+    let noun = plural::word(versions, "version", "versions");
     if delete == 0 {
-        let pk = plan.packages.len();
-        let pk_noun = if pk == 1 { "package" } else { "packages" };
-        return format!("nothing to delete: all {versions} {noun} in {pk} {pk_noun} are kept");
+        let packages = plural::count(plan.packages.len(), "package", "packages");
+        return format!("nothing to delete: all {versions} {noun} in {packages} are kept");
     }
-    let pk_noun = if with_deletions == 1 {
-        "package"
-    } else {
-        "packages"
-    };
-    format!("{delete} of {versions} {noun} would be deleted in {with_deletions} {pk_noun}")
+    let packages = plural::count(with_deletions, "package", "packages");
+    format!("{delete} of {versions} {noun} would be deleted in {packages}")
 }
 
 fn counts(p: &PackagePlan) -> (usize, usize) {
