@@ -1739,13 +1739,20 @@ fn a_limit_below_the_documented_one_costs_one_refusal_and_the_next_run_remembers
                     "{retry_after:?}: {} refusals\n{stderr}",
                     server.violations()
                 );
+                // About the server's 20 a minute: the count of a scaled minute (0.6 s) moves by
+                // a deletion or two with the machine's load.
+                let allowed = number_after(&stderr, "GitHub allowed about ");
                 assert!(
-                    stderr.contains("GitHub allowed about 20 deletions a minute (documented: 180); 40 deleted in "),
+                    allowed.is_some_and(|n| (15..=22).contains(&n))
+                        && stderr.contains(" deletions a minute (documented: 180); 40 deleted in "),
                     "{stderr}"
                 );
             } else {
+                // 90% of what the first run was allowed: under the server's 20.
+                let start = number_after(&stderr, "note: starting at ");
                 assert!(
-                    stderr.contains("note: starting at 18 deletions a minute (configured: 60), the pace GitHub allowed the last run"),
+                    start.is_some_and(|n| (13..=20).contains(&n))
+                        && stderr.contains(" deletions a minute (configured: 60), the pace GitHub allowed the last run"),
                     "{stderr}"
                 );
                 assert_eq!(
