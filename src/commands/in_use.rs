@@ -69,7 +69,7 @@ pub(crate) fn attach(
     if !found.unfollowed.is_empty() {
         eprintln!(
             "warning: in use ({which}): links to directories are not followed, and a file pattern may name files in {}: {}\n  help: name the files where the link points, or list them with --in-use FILE",
-            if found.unfollowed.len() == 1 { "it" } else { "them" },
+            crate::plural::word(found.unfollowed.len(), "it", "them"),
             found.unfollowed.join(", ")
         );
     }

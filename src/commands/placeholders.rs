@@ -273,8 +273,8 @@ pub fn plan_package(
     let why = format!(
         "withheld: decided only if {} {} an image, and {} may be a placeholder left by a killed tag removal (its manifest could not be read)",
         labels.join(", "),
-        if labels.len() == 1 { "is" } else { "are" },
-        if labels.len() == 1 { "it" } else { "each" },
+        crate::plural::word(labels.len(), "is", "are"),
+        crate::plural::word(labels.len(), "it", "each"),
     );
     let mut withheld = 0usize;
     for v in &mut plan.versions {
@@ -295,8 +295,8 @@ pub fn plan_package(
             "{} withheld: {} {} one tag and no readable manifest, so {} may be a placeholder left by a killed tag removal, which must not count as an image; run again when the registry answers",
             crate::plural::count(withheld, "deletion or tag removal", "deletions or tag removals"),
             labels.join(", "),
-            if labels.len() == 1 { "has" } else { "have" },
-            if labels.len() == 1 { "it" } else { "each" },
+            crate::plural::word(labels.len(), "has", "have"),
+            crate::plural::word(labels.len(), "it", "each"),
         ));
     }
     plan
