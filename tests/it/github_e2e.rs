@@ -17,16 +17,8 @@ const TOKEN: &str = "ghp_e2eSECRETtoken0123456789";
 const NOW: &str = "2026-11-20T00:00:00Z";
 
 fn retention(server: &GithubServer, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_retention"));
-    cmd.args(args)
-        .current_dir(dir)
-        .env("GITHUB_API_URL", server.url())
-        .env("GITHUB_TOKEN", TOKEN)
-        .env("RETENTION_TEST_TIME_SCALE", "0.01")
-        .env("RETENTION_CACHE_DIR", dir.join("cache"))
-        .env_remove("GITHUB_REPOSITORY_OWNER")
-        .env_remove("GITHUB_ACTIONS")
-        .env_remove("RUST_LOG");
+    let mut cmd = snap::against(&server.url(), TOKEN, dir);
+    cmd.args(args);
     for (k, v) in env {
         cmd.env(k, v);
     }

@@ -4,7 +4,6 @@
 //! version decide a deletion (issue 17, items 2 and 18).
 
 use std::path::Path;
-use std::process::Command;
 
 use crate::support::github_server::{Config, Fixture, GithubServer};
 use crate::support::snap::{self, text, Run};
@@ -13,17 +12,7 @@ const TOKEN: &str = "ghp_listingSECRETtoken0123456789";
 const NOW: &str = "2026-11-20T00:00:00Z";
 
 fn retention(server: &GithubServer, dir: &Path, args: &[&str]) -> Run {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_retention"));
-    cmd.args(args)
-        .current_dir(dir)
-        .env("GITHUB_API_URL", server.url())
-        .env("GITHUB_TOKEN", TOKEN)
-        .env("RETENTION_TEST_TIME_SCALE", "0.01")
-        .env("RETENTION_CACHE_DIR", dir.join("cache"))
-        .env_remove("GITHUB_REPOSITORY_OWNER")
-        .env_remove("GITHUB_ACTIONS")
-        .env_remove("RUST_LOG");
-    snap::run(&mut cmd)
+    snap::run(snap::against(&server.url(), TOKEN, dir).args(args))
 }
 
 fn write(dir: &Path, name: &str, content: &str) -> String {

@@ -4,7 +4,6 @@
 //! apply finds the index whole. Against the local GitHub server and its in-memory ghcr.io face.
 
 use std::path::Path;
-use std::process::Command;
 
 use crate::support::github_server::{Config, GithubServer};
 use crate::support::snap::{self, text, Run};
@@ -54,18 +53,10 @@ fn fixture() -> (Value, String, String) {
 
 fn retention(server: &GithubServer, dir: &Path, args: &[&str]) -> Run {
     snap::run(
-        Command::new(env!("CARGO_BIN_EXE_retention"))
+        snap::against(&server.url(), TOKEN, dir)
             .args(args)
             .args(["--registry", &server.url()])
-            .current_dir(dir)
-            .env("GITHUB_API_URL", server.url())
-            .env("GITHUB_TOKEN", TOKEN)
-            .env("RETENTION_TEST_TIME_SCALE", "0.01")
-            .env("RETENTION_CACHE_DIR", dir.join("cache"))
-            .env_remove("GITHUB_REPOSITORY_OWNER")
-            .env_remove("GITHUB_ACTIONS")
-            .env_remove("GITHUB_RUN_ID")
-            .env_remove("RUST_LOG"),
+            .env_remove("GITHUB_RUN_ID"),
     )
 }
 

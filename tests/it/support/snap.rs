@@ -49,6 +49,22 @@ impl Deref for Run {
 }
 
 /// Runs `cmd` (the `retention` binary) to completion.
+/// The binary, run in `dir` against a local GitHub server at `api` with `token`: time scaled by
+/// 0.01, its own cache in `dir/cache`, and none of the runner's variables that would change what
+/// it does (the owner, GitHub Actions, the log level).
+pub fn against(api: &str, token: &str, dir: &std::path::Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_retention"));
+    cmd.current_dir(dir)
+        .env("GITHUB_API_URL", api)
+        .env("GITHUB_TOKEN", token)
+        .env("RETENTION_TEST_TIME_SCALE", "0.01")
+        .env("RETENTION_CACHE_DIR", dir.join("cache"))
+        .env_remove("GITHUB_REPOSITORY_OWNER")
+        .env_remove("GITHUB_ACTIONS")
+        .env_remove("RUST_LOG");
+    cmd
+}
+
 pub fn run(cmd: &mut Command) -> Run {
     let args: Vec<String> = cmd.get_args().map(quote).collect();
     let output = cmd
