@@ -366,10 +366,20 @@ impl Runner {
         );
         let mut md = match failure {
             None => format!("\n### Applied\n\n{counts}\n"),
-            Some((code, message)) => {
-                let (label, level, text) = apply_failure(code, message);
+            Some(failure) => {
+                // A stop leaves work for the next run; anything else failed.
+                let label = if failure.stopped() {
+                    "stopped"
+                } else {
+                    "failed"
+                };
+                let text = failure.to_string();
+                let text = text
+                    .strip_prefix(failure.severity().label())
+                    .and_then(|t| t.strip_prefix(": "))
+                    .unwrap_or(&text);
                 let first = text.lines().next().unwrap_or_default();
-                if level == "warning" {
+                if failure.stopped() {
                     self.warning(&format!("Apply {label}"), text);
                 } else {
                     self.error(&format!("Apply {label}"), text);
@@ -431,25 +441,8 @@ pub struct ApplyResult<'a> {
     pub untagged: u64,
     /// The journal, when the run got as far as naming one.
     pub journal: Option<&'a Path>,
-    /// Why the run did not succeed: its exit code and message.
-    pub failure: Option<(u8, &'a str)>,
-}
-
-/// How a failed run reads: ("failed" | "stopped", "error" | "warning", the message without its
-/// label). A partial run (exit 3) that says `warning:` stopped with work left for the next run;
-/// every other failure failed.
-fn apply_failure(code: u8, message: &str) -> (&'static str, &'static str, &str) {
-    if let Some(rest) = message.strip_prefix("warning:") {
-        if code == 3 {
-            return ("stopped", "warning", rest.trim_start());
-        }
-        return ("failed", "error", rest.trim_start());
-    }
-    let text = message
-        .strip_prefix("error:")
-        .unwrap_or(message)
-        .trim_start();
-    ("failed", "error", text)
+    /// Why the run did not succeed.
+    pub failure: Option<&'a crate::outcome::Failure>,
 }
 
 /// `&`, `<` and `>` as HTML entities: a message inside `<pre>` in the summary.
@@ -616,6 +609,13 @@ fn emit(text: &str) {
     let _ = err.flush();
 }
 
+/// A runner file that cannot be written: a run error (2).
+impl From<RunnerError> for crate::outcome::Failure {
+    fn from(e: RunnerError) -> crate::outcome::Failure {
+        crate::outcome::Failure::run(e.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -759,19 +759,20 @@ mod tests {
         let dir = tempfile::tempdir()?;
         let r = runner_in(dir.path());
         r.report_apply(&ApplyResult {
-            failure: Some((
-                2,
-                "error: deleting api 7: 403 <Forbidden>\n  help: give the token delete:packages",
+            failure: Some(&crate::outcome::Failure::run(
+                "deleting api 7: 403 <Forbidden>\n  help: give the token delete:packages",
             )),
             ..ApplyResult::default()
         })
         .map_err(|f| f.0)?;
         r.report_apply(&ApplyResult {
             deleted: 4,
-            failure: Some((
-                3,
-                "warning: the rate budget ran out: the next run continues",
-            )),
+            failure: Some(
+                &crate::outcome::Failure::partial(
+                    "the rate budget ran out: the next run continues",
+                )
+                .warning(),
+            ),
             ..ApplyResult::default()
         })
         .map_err(|f| f.0)?;
@@ -789,12 +790,6 @@ mod tests {
             "{summary}"
         );
         assert!(!summary.contains("### Applied"), "{summary}");
-        assert_eq!(apply_failure(2, "error: x"), ("failed", "error", "x"));
-        assert_eq!(apply_failure(3, "warning: y"), ("stopped", "warning", "y"));
-        assert_eq!(
-            apply_failure(3, "error: 2 deletions failed"),
-            ("failed", "error", "2 deletions failed")
-        );
         Ok(())
     }
 

@@ -21,6 +21,10 @@ pub use crate::render::Format;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Print only errors and warnings on standard error (no notes, progress or summary lines).
+    /// Standard output (the plan, the counts) is unchanged.
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Subcommand)]

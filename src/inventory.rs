@@ -326,6 +326,13 @@ impl std::fmt::Display for SharedDigest {
     }
 }
 
+/// A saved inventory that cannot be read: a usage error (1).
+impl From<InventoryError> for crate::outcome::Failure {
+    fn from(e: InventoryError) -> crate::outcome::Failure {
+        crate::outcome::Failure::usage(e.to_string()).caused_by(e)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -230,6 +230,13 @@ pub enum LoadError {
     Schema { path: PathBuf, found: u32 },
 }
 
+/// A saved plan that cannot be read: a usage error (1).
+impl From<LoadError> for crate::outcome::Failure {
+    fn from(e: LoadError) -> crate::outcome::Failure {
+        crate::outcome::Failure::usage(e.to_string()).caused_by(e)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

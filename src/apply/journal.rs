@@ -417,6 +417,20 @@ fn read_as<T: DeserializeOwned>(path: &Path) -> Result<Vec<T>, JournalError> {
     Ok(out)
 }
 
+/// A journal given to read that is not one is a usage error (1); one that cannot be opened,
+/// locked or written is a run error (2).
+impl From<JournalError> for crate::outcome::Failure {
+    fn from(e: JournalError) -> crate::outcome::Failure {
+        use crate::outcome::Failure;
+        let failure = if e.is_unreadable() {
+            Failure::usage(e.to_string())
+        } else {
+            Failure::run(e.to_string())
+        };
+        failure.caused_by(e)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -48,7 +48,7 @@ pub fn run(args: &ApplyArgs, settings: &Settings) -> Outcome {
     let (results, outcome) = execute(args, settings);
     // In a runner, the counts reach the workflow whatever happened (zero when nothing ran).
     if let Some(runner) = crate::actions::Runner::detect() {
-        let failure = outcome.as_ref().err().map(|f| (f.code, f.message.as_str()));
+        let failure = outcome.as_ref().err();
         let result = crate::actions::ApplyResult {
             deleted: results.deleted,
             failed: results.failed,
@@ -57,7 +57,7 @@ pub fn run(args: &ApplyArgs, settings: &Settings) -> Outcome {
             failure,
         };
         if let Err(f) = runner.report_apply(&result) {
-            eprintln!("{}", super::labelled(&f.0));
+            crate::printer::failure(&f.into());
         }
     }
     outcome
@@ -132,14 +132,14 @@ fn execute_inner(
                 if let Some((max, source)) = limit {
                     if count > max {
                         return Err(Failure::usage(format!(
-                            "error: the plan deletes {}, more than {max} ({source}); nothing was deleted\n  help: check the plan; if it is right, pass --max-deletions {count}",
+                            "the plan deletes {}, more than {max} ({source}); nothing was deleted\n  help: check the plan; if it is right, pass --max-deletions {count}",
                             crate::plural::count(count, "version", "versions")
                         )));
                     }
                 }
                 if let Some(owner) = settings.owner_flag() {
                     if !owner.eq_ignore_ascii_case(&plan.owner) {
-                        eprintln!("warning: --owner {owner} is not the owner the plan was made for ({}): its version ids are looked up under {owner}", plan.owner);
+                        crate::printer::warning(&format!("--owner {owner} is not the owner the plan was made for ({}): its version ids are looked up under {owner}", plan.owner));
                     }
                 }
                 let (client, scope) = online::connect(settings, Some(&plan.owner)).await?;
@@ -157,7 +157,7 @@ fn execute_inner(
                     // Evaluate the policy now: the graph may have changed since the plan (a new
                     // image sharing a platform manifest). Delete only what both delete.
                     if policy.sha256 != plan.policy_sha256 {
-                        eprintln!("note: {} is not the policy the plan was made with; only what both delete is deleted", policy_path.display());
+                        crate::printer::note(&format!("{} is not the policy the plan was made with; only what both delete is deleted", policy_path.display()));
                     }
                     let (inventory, now_plan, failed) =
                         plan_now(settings, &client, &scope, policy, &placeholders).await?;
@@ -241,7 +241,7 @@ fn execute_inner(
                     outcome = match outcome {
                         Ok(()) => Err(Failure::usage(message)),
                         Err(f) => {
-                            eprintln!("{}", super::labelled(&message));
+                            crate::printer::error(&message);
                             Err(f)
                         }
                     };
@@ -392,7 +392,7 @@ async fn remove_tags(
 /// (`unread`: the message) exits 3.
 fn join_unread(unread: Option<String>, outcome: Outcome) -> Outcome {
     match (unread, outcome) {
-        (Some(m), Ok(())) => Err(Failure::partial(format!("warning: {m}"))),
+        (Some(m), Ok(())) => Err(Failure::partial(m.to_string()).warning()),
         (Some(m), Err(f)) => {
             eprintln!("warning: {m}");
             Err(f)
@@ -447,7 +447,7 @@ fn check_max_untags(count: u64, max: u64) -> Result<(), Failure> {
 /// The refusal of a plan that removes more tags than allowed, and what was done anyway.
 fn over_max_untags(count: u64, max: u64, done: &str) -> String {
     format!(
-        "error: the plan removes {} from images that stay, more than max_untags ({max}); {done}\n  help: raise it with --max-untags {count} (or safety.max_untags) if the plan is right",
+        "the plan removes {} from images that stay, more than max_untags ({max}); {done}\n  help: raise it with --max-untags {count} (or safety.max_untags) if the plan is right",
         crate::plural::count(count, "tag", "tags")
     )
 }
@@ -666,25 +666,25 @@ pub fn report_outcome_with_untags(r: &ApplyReport, u: &UntagReport) -> (ApplyRes
         return (
             results,
             Err(if u.stop_is_budget {
-                Failure::partial(format!("warning: {message}: the next run continues"))
+                Failure::partial(format!("{message}: the next run continues")).warning()
             } else {
-                Failure::run(format!("error: {message}"))
+                Failure::run(message.to_string())
             }),
         );
     }
     let outcome = match &r.stop {
         Some(Stop::Fatal(e)) => Err(Failure::run(format!(
-            "error: stopped: {e}\n{} versions were left undone",
+            "stopped: {e}\n{} versions were left undone",
             r.left
         ))),
         Some(Stop::Deadline(d)) => Err(Failure::partial(format!(
-            "warning: stopped: --max-duration {} passed; {} of {} deletions are left undone: the next run continues",
+            "stopped: --max-duration {} passed; {} of {} deletions are left undone: the next run continues",
             humantime::format_duration(*d),
             r.left,
             r.total
-        ))),
+        )).warning()),
         Some(Stop::Journal(e)) => Err(Failure::run(format!(
-            "error: stopped: {e}; {} versions were left undone",
+            "stopped: {e}; {} versions were left undone",
             r.left
         ))),
         Some(Stop::Budget { remaining, reset }) => {
@@ -692,7 +692,7 @@ pub fn report_outcome_with_untags(r: &ApplyReport, u: &UntagReport) -> (ApplyRes
                 .map(|t| format!("it resets at {}", t.to_rfc3339()))
                 .unwrap_or_else(|| "its reset time is unknown".to_string());
             Err(Failure::partial(format!(
-                "warning: stopped: the API rate limit is nearly spent ({} requests left); {} of {} deletions are left undone; {reset}: run again then (a scheduled run continues where this one stopped)",
+                "stopped: the API rate limit is nearly spent ({} requests left); {} of {} deletions are left undone; {reset}: run again then (a scheduled run continues where this one stopped)",
                 // The last count GitHub gave, which answers still in flight at the stop lowered.
                 r.budget
                     .remaining
@@ -701,7 +701,7 @@ pub fn report_outcome_with_untags(r: &ApplyReport, u: &UntagReport) -> (ApplyRes
                     .unwrap_or_else(|| "?".into()),
                 r.left,
                 r.total
-            )))
+            )).warning())
         }
         Some(Stop::Secondary { until, message }) => {
             let when = until
@@ -713,11 +713,11 @@ pub fn report_outcome_with_untags(r: &ApplyReport, u: &UntagReport) -> (ApplyRes
                 })
                 .unwrap_or_else(|| "run again in an hour or so".to_string());
             Err(Failure::partial(format!(
-                "warning: stopped: GitHub's secondary rate limit (too many requests in a short time, not the hourly budget: {} requests are left): {message}\n{} of {} deletions are left undone; {when} (a scheduled run continues where this one stopped)",
+                "stopped: GitHub's secondary rate limit (too many requests in a short time, not the hourly budget: {} requests are left): {message}\n{} of {} deletions are left undone; {when} (a scheduled run continues where this one stopped)",
                 r.budget.remaining.map(|n| n.to_string()).unwrap_or_else(|| "?".into()),
                 r.left,
                 r.total
-            )))
+            )).warning())
         }
         None if !r.failed.is_empty() => Err(Failure::partial(format!(
             "{} failed (listed above); run again to retry them",

@@ -73,7 +73,7 @@ pub fn run(args: &CheckArgs) -> Outcome {
     }
     if errors > 0 {
         return Err(Failure::usage(format!(
-            "error: {} found; nothing was run",
+            "{} found; nothing was run",
             crate::plural::count(errors, "problem", "problems")
         )));
     }

@@ -9,19 +9,13 @@ use std::sync::Arc;
 
 use super::settings::Settings;
 use super::Failure;
-use crate::inuse::{ScanError, Sources};
+use crate::inuse::Sources;
 use crate::plan::{Action, Plan};
 use crate::plural::count;
 use crate::policy::Policy;
 
 /// A source that cannot be read or matches nothing: a usage error (1), since keeping nothing
 /// because a path moved is the failure `in_use` exists to prevent.
-impl From<ScanError> for Failure {
-    fn from(e: ScanError) -> Failure {
-        Failure::usage(format!("error: {e}"))
-    }
-}
-
 /// Scan what `policy` (and `extra`, the `--in-use` lists) names for references to `owner`'s
 /// images on the run's registry, and attach them to the policy. `owner` is asked only when
 /// there is something to scan (a run without `in_use` resolves its owner where it always did).
@@ -51,7 +45,7 @@ pub(crate) fn attach(
     if sources.is_empty() {
         if let Some(rule) = policy.rules.iter().find(|r| r.selector.in_use.is_some()) {
             return Err(Failure::usage(format!(
-                "error: rule '{}' of {which} selects by `in_use`, but nothing says where references live, so it would find nothing in use\n  help: add `in_use: {{ files: [\"deploy/**/*.yaml\"] }}` (or `lists:`) to the policy, or pass --in-use FILE",
+                "rule '{}' of {which} selects by `in_use`, but nothing says where references live, so it would find nothing in use\n  help: add `in_use: {{ files: [\"deploy/**/*.yaml\"] }}` (or `lists:`) to the policy, or pass --in-use FILE",
                 rule.name
             )));
         }
@@ -59,11 +53,8 @@ pub(crate) fn attach(
     }
     let owner = &owner()?;
     let registry = settings.registry()?.url.clone();
-    let root = std::env::current_dir().map_err(|e| {
-        Failure::run(format!(
-            "error: in_use: cannot read the working directory: {e}"
-        ))
-    })?;
+    let root = std::env::current_dir()
+        .map_err(|e| Failure::run(format!("in_use: cannot read the working directory: {e}")))?;
     let found = crate::inuse::scan(&root, &sources, &registry)?;
     let host = crate::inuse::registry_host(&registry);
     if !found.unfollowed.is_empty() {
@@ -81,7 +72,7 @@ pub(crate) fn attach(
     if !bare.is_empty() {
         let message = unresolved(&bare, which, selects);
         if selects {
-            return Err(Failure::usage(format!("error: {message}")));
+            return Err(Failure::usage(message.to_string()));
         }
         eprintln!("warning: {message}");
     }
@@ -92,7 +83,7 @@ pub(crate) fn attach(
             let name = list.display().to_string();
             if !mine.references.iter().any(|r| r.at.file == name) {
                 return Err(Failure::usage(format!(
-                    "error: in use ({which}): the list {name} names none of {owner}'s images on {host}, and a rule keeps what is in use: it would keep nothing of what runs\n  help: the step that writes it may have failed; in a workflow, give that step `shell: bash` (so a failed command in a pipe fails the step) and check the file with `test -s`\n  help: a reference is REGISTRY/OWNER/PACKAGE[:TAG][@sha256:DIGEST] with the run's registry (--registry, else the one of GITHUB_SERVER_URL)"
+                    "in use ({which}): the list {name} names none of {owner}'s images on {host}, and a rule keeps what is in use: it would keep nothing of what runs\n  help: the step that writes it may have failed; in a workflow, give that step `shell: bash` (so a failed command in a pipe fails the step) and check the file with `test -s`\n  help: a reference is REGISTRY/OWNER/PACKAGE[:TAG][@sha256:DIGEST] with the run's registry (--registry, else the one of GITHUB_SERVER_URL)"
                 )));
             }
         }
@@ -123,7 +114,7 @@ pub(crate) fn attach(
         let help = "  help: a reference is REGISTRY/OWNER/PACKAGE[:TAG][@sha256:DIGEST] with the run's registry (--registry, else the one of GITHUB_SERVER_URL)";
         if selects {
             return Err(Failure::usage(format!(
-                "error: {message}, and a rule keeps what is in use: it would keep nothing\n{help}\n  help: if nothing of {owner}'s runs, remove the rule that selects by `in_use`"
+                "{message}, and a rule keeps what is in use: it would keep nothing\n{help}\n  help: if nothing of {owner}'s runs, remove the rule that selects by `in_use`"
             )));
         }
         eprintln!("warning: {message}\n{help}");

@@ -34,7 +34,7 @@ pub fn run(args: &InitArgs, settings: &Settings) -> Outcome {
     let survey = crate::init::survey(&inventory);
     if survey.packages.is_empty() {
         return Err(Failure::usage(format!(
-            "error: {} has no container package to write a policy for\n  help: `retention init` proposes a policy for ghcr.io images; check the owner (--owner) and the token's read:packages scope",
+            "{} has no container package to write a policy for\n  help: `retention init` proposes a policy for ghcr.io images; check the owner (--owner) and the token's read:packages scope",
             inventory.owner
         )));
     }
@@ -58,7 +58,7 @@ pub fn run(args: &InitArgs, settings: &Settings) -> Outcome {
         Some(path) => {
             if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
                 std::fs::create_dir_all(parent).map_err(|e| {
-                    Failure::run(format!("error: cannot create {}: {e}", parent.display()))
+                    Failure::run(format!("cannot create {}: {e}", parent.display()))
                 })?;
             }
             write_output(Some(path), &text)?;
@@ -88,7 +88,7 @@ fn written(survey: &crate::init::Survey, options: &Options) -> Result<(String, P
     match parse_policy("(the proposed policy)", text.as_bytes()) {
         Ok(policy) => Ok((text, policy)),
         Err(e) => Err(Failure::run(format!(
-            "error: the proposed policy does not parse (a bug of retention init; please report it):\n{e}"
+            "the proposed policy does not parse (a bug of retention init; please report it):\n{e}"
         ))),
     }
 }
@@ -124,7 +124,7 @@ fn round_up(n: u64) -> u64 {
 fn refuse_existing(path: &Path) -> Outcome {
     if path.exists() {
         return Err(Failure::usage(format!(
-            "error: {} exists; init does not overwrite it\n  help: choose another path, or move the file away first",
+            "{} exists; init does not overwrite it\n  help: choose another path, or move the file away first",
             path.display()
         )));
     }
@@ -134,19 +134,15 @@ fn refuse_existing(path: &Path) -> Outcome {
 /// Online: every container package of the owner and its versions, no manifest read yet.
 fn list(settings: &Settings) -> Result<Inventory, Failure> {
     let all = parse_policy("(every container package)", LIST_ALL.as_bytes())
-        .map_err(|e| Failure::run(format!("error: {e}")))?;
+        .map_err(|e| Failure::run(format!("{e}")))?;
     let listed: Result<Inventory, Failure> = online::runtime()?.block_on(async {
         let (client, scope) = online::connect(settings, None).await?;
         let (_, typed) =
             online::inventory(settings, &client, &scope, &all, FillScope::Needed).await?;
         Ok(typed)
     });
-    listed.map_err(|f| Failure {
-        code: f.code,
-        message: format!(
-            "{}\n  help: init lists the owner's container packages to propose a policy: run it once with a token that may list them (a personal access token with read:packages, e.g. GITHUB_TOKEN=$(gh auth token)), or on a saved inventory with --inventory FILE",
-            f.message
-        ),
+    listed.map_err(|f| {
+        f.with_more("  help: init lists the owner's container packages to propose a policy: run it once with a token that may list them (a personal access token with read:packages, e.g. GITHUB_TOKEN=$(gh auth token)), or on a saved inventory with --inventory FILE")
     })
 }
 
@@ -224,7 +220,7 @@ fn summary(plan: &Plan, policy: &Policy, args: &InitArgs, inventory: &Inventory)
 /// Write the nightly and pull-request workflows for the policy at `policy_path` into `dir`.
 fn write_workflows(dir: &Path, policy_path: &str) -> Outcome {
     std::fs::create_dir_all(dir)
-        .map_err(|e| Failure::run(format!("error: cannot create {}: {e}", dir.display())))?;
+        .map_err(|e| Failure::run(format!("cannot create {}: {e}", dir.display())))?;
     // A YAML string (a JSON string is one): the path is never interpolated into shell, only
     // into `with:` and `env:` values.
     let quoted = serde_json::to_string(policy_path).unwrap_or_default();

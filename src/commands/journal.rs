@@ -18,9 +18,9 @@ pub fn run(command: &JournalCommand) -> Outcome {
 
 fn show(args: &JournalShowArgs) -> Outcome {
     let lines = journal::read_explained(&args.journal).map_err(|e| {
-        let mut f = Failure::from(e);
+        let f = Failure::from(e);
         if !args.journal.exists() {
-            f.message.push_str("\n  help: `apply` writes its journal where --journal says (default retention-journal.jsonl in the directory it ran in); a workflow's apply uploads it as the artifact `retention-journal`");
+            return f.with_more("  help: `apply` writes its journal where --journal says (default retention-journal.jsonl in the directory it ran in); a workflow's apply uploads it as the artifact `retention-journal`");
         }
         f
     })?;
@@ -28,7 +28,7 @@ fn show(args: &JournalShowArgs) -> Outcome {
     match history::render(&lines, args.version.as_deref(), &source) {
         Some(text) => super::write_output(None, &text),
         None => Err(Failure::usage(format!(
-            "error: the journal {source} names no version `{}`\n  help: give a version id or a version's name (a digest) that `apply` deleted or untagged; `retention journal show --journal {source}` lists them all",
+            "the journal {source} names no version `{}`\n  help: give a version id or a version's name (a digest) that `apply` deleted or untagged; `retention journal show --journal {source}` lists them all",
             crate::render::printable(args.version.as_deref().unwrap_or_default())
         ))),
     }

@@ -5,7 +5,7 @@
 //!
 //! Exit codes (docs/operations.md, "Command line"): 0 success, 1 policy or usage error, 2 run error (API failure),
 //! 3 partial (some deletions failed or were left for the next run). The library layers' errors
-//! become a [`Failure`] with its code through `From` (ARCHITECTURE.md, "Errors").
+//! become a [`Failure`] ([`crate::outcome`]) with its code through `From`, next to each error type.
 
 pub(crate) mod apply;
 mod check;
@@ -28,114 +28,7 @@ use clap::Parser as _;
 use crate::cli::{Cli, Command};
 use settings::Settings;
 
-/// A failure with the exit code it deserves. The message is printed to stderr as is.
-#[derive(Debug)]
-pub struct Failure {
-    pub code: u8,
-    pub message: String,
-}
-
-impl Failure {
-    /// A policy or usage problem: exit 1.
-    pub fn usage(message: impl Into<String>) -> Failure {
-        Failure {
-            code: 1,
-            message: message.into(),
-        }
-    }
-    /// A run error (network, API, file system): exit 2.
-    pub fn run(message: impl Into<String>) -> Failure {
-        Failure {
-            code: 2,
-            message: message.into(),
-        }
-    }
-    /// Some of the work was done, some not: exit 3.
-    pub fn partial(message: impl Into<String>) -> Failure {
-        Failure {
-            code: 3,
-            message: message.into(),
-        }
-    }
-}
-
-/// A message as printed: it starts with its label, `error:` unless it already says `error:` or
-/// `warning:` (a run that stops with work left says `warning:` when nothing went wrong).
-pub(crate) fn labelled(message: &str) -> std::borrow::Cow<'_, str> {
-    if message.starts_with("error:") || message.starts_with("warning:") {
-        message.into()
-    } else {
-        format!("error: {message}").into()
-    }
-}
-
-impl From<crate::actions::RunnerError> for Failure {
-    fn from(e: crate::actions::RunnerError) -> Failure {
-        Failure::run(e.0)
-    }
-}
-
-/// Configuration is a usage error (1); a secondary rate limit that outlasts the run is partial
-/// (3: nothing is wrong, it is too early); the rest are run errors (2).
-impl From<crate::github::ApiError> for Failure {
-    fn from(e: crate::github::ApiError) -> Failure {
-        use crate::github::ApiErrorKind;
-        match e.kind {
-            ApiErrorKind::Config => Failure::usage(e.to_string()),
-            ApiErrorKind::SecondaryLimited { .. } => Failure::partial(format!("error: {e}")),
-            _ => Failure::run(format!("error: {e}")),
-        }
-    }
-}
-
-/// Which registry, or its client, cannot be used as configured: a usage error (1).
-impl From<crate::registry::RegistryError> for Failure {
-    fn from(e: crate::registry::RegistryError) -> Failure {
-        Failure::usage(format!("error: {e}"))
-    }
-}
-
-/// A journal given to read that is not one is a usage error (1); one that cannot be opened,
-/// locked or written is a run error (2).
-impl From<crate::apply::journal::JournalError> for Failure {
-    fn from(e: crate::apply::journal::JournalError) -> Failure {
-        if e.is_unreadable() {
-            Failure::usage(e.to_string())
-        } else {
-            Failure::run(e.to_string())
-        }
-    }
-}
-
-/// A bad `--var`: a usage error (1).
-impl From<crate::policy::VarError> for Failure {
-    fn from(e: crate::policy::VarError) -> Failure {
-        Failure::usage(format!("error: {e}"))
-    }
-}
-
-/// A saved inventory that cannot be read: a usage error (1).
-impl From<crate::inventory::InventoryError> for Failure {
-    fn from(e: crate::inventory::InventoryError) -> Failure {
-        Failure::usage(e.to_string())
-    }
-}
-
-/// A saved plan that cannot be read: a usage error (1).
-impl From<crate::plan::LoadError> for Failure {
-    fn from(e: crate::plan::LoadError) -> Failure {
-        Failure::usage(e.to_string())
-    }
-}
-
-/// A policy that cannot be evaluated: a usage error (1).
-impl From<crate::evaluate::EvaluateError> for Failure {
-    fn from(e: crate::evaluate::EvaluateError) -> Failure {
-        Failure::usage(e.to_string())
-    }
-}
-
-pub type Outcome = Result<(), Failure>;
+pub use crate::outcome::{Failure, Outcome};
 
 /// Parse the command line, run the command, return its exit code.
 pub fn main() -> ExitCode {
@@ -149,6 +42,7 @@ pub fn main() -> ExitCode {
         }
     };
     init_logging();
+    crate::printer::set_quiet(cli.quiet);
     let result = match cli.command {
         Command::Check(args) => check::run(&args),
         Command::Plan(args) => plan::run(&args, &Settings::from_env(&args.eval.ctx)),
@@ -162,10 +56,8 @@ pub fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {
-            if !f.message.is_empty() {
-                eprintln!("{}", labelled(&f.message));
-            }
-            ExitCode::from(f.code)
+            crate::printer::failure(&f);
+            ExitCode::from(f.code().exit())
         }
     }
 }
@@ -207,7 +99,7 @@ pub(crate) fn policy_failure(
     let problems = crate::plural::count(e.diagnostics.len(), "problem", "problems");
     let help = help.map(|h| format!("\n  help: {h}")).unwrap_or_default();
     Failure::usage(format!(
-        "error: {problems} found in {which}; nothing was run{help}"
+        "{problems} found in {which}; nothing was run{help}"
     ))
 }
 
@@ -242,26 +134,7 @@ mod tests {
 
     fn code(f: impl Into<Failure>) -> (u8, String) {
         let f = f.into();
-        (f.code, f.message)
-    }
-
-    #[test]
-    fn every_printed_failure_starts_with_its_label() {
-        use super::labelled;
-        assert_eq!(
-            labelled("the plan removes 3 tags"),
-            "error: the plan removes 3 tags"
-        );
-        assert_eq!(labelled("error: no token"), "error: no token");
-        assert_eq!(
-            labelled("warning: 2 versions withheld"),
-            "warning: 2 versions withheld"
-        );
-        // A label is a prefix, not a word found later in the message.
-        assert_eq!(
-            labelled("stopped: see the error: above"),
-            "error: stopped: see the error: above"
-        );
+        (f.code().exit(), f.to_string())
     }
 
     #[test]
@@ -269,7 +142,7 @@ mod tests {
         let api = |kind| ApiError::new(kind, "listing the packages of acme", "boom");
         assert_eq!(
             code(api(ApiErrorKind::Config)),
-            (1, "listing the packages of acme: boom".to_string())
+            (1, "error: listing the packages of acme: boom".to_string())
         );
         assert_eq!(
             code(api(ApiErrorKind::SecondaryLimited { until: None })).0,
@@ -298,14 +171,20 @@ mod tests {
                 path: path.clone(),
                 source: io()
             }),
-            (1, "cannot read the journal j.jsonl: disk full".to_string())
+            (
+                1,
+                "error: cannot read the journal j.jsonl: disk full".to_string()
+            )
         );
         assert_eq!(
             code(JournalError::Write {
                 path: path.clone(),
                 source: io()
             }),
-            (2, "cannot write the journal j.jsonl: disk full".to_string())
+            (
+                2,
+                "error: cannot write the journal j.jsonl: disk full".to_string()
+            )
         );
         assert_eq!(code(JournalError::InUse { path }).0, 2);
     }

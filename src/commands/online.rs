@@ -126,15 +126,9 @@ pub fn registry_client(settings: &Settings) -> Result<crate::registry::RegistryC
     settings.registry_client()
 }
 
-/// The spinner of a command that lists and reads (see [`Working`]), while one runs.
-static WORKING: std::sync::Mutex<Option<indicatif::ProgressBar>> = std::sync::Mutex::new(None);
-
 /// A line for standard error that does not break the spinner when one is shown.
 pub fn note(line: &str) {
-    match &*crate::sync::lock(&WORKING) {
-        Some(bar) => bar.println(line),
-        None => eprintln!("{line}"),
-    }
+    crate::printer::status(line);
 }
 
 /// On a terminal, a spinner while `plan` lists packages and reads manifests (seconds, on a large
@@ -149,7 +143,7 @@ impl Working {
     /// Start the spinner (inside the runtime): `what` and the client's request count.
     pub fn start(what: String, client: &GithubClient) -> Working {
         use std::io::IsTerminal;
-        if !std::io::stderr().is_terminal() {
+        if !std::io::stderr().is_terminal() || crate::printer::quiet() {
             return Working {
                 bar: None,
                 ticker: None,
@@ -161,7 +155,7 @@ impl Working {
         }
         bar.set_message(what.clone());
         bar.enable_steady_tick(std::time::Duration::from_millis(120));
-        *crate::sync::lock(&WORKING) = Some(bar.clone());
+        crate::printer::show_bar(&bar);
         let (ticking, client) = (bar.clone(), client.clone());
         let ticker = tokio::spawn(async move {
             loop {
@@ -184,7 +178,7 @@ impl Drop for Working {
         if let Some(t) = self.ticker.take() {
             t.abort();
         }
-        *crate::sync::lock(&WORKING) = None;
+        crate::printer::hide_bar();
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }

@@ -153,7 +153,7 @@ pub async fn sweep(
     .await
     .map_err(|e| {
         Failure::run(format!(
-            "error: sweeping a placeholder left by an earlier run: {e}"
+            "sweeping a placeholder left by an earlier run: {e}"
         ))
     })?;
     for line in &swept.lines {

@@ -38,7 +38,7 @@ pub fn run(args: &PlanArgs, settings: &Settings) -> Outcome {
         Some(_) if owner_change.is_some() => {
             let (old, new) = owner_change.unwrap_or_default();
             return Err(Failure::usage(format!(
-                "error: the base policy is for owner {old}, this one for {new}, and a saved inventory holds one owner's packages\n  help: plan without --inventory (the base policy is then evaluated on {old}'s packages), or plan each policy on its own owner's inventory"
+                "the base policy is for owner {old}, this one for {new}, and a saved inventory holds one owner's packages\n  help: plan without --inventory (the base policy is then evaluated on {old}'s packages), or plan each policy on its own owner's inventory"
             )));
         }
         Some(path) => Some(Inventory::load(path)?),
@@ -140,7 +140,7 @@ pub fn run(args: &PlanArgs, settings: &Settings) -> Outcome {
         let text = crate::render::with_refusal(text, args.format, refusal);
         write_output(args.output.as_deref(), &text)?;
         exit_for(refusal)?;
-        return incomplete.map_or(Ok(()), |m| Err(Failure::partial(format!("warning: {m}"))));
+        return incomplete.map_or(Ok(()), |m| Err(Failure::partial(m.to_string()).warning()));
     };
     let (mut base_plan, refused) = base_plan?;
     let mut plan = plan;
@@ -186,7 +186,7 @@ pub fn run(args: &PlanArgs, settings: &Settings) -> Outcome {
     let text = crate::render::with_refusal(text, args.format, refusal);
     write_output(args.output.as_deref(), &text)?;
     exit_for(refusal)?;
-    incomplete.map_or(Ok(()), |m| Err(Failure::partial(format!("warning: {m}"))))
+    incomplete.map_or(Ok(()), |m| Err(Failure::partial(m.to_string()).warning()))
 }
 
 /// The packages whose listing did not add up, twice ([`crate::inventory::ListingGap`]): their
@@ -253,7 +253,7 @@ fn refusal_message(e: &crate::evaluate::EvaluateError) -> String {
 fn exit_for(refusal: Option<&str>) -> Outcome {
     match refusal {
         None => Ok(()),
-        Some(r) => Err(Failure::usage(format!("error: {r}"))),
+        Some(r) => Err(Failure::usage(r.to_string())),
     }
 }
 

@@ -233,7 +233,7 @@ fn not_restored(versions: u64, tags: u64) -> String {
 fn stopped(error: &str, versions: u64, tags: u64) -> Failure {
     use crate::plural::count;
     Failure::run(format!(
-        "error: {error}\nrestored before this: {} and {}; nothing more was tried",
+        "{error}\nrestored before this: {} and {}; nothing more was tried",
         count(versions, "version", "versions"),
         count(tags, "tag", "tags")
     ))
@@ -280,7 +280,7 @@ impl Registries {
         match others.first() {
             None => Ok(()),
             Some(first) => Err(Failure::usage(format!(
-                "error: the journal records tag removals on {} ({}), but this run's registry is {} ({}); the token is sent only to this run's registry, and nothing was restored\n  help: if the journal is yours, run again with --registry {first}",
+                "the journal records tag removals on {} ({}), but this run's registry is {} ({}); the token is sent only to this run's registry, and nothing was restored\n  help: if the journal is yours, run again with --registry {first}",
                 crate::plural::word(others.len(), "registry", "registries"),
                 others.join(", "),
                 choice.url,

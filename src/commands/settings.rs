@@ -109,7 +109,7 @@ impl Settings {
             return Ok(());
         }
         Err(Failure::usage(format!(
-            "error: apply needs a token, and the environment variable {} is not set\n  help: set it to a token that may delete packages (in a workflow: `GITHUB_TOKEN: ${{{{ secrets.GITHUB_TOKEN }}}}` with `permissions: packages: write`), or name another variable with --token-env",
+            "apply needs a token, and the environment variable {} is not set\n  help: set it to a token that may delete packages (in a workflow: `GITHUB_TOKEN: ${{{{ secrets.GITHUB_TOKEN }}}}` with `permissions: packages: write`), or name another variable with --token-env",
             self.token_env
         )))
     }
@@ -184,7 +184,7 @@ mod tests {
     fn owner(s: &Settings, policy: Option<&str>) -> String {
         match s.owner_for(policy) {
             Ok(o) => o,
-            Err(f) => format!("ERR {}: {}", f.code, f.message),
+            Err(f) => format!("ERR {}: {}", f.code().exit(), f.message()),
         }
     }
 
@@ -229,7 +229,7 @@ mod tests {
             let e = settings(&named, env)
                 .require_token_to_delete()
                 .err()
-                .map(|f| (f.code, f.message));
+                .map(|f| (f.code().exit(), f.to_string()));
             assert_eq!(
                 e,
                 Some((1, "error: apply needs a token, and the environment variable MY_TOKEN is not set\n  help: set it to a token that may delete packages (in a workflow: `GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}` with `permissions: packages: write`), or name another variable with --token-env".to_string())),
@@ -247,7 +247,7 @@ mod tests {
             settings(ctx, env)
                 .registry()
                 .map(|c| c.url.clone())
-                .map_err(|f| (f.code, f.message))
+                .map_err(|f| (f.code().exit(), f.to_string()))
         };
         let ghes = [("GITHUB_SERVER_URL", "https://ghes.example.com")];
         assert_eq!(

@@ -101,23 +101,19 @@ pub fn run(args: &VerifyArgs, settings: &Settings) -> Outcome {
     let mut not_checked = Vec::new();
     if !report.unchecked.is_empty() {
         not_checked.push(format!(
-            "error: {} not be checked: no readable manifest (listed above)\n  help: run `retention verify` again when the registry answers",
+            "{} not be checked: no readable manifest (listed above)\n  help: run `retention verify` again when the registry answers",
             crate::plural::count(report.unchecked.len(), "kept image could", "kept images could"),
         ));
     }
     if let Some(gaps) = &gaps {
         not_checked.push(format!(
-            "error: not every kept image was checked: {gaps}\n  help: run `retention verify` again (another actor was deleting or pushing while it listed)"
+            "not every kept image was checked: {gaps}\n  help: run `retention verify` again (another actor was deleting or pushing while it listed)"
         ));
     }
-    match outcome(&report) {
-        Ok(()) if !not_checked.is_empty() => Err(Failure::partial(not_checked.join("\n"))),
-        Err(f) if !not_checked.is_empty() => Err(Failure {
-            code: f.code,
-            message: format!("{}\n{}", f.message, not_checked.join("\n")),
-        }),
-        other => other,
-    }
+    not_checked
+        .into_iter()
+        .map(|m| Err(Failure::partial(m)))
+        .fold(outcome(&report), crate::outcome::combine)
 }
 
 /// The container packages of `inventory` (those `which` accepts) whose listing did not add up,
@@ -201,17 +197,10 @@ pub async fn after_apply(
             self::outcome(&report)
         }
         Err(e) => Err(Failure::partial(format!(
-            "error: cannot verify the kept images: {e}\n  help: run `retention verify --policy P` once the API answers"
+            "cannot verify the kept images: {e}\n  help: run `retention verify --policy P` once the API answers"
         ))),
     };
-    match (outcome, verified) {
-        (Ok(()), v) => v,
-        (Err(f), Ok(())) => Err(f),
-        (Err(f), Err(v)) => Err(Failure {
-            code: f.code,
-            message: format!("{}\n{}", f.message, v.message),
-        }),
-    }
+    crate::outcome::combine(outcome, verified)
 }
 
 /// The images the plan keeps that cannot be pulled whole as they stand (found broken before the
@@ -316,7 +305,7 @@ fn outcome(report: &Report) -> Outcome {
         return Ok(());
     }
     Err(Failure::partial(format!(
-        "error: {} (listed above)\n  help: GitHub keeps deleted versions 30 days: `retention restore --journal FILE` restores what a run deleted; a part that the registry removed by itself is restored by its id (POST …/versions/ID/restore)",
+        "{} (listed above)\n  help: GitHub keeps deleted versions 30 days: `retention restore --journal FILE` restores what a run deleted; a part that the registry removed by itself is restored by its id (POST …/versions/ID/restore)",
         verdict(report)
     )))
 }

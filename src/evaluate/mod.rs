@@ -901,5 +901,12 @@ fn broken_warning(broken: &[BrokenImage], kept: usize) -> Option<String> {
     })
 }
 
+/// A policy that cannot be evaluated: a usage error (1).
+impl From<EvaluateError> for crate::outcome::Failure {
+    fn from(e: EvaluateError) -> crate::outcome::Failure {
+        crate::outcome::Failure::usage(e.to_string()).caused_by(e)
+    }
+}
+
 #[cfg(test)]
 mod tests;

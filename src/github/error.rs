@@ -120,3 +120,18 @@ pub const RESTORE_HINT: &str = "restoring needs the workflow token with `permiss
 
 /// A workflow token cannot list an owner's packages.
 pub const LIST_HINT: &str = "this token cannot list the owner's packages: the workflow token (GITHUB_TOKEN) never can. With such a token a policy must name its packages exactly, without globs or exclusions (packages: { names: [\"api\", \"tools/cli\"] }); or use a personal access token with `read:packages`";
+
+/// Configuration is a usage error (1); a secondary rate limit that outlasts the run is partial
+/// (3: nothing is wrong, it is too early); the rest are run errors (2).
+impl From<ApiError> for crate::outcome::Failure {
+    fn from(e: ApiError) -> crate::outcome::Failure {
+        use crate::outcome::Failure;
+        let message = e.to_string();
+        let failure = match e.kind {
+            ApiErrorKind::Config => Failure::usage(message),
+            ApiErrorKind::SecondaryLimited { .. } => Failure::partial(message),
+            _ => Failure::run(message),
+        };
+        failure.caused_by(e)
+    }
+}

@@ -186,3 +186,10 @@ fn may_reach(pattern: &str, dir: &str) -> bool {
         .take_while(|c| !c.contains(['*', '?', '[', '{', '\\']));
     literal.zip(dir.split('/')).all(|(a, b)| a == b)
 }
+
+/// A source of `in_use` that cannot be read: a usage error (1).
+impl From<ScanError> for crate::outcome::Failure {
+    fn from(e: ScanError) -> crate::outcome::Failure {
+        crate::outcome::Failure::usage(e.to_string()).caused_by(e)
+    }
+}

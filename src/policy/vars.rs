@@ -336,6 +336,13 @@ fn locate(source: &str, from: Marker, to: Marker, needle: &str) -> (usize, usize
     (line, column)
 }
 
+/// A bad `--var`: a usage error (1).
+impl From<VarError> for crate::outcome::Failure {
+    fn from(e: VarError) -> crate::outcome::Failure {
+        crate::outcome::Failure::usage(e.to_string()).caused_by(e)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

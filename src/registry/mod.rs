@@ -39,3 +39,10 @@ pub enum RegistryError {
     #[error("cannot build the HTTP client: {reason}")]
     HttpClient { reason: String },
 }
+
+/// Which registry, or its client, cannot be used as configured: a usage error (1).
+impl From<RegistryError> for crate::outcome::Failure {
+    fn from(e: RegistryError) -> crate::outcome::Failure {
+        crate::outcome::Failure::usage(e.to_string()).caused_by(e)
+    }
+}
