@@ -13,7 +13,7 @@ use super::group::{parts_label, rows};
 use super::markdown::{escape, escape_prose, upper_first, MAX_ROWS};
 use super::text::{freed_label, short_digest, tag_list, tags_label_of, COUNTS_NOTE, ESTIMATE_NOTE};
 use super::Options;
-use crate::diff::{headline, Change, DiffDocument, Fate, PackageDiff};
+use crate::diff::{headline, Change, DiffDocument, Fate, PackageDiff, PlanDiff};
 use crate::plural;
 
 /// The four lists of changes of a package, with their titles and the verb of their `untag`.
@@ -79,6 +79,20 @@ pub fn text(doc: &DiffDocument, options: Options) -> String {
         let _ = writeln!(out, "note: {}\n", base_refused(why));
     }
 
+    text_table(&mut out, diff);
+    text_changes(&mut out, diff, options.verbose);
+    if diff.summary.bytes_freed.is_some() || diff.summary.base_bytes_freed.is_some() {
+        let _ = writeln!(
+            out,
+            "\nspace freed: {} ({ESTIMATE_NOTE})",
+            freed_pair(diff.summary.base_bytes_freed, diff.summary.bytes_freed)
+        );
+    }
+    out
+}
+
+/// The diff's table: per package, what changes, and the space freed before and after.
+fn text_table(out: &mut String, diff: &PlanDiff) {
     let header = [
         "package",
         "newly deleted",
@@ -137,13 +151,16 @@ pub fn text(doc: &DiffDocument, options: Options) -> String {
     } else {
         let _ = writeln!(out, "  ({COUNTS_NOTE})");
     }
+}
 
+/// Per package, each kind of change with its versions: what decides them now and before.
+fn text_changes(out: &mut String, diff: &PlanDiff, verbose: bool) {
     for p in diff.packages.iter().filter(|p| p.changes()) {
         for (title, changes, verb) in sections(p) {
             if changes.is_empty() {
                 continue;
             }
-            let lines = change_rows(changes, options.verbose);
+            let lines = change_rows(changes, verbose);
             let _ = writeln!(out, "\n{title} in {} ({})", p.name, changes.len());
             let labels: Vec<String> = lines
                 .iter()
@@ -179,14 +196,6 @@ pub fn text(doc: &DiffDocument, options: Options) -> String {
             }
         }
     }
-    if diff.summary.bytes_freed.is_some() || diff.summary.base_bytes_freed.is_some() {
-        let _ = writeln!(
-            out,
-            "\nspace freed: {} ({ESTIMATE_NOTE})",
-            freed_pair(diff.summary.base_bytes_freed, diff.summary.bytes_freed)
-        );
-    }
-    out
 }
 
 /// The diff as GitHub-flavoured Markdown (a pull-request comment, a job summary).

@@ -184,6 +184,19 @@ pub fn render_with(plan: &Plan, options: Options) -> String {
     // Tags and names are written by whoever can push: their control characters are escaped.
     let plan = &*super::printable_plan(plan);
     let mut out = String::new();
+    heading(&mut out, plan);
+    summary_table(&mut out, plan);
+    warnings(&mut out, plan);
+    deletions(&mut out, plan, options.verbose);
+    withheld(&mut out, plan);
+    super::sections::untag_markdown(&mut out, plan);
+    super::sections::broken_markdown(&mut out, plan);
+    super::in_use::markdown(&mut out, plan);
+    out
+}
+
+/// The title and the line under it: what is deleted, when, by which policy.
+fn heading(out: &mut String, plan: &Plan) {
     let sha = plan.policy_sha256.get(..12).unwrap_or(&plan.policy_sha256);
     let _ = writeln!(out, "## Retention plan for {}\n", escape(&plan.owner));
     let freed = match plan.summary.bytes_freed {
@@ -197,8 +210,11 @@ pub fn render_with(plan: &Plan, options: Options) -> String {
         plan.generated_at.format("%Y-%m-%d %H:%M UTC"),
         escape(sha),
     );
+}
 
-    // Summary table.
+/// The table of packages with their counts (and the space freed where sizes are known), and
+/// the chart.
+fn summary_table(out: &mut String, plan: &Plan) {
     if plan.packages.is_empty() {
         out.push_str("The policy selects no package.\n");
     } else {
@@ -250,8 +266,10 @@ pub fn render_with(plan: &Plan, options: Options) -> String {
             out.push_str(&chart);
         }
     }
+}
 
-    // Warnings.
+/// The plan's warnings, in one GitHub alert.
+fn warnings(out: &mut String, plan: &Plan) {
     let warnings: Vec<String> = plan
         .packages
         .iter()
@@ -267,8 +285,10 @@ pub fn render_with(plan: &Plan, options: Options) -> String {
             let _ = writeln!(out, "> - {w}");
         }
     }
+}
 
-    // Deletions, per package, in collapsible sections.
+/// The deletions, per package, in collapsible sections, at most [`MAX_ROWS`] rows in all.
+fn deletions(out: &mut String, plan: &Plan, verbose: bool) {
     let mut budget = MAX_ROWS;
     let mut hidden = 0usize;
     let mut total = 0usize;
@@ -283,8 +303,8 @@ pub fn render_with(plan: &Plan, options: Options) -> String {
             escape(&p.name),
             plural::count(deleted.len(), "version", "versions")
         );
-        total += image_rows(&deleted, options.verbose).len();
-        let lines = image_rows(&deleted, options.verbose);
+        total += image_rows(&deleted, verbose).len();
+        let lines = image_rows(&deleted, verbose);
         let shown = lines.len().min(budget);
         // The parts column only where an image has parts.
         let with_parts = lines
@@ -296,7 +316,7 @@ pub fn render_with(plan: &Plan, options: Options) -> String {
             out.push_str("| --- | --- | --- | --- |");
             out.push_str(if with_parts { " --- |\n" } else { "\n" });
             for (v, parts, part) in &lines[..shown] {
-                row(&mut out, v, with_parts.then_some(parts.as_str()), *part);
+                row(out, v, with_parts.then_some(parts.as_str()), *part);
             }
         }
         if shown < lines.len() {
@@ -315,8 +335,10 @@ pub fn render_with(plan: &Plan, options: Options) -> String {
             total
         );
     }
+}
 
-    // What a delete rule selected but a safety guard or the image graph withheld.
+/// What a delete rule selected but a safety guard or the image graph withheld.
+fn withheld(out: &mut String, plan: &Plan) {
     let withheld: Vec<(&str, &VersionPlan)> = plan
         .packages
         .iter()
@@ -337,7 +359,7 @@ pub fn render_with(plan: &Plan, options: Options) -> String {
         out.push_str("| --- | --- | --- | --- | --- |\n");
         for (name, v) in withheld.iter().take(MAX_ROWS) {
             let _ = write!(out, "| {} ", escape(name));
-            row(&mut out, v, None, false);
+            row(out, v, None, false);
         }
         if withheld.len() > MAX_ROWS {
             let _ = writeln!(
@@ -348,10 +370,6 @@ pub fn render_with(plan: &Plan, options: Options) -> String {
         }
         out.push_str("\n</details>\n");
     }
-    super::sections::untag_markdown(&mut out, plan);
-    super::sections::broken_markdown(&mut out, plan);
-    super::in_use::markdown(&mut out, plan);
-    out
 }
 
 /// "Counts are…" from "counts are…".

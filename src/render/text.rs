@@ -186,8 +186,16 @@ pub fn render(plan: &Plan, options: Options) -> String {
     let plan = &*super::printable_plan(plan);
     let paint = Paint { on: options.color };
     let mut out = String::new();
+    heading(&mut out, &paint, plan);
+    counts_table(&mut out, &paint, plan);
+    sections(&mut out, &paint, plan, options.verbose);
+    warnings(&mut out, &paint, plan);
+    totals(&mut out, &paint, plan);
+    out
+}
 
-    // Header.
+/// The title line: owner, when, which policy.
+fn heading(out: &mut String, paint: &Paint, plan: &Plan) {
     let sha = plan.policy_sha256.get(..12).unwrap_or(&plan.policy_sha256);
     let _ = writeln!(
         out,
@@ -200,8 +208,10 @@ pub fn render(plan: &Plan, options: Options) -> String {
         )),
     );
     out.push('\n');
+}
 
-    // Counts per package.
+/// The counts per package, in aligned columns (the space freed where sizes are known).
+fn counts_table(out: &mut String, paint: &Paint, plan: &Plan) {
     let name_w = plan
         .packages
         .iter()
@@ -271,35 +281,32 @@ pub fn render(plan: &Plan, options: Options) -> String {
     } else {
         let _ = writeln!(out, "  {}", paint.dim(&format!("({COUNTS_NOTE})")));
     }
+}
 
-    // Deletions per package, then what a guard or the image graph withheld.
+/// Per package: its deletions, then what a guard or the image graph withheld, the tags removed,
+/// the broken images and what is in use.
+fn sections(out: &mut String, paint: &Paint, plan: &Plan, verbose: bool) {
     for p in &plan.packages {
         let deleted: Vec<&VersionPlan> = p.deletions().collect();
-        let verbose = options.verbose;
-        list(
-            &mut out,
-            &paint,
-            &paint.red("Delete"),
-            &p.name,
-            &deleted,
-            verbose,
-        );
+        list(out, paint, &paint.red("Delete"), &p.name, &deleted, verbose);
         let withheld: Vec<&VersionPlan> = p.versions.iter().filter(|v| v.withheld).collect();
         list(
-            &mut out,
-            &paint,
+            out,
+            paint,
             &paint.yellow("Withheld"),
             &p.name,
             &withheld,
             verbose,
         );
         let name = paint.bold(&p.name);
-        super::sections::untag_text(&mut out, &paint.cyan("Untag"), &name, p);
-        super::sections::broken_text(&mut out, &paint.yellow("Broken"), &name, p);
-        super::in_use::text(&mut out, &paint.green("In use"), &name, p);
+        super::sections::untag_text(out, &paint.cyan("Untag"), &name, p);
+        super::sections::broken_text(out, &paint.yellow("Broken"), &name, p);
+        super::in_use::text(out, &paint.green("In use"), &name, p);
     }
+}
 
-    // Warnings.
+/// The plan's warnings, one line each.
+fn warnings(out: &mut String, paint: &Paint, plan: &Plan) {
     let warnings: Vec<(&str, &str)> = plan
         .packages
         .iter()
@@ -315,8 +322,10 @@ pub fn render(plan: &Plan, options: Options) -> String {
             let _ = writeln!(out, "{}: {pkg}: {w}", paint.yellow("warning"));
         }
     }
+}
 
-    // Total.
+/// The totals: what is deleted and untagged, and the space freed.
+fn totals(out: &mut String, paint: &Paint, plan: &Plan) {
     out.push('\n');
     let total = total_line(plan);
     let _ = writeln!(
@@ -339,7 +348,6 @@ pub fn render(plan: &Plan, options: Options) -> String {
             paint.dim(&format!("({ESTIMATE_NOTE})"))
         );
     }
-    out
 }
 
 /// One section of versions (deleted, or withheld) of a package, in aligned columns: one row
