@@ -16,7 +16,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent / "src"
 
 # Lower layers first: a module may only use modules listed before it (ARCHITECTURE.md).
 LAYERS = [
-    "env", "secret", "digest", "manifest", "backoff", "plural", "sync", "outcome", "printer",
+    "env", "secret", "digest", "manifest", "backoff", "response", "plural", "sync", "outcome", "printer",
     "inventory", "testkit", "inuse", "policy", "plan", "graph", "space",
     "evaluate", "diff", "render", "init",
     "registry", "github", "fill", "verify", "apply",

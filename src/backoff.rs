@@ -62,12 +62,6 @@ pub fn scaled(d: Duration, scale: f64) -> Duration {
     Duration::from_secs_f64((d.as_secs_f64() * scale).max(0.0))
 }
 
-/// `Retry-After` as delta-seconds (the HTTP-date form is ignored: backoff applies then).
-pub fn parse_retry_after(value: Option<&reqwest::header::HeaderValue>) -> Option<Duration> {
-    let s = value?.to_str().ok()?.trim();
-    s.parse::<u64>().ok().map(Duration::from_secs)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

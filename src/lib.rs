@@ -43,6 +43,7 @@ pub mod policy;
 pub(crate) mod printer;
 pub mod registry;
 pub mod render;
+pub(crate) mod response;
 pub(crate) mod secret;
 pub(crate) mod space;
 pub(crate) mod sync;

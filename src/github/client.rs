@@ -16,6 +16,10 @@
 //!   the run ([`ApiErrorKind::SecondaryLimited`]) instead of hanging.
 //!
 //! Other statuses are returned to the caller, which knows what a 404 or a 400 means there.
+//!
+//! What an answer means (a secondary limit, the spent primary limit, a redirect, a 5xx) is
+//! [`crate::response::classify`]'s, shared with the registry client; [`GithubClient::request_then`]
+//! acts on its verdict (waits, paces, retries, counts, or builds the error).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -26,8 +30,9 @@ use reqwest::header::{HeaderMap, ACCEPT, AUTHORIZATION, USER_AGENT};
 use reqwest::{Method, StatusCode, Url};
 
 use super::error::{ApiError, ApiErrorKind};
-use super::pacer::Pacer;
+use super::pacer::{Pacer, Ticket};
 use crate::backoff::RetryPolicy;
+use crate::response::{self, Request, Stop, Verdict};
 use crate::secret::Secret;
 
 /// The API version this client speaks.
@@ -81,23 +86,7 @@ pub struct ApiResponse {
 impl ApiResponse {
     /// GitHub's `message` from a JSON object body, or the body as text.
     pub fn message(&self) -> String {
-        github_message(&self.body)
-    }
-}
-
-/// `message` from a JSON object body (GitHub's errors), else the text itself, shortened.
-pub fn github_message(body: &[u8]) -> String {
-    if let Ok(serde_json::Value::Object(o)) = serde_json::from_slice::<serde_json::Value>(body) {
-        if let Some(m) = o.get("message").and_then(|m| m.as_str()) {
-            return m.to_string();
-        }
-    }
-    let text = String::from_utf8_lossy(body);
-    let text = text.trim();
-    if text.is_empty() {
-        "(no message)".to_string()
-    } else {
-        text.chars().take(300).collect()
+        response::message(&self.body)
     }
 }
 
@@ -232,6 +221,8 @@ impl GithubClient {
     /// [`request`](Self::request), running `before_send` once, when the first attempt has its
     /// pacer slot and is about to go out (not while it waits): the executor journals `attempted`
     /// there. An error from it aborts the request unsent ([`ApiErrorKind::Aborted`]).
+    ///
+    /// What an answer means is [`response::classify`]'s; this loop acts on its verdict.
     pub async fn request_then(
         &self,
         method: Method,
@@ -241,7 +232,6 @@ impl GithubClient {
         context: &str,
         before_send: &BeforeSend<'_>,
     ) -> Result<ApiResponse, ApiError> {
-        let mut announced = false;
         if !self.same_origin(&url) {
             return Err(ApiError::new(
                 ApiErrorKind::Decode,
@@ -253,20 +243,13 @@ impl GithubClient {
                 ),
             ));
         }
+        let mutative = method != Method::GET && method != Method::HEAD;
+        let mut announced = false;
         let mut failures = 0u32;
         let mut secondary = 0u32;
         loop {
-            let mutative = method != Method::GET && method != Method::HEAD;
             let ticket = self.pacer.acquire(mutative, endpoint, cost).await;
-            let mut req = self
-                .http
-                .request(method.clone(), url.clone())
-                .header(ACCEPT, "application/vnd.github+json")
-                .header("X-GitHub-Api-Version", API_VERSION)
-                .header(USER_AGENT, concat!("retention/", env!("CARGO_PKG_VERSION")));
-            if let Some(t) = &self.token {
-                req = req.header(AUTHORIZATION, format!("Bearer {}", t.expose()));
-            }
+            let req = self.build(&method, &url);
             if !announced {
                 announced = true;
                 if let Err(e) = before_send() {
@@ -275,196 +258,194 @@ impl GithubClient {
             }
             self.stats.requests.fetch_add(1, Ordering::Relaxed);
             tracing::debug!(method = %method, url = %url, "GitHub request");
-            let sent = req.send().await;
-            let result = match sent {
+            let result = match req.send().await {
                 Ok(resp) => read_bounded(resp).await,
                 Err(e) => Err(Received::Network(e)),
             };
             let (status, headers, body) = match result {
                 Ok(r) => r,
-                Err(Received::TooLarge(size)) => {
-                    return Err(ApiError::new(
-                        ApiErrorKind::Decode,
-                        context,
-                        format!(
-                            "the answer is larger than {} MB ({size}); refusing to read it",
-                            MAX_BODY_BYTES >> 20
-                        ),
-                    )
-                    .with_hint(
-                        "GitHub's pages are ~100 KB: check GITHUB_API_URL and any proxy in between",
-                    ));
-                }
+                Err(Received::TooLarge(size)) => return Err(too_large(&size, context)),
                 Err(Received::Network(e)) => {
                     failures += 1;
                     let what = network_error_text(&e);
                     if failures >= ATTEMPTS {
-                        return Err(ApiError::new(ApiErrorKind::Network, context, format!("{what} (after {failures} attempts)"))
-                            .with_hint("check the network and GITHUB_API_URL, then run again (an interrupted `apply` leaves what it did not do to the next run)"));
+                        return Err(network_failed(&what, failures, context));
                     }
                     tracing::warn!("{context}: {what}; retrying");
-                    self.stats.retries.fetch_add(1, Ordering::Relaxed);
                     drop(ticket);
-                    self.pacer.sleep(BACKOFF.delay(failures, None)).await;
+                    self.retry_after_backoff(failures).await;
                     continue;
                 }
             };
             tracing::trace!(status = status.as_u16(), "GitHub answer");
             self.record_budget(&headers);
-            if status.is_redirection() {
-                let to = headers
-                    .get(reqwest::header::LOCATION)
-                    .and_then(|l| l.to_str().ok())
-                    .and_then(|l| url.join(l).ok());
-                let where_to = match &to {
-                    Some(u) if self.same_origin(u) => format!("to {}", u.path()),
-                    Some(u) => format!("to another origin, {}", origin(u)),
-                    None => "without a location".to_string(),
-                };
-                return Err(ApiError::new(
-                    ApiErrorKind::Redirected,
-                    context,
-                    format!("the API answered with a redirect {where_to}; retention follows no redirect (the token stays with the API, and only a 204 from the requested URL counts as a deletion)"),
-                )
-                .with_status(status.as_u16())
-                .with_hint("check GITHUB_API_URL (it must be the API base itself: https://api.github.com, or https://HOST/api/v3 for GitHub Enterprise Server) and any proxy in between"));
-            }
-            let retry_after = header_u64(&headers, "retry-after").map(Duration::from_secs);
-            let is_secondary = (status == StatusCode::FORBIDDEN
-                || status == StatusCode::TOO_MANY_REQUESTS)
-                && (retry_after.is_some()
-                    || status == StatusCode::TOO_MANY_REQUESTS
-                    || github_message(&body)
-                        .to_ascii_lowercase()
-                        .contains("secondary rate limit"));
-            let primary_spent = (status == StatusCode::FORBIDDEN
-                || status == StatusCode::TOO_MANY_REQUESTS)
-                && header_u64(&headers, "x-ratelimit-remaining") == Some(0);
-            if primary_spent && retry_after.is_none() {
-                let reset = self.budget().reset;
-                return Err(ApiError::new(
-                    ApiErrorKind::RateLimited { reset },
-                    context,
-                    "the API rate limit is spent",
-                )
-                .with_status(status.as_u16())
-                .with_hint(
-                    "run again after the reset; a scheduled run continues where this one stopped",
-                ));
-            }
-            if !is_secondary {
-                self.pacer.accepted(&ticket);
-            }
-            if is_secondary {
-                secondary += 1;
-                self.stats.secondary_limits.fetch_add(1, Ordering::Relaxed);
-                if secondary > SECONDARY_WAITS {
-                    return Err(ApiError::new(
-                        ApiErrorKind::SecondaryLimited { until: None },
-                        context,
-                        github_message(&body),
-                    )
-                    .with_status(status.as_u16())
-                    .with_hint(
-                        "GitHub kept answering with its secondary rate limit; run again later",
-                    ));
+            match response::classify(Request::Api, status, &headers, &body) {
+                Verdict::Stop(Stop::Redirected { location }) => {
+                    return Err(self.redirected(&url, location.as_deref(), status, context))
                 }
-                if let Some(wait) = retry_after.filter(|w| *w > MAX_SECONDARY_WAIT) {
-                    return Err(too_long(wait, context, status));
+                Verdict::Stop(Stop::RateLimited) => {
+                    return Err(rate_limited(self.budget().reset, status, context))
                 }
-                if ticket.is_mutative() {
-                    // Every mutative request waits (slots already booked are taken again after
-                    // the pause), and the pace drops to what GitHub accepted.
-                    let refusal = self.pacer.refused(&ticket, retry_after);
+                Verdict::Pause { after } => {
+                    secondary += 1;
+                    let limit = SecondaryLimit {
+                        status,
+                        after,
+                        message: response::message(&body),
+                        count: secondary,
+                    };
+                    self.wait_out(ticket, endpoint, context, limit).await?;
+                }
+                Verdict::Retry => {
+                    self.pacer.accepted(&ticket);
                     drop(ticket);
-                    if refusal.without_success > MAX_WITHOUT_SUCCESS {
-                        return Err(ApiError::new(
-                            ApiErrorKind::SecondaryLimited { until: None },
-                            context,
-                            format!(
-                                "GitHub's secondary rate limit accepted no deletion for {} minutes: {}",
-                                MAX_WITHOUT_SUCCESS.as_secs() / 60,
-                                github_message(&body)
-                            ),
-                        )
-                        .with_status(status.as_u16())
-                        .with_hint("another workflow may be using the same token; run again later (a scheduled run continues where this one stopped)"));
+                    failures += 1;
+                    if failures >= ATTEMPTS {
+                        return Err(server_failed(&body, status, context));
                     }
-                    if refusal.first {
-                        tracing::warn!(
-                            "{context}: GitHub's secondary rate limit (HTTP {}); every deletion waits {}s{}{}",
-                            status.as_u16(),
-                            refusal.wait.as_secs(),
-                            if retry_after.is_some() { " as told" } else { "" },
-                            refusal
-                                .lowered_to
-                                .map(|p| format!(", then goes on at {p:.0} a minute"))
-                                .unwrap_or_default()
-                        );
-                    }
-                    continue;
+                    tracing::warn!("{context}: HTTP {}; retrying", status.as_u16());
+                    self.retry_after_backoff(failures).await;
                 }
-                let wait = retry_after.unwrap_or_else(|| {
-                    SECONDARY_DEFAULT_WAIT.saturating_mul(1 << (secondary - 1).min(4))
-                });
-                if wait > MAX_SECONDARY_WAIT {
-                    return Err(too_long(wait, context, status));
+                // The caller reads the status (the other verdicts are not given for the API).
+                Verdict::Done | Verdict::Authenticate(_) | Verdict::Stop(_) => {
+                    self.pacer.accepted(&ticket);
+                    drop(ticket);
+                    let next = next_page(&headers, context)?;
+                    return Ok(ApiResponse { status, next, body });
                 }
-                tracing::warn!(
-                    "{context}: GitHub's secondary rate limit (HTTP {}); waiting {}s as told",
-                    status.as_u16(),
-                    wait.as_secs()
-                );
-                drop(ticket);
-                self.pacer.pause(endpoint, wait);
-                self.pacer.sleep(wait).await;
-                continue;
             }
-            drop(ticket);
-            if status.is_server_error() {
-                failures += 1;
-                if failures >= ATTEMPTS {
-                    return Err(ApiError::new(
-                        ApiErrorKind::Server,
-                        context,
-                        github_message(&body),
-                    )
-                    .with_status(status.as_u16())
-                    .with_hint(
-                        "GitHub is failing; run again later (an interrupted `apply` leaves what it did not do to the next run)",
-                    ));
-                }
-                tracing::warn!("{context}: HTTP {}; retrying", status.as_u16());
-                self.stats.retries.fetch_add(1, Ordering::Relaxed);
-                self.pacer.sleep(BACKOFF.delay(failures, None)).await;
-                continue;
-            }
-            let next = match link_next(&headers) {
-                Some(s) => match Url::parse(&s) {
-                    Ok(u) => Some(u),
-                    Err(e) => {
-                        return Err(ApiError::new(
-                            ApiErrorKind::Decode,
-                            context,
-                            format!("a Link header with a bad URL: {e}"),
-                        ))
-                    }
-                },
-                None => None,
-            };
-            return Ok(ApiResponse { status, next, body });
         }
     }
 
+    /// A request to `url` with GitHub's headers and the token.
+    fn build(&self, method: &Method, url: &Url) -> reqwest::RequestBuilder {
+        let req = self
+            .http
+            .request(method.clone(), url.clone())
+            .header(ACCEPT, "application/vnd.github+json")
+            .header("X-GitHub-Api-Version", API_VERSION)
+            .header(USER_AGENT, concat!("retention/", env!("CARGO_PKG_VERSION")));
+        match &self.token {
+            Some(t) => req.header(AUTHORIZATION, format!("Bearer {}", t.expose())),
+            None => req,
+        }
+    }
+
+    /// Count a retry and sleep the backoff of the `failures`th failure.
+    async fn retry_after_backoff(&self, failures: u32) {
+        self.stats.retries.fetch_add(1, Ordering::Relaxed);
+        self.pacer.sleep(BACKOFF.delay(failures, None)).await;
+    }
+
+    /// A redirect, as the error that stops the request: where it pointed (`location`, relative
+    /// to `url`), and that it is not followed.
+    fn redirected(
+        &self,
+        url: &Url,
+        location: Option<&str>,
+        status: StatusCode,
+        context: &str,
+    ) -> ApiError {
+        let to = location.and_then(|l| url.join(l).ok());
+        let where_to = match &to {
+            Some(u) if self.same_origin(u) => format!("to {}", u.path()),
+            Some(u) => format!("to another origin, {}", origin(u)),
+            None => "without a location".to_string(),
+        };
+        ApiError::new(
+            ApiErrorKind::Redirected,
+            context,
+            format!("the API answered with a redirect {where_to}; retention follows no redirect (the token stays with the API, and only a 204 from the requested URL counts as a deletion)"),
+        )
+        .with_status(status.as_u16())
+        .with_hint("check GITHUB_API_URL (it must be the API base itself: https://api.github.com, or https://HOST/api/v3 for GitHub Enterprise Server) and any proxy in between")
+    }
+
+    /// Wait out a secondary limit before the request is sent again, or stop when it lasts too
+    /// long: a mutative request makes every mutative request wait and lowers their pace
+    /// ([`Pacer::refused`]); a read holds back its endpoint for the wait.
+    async fn wait_out(
+        &self,
+        ticket: Ticket<'_>,
+        endpoint: &str,
+        context: &str,
+        limit: SecondaryLimit,
+    ) -> Result<(), ApiError> {
+        let SecondaryLimit {
+            status,
+            after,
+            message,
+            count,
+        } = limit;
+        self.stats.secondary_limits.fetch_add(1, Ordering::Relaxed);
+        if count > SECONDARY_WAITS {
+            return Err(ApiError::new(
+                ApiErrorKind::SecondaryLimited { until: None },
+                context,
+                message,
+            )
+            .with_status(status.as_u16())
+            .with_hint("GitHub kept answering with its secondary rate limit; run again later"));
+        }
+        if let Some(wait) = after.filter(|w| *w > MAX_SECONDARY_WAIT) {
+            return Err(too_long(wait, context, status));
+        }
+        if ticket.is_mutative() {
+            // Every mutative request waits (slots already booked are taken again after
+            // the pause), and the pace drops to what GitHub accepted.
+            let refusal = self.pacer.refused(&ticket, after);
+            drop(ticket);
+            if refusal.without_success > MAX_WITHOUT_SUCCESS {
+                return Err(ApiError::new(
+                    ApiErrorKind::SecondaryLimited { until: None },
+                    context,
+                    format!(
+                        "GitHub's secondary rate limit accepted no deletion for {} minutes: {message}",
+                        MAX_WITHOUT_SUCCESS.as_secs() / 60,
+                    ),
+                )
+                .with_status(status.as_u16())
+                .with_hint("another workflow may be using the same token; run again later (a scheduled run continues where this one stopped)"));
+            }
+            if refusal.first {
+                tracing::warn!(
+                    "{context}: GitHub's secondary rate limit (HTTP {}); every deletion waits {}s{}{}",
+                    status.as_u16(),
+                    refusal.wait.as_secs(),
+                    if after.is_some() { " as told" } else { "" },
+                    refusal
+                        .lowered_to
+                        .map(|p| format!(", then goes on at {p:.0} a minute"))
+                        .unwrap_or_default()
+                );
+            }
+            return Ok(());
+        }
+        let wait =
+            after.unwrap_or_else(|| SECONDARY_DEFAULT_WAIT.saturating_mul(1 << (count - 1).min(4)));
+        if wait > MAX_SECONDARY_WAIT {
+            return Err(too_long(wait, context, status));
+        }
+        tracing::warn!(
+            "{context}: GitHub's secondary rate limit (HTTP {}); waiting {}s as told",
+            status.as_u16(),
+            wait.as_secs()
+        );
+        drop(ticket);
+        self.pacer.pause(endpoint, wait);
+        self.pacer.sleep(wait).await;
+        Ok(())
+    }
+
     fn record_budget(&self, headers: &HeaderMap) {
-        let remaining = header_u64(headers, "x-ratelimit-remaining");
+        let remaining = response::header_u64(headers, "x-ratelimit-remaining");
         if remaining.is_none() {
             return;
         }
         let mut b = crate::sync::lock(&self.budget);
         b.remaining = remaining;
-        b.limit = header_u64(headers, "x-ratelimit-limit").or(b.limit);
-        if let Some(r) = header_u64(headers, "x-ratelimit-reset")
+        b.limit = response::header_u64(headers, "x-ratelimit-limit").or(b.limit);
+        if let Some(r) = response::header_u64(headers, "x-ratelimit-reset")
             .and_then(|s| i64::try_from(s).ok())
             .and_then(|s| Utc.timestamp_opt(s, 0).single())
         {
@@ -486,6 +467,68 @@ fn too_long(wait: Duration, context: &str, status: StatusCode) -> ApiError {
         ),
     )
     .with_status(status.as_u16())
+}
+
+/// A secondary limit met by one request: its answer's status, `retry-after` and message, and
+/// how many the request met so far (this one included).
+struct SecondaryLimit {
+    status: StatusCode,
+    after: Option<Duration>,
+    message: String,
+    count: u32,
+}
+
+/// The network failed [`ATTEMPTS`] times: `what` the last time.
+fn network_failed(what: &str, failures: u32, context: &str) -> ApiError {
+    ApiError::new(ApiErrorKind::Network, context, format!("{what} (after {failures} attempts)"))
+        .with_hint("check the network and GITHUB_API_URL, then run again (an interrupted `apply` leaves what it did not do to the next run)")
+}
+
+/// GitHub answered 5xx [`ATTEMPTS`] times: the last answer's `body` and `status`.
+fn server_failed(body: &[u8], status: StatusCode, context: &str) -> ApiError {
+    ApiError::new(ApiErrorKind::Server, context, response::message(body))
+        .with_status(status.as_u16())
+        .with_hint(
+            "GitHub is failing; run again later (an interrupted `apply` leaves what it did not do to the next run)",
+        )
+}
+
+/// The primary rate limit is spent until `reset` (as the last headers said).
+fn rate_limited(reset: Option<DateTime<Utc>>, status: StatusCode, context: &str) -> ApiError {
+    ApiError::new(
+        ApiErrorKind::RateLimited { reset },
+        context,
+        "the API rate limit is spent",
+    )
+    .with_status(status.as_u16())
+    .with_hint("run again after the reset; a scheduled run continues where this one stopped")
+}
+
+/// An answer larger than [`MAX_BODY_BYTES`] (`size`: what was seen of it).
+fn too_large(size: &str, context: &str) -> ApiError {
+    ApiError::new(
+        ApiErrorKind::Decode,
+        context,
+        format!(
+            "the answer is larger than {} MB ({size}); refusing to read it",
+            MAX_BODY_BYTES >> 20
+        ),
+    )
+    .with_hint("GitHub's pages are ~100 KB: check GITHUB_API_URL and any proxy in between")
+}
+
+/// The next page of a listing, from the `Link` header; a URL that does not parse is an error.
+fn next_page(headers: &HeaderMap, context: &str) -> Result<Option<Url>, ApiError> {
+    match link_next(headers) {
+        Some(s) => Url::parse(&s).map(Some).map_err(|e| {
+            ApiError::new(
+                ApiErrorKind::Decode,
+                context,
+                format!("a Link header with a bad URL: {e}"),
+            )
+        }),
+        None => Ok(None),
+    }
 }
 
 /// Why an answer could not be read.
@@ -523,10 +566,6 @@ fn origin(u: &Url) -> String {
         Some(p) => format!("{}://{}:{p}", u.scheme(), u.host_str().unwrap_or("")),
         None => format!("{}://{}", u.scheme(), u.host_str().unwrap_or("")),
     }
-}
-
-fn header_u64(headers: &HeaderMap, name: &str) -> Option<u64> {
-    headers.get(name)?.to_str().ok()?.trim().parse().ok()
 }
 
 /// A network error in words, without the URL's query (no secrets are in URLs, but keep it short).
@@ -589,16 +628,6 @@ mod tests {
             HeaderValue::from_static("<https://api.github.com/x?page=1>; rel=\"prev\""),
         );
         assert_eq!(link_next(&h), None);
-    }
-
-    #[test]
-    fn messages_come_from_json_objects_or_text() {
-        assert_eq!(
-            github_message(br#"{"message":"You have exceeded a secondary rate limit","documentation_url":"x"}"#),
-            "You have exceeded a secondary rate limit"
-        );
-        assert_eq!(github_message(b"[1,2]"), "[1,2]");
-        assert_eq!(github_message(b""), "(no message)");
     }
 
     #[test]

@@ -321,7 +321,9 @@ pub async fn fetch_inventory_paged(
             None => first,
             Some(why) => {
                 // Versions deleted or pushed while the pages were read: list once more.
-                eprintln!("warning: {package_type} package {name}: {why}: listing it again");
+                crate::printer::warning(&format!(
+                    "{package_type} package {name}: {why}: listing it again"
+                ));
                 let second =
                     Listing::take(client, scope, package_type, &name, &mut |_, _, _| {}).await?;
                 if let Some(why) = second.moved() {
@@ -331,10 +333,10 @@ pub async fn fetch_inventory_paged(
                         // it would be missing from one and not from the other. The listing is
                         // complete and the count is what is off (how GitHub counts is not
                         // documented).
-                        eprintln!(
-                            "warning: {package_type} package {name}: {why}, but two listings agree on the same {}: the listing is taken as complete",
+                        crate::printer::warning(&format!(
+                            "{package_type} package {name}: {why}, but two listings agree on the same {}: the listing is taken as complete",
                             crate::plural::count(second.versions.len(), "version", "versions"),
-                        );
+                        ));
                     } else {
                         listing_gap = Some(second.gap());
                     }

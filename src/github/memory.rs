@@ -121,10 +121,10 @@ impl PaceMemory {
             std::fs::rename(&tmp, &self.path)
         };
         if let Err(e) = write() {
-            eprintln!(
-                "warning: cannot remember the pace GitHub allowed in {}: {e}",
+            crate::printer::warning(&format!(
+                "cannot remember the pace GitHub allowed in {}: {e}",
                 self.path.display()
-            );
+            ));
         }
     }
 }

@@ -11,20 +11,24 @@
 //! while the others of that repository wait, so that a cold run sends one anonymous request (and
 //! its 401) per repository, fetches one token, and sends every other read with it; a repository's
 //! lock is never held while another repository fetches its token.
+//!
+//! What an answer means (retry, pause the registry, answer a 401's challenge, or stop) is
+//! [`crate::response::classify`]'s, shared with the GitHub client; the loops here act on it.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION, RETRY_AFTER, WWW_AUTHENTICATE};
-use reqwest::{StatusCode, Url};
+use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION};
+use reqwest::Url;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
-use super::auth::{parse_challenge, Challenge, Credentials, Secret, TokenResponse};
+use super::auth::{Credentials, Secret, TokenResponse};
 use super::RegistryError;
-use crate::backoff::{parse_retry_after, RetryPolicy};
+use crate::backoff::RetryPolicy;
+use crate::response::{Challenge, Request, Stop, Verdict};
 use crate::sync::lock;
 
 /// The four manifest types, all accepted (without the OCI index type ghcr.io answers
@@ -39,6 +43,9 @@ pub const MAX_MANIFEST_BYTES: usize = 4 * 1024 * 1024;
 
 /// What a refused push needs: the token's permission to write packages.
 pub const PUSH_HINT: &str = "removing a tag pushes a placeholder manifest: the token needs write access to the package (`permissions: packages: write` for the workflow token, `write:packages` for a personal token)";
+
+/// A 401 that cannot be answered.
+const NO_CHALLENGE: &str = "401 Unauthorized without a Bearer or Basic challenge";
 
 /// The default number of manifest reads in flight. Reads are not paced like the API's deletions,
 /// so reading wider shortens the time before the first DELETE: with 64, reading a 100-version
@@ -279,8 +286,8 @@ impl RegistryClient {
             } else {
                 Some(state)
             };
-            let response = match self
-                .send_with_retry(repository, digest, || {
+            let (verdict, response) = match self
+                .send_with_retry(Request::ManifestRead, repository, digest, || {
                     self.inner.manifest_requests.fetch_add(1, Ordering::Relaxed);
                     let req = self
                         .inner
@@ -302,33 +309,10 @@ impl RegistryClient {
                     return Err(e);
                 }
             };
-            let status = response.status();
-            if status == StatusCode::UNAUTHORIZED {
-                if authenticated_here {
-                    return Err(self.error(
-                        repository,
-                        digest,
-                        ErrorKind::Unauthorized,
-                        format!(
-                            "{}; {}",
-                            "401 Unauthorized after authenticating",
-                            self.credentials_hint()
-                        ),
-                    ));
-                }
-                let challenge = response
-                    .headers()
-                    .get(WWW_AUTHENTICATE)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(parse_challenge);
-                let Some(challenge) = challenge else {
-                    return Err(self.error(
-                        repository,
-                        digest,
-                        ErrorKind::Unauthorized,
-                        "401 Unauthorized without a Bearer or Basic challenge",
-                    ));
-                };
+            if let Verdict::Authenticate(challenge) = verdict {
+                let hint = self.credentials_hint();
+                let challenge =
+                    self.to_answer(challenge, authenticated_here, repository, digest, hint)?;
                 match first.take() {
                     Some(mut state) => {
                         let authz = self
@@ -349,61 +333,106 @@ impl RegistryClient {
             if let Some(mut state) = first.take() {
                 state.answered = true;
             }
-            if status == StatusCode::NOT_FOUND {
-                return Err(self.error(
+            return self
+                .manifest_from(verdict, response, repository, digest)
+                .await;
+        }
+    }
+
+    /// A manifest read's answer, once authenticated: the manifest, or why there is none.
+    async fn manifest_from(
+        &self,
+        verdict: Verdict,
+        response: reqwest::Response,
+        repository: &str,
+        digest: &str,
+    ) -> Result<String, ManifestError> {
+        match verdict {
+                Verdict::Done => self.read_manifest(response, repository, digest).await,
+                Verdict::Stop(Stop::NotFound) => Err(self.error(
                     repository,
                     digest,
                     ErrorKind::NotFound,
                     "404: the registry has no such manifest (deleted since it was listed, or the image path is wrong)",
-                ));
-            }
-            if status == StatusCode::FORBIDDEN {
-                return Err(self.error(
+                )),
+                Verdict::Stop(Stop::Forbidden) => Err(self.error(
                     repository,
                     digest,
                     ErrorKind::Unauthorized,
                     format!("403 Forbidden; {}", self.credentials_hint()),
-                ));
-            }
-            if !status.is_success() {
-                let body = read_limited(response, 512).await.unwrap_or_default();
-                return Err(self.error(
-                    repository,
-                    digest,
-                    ErrorKind::Http,
-                    format!("HTTP {status}: {}", String::from_utf8_lossy(&body).trim()),
-                ));
-            }
-            let bytes = read_limited(response, MAX_MANIFEST_BYTES + 1)
-                .await
-                .map_err(|e| {
-                    self.error(
+                )),
+                // Another failure status (what is retried does not come back here).
+                _ => {
+                    let status = response.status();
+                    let body = read_limited(response, 512).await.unwrap_or_default();
+                    Err(self.error(
                         repository,
                         digest,
-                        ErrorKind::Network,
-                        format!("reading the body: {e}"),
-                    )
-                })?;
-            if bytes.len() > MAX_MANIFEST_BYTES {
-                return Err(self.error(
-                    repository,
-                    digest,
-                    ErrorKind::Invalid,
-                    "manifest larger than 4 MiB",
-                ));
+                        ErrorKind::Http,
+                        format!("HTTP {status}: {}", String::from_utf8_lossy(&body).trim()),
+                    ))
+                }
             }
-            crate::digest::verify(digest, &bytes).map_err(|e| {
-                self.error(repository, digest, ErrorKind::DigestMismatch, e.to_string())
-            })?;
-            return String::from_utf8(bytes).map_err(|_| {
+    }
+
+    /// The challenge of a 401 to answer, or why it cannot be: a 401 again right after
+    /// authenticating (`hint` says what the token needs), or no challenge to answer.
+    fn to_answer(
+        &self,
+        challenge: Option<Challenge>,
+        authenticated_here: bool,
+        repository: &str,
+        what: &str,
+        hint: &str,
+    ) -> Result<Challenge, ManifestError> {
+        if authenticated_here {
+            return Err(self.error(
+                repository,
+                what,
+                ErrorKind::Unauthorized,
+                format!("401 Unauthorized after authenticating; {hint}"),
+            ));
+        }
+        challenge.ok_or_else(|| self.error(repository, what, ErrorKind::Unauthorized, NO_CHALLENGE))
+    }
+
+    /// The body of a manifest read's successful answer: at most [`MAX_MANIFEST_BYTES`], hashing
+    /// to `digest`, UTF-8.
+    async fn read_manifest(
+        &self,
+        response: reqwest::Response,
+        repository: &str,
+        digest: &str,
+    ) -> Result<String, ManifestError> {
+        let bytes = read_limited(response, MAX_MANIFEST_BYTES + 1)
+            .await
+            .map_err(|e| {
                 self.error(
                     repository,
                     digest,
-                    ErrorKind::Invalid,
-                    "manifest is not UTF-8 text",
+                    ErrorKind::Network,
+                    format!("reading the body: {e}"),
                 )
-            });
+            })?;
+        if bytes.len() > MAX_MANIFEST_BYTES {
+            return Err(self.error(
+                repository,
+                digest,
+                ErrorKind::Invalid,
+                "manifest larger than 4 MiB",
+            ));
         }
+        crate::digest::verify(digest, &bytes).map_err(|e| {
+            self.error(repository, digest, ErrorKind::DigestMismatch, e.to_string())
+        })?;
+        String::from_utf8(bytes).map_err(|_| {
+            self.error(
+                repository,
+                digest,
+                ErrorKind::Invalid,
+                "manifest is not UTF-8 text",
+            )
+        })
     }
 
     fn credentials_hint(&self) -> &'static str {
@@ -548,33 +577,16 @@ impl RegistryClient {
         let mut authenticated_here = false;
         loop {
             let (generation, authz) = self.current_auth(&key).await;
-            let response = self
-                .send_with_retry(repository, what, || self.authorize(make(), &authz))
+            let (verdict, response) = self
+                .send_with_retry(Request::Push, repository, what, || {
+                    self.authorize(make(), &authz)
+                })
                 .await?;
-            if response.status() != StatusCode::UNAUTHORIZED {
+            let Verdict::Authenticate(challenge) = verdict else {
                 return Ok(response);
-            }
-            if authenticated_here {
-                return Err(self.error(
-                    repository,
-                    what,
-                    ErrorKind::Unauthorized,
-                    format!("401 Unauthorized after authenticating; {PUSH_HINT}"),
-                ));
-            }
-            let challenge = response
-                .headers()
-                .get(WWW_AUTHENTICATE)
-                .and_then(|v| v.to_str().ok())
-                .and_then(parse_challenge);
-            let Some(challenge) = challenge else {
-                return Err(self.error(
-                    repository,
-                    what,
-                    ErrorKind::Unauthorized,
-                    "401 Unauthorized without a Bearer or Basic challenge",
-                ));
             };
+            let challenge =
+                self.to_answer(challenge, authenticated_here, repository, what, PUSH_HINT)?;
             self.authenticate_as(&key, repository, what, generation, &challenge, Some(&scope))
                 .await?;
             authenticated_here = true;
@@ -628,8 +640,8 @@ impl RegistryClient {
                 url.origin().ascii_serialization()
             );
         }
-        let response = self
-            .send_with_retry(repository, digest, || {
+        let (verdict, response) = self
+            .send_with_retry(Request::Token, repository, digest, || {
                 self.inner.token_requests.fetch_add(1, Ordering::Relaxed);
                 let req = self.inner.http.get(url.clone());
                 match &self.inner.credentials {
@@ -638,14 +650,14 @@ impl RegistryClient {
                 }
             })
             .await?;
-        let status = response.status();
-        if !status.is_success() {
+        if verdict != Verdict::Done {
             return Err(self.error(
                 repository,
                 digest,
                 ErrorKind::Unauthorized,
                 format!(
-                    "the token endpoint answered {status}; {}",
+                    "the token endpoint answered {}; {}",
+                    response.status(),
                     self.credentials_hint()
                 ),
             ));
@@ -700,53 +712,55 @@ impl RegistryClient {
         true
     }
 
-    /// Send a request, retrying network errors, 429 and 5xx with backoff (bounded). A 429, or a
-    /// 5xx with `retry-after`, pauses every request to the registry (not only this one) for the
-    /// wait: the registry is asking the client, not one request, to slow down.
+    /// Send a request, retrying network errors and what [`crate::response::classify`] says to
+    /// retry (a 5xx) with backoff, bounded. A pause (a 429, or a 5xx with `retry-after`) holds
+    /// back every request to the registry (not only this one) for the wait: the registry is
+    /// asking the client, not one request, to slow down. Returns the answer with its verdict,
+    /// which is then neither [`Verdict::Retry`] nor [`Verdict::Pause`].
     async fn send_with_retry(
         &self,
+        request: Request,
         repository: &str,
         digest: &str,
         make: impl Fn() -> reqwest::RequestBuilder,
-    ) -> Result<reqwest::Response, ManifestError> {
+    ) -> Result<(Verdict, reqwest::Response), ManifestError> {
         let policy = &self.inner.retry;
         let attempts = policy.attempts.max(1);
         let mut attempt = 1;
         loop {
             self.wait_for_pause().await;
-            let (retry_after, why) = match make().send().await {
+            let why = match make().send().await {
                 Ok(r) => {
                     let s = r.status();
-                    if s == StatusCode::TOO_MANY_REQUESTS || s.is_server_error() {
-                        if attempt >= attempts {
-                            let body = read_limited(r, 512).await.unwrap_or_default();
-                            return Err(self.error(
-                                repository,
-                                digest,
-                                ErrorKind::Http,
-                                format!(
-                                    "HTTP {s} after {attempts} attempts: {}",
-                                    String::from_utf8_lossy(&body).trim()
-                                ),
-                            ));
-                        }
-                        let retry_after = parse_retry_after(r.headers().get(RETRY_AFTER));
-                        if s == StatusCode::TOO_MANY_REQUESTS || retry_after.is_some() {
-                            let wait = policy.delay(attempt, retry_after);
-                            if self.pause_all(wait) {
-                                tracing::info!(
-                                    "{}: HTTP {s}; every read of this registry waits {} ms",
-                                    self.registry_display(),
-                                    wait.as_millis()
-                                );
-                            }
-                            attempt += 1;
-                            continue;
-                        }
-                        (retry_after, format!("HTTP {s}"))
-                    } else {
-                        return Ok(r);
+                    let verdict = crate::response::classify(request, s, r.headers(), &[]);
+                    if !matches!(verdict, Verdict::Retry | Verdict::Pause { .. }) {
+                        return Ok((verdict, r));
                     }
+                    if attempt >= attempts {
+                        let body = read_limited(r, 512).await.unwrap_or_default();
+                        return Err(self.error(
+                            repository,
+                            digest,
+                            ErrorKind::Http,
+                            format!(
+                                "HTTP {s} after {attempts} attempts: {}",
+                                String::from_utf8_lossy(&body).trim()
+                            ),
+                        ));
+                    }
+                    if let Verdict::Pause { after } = verdict {
+                        let wait = policy.delay(attempt, after);
+                        if self.pause_all(wait) {
+                            tracing::info!(
+                                "{}: HTTP {s}; every read of this registry waits {} ms",
+                                self.registry_display(),
+                                wait.as_millis()
+                            );
+                        }
+                        attempt += 1;
+                        continue;
+                    }
+                    format!("HTTP {s}")
                 }
                 Err(e) => {
                     if attempt >= attempts {
@@ -757,10 +771,10 @@ impl RegistryClient {
                             format!("{} after {attempts} attempts", error_chain(&e)),
                         ));
                     }
-                    (None, error_chain(&e))
+                    error_chain(&e)
                 }
             };
-            let wait = policy.delay(attempt, retry_after);
+            let wait = policy.delay(attempt, None);
             tracing::debug!(
                 "{repository}@{digest}: {why}; retrying in {} ms",
                 wait.as_millis()
