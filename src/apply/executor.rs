@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 use super::journal::{Entry, Journal, JournalError, JournalOutcome};
 use super::order::{Next, Order};
 use super::progress::{self, Progress};
-use super::{ApplyReport, Stop, Target, BUDGET_RESERVE};
+use super::{ApplyReport, Item, Stop, Target, BUDGET_RESERVE};
 use crate::github::packages::{delete_version, get_version};
 use crate::github::{ApiError, ApiErrorKind, Done, GithubClient, PaceSummary, Scope};
 use crate::inventory::Version;
@@ -336,11 +336,11 @@ async fn record(
         JournalOutcome::Skipped => {
             report
                 .skipped
-                .push((target.package.clone(), target.label(), message.clone()))
+                .push(Item::new(&target.package, target.label(), &message))
         }
         _ => report
             .failed
-            .push((target.package.clone(), target.label(), message.clone())),
+            .push(Item::new(&target.package, target.label(), &message)),
     }
     progress.update(report);
     outcome.log(&target.package, &target.label(), &message);

@@ -19,6 +19,7 @@ use chrono::Utc;
 
 use super::journal::{Entry, Journal, JournalOutcome, UntagRecord};
 use super::untag::original_manifest;
+use super::Item;
 use crate::github::packages::delete_version;
 use crate::github::{ApiError, Done, GithubClient, Scope};
 use crate::inventory::{Inventory, PackageType};
@@ -219,8 +220,8 @@ pub fn set_aside(inventory: &mut Inventory, leftovers: &[Leftover]) {
 pub struct Swept {
     /// One line per placeholder, for the report.
     pub lines: Vec<String>,
-    /// Placeholders that still hold their tag: (package, what, why).
-    pub failed: Vec<(String, String, String)>,
+    /// Placeholders that still hold their tag.
+    pub failed: Vec<Item>,
 }
 
 /// The tag a leftover's note removes, and from which image.
@@ -328,7 +329,7 @@ pub async fn sweep(
                 .push((original.clone(), tag.clone())),
             _ => swept
                 .failed
-                .push((l.package.clone(), label.clone(), message.clone())),
+                .push(Item::new(&l.package, label.clone(), message.clone())),
         }
         swept
             .lines

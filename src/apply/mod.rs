@@ -25,8 +25,13 @@ mod executor;
 pub mod journal;
 pub mod leftovers;
 pub mod order;
+pub mod pace;
+pub mod placeholders;
 pub mod progress;
+pub mod results;
 pub mod retag;
+pub mod stream;
+pub mod targets;
 pub mod untag;
 
 use chrono::{DateTime, Utc};
@@ -35,6 +40,7 @@ use crate::github::{ApiError, PaceSummary, RateBudget};
 use crate::inventory::PackageType;
 use journal::JournalError;
 
+pub use crate::render::summary::Item;
 pub use executor::{execute, execute_stream};
 
 /// What stops a step of `apply` that is not the executor (which reports per target, [`Stop`]):
@@ -107,10 +113,10 @@ pub struct ApplyReport {
     pub total: u64,
     pub deleted: u64,
     pub already_gone: u64,
-    /// (package, version label, why)
-    pub skipped: Vec<(String, String, String)>,
-    /// (package, version label, error)
-    pub failed: Vec<(String, String, String)>,
+    /// Skipped versions (why: GitHub's refusal, a recheck, a hold).
+    pub skipped: Vec<Item>,
+    /// Failed versions (why: the error).
+    pub failed: Vec<Item>,
     /// Not attempted because the run stopped.
     pub left: u64,
     pub stop: Option<Stop>,

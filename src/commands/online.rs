@@ -1,11 +1,11 @@
 //! What the online commands (`plan` without `--inventory`, `snapshot`, `apply`, `restore`) share:
 //! the async runtime, the GitHub client and owner scope, and listing an inventory with its
-//! manifests. Who, where and as of when come from the run's [`Settings`].
-
-use chrono::Utc;
+//! manifests ([`crate::fill::listing`]). Who, where and as of when come from the run's
+//! [`Settings`]: these are the wrappers that pass them.
 
 use super::settings::Settings;
 use super::Failure;
+use crate::fill::listing::Reader;
 use crate::fill::FillScope;
 use crate::github::{self, GithubClient, RawInventory, Scope};
 use crate::inventory::Inventory;
@@ -33,17 +33,8 @@ pub async fn connect(
     Ok((client, scope))
 }
 
-/// The packages `policy` governs, as the listing asks for them.
-pub fn governed(policy: &Policy) -> github::fetch::Governed<'_> {
-    github::fetch::Governed {
-        package_type: policy.packages.package_type.as_str(),
-        exact_names: policy.packages.names.exact_names(),
-        is_match: Box::new(|name| policy.packages.names.is_match(name)),
-    }
-}
-
 /// List the governed packages and versions, and fill the manifests decisions need (or, for a
-/// snapshot, every governed container package's).
+/// snapshot, every governed container package's): [`crate::fill::listing::inventory`].
 pub async fn inventory(
     settings: &Settings,
     client: &GithubClient,
@@ -51,58 +42,11 @@ pub async fn inventory(
     policy: &Policy,
     fill: FillScope,
 ) -> Result<(RawInventory, Inventory), Failure> {
-    let now = settings.now();
-    let mut raw = github::fetch_inventory(client, scope, &governed(policy), Utc::now()).await?;
-    let mut typed = raw.typed()?;
-    typed.drop_repeated_ids();
-    let shared = typed.shared_digests();
-    if typed
-        .packages
-        .iter()
-        .any(|p| p.package.package_type.is_image())
-    {
-        let reg = registry_client(settings)?;
-        let report = crate::fill::fill_manifests_scoped(
-            &reg,
-            settings.cache(),
-            policy,
-            &mut typed,
-            now,
-            fill,
-        )
-        .await;
-        note(&report.summary());
-        forget_shared(&mut typed, &shared);
-        raw.take_manifests(&typed);
-    }
-    say_listed(&typed, scope, client.requests());
-    Ok((raw, typed))
-}
-
-/// Drop the manifest of each digest GitHub listed under two ids of a package, with a warning.
-/// Without it both versions are kept by the evaluator's guards (a version selected for deletion
-/// whose manifest is unknown is kept, and so is every untagged version of the package): which of
-/// the two the graph means cannot be told.
-pub fn forget_shared(inventory: &mut Inventory, shared: &[crate::inventory::SharedDigest]) {
-    for s in shared {
-        inventory.packages[s.package_index]
-            .manifests
-            .remove(&s.digest);
-        note(&format!("warning: {s} (GitHub listed one image under two ids): both are kept, and the package's untagged versions with them"));
-    }
-}
-
-/// The line that says what was listed: "listed 2 packages, 311 versions of the user acme (4 API
-/// requests)".
-pub fn say_listed(inventory: &Inventory, scope: &impl std::fmt::Display, requests: u64) {
-    use crate::plural::count;
-    let versions: usize = inventory.packages.iter().map(|p| p.versions.len()).sum();
-    note(&format!(
-        "listed {}, {} of {scope} ({})",
-        count(inventory.packages.len(), "package", "packages"),
-        count(versions, "version", "versions"),
-        count(requests, "API request", "API requests")
-    ));
+    let reader = Reader {
+        cache: settings.cache(),
+        client: &|| registry_client(settings),
+    };
+    crate::fill::listing::inventory(client, scope, policy, settings.now(), &reader, fill).await
 }
 
 /// Connect, list every package the policy governs and read all their manifests (through the
