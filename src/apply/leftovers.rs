@@ -148,6 +148,17 @@ pub async fn find_leftovers(
             Err(e) => tracing::debug!("placeholder check: {e}"),
         }
     }
+    found_in(inventory, found, unread, absent)
+}
+
+/// The [`Found`] of [`find_leftovers`]: the versions whose manifest (`found`: package and
+/// version index, the text) is a placeholder's, and the doubtful ones (`unread`, `absent`).
+fn found_in(
+    inventory: &Inventory,
+    mut found: Vec<(usize, usize, String)>,
+    mut unread: Vec<(usize, usize)>,
+    absent: Vec<(usize, usize)>,
+) -> Found {
     if !unread.is_empty() {
         tracing::warn!(
             "{} could not be checked for a placeholder left by an earlier run (their manifests could not be read); a later run checks them again",

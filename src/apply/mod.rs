@@ -30,6 +30,7 @@ pub mod placeholders;
 pub mod progress;
 pub mod results;
 pub mod retag;
+pub mod saved;
 pub mod stream;
 pub mod targets;
 pub mod untag;

@@ -79,6 +79,14 @@ pub struct Streamed {
     pub swept_failed: Vec<Item>,
 }
 
+impl Streamed {
+    /// How many deletions were withheld for manifests that could not be read, as the warning
+    /// the run ends with ([`super::targets::withheld_for_unread_manifests`]).
+    pub fn withheld(&self) -> Option<String> {
+        super::targets::withheld_for_unread_manifests(&self.plan, &self.inventory, &self.unreadable)
+    }
+}
+
 /// Upper bounds of what `policy` deletes and untags in `inventory`, known before any manifest
 /// is read.
 fn bounds(policy: &Policy, inventory: &Inventory, now: DateTime<Utc>) -> (u64, u64) {

@@ -1,7 +1,7 @@
 //! What a plan comes to for `apply`: the deletions the executor is handed ([`targets`], each
 //! explained to the journal first: [`explain`]), the tags the untagger removes
-//! ([`untag_targets`], bounded by `max_untags`: [`check_max_untags`]; deletions by
-//! `max_deletions`: [`check_max_deletions`]; with `--plan --policy`, [`hold_back`]) and removing them after
+//! ([`untag_targets`], bounded by `max_untags`: [`check_max_untags`]; with
+//! `--plan --policy`, [`hold_back`]) and removing them after
 //! the deletions ([`remove_tags`]), and what a run withheld for manifests it could not read
 //! ([`withheld_for_unread_manifests`]).
 
@@ -35,19 +35,6 @@ pub fn targets(plan: &Plan, recheck: bool) -> Vec<Target> {
             hold: None,
         })
         .collect()
-}
-
-/// Refuse a plan deleting more than `limit` (the bound, and where it comes from: a flag or the
-/// policy's value the plan recorded).
-pub fn check_max_deletions(plan: &Plan, limit: Option<(u64, &str)>) -> Result<(), Failure> {
-    let count = plan.deletions().count() as u64;
-    match limit {
-        Some((max, source)) if count > max => Err(Failure::usage(format!(
-            "the plan deletes {}, more than {max} ({source}); nothing was deleted\n  help: check the plan; if it is right, pass --max-deletions {count}",
-            crate::plural::count(count, "version", "versions")
-        ))),
-        _ => Ok(()),
-    }
 }
 
 /// `apply --plan --policy`: hold back the deletions and tag removals the policy, evaluated now

@@ -190,14 +190,14 @@ impl Untagger<'_> {
             };
             if last_line.elapsed() >= super::progress::line_every() {
                 last_line = std::time::Instant::now();
-                eprintln!(
+                crate::printer::status(&format!(
                     "retention: {}/{} tags: {} removed, {} skipped, {} failed",
                     report.untagged + report.skipped.len() as u64 + report.failed.len() as u64,
                     report.total,
                     report.untagged,
                     report.skipped.len(),
                     report.failed.len()
-                );
+                ));
             }
             match outcome {
                 Outcome::Untagged(_) => report.untagged += 1,

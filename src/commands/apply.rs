@@ -16,12 +16,14 @@ use std::sync::Arc;
 
 use super::online;
 use super::settings::Settings;
+use super::verify::{after_apply, kept_broken, warn_broken};
 use super::{Failure, Outcome};
 use crate::apply::journal::Journal;
 use crate::apply::placeholders::Sweep;
+use crate::apply::saved::{Saved, Work};
 use crate::apply::targets::{self, DEFAULT_MAX_UNTAGS};
 use crate::apply::untag::UntagReport;
-use crate::apply::{stream, ApplyReport};
+use crate::apply::{pace, stream, ApplyReport};
 use crate::cli::ApplyArgs;
 use crate::fill::FillScope;
 use crate::github::{GithubClient, PaceMemory, Scope};
@@ -61,45 +63,19 @@ enum ApplyMode {
     PlanRecheck(Saved, Policy),
 }
 
-/// A saved plan and the limits it is applied under.
-struct Saved {
-    plan: Plan,
-    /// `--max-deletions`, else the policy's value the plan recorded (and which one it is).
-    max_deletions: Option<(u64, &'static str)>,
-    /// `--max-untags`, else the policy's (with `--policy`), else [`DEFAULT_MAX_UNTAGS`].
-    max_untags: u64,
-}
-
 impl ApplyMode {
     fn resolve(args: &ApplyArgs, settings: &Settings) -> Result<ApplyMode, Failure> {
         let plan = args.plan.as_deref().map(Plan::load).transpose()?;
-        let policy = match &args.policy {
-            Some(p) => Some(load_policy(p, args, settings)?),
-            None => None,
-        };
+        let load = |p| load_policy(p, args, settings);
+        let policy = args.policy.as_deref().map(load).transpose()?;
         let Some(plan) = plan else {
             // clap requires --policy or --plan (cli.rs); this answers rather than panics.
             let policy = policy.ok_or_else(|| Failure::usage("give --policy or --plan"))?;
             return Ok(ApplyMode::Policy(policy));
         };
-        let max_deletions = match (args.max_deletions, plan.max_deletions) {
-            (Some(max), _) => Some((max, "--max-deletions")),
-            (None, Some(max)) => Some((
-                max,
-                "the policy's safety.max_deletions, recorded in the plan",
-            )),
-            (None, None) => None,
-        };
-        let max_untags = policy
-            .as_ref()
-            .map_or(args.max_untags.unwrap_or(DEFAULT_MAX_UNTAGS), |p| {
-                p.safety.max_untags
-            });
-        let saved = Saved {
-            plan,
-            max_deletions,
-            max_untags,
-        };
+        let max_untags = policy.as_ref().map(|p| p.safety.max_untags);
+        let max_untags = max_untags.unwrap_or(args.max_untags.unwrap_or(DEFAULT_MAX_UNTAGS));
+        let saved = Saved::new(plan, args.max_deletions, max_untags);
         Ok(match policy {
             Some(policy) => ApplyMode::PlanRecheck(saved, policy),
             None => ApplyMode::Plan(saved),
@@ -109,10 +85,7 @@ impl ApplyMode {
 
 /// Run `apply`; the counts are returned whatever the outcome (zero when nothing was attempted).
 pub fn execute(args: &ApplyArgs, settings: &Settings) -> (ApplyResults, Outcome) {
-    match execute_inner(args, settings) {
-        Ok((results, outcome)) => (results, outcome),
-        Err(f) => (ApplyResults::default(), Err(f)),
-    }
+    execute_inner(args, settings).unwrap_or_else(|f| (ApplyResults::default(), Err(f)))
 }
 
 fn execute_inner(
@@ -149,29 +122,18 @@ fn execute_inner(
 async fn apply_plan(
     args: &ApplyArgs,
     settings: &Settings,
-    Saved {
-        plan,
-        max_deletions,
-        max_untags,
-    }: Saved,
+    saved: Saved,
     policy: Option<&Policy>,
     sweep: &Sweep<'_>,
 ) -> Result<(ApplyResults, Outcome), Failure> {
-    report_plan(&plan)?;
-    let already_broken = super::verify::kept_broken(&plan);
-    super::verify::warn_broken(&already_broken);
-    targets::check_max_deletions(&plan, max_deletions)?;
-    if let Some(owner) = settings.owner_flag() {
-        if !owner.eq_ignore_ascii_case(&plan.owner) {
-            crate::printer::warning(&format!("--owner {owner} is not the owner the plan was made for ({}): its version ids are looked up under {owner}", plan.owner));
-        }
-    }
+    let plan = &saved.plan;
+    report_plan(plan)?;
+    let broken = kept_broken(plan);
+    warn_broken(&broken);
+    saved.check(settings.owner_flag())?;
     let (client, scope) = online::connect(settings, Some(&plan.owner)).await?;
-    let memory = pace(args, policy, settings, &client, &scope);
-    let mut targets = targets::targets(&plan, true);
-    targets::explain(sweep.journal, &plan);
-    let mut untags = targets::untag_targets(&plan);
-    targets::check_max_untags(untags.len() as u64, max_untags)?;
+    let memory = start_pace(args, settings, policy, &client, &scope);
+    let mut work = Work::of_plan(plan, sweep, saved.max_untags)?;
     // With --policy, the inventory the deletions were decided on, for the check after.
     let mut before = None;
     let mut swept_failed = Vec::new();
@@ -179,46 +141,21 @@ async fn apply_plan(
         // Evaluate the policy now: the graph may have changed since the plan (a new image
         // sharing a platform manifest). Delete only what both delete.
         if policy.sha256 != plan.policy_sha256 {
+            let path = path.display();
             crate::printer::note(&format!(
-                "{} is not the policy the plan was made with; only what both delete is deleted",
-                path.display()
+                "{path} is not the policy the plan was made with; only what both delete is deleted"
             ));
         }
         let (_, mut inventory) =
             online::inventory(settings, &client, &scope, policy, FillScope::Needed).await?;
         let now = settings.now();
-        let swept =
-            crate::apply::placeholders::sweep(&client, &scope, sweep, policy, now, &mut inventory)
-                .await?;
-        let now_plan = crate::apply::placeholders::evaluate(policy, &inventory, now, &swept.doubt)?;
-        swept_failed = swept.failed;
-        targets::hold_back(
-            &mut targets,
-            &mut untags,
-            &crate::plan::recheck::Recheck::new(&now_plan),
-        );
+        swept_failed = work
+            .recheck(&client, &scope, sweep, policy, now, &mut inventory)
+            .await?;
         before = Some(inventory);
     }
-    crate::printer::status(&format!(
-        "deleting {} versions of {scope}; journal: {}",
-        targets.len(),
-        args.journal.display()
-    ));
-    let deleting = targets
-        .iter()
-        .filter(|t| t.hold.is_none())
-        .map(|t| t.id)
-        .collect();
-    let images: std::collections::BTreeSet<String> = targets
-        .iter()
-        .filter(|t| t.package_type.is_image())
-        .map(|t| t.package.clone())
-        .collect();
-    let report = crate::apply::execute(&client, &scope, targets, Arc::clone(sweep.journal)).await;
-    if let Some(m) = &memory {
-        m.save(&report.pace, chrono::Utc::now());
-    }
-    let mut untag_report = targets::remove_tags(&client, &scope, sweep, &report, untags).await;
+    let (deleting, images) = (work.deleting(), work.images());
+    let (report, mut untag_report) = work.run(&client, &scope, sweep, memory.as_ref()).await;
     untag_report.failed.extend(swept_failed);
     let (results, outcome) = conclude(&report, &untag_report);
     let Some(before) = before else {
@@ -230,17 +167,11 @@ async fn apply_plan(
     // The policy was evaluated now: a listing that did not add up withheld what rests on a
     // version's absence, and the run says so and exits 3.
     let outcome = also_warn(outcome, super::plan::incomplete_listings(&before));
-    let outcome = super::verify::after_apply(
-        &client,
-        &scope,
-        &before,
-        &deleting,
-        &report.touched,
-        &already_broken,
-        outcome,
-    )
-    .await;
-    Ok((results, outcome))
+    let touched = &report.touched;
+    let outcome = after_apply(
+        &client, &scope, &before, &deleting, touched, &broken, outcome,
+    );
+    Ok((results, outcome.await))
 }
 
 /// `apply --policy`: read, decide and delete package by package ([`stream`]), then remove tags.
@@ -251,12 +182,12 @@ async fn apply_policy(
     sweep: &Sweep<'_>,
 ) -> Result<(ApplyResults, Outcome), Failure> {
     let (client, scope) = online::connect(settings, policy.owner.as_deref()).await?;
-    let memory = pace(args, Some(policy), settings, &client, &scope);
+    let memory = start_pace(args, settings, Some(policy), &client, &scope);
     crate::printer::status(&format!("journal: {}", args.journal.display()));
-    let reader = match policy.packages.package_type.is_image() {
-        true => Some(online::registry_client(settings)?),
-        false => None,
-    };
+    let image = policy.packages.package_type.is_image();
+    let reader = image
+        .then(|| online::registry_client(settings))
+        .transpose()?;
     let streamed = stream::apply_streamed(stream::Stream {
         client: &client,
         scope: &scope,
@@ -271,49 +202,35 @@ async fn apply_policy(
     if let Some(m) = &memory {
         m.save(&streamed.report.pace, chrono::Utc::now());
     }
-    let already_broken = super::verify::kept_broken(&streamed.plan);
-    super::verify::warn_broken(&already_broken);
+    let broken = kept_broken(&streamed.plan);
+    warn_broken(&broken);
     let (untag_report, refused) =
         stream::untag_after(&client, &scope, sweep, policy, &streamed).await;
     let (results, outcome) = conclude(&streamed.report, &untag_report);
-    let unread = targets::withheld_for_unread_manifests(
-        &streamed.plan,
-        &streamed.inventory,
-        &streamed.unreadable,
-    );
     let outcome = combine(outcome, refused);
-    let outcome = also_warn(outcome, unread);
-    let outcome = also_warn(
-        outcome,
-        super::plan::incomplete_listings(&streamed.inventory),
-    );
+    let outcome = also_warn(outcome, streamed.withheld());
+    let before = &streamed.inventory;
+    let outcome = also_warn(outcome, super::plan::incomplete_listings(before));
     let deleting = streamed.plan.deletions().map(|(_, v)| v.id).collect();
-    let outcome = super::verify::after_apply(
-        &client,
-        &scope,
-        &streamed.inventory,
-        &deleting,
-        &streamed.report.touched,
-        &already_broken,
-        outcome,
-    )
-    .await;
-    Ok((results, outcome))
+    let touched = &streamed.report.touched;
+    let outcome = after_apply(
+        &client, &scope, before, &deleting, touched, &broken, outcome,
+    );
+    Ok((results, outcome.await))
 }
 
 /// The pace of the deletions ([`crate::apply::pace::start`]): `--deletions-per-minute`, else the
 /// policy's `safety.deletions_per_minute`; remembered in the cache directory.
-fn pace(
+fn start_pace(
     args: &ApplyArgs,
-    policy: Option<&Policy>,
     settings: &Settings,
+    policy: Option<&Policy>,
     client: &GithubClient,
     scope: &Scope,
 ) -> Option<PaceMemory> {
-    let per_minute = args
-        .deletions_per_minute
-        .or(policy.and_then(|p| p.safety.deletions_per_minute));
-    crate::apply::pace::start(
+    let configured = policy.and_then(|p| p.safety.deletions_per_minute);
+    let per_minute = args.deletions_per_minute.or(configured);
+    pace::start(
         client,
         scope,
         per_minute,
@@ -340,10 +257,8 @@ fn conclude(r: &ApplyReport, u: &UntagReport) -> (ApplyResults, Outcome) {
 
 /// `outcome`, and a warning after it when work was withheld (exit 3 when nothing else failed).
 fn also_warn(outcome: Outcome, withheld: Option<String>) -> Outcome {
-    combine(
-        outcome,
-        withheld.map_or(Ok(()), |m| Err(Failure::partial(m).warning())),
-    )
+    let warning = withheld.map_or(Ok(()), |m| Err(Failure::partial(m).warning()));
+    combine(outcome, warning)
 }
 
 /// Read the policy (annotating its errors in a runner), with --max-deletions and --max-untags

@@ -75,56 +75,5 @@ pub fn note(line: &str) {
     crate::printer::status(line);
 }
 
-/// On a terminal, a spinner while `plan` lists packages and reads manifests (seconds, on a large
-/// owner): what it is doing, the API requests so far and the time spent, as `apply` shows its
-/// progress. Nothing elsewhere (an Actions log gets the lines of [`note`]). Cleared on drop.
-pub struct Working {
-    bar: Option<indicatif::ProgressBar>,
-    ticker: Option<tokio::task::JoinHandle<()>>,
-}
-
-impl Working {
-    /// Start the spinner (inside the runtime): `what` and the client's request count.
-    pub fn start(what: String, client: &GithubClient) -> Working {
-        use std::io::IsTerminal;
-        if !std::io::stderr().is_terminal() || crate::printer::quiet() {
-            return Working {
-                bar: None,
-                ticker: None,
-            };
-        }
-        let bar = indicatif::ProgressBar::new_spinner();
-        if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {msg} · {elapsed}") {
-            bar.set_style(style);
-        }
-        bar.set_message(what.clone());
-        bar.enable_steady_tick(std::time::Duration::from_millis(120));
-        crate::printer::show_bar(&bar);
-        let (ticking, client) = (bar.clone(), client.clone());
-        let ticker = tokio::spawn(async move {
-            loop {
-                ticking.set_message(format!(
-                    "{what} · {}",
-                    crate::plural::count(client.requests(), "API request", "API requests")
-                ));
-                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-            }
-        });
-        Working {
-            bar: Some(bar),
-            ticker: Some(ticker),
-        }
-    }
-}
-
-impl Drop for Working {
-    fn drop(&mut self) {
-        if let Some(t) = self.ticker.take() {
-            t.abort();
-        }
-        crate::printer::hide_bar();
-        if let Some(bar) = self.bar.take() {
-            bar.finish_and_clear();
-        }
-    }
-}
+/// The spinner while `plan` lists and reads ([`crate::fill::listing::Working`]).
+pub use crate::fill::listing::Working;

@@ -5,7 +5,8 @@
 //! The listing is GitHub's ([`crate::github::fetch`]); here it is asked only for the governed
 //! packages ([`governed`]), its repeated ids are dropped, and a digest GitHub listed under two
 //! ids of a package loses its manifest ([`forget_shared`]): which of the two the graph means
-//! cannot be told, so the evaluator's guards keep both.
+//! cannot be told, so the evaluator's guards keep both. On a terminal, a spinner shows the
+//! listing and the reads as they go ([`Working`]).
 
 use chrono::{DateTime, Utc};
 
@@ -86,4 +87,58 @@ pub fn say_listed(inventory: &Inventory, scope: &impl std::fmt::Display, request
         count(versions, "version", "versions"),
         count(requests, "API request", "API requests")
     ));
+}
+
+/// On a terminal, a spinner while `plan` lists packages and reads manifests (seconds, on a large
+/// owner): what it is doing, the API requests so far and the time spent, as `apply` shows its
+/// progress. Nothing elsewhere (an Actions log gets the status lines). Cleared on drop.
+pub struct Working {
+    bar: Option<indicatif::ProgressBar>,
+    ticker: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Working {
+    /// Start the spinner (inside the runtime): `what` and the client's request count.
+    pub fn start(what: String, client: &GithubClient) -> Working {
+        use std::io::IsTerminal;
+        if !std::io::stderr().is_terminal() || crate::printer::quiet() {
+            return Working {
+                bar: None,
+                ticker: None,
+            };
+        }
+        let bar = indicatif::ProgressBar::new_spinner();
+        if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {msg} · {elapsed}") {
+            bar.set_style(style);
+        }
+        bar.set_message(what.clone());
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        crate::printer::show_bar(&bar);
+        let (ticking, client) = (bar.clone(), client.clone());
+        let ticker = tokio::spawn(async move {
+            loop {
+                ticking.set_message(format!(
+                    "{what} · {}",
+                    crate::plural::count(client.requests(), "API request", "API requests")
+                ));
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+        });
+        Working {
+            bar: Some(bar),
+            ticker: Some(ticker),
+        }
+    }
+}
+
+impl Drop for Working {
+    fn drop(&mut self) {
+        if let Some(t) = self.ticker.take() {
+            t.abort();
+        }
+        crate::printer::hide_bar();
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
 }
