@@ -70,7 +70,8 @@ impl ApplyMode {
         let policy = args.policy.as_deref().map(load).transpose()?;
         let Some(plan) = plan else {
             // clap requires --policy or --plan (cli.rs); this answers rather than panics.
-            let policy = policy.ok_or_else(|| Failure::usage("give --policy or --plan"))?;
+            let policy =
+                policy.ok_or_else(|| Failure::usage("give --policy FILE or --plan PLAN.json"))?;
             return Ok(ApplyMode::Policy(policy));
         };
         let max_untags = policy.as_ref().map(|p| p.safety.max_untags);
