@@ -1,6 +1,9 @@
 //! Carrying out deletions: the executor ([`execute`]), the journal ([`journal`]) and the progress
 //! display ([`progress`]); removing tags from images that stay: [`untag`], the placeholders a killed
-//! run left: [`leftovers`], putting tags back: [`retag`].
+//! run left: [`leftovers`] (set aside before a policy is evaluated: [`placeholders`]), putting tags
+//! back: [`retag`]. The two ways `apply` runs: a saved plan ([`saved`]) and the policy, package by
+//! package ([`stream`]), both through what a plan comes to ([`targets`]) at a [`pace`], ending in
+//! the counts and the exit code of the run ([`results`]).
 //!
 //! Outcomes of a DELETE: 204 deleted; 404 "Package version not found." already gone (deleted by
 //! someone else meanwhile, or by an earlier run whose answer was lost), which counts as done

@@ -2,7 +2,7 @@
 //! every online command starts from (`plan`, `apply`, `snapshot`, `verify`, `init`), and the
 //! lines that say what was listed.
 //!
-//! The listing is GitHub's ([`crate::github::fetch`]); here it is asked only for the governed
+//! The listing is GitHub's (`github::fetch`); here it is asked only for the governed
 //! packages ([`governed`]), its repeated ids are dropped, and a digest GitHub listed under two
 //! ids of a package loses its manifest ([`forget_shared`]): which of the two the graph means
 //! cannot be told, so the evaluator's guards keep both. On a terminal, a spinner shows the

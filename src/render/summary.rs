@@ -1,10 +1,10 @@
 //! The summary an `apply` run ends with on standard error: what was deleted, skipped and failed
 //! (each skipped or failed version and tag on a line of its own), what the API cost, and what
 //! became of the tag removals. Pure: the apply layer passes the counts
-//! ([`crate::apply::results::summary`]) and the command prints the text.
+//! (`apply::results::summary`) and the command prints the text.
 //!
 //! The lists are sorted (workers finish in any order, so two runs of one plan read the same),
-//! and every name and message goes through [`super::printable`] (they come from GitHub and the
+//! and every name and message goes through `render::printable` (they come from GitHub and the
 //! registry).
 
 use std::fmt::Write as _;
