@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 use super::journal::{Entry, Journal, JournalError, JournalOutcome};
 use super::order::{Next, Order};
 use super::progress::{self, Progress};
-use super::{ApplyReport, Stop, Target, BUDGET_RESERVE};
+use super::{ApplyReport, Item, Stop, Target, BUDGET_RESERVE};
 use crate::github::packages::{delete_version, get_version};
 use crate::github::{ApiError, ApiErrorKind, Done, GithubClient, PaceSummary, Scope};
 use crate::inventory::Version;
@@ -83,33 +83,7 @@ pub async fn execute_stream(
         move || client.pacer().summary().pace
     });
 
-    let (done_tx, mut done_rx) = mpsc::channel::<Done_>(WORKERS);
-    let mut to_workers = Vec::with_capacity(WORKERS);
-    let mut workers = tokio::task::JoinSet::new();
-    for w in 0..WORKERS {
-        let (tx, mut rx) = mpsc::channel::<Target>(1);
-        to_workers.push(tx);
-        let (client, scope, journal, done_tx) = (
-            client.clone(),
-            scope.clone(),
-            Arc::clone(&journal),
-            done_tx.clone(),
-        );
-        workers.spawn(async move {
-            while let Some(target) = rx.recv().await {
-                let result = work(&client, &scope, &journal, &target).await;
-                let done = Done_ {
-                    worker: w,
-                    target,
-                    result,
-                };
-                if done_tx.send(done).await.is_err() {
-                    return;
-                }
-            }
-        });
-    }
-    drop(done_tx);
+    let (to_workers, mut done_rx, mut workers) = spawn_workers(client, scope, &journal);
     let mut idle: Vec<usize> = (0..WORKERS).rev().collect();
     // A line every few seconds on a non-terminal even while nothing finishes (a wait for a
     // rate limit), so that an Actions log never looks stuck.
@@ -118,56 +92,22 @@ pub async fn execute_stream(
 
     loop {
         // Hand out what may go, while a worker is free and the run goes on.
-        while stopped.is_none() && !idle.is_empty() {
-            if let Some(after) = client.pacer().past_deadline() {
-                stopped = Some(Stop::Deadline(after));
-                break;
-            }
-            let budget = client.budget();
-            if let Some(remaining) = budget.remaining {
-                if remaining < BUDGET_RESERVE + per_target {
-                    stopped = Some(Stop::Budget {
-                        remaining: Some(remaining),
-                        reset: budget.reset,
-                    });
-                    break;
-                }
-            }
-            let room = budget
-                .remaining
-                .map(|r| r.saturating_sub(BUDGET_RESERVE) / per_target);
-            match order.next(room) {
-                Next::Go(target) => {
-                    let Some(w) = idle.pop() else { break };
-                    if let Err(e) = to_workers[w].send(target).await {
-                        // The worker is gone (it panicked): the target goes back.
-                        order.put_back(e.0);
-                        break;
-                    }
-                }
-                Next::Blocked(target, why) => {
-                    record(
-                        &journal,
-                        scope,
-                        &mut order,
-                        &mut report,
-                        &mut progress,
-                        &target,
-                        JournalOutcome::Skipped,
-                        why,
-                        &mut stopped,
-                    )
-                    .await;
-                }
-                Next::OverBudget => {
-                    stopped = Some(Stop::Budget {
-                        remaining: budget.remaining,
-                        reset: budget.reset,
-                    });
-                }
-                Next::Wait | Next::Empty => break,
-            }
-        }
+        let mut state = State {
+            order: &mut order,
+            report: &mut report,
+            progress: &mut progress,
+            stopped: &mut stopped,
+        };
+        hand_out(
+            client,
+            scope,
+            &journal,
+            per_target,
+            &mut state,
+            &mut idle,
+            &to_workers,
+        )
+        .await;
         let finished = order.in_flight() == 0
             && (stopped.is_some() || (order.queued() == 0 && more.is_none()));
         if finished {
@@ -212,9 +152,120 @@ pub async fn execute_stream(
     report.budget = client.budget();
     report.pace = client.pacer().summary();
     if let Some(line) = pace_line(&report.pace, report.done(), started.elapsed()) {
-        eprintln!("{line}");
+        crate::printer::status(&line);
     }
     report
+}
+
+/// What the scheduler's helpers change: the order, the report, the progress, why it stopped.
+struct State<'a> {
+    order: &'a mut Order,
+    report: &'a mut ApplyReport,
+    progress: &'a mut Progress,
+    stopped: &'a mut Option<Stop>,
+}
+
+/// Start the [`WORKERS`]: each takes a target on its own channel, deletes it ([`work`]) and
+/// sends what became of it back on the one returned receiver.
+fn spawn_workers(
+    client: &GithubClient,
+    scope: &Scope,
+    journal: &Arc<Journal>,
+) -> (
+    Vec<mpsc::Sender<Target>>,
+    mpsc::Receiver<Done_>,
+    tokio::task::JoinSet<()>,
+) {
+    let (done_tx, done_rx) = mpsc::channel::<Done_>(WORKERS);
+    let mut to_workers = Vec::with_capacity(WORKERS);
+    let mut workers = tokio::task::JoinSet::new();
+    for w in 0..WORKERS {
+        let (tx, mut rx) = mpsc::channel::<Target>(1);
+        to_workers.push(tx);
+        let (client, scope, journal, done_tx) = (
+            client.clone(),
+            scope.clone(),
+            Arc::clone(journal),
+            done_tx.clone(),
+        );
+        workers.spawn(async move {
+            while let Some(target) = rx.recv().await {
+                let result = work(&client, &scope, &journal, &target).await;
+                let done = Done_ {
+                    worker: w,
+                    target,
+                    result,
+                };
+                if done_tx.send(done).await.is_err() {
+                    return;
+                }
+            }
+        });
+    }
+    (to_workers, done_rx, workers)
+}
+
+/// Hand out what may go while a worker is `idle` and the run goes on: stop at the deadline or
+/// when the budget is spent; a target blocked by another's outcome is recorded as skipped.
+async fn hand_out(
+    client: &GithubClient,
+    scope: &Scope,
+    journal: &Arc<Journal>,
+    per_target: u64,
+    s: &mut State<'_>,
+    idle: &mut Vec<usize>,
+    to_workers: &[mpsc::Sender<Target>],
+) {
+    while s.stopped.is_none() && !idle.is_empty() {
+        if let Some(after) = client.pacer().past_deadline() {
+            *s.stopped = Some(Stop::Deadline(after));
+            break;
+        }
+        let budget = client.budget();
+        if let Some(remaining) = budget.remaining {
+            if remaining < BUDGET_RESERVE + per_target {
+                *s.stopped = Some(Stop::Budget {
+                    remaining: Some(remaining),
+                    reset: budget.reset,
+                });
+                break;
+            }
+        }
+        let room = budget
+            .remaining
+            .map(|r| r.saturating_sub(BUDGET_RESERVE) / per_target);
+        match s.order.next(room) {
+            Next::Go(target) => {
+                let Some(w) = idle.pop() else { break };
+                if let Err(e) = to_workers[w].send(target).await {
+                    // The worker is gone (it panicked): the target goes back.
+                    s.order.put_back(e.0);
+                    break;
+                }
+            }
+            Next::Blocked(target, why) => {
+                record(
+                    journal,
+                    scope,
+                    s.order,
+                    s.report,
+                    s.progress,
+                    &target,
+                    JournalOutcome::Skipped,
+                    why,
+                    s.stopped,
+                )
+                .await;
+            }
+            Next::OverBudget => {
+                *s.stopped = Some(Stop::Budget {
+                    remaining: budget.remaining,
+                    reset: budget.reset,
+                });
+            }
+            Next::Wait | Next::Empty => break,
+        }
+    }
 }
 
 /// The next batch of a streamed plan; never, once the sender is gone (`None` is returned once).
@@ -336,11 +387,11 @@ async fn record(
         JournalOutcome::Skipped => {
             report
                 .skipped
-                .push((target.package.clone(), target.label(), message.clone()))
+                .push(Item::new(&target.package, target.label(), &message))
         }
         _ => report
             .failed
-            .push((target.package.clone(), target.label(), message.clone())),
+            .push(Item::new(&target.package, target.label(), &message)),
     }
     progress.update(report);
     outcome.log(&target.package, &target.label(), &message);
@@ -425,11 +476,11 @@ fn warn_budget(client: &GithubClient, total: u64, per_target: u64, warned: &mut 
         .reset
         .map(|r| format!(" (it resets at {})", r.to_rfc3339()))
         .unwrap_or_default();
-    eprintln!(
-        "warning: {} left this hour{reset}: about {} now, the rest next run; deleting in the plan's order, whole images at a time",
+    crate::printer::warning(&format!(
+        "{} left this hour{reset}: about {} now, the rest next run; deleting in the plan's order, whole images at a time",
         crate::plural::count(remaining, "request", "requests").replacen(&remaining.to_string(), &grouped(remaining), 1),
         crate::plural::count(now, "deletion", "deletions").replacen(&now.to_string(), &grouped(now), 1),
-    );
+    ));
 }
 
 /// `n` with thousands separated by commas: 1,000.

@@ -19,6 +19,7 @@ use chrono::Utc;
 
 use super::journal::{Entry, Journal, JournalOutcome, UntagRecord};
 use super::untag::original_manifest;
+use super::Item;
 use crate::github::packages::delete_version;
 use crate::github::{ApiError, Done, GithubClient, Scope};
 use crate::inventory::{Inventory, PackageType};
@@ -147,6 +148,17 @@ pub async fn find_leftovers(
             Err(e) => tracing::debug!("placeholder check: {e}"),
         }
     }
+    found_in(inventory, found, unread, absent)
+}
+
+/// The [`Found`] of [`find_leftovers`]: the versions whose manifest (`found`: package and
+/// version index, the text) is a placeholder's, and the doubtful ones (`unread`, `absent`).
+fn found_in(
+    inventory: &Inventory,
+    mut found: Vec<(usize, usize, String)>,
+    mut unread: Vec<(usize, usize)>,
+    absent: Vec<(usize, usize)>,
+) -> Found {
     if !unread.is_empty() {
         tracing::warn!(
             "{} could not be checked for a placeholder left by an earlier run (their manifests could not be read); a later run checks them again",
@@ -219,8 +231,8 @@ pub fn set_aside(inventory: &mut Inventory, leftovers: &[Leftover]) {
 pub struct Swept {
     /// One line per placeholder, for the report.
     pub lines: Vec<String>,
-    /// Placeholders that still hold their tag: (package, what, why).
-    pub failed: Vec<(String, String, String)>,
+    /// Placeholders that still hold their tag.
+    pub failed: Vec<Item>,
 }
 
 /// The tag a leftover's note removes, and from which image.
@@ -328,7 +340,7 @@ pub async fn sweep(
                 .push((original.clone(), tag.clone())),
             _ => swept
                 .failed
-                .push((l.package.clone(), label.clone(), message.clone())),
+                .push(Item::new(&l.package, label.clone(), message.clone())),
         }
         swept
             .lines

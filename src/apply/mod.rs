@@ -1,6 +1,9 @@
 //! Carrying out deletions: the executor ([`execute`]), the journal ([`journal`]) and the progress
 //! display ([`progress`]); removing tags from images that stay: [`untag`], the placeholders a killed
-//! run left: [`leftovers`], putting tags back: [`retag`].
+//! run left: [`leftovers`] (set aside before a policy is evaluated: [`placeholders`]), putting tags
+//! back: [`retag`]. The two ways `apply` runs: a saved plan ([`saved`]) and the policy, package by
+//! package ([`stream`]), both through what a plan comes to ([`targets`]) at a [`pace`], ending in
+//! the counts and the exit code of the run ([`results`]).
 //!
 //! Outcomes of a DELETE: 204 deleted; 404 "Package version not found." already gone (deleted by
 //! someone else meanwhile, or by an earlier run whose answer was lost), which counts as done
@@ -25,8 +28,14 @@ mod executor;
 pub mod journal;
 pub mod leftovers;
 pub mod order;
+pub mod pace;
+pub mod placeholders;
 pub mod progress;
+pub mod results;
 pub mod retag;
+pub mod saved;
+pub mod stream;
+pub mod targets;
 pub mod untag;
 
 use chrono::{DateTime, Utc};
@@ -35,6 +44,7 @@ use crate::github::{ApiError, PaceSummary, RateBudget};
 use crate::inventory::PackageType;
 use journal::JournalError;
 
+pub use crate::render::summary::Item;
 pub use executor::{execute, execute_stream};
 
 /// What stops a step of `apply` that is not the executor (which reports per target, [`Stop`]):
@@ -107,10 +117,10 @@ pub struct ApplyReport {
     pub total: u64,
     pub deleted: u64,
     pub already_gone: u64,
-    /// (package, version label, why)
-    pub skipped: Vec<(String, String, String)>,
-    /// (package, version label, error)
-    pub failed: Vec<(String, String, String)>,
+    /// Skipped versions (why: GitHub's refusal, a recheck, a hold).
+    pub skipped: Vec<Item>,
+    /// Failed versions (why: the error).
+    pub failed: Vec<Item>,
     /// Not attempted because the run stopped.
     pub left: u64,
     pub stop: Option<Stop>,

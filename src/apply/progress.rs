@@ -1,7 +1,8 @@
 //! Progress a person can follow: a bar with counts and ETA on a terminal (stderr); elsewhere (the
 //! Actions log) a plain line every few seconds. The ETA comes from the pace of the deletions
 //! (what the pacer allows now, learned from GitHub's refusals), not from the average so far,
-//! which a pause would distort.
+//! which a pause would distort. With `--quiet` neither is shown; while the bar is, every line
+//! the program prints goes above it ([`crate::printer::show_bar`]).
 
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
@@ -32,12 +33,16 @@ pub struct Progress {
 
 impl Progress {
     pub fn new(total: u64) -> Progress {
-        let bar = std::io::stderr().is_terminal().then(|| {
+        // No bar with --quiet (nor its lines: they are status lines).
+        let shown = std::io::stderr().is_terminal() && !crate::printer::quiet();
+        let bar = shown.then(|| {
             let bar = ProgressBar::new(total);
             if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} versions · {msg}")
             {
                 bar.set_style(style);
             }
+            // Lines printed while it is shown go above it.
+            crate::printer::show_bar(&bar);
             bar
         });
         Progress {
@@ -97,12 +102,15 @@ impl Progress {
         }
         if self.last_line.elapsed() >= line_every() {
             self.last_line = Instant::now();
-            eprintln!("retention: {handled}/{total} versions: {msg}{eta}");
+            crate::printer::status(&format!(
+                "retention: {handled}/{total} versions: {msg}{eta}"
+            ));
         }
     }
 
     pub fn finish(&self) {
         if let Some(bar) = &self.bar {
+            crate::printer::hide_bar();
             bar.finish_and_clear();
         }
     }

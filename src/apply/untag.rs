@@ -32,6 +32,7 @@ use std::collections::HashSet;
 use chrono::Utc;
 
 use super::journal::{Entry, Journal, JournalOutcome, UntagRecord};
+use super::Item;
 use crate::github::packages::{delete_version, first_versions_page};
 use crate::github::{ApiError, Done, GithubClient, Scope};
 use crate::inventory::PackageType;
@@ -76,9 +77,10 @@ impl UntagTarget {
 pub struct UntagReport {
     pub total: u64,
     pub untagged: u64,
-    /// (package, what, why)
-    pub skipped: Vec<(String, String, String)>,
-    pub failed: Vec<(String, String, String)>,
+    /// Tags not removed (why: a hold, the image would lose its last tag, ...).
+    pub skipped: Vec<Item>,
+    /// Tag removals that failed, and placeholders an earlier run left that still hold their tag.
+    pub failed: Vec<Item>,
     /// Not attempted: the run stopped (the token may not push, the journal failed, the rate
     /// budget ran out).
     pub left: u64,
@@ -188,19 +190,19 @@ impl Untagger<'_> {
             };
             if last_line.elapsed() >= super::progress::line_every() {
                 last_line = std::time::Instant::now();
-                eprintln!(
+                crate::printer::status(&format!(
                     "retention: {}/{} tags: {} removed, {} skipped, {} failed",
                     report.untagged + report.skipped.len() as u64 + report.failed.len() as u64,
                     report.total,
                     report.untagged,
                     report.skipped.len(),
                     report.failed.len()
-                );
+                ));
             }
             match outcome {
                 Outcome::Untagged(_) => report.untagged += 1,
-                Outcome::Skipped(why) => report.skipped.push((t.package.clone(), t.label(), why)),
-                Outcome::Failed(why) => report.failed.push((t.package.clone(), t.label(), why)),
+                Outcome::Skipped(why) => report.skipped.push(Item::new(&t.package, t.label(), why)),
+                Outcome::Failed(why) => report.failed.push(Item::new(&t.package, t.label(), why)),
                 Outcome::Fatal(why) => {
                     report.left += 1;
                     report.stop = Some(why);

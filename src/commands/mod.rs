@@ -13,8 +13,6 @@ mod in_use;
 mod init;
 mod journal;
 mod online;
-mod pipeline;
-mod placeholders;
 mod plan;
 mod restore;
 mod settings;
@@ -27,6 +25,9 @@ use clap::Parser as _;
 
 use crate::cli::{Cli, Command};
 use settings::Settings;
+
+// `plan` sets placeholders aside before it evaluates (the apply layer owns them).
+use crate::apply::placeholders;
 
 pub use crate::outcome::{Failure, Outcome};
 

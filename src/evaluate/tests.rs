@@ -1725,7 +1725,7 @@ mod laws {
     }
 }
 
-/// `apply --policy` plans package by package and assembles (commands/pipeline.rs): the plan,
+/// `apply --policy` plans package by package and assembles (apply/stream.rs): the plan,
 /// summary included (untags, broken images, space freed), must be the one `evaluate` makes.
 #[test]
 fn package_by_package_and_assembled_is_the_plan_evaluate_makes() {

@@ -6,6 +6,7 @@ pub mod group;
 mod in_use;
 pub mod markdown;
 mod sections;
+pub mod summary;
 pub mod text;
 
 #[cfg(test)]

@@ -904,6 +904,50 @@ fn a_log_line_every_few_seconds_even_while_every_request_waits() {
 }
 
 #[test]
+fn with_quiet_apply_prints_no_progress_nor_summary_and_its_counts_still() {
+    // As above (every DELETE waits 1 s: progress lines would be printed), with --quiet.
+    let mut f = Fixture::new("acme");
+    f.npm("small", 8, "2026-01-01T00:00:00Z");
+    let mut config = Config::default();
+    for nth in 0..6 {
+        config.faults.push(Fault {
+            endpoint: "DELETE version".into(),
+            nth,
+            kind: FaultKind::Slow(Duration::from_secs(1)),
+        });
+    }
+    let server = GithubServer::start(&f.json(), config);
+    let dir = tempfile::tempdir().unwrap();
+    let policy = write(dir.path(), "p.yml", &delete_policy("acme", "[\"small\"]"));
+    let o = retention(
+        &server,
+        dir.path(),
+        &[
+            "--quiet",
+            "apply",
+            "--policy",
+            &policy,
+            "--now",
+            NOW,
+            "--registry",
+            "http://127.0.0.1:1",
+        ],
+        &[("RETENTION_TEST_TIME_SCALE", "0.1")],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    // Nothing but errors and warnings: no listing, journal, progress or summary line.
+    assert!(
+        stderr
+            .lines()
+            .all(|l| l.starts_with("error:") || l.starts_with("warning:")),
+        "{stderr}"
+    );
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("deleted=6 skipped=0 failed=0"), "{stdout}");
+}
+
+#[test]
 fn apply_plan_with_the_policy_deletes_only_what_both_delete() {
     let mut f = Fixture::new("acme");
     f.npm("api", 6, "2026-01-01T00:00:00Z");

@@ -15,6 +15,11 @@
 //! come from the cache, then from the registry, [`RegistryClient::concurrency`] at a time
 //! ([`ReadAhead`], which also lets `apply --policy` start a package's reads while it is still
 //! being listed).
+//!
+//! [`listing`]: listing the governed packages and reading their manifests, the inventory the
+//! online commands start from.
+
+pub mod listing;
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;

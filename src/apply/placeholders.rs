@@ -16,11 +16,12 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 
-use super::Failure;
-use crate::apply::leftovers::{self, Leftover};
+use super::leftovers::{self, Leftover};
+use super::Item;
 use crate::evaluate::EvaluateError;
 use crate::github::{GithubClient, Scope};
 use crate::inventory::{Inventory, PackageEntry};
+use crate::outcome::Failure;
 use crate::plan::{Action, PackagePlan, Plan};
 use crate::policy::Policy;
 use crate::registry::{ManifestCache, RegistryClient};
@@ -60,13 +61,13 @@ impl Doubt {
 /// Say what was found: one line per placeholder set aside.
 fn say(found: &leftovers::Found, what_next: &str) {
     for l in &found.leftovers {
-        eprintln!(
+        crate::printer::status(&format!(
             "placeholder: {} {} ({}) is a placeholder left by a killed tag removal ({}): it is not an image; {what_next}",
             l.package,
             l.digest,
             l.tags.join(", "),
             l.note
-        );
+        ));
     }
 }
 
@@ -101,16 +102,16 @@ pub async fn set_aside(
 pub struct Sweep<'a> {
     pub registry: &'a RegistryClient,
     pub cache: &'a ManifestCache,
-    pub journal: &'a crate::apply::journal::Journal,
+    pub journal: &'a std::sync::Arc<super::journal::Journal>,
     /// Placeholder digests the journal names: (tag, original image).
     pub known: HashMap<String, (String, String)>,
 }
 
-/// What [`sweep`] leaves for the report: placeholders that still hold their tag (package, what,
-/// why), and the doubtful versions the decisions must not rest on.
+/// What [`sweep`] leaves for the report: placeholders that still hold their tag, and the
+/// doubtful versions the decisions must not rest on.
 #[derive(Default)]
 pub struct Swept {
-    pub failed: Vec<(String, String, String)>,
+    pub failed: Vec<Item>,
     pub doubt: Doubt,
 }
 
@@ -161,9 +162,9 @@ pub async fn sweep(
         for (i, part) in line.split('\n').enumerate() {
             let part = crate::render::printable(part);
             if i == 0 {
-                eprintln!("placeholder: {part}");
+                crate::printer::status(&format!("placeholder: {part}"));
             } else {
-                eprintln!("{part}");
+                crate::printer::status(&part);
             }
         }
     }
@@ -171,10 +172,20 @@ pub async fn sweep(
     let failed = swept
         .failed
         .into_iter()
-        .map(|(package, what, why)| {
-            let why = why.lines().next().unwrap_or_default().to_string();
-            (package, what, why)
-        })
+        .map(
+            |Item {
+                 package,
+                 label,
+                 why,
+             }| {
+                let why = why.lines().next().unwrap_or_default().to_string();
+                Item {
+                    package,
+                    label,
+                    why,
+                }
+            },
+        )
         .collect();
     Ok(Swept { failed, doubt })
 }

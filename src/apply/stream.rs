@@ -14,7 +14,8 @@
 //! for those reads. Decisions still wait for every manifest of their package.
 //!
 //! Before a package is evaluated, the placeholders an earlier run left in it are swept and taken
-//! out of it ([`super::placeholders`]), as `apply` does for the whole inventory otherwise.
+//! out of it ([`super::placeholders`]), as `apply` does for the whole inventory otherwise. Each
+//! deletion is explained to the journal ([`super::targets::explain`]) before it is handed over.
 //!
 //! `max_deletions` and `max_untags` must still refuse a plan that is too big before anything is
 //! deleted: the pipeline runs only when upper bounds known before any manifest is read are
@@ -32,21 +33,37 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use super::settings::Settings;
-use super::Failure;
-use crate::apply::journal::Journal;
-use crate::apply::{ApplyReport, Target};
+use super::journal::Journal;
+use super::placeholders::{self, Sweep};
+use super::untag::UntagReport;
+use super::{ApplyReport, Item, Target};
 use crate::fill::{FillReport, FillScope, ReadAhead};
 use crate::github::{GithubClient, Scope};
 use crate::inventory::{Inventory, PackageEntry};
+use crate::outcome::{Failure, Outcome};
 use crate::plan::Plan;
 use crate::plural::count;
 use crate::policy::Policy;
+use crate::registry::RegistryClient;
 
 /// Batches of targets waiting for the executor (a package each).
 const BATCHES_AHEAD: usize = 4;
 
-pub use super::placeholders::Sweep;
+/// What a streamed run works with.
+pub struct Stream<'a> {
+    pub client: &'a GithubClient,
+    pub scope: &'a Scope,
+    pub policy: &'a Policy,
+    /// The time the policy is evaluated at.
+    pub now: DateTime<Utc>,
+    /// Reads the manifests: `None` when the policy governs no container packages.
+    pub reader: Option<RegistryClient>,
+    /// Where placeholders an earlier run left are found and swept (its cache is the reader's).
+    pub placeholders: &'a Sweep<'a>,
+    pub journal: Arc<Journal>,
+    /// Told the plan once every package is decided (the Action's plan report).
+    pub on_plan: &'a (dyn Fn(&Plan) -> Result<(), Failure> + Sync),
+}
 
 /// What [`apply_streamed`] did.
 pub struct Streamed {
@@ -58,8 +75,16 @@ pub struct Streamed {
     pub inventory: Inventory,
     /// Packages some of whose manifests could not be read.
     pub unreadable: Vec<String>,
-    /// Placeholders left by an earlier run that still hold their tag (package, what, why).
-    pub swept_failed: Vec<(String, String, String)>,
+    /// Placeholders left by an earlier run that still hold their tag.
+    pub swept_failed: Vec<Item>,
+}
+
+impl Streamed {
+    /// How many deletions were withheld for manifests that could not be read, as the warning
+    /// the run ends with ([`super::targets::withheld_for_unread_manifests`]).
+    pub fn withheld(&self) -> Option<String> {
+        super::targets::withheld_for_unread_manifests(&self.plan, &self.inventory, &self.unreadable)
+    }
 }
 
 /// Upper bounds of what `policy` deletes and untags in `inventory`, known before any manifest
@@ -164,7 +189,7 @@ fn add(total: &mut FillReport, r: FillReport) {
 }
 
 /// Read the manifests the decisions on `inventory` need, as `plan` does
-/// ([`super::online::inventory`]): a digest GitHub listed under two ids of a package
+/// ([`crate::fill::listing::inventory`]): a digest GitHub listed under two ids of a package
 /// loses its manifest (both versions are then kept by the evaluator's guards).
 async fn read_manifests(
     reader: &mut ReadAhead,
@@ -174,36 +199,25 @@ async fn read_manifests(
 ) -> FillReport {
     let shared = inventory.shared_digests();
     let report = crate::fill::fill_with(reader, policy, inventory, now, FillScope::Needed).await;
-    super::online::forget_shared(inventory, &shared);
+    crate::fill::listing::forget_shared(inventory, &shared);
     report
 }
 
 /// List, then read, evaluate and delete package by package (see the module doc); when the
 /// bounds are over the limits, read every manifest and check the whole plan first.
-#[allow(clippy::too_many_arguments)]
-pub async fn apply_streamed(
-    settings: &Settings,
-    client: &GithubClient,
-    scope: &Scope,
-    policy: &Policy,
-    placeholders: &Sweep<'_>,
-    journal: Arc<Journal>,
-    to_targets: &dyn Fn(&Plan) -> Vec<Target>,
-) -> Result<Streamed, Failure> {
-    let now = settings.now();
+pub async fn apply_streamed(s: Stream<'_>) -> Result<Streamed, Failure> {
+    let (client, scope, policy, now) = (s.client, s.scope, s.policy, s.now);
     // The registry client comes first, so that a listing page's manifests are read while the
     // next page is listed (when the package is sure to need them: see `ReadEarly`).
-    let mut reader: Option<ReadAhead> = if policy.packages.package_type.is_image() {
-        let reg = super::online::registry_client(settings)?;
-        Some(ReadAhead::new(&reg, settings.cache()))
-    } else {
-        None
-    };
+    let mut reader: Option<ReadAhead> = s
+        .reader
+        .as_ref()
+        .map(|reg| ReadAhead::new(reg, s.placeholders.cache));
     let mut early = ReadEarly::default();
     let raw = crate::github::fetch_inventory_paged(
         client,
         scope,
-        &super::online::governed(policy),
+        &crate::fill::listing::governed(policy),
         Utc::now(),
         &mut |package, versions, start| {
             if let Some(ahead) = &mut reader {
@@ -214,7 +228,7 @@ pub async fn apply_streamed(
     .await?;
     let mut inventory = raw.typed()?;
     inventory.drop_repeated_ids();
-    super::online::say_listed(&inventory, scope, client.requests());
+    crate::fill::listing::say_listed(&inventory, scope, client.requests());
 
     let (deletions, untags) = bounds(policy, &inventory, now);
     let (max_deletions, max_untags) = (policy.safety.max_deletions, policy.safety.max_untags);
@@ -225,37 +239,62 @@ pub async fn apply_streamed(
             count(deletions, "deletion", "deletions"),
             count(untags, "tag removal", "tag removals")
         );
-        let mut unreadable = Vec::new();
-        if let Some(ahead) = &mut reader {
-            let report = read_manifests(ahead, policy, &mut inventory, now).await;
-            eprintln!("{}", report.summary());
-            if report.from_network > 0 {
-                ahead.evict();
-            }
-            unreadable = report.failed_packages;
-        }
-        let swept =
-            super::placeholders::sweep(client, scope, placeholders, policy, now, &mut inventory)
-                .await?;
-        let plan = super::placeholders::evaluate(policy, &inventory, now, &swept.doubt)?;
-        if let Some(runner) = crate::actions::Runner::detect() {
-            runner.report_plan(&plan)?;
-        }
-        let targets = to_targets(&plan);
-        eprintln!(
-            "deleting {} of {scope}",
-            count(targets.len(), "version", "versions")
-        );
-        let report = crate::apply::execute(client, scope, targets, journal).await;
-        return Ok(Streamed {
-            report,
-            plan,
-            inventory,
-            unreadable,
-            swept_failed: swept.failed,
-        });
+        return whole_plan_first(&s, reader, inventory).await;
     }
+    package_by_package(&s, reader, inventory, deletions).await
+}
 
+/// The deletions of `plan`, each explained to the journal first.
+fn to_targets(s: &Stream<'_>, plan: &Plan) -> Vec<Target> {
+    super::targets::explain(&s.journal, plan);
+    super::targets::targets(plan, false)
+}
+
+/// Read every manifest, evaluate the whole `inventory` (refused when over a limit: nothing is
+/// deleted), then delete.
+async fn whole_plan_first(
+    s: &Stream<'_>,
+    mut reader: Option<ReadAhead>,
+    mut inventory: Inventory,
+) -> Result<Streamed, Failure> {
+    let (client, scope, policy, now) = (s.client, s.scope, s.policy, s.now);
+    let mut unreadable = Vec::new();
+    if let Some(ahead) = &mut reader {
+        let report = read_manifests(ahead, policy, &mut inventory, now).await;
+        crate::printer::status(&report.summary());
+        if report.from_network > 0 {
+            ahead.evict();
+        }
+        unreadable = report.failed_packages;
+    }
+    let swept =
+        placeholders::sweep(client, scope, s.placeholders, policy, now, &mut inventory).await?;
+    let plan = placeholders::evaluate(policy, &inventory, now, &swept.doubt)?;
+    (s.on_plan)(&plan)?;
+    let targets = to_targets(s, &plan);
+    crate::printer::status(&format!(
+        "deleting {} of {scope}",
+        count(targets.len(), "version", "versions")
+    ));
+    let report = super::execute(client, scope, targets, Arc::clone(&s.journal)).await;
+    Ok(Streamed {
+        report,
+        plan,
+        inventory,
+        unreadable,
+        swept_failed: swept.failed,
+    })
+}
+
+/// Read, evaluate and hand over the governed packages of `inventory` one at a time while the
+/// executor deletes (at most `deletions`, the bound known before any manifest was read).
+async fn package_by_package(
+    s: &Stream<'_>,
+    mut reader: Option<ReadAhead>,
+    mut inventory: Inventory,
+    deletions: u64,
+) -> Result<Streamed, Failure> {
+    let (client, scope, policy, now) = (s.client, s.scope, s.policy, s.now);
     let (tx, rx) = tokio::sync::mpsc::channel::<Vec<Target>>(BATCHES_AHEAD);
     let owner = inventory.owner.clone();
     // Every digest listed, for the subjects of artifacts kept in another package.
@@ -279,15 +318,15 @@ pub async fn apply_streamed(
                 captured_at: now,
                 packages: vec![entry],
             };
-            let mut doubt = super::placeholders::Doubt::default();
+            let mut doubt = placeholders::Doubt::default();
             if let Some(ahead) = &mut reader {
                 if single.packages[0].package.package_type.is_image() {
                     let r = read_manifests(ahead, policy, &mut single, now).await;
                     add(&mut fill, r);
-                    let swept = super::placeholders::sweep(
+                    let swept = placeholders::sweep(
                         client,
                         scope,
-                        placeholders,
+                        s.placeholders,
                         policy,
                         now,
                         &mut single,
@@ -300,15 +339,12 @@ pub async fn apply_streamed(
             let Some(entry) = single.packages.pop() else {
                 continue;
             };
-            let package = super::placeholders::plan_package(policy, &entry, now, &doubt, &|d| {
-                listed.contains(d)
-            });
-            let batch = to_targets(&crate::evaluate::assemble(
-                policy,
-                &owner,
-                now,
-                vec![package.clone()],
-            ));
+            let package =
+                placeholders::plan_package(policy, &entry, now, &doubt, &|d| listed.contains(d));
+            let batch = to_targets(
+                s,
+                &crate::evaluate::assemble(policy, &owner, now, vec![package.clone()]),
+            );
             tracing::info!(
                 "{}: {} decided",
                 package.name,
@@ -323,27 +359,25 @@ pub async fn apply_streamed(
         }
         drop(tx);
         if let Some(ahead) = &reader {
-            eprintln!("{}", fill.summary());
+            crate::printer::status(&fill.summary());
             if fill.from_network > 0 {
                 ahead.evict();
             }
         }
         Ok::<_, Failure>((plans, read, fill.failed_packages, swept_failed))
     };
-    eprintln!(
+    crate::printer::status(&format!(
         "deleting package by package as their decisions are known (at most {} of {scope})",
         count(deletions, "version", "versions")
-    );
+    ));
     let (produced, report) = tokio::join!(
         producer,
-        crate::apply::execute_stream(client, scope, Vec::new(), Some(rx), journal)
+        super::execute_stream(client, scope, Vec::new(), Some(rx), Arc::clone(&s.journal))
     );
     let (plans, read, unreadable, swept_failed) = produced?;
     let plan = crate::evaluate::assemble(policy, &owner, now, plans);
     inventory.packages = read;
-    if let Some(runner) = crate::actions::Runner::detect() {
-        runner.report_plan(&plan)?;
-    }
+    (s.on_plan)(&plan)?;
     Ok(Streamed {
         report,
         plan,
@@ -351,4 +385,36 @@ pub async fn apply_streamed(
         unreadable,
         swept_failed,
     })
+}
+
+/// After the deletions of `streamed`: remove the tags its plan removes, unless they are more
+/// than the policy's `max_untags` (then none is, and the refusal is returned, exit 1); the
+/// placeholders that could not be swept count as failed tag removals.
+pub async fn untag_after(
+    client: &GithubClient,
+    scope: &Scope,
+    sweep: &Sweep<'_>,
+    policy: &Policy,
+    streamed: &Streamed,
+) -> (UntagReport, Outcome) {
+    use super::targets;
+    let untags = targets::untag_targets(&streamed.plan);
+    let (count, max) = (untags.len() as u64, policy.safety.max_untags);
+    // The deletions are done; no tag has been removed yet.
+    let (mut report, refused) = match targets::check_max_untags(count, max) {
+        Ok(()) => (
+            targets::remove_tags(client, scope, sweep, &streamed.report, untags).await,
+            Ok(()),
+        ),
+        Err(_) => (
+            targets::none_removed(count),
+            Err(Failure::usage(targets::over_max_untags(
+                count,
+                max,
+                "the deletions were done, no tag was removed",
+            ))),
+        ),
+    };
+    report.failed.extend(streamed.swept_failed.iter().cloned());
+    (report, refused)
 }
