@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::settings::Settings;
+use crate::cli::Settings;
 use super::Failure;
 use crate::inuse::Sources;
 use crate::plan::{Action, Plan};

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use super::online;
-use super::settings::Settings;
+use crate::cli::Settings;
 use super::{write_output, Failure, Outcome};
 use crate::cli::InitArgs;
 use crate::fill::FillScope;

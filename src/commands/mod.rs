@@ -1,7 +1,7 @@
 //! Wiring: each subcommand runs the pipeline stages it needs and maps failures to exit codes.
 //!
-//! Each online command gets its [`settings::Settings`] (owner, now, registry, cache, token),
-//! resolved once here from the shared flags and the environment.
+//! Each online command gets its [`Settings`] (owner, now, registry, cache, token), resolved once
+//! here from the shared flags and the environment ([`crate::cli::settings`]).
 //!
 //! Exit codes (docs/operations.md, "Command line"): 0 success, 1 policy or usage error, 2 run error (API failure),
 //! 3 partial (some deletions failed or were left for the next run). The library layers' errors
@@ -17,7 +17,6 @@ mod pipeline;
 mod placeholders;
 mod plan;
 mod restore;
-mod settings;
 mod snapshot;
 mod verify;
 
@@ -26,7 +25,9 @@ use std::process::ExitCode;
 use clap::Parser as _;
 
 use crate::cli::{Cli, Command};
-use settings::Settings;
+pub(crate) use crate::cli::Settings;
+// `super::settings::Settings` still names it for the files that say so.
+use crate::cli::settings;
 
 pub use crate::outcome::{Failure, Outcome};
 

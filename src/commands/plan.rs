@@ -12,7 +12,7 @@
 use std::io::Read as _;
 use std::path::Path;
 
-use super::settings::Settings;
+use crate::cli::Settings;
 use super::{write_output, Failure, Outcome};
 use crate::cli::PlanArgs;
 use crate::inventory::Inventory;

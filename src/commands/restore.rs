@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 
 use super::online;
-use super::settings::Settings;
+use crate::cli::Settings;
 use super::{Failure, Outcome};
 use crate::apply::journal::{self, Entry, Journal, JournalOutcome};
 use crate::cli::RestoreArgs;

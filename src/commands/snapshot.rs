@@ -2,7 +2,7 @@
 //! of every governed container package) so that anyone can reproduce a run offline.
 
 use super::online;
-use super::settings::Settings;
+use crate::cli::Settings;
 use super::{write_output, Outcome};
 use crate::cli::SnapshotArgs;
 

@@ -9,7 +9,7 @@
 use std::collections::{BTreeSet, HashSet};
 
 use super::online;
-use super::settings::Settings;
+use crate::cli::Settings;
 use super::{Failure, Outcome};
 use crate::cli::VerifyArgs;
 use crate::github::{GithubClient, Scope};

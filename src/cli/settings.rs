@@ -18,8 +18,8 @@ use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};
 
-use super::Failure;
-use crate::cli::Context;
+use crate::outcome::Failure;
+use super::Context;
 use crate::github::{GithubClient, Pacer, DEFAULT_API_URL};
 use crate::registry::{Credentials, ManifestCache, RegistryChoice, RegistryClient, RegistryError};
 use crate::secret::Secret;
