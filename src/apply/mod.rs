@@ -26,6 +26,7 @@ pub mod journal;
 pub mod leftovers;
 pub mod order;
 pub mod progress;
+pub mod restore;
 pub mod retag;
 pub mod untag;
 

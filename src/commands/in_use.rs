@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::cli::Settings;
 use super::Failure;
+use crate::cli::Settings;
 use crate::inuse::Sources;
 use crate::plan::{Action, Plan};
 use crate::plural::count;

@@ -6,9 +6,9 @@
 use std::path::{Path, PathBuf};
 
 use super::online;
-use crate::cli::Settings;
 use super::{write_output, Failure, Outcome};
 use crate::cli::InitArgs;
+use crate::cli::Settings;
 use crate::fill::FillScope;
 use crate::init::write::{self, Options};
 use crate::inventory::Inventory;

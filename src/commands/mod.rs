@@ -24,8 +24,8 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 
-use crate::cli::{Cli, Command};
 pub(crate) use crate::cli::Settings;
+use crate::cli::{Cli, Command};
 // `super::settings::Settings` still names it for the files that say so.
 use crate::cli::settings;
 

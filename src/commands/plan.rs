@@ -12,9 +12,9 @@
 use std::io::Read as _;
 use std::path::Path;
 
-use crate::cli::Settings;
 use super::{write_output, Failure, Outcome};
 use crate::cli::PlanArgs;
+use crate::cli::Settings;
 use crate::inventory::Inventory;
 use crate::policy::Policy;
 

@@ -2,8 +2,8 @@
 //! of every governed container package) so that anyone can reproduce a run offline.
 
 use super::online;
-use crate::cli::Settings;
 use super::{write_output, Outcome};
+use crate::cli::Settings;
 use crate::cli::SnapshotArgs;
 
 pub fn run(args: &SnapshotArgs, settings: &Settings) -> Outcome {

@@ -9,8 +9,8 @@
 use std::collections::{BTreeSet, HashSet};
 
 use super::online;
-use crate::cli::Settings;
 use super::{Failure, Outcome};
+use crate::cli::Settings;
 use crate::cli::VerifyArgs;
 use crate::github::{GithubClient, Scope};
 use crate::inventory::Inventory;
