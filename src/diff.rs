@@ -173,6 +173,22 @@ fn untags(v: Option<&VersionPlan>) -> BTreeSet<&str> {
         .unwrap_or_default()
 }
 
+/// Compare the plans of two owners' packages (`plan --base` when the owner changes): each
+/// package is named `OWNER/NAME`, so that none is taken for the other owner's, and the diff says
+/// that the owner changes ([`PlanDiff::base_owner`]). `new` keeps its names (the plan itself
+/// keeps the ones `apply --plan` needs).
+pub fn between_owners(mut base: Plan, new: &Plan, old_owner: &str, new_owner: &str) -> PlanDiff {
+    let mut named = new.clone();
+    for (p, owner) in [(&mut base, old_owner), (&mut named, new_owner)] {
+        for package in &mut p.packages {
+            package.name = format!("{owner}/{}", package.name);
+        }
+    }
+    let mut diff = diff(&base, &named);
+    diff.base_owner = Some(old_owner.to_string());
+    diff
+}
+
 /// Compare the base policy's plan with the new policy's, on the same inventory.
 pub fn diff(base: &Plan, new: &Plan) -> PlanDiff {
     type Key<'a> = (&'a str, PackageType);
