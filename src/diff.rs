@@ -173,6 +173,49 @@ fn untags(v: Option<&VersionPlan>) -> BTreeSet<&str> {
         .unwrap_or_default()
 }
 
+/// `plan --base`: a version the new plan deletes that the base policy's sources find in use (a
+/// change that drops or narrows `in_use`, or its keep rule) is a warning on its package and on
+/// stderr. A version the new policy's own sources find in use already has its warning.
+pub fn warn_deleted_in_base_use(base: &Plan, plan: &mut Plan) {
+    for package in &mut plan.packages {
+        let Some(before) = base
+            .packages
+            .iter()
+            .find(|p| p.name == package.name && p.package_type == package.package_type)
+        else {
+            continue;
+        };
+        let in_base_use: HashMap<u64, &Vec<String>> = before
+            .versions
+            .iter()
+            .filter(|v| !v.in_use.is_empty())
+            .map(|v| (v.id, &v.in_use))
+            .collect();
+        let warnings: Vec<String> = package
+            .versions
+            .iter()
+            .filter(|v| v.action == Action::Delete && v.in_use.is_empty())
+            .filter_map(|v| {
+                let at = in_base_use.get(&v.id)?;
+                Some(format!(
+                    "this change deletes {} ({}), in use under the base policy's sources: {}",
+                    crate::digest::short(&v.name),
+                    if v.tags.is_empty() {
+                        "untagged".to_string()
+                    } else {
+                        v.tags.join(", ")
+                    },
+                    crate::evaluate::words::in_use_places(at)
+                ))
+            })
+            .collect();
+        for w in &warnings {
+            crate::printer::warning(&format!("{}: {w}", package.name));
+        }
+        package.warnings.extend(warnings);
+    }
+}
+
 /// Compare the plans of two owners' packages (`plan --base` when the owner changes): each
 /// package is named `OWNER/NAME`, so that none is taken for the other owner's, and the diff says
 /// that the owner changes ([`PlanDiff::base_owner`]). `new` keeps its names (the plan itself

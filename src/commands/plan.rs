@@ -235,7 +235,7 @@ fn report_diff(
     owner_change: Option<&(String, String)>,
     refusal: Option<&str>,
 ) -> Outcome {
-    super::in_use::warn_deleted_in_base_use(&base_plan, &mut plan);
+    crate::diff::warn_deleted_in_base_use(&base_plan, &mut plan);
     let mut diff = match owner_change {
         None => crate::diff::diff(&base_plan, &plan),
         Some((old, new)) => {
