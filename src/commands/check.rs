@@ -29,7 +29,7 @@ pub fn run(args: &CheckArgs) -> Outcome {
         if unset.is_empty() {
             crate::actions::annotate(&e);
             errors += e.diagnostics.len();
-            eprintln!("{e}");
+            crate::printer::detail(&e.to_string());
             continue;
         }
         // Only unset variables: check the rest with a placeholder in their place.
@@ -41,10 +41,10 @@ pub fn run(args: &CheckArgs) -> Outcome {
         );
         let placeholders = crate::policy::Vars::new(&given)?;
         for (name, d) in &unset {
-            eprintln!(
-                "warning: {}:{}:{}: the variable `{name}` is not set: checked with the placeholder value {PLACEHOLDER}\n  help: a run must give it: --var {name}=VALUE (the action's input `vars`)",
+            crate::printer::warning(&format!(
+                "{}:{}:{}: the variable `{name}` is not set: checked with the placeholder value {PLACEHOLDER}\n  help: a run must give it: --var {name}=VALUE (the action's input `vars`)",
                 d.file, d.line, d.column
-            );
+            ));
         }
         match Policy::load_with(path, &placeholders) {
             Ok(policy) => println!(
@@ -66,7 +66,7 @@ pub fn run(args: &CheckArgs) -> Outcome {
                 } else {
                     crate::actions::annotate(&e);
                     errors += e.diagnostics.len();
-                    eprintln!("{e}");
+                    crate::printer::detail(&e.to_string());
                 }
             }
         }

@@ -96,7 +96,7 @@ pub(crate) fn policy_failure(
     which: &str,
     help: Option<&str>,
 ) -> Failure {
-    eprintln!("{e}");
+    crate::printer::detail(&e.to_string());
     let problems = crate::plural::count(e.diagnostics.len(), "problem", "problems");
     let help = help.map(|h| format!("\n  help: {h}")).unwrap_or_default();
     Failure::usage(format!(

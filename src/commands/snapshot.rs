@@ -11,6 +11,6 @@ pub fn run(args: &SnapshotArgs, settings: &Settings) -> Outcome {
     let (raw, _) = online::inventory_of_everything_governed(settings, &policy)?;
     let text = raw.to_json()?;
     write_output(Some(&args.output), &text)?;
-    eprintln!("wrote {}", args.output.display());
+    crate::printer::status(&format!("wrote {}", args.output.display()));
     Ok(())
 }
