@@ -393,5 +393,9 @@ fn quiet_keeps_the_warnings_and_the_plan_and_drops_the_status_lines() {
     assert_eq!(labelled.len(), 3, "{loud_err}");
     assert!(labelled.len() < loud_err.lines().count(), "{loud_err}");
     let quiet_err = text(&quiet.stderr);
-    assert_eq!(quiet_err.lines().collect::<Vec<_>>(), labelled, "{quiet_err}");
+    assert_eq!(
+        quiet_err.lines().collect::<Vec<_>>(),
+        labelled,
+        "{quiet_err}"
+    );
 }
