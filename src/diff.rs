@@ -9,8 +9,8 @@
 //! image's fate does not change. Pure: two plans in, a [`PlanDiff`] out.
 //!
 //! When the two policies name different owners, the base policy is evaluated on its own
-//! owner's packages (commands/plan.rs), each package is named `OWNER/NAME`, and the diff says
-//! that the owner changes ([`PlanDiff::base_owner`]).
+//! owner's packages (commands/plan.rs), each package is named `OWNER/NAME` ([`between_owners`]),
+//! and the diff says that the owner changes ([`PlanDiff::base_owner`]).
 //!
 //! In JSON the diff is the `diff` object of the new policy's plan ([`DiffDocument`]), so the file
 //! is still a plan that `apply --plan` can carry out.
@@ -174,9 +174,11 @@ fn untags(v: Option<&VersionPlan>) -> BTreeSet<&str> {
 }
 
 /// `plan --base`: a version the new plan deletes that the base policy's sources find in use (a
-/// change that drops or narrows `in_use`, or its keep rule) is a warning on its package and on
-/// stderr. A version the new policy's own sources find in use already has its warning.
-pub fn warn_deleted_in_base_use(base: &Plan, plan: &mut Plan) {
+/// change that drops or narrows `in_use`, or its keep rule) is a warning on its package, and one
+/// of the lines returned (`PACKAGE: WARNING`, for stderr). A version the new policy's own
+/// sources find in use already has its warning.
+pub fn deleted_in_base_use(base: &Plan, plan: &mut Plan) -> Vec<String> {
+    let mut lines = Vec::new();
     for package in &mut plan.packages {
         let Some(before) = base
             .packages
@@ -209,11 +211,10 @@ pub fn warn_deleted_in_base_use(base: &Plan, plan: &mut Plan) {
                 ))
             })
             .collect();
-        for w in &warnings {
-            crate::printer::warning(&format!("{}: {w}", package.name));
-        }
+        lines.extend(warnings.iter().map(|w| format!("{}: {w}", package.name)));
         package.warnings.extend(warnings);
     }
+    lines
 }
 
 /// Compare the plans of two owners' packages (`plan --base` when the owner changes): each

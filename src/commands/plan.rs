@@ -235,7 +235,9 @@ fn report_diff(
     owner_change: Option<&(String, String)>,
     refusal: Option<&str>,
 ) -> Outcome {
-    crate::diff::warn_deleted_in_base_use(&base_plan, &mut plan);
+    for line in crate::diff::deleted_in_base_use(&base_plan, &mut plan) {
+        crate::printer::warning(&line);
+    }
     let mut diff = match owner_change {
         None => crate::diff::diff(&base_plan, &plan),
         Some((old, new)) => {
