@@ -173,6 +173,22 @@ fn untags(v: Option<&VersionPlan>) -> BTreeSet<&str> {
         .unwrap_or_default()
 }
 
+impl PlanDiff {
+    /// The base policy's plan is over its own limits (`refused`): its runs change nothing today.
+    /// Records what the limit refuses, without what follows (the help is for a policy under
+    /// review), and returns it.
+    pub fn refuse_base(&mut self, refused: &crate::evaluate::EvaluateError) -> String {
+        let why = refused.to_string();
+        let why = why
+            .split([';', '\n'])
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        self.base_refused = Some(why.clone());
+        why
+    }
+}
+
 /// `plan --base`: a version the new plan deletes that the base policy's sources find in use (a
 /// change that drops or narrows `in_use`, or its keep rule) is a warning on its package, and one
 /// of the lines returned (`PACKAGE: WARNING`, for stderr). A version the new policy's own

@@ -248,18 +248,11 @@ fn report_diff(
         }
     };
     if let Some(e) = refused {
-        // What the limit refuses, without what follows (the help is for a policy under review).
-        let why = e.to_string();
-        let why = why
-            .split([';', '\n'])
-            .next()
-            .unwrap_or_default()
-            .to_string();
+        let why = diff.refuse_base(&e);
         crate::printer::warning(&format!(
             "the base policy {} is over its own limits, so its runs change nothing today: {why}; the diff compares with what it decides without them",
             base_display(args.base.as_deref())
         ));
-        diff.base_refused = Some(why);
     }
     let doc = crate::diff::DiffDocument { diff, plan };
     if let Some(runner) = crate::actions::Runner::detect() {
@@ -365,7 +358,7 @@ fn online_inventory(
                 // The base policy governs other packages: list those too.
                 let (_, other) =
                     super::online::inventory(settings, &client, &scope, base, fill).await?;
-                merge(&mut typed, other);
+                typed.merge(other);
             }
         }
         let doubt = if images {
@@ -383,24 +376,6 @@ fn online_inventory(
         };
         Ok((typed, doubt))
     })
-}
-
-/// Add `other`'s packages to `into`; for a package in both, add the manifests `into` lacks.
-fn merge(into: &mut Inventory, other: Inventory) {
-    for entry in other.packages {
-        let same = into.packages.iter_mut().find(|p| {
-            p.package.name == entry.package.name
-                && p.package.package_type == entry.package.package_type
-        });
-        match same {
-            Some(p) => {
-                for (digest, text) in entry.manifests {
-                    p.manifests.entry(digest).or_insert(text);
-                }
-            }
-            None => into.packages.push(entry),
-        }
-    }
 }
 
 /// `--read-manifests`: fill the inventory's missing manifests from the registry (cached).
