@@ -8,6 +8,10 @@
 //! the base policy is evaluated on its own owner's packages, listed apart, and the diff names
 //! every package `OWNER/NAME` and says that the owner changes. A saved inventory holds one
 //! owner's packages: with `--inventory` such a change is refused, with what to do instead.
+//!
+//! [`run`] is the wiring, one step each: read the inputs, list (or load) the inventories,
+//! evaluate both policies, report. The diff is [`crate::diff`]'s; the words of a refusal and of
+//! an incomplete listing are the evaluator's ([`crate::evaluate::words`]).
 
 use std::io::Read as _;
 use std::path::Path;
