@@ -460,6 +460,13 @@ pub fn annotate(errors: &PolicyErrors) {
     }
 }
 
+/// An `::error` annotation titled `title`, in a runner (nothing elsewhere).
+pub fn annotate_error(title: &str, message: &str) {
+    if Runner::detect().is_some() {
+        emit(&command("error", &[("title", title)], message));
+    }
+}
+
 /// One workflow command line: `::name key=value,key=value::message\n`.
 pub fn command(name: &str, properties: &[(&str, &str)], message: &str) -> String {
     let mut s = format!("::{name}");

@@ -9,8 +9,8 @@
 //! image's fate does not change. Pure: two plans in, a [`PlanDiff`] out.
 //!
 //! When the two policies name different owners, the base policy is evaluated on its own
-//! owner's packages (commands/plan.rs), each package is named `OWNER/NAME`, and the diff says
-//! that the owner changes ([`PlanDiff::base_owner`]).
+//! owner's packages (commands/plan.rs), each package is named `OWNER/NAME` ([`between_owners`]),
+//! and the diff says that the owner changes ([`PlanDiff::base_owner`]).
 //!
 //! In JSON the diff is the `diff` object of the new policy's plan ([`DiffDocument`]), so the file
 //! is still a plan that `apply --plan` can carry out.
@@ -171,6 +171,82 @@ fn deletes(v: Option<&VersionPlan>) -> bool {
 fn untags(v: Option<&VersionPlan>) -> BTreeSet<&str> {
     v.map(|v| v.untag.iter().map(String::as_str).collect())
         .unwrap_or_default()
+}
+
+impl PlanDiff {
+    /// The base policy's plan is over its own limits (`refused`): its runs change nothing today.
+    /// Records what the limit refuses, without what follows (the help is for a policy under
+    /// review), and returns it.
+    pub fn refuse_base(&mut self, refused: &crate::evaluate::EvaluateError) -> String {
+        let why = refused.to_string();
+        let why = why
+            .split([';', '\n'])
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        self.base_refused = Some(why.clone());
+        why
+    }
+}
+
+/// `plan --base`: a version the new plan deletes that the base policy's sources find in use (a
+/// change that drops or narrows `in_use`, or its keep rule) is a warning on its package, and one
+/// of the lines returned (`PACKAGE: WARNING`, for stderr). A version the new policy's own
+/// sources find in use already has its warning.
+pub fn deleted_in_base_use(base: &Plan, plan: &mut Plan) -> Vec<String> {
+    let mut lines = Vec::new();
+    for package in &mut plan.packages {
+        let Some(before) = base
+            .packages
+            .iter()
+            .find(|p| p.name == package.name && p.package_type == package.package_type)
+        else {
+            continue;
+        };
+        let in_base_use: HashMap<u64, &Vec<String>> = before
+            .versions
+            .iter()
+            .filter(|v| !v.in_use.is_empty())
+            .map(|v| (v.id, &v.in_use))
+            .collect();
+        let warnings: Vec<String> = package
+            .versions
+            .iter()
+            .filter(|v| v.action == Action::Delete && v.in_use.is_empty())
+            .filter_map(|v| {
+                let at = in_base_use.get(&v.id)?;
+                Some(format!(
+                    "this change deletes {} ({}), in use under the base policy's sources: {}",
+                    crate::digest::short(&v.name),
+                    if v.tags.is_empty() {
+                        "untagged".to_string()
+                    } else {
+                        v.tags.join(", ")
+                    },
+                    crate::evaluate::words::in_use_places(at)
+                ))
+            })
+            .collect();
+        lines.extend(warnings.iter().map(|w| format!("{}: {w}", package.name)));
+        package.warnings.extend(warnings);
+    }
+    lines
+}
+
+/// Compare the plans of two owners' packages (`plan --base` when the owner changes): each
+/// package is named `OWNER/NAME`, so that none is taken for the other owner's, and the diff says
+/// that the owner changes ([`PlanDiff::base_owner`]). `new` keeps its names (the plan itself
+/// keeps the ones `apply --plan` needs).
+pub fn between_owners(mut base: Plan, new: &Plan, old_owner: &str, new_owner: &str) -> PlanDiff {
+    let mut named = new.clone();
+    for (p, owner) in [(&mut base, old_owner), (&mut named, new_owner)] {
+        for package in &mut p.packages {
+            package.name = format!("{owner}/{}", package.name);
+        }
+    }
+    let mut diff = diff(&base, &named);
+    diff.base_owner = Some(old_owner.to_string());
+    diff
 }
 
 /// Compare the base policy's plan with the new policy's, on the same inventory.

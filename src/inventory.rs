@@ -277,6 +277,25 @@ impl Inventory {
         dropped
     }
 
+    /// Add `other`'s packages (the listing of another policy's packages, for `plan --base`);
+    /// for a package in both, add the manifests this one lacks.
+    pub fn merge(&mut self, other: Inventory) {
+        for entry in other.packages {
+            let same = self.packages.iter_mut().find(|p| {
+                p.package.name == entry.package.name
+                    && p.package.package_type == entry.package.package_type
+            });
+            match same {
+                Some(p) => {
+                    for (digest, text) in entry.manifests {
+                        p.manifests.entry(digest).or_insert(text);
+                    }
+                }
+                None => self.packages.push(entry),
+            }
+        }
+    }
+
     /// Digests that two or more versions (ids) of one image package share. GitHub gives a
     /// digest one version; an inventory where two have it is not one GitHub can have sent.
     pub fn shared_digests(&self) -> Vec<SharedDigest> {

@@ -80,3 +80,9 @@ pub fn failure(f: &Failure) {
         emit(&f.to_string());
     }
 }
+
+/// A line as it is that belongs to an error or a warning (a policy's located problems, the list
+/// a failure points to, a finding): always printed, `--quiet` or not.
+pub fn detail(text: &str) {
+    emit(text);
+}

@@ -1,6 +1,6 @@
 //! The token: a [`Secret`] that never shows itself, and the one way to read it from the value of
 //! its environment variable ([`token_from_value`]; the variable is read once per run, by
-//! `commands::settings`), so that the GitHub API client and the registry client see the same
+//! `cli::settings`), so that the GitHub API client and the registry client see the same
 //! token (a trailing newline, as `gh auth token > file` leaves, is trimmed for both).
 
 /// A secret string (a token or password). Its `Debug` and `Display` never show it.

@@ -28,6 +28,8 @@ use crate::inventory::Inventory;
 use crate::manifest::Manifest;
 use crate::plural;
 
+pub mod verdict;
+
 /// What to compare the listing with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {

@@ -31,6 +31,7 @@ pub mod order;
 pub mod pace;
 pub mod placeholders;
 pub mod progress;
+pub mod restore;
 pub mod results;
 pub mod retag;
 pub mod saved;

@@ -9,7 +9,7 @@
 
 use super::{Failure, Outcome};
 use crate::cli::CheckArgs;
-use crate::policy::{Policy, PolicyErrors};
+use crate::policy::{check, Policy};
 
 /// The value an unset variable gets while its policy is checked.
 const PLACEHOLDER: &str = "1";
@@ -20,16 +20,16 @@ pub fn run(args: &CheckArgs) -> Outcome {
     for path in &args.policies {
         let e = match Policy::load_with(path, &vars) {
             Ok(policy) => {
-                println!("{}: ok ({})", path.display(), summary(&policy));
+                println!("{}: ok ({})", path.display(), check::summary(&policy));
                 continue;
             }
             Err(e) => e,
         };
-        let unset = unset_variables(&e);
+        let unset = check::unset_variables(&e);
         if unset.is_empty() {
             crate::actions::annotate(&e);
             errors += e.diagnostics.len();
-            eprintln!("{e}");
+            crate::printer::detail(&e.to_string());
             continue;
         }
         // Only unset variables: check the rest with a placeholder in their place.
@@ -41,17 +41,17 @@ pub fn run(args: &CheckArgs) -> Outcome {
         );
         let placeholders = crate::policy::Vars::new(&given)?;
         for (name, d) in &unset {
-            eprintln!(
-                "warning: {}:{}:{}: the variable `{name}` is not set: checked with the placeholder value {PLACEHOLDER}\n  help: a run must give it: --var {name}=VALUE (the action's input `vars`)",
+            crate::printer::warning(&format!(
+                "{}:{}:{}: the variable `{name}` is not set: checked with the placeholder value {PLACEHOLDER}\n  help: a run must give it: --var {name}=VALUE (the action's input `vars`)",
                 d.file, d.line, d.column
-            );
+            ));
         }
         match Policy::load_with(path, &placeholders) {
             Ok(policy) => println!(
                 "{}: ok ({}; {} given when it runs)",
                 path.display(),
-                summary(&policy),
-                names(&unset)
+                check::summary(&policy),
+                check::names(&unset)
             ),
             Err(mut e) => {
                 // What the placeholder made invalid on a variable's line only the value can tell.
@@ -61,12 +61,12 @@ pub fn run(args: &CheckArgs) -> Outcome {
                     println!(
                         "{}: ok, but for the values of {} (checked when it runs)",
                         path.display(),
-                        names(&unset)
+                        check::names(&unset)
                     );
                 } else {
                     crate::actions::annotate(&e);
                     errors += e.diagnostics.len();
-                    eprintln!("{e}");
+                    crate::printer::detail(&e.to_string());
                 }
             }
         }
@@ -78,59 +78,4 @@ pub fn run(args: &CheckArgs) -> Outcome {
         )));
     }
     Ok(())
-}
-
-/// The variables no `--var` sets, each with its first diagnostic, when they are the policy's only
-/// problems; empty otherwise.
-fn unset_variables(e: &PolicyErrors) -> Vec<(String, crate::policy::Diagnostic)> {
-    let mut out: Vec<(String, crate::policy::Diagnostic)> = Vec::new();
-    for d in &e.diagnostics {
-        if d.kind != crate::policy::DiagnosticKind::Variable {
-            continue;
-        }
-        let name = d
-            .message
-            .strip_prefix("the variable `")
-            .and_then(|rest| rest.strip_suffix("` is not set"));
-        if let Some(name) = name {
-            if !out.iter().any(|(n, _)| n == name) {
-                out.push((name.to_string(), d.clone()));
-            }
-        }
-    }
-    // Any other problem, but on a variable's line (the value read without the variable: it is
-    // checked again with the placeholder), and the policy is reported as it is, errors and all.
-    let only_unset = e.diagnostics.iter().all(|d| {
-        (d.kind == crate::policy::DiagnosticKind::Variable && d.message.ends_with("` is not set"))
-            || out.iter().any(|(_, u)| u.line == d.line)
-    });
-    if only_unset {
-        out
-    } else {
-        Vec::new()
-    }
-}
-
-fn names(unset: &[(String, crate::policy::Diagnostic)]) -> String {
-    let names: Vec<&str> = unset.iter().map(|(n, _)| n.as_str()).collect();
-    names.join(", ")
-}
-
-/// One line describing a valid policy.
-fn summary(p: &Policy) -> String {
-    let keep = p
-        .rules
-        .iter()
-        .filter(|r| r.kind == crate::policy::RuleKind::Keep)
-        .count();
-    let delete = p.rules.len() - keep;
-    format!(
-        "{} packages {}; {keep} keep and {delete} delete {}; keep_newest {}, min_age {}, max_deletions {}",
-        p.packages.package_type,
-        p.packages.names.patterns.join(", "),
-        crate::plural::word(delete, "rule", "rules"),
-        p.safety.keep_newest,
-        humantime::format_duration(p.safety.min_age),
-        p.safety.max_deletions
-    )
 }

@@ -6,14 +6,12 @@
 use std::path::{Path, PathBuf};
 
 use super::online;
-use super::settings::Settings;
 use super::{write_output, Failure, Outcome};
 use crate::cli::InitArgs;
+use crate::cli::Settings;
 use crate::fill::FillScope;
 use crate::init::write::{self, Options};
 use crate::inventory::Inventory;
-use crate::plan::Plan;
-use crate::plural::count;
 use crate::policy::{parse_policy, Policy};
 
 /// The policy that lists every container package and reads no manifest (keep rules only).
@@ -44,16 +42,21 @@ pub fn run(args: &InitArgs, settings: &Settings) -> Outcome {
         fill(settings, &policy, &mut inventory)?;
     }
     let mut plan = crate::evaluate::evaluate_unchecked(&policy, &inventory, now);
-    // A first run over the default limits would be refused: the limits say what it does.
-    if plan.summary.delete > options.max_deletions || plan.summary.untag > options.max_untags {
-        options.max_deletions = options.max_deletions.max(round_up(plan.summary.delete));
-        options.max_untags = options.max_untags.max(round_up(plan.summary.untag));
-        options.first_run = Some((plan.summary.delete, plan.summary.untag));
+    if crate::init::report::fit_first_run(&mut options, &plan) {
         (text, policy) = written(&survey, &options)?;
         plan = crate::evaluate::evaluate_unchecked(&policy, &inventory, now);
     }
-    let mut summary = summary(&plan, &policy, args, &inventory);
-    summary.push_str(&raised(&options));
+    let policy_arg = args
+        .write
+        .as_deref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "POLICY".to_string());
+    let source = match &args.inventory {
+        Some(path) => format!(" --inventory {}", path.display()),
+        None => format!(" --owner {}", inventory.owner),
+    };
+    let mut summary = crate::init::report::summary(&plan, &policy, &policy_arg, &source);
+    summary.push_str(&crate::init::report::raised(&options));
     match &args.write {
         Some(path) => {
             if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -67,7 +70,8 @@ pub fn run(args: &InitArgs, settings: &Settings) -> Outcome {
         }
         None => {
             write_output(None, &text)?;
-            eprint!("the policy above: {summary}");
+            let summary = summary.strip_suffix('\n').unwrap_or(&summary);
+            crate::printer::status(&format!("the policy above: {summary}"));
         }
     }
     if let Some(dir) = &args.workflows {
@@ -91,34 +95,6 @@ fn written(survey: &crate::init::Survey, options: &Options) -> Result<(String, P
             "the proposed policy does not parse (a bug of retention init; please report it):\n{e}"
         ))),
     }
-}
-
-/// Say which limit was raised to fit the first run (it stays raised in the policy until the
-/// user lowers it, and a raised limit no longer stops a night that deletes too much).
-fn raised(options: &Options) -> String {
-    let default = crate::policy::Safety::DEFAULT;
-    let mut out = String::new();
-    for (key, value, default) in [
-        (
-            "max_deletions",
-            options.max_deletions,
-            default.max_deletions,
-        ),
-        ("max_untags", options.max_untags, default.max_untags),
-    ] {
-        if value > default {
-            out.push_str(&format!(
-                "note: safety.{key} is raised from {default} to {value} so that the first run is not refused; after that run, lower it to {default} in the policy (or keep {default} and run the first apply once with --{}={value})\n",
-                key.replace('_', "-")
-            ));
-        }
-    }
-    out
-}
-
-/// `n` rounded up to the next hundred.
-fn round_up(n: u64) -> u64 {
-    n.div_ceil(100) * 100
 }
 
 fn refuse_existing(path: &Path) -> Outcome {
@@ -157,64 +133,8 @@ fn fill(settings: &Settings, policy: &Policy, inventory: &mut Inventory) -> Outc
         settings.now(),
         FillScope::Needed,
     ));
-    eprintln!("{}", report.summary());
+    crate::printer::status(&report.summary());
     Ok(())
-}
-
-/// What the proposed policy would do, per package, and what to run next.
-fn summary(plan: &Plan, policy: &Policy, args: &InitArgs, inventory: &Inventory) -> String {
-    let mut out = format!(
-        "{} for {}\nwhat it would do now (a dry run: nothing was deleted):\n",
-        count(policy.rules.len(), "rule", "rules"),
-        count(plan.packages.len(), "package", "packages")
-    );
-    let width = plan
-        .packages
-        .iter()
-        .map(|p| p.name.chars().count())
-        .max()
-        .unwrap_or(0);
-    let versions: Vec<String> = plan
-        .packages
-        .iter()
-        .map(|p| count(p.versions.len(), "version", "versions"))
-        .collect();
-    let vwidth = versions.iter().map(|v| v.len()).max().unwrap_or(0);
-    for (p, v) in plan.packages.iter().zip(&versions) {
-        let deleted = p.deletions().count();
-        let untags: usize = p.versions.iter().map(|v| v.untag.len()).sum();
-        let mut line = format!(
-            "  {:<width$}  {v:>vwidth$}: delete {deleted}, keep {}",
-            p.name,
-            p.versions.len() - deleted
-        );
-        if untags > 0 {
-            line.push_str(&format!(", untag {untags}"));
-        }
-        out.push_str(&line);
-        out.push('\n');
-    }
-    out.push_str(&crate::render::text::total_line(plan));
-    out.push('\n');
-    if plan.summary.untag > 0 {
-        out.push_str(&format!(
-            "{} would be removed from images that stay\n",
-            count(plan.summary.untag as usize, "tag", "tags")
-        ));
-    }
-    let policy_arg = args
-        .write
-        .as_deref()
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|| "POLICY".to_string());
-    let source = match &args.inventory {
-        Some(path) => format!(" --inventory {}", path.display()),
-        None => format!(" --owner {}", inventory.owner),
-    };
-    out.push_str(&format!(
-        "next: retention plan --policy {policy_arg}{source}   (every decision, with its reason)\n"
-    ));
-    out
 }
 
 /// Write the nightly and pull-request workflows for the policy at `policy_path` into `dir`.
@@ -243,6 +163,9 @@ fn write_workflows(dir: &Path, policy_path: &str) -> Outcome {
         write_output(Some(path), &text)?;
     }
     let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
-    eprintln!("wrote {} (they run {policy_path})", names.join(" and "));
+    crate::printer::status(&format!(
+        "wrote {} (they run {policy_path})",
+        names.join(" and ")
+    ));
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! Wiring: each subcommand runs the pipeline stages it needs and maps failures to exit codes.
 //!
-//! Each online command gets its [`settings::Settings`] (owner, now, registry, cache, token),
-//! resolved once here from the shared flags and the environment.
+//! Each online command gets its [`Settings`] (owner, now, registry, cache, token), resolved once
+//! here from the shared flags and the environment ([`crate::cli::settings`]).
 //!
 //! Exit codes (docs/operations.md, "Command line"): 0 success, 1 policy or usage error, 2 run error (API failure),
 //! 3 partial (some deletions failed or were left for the next run). The library layers' errors
@@ -15,7 +15,6 @@ mod journal;
 mod online;
 mod plan;
 mod restore;
-mod settings;
 mod snapshot;
 mod verify;
 
@@ -23,8 +22,10 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 
+pub(crate) use crate::cli::Settings;
 use crate::cli::{Cli, Command};
-use settings::Settings;
+// `super::settings::Settings` still names it for the files that say so.
+use crate::cli::settings;
 
 // `plan` sets placeholders aside before it evaluates (the apply layer owns them).
 use crate::apply::placeholders;
@@ -96,7 +97,7 @@ pub(crate) fn policy_failure(
     which: &str,
     help: Option<&str>,
 ) -> Failure {
-    eprintln!("{e}");
+    crate::printer::detail(&e.to_string());
     let problems = crate::plural::count(e.diagnostics.len(), "problem", "problems");
     let help = help.map(|h| format!("\n  help: {h}")).unwrap_or_default();
     Failure::usage(format!(

@@ -8,25 +8,95 @@
 //! the base policy is evaluated on its own owner's packages, listed apart, and the diff names
 //! every package `OWNER/NAME` and says that the owner changes. A saved inventory holds one
 //! owner's packages: with `--inventory` such a change is refused, with what to do instead.
+//!
+//! [`run`] is the wiring, one step each: read the inputs, list (or load) the inventories,
+//! evaluate both policies, report. The diff is [`crate::diff`]'s; the words of a refusal and of
+//! an incomplete listing are the evaluator's ([`crate::evaluate::words`]).
 
 use std::io::Read as _;
 use std::path::Path;
 
-use super::settings::Settings;
 use super::{write_output, Failure, Outcome};
 use crate::cli::PlanArgs;
+use crate::cli::Settings;
 use crate::inventory::Inventory;
+use crate::plan::Plan;
 use crate::policy::Policy;
 
+pub(crate) use crate::evaluate::words::incomplete_listings;
+
 pub fn run(args: &PlanArgs, settings: &Settings) -> Outcome {
+    let Inputs {
+        policy,
+        base,
+        owner_change,
+        saved,
+    } = read_inputs(args, settings)?;
+    let (listed, base_listed) = inventories(
+        args,
+        settings,
+        saved,
+        &policy,
+        base.as_ref(),
+        owner_change.is_some(),
+    )?;
+    let (plan, base_plan) = evaluate_both(
+        &policy,
+        base.as_ref(),
+        &listed,
+        base_listed.as_ref(),
+        settings.now(),
+    );
+    // Over a limit, the whole report still comes, opening with the refusal; the run exits 1.
+    let refusal = crate::evaluate::check_limits(&policy, &plan)
+        .err()
+        .map(|e| crate::evaluate::words::refusal(&e));
+    let refusal = refusal.as_deref();
+    let incomplete = incomplete_listings(&listed.0).or_else(|| {
+        base_listed
+            .as_ref()
+            .and_then(|(i, _)| incomplete_listings(i))
+    });
+    match base_plan {
+        None => report_plan(args, &plan, refusal)?,
+        Some(base_plan) => {
+            let (base_plan, refused) = base_plan?;
+            report_diff(
+                args,
+                base_plan,
+                refused,
+                plan,
+                owner_change.as_ref(),
+                refusal,
+            )?;
+        }
+    }
+    exit_for(refusal)?;
+    incomplete.map_or(Ok(()), |m| Err(Failure::partial(m).warning()))
+}
+
+/// What a `plan` run reads before it lists: the policy and the base policy (their in-use
+/// references attached), the owner change, the saved inventory.
+struct Inputs {
+    policy: Policy,
+    base: Option<Policy>,
+    /// `(old, new)`: the base policy's owner, when it is not this policy's (and `--owner` does
+    /// not set both).
+    owner_change: Option<(String, String)>,
+    saved: Option<Inventory>,
+}
+
+/// An inventory and the versions a killed tag removal left in doubt
+/// ([`super::placeholders::Doubt`]).
+type Listed = (Inventory, super::placeholders::Doubt);
+
+fn read_inputs(args: &PlanArgs, settings: &Settings) -> Result<Inputs, Failure> {
     let mut policy = super::load_policy(&args.eval.policy, &args.eval.vars)?;
     let mut base = args
         .base
         .as_deref()
         .map(|b| load_base(b, &args.eval.vars))
         .transpose()?;
-    let now = settings.now();
-    // The base policy's owner, when it is not this policy's (and `--owner` does not set both).
     let owner_change = base.as_ref().and_then(|base| {
         let (old, new) = (
             settings.owner_for(base.owner.as_deref()).ok()?,
@@ -34,15 +104,14 @@ pub fn run(args: &PlanArgs, settings: &Settings) -> Outcome {
         );
         (!old.eq_ignore_ascii_case(&new)).then_some((old, new))
     });
-    let saved = match &args.inventory {
-        Some(_) if owner_change.is_some() => {
-            let (old, new) = owner_change.unwrap_or_default();
+    let saved = match (&args.inventory, &owner_change) {
+        (Some(_), Some((old, new))) => {
             return Err(Failure::usage(format!(
                 "the base policy is for owner {old}, this one for {new}, and a saved inventory holds one owner's packages\n  help: plan without --inventory (the base policy is then evaluated on {old}'s packages), or plan each policy on its own owner's inventory"
             )));
         }
-        Some(path) => Some(Inventory::load(path)?),
-        None => None,
+        (Some(path), None) => Some(Inventory::load(path)?),
+        (None, _) => None,
     };
     // The in-use sources are read before anything is listed (a pattern that matches nothing
     // stops the run at once); the owner is the saved inventory's, or the one the listing uses.
@@ -60,192 +129,142 @@ pub fn run(args: &PlanArgs, settings: &Settings) -> Outcome {
         };
         super::in_use::attach(base, in_use, base_owner, settings, "the base policy")?;
     }
-    let mut base_inventory = None;
-    let policies: Vec<&Policy> = std::iter::once(&policy).chain(base.as_ref()).collect();
-    let (inventory, doubt) = match saved {
+    Ok(Inputs {
+        policy,
+        base,
+        owner_change,
+        saved,
+    })
+}
+
+/// The inventory both policies are evaluated on (the saved one, or listed once), and the base
+/// policy's own when the owner changes.
+fn inventories(
+    args: &PlanArgs,
+    settings: &Settings,
+    saved: Option<Inventory>,
+    policy: &Policy,
+    base: Option<&Policy>,
+    owner_changes: bool,
+) -> Result<(Listed, Option<Listed>), Failure> {
+    let policies: Vec<&Policy> = std::iter::once(policy).chain(base).collect();
+    match saved {
         Some(mut inventory) => {
             let runtime = super::online::runtime()?;
-            let doubt = if args.read_manifests {
-                read_manifests(settings, &policy, &mut inventory)?;
-                if let Some(base) = &base {
+            let registry = if args.read_manifests {
+                read_manifests(settings, policy, &mut inventory)?;
+                if let Some(base) = base {
                     read_manifests(settings, base, &mut inventory)?;
                 }
-                let reg = settings.registry_client()?;
-                runtime.block_on(super::placeholders::set_aside(
-                    Some((&reg, settings.cache())),
-                    &mut inventory,
-                    &policies,
-                    now,
-                ))
+                Some(settings.registry_client()?)
             } else {
                 // Offline: placeholders are recognised by the manifests the inventory holds.
-                runtime.block_on(super::placeholders::set_aside(
-                    None,
-                    &mut inventory,
-                    &policies,
-                    now,
-                ))
+                None
             };
-            (inventory, doubt)
+            let doubt = runtime.block_on(super::placeholders::set_aside(
+                registry.as_ref().map(|reg| (reg, settings.cache())),
+                &mut inventory,
+                &policies,
+                settings.now(),
+            ));
+            Ok(((inventory, doubt), None))
         }
-        None if owner_change.is_some() => {
-            let listed = online_inventory(settings, &policy, None)?;
-            if let Some(base) = &base {
-                base_inventory = Some(online_inventory(settings, base, None)?);
-            }
-            listed
+        None if owner_changes => {
+            let listed = online_inventory(settings, policy, None)?;
+            let base_listed = base
+                .map(|base| online_inventory(settings, base, None))
+                .transpose()?;
+            Ok((listed, base_listed))
         }
-        None => online_inventory(settings, &policy, base.as_ref())?,
-    };
-    // With a base, both policies are evaluated at once, each on its own thread (the same
-    // inventory, read once): `plan --base` must cost well under twice `plan`.
-    let (plan, base_plan) = std::thread::scope(|scope| {
-        let base_plan = base.as_ref().map(|base| {
-            let (inventory, doubt) = match &base_inventory {
-                Some((inventory, doubt)) => (inventory, doubt),
-                None => (&inventory, &doubt),
-            };
+        None => Ok((online_inventory(settings, policy, base)?, None)),
+    }
+}
+
+/// The plan, and the base policy's with what its limits refuse. With a base, both policies are
+/// evaluated at once, each on its own thread (the same inventory, read once): `plan --base`
+/// must cost well under twice `plan`.
+#[allow(clippy::type_complexity)]
+fn evaluate_both(
+    policy: &Policy,
+    base: Option<&Policy>,
+    listed: &Listed,
+    base_listed: Option<&Listed>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> (
+    Plan,
+    Option<Result<(Plan, Option<crate::evaluate::EvaluateError>), Failure>>,
+) {
+    std::thread::scope(|scope| {
+        let base_plan = base.map(|base| {
+            let (inventory, doubt) = base_listed.unwrap_or(listed);
             scope.spawn(move || {
                 let plan = super::placeholders::evaluate_unchecked(base, inventory, now, doubt);
                 let refused = crate::evaluate::check_limits(base, &plan).err();
                 (plan, refused)
             })
         });
-        let plan = super::placeholders::evaluate_unchecked(&policy, &inventory, now, &doubt);
+        let plan = super::placeholders::evaluate_unchecked(policy, &listed.0, now, &listed.1);
         let base_plan = base_plan.map(|h| {
             h.join()
                 .map_err(|_| Failure::run("the evaluation of the base policy panicked"))
         });
         (plan, base_plan)
-    });
-    // Over a limit, the whole report still comes, opening with the refusal; the run exits 1.
-    let refusal = crate::evaluate::check_limits(&policy, &plan)
-        .err()
-        .map(|e| refusal_message(&e));
-    let refusal = refusal.as_deref();
-    let options = crate::render::Options {
+    })
+}
+
+fn render_options(args: &PlanArgs) -> crate::render::Options {
+    crate::render::Options {
         color: crate::render::color_for(args.output.as_deref()),
         verbose: args.verbose,
-    };
-    let incomplete = incomplete_listings(&inventory).or_else(|| {
-        base_inventory
-            .as_ref()
-            .and_then(|(inventory, _)| incomplete_listings(inventory))
-    });
-    let Some(base_plan) = base_plan else {
-        if let Some(runner) = crate::actions::Runner::detect() {
-            runner.report_dry_run(&plan, refusal)?;
-        }
-        let text = crate::render::render_with(&plan, args.format, options);
-        let text = crate::render::with_refusal(text, args.format, refusal);
-        write_output(args.output.as_deref(), &text)?;
-        exit_for(refusal)?;
-        return incomplete.map_or(Ok(()), |m| Err(Failure::partial(m.to_string()).warning()));
-    };
-    let (mut base_plan, refused) = base_plan?;
-    let mut plan = plan;
-    super::in_use::warn_deleted_in_base_use(&base_plan, &mut plan);
-    let mut diff = match &owner_change {
+    }
+}
+
+/// Write the plan (and report it to a runner).
+fn report_plan(args: &PlanArgs, plan: &Plan, refusal: Option<&str>) -> Outcome {
+    if let Some(runner) = crate::actions::Runner::detect() {
+        runner.report_dry_run(plan, refusal)?;
+    }
+    let text = crate::render::render_with(plan, args.format, render_options(args));
+    let text = crate::render::with_refusal(text, args.format, refusal);
+    write_output(args.output.as_deref(), &text)
+}
+
+/// Write the diff of the base policy's plan and this one (and report it to a runner).
+/// `refused`: what the base policy's own limits refuse.
+fn report_diff(
+    args: &PlanArgs,
+    base_plan: Plan,
+    refused: Option<crate::evaluate::EvaluateError>,
+    mut plan: Plan,
+    owner_change: Option<&(String, String)>,
+    refusal: Option<&str>,
+) -> Outcome {
+    for line in crate::diff::deleted_in_base_use(&base_plan, &mut plan) {
+        crate::printer::warning(&line);
+    }
+    let mut diff = match owner_change {
         None => crate::diff::diff(&base_plan, &plan),
         Some((old, new)) => {
-            // Two owners' packages: each named by its owner, so that none is taken for the
-            // other's (the plan itself keeps the names `apply --plan` needs).
-            eprintln!(
-                "warning: the owner changes from {old} to {new}: the base policy is evaluated on {old}'s packages"
-            );
-            let mut named = plan.clone();
-            for (p, owner) in [(&mut base_plan, old), (&mut named, new)] {
-                for package in &mut p.packages {
-                    package.name = format!("{owner}/{}", package.name);
-                }
-            }
-            let mut diff = crate::diff::diff(&base_plan, &named);
-            diff.base_owner = Some(old.clone());
-            diff
+            crate::printer::warning(&format!(
+                "the owner changes from {old} to {new}: the base policy is evaluated on {old}'s packages"
+            ));
+            crate::diff::between_owners(base_plan, &plan, old, new)
         }
     };
     if let Some(e) = refused {
-        // What the limit refuses, without what follows (the help is for a policy under review).
-        let why = e.to_string();
-        let why = why
-            .split([';', '\n'])
-            .next()
-            .unwrap_or_default()
-            .to_string();
-        eprintln!(
-            "warning: the base policy {} is over its own limits, so its runs change nothing today: {why}; the diff compares with what it decides without them",
+        let why = diff.refuse_base(&e);
+        crate::printer::warning(&format!(
+            "the base policy {} is over its own limits, so its runs change nothing today: {why}; the diff compares with what it decides without them",
             base_display(args.base.as_deref())
-        );
-        diff.base_refused = Some(why);
+        ));
     }
     let doc = crate::diff::DiffDocument { diff, plan };
     if let Some(runner) = crate::actions::Runner::detect() {
         runner.report_diff(&doc, refusal)?;
     }
-    let text = crate::render::render_diff(&doc, args.format, options);
+    let text = crate::render::render_diff(&doc, args.format, render_options(args));
     let text = crate::render::with_refusal(text, args.format, refusal);
-    write_output(args.output.as_deref(), &text)?;
-    exit_for(refusal)?;
-    incomplete.map_or(Ok(()), |m| Err(Failure::partial(m.to_string()).warning()))
-}
-
-/// The packages whose listing did not add up, twice ([`crate::inventory::ListingGap`]): their
-/// deletions that rest on a version's absence are withheld, and the run exits 3 with this
-/// message.
-pub(super) fn incomplete_listings(inventory: &Inventory) -> Option<String> {
-    let gaps: Vec<String> = inventory
-        .packages
-        .iter()
-        .filter_map(|p| {
-            let g = p.listing_gap?;
-            Some(format!(
-                "{} ({} listed, GitHub counts {})",
-                p.package.name, g.listed, g.version_count
-            ))
-        })
-        .collect();
-    (!gaps.is_empty()).then(|| {
-        let n = gaps.len();
-        format!(
-            "the {} of {} {} {} not add up, twice: versions were deleted or pushed while {} listed; deletions that would rest on a version's absence (untagged leftovers, images the missing version may list, ghost, partial, orphaned) were withheld: run again",
-            crate::plural::word(n, "listing", "listings"),
-            crate::plural::word(n, "package", "packages"),
-            gaps.join(", "),
-            crate::plural::word(n, "does", "do"),
-            crate::plural::word(n, "it was", "they were"),
-        )
-    })
-}
-
-/// What a plan over a limit says, in `plan`'s words: which limit, by how much, and the two ways
-/// out. `plan` takes no `--max-deletions`, so the help names only the policy and its rules.
-fn refusal_message(e: &crate::evaluate::EvaluateError) -> String {
-    use crate::evaluate::EvaluateError;
-    use crate::plural::count;
-    let (what, over, key, count_of, rules) = match *e {
-        EvaluateError::TooManyDeletions { count: n, max } => (
-            format!("the plan deletes {}", count(n, "version", "versions")),
-            n.saturating_sub(max),
-            "max_deletions",
-            (n, max, "version", "versions"),
-            "so that they select fewer versions",
-        ),
-        EvaluateError::TooManyUntags { count: n, max } => (
-            format!(
-                "the plan removes {} from images that stay",
-                count(n, "tag", "tags")
-            ),
-            n.saturating_sub(max),
-            "max_untags",
-            (n, max, "tag", "tags"),
-            "so that they remove fewer tags (or set safety.untag: false to keep such tags)",
-        ),
-    };
-    let (n, max, one, many) = count_of;
-    format!(
-        "refused: {what}, {} more than safety.{key} ({max}), so `retention apply` would change nothing\n  help: if the plan is right, raise safety.{key} in the policy to {n} or more\n  help: otherwise change the rules {rules}; the report shows what they select",
-        count(over, one, many)
-    )
+    write_output(args.output.as_deref(), &text)
 }
 
 /// The exit of a plan that was reported: 1 when it is over a limit, with the refusal (the
@@ -343,7 +362,7 @@ fn online_inventory(
                 // The base policy governs other packages: list those too.
                 let (_, other) =
                     super::online::inventory(settings, &client, &scope, base, fill).await?;
-                merge(&mut typed, other);
+                typed.merge(other);
             }
         }
         let doubt = if images {
@@ -363,24 +382,6 @@ fn online_inventory(
     })
 }
 
-/// Add `other`'s packages to `into`; for a package in both, add the manifests `into` lacks.
-fn merge(into: &mut Inventory, other: Inventory) {
-    for entry in other.packages {
-        let same = into.packages.iter_mut().find(|p| {
-            p.package.name == entry.package.name
-                && p.package.package_type == entry.package.package_type
-        });
-        match same {
-            Some(p) => {
-                for (digest, text) in entry.manifests {
-                    p.manifests.entry(digest).or_insert(text);
-                }
-            }
-            None => into.packages.push(entry),
-        }
-    }
-}
-
 /// `--read-manifests`: fill the inventory's missing manifests from the registry (cached).
 fn read_manifests(settings: &Settings, policy: &Policy, inventory: &mut Inventory) -> Outcome {
     let client = super::online::registry_client(settings)?;
@@ -392,6 +393,6 @@ fn read_manifests(settings: &Settings, policy: &Policy, inventory: &mut Inventor
         inventory,
         settings.now(),
     ));
-    eprintln!("{}", report.summary());
+    crate::printer::status(&report.summary());
     Ok(())
 }

@@ -2,8 +2,8 @@
 //! of every governed container package) so that anyone can reproduce a run offline.
 
 use super::online;
-use super::settings::Settings;
 use super::{write_output, Outcome};
+use crate::cli::Settings;
 use crate::cli::SnapshotArgs;
 
 pub fn run(args: &SnapshotArgs, settings: &Settings) -> Outcome {
@@ -11,6 +11,6 @@ pub fn run(args: &SnapshotArgs, settings: &Settings) -> Outcome {
     let (raw, _) = online::inventory_of_everything_governed(settings, &policy)?;
     let text = raw.to_json()?;
     write_output(Some(&args.output), &text)?;
-    eprintln!("wrote {}", args.output.display());
+    crate::printer::status(&format!("wrote {}", args.output.display()));
     Ok(())
 }

@@ -316,3 +316,14 @@ fn a_change_of_owner_opens_the_headline() {
     let json = serde_json::to_value(&d).unwrap_or_default();
     assert_eq!(json["base_owner"], "old-org");
 }
+
+#[test]
+fn between_owners_names_every_package_by_its_owner_and_leaves_the_plan_as_it_is() {
+    let (base, new) = pair();
+    let d = between_owners(base, &new, "old-org", "acme");
+    assert_eq!(d.base_owner.as_deref(), Some("old-org"));
+    let names: Vec<&str> = d.packages.iter().map(|p| p.name.as_str()).collect();
+    // The same package under two owners is two packages: none is taken for the other's.
+    assert_eq!(names, ["acme/api", "old-org/api"]);
+    assert_eq!(new.packages[0].name, "api");
+}

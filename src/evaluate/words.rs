@@ -153,3 +153,62 @@ pub fn in_use_places(at: &[String]) -> String {
     }
     s
 }
+
+/// The packages whose listing did not add up, twice ([`crate::inventory::ListingGap`]): their
+/// deletions that rest on a version's absence are withheld, and the run exits 3 with this
+/// message.
+pub fn incomplete_listings(inventory: &crate::inventory::Inventory) -> Option<String> {
+    let gaps: Vec<String> = inventory
+        .packages
+        .iter()
+        .filter_map(|p| {
+            let g = p.listing_gap?;
+            Some(format!(
+                "{} ({} listed, GitHub counts {})",
+                p.package.name, g.listed, g.version_count
+            ))
+        })
+        .collect();
+    (!gaps.is_empty()).then(|| {
+        let n = gaps.len();
+        format!(
+            "the {} of {} {} {} not add up, twice: versions were deleted or pushed while {} listed; deletions that would rest on a version's absence (untagged leftovers, images the missing version may list, ghost, partial, orphaned) were withheld: run again",
+            crate::plural::word(n, "listing", "listings"),
+            crate::plural::word(n, "package", "packages"),
+            gaps.join(", "),
+            crate::plural::word(n, "does", "do"),
+            crate::plural::word(n, "it was", "they were"),
+        )
+    })
+}
+
+/// What a plan over a limit says, in `plan`'s words: which limit, by how much, and the two ways
+/// out. `plan` takes no `--max-deletions`, so the help names only the policy and its rules.
+pub fn refusal(e: &super::EvaluateError) -> String {
+    use super::EvaluateError;
+    use crate::plural::count;
+    let (what, over, key, count_of, rules) = match *e {
+        EvaluateError::TooManyDeletions { count: n, max } => (
+            format!("the plan deletes {}", count(n, "version", "versions")),
+            n.saturating_sub(max),
+            "max_deletions",
+            (n, max, "version", "versions"),
+            "so that they select fewer versions",
+        ),
+        EvaluateError::TooManyUntags { count: n, max } => (
+            format!(
+                "the plan removes {} from images that stay",
+                count(n, "tag", "tags")
+            ),
+            n.saturating_sub(max),
+            "max_untags",
+            (n, max, "tag", "tags"),
+            "so that they remove fewer tags (or set safety.untag: false to keep such tags)",
+        ),
+    };
+    let (n, max, one, many) = count_of;
+    format!(
+        "refused: {what}, {} more than safety.{key} ({max}), so `retention apply` would change nothing\n  help: if the plan is right, raise safety.{key} in the policy to {n} or more\n  help: otherwise change the rules {rules}; the report shows what they select",
+        count(over, one, many)
+    )
+}

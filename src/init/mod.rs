@@ -10,6 +10,7 @@
 //! what it would do. Pure: no I/O here.
 
 pub mod families;
+pub mod report;
 pub mod write;
 
 use std::collections::{BTreeMap, BTreeSet};

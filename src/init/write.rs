@@ -85,10 +85,21 @@ fn covers(stats: &Stats, noun: (&str, &str), like: bool) -> String {
     s
 }
 
-/// The proposed policy, as text.
+/// The proposed policy, as text: a template filled from the survey, in five parts (the header
+/// and the packages, the rules that keep, the rules that expire, what no rule needs, the safety
+/// limits), each written as the YAML reads, top to bottom.
 pub fn policy(survey: &Survey, options: &Options) -> String {
     let mut out = String::new();
-    let o = &mut out;
+    head(&mut out, survey, options);
+    kept(&mut out, survey);
+    expiring(&mut out, survey);
+    leftovers(&mut out, survey);
+    safety(&mut out, options);
+    out
+}
+
+/// The header comments, the owner and packages, the commented `in_use` and the rules' preamble.
+fn head(o: &mut String, survey: &Survey, options: &Options) {
     let _ = writeln!(o, "# yaml-language-server: $schema={SCHEMA_URL}");
     let _ = writeln!(
         o,
@@ -133,7 +144,10 @@ pub fn policy(survey: &Survey, options: &Options) -> String {
     o.push_str("  # - name: what runs stays\n  #   keep: { in_use: true }\n\n");
     o.push_str("  # Keep rules win over delete rules, whatever their order. Platform manifests, attestations\n");
     o.push_str("  # and signatures follow their image: no rule names them.\n\n");
+}
 
+/// The families that stay: releases and moving tags.
+fn kept(o: &mut String, survey: &Survey) {
     // Releases.
     let _ = writeln!(
         o,
@@ -166,7 +180,10 @@ pub fn policy(survey: &Survey, options: &Options) -> String {
     o.push_str("  - name: moving tags stay\n");
     let moving: Vec<String> = MOVING.iter().map(|t| quoted(t)).collect();
     let _ = writeln!(o, "    keep: {{ tags: [{}] }}\n", moving.join(", "));
+}
 
+/// The families that expire: pull-request images, branch builds, dated builds.
+fn expiring(o: &mut String, survey: &Survey) {
     // Pull requests.
     let _ = writeln!(
         o,
@@ -229,7 +246,10 @@ pub fn policy(survey: &Survey, options: &Options) -> String {
             families::DATE
         );
     }
+}
 
+/// Artifacts (no rule), the untagged leftovers rule, and the tags no rule covers.
+fn leftovers(o: &mut String, survey: &Survey) {
     // Artifacts: no rule.
     if survey.artifacts.images > 0 {
         let _ = writeln!(
@@ -266,7 +286,10 @@ pub fn policy(survey: &Survey, options: &Options) -> String {
             examples.join(", ")
         );
     }
+}
 
+/// The safety limits, with why a limit was raised for the first run.
+fn safety(o: &mut String, options: &Options) {
     o.push_str("\nsafety:\n");
     o.push_str(
         "  keep_newest: 3                   # the 3 newest images of each package always stay\n",
@@ -312,5 +335,4 @@ pub fn policy(survey: &Survey, options: &Options) -> String {
             &untags
         }
     );
-    out
 }

@@ -13,6 +13,7 @@
 //! (pure) reads it from the policy ([`crate::policy::InUse::found`]).
 
 mod extract;
+pub mod mine;
 mod scan;
 mod split;
 

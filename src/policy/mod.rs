@@ -5,6 +5,7 @@
 //! evaluator reads: globs compiled, durations and semver requirements parsed, nothing left as text
 //! that could still fail.
 
+pub mod check;
 mod parse;
 pub mod vars;
 

@@ -347,3 +347,55 @@ fn check_warns_of_a_variable_given_only_when_the_policy_runs() {
         text(&out.stdout)
     );
 }
+
+#[test]
+fn quiet_keeps_the_warnings_and_the_plan_and_drops_the_status_lines() {
+    // `plan --base` on the example inventory: the base policy keeps what the example
+    // deployments run, the new one deletes three of those images. Stderr has a status line
+    // (what the in-use scan found) and a warning per image.
+    let run = |quiet: bool| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_retention"));
+        cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("NO_COLOR", "1")
+            .env_remove("GITHUB_ACTIONS")
+            .env_remove("RUST_LOG");
+        if quiet {
+            cmd.arg("--quiet");
+        }
+        cmd.args([
+            "plan",
+            "--policy",
+            "policies/nightly-ghcr.yml",
+            "--base",
+            "examples/in-use/nightly.yml",
+            "--inventory",
+            "examples/inventory.json",
+            "--now",
+            "2026-11-20T00:00:00Z",
+        ]);
+        snap::run(&mut cmd)
+    };
+    let (loud, quiet) = (run(false), run(true));
+    assert_eq!(loud.status.code(), Some(0), "{}", text(&loud.stderr));
+    assert_eq!(quiet.status.code(), Some(0), "{}", text(&quiet.stderr));
+    // The result on stdout is the same.
+    assert_eq!(text(&quiet.stdout), text(&loud.stdout));
+    let loud_err = text(&loud.stderr);
+    assert!(
+        loud_err.contains("in use (the base policy): 5 references to acme's images"),
+        "{loud_err}"
+    );
+    // Quiet: exactly the warnings (and errors) of the run, in the same order.
+    let labelled: Vec<&str> = loud_err
+        .lines()
+        .filter(|l| l.starts_with("warning: ") || l.starts_with("error: "))
+        .collect();
+    assert_eq!(labelled.len(), 3, "{loud_err}");
+    assert!(labelled.len() < loud_err.lines().count(), "{loud_err}");
+    let quiet_err = text(&quiet.stderr);
+    assert_eq!(
+        quiet_err.lines().collect::<Vec<_>>(),
+        labelled,
+        "{quiet_err}"
+    );
+}

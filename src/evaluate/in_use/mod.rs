@@ -54,7 +54,7 @@ pub(super) fn hits<'p>(
         let named = match (&r.digest, &r.tag) {
             (Some(d), _) => by_digest.get(d).map(|&i| (i, None)),
             (None, Some(t)) => by_tag.get(t.as_str()).map(|&(i, j)| (i, Some(j))),
-            // A bare reference names no version; the commands keep it out (`commands::in_use`).
+            // A bare reference names no version; `inuse::mine` keeps it out.
             (None, None) => continue,
         };
         let Some((i, tag)) = named else {

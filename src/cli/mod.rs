@@ -1,4 +1,8 @@
-//! The command line (a contract: tests and the action call it exactly like this; docs/operations.md, "Command line").
+//! The command line (a contract: tests and the action call it exactly like this; docs/operations.md, "Command line"):
+//! the clap arguments here, and [`settings`]: what the shared flags and the environment resolve
+//! to for one run (as ripgrep turns its low-level arguments into `HiArgs`).
+
+pub mod settings;
 
 use std::path::PathBuf;
 
@@ -6,6 +10,7 @@ use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand};
 
 pub use crate::render::Format;
+pub use settings::Settings;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -64,7 +69,7 @@ pub struct CheckArgs {
 }
 
 /// Where and as of when a command works: the flags shared by every command that reads the
-/// GitHub API or the registry (`plan`, `snapshot`, `verify`, `apply`). `commands::settings`
+/// GitHub API or the registry (`plan`, `snapshot`, `verify`, `apply`). `cli::settings`
 /// resolves them, with the environment, once per run.
 #[derive(Debug, Args, Clone)]
 pub struct Context {

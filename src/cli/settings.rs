@@ -18,9 +18,9 @@ use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};
 
-use super::Failure;
-use crate::cli::Context;
+use super::Context;
 use crate::github::{GithubClient, Pacer, DEFAULT_API_URL};
+use crate::outcome::Failure;
 use crate::registry::{Credentials, ManifestCache, RegistryChoice, RegistryClient, RegistryError};
 use crate::secret::Secret;
 
