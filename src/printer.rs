@@ -49,8 +49,6 @@ fn emit(text: &str) {
 }
 
 /// `error: TEXT`, always printed.
-// (Unused while no command prints an error of its own before it fails: `verify` will.)
-#[allow(dead_code)]
 pub fn error(text: &str) {
     emit(&format!("error: {text}"));
 }
