@@ -184,6 +184,22 @@ pub enum InventoryError {
 }
 
 impl Inventory {
+    /// The packages (those `which` accepts) whose listing did not add up, each as
+    /// `NAME (N listed, GitHub counts M)`, for the messages that say so.
+    pub fn listing_gaps(&self, which: impl Fn(&PackageEntry) -> bool) -> Vec<String> {
+        self.packages
+            .iter()
+            .filter(|p| which(p))
+            .filter_map(|p| {
+                let g = p.listing_gap?;
+                Some(format!(
+                    "{} ({} listed, GitHub counts {})",
+                    p.package.name, g.listed, g.version_count
+                ))
+            })
+            .collect()
+    }
+
     /// Read and validate an inventory file.
     pub fn load(path: &Path) -> Result<Inventory, InventoryError> {
         let display = path.display().to_string();

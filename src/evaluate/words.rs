@@ -158,17 +158,7 @@ pub fn in_use_places(at: &[String]) -> String {
 /// deletions that rest on a version's absence are withheld, and the run exits 3 with this
 /// message.
 pub fn incomplete_listings(inventory: &crate::inventory::Inventory) -> Option<String> {
-    let gaps: Vec<String> = inventory
-        .packages
-        .iter()
-        .filter_map(|p| {
-            let g = p.listing_gap?;
-            Some(format!(
-                "{} ({} listed, GitHub counts {})",
-                p.package.name, g.listed, g.version_count
-            ))
-        })
-        .collect();
+    let gaps = inventory.listing_gaps(|_| true);
     (!gaps.is_empty()).then(|| {
         let n = gaps.len();
         format!(

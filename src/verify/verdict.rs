@@ -21,18 +21,8 @@ use crate::printer;
 /// in words: `the listing of team/app (5 listed, GitHub counts 6) is incomplete: a kept image
 /// may be the version missing`; `None` when every listing is complete.
 fn listing_gaps(inventory: &Inventory, which: impl Fn(&str) -> bool) -> Option<String> {
-    let gaps: Vec<String> = inventory
-        .packages
-        .iter()
-        .filter(|p| p.package.package_type.is_image() && which(&p.package.name))
-        .filter_map(|p| {
-            let g = p.listing_gap?;
-            Some(format!(
-                "{} ({} listed, GitHub counts {})",
-                p.package.name, g.listed, g.version_count
-            ))
-        })
-        .collect();
+    let gaps =
+        inventory.listing_gaps(|p| p.package.package_type.is_image() && which(&p.package.name));
     (!gaps.is_empty()).then(|| {
         format!(
             "the {} of {} {} incomplete: a kept image may be the version missing",
