@@ -7,7 +7,7 @@
 //! 3 partial (some deletions failed or were left for the next run). The library layers' errors
 //! become a [`Failure`] ([`crate::outcome`]) with its code through `From`, next to each error type.
 
-pub(crate) mod apply;
+mod apply;
 mod check;
 mod in_use;
 mod init;
@@ -22,13 +22,7 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 
-pub(crate) use crate::cli::Settings;
-use crate::cli::{Cli, Command};
-// `super::settings::Settings` still names it for the files that say so.
-use crate::cli::settings;
-
-// `plan` sets placeholders aside before it evaluates (the apply layer owns them).
-use crate::apply::placeholders;
+use crate::cli::{Cli, Command, Settings};
 
 pub use crate::outcome::{Failure, Outcome};
 

@@ -13,17 +13,15 @@
 //! evaluate both policies, report. The diff is [`crate::diff`]'s; the words of a refusal and of
 //! an incomplete listing are the evaluator's ([`crate::evaluate::words`]).
 
-use std::io::Read as _;
 use std::path::Path;
 
-use super::{write_output, Failure, Outcome};
-use crate::cli::PlanArgs;
-use crate::cli::Settings;
+use super::{online, write_output, Failure, Outcome};
+use crate::apply::placeholders::{self, Listed};
+use crate::cli::{PlanArgs, Settings};
+use crate::evaluate::words::incomplete_listings;
 use crate::inventory::Inventory;
 use crate::plan::Plan;
 use crate::policy::Policy;
-
-pub(crate) use crate::evaluate::words::incomplete_listings;
 
 pub fn run(args: &PlanArgs, settings: &Settings) -> Outcome {
     let Inputs {
@@ -40,7 +38,7 @@ pub fn run(args: &PlanArgs, settings: &Settings) -> Outcome {
         base.as_ref(),
         owner_change.is_some(),
     )?;
-    let (plan, base_plan) = evaluate_both(
+    let (plan, base_plan) = placeholders::evaluate_both(
         &policy,
         base.as_ref(),
         &listed,
@@ -85,10 +83,6 @@ struct Inputs {
     owner_change: Option<(String, String)>,
     saved: Option<Inventory>,
 }
-
-/// An inventory and the versions a killed tag removal left in doubt
-/// ([`super::placeholders::Doubt`]).
-type Listed = (Inventory, super::placeholders::Doubt);
 
 fn read_inputs(args: &PlanArgs, settings: &Settings) -> Result<Inputs, Failure> {
     let mut policy = super::load_policy(&args.eval.policy, &args.eval.vars)?;
@@ -150,18 +144,17 @@ fn inventories(
     let policies: Vec<&Policy> = std::iter::once(policy).chain(base).collect();
     match saved {
         Some(mut inventory) => {
-            let runtime = super::online::runtime()?;
+            let runtime = online::runtime()?;
             let registry = if args.read_manifests {
-                read_manifests(settings, policy, &mut inventory)?;
-                if let Some(base) = base {
-                    read_manifests(settings, base, &mut inventory)?;
+                for policy in &policies {
+                    online::fill(settings, policy, &mut inventory)?;
                 }
                 Some(settings.registry_client()?)
             } else {
                 // Offline: placeholders are recognised by the manifests the inventory holds.
                 None
             };
-            let doubt = runtime.block_on(super::placeholders::set_aside(
+            let doubt = runtime.block_on(placeholders::set_aside(
                 registry.as_ref().map(|reg| (reg, settings.cache())),
                 &mut inventory,
                 &policies,
@@ -178,38 +171,6 @@ fn inventories(
         }
         None => Ok((online_inventory(settings, policy, base)?, None)),
     }
-}
-
-/// The plan, and the base policy's with what its limits refuse. With a base, both policies are
-/// evaluated at once, each on its own thread (the same inventory, read once): `plan --base`
-/// must cost well under twice `plan`.
-#[allow(clippy::type_complexity)]
-fn evaluate_both(
-    policy: &Policy,
-    base: Option<&Policy>,
-    listed: &Listed,
-    base_listed: Option<&Listed>,
-    now: chrono::DateTime<chrono::Utc>,
-) -> (
-    Plan,
-    Option<Result<(Plan, Option<crate::evaluate::EvaluateError>), Failure>>,
-) {
-    std::thread::scope(|scope| {
-        let base_plan = base.map(|base| {
-            let (inventory, doubt) = base_listed.unwrap_or(listed);
-            scope.spawn(move || {
-                let plan = super::placeholders::evaluate_unchecked(base, inventory, now, doubt);
-                let refused = crate::evaluate::check_limits(base, &plan).err();
-                (plan, refused)
-            })
-        });
-        let plan = super::placeholders::evaluate_unchecked(policy, &listed.0, now, &listed.1);
-        let base_plan = base_plan.map(|h| {
-            h.join()
-                .map_err(|_| Failure::run("the evaluation of the base policy panicked"))
-        });
-        (plan, base_plan)
-    })
 }
 
 fn render_options(args: &PlanArgs) -> crate::render::Options {
@@ -284,25 +245,15 @@ fn base_display(path: Option<&Path>) -> String {
     }
 }
 
-/// Read the base policy from a file, or from standard input when the path is `-` (so that a
-/// workflow can pipe `git show origin/main:policies/x.yml`).
+/// Read the base policy, from a file or from standard input (`-`).
 fn load_base(path: &Path, vars: &[(String, String)]) -> Result<Policy, Failure> {
     let vars = crate::policy::Vars::new(vars)?;
-    let result = if path == Path::new("-") {
-        // Bounded like a policy file: one byte past the limit is enough to refuse it.
-        let mut bytes = Vec::new();
-        std::io::stdin()
-            .take(crate::policy::MAX_POLICY_BYTES as u64 + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|e| {
-                Failure::usage(format!(
-                    "cannot read the base policy from standard input: {e}"
-                ))
-            })?;
-        crate::policy::parse_policy_with("(base policy on standard input)", &bytes, &vars)
-    } else {
-        Policy::load_with(path, &vars)
-    };
+    let result =
+        Policy::load_or_stdin(path, &vars, "(base policy on standard input)").map_err(|e| {
+            Failure::usage(format!(
+                "cannot read the base policy from standard input: {e}"
+            ))
+        })?;
     result.map_err(|e| {
         super::policy_failure(
             &e,
@@ -312,87 +263,32 @@ fn load_base(path: &Path, vars: &[(String, String)]) -> Result<Policy, Failure> 
     })
 }
 
-/// Whether two policies govern the same packages (the same listing serves both).
-fn same_selection(a: &Policy, b: &Policy) -> bool {
-    a.packages.package_type == b.packages.package_type
-        && a.packages.names.patterns == b.packages.names.patterns
-}
-
-/// Online: list the owner's packages through the API and read the manifests decisions need
-/// (of both policies with a base), and take out the placeholders a killed tag removal left
-/// ([`super::placeholders`]). Sends no DELETE.
+/// Online: list what the policies need ([`online::inventory_of_both`]), and take out the
+/// placeholders a killed tag removal left ([`placeholders::set_aside`]). Sends no DELETE.
 fn online_inventory(
     settings: &Settings,
     policy: &Policy,
     base: Option<&Policy>,
-) -> Result<(Inventory, super::placeholders::Doubt), Failure> {
-    let runtime = super::online::runtime()?;
-    runtime.block_on(async {
-        let (client, scope) = super::online::connect(settings, policy.owner.as_deref()).await?;
-        let _working = super::online::Working::start(
+) -> Result<Listed, Failure> {
+    online::runtime()?.block_on(async {
+        let (client, scope) = online::connect(settings, policy.owner.as_deref()).await?;
+        let _working = crate::fill::listing::Working::start(
             format!("listing and reading the packages of {scope}"),
             &client,
         );
-        let fill = crate::fill::FillScope::Needed;
-        let (_, mut typed) =
-            super::online::inventory(settings, &client, &scope, policy, fill).await?;
+        let mut typed = online::inventory_of_both(settings, &client, &scope, policy, base).await?;
         let images = typed
             .packages
             .iter()
             .any(|p| p.package.package_type.is_image());
-        match base {
-            None => {}
-            // The same packages, no image among them: nothing more to read.
-            Some(base) if same_selection(policy, base) && !images => {}
-            Some(base) if same_selection(policy, base) => {
-                // The same packages: read only the manifests the base policy needs in addition.
-                let reg = super::online::registry_client(settings)?;
-                let report = crate::fill::fill_manifests_scoped(
-                    &reg,
-                    settings.cache(),
-                    base,
-                    &mut typed,
-                    settings.now(),
-                    fill,
-                )
-                .await;
-                super::online::note(&format!("base policy: {}", report.summary()));
-            }
-            Some(base) => {
-                // The base policy governs other packages: list those too.
-                let (_, other) =
-                    super::online::inventory(settings, &client, &scope, base, fill).await?;
-                typed.merge(other);
-            }
-        }
         let doubt = if images {
             let reg = settings.registry_client()?;
             let policies: Vec<&Policy> = std::iter::once(policy).chain(base).collect();
-            super::placeholders::set_aside(
-                Some((&reg, settings.cache())),
-                &mut typed,
-                &policies,
-                settings.now(),
-            )
-            .await
+            let registry = Some((&reg, settings.cache()));
+            placeholders::set_aside(registry, &mut typed, &policies, settings.now()).await
         } else {
-            super::placeholders::Doubt::default()
+            placeholders::Doubt::default()
         };
         Ok((typed, doubt))
     })
-}
-
-/// `--read-manifests`: fill the inventory's missing manifests from the registry (cached).
-fn read_manifests(settings: &Settings, policy: &Policy, inventory: &mut Inventory) -> Outcome {
-    let client = super::online::registry_client(settings)?;
-    let runtime = super::online::runtime()?;
-    let report = runtime.block_on(crate::fill::fill_manifests(
-        &client,
-        settings.cache(),
-        policy,
-        inventory,
-        settings.now(),
-    ));
-    crate::printer::status(&report.summary());
-    Ok(())
 }

@@ -17,8 +17,6 @@ use crate::inventory::Inventory;
 use crate::verify::verdict::Listed;
 use crate::verify::Finding;
 
-pub(crate) use crate::verify::verdict::{kept_broken, warn_broken};
-
 pub fn run(args: &VerifyArgs, settings: &Settings) -> Outcome {
     let mut policy = super::load_policy(&args.eval.policy, &args.eval.vars)?;
     let saved = args.inventory.as_deref().map(Inventory::load).transpose()?;
