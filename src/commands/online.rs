@@ -82,16 +82,18 @@ pub fn fill(settings: &Settings, policy: &Policy, inventory: &mut Inventory) -> 
     Ok(())
 }
 
-/// Connect, list every package the policy governs and read all their manifests (through the
-/// cache): what `snapshot` saves and `verify` checks. Returns GitHub's objects as they came and
-/// the typed inventory.
-pub fn inventory_of_everything_governed(
+/// Connect, list every package the policy governs and read the manifests `fill` says (through
+/// the cache): every governed container package's for what `snapshot` saves and `verify`
+/// checks, none for the listing `init` proposes a policy from. Returns GitHub's objects as they
+/// came and the typed inventory.
+pub fn list(
     settings: &Settings,
     policy: &Policy,
+    fill: FillScope,
 ) -> Result<(RawInventory, Inventory), Failure> {
     runtime()?.block_on(async {
         let (client, scope) = connect(settings, policy.owner.as_deref()).await?;
-        inventory(settings, &client, &scope, policy, FillScope::AllGoverned).await
+        inventory(settings, &client, &scope, policy, fill).await
     })
 }
 

@@ -34,7 +34,7 @@ pub fn run(args: &VerifyArgs, settings: &Settings) -> Outcome {
     )?;
     let inventory = match saved {
         Some(inventory) => inventory,
-        None => online::inventory_of_everything_governed(settings, &policy)?.1,
+        None => online::list(settings, &policy, crate::fill::FillScope::AllGoverned)?.1,
     };
     let plan = crate::evaluate::evaluate(&policy, &inventory, settings.now())?;
     let checked = Listed::check(&inventory, &plan);

@@ -68,6 +68,14 @@ pub struct Survey {
     pub not_covered: Vec<String>,
 }
 
+/// The policy that lists every container package and reads no manifest (keep rules only): what
+/// `init` lists before it proposes one.
+pub fn list_all() -> Result<crate::policy::Policy, crate::outcome::Failure> {
+    const LIST_ALL: &str = "version: 1\npackages: { type: container, names: [\"*\"] }\nrules:\n  - name: list\n    keep: { untagged: false }\n";
+    crate::policy::parse_policy("(every container package)", LIST_ALL.as_bytes())
+        .map_err(|e| crate::outcome::Failure::run(format!("{e}")))
+}
+
 /// Sort the tags of every container package of `inventory` into families.
 pub fn survey(inventory: &Inventory) -> Survey {
     let mut s = Survey {
