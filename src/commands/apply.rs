@@ -240,7 +240,8 @@ fn load_policy(path: &Path, args: &ApplyArgs, settings: &Settings) -> Result<Pol
     let mut policy = super::load_policy(path, &args.vars)?;
     let owner = policy.owner.clone();
     let owner = || settings.owner_for(owner.as_deref());
-    super::in_use::attach(&mut policy, &args.in_use, owner, settings, "the policy")?;
+    let registry = || Ok(settings.registry()?.url.clone());
+    policy.attach_in_use(&args.in_use, owner, registry, "the policy")?;
     if let Some(max) = args.max_deletions {
         policy.safety.max_deletions = max;
     }

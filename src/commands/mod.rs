@@ -9,7 +9,6 @@
 
 mod apply;
 mod check;
-mod in_use;
 mod init;
 mod journal;
 mod online;
@@ -80,23 +79,8 @@ pub(crate) fn load_policy(
     let vars = crate::policy::Vars::new(vars)?;
     crate::policy::Policy::load_with(path, &vars).map_err(|e| {
         crate::actions::annotate(&e);
-        policy_failure(&e, "the policy", None)
+        crate::policy::check::failure(&e, "the policy", None)
     })
-}
-
-/// Print a policy's problems, each located, then fail with one line that counts them, as
-/// `retention check` does (`which`: "the policy", "the base policy"; `help`: an extra line).
-pub(crate) fn policy_failure(
-    e: &crate::policy::PolicyErrors,
-    which: &str,
-    help: Option<&str>,
-) -> Failure {
-    crate::printer::detail(&e.to_string());
-    let problems = crate::plural::count(e.diagnostics.len(), "problem", "problems");
-    let help = help.map(|h| format!("\n  help: {h}")).unwrap_or_default();
-    Failure::usage(format!(
-        "{problems} found in {which}; nothing was run{help}"
-    ))
 }
 
 /// Write `text` to a file, or to standard output when no file is given.

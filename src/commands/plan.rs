@@ -115,13 +115,14 @@ fn read_inputs(args: &PlanArgs, settings: &Settings) -> Result<Inputs, Failure> 
         None => settings.owner_for(policy_owner.as_deref()),
     };
     let in_use = &args.eval.in_use;
-    super::in_use::attach(&mut policy, in_use, owner, settings, "the policy")?;
+    let registry = || Ok(settings.registry()?.url.clone());
+    policy.attach_in_use(in_use, owner, registry, "the policy")?;
     if let Some(base) = base.as_mut() {
         let base_owner = || match &owner_change {
             Some((old, _)) => Ok(old.clone()),
             None => owner(),
         };
-        super::in_use::attach(base, in_use, base_owner, settings, "the base policy")?;
+        base.attach_in_use(in_use, base_owner, registry, "the base policy")?;
     }
     Ok(Inputs {
         policy,
@@ -255,7 +256,7 @@ fn load_base(path: &Path, vars: &[(String, String)]) -> Result<Policy, Failure> 
             ))
         })?;
     result.map_err(|e| {
-        super::policy_failure(
+        crate::policy::check::failure(
             &e,
             "the base policy",
             Some("--base names the current policy the change is compared with; fix it there, or plan without --base"),

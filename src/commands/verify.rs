@@ -25,13 +25,8 @@ pub fn run(args: &VerifyArgs, settings: &Settings) -> Outcome {
         Some(inventory) => Ok(inventory.owner.clone()),
         None => settings.owner_for(policy_owner.as_deref()),
     };
-    super::in_use::attach(
-        &mut policy,
-        &args.eval.in_use,
-        owner,
-        settings,
-        "the policy",
-    )?;
+    let registry = || Ok(settings.registry()?.url.clone());
+    policy.attach_in_use(&args.eval.in_use, owner, registry, "the policy")?;
     let inventory = match saved {
         Some(inventory) => inventory,
         None => online::list(settings, &policy, crate::fill::FillScope::AllGoverned)?.1,

@@ -6,6 +6,7 @@
 //! that could still fail.
 
 pub mod check;
+mod in_use;
 mod parse;
 pub mod vars;
 
