@@ -69,7 +69,10 @@ pub fn run(args: &PlanArgs, settings: &Settings) -> Outcome {
             )?;
         }
     }
-    exit_for(refusal)?;
+    // The report, already written, opens with the refusal too.
+    if let Some(r) = refusal {
+        return Err(Failure::usage(r.to_string()));
+    }
     incomplete.map_or(Ok(()), |m| Err(Failure::partial(m).warning()))
 }
 
@@ -191,51 +194,28 @@ fn report_plan(args: &PlanArgs, plan: &Plan, refusal: Option<&str>) -> Outcome {
     write_output(args.output.as_deref(), &text)
 }
 
-/// Write the diff of the base policy's plan and this one (and report it to a runner).
-/// `refused`: what the base policy's own limits refuse.
+/// Write the diff of the base policy's plan and this one (and report it to a runner), after
+/// its warnings ([`crate::diff::document`]). `refused`: what the base policy's own limits refuse.
 fn report_diff(
     args: &PlanArgs,
     base_plan: Plan,
     refused: Option<crate::evaluate::EvaluateError>,
-    mut plan: Plan,
+    plan: Plan,
     owner_change: Option<&(String, String)>,
     refusal: Option<&str>,
 ) -> Outcome {
-    for line in crate::diff::deleted_in_base_use(&base_plan, &mut plan) {
-        crate::printer::warning(&line);
+    let base_name = base_display(args.base.as_deref());
+    let (doc, warnings) =
+        crate::diff::document(base_plan, refused.as_ref(), plan, owner_change, &base_name);
+    for warning in &warnings {
+        crate::printer::warning(warning);
     }
-    let mut diff = match owner_change {
-        None => crate::diff::diff(&base_plan, &plan),
-        Some((old, new)) => {
-            crate::printer::warning(&format!(
-                "the owner changes from {old} to {new}: the base policy is evaluated on {old}'s packages"
-            ));
-            crate::diff::between_owners(base_plan, &plan, old, new)
-        }
-    };
-    if let Some(e) = refused {
-        let why = diff.refuse_base(&e);
-        crate::printer::warning(&format!(
-            "the base policy {} is over its own limits, so its runs change nothing today: {why}; the diff compares with what it decides without them",
-            base_display(args.base.as_deref())
-        ));
-    }
-    let doc = crate::diff::DiffDocument { diff, plan };
     if let Some(runner) = crate::actions::Runner::detect() {
         runner.report_diff(&doc, refusal)?;
     }
     let text = crate::render::render_diff(&doc, args.format, render_options(args));
     let text = crate::render::with_refusal(text, args.format, refusal);
     write_output(args.output.as_deref(), &text)
-}
-
-/// The exit of a plan that was reported: 1 when it is over a limit, with the refusal (the
-/// report, already written, opens with it too).
-fn exit_for(refusal: Option<&str>) -> Outcome {
-    match refusal {
-        None => Ok(()),
-        Some(r) => Err(Failure::usage(r.to_string())),
-    }
 }
 
 fn base_display(path: Option<&Path>) -> String {
