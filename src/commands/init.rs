@@ -31,26 +31,14 @@ pub fn run(args: &InitArgs, settings: &Settings) -> Outcome {
         )));
     }
     let mut options = Options::new(now);
-    let (mut text, mut policy) = write::proposed(&survey, &options)?;
+    let proposed = write::proposed(&survey, &options)?;
     if online {
-        online::fill(settings, &policy, &mut inventory)?;
+        online::fill(settings, &proposed.1, &mut inventory)?;
     }
-    let mut plan = crate::evaluate::evaluate_unchecked(&policy, &inventory, now);
-    if crate::init::report::fit_first_run(&mut options, &plan) {
-        (text, policy) = write::proposed(&survey, &options)?;
-        plan = crate::evaluate::evaluate_unchecked(&policy, &inventory, now);
-    }
-    let policy_arg = args
-        .write
-        .as_deref()
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|| "POLICY".to_string());
-    let source = match &args.inventory {
-        Some(path) => format!(" --inventory {}", path.display()),
-        None => format!(" --owner {}", inventory.owner),
-    };
-    let mut summary = crate::init::report::summary(&plan, &policy, &policy_arg, &source);
-    summary.push_str(&crate::init::report::raised(&options));
+    let (text, policy, plan) = crate::init::fit(&survey, &inventory, &mut options, proposed)?;
+    let (written, from) = (args.write.as_deref(), args.inventory.as_deref());
+    let summary =
+        crate::init::report::said(&plan, &policy, &options, written, from, &inventory.owner);
     match &args.write {
         Some(path) => {
             if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {

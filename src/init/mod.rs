@@ -68,6 +68,25 @@ pub struct Survey {
     pub not_covered: Vec<String>,
 }
 
+/// The proposed policy fitted to its first run: evaluated on `inventory` as of `options.now`
+/// and, when that run would go over a default limit, written again with the limit raised
+/// ([`report::fit_first_run`]). The text, the policy and its plan.
+pub fn fit(
+    survey: &Survey,
+    inventory: &Inventory,
+    options: &mut write::Options,
+    proposed: (String, crate::policy::Policy),
+) -> Result<(String, crate::policy::Policy, crate::plan::Plan), crate::outcome::Failure> {
+    let (mut text, mut policy) = proposed;
+    let now = options.now;
+    let mut plan = crate::evaluate::evaluate_unchecked(&policy, inventory, now);
+    if report::fit_first_run(options, &plan) {
+        (text, policy) = write::proposed(survey, options)?;
+        plan = crate::evaluate::evaluate_unchecked(&policy, inventory, now);
+    }
+    Ok((text, policy, plan))
+}
+
 /// The policy that lists every container package and reads no manifest (keep rules only): what
 /// `init` lists before it proposes one.
 pub fn list_all() -> Result<crate::policy::Policy, crate::outcome::Failure> {
