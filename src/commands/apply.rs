@@ -9,12 +9,12 @@
 //! skipped by GitHub's refusal, 3 when some failed or the run stopped with work left, 2 when a
 //! permission or API problem stopped the run, 1 for policy/usage errors. After the deletions,
 //! the touched container packages are listed once more and every kept image must still be whole
-//! ([`super::verify::after_apply`]); one that lost a part makes the run exit 3.
+//! ([`crate::verify::verdict::after_apply`]); one that lost a part makes the run exit 3.
 
 use std::path::Path;
 use std::sync::Arc;
 
-use super::verify::after_apply;
+use super::verify::annotate;
 use super::{online, Failure, Outcome};
 use crate::apply::journal::Journal;
 use crate::apply::placeholders::Sweep;
@@ -28,7 +28,7 @@ use crate::fill::FillScope;
 use crate::outcome::combine;
 use crate::plan::Plan;
 use crate::policy::Policy;
-use crate::verify::verdict::{kept_broken, warn_broken};
+use crate::verify::verdict::{after_apply, kept_broken, warn_broken};
 
 pub fn run(args: &ApplyArgs, settings: &Settings) -> Outcome {
     // The counts are reported whatever the outcome (zero when nothing was attempted).
@@ -168,10 +168,10 @@ async fn apply_plan(
     // version's absence, and the run says so and exits 3.
     let outcome = also_warn(outcome, incomplete_listings(&before));
     let touched = &report.touched;
-    let outcome = after_apply(
-        &client, &scope, &before, &deleting, touched, &broken, outcome,
+    let verified = after_apply(
+        &client, &scope, &before, &deleting, touched, &broken, &annotate,
     );
-    Ok((results, outcome.await))
+    Ok((results, combine(outcome, verified.await)))
 }
 
 /// `apply --policy`: read, decide and delete package by package ([`stream`]), then remove tags.
@@ -220,10 +220,10 @@ async fn apply_policy(
     let outcome = also_warn(outcome, incomplete_listings(before));
     let deleting = streamed.plan.deletions().map(|(_, v)| v.id).collect();
     let touched = &streamed.report.touched;
-    let outcome = after_apply(
-        &client, &scope, before, &deleting, touched, &broken, outcome,
+    let verified = after_apply(
+        &client, &scope, before, &deleting, touched, &broken, &annotate,
     );
-    Ok((results, outcome.await))
+    Ok((results, combine(outcome, verified.await)))
 }
 
 /// In a runner, the plan goes to the job summary.
