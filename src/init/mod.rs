@@ -6,8 +6,9 @@
 //! each covers; [`write::policy`] turns the survey into a commented policy with one rule per
 //! family and safe defaults (releases and moving tags stay, pull-request images expire after 14
 //! days, the 10 newest builds of each branch stay, untagged leftovers expire after 2 days, tags
-//! of no family stay). The command (`commands/init.rs`) then evaluates that policy and prints
-//! what it would do. Pure: no I/O here.
+//! of no family stay). [`fit`] evaluates that policy and raises a limit the first run would go
+//! over; [`report`] says what it would do. The command (`commands/init.rs`) lists, reads the
+//! manifests and writes the files. Pure: no I/O here.
 
 pub mod families;
 pub mod report;
