@@ -32,6 +32,36 @@ pub struct DiffDocument {
     pub diff: PlanDiff,
 }
 
+/// The document `plan --base` writes, and the warnings to say on the way, in order: each version
+/// this policy deletes that the base policy's sources find in use ([`deleted_in_base_use`]), the
+/// owner change (`(old, new)`: [`between_owners`]), and the base policy being over its own
+/// limits (`refused`, said of `base_name`: where it was read; [`PlanDiff::refuse_base`]).
+pub fn document(
+    base: Plan,
+    refused: Option<&crate::evaluate::EvaluateError>,
+    mut plan: Plan,
+    owner_change: Option<&(String, String)>,
+    base_name: &str,
+) -> (DiffDocument, Vec<String>) {
+    let mut warnings = deleted_in_base_use(&base, &mut plan);
+    let mut diff = match owner_change {
+        None => diff(&base, &plan),
+        Some((old, new)) => {
+            warnings.push(format!(
+                "the owner changes from {old} to {new}: the base policy is evaluated on {old}'s packages"
+            ));
+            between_owners(base, &plan, old, new)
+        }
+    };
+    if let Some(e) = refused {
+        let why = diff.refuse_base(e);
+        warnings.push(format!(
+            "the base policy {base_name} is over its own limits, so its runs change nothing today: {why}; the diff compares with what it decides without them"
+        ));
+    }
+    (DiffDocument { diff, plan }, warnings)
+}
+
 /// What changes from the base policy's plan to the new policy's.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PlanDiff {

@@ -583,4 +583,44 @@ mod tests {
         let e = e.to_string();
         assert!(e.ends_with(":1: not a journal line: longer than 64 KB\n  help: the journal is what `apply` writes; give the file it wrote (--journal)"), "{e}");
     }
+
+    fn code(f: impl Into<crate::outcome::Failure>) -> (u8, String) {
+        let f = f.into();
+        (f.code().exit(), f.to_string())
+    }
+
+    #[test]
+    fn a_journal_that_is_not_one_is_a_usage_error_and_one_that_cannot_be_written_a_run_error() {
+        let path = PathBuf::from("j.jsonl");
+        let io = || Arc::new(std::io::Error::other("disk full"));
+        assert_eq!(
+            code(JournalError::LineTooLong {
+                path: path.clone(),
+                line: 3
+            })
+            .0,
+            1
+        );
+        assert_eq!(
+            code(JournalError::Read {
+                path: path.clone(),
+                source: io()
+            }),
+            (
+                1,
+                "error: cannot read the journal j.jsonl: disk full".to_string()
+            )
+        );
+        assert_eq!(
+            code(JournalError::Write {
+                path: path.clone(),
+                source: io()
+            }),
+            (
+                2,
+                "error: cannot write the journal j.jsonl: disk full".to_string()
+            )
+        );
+        assert_eq!(code(JournalError::InUse { path }).0, 2);
+    }
 }

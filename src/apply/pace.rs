@@ -7,18 +7,22 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::github::{GithubClient, PaceMemory, Scope};
+use crate::policy::Policy;
 
-/// Configure the client's pacer: `per_minute` (else the default), starting from what the
+/// Configure the client's pacer: `per_minute` (`--deletions-per-minute`), else the `policy`'s
+/// `safety.deletions_per_minute`, else the default, starting from what the
 /// memory in `cache_dir` says, stopping after `max_duration`. Returns where this run's pace is
 /// remembered ([`PaceMemory::save`] once the deletions are done).
 pub fn start(
     client: &GithubClient,
     scope: &Scope,
     per_minute: Option<u32>,
+    policy: Option<&Policy>,
     cache_dir: Option<&Path>,
     max_duration: Option<Duration>,
 ) -> Option<PaceMemory> {
-    let configured = per_minute.map_or(
+    let configured = policy.and_then(|p| p.safety.deletions_per_minute);
+    let configured = per_minute.or(configured).map_or(
         crate::github::pacer::DEFAULT_DELETIONS_PER_MINUTE,
         f64::from,
     );

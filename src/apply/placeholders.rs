@@ -330,6 +330,40 @@ pub fn evaluate_unchecked(
     crate::evaluate::assemble(policy, &inventory.owner, now, packages)
 }
 
+/// An inventory and the versions a killed tag removal left in doubt ([`set_aside`]).
+pub type Listed = (Inventory, Doubt);
+
+/// The base policy's plan of `plan --base`, and what its own limits refuse.
+pub type BasePlan = (Plan, Option<EvaluateError>);
+
+/// The plan, and the base policy's with what its limits refuse (`plan --base`). With a base, both
+/// policies are evaluated at once, each on its own thread (the same inventory, read once, unless
+/// the base policy's own is given): `plan --base` must cost well under twice `plan`.
+pub fn evaluate_both(
+    policy: &Policy,
+    base: Option<&Policy>,
+    listed: &Listed,
+    base_listed: Option<&Listed>,
+    now: DateTime<Utc>,
+) -> (Plan, Option<Result<BasePlan, Failure>>) {
+    std::thread::scope(|scope| {
+        let base_plan = base.map(|base| {
+            let (inventory, doubt) = base_listed.unwrap_or(listed);
+            scope.spawn(move || {
+                let plan = evaluate_unchecked(base, inventory, now, doubt);
+                let refused = crate::evaluate::check_limits(base, &plan).err();
+                (plan, refused)
+            })
+        });
+        let plan = evaluate_unchecked(policy, &listed.0, now, &listed.1);
+        let base_plan = base_plan.map(|h| {
+            h.join()
+                .map_err(|_| Failure::run("the evaluation of the base policy panicked"))
+        });
+        (plan, base_plan)
+    })
+}
+
 /// [`crate::evaluate::evaluate`] with the doubtful versions decided on both ways.
 pub fn evaluate(
     policy: &Policy,

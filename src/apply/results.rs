@@ -63,6 +63,21 @@ pub fn summary(r: &ApplyReport, u: &UntagReport) -> String {
     )
 }
 
+/// The final reporting of an apply run: the summary on standard error, the counts on standard
+/// output, and the counts and outcome ([`conclude`]).
+pub fn report(r: &ApplyReport, u: &UntagReport) -> (ApplyResults, Outcome) {
+    crate::printer::status(&summary(r, u));
+    let (results, outcome) = conclude(r, u);
+    println!("{}", results.line());
+    (results, outcome)
+}
+
+/// `outcome`, and a warning after it when work was `withheld` (exit 3 when nothing else failed).
+pub fn also_warn(outcome: Outcome, withheld: Option<String>) -> Outcome {
+    let warning = withheld.map_or(Ok(()), |m| Err(Failure::partial(m).warning()));
+    crate::outcome::combine(outcome, warning)
+}
+
 /// The counts and the outcome of a run whose deletions came to `r` and tag removals to `u`.
 pub fn conclude(r: &ApplyReport, u: &UntagReport) -> (ApplyResults, Outcome) {
     let results = ApplyResults {

@@ -9,32 +9,31 @@
 //! skipped by GitHub's refusal, 3 when some failed or the run stopped with work left, 2 when a
 //! permission or API problem stopped the run, 1 for policy/usage errors. After the deletions,
 //! the touched container packages are listed once more and every kept image must still be whole
-//! ([`super::verify::after_apply`]); one that lost a part makes the run exit 3.
+//! ([`crate::verify::verdict::after_apply`]); one that lost a part makes the run exit 3.
 
 use std::path::Path;
 use std::sync::Arc;
 
-use super::online;
-use super::settings::Settings;
-use super::verify::{after_apply, kept_broken, warn_broken};
-use super::{Failure, Outcome};
+use super::verify::annotate;
+use super::{online, Failure, Outcome};
 use crate::apply::journal::Journal;
 use crate::apply::placeholders::Sweep;
+use crate::apply::results::{self, also_warn, ApplyResults};
 use crate::apply::saved::{Saved, Work};
 use crate::apply::targets::{self, DEFAULT_MAX_UNTAGS};
-use crate::apply::untag::UntagReport;
-use crate::apply::{pace, stream, ApplyReport};
-use crate::cli::ApplyArgs;
+use crate::apply::{pace, stream};
+use crate::cli::{ApplyArgs, Settings};
+use crate::evaluate::words::incomplete_listings;
 use crate::fill::FillScope;
-use crate::github::{GithubClient, PaceMemory, Scope};
 use crate::outcome::combine;
 use crate::plan::Plan;
 use crate::policy::Policy;
-
-pub use crate::apply::results::ApplyResults;
+use crate::verify::verdict::{after_apply, kept_broken, warn_broken};
 
 pub fn run(args: &ApplyArgs, settings: &Settings) -> Outcome {
-    let (results, outcome) = execute(args, settings);
+    // The counts are reported whatever the outcome (zero when nothing was attempted).
+    let (results, outcome) =
+        execute(args, settings).unwrap_or_else(|f| (ApplyResults::default(), Err(f)));
     // In a runner, the counts reach the workflow whatever happened (zero when nothing ran).
     if let Some(runner) = crate::actions::Runner::detect() {
         let failure = outcome.as_ref().err();
@@ -84,15 +83,8 @@ impl ApplyMode {
     }
 }
 
-/// Run `apply`; the counts are returned whatever the outcome (zero when nothing was attempted).
-pub fn execute(args: &ApplyArgs, settings: &Settings) -> (ApplyResults, Outcome) {
-    execute_inner(args, settings).unwrap_or_else(|f| (ApplyResults::default(), Err(f)))
-}
-
-fn execute_inner(
-    args: &ApplyArgs,
-    settings: &Settings,
-) -> Result<(ApplyResults, Outcome), Failure> {
+/// Resolve the mode, open the journal and run it: the counts and the outcome of the run.
+fn execute(args: &ApplyArgs, settings: &Settings) -> Result<(ApplyResults, Outcome), Failure> {
     // Everything that can be refused is checked before the journal is created or anything is
     // sent: the plan or policy, and the token (deleting needs one).
     let mode = ApplyMode::resolve(args, settings)?;
@@ -133,7 +125,14 @@ async fn apply_plan(
     warn_broken(&broken);
     saved.check(settings.owner_flag())?;
     let (client, scope) = online::connect(settings, Some(&plan.owner)).await?;
-    let memory = start_pace(args, settings, policy, &client, &scope);
+    let memory = pace::start(
+        &client,
+        &scope,
+        args.deletions_per_minute,
+        policy,
+        settings.cache().dir(),
+        args.max_duration,
+    );
     let mut work = Work::of_plan(plan, sweep, saved.max_untags)?;
     // With --policy, the inventory the deletions were decided on, for the check after.
     let mut before = None;
@@ -158,7 +157,7 @@ async fn apply_plan(
     let (deleting, images) = (work.deleting(), work.images());
     let (report, mut untag_report) = work.run(&client, &scope, sweep, memory.as_ref()).await;
     untag_report.failed.extend(swept_failed);
-    let (results, outcome) = conclude(&report, &untag_report);
+    let (results, outcome) = results::report(&report, &untag_report);
     let Some(before) = before else {
         if report.touched.iter().any(|p| images.contains(p)) {
             crate::printer::status("verify: skipped: `apply --plan` without --policy reads no manifests; run `retention verify --policy P` to check the kept images");
@@ -167,12 +166,12 @@ async fn apply_plan(
     };
     // The policy was evaluated now: a listing that did not add up withheld what rests on a
     // version's absence, and the run says so and exits 3.
-    let outcome = also_warn(outcome, super::plan::incomplete_listings(&before));
+    let outcome = also_warn(outcome, incomplete_listings(&before));
     let touched = &report.touched;
-    let outcome = after_apply(
-        &client, &scope, &before, &deleting, touched, &broken, outcome,
+    let verified = after_apply(
+        &client, &scope, &before, &deleting, touched, &broken, &annotate,
     );
-    Ok((results, outcome.await))
+    Ok((results, combine(outcome, verified.await)))
 }
 
 /// `apply --policy`: read, decide and delete package by package ([`stream`]), then remove tags.
@@ -183,7 +182,14 @@ async fn apply_policy(
     sweep: &Sweep<'_>,
 ) -> Result<(ApplyResults, Outcome), Failure> {
     let (client, scope) = online::connect(settings, policy.owner.as_deref()).await?;
-    let memory = start_pace(args, settings, Some(policy), &client, &scope);
+    let memory = pace::start(
+        &client,
+        &scope,
+        args.deletions_per_minute,
+        Some(policy),
+        settings.cache().dir(),
+        args.max_duration,
+    );
     crate::printer::status(&format!("journal: {}", args.journal.display()));
     let image = policy.packages.package_type.is_image();
     let reader = image
@@ -207,37 +213,17 @@ async fn apply_policy(
     warn_broken(&broken);
     let (untag_report, refused) =
         stream::untag_after(&client, &scope, sweep, policy, &streamed).await;
-    let (results, outcome) = conclude(&streamed.report, &untag_report);
+    let (results, outcome) = results::report(&streamed.report, &untag_report);
     let outcome = combine(outcome, refused);
     let outcome = also_warn(outcome, streamed.withheld());
     let before = &streamed.inventory;
-    let outcome = also_warn(outcome, super::plan::incomplete_listings(before));
+    let outcome = also_warn(outcome, incomplete_listings(before));
     let deleting = streamed.plan.deletions().map(|(_, v)| v.id).collect();
     let touched = &streamed.report.touched;
-    let outcome = after_apply(
-        &client, &scope, before, &deleting, touched, &broken, outcome,
+    let verified = after_apply(
+        &client, &scope, before, &deleting, touched, &broken, &annotate,
     );
-    Ok((results, outcome.await))
-}
-
-/// The pace of the deletions ([`crate::apply::pace::start`]): `--deletions-per-minute`, else the
-/// policy's `safety.deletions_per_minute`; remembered in the cache directory.
-fn start_pace(
-    args: &ApplyArgs,
-    settings: &Settings,
-    policy: Option<&Policy>,
-    client: &GithubClient,
-    scope: &Scope,
-) -> Option<PaceMemory> {
-    let configured = policy.and_then(|p| p.safety.deletions_per_minute);
-    let per_minute = args.deletions_per_minute.or(configured);
-    pace::start(
-        client,
-        scope,
-        per_minute,
-        settings.cache().dir(),
-        args.max_duration,
-    )
+    Ok((results, combine(outcome, verified.await)))
 }
 
 /// In a runner, the plan goes to the job summary.
@@ -248,27 +234,14 @@ fn report_plan(plan: &Plan) -> Outcome {
     Ok(())
 }
 
-/// The final reporting of an apply run: summary on stderr, counts on stdout, the exit code.
-fn conclude(r: &ApplyReport, u: &UntagReport) -> (ApplyResults, Outcome) {
-    crate::printer::status(&crate::apply::results::summary(r, u));
-    let (results, outcome) = crate::apply::results::conclude(r, u);
-    println!("{}", results.line());
-    (results, outcome)
-}
-
-/// `outcome`, and a warning after it when work was withheld (exit 3 when nothing else failed).
-fn also_warn(outcome: Outcome, withheld: Option<String>) -> Outcome {
-    let warning = withheld.map_or(Ok(()), |m| Err(Failure::partial(m).warning()));
-    combine(outcome, warning)
-}
-
 /// Read the policy (annotating its errors in a runner), with --max-deletions and --max-untags
 /// applied.
 fn load_policy(path: &Path, args: &ApplyArgs, settings: &Settings) -> Result<Policy, Failure> {
     let mut policy = super::load_policy(path, &args.vars)?;
     let owner = policy.owner.clone();
     let owner = || settings.owner_for(owner.as_deref());
-    super::in_use::attach(&mut policy, &args.in_use, owner, settings, "the policy")?;
+    let registry = || Ok(settings.registry()?.url.clone());
+    policy.attach_in_use(&args.in_use, owner, registry, "the policy")?;
     if let Some(max) = args.max_deletions {
         policy.safety.max_deletions = max;
     }

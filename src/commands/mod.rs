@@ -7,9 +7,8 @@
 //! 3 partial (some deletions failed or were left for the next run). The library layers' errors
 //! become a [`Failure`] ([`crate::outcome`]) with its code through `From`, next to each error type.
 
-pub(crate) mod apply;
+mod apply;
 mod check;
-mod in_use;
 mod init;
 mod journal;
 mod online;
@@ -22,13 +21,7 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 
-pub(crate) use crate::cli::Settings;
-use crate::cli::{Cli, Command};
-// `super::settings::Settings` still names it for the files that say so.
-use crate::cli::settings;
-
-// `plan` sets placeholders aside before it evaluates (the apply layer owns them).
-use crate::apply::placeholders;
+use crate::cli::{Cli, Command, Settings};
 
 pub use crate::outcome::{Failure, Outcome};
 
@@ -86,23 +79,8 @@ pub(crate) fn load_policy(
     let vars = crate::policy::Vars::new(vars)?;
     crate::policy::Policy::load_with(path, &vars).map_err(|e| {
         crate::actions::annotate(&e);
-        policy_failure(&e, "the policy", None)
+        crate::policy::check::failure(&e, "the policy", None)
     })
-}
-
-/// Print a policy's problems, each located, then fail with one line that counts them, as
-/// `retention check` does (`which`: "the policy", "the base policy"; `help`: an extra line).
-pub(crate) fn policy_failure(
-    e: &crate::policy::PolicyErrors,
-    which: &str,
-    help: Option<&str>,
-) -> Failure {
-    crate::printer::detail(&e.to_string());
-    let problems = crate::plural::count(e.diagnostics.len(), "problem", "problems");
-    let help = help.map(|h| format!("\n  help: {h}")).unwrap_or_default();
-    Failure::usage(format!(
-        "{problems} found in {which}; nothing was run{help}"
-    ))
 }
 
 /// Write `text` to a file, or to standard output when no file is given.
@@ -122,91 +100,5 @@ pub(crate) fn write_output(path: Option<&std::path::Path>, text: &str) -> Outcom
                 ))),
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::path::PathBuf;
-    use std::sync::Arc;
-
-    use super::Failure;
-    use crate::apply::journal::JournalError;
-    use crate::github::{ApiError, ApiErrorKind};
-
-    fn code(f: impl Into<Failure>) -> (u8, String) {
-        let f = f.into();
-        (f.code().exit(), f.to_string())
-    }
-
-    #[test]
-    fn api_errors_keep_their_exit_codes() {
-        let api = |kind| ApiError::new(kind, "listing the packages of acme", "boom");
-        assert_eq!(
-            code(api(ApiErrorKind::Config)),
-            (1, "error: listing the packages of acme: boom".to_string())
-        );
-        assert_eq!(
-            code(api(ApiErrorKind::SecondaryLimited { until: None })).0,
-            3
-        );
-        assert_eq!(
-            code(api(ApiErrorKind::Forbidden)),
-            (2, "error: listing the packages of acme: boom".to_string())
-        );
-    }
-
-    #[test]
-    fn a_journal_that_is_not_one_is_a_usage_error_and_one_that_cannot_be_written_a_run_error() {
-        let path = PathBuf::from("j.jsonl");
-        let io = || Arc::new(std::io::Error::other("disk full"));
-        assert_eq!(
-            code(JournalError::LineTooLong {
-                path: path.clone(),
-                line: 3
-            })
-            .0,
-            1
-        );
-        assert_eq!(
-            code(JournalError::Read {
-                path: path.clone(),
-                source: io()
-            }),
-            (
-                1,
-                "error: cannot read the journal j.jsonl: disk full".to_string()
-            )
-        );
-        assert_eq!(
-            code(JournalError::Write {
-                path: path.clone(),
-                source: io()
-            }),
-            (
-                2,
-                "error: cannot write the journal j.jsonl: disk full".to_string()
-            )
-        );
-        assert_eq!(code(JournalError::InUse { path }).0, 2);
-    }
-
-    #[test]
-    fn registry_and_variable_errors_are_usage_errors_that_say_error() {
-        let e = crate::registry::client::parse_registry_url("ftp://x").unwrap_err();
-        let (c, m) = code(e);
-        assert_eq!(c, 1);
-        assert!(
-            m.starts_with("error: invalid registry URL `ftp://x`: "),
-            "{m}"
-        );
-        let e = crate::policy::vars::parse_var("PR").unwrap_err();
-        assert_eq!(
-            code(e),
-            (
-                1,
-                "error: `PR` is not NAME=VALUE\n  help: write e.g. --var PR_NUMBER=42".to_string()
-            )
-        );
     }
 }

@@ -3,8 +3,8 @@
 //! manifests ([`crate::fill::listing`]). Who, where and as of when come from the run's
 //! [`Settings`]: these are the wrappers that pass them.
 
-use super::settings::Settings;
-use super::Failure;
+use super::{Failure, Outcome};
+use crate::cli::Settings;
 use crate::fill::listing::Reader;
 use crate::fill::FillScope;
 use crate::github::{self, GithubClient, RawInventory, Scope};
@@ -49,16 +49,51 @@ pub async fn inventory(
     crate::fill::listing::inventory(client, scope, policy, settings.now(), &reader, fill).await
 }
 
-/// Connect, list every package the policy governs and read all their manifests (through the
-/// cache): what `snapshot` saves and `verify` checks. Returns GitHub's objects as they came and
-/// the typed inventory.
-pub fn inventory_of_everything_governed(
+/// List what `policy` and the `base` policy of `plan --base` need, for one owner
+/// ([`crate::fill::listing::inventory_of_both`]).
+pub async fn inventory_of_both(
+    settings: &Settings,
+    client: &GithubClient,
+    scope: &Scope,
+    policy: &Policy,
+    base: Option<&Policy>,
+) -> Result<Inventory, Failure> {
+    let reader = Reader {
+        cache: settings.cache(),
+        client: &|| registry_client(settings),
+    };
+    let now = settings.now();
+    crate::fill::listing::inventory_of_both(client, scope, policy, base, now, &reader).await
+}
+
+/// Read the manifests `policy`'s decisions need into `inventory` (through the cache), and say
+/// how many were read: `plan --inventory --read-manifests`, and `init` once it has a policy.
+pub fn fill(settings: &Settings, policy: &Policy, inventory: &mut Inventory) -> Outcome {
+    let registry = registry_client(settings)?;
+    let report = runtime()?.block_on(crate::fill::fill_manifests_scoped(
+        &registry,
+        settings.cache(),
+        policy,
+        inventory,
+        settings.now(),
+        FillScope::Needed,
+    ));
+    crate::printer::status(&report.summary());
+    Ok(())
+}
+
+/// Connect, list every package the policy governs and read the manifests `fill` says (through
+/// the cache): every governed container package's for what `snapshot` saves and `verify`
+/// checks, none for the listing `init` proposes a policy from. Returns GitHub's objects as they
+/// came and the typed inventory.
+pub fn list(
     settings: &Settings,
     policy: &Policy,
+    fill: FillScope,
 ) -> Result<(RawInventory, Inventory), Failure> {
     runtime()?.block_on(async {
         let (client, scope) = connect(settings, policy.owner.as_deref()).await?;
-        inventory(settings, &client, &scope, policy, FillScope::AllGoverned).await
+        inventory(settings, &client, &scope, policy, fill).await
     })
 }
 
@@ -66,14 +101,6 @@ pub fn inventory_of_everything_governed(
 /// GITHUB_SERVER_URL (ghcr.io for github.com). Says which one is used and why.
 pub fn registry_client(settings: &Settings) -> Result<crate::registry::RegistryClient, Failure> {
     let choice = settings.registry()?;
-    note(&format!("registry: {} ({})", choice.url, choice.source));
+    crate::printer::status(&format!("registry: {} ({})", choice.url, choice.source));
     settings.registry_client()
 }
-
-/// A line for standard error that does not break the spinner when one is shown.
-pub fn note(line: &str) {
-    crate::printer::status(line);
-}
-
-/// The spinner while `plan` lists and reads ([`crate::fill::listing::Working`]).
-pub use crate::fill::listing::Working;

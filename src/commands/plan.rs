@@ -13,17 +13,15 @@
 //! evaluate both policies, report. The diff is [`crate::diff`]'s; the words of a refusal and of
 //! an incomplete listing are the evaluator's ([`crate::evaluate::words`]).
 
-use std::io::Read as _;
 use std::path::Path;
 
-use super::{write_output, Failure, Outcome};
-use crate::cli::PlanArgs;
-use crate::cli::Settings;
+use super::{online, write_output, Failure, Outcome};
+use crate::apply::placeholders::{self, Listed};
+use crate::cli::{PlanArgs, Settings};
+use crate::evaluate::words::incomplete_listings;
 use crate::inventory::Inventory;
 use crate::plan::Plan;
 use crate::policy::Policy;
-
-pub(crate) use crate::evaluate::words::incomplete_listings;
 
 pub fn run(args: &PlanArgs, settings: &Settings) -> Outcome {
     let Inputs {
@@ -40,7 +38,7 @@ pub fn run(args: &PlanArgs, settings: &Settings) -> Outcome {
         base.as_ref(),
         owner_change.is_some(),
     )?;
-    let (plan, base_plan) = evaluate_both(
+    let (plan, base_plan) = placeholders::evaluate_both(
         &policy,
         base.as_ref(),
         &listed,
@@ -71,7 +69,10 @@ pub fn run(args: &PlanArgs, settings: &Settings) -> Outcome {
             )?;
         }
     }
-    exit_for(refusal)?;
+    // The report, already written, opens with the refusal too.
+    if let Some(r) = refusal {
+        return Err(Failure::usage(r.to_string()));
+    }
     incomplete.map_or(Ok(()), |m| Err(Failure::partial(m).warning()))
 }
 
@@ -85,10 +86,6 @@ struct Inputs {
     owner_change: Option<(String, String)>,
     saved: Option<Inventory>,
 }
-
-/// An inventory and the versions a killed tag removal left in doubt
-/// ([`super::placeholders::Doubt`]).
-type Listed = (Inventory, super::placeholders::Doubt);
 
 fn read_inputs(args: &PlanArgs, settings: &Settings) -> Result<Inputs, Failure> {
     let mut policy = super::load_policy(&args.eval.policy, &args.eval.vars)?;
@@ -121,13 +118,14 @@ fn read_inputs(args: &PlanArgs, settings: &Settings) -> Result<Inputs, Failure> 
         None => settings.owner_for(policy_owner.as_deref()),
     };
     let in_use = &args.eval.in_use;
-    super::in_use::attach(&mut policy, in_use, owner, settings, "the policy")?;
+    let registry = || Ok(settings.registry()?.url.clone());
+    policy.attach_in_use(in_use, owner, registry, "the policy")?;
     if let Some(base) = base.as_mut() {
         let base_owner = || match &owner_change {
             Some((old, _)) => Ok(old.clone()),
             None => owner(),
         };
-        super::in_use::attach(base, in_use, base_owner, settings, "the base policy")?;
+        base.attach_in_use(in_use, base_owner, registry, "the base policy")?;
     }
     Ok(Inputs {
         policy,
@@ -150,18 +148,17 @@ fn inventories(
     let policies: Vec<&Policy> = std::iter::once(policy).chain(base).collect();
     match saved {
         Some(mut inventory) => {
-            let runtime = super::online::runtime()?;
+            let runtime = online::runtime()?;
             let registry = if args.read_manifests {
-                read_manifests(settings, policy, &mut inventory)?;
-                if let Some(base) = base {
-                    read_manifests(settings, base, &mut inventory)?;
+                for policy in &policies {
+                    online::fill(settings, policy, &mut inventory)?;
                 }
                 Some(settings.registry_client()?)
             } else {
                 // Offline: placeholders are recognised by the manifests the inventory holds.
                 None
             };
-            let doubt = runtime.block_on(super::placeholders::set_aside(
+            let doubt = runtime.block_on(placeholders::set_aside(
                 registry.as_ref().map(|reg| (reg, settings.cache())),
                 &mut inventory,
                 &policies,
@@ -178,38 +175,6 @@ fn inventories(
         }
         None => Ok((online_inventory(settings, policy, base)?, None)),
     }
-}
-
-/// The plan, and the base policy's with what its limits refuse. With a base, both policies are
-/// evaluated at once, each on its own thread (the same inventory, read once): `plan --base`
-/// must cost well under twice `plan`.
-#[allow(clippy::type_complexity)]
-fn evaluate_both(
-    policy: &Policy,
-    base: Option<&Policy>,
-    listed: &Listed,
-    base_listed: Option<&Listed>,
-    now: chrono::DateTime<chrono::Utc>,
-) -> (
-    Plan,
-    Option<Result<(Plan, Option<crate::evaluate::EvaluateError>), Failure>>,
-) {
-    std::thread::scope(|scope| {
-        let base_plan = base.map(|base| {
-            let (inventory, doubt) = base_listed.unwrap_or(listed);
-            scope.spawn(move || {
-                let plan = super::placeholders::evaluate_unchecked(base, inventory, now, doubt);
-                let refused = crate::evaluate::check_limits(base, &plan).err();
-                (plan, refused)
-            })
-        });
-        let plan = super::placeholders::evaluate_unchecked(policy, &listed.0, now, &listed.1);
-        let base_plan = base_plan.map(|h| {
-            h.join()
-                .map_err(|_| Failure::run("the evaluation of the base policy panicked"))
-        });
-        (plan, base_plan)
-    })
 }
 
 fn render_options(args: &PlanArgs) -> crate::render::Options {
@@ -229,51 +194,28 @@ fn report_plan(args: &PlanArgs, plan: &Plan, refusal: Option<&str>) -> Outcome {
     write_output(args.output.as_deref(), &text)
 }
 
-/// Write the diff of the base policy's plan and this one (and report it to a runner).
-/// `refused`: what the base policy's own limits refuse.
+/// Write the diff of the base policy's plan and this one (and report it to a runner), after
+/// its warnings ([`crate::diff::document`]). `refused`: what the base policy's own limits refuse.
 fn report_diff(
     args: &PlanArgs,
     base_plan: Plan,
     refused: Option<crate::evaluate::EvaluateError>,
-    mut plan: Plan,
+    plan: Plan,
     owner_change: Option<&(String, String)>,
     refusal: Option<&str>,
 ) -> Outcome {
-    for line in crate::diff::deleted_in_base_use(&base_plan, &mut plan) {
-        crate::printer::warning(&line);
+    let base_name = base_display(args.base.as_deref());
+    let (doc, warnings) =
+        crate::diff::document(base_plan, refused.as_ref(), plan, owner_change, &base_name);
+    for warning in &warnings {
+        crate::printer::warning(warning);
     }
-    let mut diff = match owner_change {
-        None => crate::diff::diff(&base_plan, &plan),
-        Some((old, new)) => {
-            crate::printer::warning(&format!(
-                "the owner changes from {old} to {new}: the base policy is evaluated on {old}'s packages"
-            ));
-            crate::diff::between_owners(base_plan, &plan, old, new)
-        }
-    };
-    if let Some(e) = refused {
-        let why = diff.refuse_base(&e);
-        crate::printer::warning(&format!(
-            "the base policy {} is over its own limits, so its runs change nothing today: {why}; the diff compares with what it decides without them",
-            base_display(args.base.as_deref())
-        ));
-    }
-    let doc = crate::diff::DiffDocument { diff, plan };
     if let Some(runner) = crate::actions::Runner::detect() {
         runner.report_diff(&doc, refusal)?;
     }
     let text = crate::render::render_diff(&doc, args.format, render_options(args));
     let text = crate::render::with_refusal(text, args.format, refusal);
     write_output(args.output.as_deref(), &text)
-}
-
-/// The exit of a plan that was reported: 1 when it is over a limit, with the refusal (the
-/// report, already written, opens with it too).
-fn exit_for(refusal: Option<&str>) -> Outcome {
-    match refusal {
-        None => Ok(()),
-        Some(r) => Err(Failure::usage(r.to_string())),
-    }
 }
 
 fn base_display(path: Option<&Path>) -> String {
@@ -284,27 +226,17 @@ fn base_display(path: Option<&Path>) -> String {
     }
 }
 
-/// Read the base policy from a file, or from standard input when the path is `-` (so that a
-/// workflow can pipe `git show origin/main:policies/x.yml`).
+/// Read the base policy, from a file or from standard input (`-`).
 fn load_base(path: &Path, vars: &[(String, String)]) -> Result<Policy, Failure> {
     let vars = crate::policy::Vars::new(vars)?;
-    let result = if path == Path::new("-") {
-        // Bounded like a policy file: one byte past the limit is enough to refuse it.
-        let mut bytes = Vec::new();
-        std::io::stdin()
-            .take(crate::policy::MAX_POLICY_BYTES as u64 + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|e| {
-                Failure::usage(format!(
-                    "cannot read the base policy from standard input: {e}"
-                ))
-            })?;
-        crate::policy::parse_policy_with("(base policy on standard input)", &bytes, &vars)
-    } else {
-        Policy::load_with(path, &vars)
-    };
+    let result =
+        Policy::load_or_stdin(path, &vars, "(base policy on standard input)").map_err(|e| {
+            Failure::usage(format!(
+                "cannot read the base policy from standard input: {e}"
+            ))
+        })?;
     result.map_err(|e| {
-        super::policy_failure(
+        crate::policy::check::failure(
             &e,
             "the base policy",
             Some("--base names the current policy the change is compared with; fix it there, or plan without --base"),
@@ -312,87 +244,32 @@ fn load_base(path: &Path, vars: &[(String, String)]) -> Result<Policy, Failure> 
     })
 }
 
-/// Whether two policies govern the same packages (the same listing serves both).
-fn same_selection(a: &Policy, b: &Policy) -> bool {
-    a.packages.package_type == b.packages.package_type
-        && a.packages.names.patterns == b.packages.names.patterns
-}
-
-/// Online: list the owner's packages through the API and read the manifests decisions need
-/// (of both policies with a base), and take out the placeholders a killed tag removal left
-/// ([`super::placeholders`]). Sends no DELETE.
+/// Online: list what the policies need ([`online::inventory_of_both`]), and take out the
+/// placeholders a killed tag removal left ([`placeholders::set_aside`]). Sends no DELETE.
 fn online_inventory(
     settings: &Settings,
     policy: &Policy,
     base: Option<&Policy>,
-) -> Result<(Inventory, super::placeholders::Doubt), Failure> {
-    let runtime = super::online::runtime()?;
-    runtime.block_on(async {
-        let (client, scope) = super::online::connect(settings, policy.owner.as_deref()).await?;
-        let _working = super::online::Working::start(
+) -> Result<Listed, Failure> {
+    online::runtime()?.block_on(async {
+        let (client, scope) = online::connect(settings, policy.owner.as_deref()).await?;
+        let _working = crate::fill::listing::Working::start(
             format!("listing and reading the packages of {scope}"),
             &client,
         );
-        let fill = crate::fill::FillScope::Needed;
-        let (_, mut typed) =
-            super::online::inventory(settings, &client, &scope, policy, fill).await?;
+        let mut typed = online::inventory_of_both(settings, &client, &scope, policy, base).await?;
         let images = typed
             .packages
             .iter()
             .any(|p| p.package.package_type.is_image());
-        match base {
-            None => {}
-            // The same packages, no image among them: nothing more to read.
-            Some(base) if same_selection(policy, base) && !images => {}
-            Some(base) if same_selection(policy, base) => {
-                // The same packages: read only the manifests the base policy needs in addition.
-                let reg = super::online::registry_client(settings)?;
-                let report = crate::fill::fill_manifests_scoped(
-                    &reg,
-                    settings.cache(),
-                    base,
-                    &mut typed,
-                    settings.now(),
-                    fill,
-                )
-                .await;
-                super::online::note(&format!("base policy: {}", report.summary()));
-            }
-            Some(base) => {
-                // The base policy governs other packages: list those too.
-                let (_, other) =
-                    super::online::inventory(settings, &client, &scope, base, fill).await?;
-                typed.merge(other);
-            }
-        }
         let doubt = if images {
             let reg = settings.registry_client()?;
             let policies: Vec<&Policy> = std::iter::once(policy).chain(base).collect();
-            super::placeholders::set_aside(
-                Some((&reg, settings.cache())),
-                &mut typed,
-                &policies,
-                settings.now(),
-            )
-            .await
+            let registry = Some((&reg, settings.cache()));
+            placeholders::set_aside(registry, &mut typed, &policies, settings.now()).await
         } else {
-            super::placeholders::Doubt::default()
+            placeholders::Doubt::default()
         };
         Ok((typed, doubt))
     })
-}
-
-/// `--read-manifests`: fill the inventory's missing manifests from the registry (cached).
-fn read_manifests(settings: &Settings, policy: &Policy, inventory: &mut Inventory) -> Outcome {
-    let client = super::online::registry_client(settings)?;
-    let runtime = super::online::runtime()?;
-    let report = runtime.block_on(crate::fill::fill_manifests(
-        &client,
-        settings.cache(),
-        policy,
-        inventory,
-        settings.now(),
-    ));
-    crate::printer::status(&report.summary());
-    Ok(())
 }

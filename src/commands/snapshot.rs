@@ -8,7 +8,7 @@ use crate::cli::SnapshotArgs;
 
 pub fn run(args: &SnapshotArgs, settings: &Settings) -> Outcome {
     let policy = super::load_policy(&args.eval.policy, &args.eval.vars)?;
-    let (raw, _) = online::inventory_of_everything_governed(settings, &policy)?;
+    let (raw, _) = online::list(settings, &policy, crate::fill::FillScope::AllGoverned)?;
     let text = raw.to_json()?;
     write_output(Some(&args.output), &text)?;
     crate::printer::status(&format!("wrote {}", args.output.display()));

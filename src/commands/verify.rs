@@ -2,22 +2,17 @@
 //! image that is not whole (an `::error` annotation in Actions) and exit 3.
 //!
 //! The check and its verdict are [`crate::verify`]; this module lists, evaluates and adds the
-//! runner's annotations. After apply it costs one listing per touched container package and no
+//! runner's annotations ([`annotate`], which `apply` passes too). After apply it costs one listing per touched container package and no
 //! manifest read; `retention verify` lists and reads manifests as `snapshot` does (every
 //! governed container package, through the cache), because a check that read nothing would find
 //! nothing.
 
-use std::collections::{BTreeSet, HashSet};
-
 use super::online;
 use super::Outcome;
 use crate::cli::{Settings, VerifyArgs};
-use crate::github::{GithubClient, Scope};
 use crate::inventory::Inventory;
 use crate::verify::verdict::Listed;
 use crate::verify::Finding;
-
-pub(crate) use crate::verify::verdict::{kept_broken, warn_broken};
 
 pub fn run(args: &VerifyArgs, settings: &Settings) -> Outcome {
     let mut policy = super::load_policy(&args.eval.policy, &args.eval.vars)?;
@@ -27,16 +22,11 @@ pub fn run(args: &VerifyArgs, settings: &Settings) -> Outcome {
         Some(inventory) => Ok(inventory.owner.clone()),
         None => settings.owner_for(policy_owner.as_deref()),
     };
-    super::in_use::attach(
-        &mut policy,
-        &args.eval.in_use,
-        owner,
-        settings,
-        "the policy",
-    )?;
+    let registry = || Ok(settings.registry()?.url.clone());
+    policy.attach_in_use(&args.eval.in_use, owner, registry, "the policy")?;
     let inventory = match saved {
         Some(inventory) => inventory,
-        None => online::inventory_of_everything_governed(settings, &policy)?.1,
+        None => online::list(settings, &policy, crate::fill::FillScope::AllGoverned)?.1,
     };
     let plan = crate::evaluate::evaluate(&policy, &inventory, settings.now())?;
     let checked = Listed::check(&inventory, &plan);
@@ -46,32 +36,7 @@ pub fn run(args: &VerifyArgs, settings: &Settings) -> Outcome {
     checked.outcome()
 }
 
-/// After apply: the touched packages listed again ([`crate::verify::verdict::after_apply`]);
-/// its outcome joins the run's `outcome`: findings make an `Ok` run exit 3, and are added to a
-/// failed run's message.
-pub async fn after_apply(
-    client: &GithubClient,
-    scope: &Scope,
-    before: &Inventory,
-    deleting: &HashSet<u64>,
-    touched: &BTreeSet<String>,
-    already_broken: &[String],
-    outcome: Outcome,
-) -> Outcome {
-    let verified = crate::verify::verdict::after_apply(
-        client,
-        scope,
-        before,
-        deleting,
-        touched,
-        already_broken,
-        &annotate,
-    )
-    .await;
-    crate::outcome::combine(outcome, verified)
-}
-
 /// A finding's `::error` annotation, in a runner.
-fn annotate(f: &Finding) {
+pub(super) fn annotate(f: &Finding) {
     crate::actions::annotate_error("retention: a kept image is not whole", &f.to_string());
 }

@@ -1,6 +1,6 @@
 //! Listing what a policy governs and reading the manifests its decisions need: the inventory
-//! every online command starts from (`plan`, `apply`, `snapshot`, `verify`, `init`), and the
-//! lines that say what was listed.
+//! every online command starts from (`plan`, `apply`, `snapshot`, `verify`, `init`), the two
+//! policies' of `plan --base` ([`inventory_of_both`]), and the lines that say what was listed.
 //!
 //! The listing is GitHub's (`github::fetch`); here it is asked only for the governed
 //! packages ([`governed`]), its repeated ids are dropped, and a digest GitHub listed under two
@@ -61,6 +61,50 @@ pub async fn inventory(
     }
     say_listed(&typed, scope, client.requests());
     Ok((raw, typed))
+}
+
+/// What `plan --base` lists for two policies of one owner: what `policy` governs, with the
+/// manifests its decisions need, and what the `base` policy needs in addition. The same packages:
+/// only the manifests the base policy needs besides (none when no image is among them); other
+/// packages: those listed too.
+pub async fn inventory_of_both(
+    client: &GithubClient,
+    scope: &Scope,
+    policy: &Policy,
+    base: Option<&Policy>,
+    now: DateTime<Utc>,
+    reader: &Reader<'_>,
+) -> Result<Inventory, Failure> {
+    let fill = FillScope::Needed;
+    let (_, mut typed) = inventory(client, scope, policy, now, reader, fill).await?;
+    let images = typed
+        .packages
+        .iter()
+        .any(|p| p.package.package_type.is_image());
+    match base {
+        None => {}
+        // The same packages, no image among them: nothing more to read.
+        Some(base) if same_selection(policy, base) && !images => {}
+        Some(base) if same_selection(policy, base) => {
+            // The same packages: read only the manifests the base policy needs in addition.
+            let reg = (reader.client)()?;
+            let report =
+                super::fill_manifests_scoped(&reg, reader.cache, base, &mut typed, now, fill).await;
+            crate::printer::status(&format!("base policy: {}", report.summary()));
+        }
+        Some(base) => {
+            // The base policy governs other packages: list those too.
+            let (_, other) = inventory(client, scope, base, now, reader, fill).await?;
+            typed.merge(other);
+        }
+    }
+    Ok(typed)
+}
+
+/// Whether two policies govern the same packages (the same listing serves both).
+fn same_selection(a: &Policy, b: &Policy) -> bool {
+    a.packages.package_type == b.packages.package_type
+        && a.packages.names.patterns == b.packages.names.patterns
 }
 
 /// Drop the manifest of each digest GitHub listed under two ids of a package, with a warning.

@@ -135,3 +135,31 @@ impl From<ApiError> for crate::outcome::Failure {
         failure.caused_by(e)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{ApiError, ApiErrorKind};
+    use crate::outcome::Failure;
+
+    fn code(f: impl Into<Failure>) -> (u8, String) {
+        let f = f.into();
+        (f.code().exit(), f.to_string())
+    }
+
+    #[test]
+    fn api_errors_keep_their_exit_codes() {
+        let api = |kind| ApiError::new(kind, "listing the packages of acme", "boom");
+        assert_eq!(
+            code(api(ApiErrorKind::Config)),
+            (1, "error: listing the packages of acme: boom".to_string())
+        );
+        assert_eq!(
+            code(api(ApiErrorKind::SecondaryLimited { until: None })).0,
+            3
+        );
+        assert_eq!(
+            code(api(ApiErrorKind::Forbidden)),
+            (2, "error: listing the packages of acme: boom".to_string())
+        );
+    }
+}

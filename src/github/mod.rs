@@ -11,7 +11,7 @@
 //!
 //! The token comes from an environment variable (`--token-env`, default `GITHUB_TOKEN`) and the
 //! base URL from `GITHUB_API_URL` (default `https://api.github.com`; GitHub Enterprise Server
-//! works the same way), both read once per run by `commands::settings`. The token is sent only
+//! works the same way), both read once per run by `cli::settings`. The token is sent only
 //! to the base's origin and never logged.
 
 pub mod client;

@@ -6,8 +6,9 @@
 //! each covers; [`write::policy`] turns the survey into a commented policy with one rule per
 //! family and safe defaults (releases and moving tags stay, pull-request images expire after 14
 //! days, the 10 newest builds of each branch stay, untagged leftovers expire after 2 days, tags
-//! of no family stay). The command (`commands/init.rs`) then evaluates that policy and prints
-//! what it would do. Pure: no I/O here.
+//! of no family stay). [`fit`] evaluates that policy and raises a limit the first run would go
+//! over; [`report`] says what it would do. The command (`commands/init.rs`) lists, reads the
+//! manifests and writes the files. Pure: no I/O here.
 
 pub mod families;
 pub mod report;
@@ -66,6 +67,33 @@ pub struct Survey {
     pub untagged: Stats,
     /// Tags of no family (distinct, sorted): no rule selects them.
     pub not_covered: Vec<String>,
+}
+
+/// The proposed policy fitted to its first run: evaluated on `inventory` as of `options.now`
+/// and, when that run would go over a default limit, written again with the limit raised
+/// ([`report::fit_first_run`]). The text, the policy and its plan.
+pub fn fit(
+    survey: &Survey,
+    inventory: &Inventory,
+    options: &mut write::Options,
+    proposed: (String, crate::policy::Policy),
+) -> Result<(String, crate::policy::Policy, crate::plan::Plan), crate::outcome::Failure> {
+    let (mut text, mut policy) = proposed;
+    let now = options.now;
+    let mut plan = crate::evaluate::evaluate_unchecked(&policy, inventory, now);
+    if report::fit_first_run(options, &plan) {
+        (text, policy) = write::proposed(survey, options)?;
+        plan = crate::evaluate::evaluate_unchecked(&policy, inventory, now);
+    }
+    Ok((text, policy, plan))
+}
+
+/// The policy that lists every container package and reads no manifest (keep rules only): what
+/// `init` lists before it proposes one.
+pub fn list_all() -> Result<crate::policy::Policy, crate::outcome::Failure> {
+    const LIST_ALL: &str = "version: 1\npackages: { type: container, names: [\"*\"] }\nrules:\n  - name: list\n    keep: { untagged: false }\n";
+    crate::policy::parse_policy("(every container package)", LIST_ALL.as_bytes())
+        .map_err(|e| crate::outcome::Failure::run(format!("{e}")))
 }
 
 /// Sort the tags of every container package of `inventory` into families.

@@ -2,6 +2,8 @@
 //! what to run next, and which safety limit was raised so that the first run is not refused.
 //! Pure: text in, text out (the command prints it).
 
+use std::path::Path;
+
 use super::write::Options;
 use crate::plan::Plan;
 use crate::plural::count;
@@ -70,6 +72,29 @@ pub fn summary(plan: &Plan, policy: &Policy, policy_arg: &str, source: &str) -> 
         "next: retention plan --policy {policy_arg}{source}   (every decision, with its reason)\n"
     ));
     out
+}
+
+/// All `init` says after the policy: [`summary`], naming in what to run next where the policy
+/// was `written` (else `POLICY`) and what it was proposed from (the `inventory` file, else the
+/// `owner`), then which limit was [`raised`].
+pub fn said(
+    plan: &Plan,
+    policy: &Policy,
+    options: &Options,
+    written: Option<&Path>,
+    inventory: Option<&Path>,
+    owner: &str,
+) -> String {
+    let policy_arg = written
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "POLICY".to_string());
+    let source = match inventory {
+        Some(path) => format!(" --inventory {}", path.display()),
+        None => format!(" --owner {owner}"),
+    };
+    let mut said = summary(plan, policy, &policy_arg, &source);
+    said.push_str(&raised(options));
+    said
 }
 
 /// Say which limit was raised to fit the first run (it stays raised in the policy until the

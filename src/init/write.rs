@@ -2,7 +2,8 @@
 //! packages by exact name (the workflow token cannot list packages), the `in_use` skeleton
 //! (commented), one rule per family with a comment that counts what it covers, and the safety
 //! guards. Tags and names come from whoever can push, so comments show them only as plain
-//! characters and YAML strings are written as JSON strings (valid YAML).
+//! characters and YAML strings are written as JSON strings (valid YAML). And the text of the
+//! nightly and pull-request workflows that run it ([`workflows`]).
 
 use std::fmt::Write as _;
 
@@ -10,7 +11,9 @@ use chrono::{DateTime, Utc};
 
 use super::families::{self, MOVING};
 use super::{Stats, Survey};
+use crate::outcome::Failure;
 use crate::plural::count;
+use crate::policy::{parse_policy, Policy};
 
 /// Where editors find the policy schema (the published repository's; README, "Editor support").
 pub const SCHEMA_URL: &str =
@@ -83,6 +86,34 @@ fn covers(stats: &Stats, noun: (&str, &str), like: bool) -> String {
         let _ = write!(s, ", oldest {}", oldest.format("%Y-%m-%d"));
     }
     s
+}
+
+/// The policy text for `survey`, and the policy it parses to (a text that does not parse is a
+/// bug of `init`, said as such).
+pub fn proposed(survey: &Survey, options: &Options) -> Result<(String, Policy), Failure> {
+    let text = policy(survey, options);
+    match parse_policy("(the proposed policy)", text.as_bytes()) {
+        Ok(policy) => Ok((text, policy)),
+        Err(e) => Err(Failure::run(format!(
+            "the proposed policy does not parse (a bug of retention init; please report it):\n{e}"
+        ))),
+    }
+}
+
+/// The nightly and pull-request workflows that run the policy at `policy_path`: each file's
+/// name and text.
+pub fn workflows(policy_path: &str) -> [(&'static str, String); 2] {
+    // A YAML string (a JSON string is one): the path is never interpolated into shell, only
+    // into `with:` and `env:` values.
+    let quoted = serde_json::to_string(policy_path).unwrap_or_default();
+    [
+        (
+            "retention-nightly.yml",
+            include_str!("workflows/nightly.yml"),
+        ),
+        ("retention-plan.yml", include_str!("workflows/pr.yml")),
+    ]
+    .map(|(name, template)| (name, template.replace("__POLICY__", &quoted)))
 }
 
 /// The proposed policy, as text: a template filled from the survey, in five parts (the header

@@ -6,6 +6,7 @@
 //! that could still fail.
 
 pub mod check;
+mod in_use;
 mod parse;
 pub mod vars;
 
@@ -290,5 +291,25 @@ impl Policy {
             Ok(_) => parse_policy_with(&display, &bytes, vars),
             Err(e) => Err(PolicyErrors::io(&display, &e)),
         }
+    }
+
+    /// Read and validate a policy from a file, or from standard input when `path` is `-` (so
+    /// that a workflow can pipe `git show origin/main:policies/x.yml`), named `stdin_name` in
+    /// its diagnostics. The outer error: standard input could not be read.
+    pub fn load_or_stdin(
+        path: &std::path::Path,
+        vars: &Vars,
+        stdin_name: &str,
+    ) -> std::io::Result<Result<Policy, PolicyErrors>> {
+        use std::io::Read as _;
+        if path != std::path::Path::new("-") {
+            return Ok(Policy::load_with(path, vars));
+        }
+        // Bounded like a policy file: one byte past the limit is enough to refuse it.
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .take(MAX_POLICY_BYTES as u64 + 1)
+            .read_to_end(&mut bytes)?;
+        Ok(parse_policy_with(stdin_name, &bytes, vars))
     }
 }

@@ -545,4 +545,16 @@ rules:
             Some(std::time::Duration::from_secs(2 * 86400))
         );
     }
+
+    #[test]
+    fn variable_errors_are_usage_errors_that_say_error() {
+        let f = crate::outcome::Failure::from(parse_var("PR").unwrap_err());
+        assert_eq!(
+            (f.code().exit(), f.to_string()),
+            (
+                1,
+                "error: `PR` is not NAME=VALUE\n  help: write e.g. --var PR_NUMBER=42".to_string()
+            )
+        );
+    }
 }

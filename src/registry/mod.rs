@@ -46,3 +46,18 @@ impl From<RegistryError> for crate::outcome::Failure {
         crate::outcome::Failure::usage(e.to_string()).caused_by(e)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn registry_errors_are_usage_errors_that_say_error() {
+        let e = super::client::parse_registry_url("ftp://x").unwrap_err();
+        let f = crate::outcome::Failure::from(e);
+        let (c, m) = (f.code().exit(), f.to_string());
+        assert_eq!(c, 1);
+        assert!(
+            m.starts_with("error: invalid registry URL `ftp://x`: "),
+            "{m}"
+        );
+    }
+}
