@@ -229,8 +229,9 @@ pub fn set_aside(inventory: &mut Inventory, leftovers: &[Leftover]) {
 /// What [`sweep`] did.
 #[derive(Clone, Debug, Default)]
 pub struct Swept {
-    /// One line per placeholder, for the report.
-    pub lines: Vec<String>,
+    /// One line per placeholder, for the report, and whether it says a failure (printed even
+    /// with `--quiet`: the run's error points to it).
+    pub lines: Vec<(String, bool)>,
     /// Placeholders that still hold their tag.
     pub failed: Vec<Item>,
 }
@@ -332,6 +333,7 @@ pub async fn sweep(
                 registry: Some(super::untag::registry_name(registry)),
             }),
         })?;
+        let failed = !matches!(outcome, JournalOutcome::Untagged | JournalOutcome::Retagged);
         match outcome {
             JournalOutcome::Untagged => {}
             JournalOutcome::Retagged => back
@@ -344,7 +346,7 @@ pub async fn sweep(
         }
         swept
             .lines
-            .push(format!("{} {}: {message}", l.package, l.digest));
+            .push((format!("{} {}: {message}", l.package, l.digest), failed));
     }
     set_aside(inventory, leftovers);
     for p in &mut inventory.packages {

@@ -157,14 +157,20 @@ pub async fn sweep(
             "sweeping a placeholder left by an earlier run: {e}"
         ))
     })?;
-    for line in &swept.lines {
+    for (line, failed) in &swept.lines {
+        // A failure is printed with --quiet too: the run's error points to it.
+        let say = if *failed {
+            crate::printer::detail
+        } else {
+            crate::printer::status
+        };
         // An error's `help:` lines stay lines of their own.
         for (i, part) in line.split('\n').enumerate() {
             let part = crate::render::printable(part);
             if i == 0 {
-                crate::printer::status(&format!("placeholder: {part}"));
+                say(&format!("placeholder: {part}"));
             } else {
-                crate::printer::status(&part);
+                say(&part);
             }
         }
     }

@@ -39,7 +39,7 @@ impl ApplyResults {
 }
 
 /// The summary of the run on standard error ([`crate::render::summary::apply_summary`]).
-pub fn summary(r: &ApplyReport, u: &UntagReport) -> String {
+pub fn summary(r: &ApplyReport, u: &UntagReport) -> crate::render::summary::Summary {
     crate::render::summary::apply_summary(
         &Deletions {
             deleted: r.deleted,
@@ -66,7 +66,13 @@ pub fn summary(r: &ApplyReport, u: &UntagReport) -> String {
 /// The final reporting of an apply run: the summary on standard error, the counts on standard
 /// output, and the counts and outcome ([`conclude`]).
 pub fn report(r: &ApplyReport, u: &UntagReport) -> (ApplyResults, Outcome) {
-    crate::printer::status(&summary(r, u));
+    for (line, failure) in summary(r, u).lines {
+        if failure {
+            crate::printer::detail(&line);
+        } else {
+            crate::printer::status(&line);
+        }
+    }
     let (results, outcome) = conclude(r, u);
     println!("{}", results.line());
     (results, outcome)

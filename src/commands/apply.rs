@@ -160,7 +160,7 @@ async fn apply_plan(
     let (results, outcome) = results::report(&report, &untag_report);
     let Some(before) = before else {
         if report.touched.iter().any(|p| images.contains(p)) {
-            crate::printer::status("verify: skipped: `apply --plan` without --policy reads no manifests; run `retention verify --policy P` to check the kept images");
+            crate::printer::detail("verify: skipped: `apply --plan` without --policy reads no manifests; run `retention verify --policy P` to check the kept images");
         }
         return Ok((results, outcome));
     };

@@ -1,13 +1,12 @@
 //! The summary an `apply` run ends with on standard error: what was deleted, skipped and failed
 //! (each skipped or failed version and tag on a line of its own), what the API cost, and what
 //! became of the tag removals. Pure: the apply layer passes the counts
-//! (`apply::results::summary`) and the command prints the text.
+//! (`apply::results::summary`) and the lines are printed, those naming a failure even with
+//! `--quiet`.
 //!
 //! The lists are sorted (workers finish in any order, so two runs of one plan read the same),
 //! and every name and message goes through `render::printable` (they come from GitHub and the
 //! registry).
-
-use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
 
@@ -68,11 +67,36 @@ pub struct Untags<'a> {
     pub api_requests: u64,
 }
 
-/// The summary lines (no newline after the last): `summary:`, the skipped and failed versions,
-/// `API:`, and, when there were tags to remove or placeholders that failed, `untag:` and its
-/// lists.
-pub fn apply_summary(d: &Deletions, u: &Untags) -> String {
-    let mut out = format!(
+/// The summary's lines, each marked when it names a failure: those are printed even with
+/// `--quiet`, because the run's error points to them ("listed above"). `Display` joins them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub lines: Vec<(String, bool)>,
+}
+
+impl Summary {
+    fn say(&mut self, line: String) {
+        self.lines.push((line, false));
+    }
+}
+
+impl std::fmt::Display for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, (line, _)) in self.lines.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            f.write_str(line)?;
+        }
+        Ok(())
+    }
+}
+
+/// The summary lines: `summary:`, the skipped and failed versions, `API:`, and, when there were
+/// tags to remove or placeholders that failed, `untag:` and its lists.
+pub fn apply_summary(d: &Deletions, u: &Untags) -> Summary {
+    let mut out = Summary::default();
+    out.say(format!(
         "summary: {} deleted ({} now, {} already gone), {} skipped, {} failed, {} left undone",
         d.deleted + d.already_gone,
         d.deleted,
@@ -80,47 +104,46 @@ pub fn apply_summary(d: &Deletions, u: &Untags) -> String {
         d.skipped.len(),
         d.failed.len(),
         d.left
-    );
+    ));
     list(&mut out, d.skipped, d.failed);
     let budget = match (d.remaining, d.reset) {
         (Some(n), Some(t)) => format!("{n} requests left, resets at {}", t.to_rfc3339()),
         (Some(n), None) => format!("{n} requests left"),
         _ => "unknown".to_string(),
     };
-    let _ = write!(
-        out,
-        "\nAPI: {} requests for the deletions, {} secondary-limit answers; rate budget: {budget}",
+    out.say(format!(
+        "API: {} requests for the deletions, {} secondary-limit answers; rate budget: {budget}",
         d.requests, d.secondary_limits
-    );
+    ));
     if u.total > 0 || !u.failed.is_empty() {
-        let _ = write!(
-            out,
-            "\nuntag: {} of {} removed, {} skipped, {} failed, {} left undone ({})",
+        out.say(format!(
+            "untag: {} of {} removed, {} skipped, {} failed, {} left undone ({})",
             u.untagged,
             crate::plural::count(u.total, "tag", "tags"),
             u.skipped.len(),
             u.failed.len(),
             u.left,
             crate::plural::count(u.api_requests, "API request", "API requests")
-        );
+        ));
         list(&mut out, u.skipped, u.failed);
     }
     out
 }
 
-/// `  skipped PACKAGE LABEL: WHY` and `  failed …` lines, each list sorted.
-fn list(out: &mut String, skipped: &[Item], failed: &[Item]) {
+/// `  skipped PACKAGE LABEL: WHY` and `  failed …` lines, each list sorted; the failed ones
+/// marked.
+fn list(out: &mut Summary, skipped: &[Item], failed: &[Item]) {
     for (word, items) in [("skipped", skipped), ("failed", failed)] {
         let mut items: Vec<&Item> = items.iter().collect();
         items.sort();
         for i in items {
-            let _ = write!(
-                out,
-                "\n  {word} {} {}: {}",
+            let line = format!(
+                "  {word} {} {}: {}",
                 printable(&i.package),
                 printable(&i.label),
                 printable(&i.why)
             );
+            out.lines.push((line, word == "failed"));
         }
     }
 }
@@ -161,12 +184,27 @@ mod tests {
             api_requests: 4,
             ..Untags::default()
         };
-        insta::assert_snapshot!(apply_summary(&d, &u));
+        let summary = apply_summary(&d, &u);
+        insta::assert_snapshot!(summary.to_string());
+        // What an error points to is marked: only the failed lines.
+        let marked: Vec<&str> = summary
+            .lines
+            .iter()
+            .filter(|(_, failure)| *failure)
+            .map(|(l, _)| l.as_str())
+            .collect();
+        assert_eq!(
+            marked,
+            [
+                "  failed app sha256:cc: HTTP 502\\u{1b}[31m",
+                "  failed app tag pr-1 of sha256:dd: push refused"
+            ]
+        );
     }
 
     #[test]
     fn without_tags_to_remove_there_is_no_untag_line() {
-        let text = apply_summary(&Deletions::default(), &Untags::default());
+        let text = apply_summary(&Deletions::default(), &Untags::default()).to_string();
         assert_eq!(
             text,
             "summary: 0 deleted (0 now, 0 already gone), 0 skipped, 0 failed, 0 left undone\nAPI: 0 requests for the deletions, 0 secondary-limit answers; rate budget: unknown"

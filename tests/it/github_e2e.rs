@@ -947,6 +947,57 @@ fn with_quiet_apply_prints_no_progress_nor_summary_and_its_counts_still() {
     assert!(stdout.contains("deleted=6 skipped=0 failed=0"), "{stdout}");
 }
 
+/// With --quiet a failed run still shows what its error points to ("listed above"): the
+/// failed deletions, not the summary around them.
+#[test]
+fn with_quiet_a_failed_deletion_is_still_listed_above_the_error() {
+    let server = GithubServer::start(
+        &fixture().json(),
+        Config {
+            faults: vec![Fault {
+                endpoint: "DELETE version".into(),
+                nth: 0,
+                kind: FaultKind::Status(200),
+            }],
+            ..Config::default()
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let policy = write(
+        dir.path(),
+        "p.yml",
+        &delete_policy("acme", "[\"tools/cli\"]"),
+    );
+    let o = retention(
+        &server,
+        dir.path(),
+        &[
+            "apply",
+            "--quiet",
+            "--policy",
+            &policy,
+            "--now",
+            NOW,
+            "--registry",
+            "http://127.0.0.1:1",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    let failed: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("  failed tools/cli "))
+        .collect();
+    assert_eq!(failed.len(), 1, "{stderr}");
+    assert!(
+        stderr.contains("error: 1 deletion failed (listed above)"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("summary:"), "{stderr}");
+    assert!(!stderr.contains("API:"), "{stderr}");
+}
+
 #[test]
 fn apply_plan_with_the_policy_deletes_only_what_both_delete() {
     let mut f = Fixture::new("acme");
