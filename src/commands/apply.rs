@@ -125,14 +125,7 @@ async fn apply_plan(
     warn_broken(&broken);
     saved.check(settings.owner_flag())?;
     let (client, scope) = online::connect(settings, Some(&plan.owner)).await?;
-    let memory = pace::start(
-        &client,
-        &scope,
-        args.deletions_per_minute,
-        policy,
-        settings.cache().dir(),
-        args.max_duration,
-    );
+    let memory = start_pace(args, settings, &client, &scope, policy);
     let mut work = Work::of_plan(plan, sweep, saved.max_untags)?;
     // With --policy, the inventory the deletions were decided on, for the check after.
     let mut before = None;
@@ -182,14 +175,7 @@ async fn apply_policy(
     sweep: &Sweep<'_>,
 ) -> Result<(ApplyResults, Outcome), Failure> {
     let (client, scope) = online::connect(settings, policy.owner.as_deref()).await?;
-    let memory = pace::start(
-        &client,
-        &scope,
-        args.deletions_per_minute,
-        Some(policy),
-        settings.cache().dir(),
-        args.max_duration,
-    );
+    let memory = start_pace(args, settings, &client, &scope, Some(policy));
     crate::printer::status(&format!("journal: {}", args.journal.display()));
     let image = policy.packages.package_type.is_image();
     let reader = image
@@ -224,6 +210,19 @@ async fn apply_policy(
         &client, &scope, before, &deleting, touched, &broken, &annotate,
     );
     Ok((results, combine(outcome, verified.await)))
+}
+
+/// The pace of the deletions: the flags, else the policy's, from what the last run learned
+/// ([`pace::start`]).
+fn start_pace(
+    args: &ApplyArgs,
+    settings: &Settings,
+    client: &crate::github::GithubClient,
+    scope: &crate::github::Scope,
+    policy: Option<&Policy>,
+) -> Option<crate::github::PaceMemory> {
+    let (per_minute, cache) = (args.deletions_per_minute, settings.cache().dir());
+    pace::start(client, scope, per_minute, policy, cache, args.max_duration)
 }
 
 /// In a runner, the plan goes to the job summary.
