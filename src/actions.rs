@@ -432,6 +432,29 @@ impl Runner {
     }
 }
 
+/// After `apply`, in a runner: the counts (zero when nothing ran) and how the run ended reach
+/// the workflow whatever happened. A runner file that cannot be written is said, not fatal: the
+/// run's own outcome stands.
+pub fn report_apply_run(
+    results: &crate::apply::results::ApplyResults,
+    journal: &Path,
+    outcome: &crate::outcome::Outcome,
+) {
+    let Some(runner) = Runner::detect() else {
+        return;
+    };
+    let result = ApplyResult {
+        deleted: results.deleted,
+        failed: results.failed,
+        untagged: results.untagged,
+        journal: Some(journal),
+        failure: outcome.as_ref().err(),
+    };
+    if let Err(f) = runner.report_apply(&result) {
+        crate::printer::failure(&f.into());
+    }
+}
+
 /// What an `apply` did, for [`Runner::report_apply`].
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ApplyResult<'a> {

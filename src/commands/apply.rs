@@ -34,20 +34,7 @@ pub fn run(args: &ApplyArgs, settings: &Settings) -> Outcome {
     // The counts are reported whatever the outcome (zero when nothing was attempted).
     let (results, outcome) =
         execute(args, settings).unwrap_or_else(|f| (ApplyResults::default(), Err(f)));
-    // In a runner, the counts reach the workflow whatever happened (zero when nothing ran).
-    if let Some(runner) = crate::actions::Runner::detect() {
-        let failure = outcome.as_ref().err();
-        let result = crate::actions::ApplyResult {
-            deleted: results.deleted,
-            failed: results.failed,
-            untagged: results.untagged,
-            journal: Some(&args.journal),
-            failure,
-        };
-        if let Err(f) = runner.report_apply(&result) {
-            crate::printer::failure(&f.into());
-        }
-    }
+    crate::actions::report_apply_run(&results, &args.journal, &outcome);
     outcome
 }
 
