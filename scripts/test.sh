@@ -10,13 +10,15 @@
 #     Debian archive has them;
 #   - PyPI: check-jsonschema (validates action.yml and the workflows offline), by validate.sh.
 #
-# Then, in order: `cargo fmt --check` and `cargo clippy --all-targets -- -D warnings` (each
-# skipped with a message when its rustup component is not installed); a build on the minimum
-# Rust version (skipped with a message when no such toolchain can be had: the GitHub workflow
-# always runs it); the image is built and its binary run (scripts/build-image.sh); the action
-# metadata and workflows are validated (tests/action/validate.sh); the README's commands are run
-# (scripts/doc_test.py); and `cargo test -- --include-ignored` runs every
-# Rust test, last, so that its summary closes the output.
+# Then, in order: `cargo fmt --check`, the module map and the function length
+# (scripts/module_map.py, scripts/long_functions.py) and `cargo clippy --all-targets -- -D
+# warnings` (fmt and clippy each skipped with a message when its rustup component is not
+# installed); a build on the minimum Rust version (skipped with a message when no such
+# toolchain can be had: the GitHub workflow always runs it); the image is built and its binary
+# run (scripts/build-image.sh); the action metadata and workflows are validated
+# (tests/action/validate.sh); the README's commands are run (scripts/doc_test.py); and
+# `cargo test -- --include-ignored` runs every Rust test, last, so that its summary closes the
+# output.
 # SKIP_IMAGE=1 skips the image build, SKIP_MSRV=1 the minimum-version build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -51,6 +53,9 @@ fi
 
 echo "== module map (ARCHITECTURE.md): no cycle, no upward arrow" >&2
 python3 scripts/module_map.py
+
+echo "== function length: none over 120 lines unless a \`// Long:\` comment says why" >&2
+python3 scripts/long_functions.py
 
 echo "== cargo clippy --all-targets -- -D warnings" >&2
 if cargo clippy --version >/dev/null 2>&1; then
