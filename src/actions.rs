@@ -200,12 +200,7 @@ impl Runner {
                 self.temp_dir.display()
             )));
         }
-        std::fs::write(&path, json).map_err(|e| {
-            RunnerError(format!(
-                "cannot write the plan to {}: {e}\n  help: RUNNER_TEMP must name a writable directory",
-                path.display()
-            ))
-        })?;
+        write_temp_file(&path, "the plan", json)?;
         Ok(path)
     }
 
@@ -291,12 +286,7 @@ impl Runner {
             markdown.push('\n');
         }
         let report = self.temp_dir.join(REPORT_FILE_NAME);
-        std::fs::write(&report, &markdown).map_err(|e| {
-            RunnerError(format!(
-                "cannot write the report to {}: {e}\n  help: RUNNER_TEMP must name a writable directory",
-                report.display()
-            ))
-        })?;
+        write_temp_file(&report, "the report", &markdown)?;
         self.set_output("report", &report.to_string_lossy())?;
         // The same report cut to fit a pull-request comment, its sections closed before the note.
         let whole = match &self.run_url {
@@ -309,12 +299,7 @@ impl Runner {
             &format!("> [!NOTE]\n> **The report was cut here**: a pull-request comment holds 65,536 characters. The whole report is {whole}."),
         );
         let comment_path = self.temp_dir.join(COMMENT_FILE_NAME);
-        std::fs::write(&comment_path, &comment).map_err(|e| {
-            RunnerError(format!(
-                "cannot write the comment to {}: {e}\n  help: RUNNER_TEMP must name a writable directory",
-                comment_path.display()
-            ))
-        })?;
+        write_temp_file(&comment_path, "the comment", &comment)?;
         self.set_output("comment", &comment_path.to_string_lossy())?;
         let _ = writeln!(
             markdown,
@@ -466,6 +451,16 @@ pub struct ApplyResult<'a> {
     pub journal: Option<&'a Path>,
     /// Why the run did not succeed.
     pub failure: Option<&'a crate::outcome::Failure>,
+}
+
+/// Write one of the step's files (`what`: "the plan", "the report") under RUNNER_TEMP.
+fn write_temp_file(path: &Path, what: &str, text: &str) -> Result<(), RunnerError> {
+    std::fs::write(path, text).map_err(|e| {
+        RunnerError(format!(
+            "cannot write {what} to {}: {e}\n  help: RUNNER_TEMP must name a writable directory",
+            path.display()
+        ))
+    })
 }
 
 /// `&`, `<` and `>` as HTML entities: a message inside `<pre>` in the summary.

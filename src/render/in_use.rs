@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use super::markdown::{escape, MAX_ROWS};
+use super::markdown::{details_table, escape};
 use super::text::{short_digest, tags_label};
 use crate::evaluate::words::in_use_places;
 use crate::plan::{Action, PackagePlan, Plan, VersionPlan};
@@ -49,15 +49,13 @@ pub(crate) fn markdown(out: &mut String, plan: &Plan) {
         if vs.is_empty() {
             continue;
         }
-        let _ = writeln!(
-            out,
-            "\n<details><summary><b>{}</b>: {} in use, kept</summary>\n",
+        let summary = format!(
+            "<b>{}</b>: {} in use, kept",
             escape(&p.name),
             plural(vs.len(), "version", "versions")
         );
-        out.push_str("| Version | Tags | In use |\n");
-        out.push_str("| --- | --- | --- |\n");
-        for v in vs.iter().take(MAX_ROWS) {
+        let header = ["Version", "Tags", "In use"];
+        details_table(out, &summary, &header, &vs, |out, v| {
             let _ = writeln!(
                 out,
                 "| `{}` | {} | {} |",
@@ -65,14 +63,6 @@ pub(crate) fn markdown(out: &mut String, plan: &Plan) {
                 escape(&tags_label(v)),
                 escape(&in_use_places(&v.in_use))
             );
-        }
-        if vs.len() > MAX_ROWS {
-            let _ = writeln!(
-                out,
-                "\n… and {} more (see the JSON plan)",
-                vs.len() - MAX_ROWS
-            );
-        }
-        out.push_str("\n</details>\n");
+        });
     }
 }

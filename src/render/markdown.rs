@@ -303,8 +303,8 @@ fn deletions(out: &mut String, plan: &Plan, verbose: bool) {
             escape(&p.name),
             plural::count(deleted.len(), "version", "versions")
         );
-        total += image_rows(&deleted, verbose).len();
         let lines = image_rows(&deleted, verbose);
+        total += lines.len();
         let shown = lines.len().min(budget);
         // The parts column only where an image has parts.
         let with_parts = lines
@@ -349,27 +349,44 @@ fn withheld(out: &mut String, plan: &Plan) {
                 .map(move |v| (p.name.as_str(), v))
         })
         .collect();
-    if !withheld.is_empty() {
+    if withheld.is_empty() {
+        return;
+    }
+    let summary = format!(
+        "{} selected for deletion but withheld by a safety guard or the image graph",
+        plural::count(withheld.len(), "version", "versions")
+    );
+    let header = ["Package", "Version", "Tags", "Updated", "Reasons"];
+    details_table(out, &summary, &header, &withheld, |out, (name, v)| {
+        let _ = write!(out, "| {} ", escape(name));
+        row(out, v, None, false);
+    });
+}
+
+/// A collapsible section holding a table, as the report's sections per package are: `summary`
+/// (escaped already) opens it, `header` names the columns, `row` writes one whole line for an
+/// item. At most [`MAX_ROWS`] items are shown; how many more the JSON plan has is said after.
+pub(crate) fn details_table<T>(
+    out: &mut String,
+    summary: &str,
+    header: &[&str],
+    items: &[T],
+    mut row: impl FnMut(&mut String, &T),
+) {
+    let _ = writeln!(out, "\n<details><summary>{summary}</summary>\n");
+    let _ = writeln!(out, "| {} |", header.join(" | "));
+    let _ = writeln!(out, "|{}", " --- |".repeat(header.len()));
+    for item in items.iter().take(MAX_ROWS) {
+        row(out, item);
+    }
+    if items.len() > MAX_ROWS {
         let _ = writeln!(
             out,
-            "\n<details><summary>{} selected for deletion but withheld by a safety guard or the image graph</summary>\n",
-            plural::count(withheld.len(), "version", "versions")
+            "\n… and {} more (see the JSON plan)",
+            items.len() - MAX_ROWS
         );
-        out.push_str("| Package | Version | Tags | Updated | Reasons |\n");
-        out.push_str("| --- | --- | --- | --- | --- |\n");
-        for (name, v) in withheld.iter().take(MAX_ROWS) {
-            let _ = write!(out, "| {} ", escape(name));
-            row(out, v, None, false);
-        }
-        if withheld.len() > MAX_ROWS {
-            let _ = writeln!(
-                out,
-                "\n… and {} more (see the JSON plan)",
-                withheld.len() - MAX_ROWS
-            );
-        }
-        out.push_str("\n</details>\n");
     }
+    out.push_str("\n</details>\n");
 }
 
 /// "Counts are…" from "counts are…".

@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 
-use super::markdown::{escape, MAX_ROWS};
+use super::markdown::{details_table, escape};
 use super::text::{short_digest, tag_list, tags_label};
 use crate::plan::{Action, BrokenImage, BrokenKind, PackagePlan, Plan, VersionPlan};
 
@@ -137,15 +137,9 @@ pub(crate) fn untag_markdown(out: &mut String, plan: &Plan) {
         if vs.is_empty() {
             continue;
         }
-        let _ = writeln!(
-            out,
-            "\n<details><summary><b>{}</b>: remove {}</summary>\n",
-            escape(&p.name),
-            untag_count(&vs)
-        );
-        out.push_str("| Version | Tags | Remove | Reasons |\n");
-        out.push_str("| --- | --- | --- | --- |\n");
-        for v in vs.iter().take(MAX_ROWS) {
+        let summary = format!("<b>{}</b>: remove {}", escape(&p.name), untag_count(&vs));
+        let header = ["Version", "Tags", "Remove", "Reasons"];
+        details_table(out, &summary, &header, &vs, |out, v| {
             let reasons: Vec<String> = v.reasons.iter().map(|r| escape(r)).collect();
             let _ = writeln!(
                 out,
@@ -155,15 +149,7 @@ pub(crate) fn untag_markdown(out: &mut String, plan: &Plan) {
                 tags_cell(&v.untag),
                 reasons.join("<br>")
             );
-        }
-        if vs.len() > MAX_ROWS {
-            let _ = writeln!(
-                out,
-                "\n… and {} more (see the JSON plan)",
-                vs.len() - MAX_ROWS
-            );
-        }
-        out.push_str("\n</details>\n");
+        });
     }
 }
 
@@ -173,15 +159,13 @@ pub(crate) fn broken_markdown(out: &mut String, plan: &Plan) {
         if p.broken.is_empty() {
             continue;
         }
-        let _ = writeln!(
-            out,
-            "\n<details><summary><b>{}</b>: {} cannot be pulled whole</summary>\n",
+        let summary = format!(
+            "<b>{}</b>: {} cannot be pulled whole",
             escape(&p.name),
             plural(p.broken.len(), "image", "images")
         );
-        out.push_str("| Version | Tags | What is wrong | Plan |\n");
-        out.push_str("| --- | --- | --- | --- |\n");
-        for b in p.broken.iter().take(MAX_ROWS) {
+        let header = ["Version", "Tags", "What is wrong", "Plan"];
+        details_table(out, &summary, &header, &p.broken, |out, b| {
             let tags = if b.tags.is_empty() {
                 "_untagged_".to_string()
             } else {
@@ -195,14 +179,6 @@ pub(crate) fn broken_markdown(out: &mut String, plan: &Plan) {
                 escape(&lacks(b)),
                 fate(p, b)
             );
-        }
-        if p.broken.len() > MAX_ROWS {
-            let _ = writeln!(
-                out,
-                "\n… and {} more (see the JSON plan)",
-                p.broken.len() - MAX_ROWS
-            );
-        }
-        out.push_str("\n</details>\n");
+        });
     }
 }

@@ -374,6 +374,73 @@ fn markdown_under_the_limit_states_no_truncation() {
     assert!(!md.contains("see the JSON plan"), "{md}");
 }
 
+/// The sections beside the deletions (withheld, tags removed, in use, broken) each show at most
+/// 300 rows and say how many more the JSON plan has; their tables are whole.
+#[test]
+fn every_section_beside_the_deletions_stops_at_300_rows_and_says_how_many_more() {
+    use crate::plan::{BrokenImage, BrokenKind};
+    let n = 302u64;
+    let versions = (0..n)
+        .map(|i| {
+            let mut held = v(
+                i,
+                &format!("sha256:{i:064x}"),
+                &["t"],
+                5,
+                Action::Keep,
+                &["r"],
+            );
+            held.withheld = true;
+            held.untag = vec!["pr-1".into()];
+            held.in_use = vec!["deploy/app.yml".into()];
+            held
+        })
+        .collect();
+    let broken = (0..n)
+        .map(|i| BrokenImage {
+            id: i,
+            name: format!("sha256:{i:064x}"),
+            tags: vec![],
+            kind: BrokenKind::Partial,
+            missing: vec![digest(1)],
+        })
+        .collect();
+    let plan = with_summary(
+        "acme",
+        vec![PackagePlan {
+            name: "api".into(),
+            package_type: PackageType::Container,
+            warnings: vec![],
+            broken,
+            bytes_freed: None,
+            versions,
+        }],
+    );
+    let md = render(&plan, Format::Markdown, false);
+    for summary in [
+        "<summary>302 versions selected for deletion but withheld",
+        "<summary><b>api</b>: remove 302 tags from 302 images that stay</summary>",
+        "<summary><b>api</b>: 302 versions in use, kept</summary>",
+        "<summary><b>api</b>: 302 images cannot be pulled whole</summary>",
+    ] {
+        let at = md
+            .find(summary)
+            .unwrap_or_else(|| panic!("{summary}\n{md}"));
+        let section = &md[at..at + md[at..].find("</details>").unwrap_or(0)];
+        let rows = section.lines().filter(|l| l.starts_with("| ")).count();
+        // The header and 300 rows; the separator starts with "| ---" too.
+        assert_eq!(rows, 302, "{summary}\n{section}");
+        assert!(
+            section.contains("\n… and 2 more (see the JSON plan)\n"),
+            "{summary}\n{section}"
+        );
+    }
+    assert_eq!(
+        md.matches("<details>").count(),
+        md.matches("</details>").count()
+    );
+}
+
 #[test]
 fn withheld_versions_are_listed_apart_from_deletions() {
     let mut held = v(
