@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 
 use super::*;
 use crate::inventory::PackageType;
-use crate::plan::{Action, PackagePlan, Summary, VersionPlan, SCHEMA};
+use crate::plan::{Action, BrokenImage, PackagePlan, Summary, VersionPlan, SCHEMA};
 
 fn at(days_ago: i64) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 20, 0, 0, 0)
@@ -68,6 +68,27 @@ fn with_summary(owner: &str, packages: Vec<PackagePlan>) -> Plan {
         },
         packages,
     }
+}
+
+/// A container package of `versions` and `broken` images, with no warnings nor size.
+fn container(name: &str, versions: Vec<VersionPlan>, broken: Vec<BrokenImage>) -> PackagePlan {
+    PackagePlan {
+        name: name.into(),
+        package_type: PackageType::Container,
+        warnings: vec![],
+        broken,
+        bytes_freed: None,
+        versions,
+    }
+}
+
+/// Every `<details>` of a Markdown report is closed.
+fn assert_details_closed(md: &str) {
+    assert_eq!(
+        md.matches("<details>").count(),
+        md.matches("</details>").count(),
+        "{md}"
+    );
 }
 
 fn part(mut v: VersionPlan, image: u64, kind: crate::plan::PartKind) -> VersionPlan {
@@ -361,11 +382,7 @@ fn markdown_truncates_at_300_rows_and_states_the_total() {
         md.contains("420 of 420 versions would be deleted in 3 packages"),
         "{md}"
     );
-    // Every details section is closed.
-    assert_eq!(
-        md.matches("<details>").count(),
-        md.matches("</details>").count()
-    );
+    assert_details_closed(&md);
 }
 
 #[test]
@@ -378,7 +395,7 @@ fn markdown_under_the_limit_states_no_truncation() {
 /// 300 rows and say how many more the JSON plan has; their tables are whole.
 #[test]
 fn every_section_beside_the_deletions_stops_at_300_rows_and_says_how_many_more() {
-    use crate::plan::{BrokenImage, BrokenKind};
+    use crate::plan::BrokenKind;
     let n = 302u64;
     let versions = (0..n)
         .map(|i| {
@@ -405,17 +422,7 @@ fn every_section_beside_the_deletions_stops_at_300_rows_and_says_how_many_more()
             missing: vec![digest(1)],
         })
         .collect();
-    let plan = with_summary(
-        "acme",
-        vec![PackagePlan {
-            name: "api".into(),
-            package_type: PackageType::Container,
-            warnings: vec![],
-            broken,
-            bytes_freed: None,
-            versions,
-        }],
-    );
+    let plan = with_summary("acme", vec![container("api", versions, broken)]);
     let md = render(&plan, Format::Markdown, false);
     for summary in [
         "<summary>302 versions selected for deletion but withheld",
@@ -435,10 +442,7 @@ fn every_section_beside_the_deletions_stops_at_300_rows_and_says_how_many_more()
             "{summary}\n{section}"
         );
     }
-    assert_eq!(
-        md.matches("<details>").count(),
-        md.matches("</details>").count()
-    );
+    assert_details_closed(&md);
 }
 
 #[test]
@@ -455,20 +459,8 @@ fn withheld_versions_are_listed_apart_from_deletions() {
         ],
     );
     held.withheld = true;
-    let plan = with_summary(
-        "acme",
-        vec![PackagePlan {
-            name: "api".into(),
-            package_type: PackageType::Container,
-            warnings: vec![],
-            broken: vec![],
-            bytes_freed: None,
-            versions: vec![
-                held,
-                v(8, &digest(8), &["pr-41"], 30, Action::Delete, &["prs"]),
-            ],
-        }],
-    );
+    let prs = v(8, &digest(8), &["pr-41"], 30, Action::Delete, &["prs"]);
+    let plan = with_summary("acme", vec![container("api", vec![held, prs], vec![])]);
     let text = render(&plan, Format::Text, false);
     assert!(
         text.contains("\nWithheld api (1)\n  pr-42  sha256:070707070707"),
@@ -487,7 +479,7 @@ fn withheld_versions_are_listed_apart_from_deletions() {
 
 /// A plan with tags removed from images that stay, and broken images.
 fn untag_and_broken_plan() -> Plan {
-    use crate::plan::{BrokenImage, BrokenKind};
+    use crate::plan::BrokenKind;
     let mut v1 = v(
         3,
         &digest(3),
