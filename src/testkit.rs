@@ -1,5 +1,7 @@
 //! Test-only builders of inventories with real manifests (digests computed from the bytes), for
-//! the unit tests of `evaluate::in_use` and `init`.
+//! the unit tests of `evaluate::in_use`, `init`, `verify` and `apply`: [`Pkg`] builds a package
+//! image by image; [`version`] and [`package`] are the parts it is made of, for a test that lays
+//! out its versions itself.
 
 use std::collections::BTreeMap;
 
@@ -37,19 +39,7 @@ impl Pkg {
         let d = crate::digest::of(body.as_bytes());
         self.manifests.insert(d.clone(), body);
         let t = now() - Duration::hours(age_hours);
-        self.versions.push(Version {
-            id,
-            name: d.clone(),
-            created_at: t,
-            updated_at: t,
-            metadata: Some(Metadata {
-                package_type: Some(PackageType::Container),
-                container: Some(ContainerMetadata {
-                    tags: tags.iter().map(|s| s.to_string()).collect(),
-                }),
-                docker: None,
-            }),
-        });
+        self.versions.push(version(id, &d, tags, t));
         d
     }
 
@@ -75,17 +65,43 @@ impl Pkg {
     }
 
     pub fn entry(self) -> PackageEntry {
-        PackageEntry {
-            package: Package {
-                id: 1,
-                name: self.name,
-                package_type: PackageType::Container,
-                visibility: None,
-            },
-            versions: self.versions,
-            manifests: self.manifests,
-            listing_gap: None,
-        }
+        package(&self.name, self.versions, self.manifests)
+    }
+}
+
+/// A container version `id` of digest `name` with these tags, created and updated at `t`.
+pub fn version(id: u64, name: &str, tags: &[&str], t: DateTime<Utc>) -> Version {
+    Version {
+        id,
+        name: name.to_string(),
+        created_at: t,
+        updated_at: t,
+        metadata: Some(Metadata {
+            package_type: Some(PackageType::Container),
+            container: Some(ContainerMetadata {
+                tags: tags.iter().map(|s| s.to_string()).collect(),
+            }),
+            docker: None,
+        }),
+    }
+}
+
+/// Container package `name` (id 1) with these versions and the manifests the inventory holds.
+pub fn package(
+    name: &str,
+    versions: Vec<Version>,
+    manifests: BTreeMap<String, String>,
+) -> PackageEntry {
+    PackageEntry {
+        package: Package {
+            id: 1,
+            name: name.into(),
+            package_type: PackageType::Container,
+            visibility: None,
+        },
+        versions,
+        manifests,
+        listing_gap: None,
     }
 }
 

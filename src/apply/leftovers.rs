@@ -441,39 +441,19 @@ mod tests {
     /// One package of single-tagged versions: (id, tag, manifest text, whether the inventory
     /// holds the manifest).
     fn inventory(versions: &[(u64, &str, &str, bool)]) -> Inventory {
-        use crate::inventory::{ContainerMetadata, Metadata, Package, PackageEntry, Version};
+        use crate::testkit;
         let t = chrono::DateTime::parse_from_rfc3339("2026-06-01T00:00:00Z")
             .map(|t| t.with_timezone(&Utc))
             .unwrap_or_default();
-        let mut entry = PackageEntry {
-            package: Package {
-                id: 1,
-                name: "app".into(),
-                package_type: PackageType::Container,
-                visibility: None,
-            },
-            versions: Vec::new(),
-            manifests: BTreeMap::new(),
-            listing_gap: None,
-        };
+        let mut entry = testkit::package("app", Vec::new(), BTreeMap::new());
         for (id, tag, text, held) in versions {
             let digest = crate::digest::of(text.as_bytes());
             if *held {
                 entry.manifests.insert(digest.clone(), text.to_string());
             }
-            entry.versions.push(Version {
-                id: *id,
-                name: digest,
-                created_at: t,
-                updated_at: t,
-                metadata: Some(Metadata {
-                    package_type: Some(PackageType::Container),
-                    container: Some(ContainerMetadata {
-                        tags: vec![tag.to_string()],
-                    }),
-                    docker: None,
-                }),
-            });
+            entry
+                .versions
+                .push(testkit::version(*id, &digest, &[tag], t));
         }
         Inventory {
             schema: 1,

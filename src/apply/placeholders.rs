@@ -389,7 +389,7 @@ mod tests {
     use chrono::TimeZone;
 
     use super::*;
-    use crate::inventory::{ContainerMetadata, Metadata, Package, PackageType, Version};
+    use crate::testkit;
 
     /// Three images, `day` days into 2026: a, b (also tagged pr-2) and c, their manifests known
     /// unless `unread`.
@@ -412,35 +412,13 @@ mod tests {
                 .with_ymd_and_hms(2026, 1, day, 0, 0, 0)
                 .single()
                 .unwrap_or_default();
-            versions.push(Version {
-                id,
-                name: digest,
-                created_at: t,
-                updated_at: t,
-                metadata: Some(Metadata {
-                    package_type: Some(PackageType::Container),
-                    container: Some(ContainerMetadata {
-                        tags: tags.iter().map(|t| t.to_string()).collect(),
-                    }),
-                    docker: None,
-                }),
-            });
+            versions.push(testkit::version(id, &digest, tags, t));
         }
         Inventory {
             schema: 1,
             owner: "acme".into(),
             captured_at: Utc::now(),
-            packages: vec![PackageEntry {
-                package: Package {
-                    id: 1,
-                    name: "app".into(),
-                    package_type: PackageType::Container,
-                    visibility: None,
-                },
-                versions,
-                manifests,
-                listing_gap: None,
-            }],
+            packages: vec![testkit::package("app", versions, manifests)],
         }
     }
 

@@ -6,7 +6,8 @@ use chrono::{TimeZone, Utc};
 use sha2::{Digest, Sha256};
 
 use super::*;
-use crate::inventory::{ContainerMetadata, Metadata, Package, PackageEntry, PackageType, Version};
+use crate::inventory::Version;
+use crate::testkit;
 
 fn digest_of(body: &str) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(body.as_bytes())))
@@ -24,19 +25,7 @@ impl Pkg {
         let d = digest_of(body);
         self.manifests.insert(d.clone(), body.to_string());
         let t = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).single().unwrap();
-        self.versions.push(Version {
-            id,
-            name: d.clone(),
-            created_at: t,
-            updated_at: t,
-            metadata: Some(Metadata {
-                package_type: Some(PackageType::Container),
-                container: Some(ContainerMetadata {
-                    tags: tags.iter().map(|s| s.to_string()).collect(),
-                }),
-                docker: None,
-            }),
-        });
+        self.versions.push(testkit::version(id, &d, tags, t));
         d
     }
 
@@ -77,17 +66,7 @@ impl Pkg {
             schema: 1,
             owner: "acme".into(),
             captured_at: Utc.with_ymd_and_hms(2026, 1, 2, 0, 0, 0).single().unwrap(),
-            packages: vec![PackageEntry {
-                package: Package {
-                    id: 1,
-                    name: "app".into(),
-                    package_type: PackageType::Container,
-                    visibility: None,
-                },
-                versions: self.versions,
-                manifests: self.manifests,
-                listing_gap: None,
-            }],
+            packages: vec![testkit::package("app", self.versions, self.manifests)],
         }
     }
 }
