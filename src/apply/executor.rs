@@ -64,11 +64,9 @@ pub async fn execute_stream(
         .stats()
         .secondary_limits
         .load(std::sync::atomic::Ordering::Relaxed);
-    let per_target: u64 = if targets.iter().any(|t| t.recheck.is_some()) {
-        2
-    } else {
-        1
-    };
+    // The GET that reads the version again, then its DELETE (targets come in batches: the
+    // first may be empty while later ones are not, so this is not read from them).
+    let per_target: u64 = 2;
     let mut warned = false;
     warn_budget(client, total, per_target, &mut warned);
     let mut order = Order::new(targets);
@@ -460,7 +458,8 @@ async fn work(
 }
 
 /// Say once, as soon as it is known, when the hourly budget left cannot cover the `total`
-/// deletions: "1,000 requests left this hour: about 930 deletions now, the rest next run".
+/// deletions: "1,000 requests left this hour: about 495 deletions now, the rest next run" (each
+/// deletion costs `per_target` requests: its re-read and its DELETE).
 fn warn_budget(client: &GithubClient, total: u64, per_target: u64, warned: &mut bool) {
     let budget = client.budget();
     let Some(remaining) = budget.remaining else {

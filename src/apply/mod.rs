@@ -11,9 +11,11 @@
 //! after its index); 400 refusals (the last tagged
 //! version, over 5,000 downloads) are skipped with GitHub's message and the run goes on; 401 and
 //! the 403/404 of a missing permission stop the run with an explanation; 5xx and network failures
-//! are retried by the client and count as failed when they persist. With `recheck` (`apply
-//! --plan`) each version is read again first and skipped when it is gone, its tags changed or it
-//! was pushed again (`updated_at` changed), or its name (digest) is not the planned one.
+//! are retried by the client and count as failed when they persist. Each version is read again
+//! right before its DELETE, in every mode, and skipped when it is gone, its tags changed or it
+//! was pushed again (`updated_at` changed), or its name (digest) is not the planned one: another
+//! actor may tag an old build as a release while a run goes on (one more API request a
+//! deletion).
 //!
 //! [`execute_stream`] takes more targets while it runs (a batch per package, as soon as its
 //! decisions are known), so that deleting starts before every manifest is read.
@@ -69,7 +71,8 @@ pub struct Target {
     pub id: u64,
     pub name: String,
     pub tags: Vec<String>,
-    /// For `apply --plan`: the `updated_at` the plan saw; the version is re-read and compared.
+    /// The `updated_at` the plan saw: the version is re-read right before its DELETE and
+    /// compared (`None` only in tests of the order).
     pub recheck: Option<DateTime<Utc>>,
     /// Ids of targets this one depends on (its index, its subject): it is deleted only after
     /// they are, and not at all when one of them is not (refused, failed): deleting a platform

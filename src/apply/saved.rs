@@ -76,7 +76,7 @@ impl Work {
     /// The deletions of `plan` (re-read first; each explained to the journal) and its tag
     /// removals, refused when they are more than `max_untags`.
     pub fn of_plan(plan: &Plan, at: &Sweep<'_>, max_untags: u64) -> Result<Work, Failure> {
-        let targets = targets::targets(plan, true);
+        let targets = targets::targets(plan);
         targets::explain(at.journal, plan);
         let untags = targets::untag_targets(plan);
         targets::check_max_untags(untags.len() as u64, max_untags)?;

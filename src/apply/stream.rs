@@ -244,10 +244,11 @@ pub async fn apply_streamed(s: Stream<'_>) -> Result<Streamed, Failure> {
     package_by_package(&s, reader, inventory, deletions).await
 }
 
-/// The deletions of `plan`, each explained to the journal first.
+/// The deletions of `plan`, each explained to the journal first and read again right before its
+/// DELETE (the listing may be minutes old by then).
 fn to_targets(s: &Stream<'_>, plan: &Plan) -> Vec<Target> {
     super::targets::explain(&s.journal, plan);
-    super::targets::targets(plan, false)
+    super::targets::targets(plan)
 }
 
 /// Read every manifest, evaluate the whole `inventory` (refused when over a limit: nothing is

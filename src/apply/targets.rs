@@ -20,9 +20,10 @@ use crate::plan::Plan;
 /// default of `safety.max_untags`).
 pub const DEFAULT_MAX_UNTAGS: u64 = 1000;
 
-/// What to delete: the plan's deletions. `recheck`: re-read each version first and skip it if
-/// it changed since the plan was made (a saved plan applied later).
-pub fn targets(plan: &Plan, recheck: bool) -> Vec<Target> {
+/// What to delete: the plan's deletions, each to be read again right before its DELETE and
+/// skipped if it changed since the listing the plan was made from (another actor may tag, push
+/// or delete while a run goes on, and a saved plan may be days old).
+pub fn targets(plan: &Plan) -> Vec<Target> {
     plan.deletions()
         .map(|(p, v)| Target {
             package: p.name.clone(),
@@ -30,7 +31,7 @@ pub fn targets(plan: &Plan, recheck: bool) -> Vec<Target> {
             id: v.id,
             name: v.name.clone(),
             tags: v.tags.clone(),
-            recheck: recheck.then_some(v.updated_at),
+            recheck: Some(v.updated_at),
             after: v.after.clone(),
             hold: None,
         })

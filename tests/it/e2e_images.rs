@@ -340,9 +340,11 @@ fn a_nightly_run_on_real_images_never_breaks_one() {
     );
     ok(&applied);
     // The check after apply saw every kept image of the real images whole. The workers log
-    // each DELETE and its outcome in the order they finish: those lines are sorted.
+    // each re-read, DELETE and outcome in the order they finish: those lines are sorted.
     let applied = applied.sort_stderr_lines(|l| {
-        l.starts_with("DEBUG GitHub request method=DELETE ") || l.starts_with(" INFO app sha256:")
+        l.starts_with("DEBUG GitHub request method=DELETE ")
+            || (l.starts_with("DEBUG GitHub request method=GET ") && l.contains("/versions/"))
+            || l.starts_with(" INFO app sha256:")
     });
     insta::assert_snapshot!(applied.transcript());
     assert!(server.requests().iter().any(|r| r.method == "DELETE"));

@@ -347,7 +347,8 @@ fn manifest_reads_start_before_the_listing_ends() {
     let first_delete = reqs.iter().find(|r| r.method == "DELETE").unwrap().at;
     let pages: Vec<Instant> = reqs
         .iter()
-        .filter(|r| r.method == "GET" && r.path.contains("/versions") && r.at < first_delete)
+        // The listing's pages (`…/versions?page=N`), not the re-read of a version (`…/versions/ID`).
+        .filter(|r| r.method == "GET" && r.path.contains("/versions?") && r.at < first_delete)
         .map(|r| r.at)
         .collect();
     assert_eq!(pages.len(), 4);

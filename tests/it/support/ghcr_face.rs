@@ -475,7 +475,8 @@ fn deleted_version(s: &State, repo: &str, digest: &str) -> bool {
     !named.is_empty() && named.iter().all(|v| v.deleted)
 }
 
-fn set_tags(v: &mut VersionState, tags: Vec<String>) {
+/// The version's tags, in its JSON and its state.
+pub(super) fn set_tags(v: &mut VersionState, tags: Vec<String>) {
     v.json["metadata"]["container"]["tags"] = json!(tags);
     v.tags = tags_of(&v.json);
 }

@@ -143,6 +143,10 @@ pub struct Config {
     /// listed package's versions is asked for, the version is pushed first to the target
     /// package, newest (another actor's push while a run lists). Each fires once.
     pub push_while_listing: Vec<(String, usize, String, Value)>,
+    /// (version id, tag): once a page of that version's package has been listed, the tag is
+    /// pushed onto the version (moved from any other, as ghcr.io does): another actor tagging an
+    /// image after a run listed it, before the run's DELETE. Each fires once.
+    pub tag_after_listing: Vec<(u64, String)>,
 }
 
 impl Default for Config {
@@ -173,6 +177,7 @@ impl Default for Config {
             version_count_extra: 0,
             unreadable_manifests: Vec::new(),
             push_while_listing: Vec::new(),
+            tag_after_listing: Vec::new(),
         }
     }
 }
@@ -886,7 +891,9 @@ fn answer(
                     std::iter::repeat_n(v.json.clone(), n)
                 })
                 .collect();
-            page(items, query, host, path, s.config.max_per_page)
+            let answer = page(items, query, host, path, s.config.max_per_page);
+            tag_after_listing(&mut s, pi);
+            answer
         }
         "GET version" | "DELETE version" | "POST restore" => {
             let Some(id) = route.version else {
@@ -1011,6 +1018,27 @@ fn push_while_listing(s: &mut State, pi: usize, query: &str) {
                 deleted: false,
             },
         );
+    }
+}
+
+/// [`Config::tag_after_listing`]: the tags due on package `pi`'s versions, now that a page of
+/// them has been answered.
+fn tag_after_listing(s: &mut State, pi: usize) {
+    let pkg = &mut s.packages[pi];
+    let (due, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut s.config.tag_after_listing)
+        .into_iter()
+        .partition(|(id, _)| pkg.versions.iter().any(|v| v.id == *id));
+    s.config.tag_after_listing = rest;
+    for (id, tag) in due {
+        for v in pkg.versions.iter_mut() {
+            let mut tags: Vec<String> = v.tags.iter().filter(|t| **t != tag).cloned().collect();
+            if v.id == id {
+                tags.push(tag.clone());
+            }
+            if tags != v.tags {
+                ghcr::set_tags(v, tags);
+            }
+        }
     }
 }
 
