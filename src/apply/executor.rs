@@ -422,7 +422,7 @@ fn blocking<T>(f: impl FnOnce() -> T) -> T {
     }
 }
 
-/// A worker's job: re-check (with `recheck`) and delete one version; `attempted` is journaled
+/// A worker's job: re-check and delete one version; `attempted` is journaled
 /// when the DELETE is about to be sent (not while it waits for the pacer), so that a kill leaves
 /// an open attempt only for a request that may have reached GitHub. Without a journal nothing
 /// may be deleted.
@@ -509,7 +509,7 @@ fn pace_line(pace: &PaceSummary, done: u64, elapsed: Duration) -> Option<String>
     ))
 }
 
-/// Re-check (with `recheck`) and delete one version.
+/// Read the version again, skip it if it changed since the plan's listing, else delete it.
 async fn run_one(
     client: &GithubClient,
     scope: &Scope,
@@ -517,63 +517,60 @@ async fn run_one(
     before_send: &crate::github::client::BeforeSend<'_>,
 ) -> Result<(JournalOutcome, String), ApiError> {
     let ty = t.package_type.as_str();
-    if let Some(planned_updated_at) = t.recheck {
-        match get_version(client, scope, ty, &t.package, t.id).await? {
-            None => {
-                return Ok((
-                    JournalOutcome::Skipped,
-                    "gone since the plan was made".to_string(),
-                ))
-            }
-            Some(value) => {
-                let now: Version = serde_json::from_value(value).map_err(|e| {
-                    ApiError::new(
-                        ApiErrorKind::Decode,
-                        format!("re-reading version {} of {}", t.id, t.package),
-                        e.to_string(),
-                    )
-                })?;
-                if now.name != t.name {
-                    return Ok((
-                        JournalOutcome::Skipped,
-                        format!(
-                            "not the version the plan names: {} then, {} now",
-                            t.name, now.name
-                        ),
-                    ));
-                }
-                let mut then_tags = t.tags.clone();
-                let mut now_tags = now.tags().to_vec();
-                then_tags.sort();
-                now_tags.sort();
-                if then_tags != now_tags {
-                    return Ok((
-                        JournalOutcome::Skipped,
-                        format!(
-                            "tags changed since the plan was made: [{}] then, [{}] now",
-                            then_tags.join(", "),
-                            now_tags.join(", ")
-                        ),
-                    ));
-                }
-                if now.updated_at != planned_updated_at {
-                    return Ok((
-                        JournalOutcome::Skipped,
-                        format!(
-                            "pushed again since the plan was made: updated_at {} then, {} now",
-                            planned_updated_at.to_rfc3339(),
-                            now.updated_at.to_rfc3339()
-                        ),
-                    ));
-                }
-            }
-        }
+    if let Some(why) = changed_since_plan(client, scope, t).await? {
+        return Ok((JournalOutcome::Skipped, why));
     }
     match delete_version(client, scope, ty, &t.package, t.id, &t.label(), before_send).await? {
         Done::Now => Ok((JournalOutcome::Deleted, String::new())),
         Done::AlreadyGone(m) => Ok((JournalOutcome::AlreadyGone, m)),
         Done::Refused(m) => Ok((JournalOutcome::Skipped, m)),
     }
+}
+
+/// Why `t` must not be deleted after all, read from GitHub now: gone, another digest under its
+/// id, its tags changed (another actor tagged it) or pushed again (`updated_at`) since the
+/// listing the plan was made from. `None`: it is as the plan saw it.
+async fn changed_since_plan(
+    client: &GithubClient,
+    scope: &Scope,
+    t: &Target,
+) -> Result<Option<String>, ApiError> {
+    let Some(value) = get_version(client, scope, t.package_type.as_str(), &t.package, t.id).await?
+    else {
+        return Ok(Some("gone since the plan was made".to_string()));
+    };
+    let now: Version = serde_json::from_value(value).map_err(|e| {
+        ApiError::new(
+            ApiErrorKind::Decode,
+            format!("re-reading version {} of {}", t.id, t.package),
+            e.to_string(),
+        )
+    })?;
+    if now.name != t.name {
+        return Ok(Some(format!(
+            "not the version the plan names: {} then, {} now",
+            t.name, now.name
+        )));
+    }
+    let mut then_tags = t.tags.clone();
+    let mut now_tags = now.tags().to_vec();
+    then_tags.sort();
+    now_tags.sort();
+    if then_tags != now_tags {
+        return Ok(Some(format!(
+            "tags changed since the plan was made: [{}] then, [{}] now",
+            then_tags.join(", "),
+            now_tags.join(", ")
+        )));
+    }
+    if now.updated_at != t.updated_at {
+        return Ok(Some(format!(
+            "pushed again since the plan was made: updated_at {} then, {} now",
+            t.updated_at.to_rfc3339(),
+            now.updated_at.to_rfc3339()
+        )));
+    }
+    Ok(None)
 }
 
 /// The journal line for an outcome of `target`, stamped now.

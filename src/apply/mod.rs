@@ -72,8 +72,8 @@ pub struct Target {
     pub name: String,
     pub tags: Vec<String>,
     /// The `updated_at` the plan saw: the version is re-read right before its DELETE and
-    /// compared (`None` only in tests of the order).
-    pub recheck: Option<DateTime<Utc>>,
+    /// skipped if it changed (with its tags and name).
+    pub updated_at: DateTime<Utc>,
     /// Ids of targets this one depends on (its index, its subject): it is deleted only after
     /// they are, and not at all when one of them is not (refused, failed): deleting a platform
     /// manifest of an index that stays would break the image.

@@ -31,7 +31,7 @@ pub fn targets(plan: &Plan) -> Vec<Target> {
             id: v.id,
             name: v.name.clone(),
             tags: v.tags.clone(),
-            recheck: Some(v.updated_at),
+            updated_at: v.updated_at,
             after: v.after.clone(),
             hold: None,
         })

@@ -13,7 +13,7 @@ fn target(id: u64, after: Vec<u64>) -> Target {
         id,
         name: format!("sha256:{id:064x}"),
         tags: Vec::new(),
-        recheck: None,
+        updated_at: chrono::DateTime::UNIX_EPOCH,
         after,
         hold: None,
     }
