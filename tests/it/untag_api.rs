@@ -243,20 +243,7 @@ fn sweep_run(policy: &str) -> (Fx, GithubServer, tempfile::TempDir, String, Run)
     let server = server(&fx, |_| {});
     let dir = tempfile::tempdir().expect("tempdir");
     let left = push_placeholder(&server, "pr-1", &sha256(&fx.index));
-    write(dir.path(), "p.yml", policy);
-    let o = retention(
-        &server,
-        dir.path(),
-        &[
-            "apply",
-            "--policy",
-            "p.yml",
-            "--now",
-            NOW,
-            "--journal",
-            "journal.jsonl",
-        ],
-    );
+    let o = apply_policy(&server, dir.path(), policy);
     (fx, server, dir, left, o)
 }
 
@@ -431,22 +418,12 @@ fn apply_policy_with_latest(extra: &[&str]) -> (GithubServer, Fx, Run) {
         json!(["v1.0", "pr-1", "latest"]);
     let server = server(&fx, |_| {});
     let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(
-        dir.path().join("p.yml"),
+    let o = apply_policy_with(
+        &server,
+        dir.path(),
         "version: 1\nowner: acme\npackages: { type: container, names: [app] }\nrules:\n  - name: releases stay\n    keep: { tags: [\"v*\", latest] }\n  - name: pull requests go\n    delete: { tags: [\"pr-*\"], older_than: 1d }\nsafety: { keep_newest: 0, min_age: 0s }\n",
-    )
-    .expect("policy");
-    let mut args = vec![
-        "apply",
-        "--policy",
-        "p.yml",
-        "--now",
-        NOW,
-        "--journal",
-        "journal.jsonl",
-    ];
-    args.extend_from_slice(extra);
-    let o = retention(&server, dir.path(), &args);
+        extra,
+    );
     (server, fx, o)
 }
 
@@ -500,23 +477,10 @@ fn apply_policy_keeps_an_image_tagged_by_another_actor_after_the_listing() {
     // 11 (`pr-9` only) is to be deleted; `v1.1` is pushed onto it once the package is listed.
     let server = server(&fx, |c| c.tag_after_listing = vec![(11, "v1.1".into())]);
     let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(
-        dir.path().join("p.yml"),
-        "version: 1\nowner: acme\npackages: { type: container, names: [app] }\nrules:\n  - name: releases stay\n    keep: { tags: [\"v*\"] }\n  - name: pull requests go\n    delete: { tags: [\"pr-*\"], older_than: 1d }\nsafety: { keep_newest: 0, min_age: 0s }\n",
-    )
-    .expect("policy");
-    let o = retention(
+    let o = apply_policy(
         &server,
         dir.path(),
-        &[
-            "apply",
-            "--policy",
-            "p.yml",
-            "--now",
-            NOW,
-            "--journal",
-            "journal.jsonl",
-        ],
+        "version: 1\nowner: acme\npackages: { type: container, names: [app] }\nrules:\n  - name: releases stay\n    keep: { tags: [\"v*\"] }\n  - name: pull requests go\n    delete: { tags: [\"pr-*\"], older_than: 1d }\nsafety: { keep_newest: 0, min_age: 0s }\n",
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let stderr = o.stderr();
@@ -1123,21 +1087,25 @@ fn plan_withholds_what_rests_on_a_version_that_may_be_a_placeholder() {
     );
 }
 
+/// `apply --policy` of `policy` (written to `p.yml`) with `journal.jsonl`.
 fn apply_policy(server: &GithubServer, dir: &Path, policy: &str) -> Run {
+    apply_policy_with(server, dir, policy, &[])
+}
+
+/// [`apply_policy`] with `extra` arguments.
+fn apply_policy_with(server: &GithubServer, dir: &Path, policy: &str, extra: &[&str]) -> Run {
     write(dir, "p.yml", policy);
-    retention(
-        server,
-        dir,
-        &[
-            "apply",
-            "--policy",
-            "p.yml",
-            "--now",
-            NOW,
-            "--journal",
-            "journal.jsonl",
-        ],
-    )
+    let mut args = vec![
+        "apply",
+        "--policy",
+        "p.yml",
+        "--now",
+        NOW,
+        "--journal",
+        "journal.jsonl",
+    ];
+    args.extend_from_slice(extra);
+    retention(server, dir, &args)
 }
 
 fn write(dir: &Path, name: &str, text: &str) {

@@ -23,7 +23,7 @@ use base64::Engine;
 use serde_json::{json, Value};
 use sha2::Digest as _;
 
-use super::{lock, record, tags_of, State, VersionState};
+use super::{lock, record, tags_of, PackageState, State, VersionState};
 
 /// The registry's own state.
 #[derive(Default)]
@@ -476,9 +476,24 @@ fn deleted_version(s: &State, repo: &str, digest: &str) -> bool {
 }
 
 /// The version's tags, in its JSON and its state.
-pub(super) fn set_tags(v: &mut VersionState, tags: Vec<String>) {
+fn set_tags(v: &mut VersionState, tags: Vec<String>) {
     v.json["metadata"]["container"]["tags"] = json!(tags);
     v.tags = tags_of(&v.json);
+}
+
+/// `tag` now names the version of `digest`, and is taken from every other version, as a push
+/// under a tag moves it on ghcr.io (no version of `digest` yet: it is only taken away).
+pub(super) fn move_tag(pkg: &mut PackageState, tag: &str, digest: &str) {
+    for v in pkg.versions.iter_mut().filter(|v| !v.deleted) {
+        let has = v.tags.iter().any(|t| t == tag);
+        if v.name == digest && !has {
+            let mut tags = v.tags.clone();
+            tags.push(tag.to_string());
+            set_tags(v, tags);
+        } else if v.name != digest && has {
+            set_tags(v, v.tags.iter().filter(|t| *t != tag).cloned().collect());
+        }
+    }
 }
 
 /// A manifest was stored under `reference`: when it is a tag, move the tag to the version of the
@@ -499,14 +514,6 @@ fn moved(state: &Mutex<State>, repo: &str, reference: &str, body: &[u8]) {
         + 1;
     let owner = s.owner.clone();
     let pkg = &mut s.packages[pi];
-    if let Some(tag) = &tag {
-        for v in pkg.versions.iter_mut().filter(|v| !v.deleted) {
-            if v.tags.contains(tag) && v.name != digest {
-                let rest: Vec<String> = v.tags.iter().filter(|t| *t != tag).cloned().collect();
-                set_tags(v, rest);
-            }
-        }
-    }
     let parsed: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     let kids: Vec<String> = parsed["manifests"]
         .as_array()
@@ -517,18 +524,10 @@ fn moved(state: &Mutex<State>, repo: &str, reference: &str, body: &[u8]) {
     if !kids.is_empty() {
         pkg.children.insert(digest.clone(), kids);
     }
-    if let Some(v) = pkg
-        .versions
-        .iter_mut()
-        .find(|v| !v.deleted && v.name == digest)
-    {
-        if let Some(tag) = tag {
-            if !v.tags.contains(&tag) {
-                let mut tags = v.tags.clone();
-                tags.push(tag);
-                set_tags(v, tags);
-            }
-        }
+    if let Some(tag) = &tag {
+        move_tag(pkg, tag, &digest);
+    }
+    if pkg.versions.iter().any(|v| !v.deleted && v.name == digest) {
         return;
     }
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);

@@ -1030,14 +1030,13 @@ fn tag_after_listing(s: &mut State, pi: usize) {
         .partition(|(id, _)| pkg.versions.iter().any(|v| v.id == *id));
     s.config.tag_after_listing = rest;
     for (id, tag) in due {
-        for v in pkg.versions.iter_mut() {
-            let mut tags: Vec<String> = v.tags.iter().filter(|t| **t != tag).cloned().collect();
-            if v.id == id {
-                tags.push(tag.clone());
-            }
-            if tags != v.tags {
-                ghcr::set_tags(v, tags);
-            }
+        if let Some(digest) = pkg
+            .versions
+            .iter()
+            .find(|v| v.id == id)
+            .map(|v| v.name.clone())
+        {
+            ghcr::move_tag(pkg, &tag, &digest);
         }
     }
 }
