@@ -49,6 +49,10 @@ struct Failed {
     unjournaled: Option<JournalError>,
 }
 
+/// What a deletion costs of the hourly budget: the GET that reads the version again
+/// ([`changed_since_plan`]), then its DELETE.
+const REQUESTS_PER_DELETION: u64 = 2;
+
 /// [`execute`], taking more batches of targets from `more` while it runs, until the sender is
 /// dropped. A target's `after` ids must be in its own batch or an earlier one.
 pub async fn execute_stream(
@@ -64,11 +68,8 @@ pub async fn execute_stream(
         .stats()
         .secondary_limits
         .load(std::sync::atomic::Ordering::Relaxed);
-    // The GET that reads the version again, then its DELETE (targets come in batches: the
-    // first may be empty while later ones are not, so this is not read from them).
-    let per_target: u64 = 2;
     let mut warned = false;
-    warn_budget(client, total, per_target, &mut warned);
+    warn_budget(client, total, &mut warned);
     let mut order = Order::new(targets);
     let mut report = ApplyReport {
         total,
@@ -96,16 +97,7 @@ pub async fn execute_stream(
             progress: &mut progress,
             stopped: &mut stopped,
         };
-        hand_out(
-            client,
-            scope,
-            &journal,
-            per_target,
-            &mut state,
-            &mut idle,
-            &to_workers,
-        )
-        .await;
+        hand_out(client, scope, &journal, &mut state, &mut idle, &to_workers).await;
         let finished = order.in_flight() == 0
             && (stopped.is_some() || (order.queued() == 0 && more.is_none()));
         if finished {
@@ -117,7 +109,7 @@ pub async fn execute_stream(
                     report.total += batch.len() as u64;
                     // After a stop what comes is left, like the rest of the queue.
                     order.add(batch);
-                    warn_budget(client, report.total, per_target, &mut warned);
+                    warn_budget(client, report.total, &mut warned);
                 }
                 None => more = None,
             },
@@ -209,7 +201,6 @@ async fn hand_out(
     client: &GithubClient,
     scope: &Scope,
     journal: &Arc<Journal>,
-    per_target: u64,
     s: &mut State<'_>,
     idle: &mut Vec<usize>,
     to_workers: &[mpsc::Sender<Target>],
@@ -221,7 +212,7 @@ async fn hand_out(
         }
         let budget = client.budget();
         if let Some(remaining) = budget.remaining {
-            if remaining < BUDGET_RESERVE + per_target {
+            if remaining < BUDGET_RESERVE + REQUESTS_PER_DELETION {
                 *s.stopped = Some(Stop::Budget {
                     remaining: Some(remaining),
                     reset: budget.reset,
@@ -231,7 +222,7 @@ async fn hand_out(
         }
         let room = budget
             .remaining
-            .map(|r| r.saturating_sub(BUDGET_RESERVE) / per_target);
+            .map(|r| r.saturating_sub(BUDGET_RESERVE) / REQUESTS_PER_DELETION);
         match s.order.next(room) {
             Next::Go(target) => {
                 let Some(w) = idle.pop() else { break };
@@ -458,19 +449,18 @@ async fn work(
 }
 
 /// Say once, as soon as it is known, when the hourly budget left cannot cover the `total`
-/// deletions: "1,000 requests left this hour: about 495 deletions now, the rest next run" (each
-/// deletion costs `per_target` requests: its re-read and its DELETE).
-fn warn_budget(client: &GithubClient, total: u64, per_target: u64, warned: &mut bool) {
+/// deletions: "1,000 requests left this hour: about 495 deletions now, the rest next run".
+fn warn_budget(client: &GithubClient, total: u64, warned: &mut bool) {
     let budget = client.budget();
     let Some(remaining) = budget.remaining else {
         return;
     };
-    let needed = total * per_target;
+    let needed = total * REQUESTS_PER_DELETION;
     if remaining >= needed + BUDGET_RESERVE || *warned {
         return;
     }
     *warned = true;
-    let now = remaining.saturating_sub(BUDGET_RESERVE) / per_target;
+    let now = remaining.saturating_sub(BUDGET_RESERVE) / REQUESTS_PER_DELETION;
     let reset = budget
         .reset
         .map(|r| format!(" (it resets at {})", r.to_rfc3339()))
