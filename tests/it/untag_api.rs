@@ -250,9 +250,8 @@ fn sweep_run(policy: &str) -> (Fx, GithubServer, tempfile::TempDir, String, Run)
 #[test]
 fn a_placeholder_left_by_a_killed_run_gives_the_tag_back_when_the_policy_keeps_it() {
     // The policy names only v*: it does not remove pr-1, so pr-1 goes back on the index.
-    let (fx, server, dir, left, o) = sweep_run(
-        "version: 1\nowner: acme\npackages: { type: container, names: [app] }\nrules:\n  - name: releases stay\n    keep: { tags: [\"v*\"] }\n",
-    );
+    let policy = "version: 1\nowner: acme\npackages: { type: container, names: [app] }\nrules:\n  - name: releases stay\n    keep: { tags: [\"v*\"] }\n";
+    let (fx, server, dir, left, o) = sweep_run(policy);
     let _filters = filters(&server);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     insta::assert_snapshot!(o.transcript());
@@ -267,19 +266,7 @@ fn a_placeholder_left_by_a_killed_run_gives_the_tag_back_when_the_policy_keeps_i
     assert_eq!(lines[0]["id"], 14);
     assert_eq!(lines[0]["untag"]["placeholder"], left.as_str());
     // The next run finds nothing more to sweep.
-    let o = retention(
-        &server,
-        dir.path(),
-        &[
-            "apply",
-            "--policy",
-            "p.yml",
-            "--now",
-            NOW,
-            "--journal",
-            "journal.jsonl",
-        ],
-    );
+    let o = apply_policy(&server, dir.path(), policy);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     insta::assert_snapshot!(o.transcript());
     assert_eq!(server.deleted_ids().len(), 1);
